@@ -1,0 +1,53 @@
+// Package metrics defines congvu's Prometheus metrics. One *Metrics is created
+// per process (or per test) and passed to every daemon; nothing is global.
+package metrics
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics holds the counters shared by the protocol daemons.
+type Metrics struct {
+	Registry *prometheus.Registry
+	// Connections counts accepted connections by protocol
+	// (smtp, submission, imap, pop3, http).
+	Connections *prometheus.CounterVec
+	// Logins counts authentication attempts by protocol and result (ok, failed, locked, unavailable).
+	Logins *prometheus.CounterVec
+	// MessagesAccepted counts messages answered 250 by listener (mx, submission).
+	MessagesAccepted *prometheus.CounterVec
+	// MessagesRejected counts refused transactions by listener and SMTP code.
+	MessagesRejected *prometheus.CounterVec
+	// Deliveries counts per-recipient local deliveries by result (ok, overquota, error).
+	Deliveries *prometheus.CounterVec
+	// Appends counts IMAP APPENDs by result.
+	Appends *prometheus.CounterVec
+}
+
+// New creates the metrics on a fresh registry that also carries the Go and
+// process collectors.
+func New() *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: reg,
+		Connections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "congvu_connections_total", Help: "Accepted connections by protocol.",
+		}, []string{"proto"}),
+		Logins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "congvu_logins_total", Help: "Authentication attempts by protocol and result.",
+		}, []string{"proto", "result"}),
+		MessagesAccepted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "congvu_smtp_messages_accepted_total", Help: "Messages accepted with 250, by listener.",
+		}, []string{"listener"}),
+		MessagesRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "congvu_smtp_rejections_total", Help: "Refused SMTP commands by listener and reply code.",
+		}, []string{"listener", "code"}),
+		Deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "congvu_deliveries_total", Help: "Local deliveries per recipient, by result.",
+		}, []string{"result"}),
+		Appends: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "congvu_imap_appends_total", Help: "IMAP APPEND commands by result.",
+		}, []string{"result"}),
+	}
+	reg.MustRegister(m.Connections, m.Logins, m.MessagesAccepted, m.MessagesRejected, m.Deliveries, m.Appends,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}

@@ -1,0 +1,146 @@
+// Package storage is congvu's mail store: one Maildir-like directory of
+// message files per folder and a SQLite index per user.
+//
+// The interfaces below are what the protocol daemons use; the implementation
+// in this package (Open) is the only one today. Durability contract: when
+// Deliver or Append returns nil, the message file and its directory entry have
+// been fsynced and the index row committed, so the message survives kill -9
+// and power loss.
+package storage
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+)
+
+// Special-use folders created for every user (RFC 6154).
+const (
+	Inbox   = "INBOX"
+	Sent    = "Sent"
+	Drafts  = "Drafts"
+	Trash   = "Trash"
+	Junk    = "Junk"
+	Archive = "Archive"
+)
+
+// Recipient is one delivery target of a message.
+type Recipient struct {
+	User       string // primary address (directory.Account.Address)
+	Folder     string // "" means INBOX
+	QuotaBytes int64  // 0 means the store default
+}
+
+// DeliveryResult reports the outcome for one recipient, in the order given.
+type DeliveryResult struct {
+	UIDValidity uint32
+	UID         uint32
+	Err         error // *mailerr.Error (e.g. ErrOverQuota) or nil
+}
+
+// MessageInfo is the index row of one message, cheap to list.
+type MessageInfo struct {
+	UID          uint32
+	ModSeq       uint64
+	Flags        []string // IMAP flags, e.g. `\Seen`, sorted
+	InternalDate time.Time
+	Size         int64
+}
+
+// Cached is what the index keeps so FETCH ENVELOPE / BODYSTRUCTURE and header
+// SEARCH do not re-read and re-parse message files.
+type Cached struct {
+	Envelope      *imap.Envelope
+	BodyStructure imap.BodyStructure
+	Header        []byte // raw header block, including the final CRLF CRLF
+}
+
+// FolderStatus is what LIST/STATUS/SELECT need.
+type FolderStatus struct {
+	Name          string
+	SpecialUse    string // `\Sent`, `\Trash`… or ""
+	Subscribed    bool
+	UIDValidity   uint32
+	UIDNext       uint32
+	HighestModSeq uint64
+	Messages      uint32
+	Unseen        uint32
+	Deleted       uint32
+	Size          int64
+}
+
+// FlagOp says how SetFlags applies its flags (RFC 9051 6.4.6).
+type FlagOp int
+
+const (
+	FlagsSet FlagOp = iota
+	FlagsAdd
+	FlagsRemove
+)
+
+// CopyResult maps source UIDs to new UIDs in the destination (RFC 4315).
+type CopyResult struct {
+	UIDValidity uint32
+	SourceUIDs  []uint32
+	DestUIDs    []uint32
+}
+
+// Event tells watchers that a folder changed (message added, flags changed,
+// expunged). Watchers diff against their own snapshot.
+type Event struct {
+	Folder string
+	ModSeq uint64
+}
+
+// Store is the whole mail store.
+type Store interface {
+	// Deliver stores msg once for each recipient. It returns one result per
+	// recipient; the error return is for failures affecting all of them
+	// (e.g. the message could not be read).
+	Deliver(ctx context.Context, msg io.Reader, rcpts []Recipient) ([]DeliveryResult, error)
+	// Mailbox opens a user's mailbox, creating it with the special-use
+	// folders on first use. quotaBytes 0 means the store default.
+	Mailbox(ctx context.Context, user string, quotaBytes int64) (Mailbox, error)
+	Close() error
+}
+
+// Mailbox is one user's mail. Safe for concurrent use by several sessions.
+// Folder names are full IMAP names with "/" as hierarchy separator; "INBOX"
+// is case-insensitive. Unknown folders give mailerr.ErrNoSuchFolder.
+type Mailbox interface {
+	User() string
+	Folders(ctx context.Context) ([]FolderStatus, error)
+	Status(ctx context.Context, folder string) (FolderStatus, error)
+	Create(ctx context.Context, folder string) error
+	Delete(ctx context.Context, folder string) error
+	Rename(ctx context.Context, from, to string) error
+	Subscribe(ctx context.Context, folder string, subscribed bool) error
+
+	// Append stores a message durably (see package doc). Quota exceeded
+	// gives mailerr.ErrOverQuota.
+	Append(ctx context.Context, folder string, r io.Reader, flags []string, date time.Time) (DeliveryResult, error)
+	// Messages lists a folder's messages ordered by UID.
+	Messages(ctx context.Context, folder string) ([]MessageInfo, error)
+	// Open returns the raw RFC 5322 message.
+	Open(ctx context.Context, folder string, uid uint32) (io.ReadCloser, error)
+	// Cached returns the parsed envelope, body structure and header.
+	Cached(ctx context.Context, folder string, uid uint32) (*Cached, error)
+	// SetFlags changes flags of the given UIDs and returns their new rows.
+	// With unchangedSince > 0, messages whose ModSeq is greater are left
+	// alone and returned in failed (RFC 7162 3.1.3).
+	SetFlags(ctx context.Context, folder string, uids []uint32, op FlagOp, flags []string, unchangedSince uint64) (updated []MessageInfo, failed []uint32, err error)
+	// Expunge removes messages flagged \Deleted; with uids non-nil only
+	// those among them (UID EXPUNGE). Returns the removed UIDs.
+	Expunge(ctx context.Context, folder string, uids []uint32) ([]uint32, error)
+	Copy(ctx context.Context, from string, uids []uint32, to string) (CopyResult, error)
+	// Move is Copy + expunge of the sources, atomically in the index.
+	Move(ctx context.Context, from string, uids []uint32, to string) (CopyResult, error)
+	// Quota returns bytes used and the limit.
+	Quota(ctx context.Context) (used, limit int64, err error)
+	// Watch delivers an Event whenever the folder changes, until cancel is
+	// called. The channel is buffered and coalescing: a slow reader misses
+	// no change, it just sees fewer events.
+	Watch(folder string) (events <-chan Event, cancel func())
+}
