@@ -1,0 +1,211 @@
+// Package config loads congvu's single TOML configuration file. Every option
+// has a default here, and deploy/congvu.example.toml documents each of them;
+// TestExampleMatchesDefaults keeps the two in step.
+package config
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole configuration.
+type Config struct {
+	Server    Server    `toml:"server"`
+	Log       Log       `toml:"log"`
+	TLS       TLS       `toml:"tls"`
+	Listen    Listen    `toml:"listen"`
+	Directory Directory `toml:"directory"`
+	Storage   Storage   `toml:"storage"`
+	SMTP      SMTP      `toml:"smtp"`
+	IMAP      IMAP      `toml:"imap"`
+}
+
+// Server holds identity and paths.
+type Server struct {
+	// Hostname is used in greetings and Received headers.
+	Hostname string `toml:"hostname"`
+	// DataDir holds the mail store, the directory database and generated
+	// certificates; relative paths below are resolved against it.
+	DataDir string `toml:"data_dir"`
+	// LocalDomains are the domains whose mail this server stores.
+	LocalDomains []string `toml:"local_domains"`
+}
+
+// Log configures log/slog output.
+type Log struct {
+	Format string `toml:"format"` // "text" or "json"
+	Level  string `toml:"level"`  // "debug", "info", "warn", "error"
+}
+
+// TLS names the certificate; with both empty a self-signed one is generated
+// in DataDir (fine for quickstart, not for production).
+type TLS struct {
+	CertFile string `toml:"cert_file"`
+	KeyFile  string `toml:"key_file"`
+}
+
+// Listen holds one address per listener; an empty address disables it.
+type Listen struct {
+	SMTP        string `toml:"smtp"`
+	Submission  string `toml:"submission"`
+	Submissions string `toml:"submissions"`
+	IMAP        string `toml:"imap"`
+	IMAPS       string `toml:"imaps"`
+	POP3        string `toml:"pop3"`
+	POP3S       string `toml:"pop3s"`
+	HTTP        string `toml:"http"`
+}
+
+// Directory selects the directory backend.
+type Directory struct {
+	Backend    string `toml:"backend"`     // "sqlite" (LDAP comes later)
+	SQLitePath string `toml:"sqlite_path"` // relative to DataDir
+}
+
+// Storage configures the mail store.
+type Storage struct {
+	Path              string `toml:"path"` // relative to DataDir
+	DefaultQuotaBytes int64  `toml:"default_quota_bytes"`
+}
+
+// SMTP configures smtpd.
+type SMTP struct {
+	MaxMessageBytes int64 `toml:"max_message_bytes"`
+	MaxRecipients   int   `toml:"max_recipients"`
+	// Outbound enables delivery to other domains (not implemented yet;
+	// must stay false).
+	Outbound bool `toml:"outbound"`
+}
+
+// IMAP configures imapd.
+type IMAP struct {
+	IdleTimeoutSeconds int `toml:"idle_timeout_seconds"`
+}
+
+// Default returns the configuration used when a file leaves options out.
+func Default() Config {
+	return Config{
+		Server: Server{
+			Hostname:     "localhost",
+			DataDir:      "/var/lib/congvu",
+			LocalDomains: nil,
+		},
+		Log: Log{Format: "text", Level: "info"},
+		Listen: Listen{
+			SMTP:        "127.0.0.1:2525",
+			Submission:  "127.0.0.1:2587",
+			Submissions: "127.0.0.1:2465",
+			IMAP:        "127.0.0.1:2143",
+			IMAPS:       "127.0.0.1:2993",
+			POP3:        "127.0.0.1:2110",
+			POP3S:       "127.0.0.1:2995",
+			HTTP:        "127.0.0.1:8080",
+		},
+		Directory: Directory{Backend: "sqlite", SQLitePath: "directory.db"},
+		Storage:   Storage{Path: "mail", DefaultQuotaBytes: 2 << 30},
+		SMTP:      SMTP{MaxMessageBytes: 30 << 20, MaxRecipients: 100},
+		IMAP:      IMAP{IdleTimeoutSeconds: 1800},
+	}
+}
+
+// Load reads a TOML file over the defaults and validates the result.
+// Unknown keys are errors, so a typo never silently falls back to a default.
+func Load(path string) (Config, error) {
+	cfg := Default()
+	md, err := toml.DecodeFile(path, &cfg)
+	if err != nil {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	if undec := md.Undecoded(); len(undec) > 0 {
+		keys := make([]string, len(undec))
+		for i, k := range undec {
+			keys[i] = k.String()
+		}
+		return cfg, fmt.Errorf("config %s: unknown options: %s", path, strings.Join(keys, ", "))
+	}
+	if !filepath.IsAbs(cfg.Server.DataDir) {
+		cfg.Server.DataDir = filepath.Join(filepath.Dir(path), cfg.Server.DataDir)
+	}
+	return cfg, cfg.Validate()
+}
+
+// Validate checks values that would otherwise fail late or insecurely.
+func (c *Config) Validate() error {
+	if c.Server.DataDir == "" {
+		return fmt.Errorf("server.data_dir must be set")
+	}
+	if len(c.Server.LocalDomains) == 0 {
+		return fmt.Errorf("server.local_domains must list at least one domain")
+	}
+	for i, d := range c.Server.LocalDomains {
+		d = strings.ToLower(strings.TrimSpace(d))
+		if d == "" || strings.ContainsAny(d, " @/") {
+			return fmt.Errorf("server.local_domains: invalid domain %q", c.Server.LocalDomains[i])
+		}
+		c.Server.LocalDomains[i] = d
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		return fmt.Errorf("tls.cert_file and tls.key_file must be set together")
+	}
+	for name, addr := range c.Listen.byName() {
+		if addr == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return fmt.Errorf("listen.%s: %w", name, err)
+		}
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return fmt.Errorf("log.format must be text or json, not %q", c.Log.Format)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log.level must be debug, info, warn or error, not %q", c.Log.Level)
+	}
+	if c.Directory.Backend != "sqlite" {
+		return fmt.Errorf("directory.backend %q is not supported (sqlite)", c.Directory.Backend)
+	}
+	if c.SMTP.MaxMessageBytes <= 0 || c.SMTP.MaxRecipients <= 0 || c.Storage.DefaultQuotaBytes <= 0 {
+		return fmt.Errorf("smtp.max_message_bytes, smtp.max_recipients and storage.default_quota_bytes must be positive")
+	}
+	if c.SMTP.Outbound {
+		return fmt.Errorf("smtp.outbound = true is not supported yet")
+	}
+	return nil
+}
+
+func (l Listen) byName() map[string]string {
+	return map[string]string{
+		"smtp": l.SMTP, "submission": l.Submission, "submissions": l.Submissions,
+		"imap": l.IMAP, "imaps": l.IMAPS, "pop3": l.POP3, "pop3s": l.POP3S, "http": l.HTTP,
+	}
+}
+
+// Path resolves p against the data directory.
+func (c *Config) Path(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.Server.DataDir, p)
+}
+
+// Write stores c as TOML at path with mode 0600.
+func Write(path string, c Config) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := toml.NewEncoder(f).Encode(c); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
