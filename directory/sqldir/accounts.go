@@ -1,0 +1,364 @@
+package sqldir
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/text/unicode/norm"
+
+	"congvu/directory"
+	"congvu/internal/mailerr"
+)
+
+// accountColumns are read by scanAccount, in this order. Aliases come as one
+// space-separated string (addresses never contain spaces).
+const accountColumns = `a.address, a.display_name, a.unit_code, a.title, a.phone, a.role, a.state,
+	a.state_changed, a.quota_bytes, a.must_change, a.password_changed, a.password_hash,
+	coalesce((SELECT group_concat(l.alias, ' ') FROM aliases l WHERE l.address = a.address), '')`
+
+// resolveQuery finds the account whose primary address or alias is ?1.
+const resolveQuery = `SELECT ` + accountColumns + ` FROM accounts a WHERE a.address = ?1
+	UNION ALL
+	SELECT ` + accountColumns + ` FROM aliases x JOIN accounts a ON a.address = x.address WHERE x.alias = ?1
+	LIMIT 1`
+
+type scanner interface{ Scan(dest ...any) error }
+
+// scanAccount reads one row of accountColumns; it returns the password hash
+// separately so that it never travels inside an Account.
+func scanAccount(s scanner) (*directory.Account, string, error) {
+	var (
+		a                             directory.Account
+		role, state, hash, aliases    string
+		stateChanged, passwordChanged int64
+		mustChange                    bool
+	)
+	err := s.Scan(&a.Address, &a.DisplayName, &a.UnitCode, &a.Title, &a.Phone, &role, &state,
+		&stateChanged, &a.QuotaBytes, &mustChange, &passwordChanged, &hash, &aliases)
+	if err != nil {
+		return nil, "", err
+	}
+	a.Role, a.State = directory.Role(role), directory.State(state)
+	a.StateChanged, a.PasswordChanged = fromNanos(stateChanged), fromNanos(passwordChanged)
+	a.MustChangePassword = mustChange
+	if aliases != "" {
+		a.Aliases = strings.Fields(aliases)
+		slices.Sort(a.Aliases)
+	}
+	return &a, hash, nil
+}
+
+// find resolves an address or alias; a missing account is ErrUnknownUser.
+func find(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, address string) (*directory.Account, string, error) {
+	a, hash, err := scanAccount(q.QueryRowContext(ctx, resolveQuery, directory.NormalizeAddress(address)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, "", mailerr.ErrUnknownUser
+	}
+	if err != nil {
+		return nil, "", unavailable(err)
+	}
+	return a, hash, nil
+}
+
+// Lookup resolves an address or alias, case-insensitively, to its account.
+func (d *DB) Lookup(ctx context.Context, address string) (*directory.Account, error) {
+	a, _, err := find(ctx, d.ro, address)
+	return a, err
+}
+
+// Authenticate checks password for a login (primary address or alias).
+// Unknown logins, accounts without a password and wrong passwords all give
+// mailerr.ErrAuthFailed after the same amount of hashing work. A correct
+// password on a locked or retired account returns the account together with
+// mailerr.ErrAccountDisabled.
+func (d *DB) Authenticate(ctx context.Context, login, password string) (*directory.Account, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, unavailable(err)
+	}
+	a, hash, err := find(ctx, d.ro, login)
+	switch {
+	case errors.Is(err, mailerr.ErrUnknownUser):
+		verifyPassword(d.dummyHash, password) // equalise timing
+		return nil, mailerr.ErrAuthFailed
+	case err != nil:
+		return nil, err
+	case hash == "" || password == "":
+		verifyPassword(d.dummyHash, password)
+		return nil, mailerr.ErrAuthFailed
+	}
+	ok, rehash, err := verifyPassword(hash, password)
+	if err != nil {
+		d.log.Warn("directory: unusable password hash", "address", a.Address, "err", err)
+		return nil, mailerr.ErrAuthFailed
+	}
+	if !ok {
+		return nil, mailerr.ErrAuthFailed
+	}
+	switch a.State {
+	case directory.StateLocked:
+		return a, mailerr.ErrAccountDisabled
+	case directory.StateRetired:
+		return a, mailerr.ErrAccountDisabled.WithMessage("Account is closed", "Tài khoản đã bị đóng")
+	}
+	if rehash {
+		d.upgradeHash(ctx, a.Address, hash, password)
+	}
+	return a, nil
+}
+
+// upgradeHash re-hashes a just-verified password with the current argon2
+// parameters. Failures only get logged: the login itself succeeded.
+func (d *DB) upgradeHash(ctx context.Context, address, old, password string) {
+	h, err := hashPassword(password)
+	if err == nil {
+		// The WHERE on the old hash keeps a concurrent SetPassword.
+		_, err = d.rw.ExecContext(ctx, `UPDATE accounts SET password_hash = ? WHERE address = ? AND password_hash = ?`,
+			h, address, old)
+	}
+	if err != nil {
+		d.log.Warn("directory: password hash upgrade failed", "address", address, "err", err)
+	}
+}
+
+// Accounts lists the accounts of a unit (all accounts when unitCode is
+// empty), ordered by address.
+func (d *DB) Accounts(ctx context.Context, unitCode string) ([]directory.Account, error) {
+	q := `SELECT ` + accountColumns + ` FROM accounts a`
+	var args []any
+	if unitCode != "" {
+		q += ` WHERE a.unit_code = ?`
+		args = append(args, unitCode)
+	}
+	rows, err := d.ro.QueryContext(ctx, q+` ORDER BY a.address`, args...)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	defer rows.Close()
+	var list []directory.Account
+	for rows.Next() {
+		a, _, err := scanAccount(rows)
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		list = append(list, *a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, unavailable(err)
+	}
+	return list, nil
+}
+
+// Domains lists, sorted, the domains of every address the directory holds
+// (primary addresses, aliases and unit mailboxes): the domains this server
+// accepts mail for.
+func (d *DB) Domains(ctx context.Context) ([]string, error) {
+	rows, err := d.ro.QueryContext(ctx, `SELECT DISTINCT lower(substr(x, instr(x, '@') + 1)) AS domain FROM (
+		SELECT address AS x FROM accounts
+		UNION ALL SELECT alias FROM aliases
+		UNION ALL SELECT address FROM units WHERE address != ''
+	) WHERE instr(x, '@') > 0 ORDER BY domain`)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	defer rows.Close()
+	var domains []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, unavailable(err)
+		}
+		domains = append(domains, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, unavailable(err)
+	}
+	return domains, nil
+}
+
+// cleanAccount normalises and validates an account for storage.
+func cleanAccount(a directory.Account) (directory.Account, error) {
+	a.Address = directory.NormalizeAddress(a.Address)
+	if err := directory.CheckAddress(a.Address); err != nil {
+		return a, directory.ErrBadAddress.With(err)
+	}
+	aliases := make([]string, 0, len(a.Aliases))
+	for _, al := range a.Aliases {
+		al = directory.NormalizeAddress(al)
+		if err := directory.CheckAddress(al); err != nil {
+			return a, directory.ErrBadAddress.With(err)
+		}
+		if al != a.Address {
+			aliases = append(aliases, al)
+		}
+	}
+	slices.Sort(aliases)
+	a.Aliases = slices.Compact(aliases)
+	if a.Role == "" {
+		a.Role = directory.RoleOfficial
+	}
+	if a.State == "" {
+		a.State = directory.StateActive
+	}
+	if !directory.ValidRole(a.Role) || !directory.ValidState(a.State) || a.QuotaBytes < 0 {
+		return a, directory.ErrInvalid.With(fmt.Errorf("account %s: role %q, state %q, quota %d", a.Address, a.Role, a.State, a.QuotaBytes))
+	}
+	a.DisplayName = norm.NFC.String(strings.TrimSpace(a.DisplayName))
+	a.Title = norm.NFC.String(strings.TrimSpace(a.Title))
+	a.Phone = strings.TrimSpace(a.Phone)
+	a.UnitCode = strings.TrimSpace(a.UnitCode)
+	return a, nil
+}
+
+// PutAccount creates or updates an account. A non-empty password replaces
+// the stored hash; an empty one keeps it. The aliases replace the stored
+// ones. An address or alias owned by another account is refused with
+// directory.ErrAddressTaken.
+func (d *DB) PutAccount(ctx context.Context, a directory.Account, password string) error {
+	a, err := cleanAccount(a)
+	if err != nil {
+		return err
+	}
+	var hash string
+	if password != "" {
+		// Hash before taking the write lock: the KDF is the slow part, and
+		// concurrent PutAccount calls hash in parallel.
+		if hash, err = hashPassword(password); err != nil {
+			return unavailable(err)
+		}
+	}
+	tx, err := d.rw.BeginTx(ctx, nil)
+	if err != nil {
+		return unavailable(err)
+	}
+	defer tx.Rollback()
+	created, err := putAccountTx(ctx, tx, a, hash, time.Now())
+	if err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return unavailable(err)
+	}
+	d.log.Info("directory: account saved", "address", a.Address, "created", created,
+		"unit", a.UnitCode, "role", a.Role, "state", a.State, "password_set", password != "")
+	return nil
+}
+
+func putAccountTx(ctx context.Context, tx *sql.Tx, a directory.Account, hash string, now time.Time) (created bool, err error) {
+	for _, address := range append([]string{a.Address}, a.Aliases...) {
+		var owner string
+		err := tx.QueryRowContext(ctx, `SELECT address FROM aliases WHERE alias = ?1
+			UNION ALL SELECT address FROM accounts WHERE address = ?1 AND ?1 != ?2`, address, a.Address).Scan(&owner)
+		if err == nil && owner != a.Address {
+			return false, directory.ErrAddressTaken.With(fmt.Errorf("%s belongs to %s", address, owner))
+		}
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return false, unavailable(err)
+		}
+	}
+	var (
+		oldState                       string
+		oldStateChanged, oldPwdChanged int64
+		oldHash                        string
+	)
+	err = tx.QueryRowContext(ctx, `SELECT state, state_changed, password_changed, password_hash FROM accounts WHERE address = ?`,
+		a.Address).Scan(&oldState, &oldStateChanged, &oldPwdChanged, &oldHash)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		created = true
+	case err != nil:
+		return false, unavailable(err)
+	}
+	stateChanged := nanos(a.StateChanged)
+	if stateChanged == 0 {
+		stateChanged = oldStateChanged
+		if created || oldState != string(a.State) {
+			stateChanged = now.UnixNano()
+		}
+	}
+	pwdChanged := nanos(a.PasswordChanged)
+	if hash != "" {
+		pwdChanged = now.UnixNano()
+	} else {
+		hash = oldHash
+		if pwdChanged == 0 {
+			pwdChanged = oldPwdChanged
+		}
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO accounts (address, display_name, unit_code, title, phone, role, state,
+			state_changed, quota_bytes, must_change, password_changed, password_hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (address) DO UPDATE SET display_name = excluded.display_name, unit_code = excluded.unit_code,
+			title = excluded.title, phone = excluded.phone, role = excluded.role, state = excluded.state,
+			state_changed = excluded.state_changed, quota_bytes = excluded.quota_bytes,
+			must_change = excluded.must_change, password_changed = excluded.password_changed,
+			password_hash = excluded.password_hash`,
+		a.Address, a.DisplayName, a.UnitCode, a.Title, a.Phone, string(a.Role), string(a.State),
+		stateChanged, a.QuotaBytes, a.MustChangePassword, pwdChanged, hash)
+	if err != nil {
+		return false, unavailable(err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM aliases WHERE address = ?`, a.Address); err != nil {
+		return false, unavailable(err)
+	}
+	for _, al := range a.Aliases {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO aliases (alias, address) VALUES (?, ?)`, al, a.Address); err != nil {
+			return false, unavailable(err)
+		}
+	}
+	return created, nil
+}
+
+// SetPassword replaces the password of the account at address (or alias) and
+// sets whether it must be changed at the next login.
+func (d *DB) SetPassword(ctx context.Context, address, password string, mustChange bool) error {
+	if password == "" {
+		return directory.ErrWeakPassword.WithMessage("Empty password", "Mật khẩu trống")
+	}
+	hash, err := hashPassword(password)
+	if err != nil {
+		return unavailable(err)
+	}
+	return d.update(ctx, address, "password changed", []any{"must_change", mustChange},
+		`UPDATE accounts SET password_hash = ?, must_change = ?, password_changed = ? WHERE address = ?`,
+		hash, mustChange, time.Now().UnixNano())
+}
+
+// SetState moves the account at address (or alias) to state s. StateChanged
+// is updated only when the state really changes.
+func (d *DB) SetState(ctx context.Context, address string, s directory.State) error {
+	if !directory.ValidState(s) {
+		return directory.ErrInvalid.With(fmt.Errorf("state %q", s))
+	}
+	return d.update(ctx, address, "state changed", []any{"state", s},
+		`UPDATE accounts SET state = ?1, state_changed = CASE WHEN state = ?1 THEN state_changed ELSE ?2 END
+		WHERE address = ?3`, string(s), time.Now().UnixNano())
+}
+
+// update resolves address to its account and runs query with args followed
+// by the primary address, in one transaction.
+func (d *DB) update(ctx context.Context, address, what string, logAttrs []any, query string, args ...any) error {
+	tx, err := d.rw.BeginTx(ctx, nil)
+	if err != nil {
+		return unavailable(err)
+	}
+	defer tx.Rollback()
+	a, _, err := find(ctx, tx, address)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, query, append(args, a.Address)...); err != nil {
+		return unavailable(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return unavailable(err)
+	}
+	d.log.Info("directory: "+what, append([]any{"address", a.Address}, logAttrs...)...)
+	return nil
+}

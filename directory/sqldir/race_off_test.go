@@ -1,0 +1,5 @@
+//go:build !race
+
+package sqldir
+
+const raceEnabled = false
