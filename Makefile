@@ -1,0 +1,17 @@
+# Convenience targets; README names the two set-up commands.
+.PHONY: build test fuzz quickstart
+
+build:
+	CGO_ENABLED=1 go build -o bin/congvu ./cmd/congvu
+
+test:
+	./deploy/test.sh
+
+quickstart:
+	go run ./cmd/congvu quickstart --dir ./congvu-demo
+
+# Long fuzzing runs (not part of the test command). FUZZTIME=10m make fuzz
+FUZZTIME ?= 1m
+fuzz:
+	go test ./pop3d -run '^$$' -fuzz FuzzParseCommand -fuzztime $(FUZZTIME)
+	go test ./storage -run '^$$' -fuzz FuzzParseMessage -fuzztime $(FUZZTIME)

@@ -1,0 +1,162 @@
+// Command congvu is the official e-mail platform for Vietnamese state
+// agencies: SMTP, IMAP and POP3 servers with a directory of officials.
+//
+//	congvu serve --config FILE [listener flags]
+//	congvu quickstart [--dir DIR] [listener flags]
+//	congvu storage check|rebuild --config FILE
+//	congvu version
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"congvu/internal/config"
+	"congvu/internal/server"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "congvu:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage:
+  congvu serve --config FILE [listener flags]
+  congvu quickstart [--dir DIR] [listener flags]
+  congvu storage check|rebuild --config FILE
+  congvu version
+
+listener flags (override the [listen] section; "" disables a listener):
+  --smtp-addr --submission-addr --submissions-addr --imap-addr --imaps-addr
+  --pop3-addr --pop3s-addr --http-addr
+`
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	switch args[0] {
+	case "serve":
+		return cmdServe(args[1:], stdout, stderr)
+	case "quickstart":
+		return cmdQuickstart(args[1:], stdout, stderr)
+	case "storage":
+		return cmdStorage(args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "congvu", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}
+
+// listenFlags registers the per-listener address flags. Only flags the user
+// actually set override the configuration.
+type listenFlags struct {
+	fs        *flag.FlagSet
+	values    map[string]*string
+	readyFile *string
+}
+
+func addListenFlags(fs *flag.FlagSet) *listenFlags {
+	lf := &listenFlags{fs: fs, values: map[string]*string{}}
+	for _, name := range []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http"} {
+		lf.values[name] = fs.String(name+"-addr", "", "listen address for "+name+` (host:port, "" disables)`)
+	}
+	lf.readyFile = fs.String("ready-file", "", "once every listener is bound, write their addresses here as JSON (for scripts and tests)")
+	return lf
+}
+
+func (lf *listenFlags) apply(l *config.Listen) {
+	fields := map[string]*string{
+		"smtp": &l.SMTP, "submission": &l.Submission, "submissions": &l.Submissions,
+		"imap": &l.IMAP, "imaps": &l.IMAPS, "pop3": &l.POP3, "pop3s": &l.POP3S, "http": &l.HTTP,
+	}
+	lf.fs.Visit(func(f *flag.Flag) {
+		for name, v := range lf.values {
+			if f.Name == name+"-addr" {
+				*fields[name] = *v
+			}
+		}
+	})
+}
+
+func cmdServe(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "/etc/congvu/congvu.toml", "configuration file")
+	lf := addListenFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	lf.apply(&cfg.Listen)
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	return serveUntilSignal(cfg, stderr, func(r *server.Running) error {
+		return writeReadyFile(*lf.readyFile, r)
+	})
+}
+
+// serveUntilSignal starts congvu and blocks until SIGINT/SIGTERM. ready runs
+// once every listener is bound.
+func serveUntilSignal(cfg config.Config, logOut io.Writer, ready func(*server.Running) error) error {
+	log := server.NewLogger(cfg.Log, logOut)
+	r, err := server.Start(cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := ready(r); err != nil {
+		return errors.Join(err, r.Close())
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	werr := r.Wait(ctx)
+	log.Info("shutting down")
+	return errors.Join(werr, r.Close())
+}
+
+// writeReadyFile publishes the bound addresses atomically (write, rename), so
+// a reader never sees a partial file.
+func writeReadyFile(path string, r *server.Running) error {
+	if path == "" {
+		return nil
+	}
+	b, err := json.Marshal(struct {
+		Addrs   map[string]string `json:"addrs"`
+		CertPEM string            `json:"cert_pem"`
+		PID     int               `json:"pid"`
+	}{r.Addrs, r.CertPEM, os.Getpid()})
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

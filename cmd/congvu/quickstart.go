@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"congvu/directory/sqldir"
+	"congvu/internal/config"
+	"congvu/internal/demo"
+	"congvu/internal/server"
+)
+
+const (
+	demoDomain   = "khanhhoa.gov.vn"
+	demoHostname = "mail.khanhhoa.gov.vn"
+)
+
+// cmdQuickstart creates (or reuses) a demo installation in a directory and
+// serves it: configuration, self-signed certificate, SQLite directory seeded
+// with the demo province, mail store.
+func cmdQuickstart(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", "congvu-demo", "directory for the demo's configuration, certificate, directory and mail")
+	lf := addListenFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(*dir)
+	if err != nil {
+		return err
+	}
+	cfgPath := filepath.Join(abs, "congvu.toml")
+	fresh := false
+	if _, err := os.Stat(cfgPath); errors.Is(err, os.ErrNotExist) {
+		if err := createDemo(abs, cfgPath, stdout); err != nil {
+			return err
+		}
+		fresh = true
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		return err
+	}
+	lf.apply(&cfg.Listen)
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	return serveUntilSignal(cfg, stderr, func(r *server.Running) error {
+		printWelcome(stdout, abs, cfgPath, r, fresh)
+		return writeReadyFile(*lf.readyFile, r)
+	})
+}
+
+func createDemo(dir, cfgPath string, stdout io.Writer) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	cfg := config.Default()
+	cfg.Server.Hostname = demoHostname
+	cfg.Server.DataDir = "."
+	cfg.Server.LocalDomains = []string{demoDomain}
+	fmt.Fprintf(stdout, "Đang tạo hệ thống thư demo tại %s / Creating demo installation in %s\n", dir, dir)
+
+	db, err := sqldir.Open(filepath.Join(dir, cfg.Directory.SQLitePath), sqldir.Options{})
+	if err != nil {
+		return err
+	}
+	creds, err := demo.Seed(context.Background(), db, demo.Options{Domain: demoDomain})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("seeding demo province: %w", err)
+	}
+	if err := writeCredentials(filepath.Join(dir, "demo-accounts.csv"), creds); err != nil {
+		return err
+	}
+	// The config is written last: its presence marks a complete demo, so an
+	// interrupted first run starts over instead of reusing half a setup.
+	return config.Write(cfgPath, cfg)
+}
+
+func writeCredentials(path string, creds []demo.Credential) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(f)
+	w.Write([]string{"address", "password", "role"})
+	for _, c := range creds {
+		w.Write([]string{c.Address, c.Password, c.Role})
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func readCredentials(path string) ([][]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(rows) < 1 {
+		return nil, err
+	}
+	return rows[1:], nil
+}
+
+func printWelcome(w io.Writer, dir, cfgPath string, r *server.Running, fresh bool) {
+	if !fresh {
+		fmt.Fprintf(w, "Dùng lại hệ thống demo tại %s / Reusing demo installation in %s\n", dir, dir)
+	}
+	fmt.Fprintf(w, "\ncongvu đang chạy / is running. Cấu hình / config: %s\n", cfgPath)
+	fmt.Fprintf(w, "Chứng chỉ TLS tự ký / self-signed TLS certificate (trust it in clients): %s\n\n", r.CertPEM)
+	names := make([]string, 0, len(r.Addrs))
+	for n := range r.Addrs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-12s %s\n", n, r.Addrs[n])
+	}
+	credPath := filepath.Join(dir, "demo-accounts.csv")
+	rows, err := readCredentials(credPath)
+	if err == nil {
+		fmt.Fprintf(w, "\nTài khoản demo / demo accounts (%d, all in %s):\n", len(rows), credPath)
+		for i, row := range rows {
+			if i == 5 {
+				fmt.Fprintf(w, "  … %d more\n", len(rows)-5)
+				break
+			}
+			fmt.Fprintf(w, "  %-40s %-20s %s\n", row[0], row[1], row[2])
+		}
+	}
+	if len(rows) > 0 {
+		fmt.Fprintf(w, "\nVí dụ / example:\n  swaks --server %s --tls --auth-user %s --auth-password '%s' --to %s\n",
+			r.Addrs["submission"], rows[0][0], rows[0][1], rows[0][0])
+	}
+	fmt.Fprintln(w, "\nNhấn Ctrl+C để dừng / press Ctrl+C to stop.")
+}

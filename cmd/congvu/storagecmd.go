@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"congvu/internal/config"
+	"congvu/storage"
+)
+
+// cmdStorage runs offline maintenance of the mail store: `check` compares
+// message files with the index, `rebuild` recreates the index from the files.
+// Stop the server first: rebuild replaces indexes that a running server holds.
+func cmdStorage(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "check" && args[0] != "rebuild") {
+		fmt.Fprint(stderr, "usage: congvu storage check|rebuild --config FILE\n")
+		return flag.ErrHelp
+	}
+	fs := flag.NewFlagSet("storage "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "/etc/congvu/congvu.toml", "configuration file")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	st, err := storage.Open(cfg.Path(cfg.Storage.Path), storage.Options{DefaultQuotaBytes: cfg.Storage.DefaultQuotaBytes})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ctx := context.Background()
+	if args[0] == "rebuild" {
+		if err := st.Rebuild(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "index rebuilt from message files")
+	}
+	rep, err := st.Check(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, rep.String())
+	if !rep.Clean() {
+		return fmt.Errorf("storage check found %d problem(s)", len(rep.Problems))
+	}
+	return nil
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The project's test command (README): installs what the tests need from
+# Debian when run as root, then runs vet and every test, including the
+# interop tests that drive the real binary with real clients.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+for tool in swaks:swaks msmtp:msmtp mbsync:isync neomutt:neomutt tmux:tmux python3:python3 openssl:openssl gcc:gcc; do
+	command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool##*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+	if [ "$(id -u)" -eq 0 ]; then
+		echo "installing test dependencies: ${need[*]}"
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" ca-certificates >/dev/null
+	else
+		echo "missing test tools: ${need[*]} (run as root, or: sudo apt-get install ${need[*]})" >&2
+		exit 1
+	fi
+fi
+
+export CGO_ENABLED=1
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt needed on: $unformatted" >&2
+	exit 1
+fi
+go vet ./...
+# -race on the packages with concurrency; the interop tests run the real
+# binary (built without -race) and dominate wall time.
+go test -race -timeout 15m $(go list ./... | grep -v /tests/)
+go test -timeout 15m ./tests/...

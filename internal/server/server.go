@@ -1,0 +1,198 @@
+// Package server assembles a running congvu from a Config: directory, mail
+// store, TLS, and every listener. cmd/congvu uses it for `serve` and
+// `quickstart`; tests use it to run the whole system in-process.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"congvu/directory/sqldir"
+	"congvu/imapd"
+	"congvu/internal/config"
+	"congvu/internal/metrics"
+	"congvu/internal/tlsutil"
+	"congvu/pop3d"
+	"congvu/smtpd"
+	"congvu/storage"
+)
+
+// Running is a started congvu. Addrs maps listener names (as in the
+// [listen] config section) to their bound addresses.
+type Running struct {
+	Addrs   map[string]string
+	Dir     *sqldir.DB
+	Store   *storage.FileStore
+	Metrics *metrics.Metrics
+	CertPEM string // path of the certificate clients should trust
+
+	log     *slog.Logger
+	closers []func() error
+	errc    chan error
+	wg      sync.WaitGroup
+}
+
+// NewLogger builds the slog logger described by cfg.Log.
+func NewLogger(cfg config.Log, w io.Writer) *slog.Logger {
+	level := slog.LevelInfo
+	_ = level.UnmarshalText([]byte(cfg.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Start opens the directory and the store and starts every configured
+// listener. On error everything already started is closed.
+func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
+	r = &Running{Addrs: map[string]string{}, log: log, errc: make(chan error, 16)}
+	defer func() {
+		if err != nil {
+			r.Close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.Server.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+
+	certFile, keyFile := cfg.TLS.CertFile, cfg.TLS.KeyFile
+	if certFile == "" {
+		certFile = filepath.Join(cfg.Server.DataDir, "tls-cert.pem")
+		keyFile = filepath.Join(cfg.Server.DataDir, "tls-key.pem")
+	}
+	cert, err := tlsutil.LoadOrCreate(certFile, keyFile, []string{cfg.Server.Hostname, "localhost", "127.0.0.1", "::1"})
+	if err != nil {
+		return nil, err
+	}
+	r.CertPEM = certFile
+	tlsCfg := tlsutil.ServerConfig(cert)
+
+	r.Dir, err = sqldir.Open(cfg.Path(cfg.Directory.SQLitePath), sqldir.Options{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("directory: %w", err)
+	}
+	r.closers = append(r.closers, r.Dir.Close)
+	r.Store, err = storage.Open(cfg.Path(cfg.Storage.Path), storage.Options{
+		DefaultQuotaBytes: cfg.Storage.DefaultQuotaBytes, Logger: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: %w", err)
+	}
+	r.closers = append(r.closers, r.Store.Close)
+	r.Metrics = metrics.New()
+
+	smtpSrv := smtpd.New(smtpd.Config{
+		Hostname:        cfg.Server.Hostname,
+		LocalDomains:    cfg.Server.LocalDomains,
+		MaxMessageBytes: cfg.SMTP.MaxMessageBytes,
+		MaxRecipients:   cfg.SMTP.MaxRecipients,
+		TLS:             tlsCfg,
+	}, smtpd.Deps{Store: r.Store, Dir: r.Dir, Logger: log.With("proto", "smtp"), Metrics: r.Metrics})
+	imapSrv := imapd.New(imapd.Config{
+		TLS:            tlsCfg,
+		Hostname:       cfg.Server.Hostname,
+		MaxLiteralSize: cfg.SMTP.MaxMessageBytes,
+		IdleTimeout:    time.Duration(cfg.IMAP.IdleTimeoutSeconds) * time.Second,
+	}, imapd.Deps{Store: r.Store, Dir: r.Dir, Logger: log.With("proto", "imap"), Metrics: r.Metrics})
+	popSrv := pop3d.New(pop3d.Config{TLS: tlsCfg, Hostname: cfg.Server.Hostname},
+		pop3d.Deps{Store: r.Store, Dir: r.Dir, Logger: log.With("proto", "pop3"), Metrics: r.Metrics})
+	// Servers close before the store and directory they use.
+	r.closers = append(r.closers, smtpSrv.Close, imapSrv.Close, popSrv.Close)
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(r.Metrics.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	r.closers = append(r.closers, httpSrv.Close)
+
+	listeners := []struct {
+		name, addr string
+		serve      func(net.Listener) error
+	}{
+		{"smtp", cfg.Listen.SMTP, smtpSrv.ServeMX},
+		{"submission", cfg.Listen.Submission, smtpSrv.ServeSubmission},
+		{"submissions", cfg.Listen.Submissions, smtpSrv.ServeSubmissions},
+		{"imap", cfg.Listen.IMAP, imapSrv.Serve},
+		{"imaps", cfg.Listen.IMAPS, imapSrv.ServeTLS},
+		{"pop3", cfg.Listen.POP3, popSrv.Serve},
+		{"pop3s", cfg.Listen.POP3S, popSrv.ServeTLS},
+		{"http", cfg.Listen.HTTP, httpSrv.Serve},
+	}
+	// Bind everything first so a port conflict fails start-up cleanly
+	// before any client was served.
+	bound := make([]net.Listener, len(listeners))
+	for i, l := range listeners {
+		if l.addr == "" {
+			continue
+		}
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			for _, b := range bound[:i] {
+				if b != nil {
+					b.Close()
+				}
+			}
+			return nil, fmt.Errorf("listen %s on %s: %w", l.name, l.addr, err)
+		}
+		bound[i] = ln
+		r.Addrs[l.name] = ln.Addr().String()
+	}
+	for i, l := range listeners {
+		if bound[i] == nil {
+			continue
+		}
+		ln, serve, name := bound[i], l.serve, l.name
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			if err := serve(ln); err != nil && !isClosed(err) {
+				log.Error("listener stopped", "listener", name, "err", err)
+				r.errc <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+		log.Info("listening", "listener", name, "addr", r.Addrs[name])
+	}
+	return r, nil
+}
+
+func isClosed(err error) bool {
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, http.ErrServerClosed)
+}
+
+// Wait blocks until ctx ends or a listener fails.
+func (r *Running) Wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-r.errc:
+		return err
+	}
+}
+
+// Close stops listeners first, then the store and directory.
+func (r *Running) Close() error {
+	var errs []error
+	for i := len(r.closers) - 1; i >= 0; i-- {
+		if err := r.closers[i](); err != nil && !isClosed(err) {
+			errs = append(errs, err)
+		}
+	}
+	r.closers = nil
+	r.wg.Wait()
+	return errors.Join(errs...)
+}

@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""Python standard-library clients (smtplib, imaplib, poplib) for the interop
+tests. Each subcommand prints a JSON result on stdout and exits non-zero with
+the server's answer on failure, so the Go test can assert what a user sees."""
+
+import argparse
+import base64
+import imaplib
+import json
+import poplib
+import smtplib
+import ssl
+import sys
+
+
+def ctx(args):
+    c = ssl.create_default_context(cafile=args.cafile)
+    c.minimum_version = ssl.TLSVersion.TLSv1_2
+    return c
+
+
+def split(addr):
+    host, port = addr.rsplit(":", 1)
+    return host, int(port)
+
+
+def out(obj):
+    json.dump(obj, sys.stdout)
+    sys.stdout.write("\n")
+
+
+def smtp_send(args):
+    host, port = split(args.addr)
+    msg = sys.stdin.buffer.read()
+    if args.implicit_tls:
+        s = smtplib.SMTP_SSL(host, port, context=ctx(args), timeout=30)
+    else:
+        s = smtplib.SMTP(host, port, timeout=30)
+        s.ehlo()
+        if args.starttls:
+            s.starttls(context=ctx(args))
+            s.ehlo()
+    try:
+        if args.user:
+            s.login(args.user, args.password)
+        refused = s.sendmail(args.sender, args.rcpt, msg)
+        out({"refused": {k: [v[0], v[1].decode()] for k, v in refused.items()}})
+    except smtplib.SMTPResponseException as e:
+        out({"code": e.smtp_code, "error": e.smtp_error.decode(errors="replace")})
+        sys.exit(3)
+    except smtplib.SMTPRecipientsRefused as e:
+        out({"refused": {k: [v[0], v[1].decode()] for k, v in e.recipients.items()}})
+        sys.exit(3)
+    finally:
+        try:
+            s.quit()
+        except Exception:
+            pass
+
+
+def smtp_auth_plain_without_tls(args):
+    """Tries AUTH on a plain connection; prints EHLO features and the answer."""
+    host, port = split(args.addr)
+    s = smtplib.SMTP(host, port, timeout=30)
+    s.ehlo()
+    feats = sorted(s.esmtp_features.keys())
+    creds = base64.b64encode(b"\0" + args.user.encode() + b"\0" + args.password.encode()).decode()
+    code, resp = s.docmd("AUTH", "PLAIN " + creds)
+    out({"features": feats, "code": code, "resp": resp.decode(errors="replace")})
+    s.close()
+
+
+def imap_connect(args):
+    host, port = split(args.addr)
+    if args.starttls:
+        m = imaplib.IMAP4(host, port, timeout=30)
+        m.starttls(ssl_context=ctx(args))
+    else:
+        m = imaplib.IMAP4_SSL(host, port, ssl_context=ctx(args), timeout=30)
+    m.login(args.user, args.password)
+    return m
+
+
+def imap_fetch_all(args):
+    """Prints every message of a folder: uid, flags and the raw bytes (base64)."""
+    m = imap_connect(args)
+    typ, _ = m.select(args.folder, readonly=True)
+    if typ != "OK":
+        sys.exit("select failed")
+    typ, data = m.uid("SEARCH", None, "ALL")
+    uids = data[0].split()
+    msgs = []
+    for uid in uids:
+        typ, data = m.uid("FETCH", uid, "(FLAGS BODY.PEEK[])")
+        raw = None
+        meta = b""
+        for part in data:
+            if isinstance(part, tuple):
+                meta, raw = part[0], part[1]
+        flags = [f.decode() for f in imaplib.ParseFlags(meta)]
+        msgs.append({"uid": int(uid), "flags": flags, "raw": base64.b64encode(raw).decode()})
+    m.logout()
+    out({"messages": msgs})
+
+
+def imap_login_plain(args):
+    """Tries LOGIN without TLS; prints capabilities and the answer."""
+    host, port = split(args.addr)
+    m = imaplib.IMAP4(host, port, timeout=30)
+    caps = list(m.capabilities)
+    try:
+        m.login(args.user, args.password)
+        res = "OK"
+    except imaplib.IMAP4.error as e:
+        res = str(e)
+    out({"capabilities": caps, "result": res})
+
+
+def imap_list(args):
+    m = imap_connect(args)
+    typ, data = m.list()
+    m.logout()
+    out({"list": [d.decode() for d in data]})
+
+
+def pop3(args):
+    """STLS or implicit TLS, STAT/UIDL/RETR all, DELE the given numbers, QUIT."""
+    host, port = split(args.addr)
+    if args.implicit_tls:
+        p = poplib.POP3_SSL(host, port, context=ctx(args), timeout=30)
+    else:
+        p = poplib.POP3(host, port, timeout=30)
+        caps_before = p.capa()
+        p.stls(context=ctx(args))
+    p.user(args.user)
+    p.pass_(args.password)
+    count, size = p.stat()
+    uidl = [line.decode() for line in p.uidl()[1]]
+    msgs = []
+    for i in range(1, count + 1):
+        resp, lines, octets = p.retr(i)
+        msgs.append(base64.b64encode(b"\r\n".join(lines) + b"\r\n").decode())
+    for n in args.dele or []:
+        p.dele(n)
+    p.quit()
+    out({"count": count, "size": size, "uidl": uidl, "messages": msgs})
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cafile", required=True)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    s = sub.add_parser("smtp-send")
+    s.add_argument("--addr", required=True)
+    s.add_argument("--starttls", action="store_true")
+    s.add_argument("--implicit-tls", action="store_true")
+    s.add_argument("--user")
+    s.add_argument("--password")
+    s.add_argument("--sender", required=True)
+    s.add_argument("--rcpt", action="append", required=True)
+    s.set_defaults(fn=smtp_send)
+
+    s = sub.add_parser("smtp-auth-plaintext")
+    s.add_argument("--addr", required=True)
+    s.add_argument("--user", required=True)
+    s.add_argument("--password", required=True)
+    s.set_defaults(fn=smtp_auth_plain_without_tls)
+
+    for name, fn in (("imap-fetch-all", imap_fetch_all), ("imap-list", imap_list)):
+        s = sub.add_parser(name)
+        s.add_argument("--addr", required=True)
+        s.add_argument("--starttls", action="store_true")
+        s.add_argument("--user", required=True)
+        s.add_argument("--password", required=True)
+        s.add_argument("--folder", default="INBOX")
+        s.set_defaults(fn=fn)
+
+    s = sub.add_parser("imap-login-plaintext")
+    s.add_argument("--addr", required=True)
+    s.add_argument("--user", required=True)
+    s.add_argument("--password", required=True)
+    s.set_defaults(fn=imap_login_plain)
+
+    s = sub.add_parser("pop3")
+    s.add_argument("--addr", required=True)
+    s.add_argument("--implicit-tls", action="store_true")
+    s.add_argument("--user", required=True)
+    s.add_argument("--password", required=True)
+    s.add_argument("--dele", type=int, action="append")
+    s.set_defaults(fn=pop3)
+
+    args = ap.parse_args()
+    args.fn(args)
+
+
+if __name__ == "__main__":
+    main()
