@@ -1,0 +1,387 @@
+// Package smtpd is congvu's SMTP server, built on github.com/emersion/go-smtp.
+// One Server answers three listeners:
+//
+//   - MX (port 25, RFC 5321): mail from other servers for our own domains,
+//     no AUTH, STARTTLS offered (RFC 3207).
+//   - Submission (port 587, RFC 6409): officials' mail clients; STARTTLS,
+//     then AUTH PLAIN/LOGIN (RFC 4954), then MAIL with one of the
+//     account's own addresses.
+//   - Submissions (port 465, RFC 8314): the same over implicit TLS.
+//
+// Local recipients are delivered straight into the store; delivery to other
+// domains is not enabled yet (mailerr.ErrOutboundDisabled).
+//
+// Every refusal is a *mailerr.Error turned into an SMTP reply in exactly one
+// place (reply in errors.go).
+package smtpd
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"congvu/directory"
+	"congvu/internal/metrics"
+	"congvu/storage"
+)
+
+// Config configures a Server. Zero values get the documented defaults.
+type Config struct {
+	// Hostname is announced in the greeting and written in Received
+	// header fields. Default: os.Hostname().
+	Hostname string
+	// LocalDomains are the domains we accept mail for, compared
+	// case-insensitively. Everything else is relaying.
+	LocalDomains []string
+	// MaxMessageBytes limits a message as sent by the client (SIZE,
+	// RFC 1870). Default 30 MiB.
+	MaxMessageBytes int64
+	// MaxRecipients limits RCPT commands per transaction. Default 100.
+	MaxRecipients int
+	// ReadTimeout and WriteTimeout bound each network read and write (an
+	// idle timeout, as RFC 5321 4.5.3.2 times each data block rather than
+	// the whole message, so a 30 MiB message on a slow link still gets
+	// through). Default 5 minutes each.
+	ReadTimeout, WriteTimeout time.Duration
+	// TLS is used for STARTTLS and for the implicit-TLS listener. Its
+	// MinVersion is raised to TLS 1.2 if lower. Nil disables STARTTLS (and
+	// so the submission listeners refuse to start).
+	TLS *tls.Config
+	// SpoolDir holds messages larger than a small in-memory buffer while
+	// they are received. Default os.TempDir(). Files are removed as soon
+	// as the transaction ends.
+	SpoolDir string
+}
+
+// Deps are the services a Server uses.
+type Deps struct {
+	Store   storage.Store
+	Dir     directory.Directory
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics
+}
+
+// Defaults.
+const (
+	DefaultMaxMessageBytes = 30 << 20
+	DefaultMaxRecipients   = 100
+	DefaultTimeout         = 5 * time.Minute
+)
+
+// maxLineLength bounds a line, command or message text. RFC 5321
+// 4.5.3.1.6 sets 1000 octets but asks receivers to be liberal; messages
+// with long unwrapped lines (generated HTML, sloppy scripts) are common
+// enough that go-smtp's default of 2000 would bounce real mail. go-smtp
+// buffers a whole line only for commands, so this is also the most a
+// session can make us hold for one command line.
+const maxLineLength = 64 << 10
+
+// listener modes; the label doubles as the metrics "listener" label.
+type mode int
+
+const (
+	modeMX mode = iota
+	modeSubmission
+)
+
+func (m mode) String() string {
+	if m == modeMX {
+		return "mx"
+	}
+	return "submission"
+}
+
+// Server is the SMTP server. Create it with New.
+type Server struct {
+	cfg     Config
+	store   storage.Store
+	dir     directory.Directory
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	tls     *tls.Config
+	domains map[string]bool
+
+	mx, submission *smtp.Server
+
+	mu        sync.Mutex
+	closed    bool
+	listeners []net.Listener
+	// conns are the open connections. go-smtp tracks its own, but only
+	// once their goroutine has started, so a connection accepted just as
+	// Close runs would otherwise live on until its idle timeout.
+	conns map[*idleConn]struct{}
+	// deliveries counts Store.Deliver calls in progress, so Close can wait
+	// for them before the caller closes the store.
+	deliveries sync.WaitGroup
+}
+
+// New returns a Server; it serves nothing until one of the Serve methods is
+// called.
+func New(cfg Config, deps Deps) *Server {
+	if cfg.Hostname == "" {
+		cfg.Hostname, _ = os.Hostname()
+		if cfg.Hostname == "" {
+			cfg.Hostname = "localhost"
+		}
+	}
+	if cfg.MaxMessageBytes <= 0 {
+		cfg.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if cfg.MaxRecipients <= 0 {
+		cfg.MaxRecipients = DefaultMaxRecipients
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = DefaultTimeout
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = DefaultTimeout
+	}
+	if cfg.SpoolDir == "" {
+		cfg.SpoolDir = os.TempDir()
+	}
+	s := &Server{
+		cfg:     cfg,
+		store:   deps.Store,
+		dir:     deps.Dir,
+		log:     deps.Logger,
+		metrics: deps.Metrics,
+		domains: make(map[string]bool, len(cfg.LocalDomains)),
+		conns:   make(map[*idleConn]struct{}),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.metrics == nil {
+		s.metrics = metrics.New() // private registry: nothing global
+	}
+	for _, d := range cfg.LocalDomains {
+		if d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), "."); d != "" {
+			s.domains[d] = true
+		}
+	}
+	if cfg.TLS != nil {
+		s.tls = cfg.TLS.Clone()
+		if s.tls.MinVersion < tls.VersionTLS12 {
+			s.tls.MinVersion = tls.VersionTLS12
+		}
+	}
+	s.mx = s.newSMTPServer(modeMX)
+	s.submission = s.newSMTPServer(modeSubmission)
+	return s
+}
+
+func (s *Server) newSMTPServer(m mode) *smtp.Server {
+	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		return s.newSession(c, m), nil
+	}))
+	srv.Domain = s.cfg.Hostname
+	srv.MaxMessageBytes = s.cfg.MaxMessageBytes // SIZE at MAIL and the DATA limit: 552 5.3.4
+	srv.MaxRecipients = s.cfg.MaxRecipients     // 452 4.5.3 beyond (RFC 5321 4.5.3.1.10)
+	srv.MaxLineLength = maxLineLength
+	srv.TLSConfig = s.tls
+	srv.EnableSMTPUTF8 = true // RFC 6531: addresses and headers pass through as UTF-8
+	// The library would answer AUTH before TLS with 523; we want RFC 4954's
+	// 538 5.7.11, so we let AUTH through and gate it in the session, which
+	// also never advertises mechanisms on a plaintext connection.
+	srv.AllowInsecureAuth = true
+	// Timeouts are applied per read/write by idleConn; the library's own
+	// deadline would cover a whole DATA transfer.
+	srv.ReadTimeout, srv.WriteTimeout = 0, 0
+	srv.ErrorLog = libLogger{s.log.With("listener", m.String())}
+	return srv
+}
+
+// ServeMX serves port 25: mail for the local domains from anyone, no AUTH.
+func (s *Server) ServeMX(l net.Listener) error {
+	return s.serve(s.mx, l, "smtp", false)
+}
+
+// ServeSubmission serves port 587: STARTTLS, then AUTH, then mail from the
+// authenticated account (RFC 6409).
+func (s *Server) ServeSubmission(l net.Listener) error {
+	if s.tls == nil {
+		l.Close()
+		return errors.New("smtpd: submission needs a TLS configuration")
+	}
+	return s.serve(s.submission, l, "submission", false)
+}
+
+// ServeSubmissions serves port 465: submission over implicit TLS (RFC 8314
+// 3.3). It wraps l itself.
+func (s *Server) ServeSubmissions(l net.Listener) error {
+	if s.tls == nil {
+		l.Close()
+		return errors.New("smtpd: submissions needs a TLS configuration")
+	}
+	return s.serve(s.submission, l, "submission", true)
+}
+
+func (s *Server) serve(srv *smtp.Server, l net.Listener, proto string, implicitTLS bool) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		l.Close()
+		return fmt.Errorf("smtpd: %w", net.ErrClosed)
+	}
+	s.listeners = append(s.listeners, l)
+	s.mu.Unlock()
+
+	var wrapped net.Listener = &idleListener{Listener: l, srv: s, proto: proto}
+	if implicitTLS {
+		// TLS sits on top of idleConn so the handshake is timed too, and
+		// the library sees a *tls.Conn (it handshakes and reports it).
+		wrapped = tls.NewListener(wrapped, s.tls)
+	}
+	err := srv.Serve(wrapped)
+	if s.isClosed() {
+		return nil // the listener was closed by Close
+	}
+	return err
+}
+
+// Close stops accepting connections, lets deliveries already handed to the
+// store finish (so their clients get the 250 rather than retrying a
+// message that was stored), then cuts every connection. Transactions that
+// had not reached the store get nothing or 421 and are retried by their
+// clients. The caller may close the store once Close returns.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true // from now on beginDelivery refuses
+	listeners := s.listeners
+	s.mu.Unlock()
+
+	for _, l := range listeners {
+		l.Close() // Serve returns nil: it checks s.closed
+	}
+	s.deliveries.Wait()
+
+	var errs []error
+	for _, srv := range []*smtp.Server{s.mx, s.submission} {
+		if err := srv.Close(); err != nil && !errors.Is(err, smtp.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	s.mu.Lock()
+	conns := make([]*idleConn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// beginDelivery registers a store delivery; false once the server closes.
+func (s *Server) beginDelivery() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.deliveries.Add(1)
+	return true
+}
+
+func (s *Server) endDelivery() { s.deliveries.Done() }
+
+// isLocalDomain reports whether mail for domain is ours.
+func (s *Server) isLocalDomain(domain string) bool {
+	return s.domains[strings.TrimSuffix(strings.ToLower(domain), ".")]
+}
+
+// idleListener counts accepted connections, tracks them for Close and
+// wraps them in idleConn.
+type idleListener struct {
+	net.Listener
+	srv   *Server
+	proto string
+}
+
+func (l *idleListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		l.srv.metrics.Connections.WithLabelValues(l.proto).Inc()
+		ic := &idleConn{Conn: c, srv: l.srv, read: l.srv.cfg.ReadTimeout, write: l.srv.cfg.WriteTimeout}
+		l.srv.mu.Lock()
+		closed := l.srv.closed
+		if !closed {
+			l.srv.conns[ic] = struct{}{}
+		}
+		l.srv.mu.Unlock()
+		if !closed {
+			return ic, nil
+		}
+		c.Close() // accepted while closing: go-smtp returns at the next Accept
+	}
+}
+
+// idleConn renews its deadline before every read and write: a client may
+// take as long as it needs in total, but may not stall (RFC 5321 4.5.3.2).
+type idleConn struct {
+	net.Conn
+	srv         *Server
+	read, write time.Duration
+}
+
+func (c *idleConn) Read(p []byte) (int, error) {
+	if err := c.Conn.SetReadDeadline(time.Now().Add(c.read)); err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(p)
+}
+
+func (c *idleConn) Write(p []byte) (int, error) {
+	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.write)); err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *idleConn) Close() error {
+	c.srv.mu.Lock()
+	delete(c.srv.conns, c)
+	c.srv.mu.Unlock()
+	return c.Conn.Close()
+}
+
+// libLogger sends go-smtp's internal error log (accept errors, recovered
+// panics, broken connections) to slog.
+type libLogger struct{ log *slog.Logger }
+
+func (l libLogger) Printf(format string, v ...any) {
+	l.log.Warn("smtp: " + strings.TrimSpace(fmt.Sprintf(format, v...)))
+}
+
+func (l libLogger) Println(v ...any) {
+	l.log.Warn("smtp: " + strings.TrimSpace(fmt.Sprintln(v...)))
+}
+
+// opContext bounds one directory or store call; sessions are not tied to a
+// context of their own in go-smtp.
+func opContext(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
+}

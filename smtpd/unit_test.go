@@ -1,0 +1,69 @@
+package smtpd
+
+import (
+	"errors"
+	"testing"
+
+	"congvu/internal/mailerr"
+	"congvu/storage"
+)
+
+// TestSettle pins the reply policy for per-recipient delivery results.
+func TestSettle(t *testing.T) {
+	ok := storage.DeliveryResult{UID: 1}
+	quota := storage.DeliveryResult{Err: mailerr.ErrOverQuota}
+	temp := storage.DeliveryResult{Err: mailerr.ErrInternal}
+	for _, c := range []struct {
+		name    string
+		results []storage.DeliveryResult
+		err     error
+		partial []int
+		reply   error
+	}{
+		{"all ok", []storage.DeliveryResult{ok, ok}, nil, nil, nil},
+		{"store failed", nil, mailerr.ErrInternal, nil, mailerr.ErrInternal},
+		{"all permanent", []storage.DeliveryResult{quota, quota}, nil, nil, mailerr.ErrOverQuota},
+		// Nobody has it: prefer the temporary error so everybody is retried.
+		{"permanent and temporary", []storage.DeliveryResult{quota, temp}, nil, nil, mailerr.ErrInternal},
+		// Somebody has it: 250 and a notification for the others.
+		{"partial", []storage.DeliveryResult{quota, ok, temp}, nil, []int{0, 2}, nil},
+	} {
+		partial, reply := settle(c.results, c.err, max(len(c.results), 1))
+		if !errors.Is(reply, c.reply) || (reply == nil) != (c.reply == nil) {
+			t.Errorf("%s: reply %v, want %v", c.name, reply, c.reply)
+		}
+		if len(partial) != len(c.partial) {
+			t.Errorf("%s: partial %v, want %v", c.name, partial, c.partial)
+		}
+		for i := range partial {
+			if partial[i] != c.partial[i] {
+				t.Errorf("%s: partial %v, want %v", c.name, partial, c.partial)
+			}
+		}
+	}
+}
+
+func TestQuotePathAndHelo(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                              "",
+		"thanhnn.skhcn@khanhhoa.gov.vn": "thanhnn.skhcn@khanhhoa.gov.vn",
+		"văn.thư@bộcôngan.vn":           "văn.thư@bộcôngan.vn",
+		"a b@example.org":               `"a b"@example.org`,
+		`x"y@example.org`:               `"x\"y"@example.org`,
+		".dot@example.org":              `".dot"@example.org`,
+	} {
+		if got := quotePath(in); got != want {
+			t.Errorf("quotePath(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"mail.bocongan.gov.vn": "mail.bocongan.gov.vn",
+		"[192.0.2.1]":          "[192.0.2.1]",
+		"evil)\tby (x":         "evilbyx",
+		"()":                   "unknown",
+	} {
+		if got := heloDomain(in); got != want {
+			t.Errorf("heloDomain(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
