@@ -1,11 +1,11 @@
 package interop
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -43,7 +43,7 @@ func TestKill9KeepsEveryAcknowledgedMessage(t *testing.T) {
 				}
 				id := fmt.Sprintf("crash-%d-%d", g, i)
 				to := rcpts[i%2].Address
-				msg := simpleMessage("bot@test.gov.vn", to, id, string(bytes.Repeat([]byte("x"), 1000+rand.IntN(20000))))
+				msg := simpleMessage("bot@test.gov.vn", to, id, strings.Repeat(strings.Repeat("x", 76)+"\r\n", 10+rand.IntN(260)))
 				if c.Mail("bot@test.gov.vn", nil) != nil || c.Rcpt(to, nil) != nil {
 					return
 				}
