@@ -1,0 +1,337 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"sync"
+	"time"
+
+	"congvu/internal/mailerr"
+)
+
+// maxBatch bounds how many appends one index transaction commits.
+const maxBatch = 256
+
+// spooled is a message written to the spool and fsynced, with its parsed
+// cache rows; it is hard-linked into every destination folder.
+type spooled struct {
+	path   string
+	size   int64
+	date   time.Time
+	header []byte
+	parsed []byte
+}
+
+// spoolMessage writes r to a new spool file, sets its mtime to the internal
+// date (so Rebuild can restore it), fsyncs it and parses it. Parsing happens
+// here, in the caller's goroutine, so concurrent deliveries parse in
+// parallel and the commit path only links and inserts.
+func (s *FileStore) spoolMessage(r io.Reader, date time.Time) (sp *spooled, err error) {
+	f, err := os.CreateTemp(s.spool, "msg-")
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if f != nil {
+			f.Close()
+		}
+		if err != nil {
+			os.Remove(f.Name())
+		}
+	}()
+	bufp := s.copyBufs.Get().(*[]byte)
+	n, err := io.CopyBuffer(struct{ io.Writer }{f}, r, *bufp)
+	s.copyBufs.Put(bufp)
+	if err != nil {
+		return nil, err
+	}
+	if n > math.MaxUint32 {
+		// IMAP sizes are 32-bit (RFC 9051 9: number).
+		return nil, mailerr.ErrTooBig
+	}
+	if err := os.Chtimes(f.Name(), date, date); err != nil {
+		return nil, err
+	}
+	if err := f.Sync(); err != nil {
+		return nil, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	p := parseMessage(f)
+	parsed, err := encodeParsed(p)
+	if err != nil {
+		return nil, err
+	}
+	return &spooled{path: f.Name(), size: n, date: date, header: p.Header, parsed: parsed}, nil
+}
+
+// Deliver stores msg once for each recipient: one spool file, fsynced once,
+// hard-linked into each recipient's folder.
+func (s *FileStore) Deliver(ctx context.Context, msg io.Reader, rcpts []Recipient) ([]DeliveryResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	sp, err := s.spoolMessage(msg, time.Now().Truncate(time.Second))
+	if err != nil {
+		return nil, mailerr.Classify(fmt.Errorf("storage: spooling message: %w", err))
+	}
+	defer os.Remove(sp.path)
+
+	results := make([]DeliveryResult, len(rcpts))
+	var wg sync.WaitGroup
+	for i, rc := range rcpts {
+		key, domain, local, err := userPath(rc.User)
+		if err != nil {
+			results[i].Err = err
+			continue
+		}
+		folder, err := normalizeFolder(rc.Folder)
+		if err != nil {
+			results[i].Err = err
+			continue
+		}
+		wg.Go(func() {
+			u, err := s.acquire(ctx, key, domain, local)
+			if err != nil {
+				results[i].Err = mailerr.Classify(err)
+				return
+			}
+			defer s.release(u)
+			results[i] = u.commit.append(&appendReq{folder: folder, msg: sp, limit: s.limit(rc.QuotaBytes)})
+		})
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r.Err != nil {
+			s.log.Warn("storage: delivery refused", "user", rcpts[i].User, "err", r.Err)
+		}
+	}
+	return results, nil
+}
+
+// Append implements Mailbox.Append (RFC 9051 6.3.12).
+func (m *mailbox) Append(ctx context.Context, folder string, r io.Reader, flags []string, date time.Time) (DeliveryResult, error) {
+	name, err := normalizeFolder(folder)
+	if err != nil {
+		return DeliveryResult{}, err
+	}
+	if flags, err = normalizeFlags(flags); err != nil {
+		return DeliveryResult{}, err
+	}
+	if date.IsZero() {
+		date = time.Now()
+	}
+	var res DeliveryResult
+	err = m.with(ctx, func(u *userState) error {
+		// Refuse before reading a possibly large message.
+		if _, err := getFolder(ctx, u.db, name); err != nil {
+			return err
+		}
+		sp, err := m.s.spoolMessage(r, date.Truncate(time.Second))
+		if err != nil {
+			return fmt.Errorf("storage: spooling message: %w", err)
+		}
+		defer os.Remove(sp.path)
+		res = u.commit.append(&appendReq{folder: name, msg: sp, flags: flags, limit: m.limit})
+		return res.Err
+	})
+	if err != nil {
+		return DeliveryResult{Err: err}, err
+	}
+	return res, nil
+}
+
+// appendReq is one message for one folder, queued for group commit.
+type appendReq struct {
+	folder string
+	msg    *spooled
+	flags  []string // normalized
+	limit  int64
+	res    DeliveryResult
+	done   chan struct{}
+}
+
+// committer is a user's group-commit queue. Appends from concurrent
+// Deliver/Append calls are collected while the previous batch commits, and
+// each batch costs one directory fsync per folder and one index commit
+// however many messages it holds. Nobody is answered before the batch that
+// holds their message is durable.
+type committer struct {
+	u     *userState
+	queue chan *appendReq
+	quit  chan struct{}
+	done  chan struct{}
+}
+
+func newCommitter(u *userState) *committer {
+	c := &committer{u: u, queue: make(chan *appendReq, maxBatch), quit: make(chan struct{}), done: make(chan struct{})}
+	go c.run()
+	return c
+}
+
+// append queues r and waits for its batch to commit. The caller holds a
+// reference to the user, so the committer is running.
+func (c *committer) append(r *appendReq) DeliveryResult {
+	r.done = make(chan struct{})
+	c.queue <- r
+	<-r.done
+	return r.res
+}
+
+func (c *committer) stop() {
+	close(c.quit)
+	<-c.done
+}
+
+func (c *committer) run() {
+	defer close(c.done)
+	batch := make([]*appendReq, 0, maxBatch)
+	for {
+		select {
+		case <-c.quit:
+			return
+		case r := <-c.queue:
+			batch = append(batch[:0], r)
+		}
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-c.queue:
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		c.u.commitAppends(batch)
+		for _, r := range batch {
+			close(r.done)
+		}
+	}
+}
+
+// staged is a message linked into its folder but not yet committed.
+type staged struct {
+	r    *appendReq
+	f    *folderRow
+	m    messageRow
+	path string
+}
+
+// commitAppends stores one batch: allocate UIDs and link the spool files
+// inside the write transaction, fsync each touched folder directory once,
+// insert the rows, commit. A UID is only ever allocated from the committed
+// UIDNEXT while holding the write lock, and files are linked with link(2),
+// which never replaces an existing file, so no two messages can share a
+// UID.
+func (u *userState) commitAppends(batch []*appendReq) {
+	var done []staged
+	touched := map[*folderRow]bool{}
+	err := u.write(context.Background(), func(ctx context.Context, tx *sql.Tx) error {
+		var used int64
+		if err := tx.QueryRowContext(ctx, "SELECT used_bytes FROM account WHERE id = 1").Scan(&used); err != nil {
+			return err
+		}
+		folders := map[string]*folderRow{}
+		for _, r := range batch {
+			f := folders[r.folder]
+			if f == nil {
+				var err error
+				if f, err = getFolder(ctx, tx, r.folder); err != nil {
+					if mailerr.As(err) == nil {
+						return err
+					}
+					r.res.Err = err
+					continue
+				}
+				folders[r.folder] = f
+			}
+			// RFC 9208: refuse a message that would exceed the limit.
+			if overQuota(used, r.msg.size, r.limit) {
+				r.res.Err = mailerr.ErrOverQuota.With(fmt.Errorf("%s: %d + %d bytes > %d", u.key, used, r.msg.size, r.limit))
+				continue
+			}
+			if !touched[f] {
+				touched[f] = true
+				f.highestModSeq++ // RFC 7162 3.1: the append is a change
+			}
+			uid, path, err := u.linkNext(r.msg.path, f)
+			if err != nil {
+				return err
+			}
+			used += r.msg.size
+			m := messageRow{uid: uid, modseq: f.highestModSeq, date: r.msg.date.UTC(), size: r.msg.size}
+			m.setFlags(r.flags)
+			done = append(done, staged{r: r, f: f, m: m, path: path})
+		}
+		if len(done) == 0 {
+			return nil
+		}
+		for f := range touched {
+			if err := u.s.dirSync(u.folderDir(f.id)); err != nil {
+				return err
+			}
+		}
+		var total int64
+		for i := range done {
+			st := &done[i]
+			if err := insertMessage(ctx, tx, st.f.id, &st.m, st.r.msg.header, st.r.msg.parsed); err != nil {
+				return err
+			}
+			st.f.counts.add(contribution(st.m.seen, st.m.deleted, st.m.size))
+			total += st.m.size
+		}
+		for f := range touched {
+			if err := saveFolder(ctx, tx, f); err != nil {
+				return err
+			}
+		}
+		return addUsed(ctx, tx, total)
+	})
+	if err != nil {
+		u.log.Error("storage: committing appends", "err", err, "batch", len(batch))
+		for _, st := range done {
+			os.Remove(st.path)
+		}
+		for _, r := range batch {
+			if r.res.Err == nil {
+				r.res.Err = mailerr.Classify(err)
+			}
+		}
+		return
+	}
+	for _, st := range done {
+		st.r.res = DeliveryResult{UIDValidity: st.f.uidValidity, UID: st.m.uid}
+	}
+	for f := range touched {
+		u.notify(f.name, f.highestModSeq)
+	}
+}
+
+// linkNext hard-links src into folder f as the next UID and advances
+// f.uidNext. An existing file at that UID (left by an operation that failed
+// to clean up) is never replaced: its UID is skipped and Check reports it.
+func (u *userState) linkNext(src string, f *folderRow) (uint32, string, error) {
+	for {
+		if f.uidNext == math.MaxUint32 {
+			return 0, "", mailerr.ErrCannotDo.WithMessage("Folder has used up its UIDs", "Thư mục đã hết số hiệu thư")
+		}
+		uid := f.uidNext
+		path := u.messagePath(f.id, uid)
+		err := os.Link(src, path)
+		if err == nil || !errors.Is(err, fs.ErrExist) {
+			if err == nil {
+				f.uidNext++
+			}
+			return uid, path, err
+		}
+		u.log.Warn("storage: message file exists without index row, skipping UID", "folder", f.name, "uid", uid)
+		f.uidNext++
+	}
+}

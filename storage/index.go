@@ -1,0 +1,376 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3" // SQLite driver for the per-user index
+
+	"congvu/internal/mailerr"
+)
+
+// indexFile is the per-user SQLite index inside the user directory.
+const indexFile = "index.db"
+
+// schemaVersion is stored in PRAGMA user_version.
+const schemaVersion = 1
+
+// schema is the per-user index. The message files are the data; the index
+// is the truth about which files are visible and with which flags.
+//
+//   - folders: one row per folder; id is the directory name, so RENAME only
+//     changes the row. The counters (messages…size) are kept in step by every
+//     write so STATUS is one row read.
+//   - messages: small rows listed by SELECT/FETCH FLAGS; cache: the parsed
+//     envelope/body structure and raw header, read only by FETCH of those.
+//   - removals: files whose rows are gone but which may still be on disk
+//     (expunged messages, deleted folders with uid 0). They are removed after
+//     the commit and the rows cleared after that; recovery finishes the job
+//     after a crash, and Check does not count them as orphans.
+const schema = `
+CREATE TABLE IF NOT EXISTS account (
+	id               INTEGER PRIMARY KEY CHECK (id = 1),
+	used_bytes       INTEGER NOT NULL DEFAULT 0,
+	next_folder_id   INTEGER NOT NULL,
+	next_uidvalidity INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS folders (
+	id             INTEGER PRIMARY KEY,
+	name           TEXT NOT NULL UNIQUE,
+	special_use    TEXT NOT NULL DEFAULT '',
+	subscribed     INTEGER NOT NULL DEFAULT 0,
+	uidvalidity    INTEGER NOT NULL,
+	uidnext        INTEGER NOT NULL DEFAULT 1,
+	highest_modseq INTEGER NOT NULL DEFAULT 1,
+	messages       INTEGER NOT NULL DEFAULT 0,
+	unseen         INTEGER NOT NULL DEFAULT 0,
+	deleted        INTEGER NOT NULL DEFAULT 0,
+	size           INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS messages (
+	folder_id     INTEGER NOT NULL,
+	uid           INTEGER NOT NULL,
+	modseq        INTEGER NOT NULL,
+	flags         TEXT NOT NULL DEFAULT '',
+	seen          INTEGER NOT NULL DEFAULT 0,
+	deleted       INTEGER NOT NULL DEFAULT 0,
+	internal_date INTEGER NOT NULL,
+	size          INTEGER NOT NULL,
+	PRIMARY KEY (folder_id, uid)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS cache (
+	folder_id INTEGER NOT NULL,
+	uid       INTEGER NOT NULL,
+	header    BLOB NOT NULL,
+	parsed    BLOB NOT NULL,
+	PRIMARY KEY (folder_id, uid)
+);
+CREATE TABLE IF NOT EXISTS removals (
+	folder_id INTEGER NOT NULL,
+	uid       INTEGER NOT NULL,
+	PRIMARY KEY (folder_id, uid)
+) WITHOUT ROWID;
+`
+
+// openIndex opens (creating if needed) an index database. Every connection
+// gets WAL, synchronous=FULL (a commit is on disk when it returns, which the
+// durability contract needs), a busy timeout for the rare cross-process
+// writer (`congvu storage check`), and BEGIN IMMEDIATE so a write
+// transaction holds the write lock from its first statement: the
+// link-then-commit sequence is then atomic with respect to every other
+// process that looks at the same folder.
+func openIndex(path string) (*sql.DB, error) {
+	return openIndexMode(path, "WAL")
+}
+
+func openIndexMode(path, journalMode string) (*sql.DB, error) {
+	q := url.Values{}
+	q.Set("_journal_mode", journalMode)
+	q.Set("_synchronous", "FULL")
+	q.Set("_busy_timeout", "15000")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite3", "file:"+uriPath.Replace(path)+"?"+q.Encode())
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(2)
+	db.SetConnMaxIdleTime(time.Minute)
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// initSchema creates or upgrades the tables. It reports whether the account
+// row exists (false for a brand-new or half-created index).
+func initSchema(ctx context.Context, db *sql.DB) (bool, error) {
+	var v int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return false, err
+	}
+	if v > schemaVersion {
+		return false, fmt.Errorf("index schema version %d is newer than this program (%d)", v, schemaVersion)
+	}
+	if v < schemaVersion {
+		if _, err := db.ExecContext(ctx, schema); err != nil {
+			return false, err
+		}
+		if _, err := db.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
+			return false, err
+		}
+	}
+	var n int
+	err := db.QueryRowContext(ctx, "SELECT count(*) FROM account").Scan(&n)
+	return n > 0, err
+}
+
+// uriPath escapes what SQLite URI file names give a meaning to; localparts
+// may legitimately contain them.
+var uriPath = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// folderRow is one row of the folders table.
+type folderRow struct {
+	id            int64
+	name          string
+	specialUse    string
+	subscribed    bool
+	uidValidity   uint32
+	uidNext       uint32
+	highestModSeq uint64
+	counts        counts
+}
+
+// counts are the per-folder aggregates kept in the folders row.
+type counts struct {
+	messages, unseen, deleted, size int64
+}
+
+func (c *counts) add(d counts) {
+	c.messages += d.messages
+	c.unseen += d.unseen
+	c.deleted += d.deleted
+	c.size += d.size
+}
+
+func (c counts) neg() counts { return counts{-c.messages, -c.unseen, -c.deleted, -c.size} }
+
+// contribution is what one message adds to its folder's counts.
+func contribution(seen, deleted bool, size int64) counts {
+	c := counts{messages: 1, size: size}
+	if !seen {
+		c.unseen = 1
+	}
+	if deleted {
+		c.deleted = 1
+	}
+	return c
+}
+
+const folderColumns = `id, name, special_use, subscribed, uidvalidity, uidnext, highest_modseq,
+	messages, unseen, deleted, size`
+
+func scanFolder(sc interface{ Scan(...any) error }) (*folderRow, error) {
+	f := &folderRow{}
+	err := sc.Scan(&f.id, &f.name, &f.specialUse, &f.subscribed, &f.uidValidity, &f.uidNext,
+		&f.highestModSeq, &f.counts.messages, &f.counts.unseen, &f.counts.deleted, &f.counts.size)
+	return f, err
+}
+
+// getFolder loads a folder by canonical name; unknown names give
+// mailerr.ErrNoSuchFolder.
+func getFolder(ctx context.Context, q querier, name string) (*folderRow, error) {
+	f, err := scanFolder(q.QueryRowContext(ctx, "SELECT "+folderColumns+" FROM folders WHERE name = ?", name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, mailerr.ErrNoSuchFolder.With(fmt.Errorf("folder %q", name))
+	}
+	return f, err
+}
+
+func allFolders(ctx context.Context, q querier) ([]*folderRow, error) {
+	rows, err := q.QueryContext(ctx, "SELECT "+folderColumns+" FROM folders ORDER BY name")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*folderRow
+	for rows.Next() {
+		f, err := scanFolder(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// saveFolder writes back the mutable state of a folder row.
+func saveFolder(ctx context.Context, q querier, f *folderRow) error {
+	_, err := q.ExecContext(ctx, `UPDATE folders SET name = ?, special_use = ?, subscribed = ?,
+		uidnext = ?, highest_modseq = ?, messages = ?, unseen = ?, deleted = ?, size = ? WHERE id = ?`,
+		f.name, f.specialUse, f.subscribed, f.uidNext, f.highestModSeq,
+		f.counts.messages, f.counts.unseen, f.counts.deleted, f.counts.size, f.id)
+	return err
+}
+
+func insertFolder(ctx context.Context, q querier, f *folderRow) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO folders (id, name, special_use, subscribed, uidvalidity,
+		uidnext, highest_modseq, messages, unseen, deleted, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		f.id, f.name, f.specialUse, f.subscribed, f.uidValidity, f.uidNext, f.highestModSeq,
+		f.counts.messages, f.counts.unseen, f.counts.deleted, f.counts.size)
+	return err
+}
+
+// messageRow is a message's index row plus what its writers need.
+type messageRow struct {
+	uid     uint32
+	modseq  uint64
+	flags   []string
+	date    time.Time
+	size    int64
+	seen    bool
+	deleted bool
+}
+
+func (m *messageRow) setFlags(flags []string) {
+	m.flags = flags
+	m.seen = containsFold(flags, flagSeen)
+	m.deleted = containsFold(flags, flagDeleted)
+}
+
+func (m *messageRow) info() MessageInfo {
+	return MessageInfo{UID: m.uid, ModSeq: m.modseq, Flags: m.flags, InternalDate: m.date, Size: m.size}
+}
+
+// insertMessage adds the index and cache rows of one message.
+func insertMessage(ctx context.Context, q querier, folderID int64, m *messageRow, header, parsed []byte) error {
+	if header == nil {
+		header = []byte{} // an empty message has an empty header
+	}
+	_, err := q.ExecContext(ctx, `INSERT INTO messages (folder_id, uid, modseq, flags, seen, deleted,
+		internal_date, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		folderID, m.uid, m.modseq, joinFlags(m.flags), m.seen, m.deleted, m.date.Unix(), m.size)
+	if err != nil {
+		return err
+	}
+	_, err = q.ExecContext(ctx, "INSERT INTO cache (folder_id, uid, header, parsed) VALUES (?, ?, ?, ?)",
+		folderID, m.uid, header, parsed)
+	return err
+}
+
+// loadMessages returns the rows of a folder with UIDs in [lo, hi], by UID;
+// with onlyDeleted, only those flagged \Deleted.
+func loadMessages(ctx context.Context, q querier, folderID int64, lo, hi uint32, onlyDeleted bool) ([]messageRow, error) {
+	query := `SELECT uid, modseq, flags, seen, deleted, internal_date, size
+		FROM messages WHERE folder_id = ? AND uid BETWEEN ? AND ? ORDER BY uid`
+	if onlyDeleted {
+		query = strings.Replace(query, "ORDER BY", "AND deleted = 1 ORDER BY", 1)
+	}
+	rows, err := q.QueryContext(ctx, query, folderID, lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []messageRow
+	for rows.Next() {
+		var m messageRow
+		var flags string
+		var date int64
+		if err := rows.Scan(&m.uid, &m.modseq, &flags, &m.seen, &m.deleted, &date, &m.size); err != nil {
+			return nil, err
+		}
+		m.flags = splitFlags(flags)
+		m.date = unixUTC(date)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// selectUIDs keeps the rows whose UID is in uids (nil keeps all).
+func selectUIDs(rows []messageRow, uids []uint32) []messageRow {
+	if uids == nil {
+		return rows
+	}
+	want := make(map[uint32]bool, len(uids))
+	for _, u := range uids {
+		want[u] = true
+	}
+	out := rows[:0]
+	for _, m := range rows {
+		if want[m.uid] {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// uidRange is the smallest range holding every UID in uids.
+func uidRange(uids []uint32) (lo, hi uint32) {
+	if len(uids) == 0 {
+		return 1, 0
+	}
+	lo, hi = uids[0], uids[0]
+	for _, u := range uids {
+		lo, hi = min(lo, u), max(hi, u)
+	}
+	return lo, hi
+}
+
+// account is the single account row.
+type account struct {
+	used            int64
+	nextFolderID    int64
+	nextUIDValidity uint32
+}
+
+func loadAccount(ctx context.Context, q querier) (*account, error) {
+	a := &account{}
+	err := q.QueryRowContext(ctx, "SELECT used_bytes, next_folder_id, next_uidvalidity FROM account WHERE id = 1").
+		Scan(&a.used, &a.nextFolderID, &a.nextUIDValidity)
+	return a, err
+}
+
+func saveAccount(ctx context.Context, q querier, a *account) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO account (id, used_bytes, next_folder_id, next_uidvalidity)
+		VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET used_bytes = excluded.used_bytes,
+		next_folder_id = excluded.next_folder_id, next_uidvalidity = excluded.next_uidvalidity`,
+		a.used, a.nextFolderID, a.nextUIDValidity)
+	return err
+}
+
+func addUsed(ctx context.Context, q querier, delta int64) error {
+	if delta == 0 {
+		return nil
+	}
+	_, err := q.ExecContext(ctx, "UPDATE account SET used_bytes = used_bytes + ? WHERE id = 1", delta)
+	return err
+}
+
+// newUIDValidity hands out UIDVALIDITY values: strictly increasing per
+// account and never below the current time, so a folder deleted and created
+// again, even after a lossy rebuild, gets a different value (RFC 9051
+// 2.3.1.1).
+func (a *account) newUIDValidity(now time.Time) uint32 {
+	v := max(a.nextUIDValidity, uint32(now.Unix()))
+	if v == 0 {
+		v = 1
+	}
+	a.nextUIDValidity = v + 1
+	return v
+}
+
+// unixUTC converts an internal_date column (Unix seconds).
+func unixUTC(sec int64) time.Time { return time.Unix(sec, 0).UTC() }

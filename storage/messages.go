@@ -1,0 +1,413 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+
+	"congvu/internal/mailerr"
+)
+
+// ErrNoSuchMessage is returned by Open and Cached for a UID that is not (or
+// no longer) in the folder (RFC 5530 EXPUNGEISSUED).
+var ErrNoSuchMessage = &mailerr.Error{SMTPCode: 550, Enhanced: [3]int{5, 2, 0}, IMAPCode: "EXPUNGEISSUED",
+	Message: "No such message, it may have been expunged", MessageVI: "Thư không tồn tại, có thể đã bị xoá"}
+
+// Messages lists a folder's messages ordered by UID.
+func (m *mailbox) Messages(ctx context.Context, folder string) ([]MessageInfo, error) {
+	name, err := normalizeFolder(folder)
+	if err != nil {
+		return nil, err
+	}
+	var out []MessageInfo
+	err = m.with(ctx, func(u *userState) error {
+		f, err := getFolder(ctx, u.db, name)
+		if err != nil {
+			return err
+		}
+		out, err = listMessages(ctx, u.db, f)
+		return err
+	})
+	return out, err
+}
+
+// listMessages is the hot path of SELECT and POP3 logins: only the columns
+// MessageInfo needs, scanned straight into a slice sized from the folder's
+// message counter.
+func listMessages(ctx context.Context, q querier, f *folderRow) ([]MessageInfo, error) {
+	rows, err := q.QueryContext(ctx, `SELECT uid, modseq, flags, internal_date, size FROM messages
+		WHERE folder_id = ? ORDER BY uid`, f.id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]MessageInfo, 0, f.counts.messages)
+	for rows.Next() {
+		var m MessageInfo
+		var flags string
+		var date int64
+		if err := rows.Scan(&m.UID, &m.ModSeq, &flags, &date, &m.Size); err != nil {
+			return nil, err
+		}
+		m.Flags = splitFlags(flags)
+		m.InternalDate = unixUTC(date)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// Open returns the message file. On Unix an open file stays readable even
+// if the message is expunged meanwhile.
+func (m *mailbox) Open(ctx context.Context, folder string, uid uint32) (io.ReadCloser, error) {
+	name, err := normalizeFolder(folder)
+	if err != nil {
+		return nil, err
+	}
+	var file *os.File
+	err = m.with(ctx, func(u *userState) error {
+		f, err := getFolder(ctx, u.db, name)
+		if err != nil {
+			return err
+		}
+		var one int
+		err = u.db.QueryRowContext(ctx, "SELECT 1 FROM messages WHERE folder_id = ? AND uid = ?", f.id, uid).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNoSuchMessage
+		} else if err != nil {
+			return err
+		}
+		file, err = os.Open(u.messagePath(f.id, uid))
+		if errors.Is(err, fs.ErrNotExist) {
+			return ErrNoSuchMessage.With(err)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return file, nil
+}
+
+// Cached returns the envelope, body structure and header stored at
+// delivery. Only if the cached value cannot be decoded (a newer format, a
+// damaged row) is the message file parsed again.
+func (m *mailbox) Cached(ctx context.Context, folder string, uid uint32) (*Cached, error) {
+	name, err := normalizeFolder(folder)
+	if err != nil {
+		return nil, err
+	}
+	var c *Cached
+	err = m.with(ctx, func(u *userState) error {
+		var folderID int64
+		var header, parsed []byte
+		err := u.db.QueryRowContext(ctx, `SELECT f.id, c.header, c.parsed FROM folders f
+			JOIN cache c ON c.folder_id = f.id WHERE f.name = ? AND c.uid = ?`, name, uid).Scan(&folderID, &header, &parsed)
+		if errors.Is(err, sql.ErrNoRows) {
+			if _, ferr := getFolder(ctx, u.db, name); ferr != nil {
+				return ferr
+			}
+			return ErrNoSuchMessage
+		} else if err != nil {
+			return err
+		}
+		if c, err = decodeCached(header, parsed); err == nil {
+			return nil
+		}
+		u.log.Warn("storage: cached structure unreadable, parsing the message file", "folder", name, "uid", uid, "err", err)
+		file, err := os.Open(u.messagePath(folderID, uid))
+		if err != nil {
+			return err
+		}
+		defer file.Close()
+		p := parseMessage(file)
+		if parsed, err = encodeParsed(p); err != nil {
+			return err
+		}
+		c, err = decodeCached(p.Header, parsed)
+		return err
+	})
+	return c, err
+}
+
+// SetFlags implements STORE (RFC 9051 6.4.6) with UNCHANGEDSINCE (RFC 7162
+// 3.1.3). Messages whose flags change get the folder's next MODSEQ; rows
+// are returned for every existing UID that did not fail.
+func (m *mailbox) SetFlags(ctx context.Context, folder string, uids []uint32, op FlagOp, flags []string, unchangedSince uint64) ([]MessageInfo, []uint32, error) {
+	name, err := normalizeFolder(folder)
+	if err != nil {
+		return nil, nil, err
+	}
+	if flags, err = normalizeFlags(flags); err != nil {
+		return nil, nil, err
+	}
+	if op != FlagsSet && op != FlagsAdd && op != FlagsRemove {
+		return nil, nil, mailerr.ErrCannotDo.With(fmt.Errorf("unknown flag operation %d", op))
+	}
+	var updated []MessageInfo
+	var failed []uint32
+	err = m.with(ctx, func(u *userState) error {
+		var f *folderRow
+		changed := false
+		err := u.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			updated, failed, changed = nil, nil, false
+			var err error
+			if f, err = getFolder(ctx, tx, name); err != nil {
+				return err
+			}
+			lo, hi := uidRange(uids)
+			rows, err := loadMessages(ctx, tx, f.id, lo, hi, false)
+			if err != nil {
+				return err
+			}
+			modseq := f.highestModSeq + 1
+			for _, msg := range selectUIDs(rows, uids) {
+				if unchangedSince > 0 && msg.modseq > unchangedSince {
+					failed = append(failed, msg.uid)
+					continue
+				}
+				nf := applyFlags(msg.flags, op, flags)
+				if !sameFlags(nf, msg.flags) {
+					f.counts.add(contribution(msg.seen, msg.deleted, msg.size).neg())
+					msg.setFlags(nf)
+					msg.modseq = modseq
+					f.counts.add(contribution(msg.seen, msg.deleted, msg.size))
+					if _, err := tx.ExecContext(ctx, `UPDATE messages SET flags = ?, seen = ?, deleted = ?, modseq = ?
+						WHERE folder_id = ? AND uid = ?`, joinFlags(msg.flags), msg.seen, msg.deleted, modseq, f.id, msg.uid); err != nil {
+						return err
+					}
+					changed = true
+				}
+				updated = append(updated, msg.info())
+			}
+			if !changed {
+				return nil
+			}
+			f.highestModSeq = modseq
+			return saveFolder(ctx, tx, f)
+		})
+		if err == nil && changed {
+			u.notify(name, f.highestModSeq)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return updated, failed, nil
+}
+
+// Expunge removes messages flagged \Deleted (RFC 9051 6.4.3), or with uids
+// only those among them (UID EXPUNGE, RFC 9051 6.4.9). Rows go first; the
+// files are removed after the commit.
+func (m *mailbox) Expunge(ctx context.Context, folder string, uids []uint32) ([]uint32, error) {
+	name, err := normalizeFolder(folder)
+	if err != nil {
+		return nil, err
+	}
+	var removed []uint32
+	err = m.with(ctx, func(u *userState) error {
+		var f *folderRow
+		err := u.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			removed = nil
+			var err error
+			if f, err = getFolder(ctx, tx, name); err != nil {
+				return err
+			}
+			lo, hi := uint32(1), uint32(math.MaxUint32)
+			if uids != nil {
+				lo, hi = uidRange(uids)
+			}
+			rows, err := loadMessages(ctx, tx, f.id, lo, hi, true)
+			if err != nil {
+				return err
+			}
+			rows = selectUIDs(rows, uids)
+			if len(rows) == 0 {
+				return nil
+			}
+			if err := deleteMessages(ctx, tx, f, rows); err != nil {
+				return err
+			}
+			var size int64
+			for _, msg := range rows {
+				removed = append(removed, msg.uid)
+				size += msg.size
+			}
+			return addUsed(ctx, tx, -size)
+		})
+		if err != nil || len(removed) == 0 {
+			return err
+		}
+		u.notify(name, f.highestModSeq)
+		u.afterRemoval(ctx, f.id, removed)
+		return nil
+	})
+	return removed, err
+}
+
+// deleteMessages deletes rows (as expunge), records their files for
+// removal and updates the folder's counts and MODSEQ (RFC 7162 3.2.10:
+// an expunge is a change). It does not touch the account's used bytes.
+func deleteMessages(ctx context.Context, tx *sql.Tx, f *folderRow, rows []messageRow) error {
+	for _, msg := range rows {
+		for _, q := range []string{"DELETE FROM messages WHERE folder_id = ? AND uid = ?",
+			"DELETE FROM cache WHERE folder_id = ? AND uid = ?",
+			"INSERT OR IGNORE INTO removals (folder_id, uid) VALUES (?, ?)"} {
+			if _, err := tx.ExecContext(ctx, q, f.id, msg.uid); err != nil {
+				return err
+			}
+		}
+		f.counts.add(contribution(msg.seen, msg.deleted, msg.size).neg())
+	}
+	f.highestModSeq++
+	return saveFolder(ctx, tx, f)
+}
+
+// afterRemoval runs after a commit that deleted rows: first the folder's
+// metadata records UIDNEXT (so a rebuild without the index cannot reuse the
+// UIDs whose files are about to go), then the files are removed.
+func (u *userState) afterRemoval(ctx context.Context, folderID int64, uids []uint32) {
+	u.syncMeta(ctx, folderID)
+	u.removeFiles(ctx, folderID, uids)
+}
+
+// Copy copies messages (RFC 9051 6.4.7), preserving flags and internal
+// date, by hard-linking their files under new UIDs (RFC 4315 COPYUID).
+// Copies count against the quota.
+func (m *mailbox) Copy(ctx context.Context, from string, uids []uint32, to string) (CopyResult, error) {
+	return m.copyOrMove(ctx, from, uids, to, false)
+}
+
+// Move moves messages (RFC 6851): the copies appear and the originals
+// disappear in one index transaction.
+func (m *mailbox) Move(ctx context.Context, from string, uids []uint32, to string) (CopyResult, error) {
+	return m.copyOrMove(ctx, from, uids, to, true)
+}
+
+func (m *mailbox) copyOrMove(ctx context.Context, from string, uids []uint32, to string, move bool) (CopyResult, error) {
+	src, err := normalizeFolder(from)
+	if err != nil {
+		return CopyResult{}, err
+	}
+	dst, err := normalizeFolder(to)
+	if err != nil {
+		return CopyResult{}, err
+	}
+	var res CopyResult
+	err = m.with(ctx, func(u *userState) error {
+		var sf, df *folderRow
+		var linked []string
+		err := u.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			res, linked = CopyResult{}, nil
+			var err error
+			if sf, err = getFolder(ctx, tx, src); err != nil {
+				return err
+			}
+			df = sf
+			if dst != src {
+				if df, err = getFolder(ctx, tx, dst); err != nil {
+					// RFC 9051 6.4.7: NO [TRYCREATE] for a missing target.
+					return err
+				}
+			}
+			res.UIDValidity = df.uidValidity
+			lo, hi := uidRange(uids)
+			rows, err := loadMessages(ctx, tx, sf.id, lo, hi, false)
+			if err != nil {
+				return err
+			}
+			rows = selectUIDs(rows, uids)
+			if len(rows) == 0 {
+				return nil
+			}
+			var total int64
+			for _, msg := range rows {
+				total += msg.size
+			}
+			if !move {
+				var used int64
+				if err := tx.QueryRowContext(ctx, "SELECT used_bytes FROM account WHERE id = 1").Scan(&used); err != nil {
+					return err
+				}
+				if overQuota(used, total, m.limit) {
+					return mailerr.ErrOverQuota.With(fmt.Errorf("%s: %d + %d bytes > %d", u.key, used, total, m.limit))
+				}
+			}
+			df.highestModSeq++
+			for _, msg := range rows {
+				uid, path, err := u.linkNext(u.messagePath(sf.id, msg.uid), df)
+				if err != nil {
+					return err
+				}
+				linked = append(linked, path)
+				if _, err := tx.ExecContext(ctx, `INSERT INTO messages (folder_id, uid, modseq, flags, seen, deleted,
+					internal_date, size) SELECT ?, ?, ?, flags, seen, deleted, internal_date, size
+					FROM messages WHERE folder_id = ? AND uid = ?`, df.id, uid, df.highestModSeq, sf.id, msg.uid); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `INSERT INTO cache (folder_id, uid, header, parsed)
+					SELECT ?, ?, header, parsed FROM cache WHERE folder_id = ? AND uid = ?`, df.id, uid, sf.id, msg.uid); err != nil {
+					return err
+				}
+				df.counts.add(contribution(msg.seen, msg.deleted, msg.size))
+				res.SourceUIDs = append(res.SourceUIDs, msg.uid)
+				res.DestUIDs = append(res.DestUIDs, uid)
+			}
+			if err := u.s.dirSync(u.folderDir(df.id)); err != nil {
+				return err
+			}
+			if err := saveFolder(ctx, tx, df); err != nil {
+				return err
+			}
+			if move {
+				return deleteMessages(ctx, tx, sf, rows)
+			}
+			return addUsed(ctx, tx, total)
+		})
+		if err != nil {
+			for _, p := range linked {
+				os.Remove(p)
+			}
+			return err
+		}
+		if len(res.DestUIDs) == 0 {
+			return nil
+		}
+		u.notify(df.name, df.highestModSeq)
+		if move {
+			if sf != df {
+				u.notify(sf.name, sf.highestModSeq)
+			}
+			u.afterRemoval(ctx, sf.id, res.SourceUIDs)
+		}
+		return nil
+	})
+	if err != nil {
+		return CopyResult{}, err
+	}
+	return res, nil
+}
+
+// Quota returns the bytes used and the limit (negative: no limit).
+func (m *mailbox) Quota(ctx context.Context) (used, limit int64, err error) {
+	err = m.with(ctx, func(u *userState) error {
+		return u.db.QueryRowContext(ctx, "SELECT used_bytes FROM account WHERE id = 1").Scan(&used)
+	})
+	return used, m.limit, err
+}
+
+// Watch reports changes of a folder (see Store). Watchers are registered in
+// the FileStore by user and folder, so they outlive the user's open index
+// and hear about changes made through any Mailbox of the user.
+func (m *mailbox) Watch(folder string) (<-chan Event, func()) {
+	name, err := normalizeFolder(folder)
+	if err != nil {
+		name = folder
+	}
+	return m.s.watchers.watch(m.key, name)
+}

@@ -1,0 +1,406 @@
+package storage
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"congvu/internal/mailerr"
+)
+
+// Layout of the store directory:
+//
+//	dir/users/<domain>/<localpart>/index.db        SQLite index (WAL)
+//	dir/users/<domain>/<localpart>/<folder id>/    one directory per folder
+//	    folder.json                                name, UIDVALIDITY, UIDNEXT…
+//	    <uid>                                      one file per message
+//	dir/tmp/<pid>-<random>/                        spool of one open FileStore
+//
+// Folder directories are named by a numeric id that never changes, so
+// RENAME is an index-only change; folder.json lets Rebuild restore names,
+// UIDVALIDITY and UIDNEXT without the index. Message files are named by UID
+// and never rewritten; a file is visible to clients only once its index row
+// is committed.
+
+const (
+	usersDir  = "users"
+	spoolRoot = "tmp"
+
+	// defaultQuota applies when Options.DefaultQuotaBytes is 0.
+	defaultQuota = 2 << 30
+	// userIdleTimeout is how long an unused user's index stays open.
+	userIdleTimeout = 2 * time.Minute
+)
+
+var _ Store = (*FileStore)(nil)
+
+// Options configures a FileStore.
+type Options struct {
+	DefaultQuotaBytes int64        // 0 → 2 GiB; negative → no limit
+	Logger            *slog.Logger // nil → discard
+}
+
+// FileStore is the file-and-SQLite mail store. It implements Store.
+//
+// Behaviour the interfaces leave open:
+//   - User names are lower-cased; "a@B.vn" and "A@b.vn" are one mailbox.
+//     Names that are not localpart@domain, or whose parts could escape the
+//     store directory, give mailerr.ErrUnknownUser.
+//   - Folder names are NFC-normalized; "*", "%", control characters, empty
+//     hierarchy levels and levels with surrounding spaces are refused with
+//     mailerr.ErrCannotDo. "" means INBOX.
+//   - Open and Cached of a UID that is not in the folder give
+//     ErrNoSuchMessage (IMAP code EXPUNGEISSUED).
+//   - RENAME INBOX moves INBOX's messages into the new folder (RFC 9051
+//     6.3.6); DELETE of a folder with subfolders is refused (ErrCannotDo).
+//   - Flags: system flags are canonicalised (`\seen` → `\Seen`), `\Recent`
+//     is dropped, unknown system flags and non-atom keywords are refused.
+//   - A quota (store default or per account) below zero means no limit;
+//     Copy counts against the quota, Move does not.
+//   - Watch channels are never closed; cancel stops delivery.
+//   - Appends that arrive while a commit is running are committed together
+//     (one directory fsync per folder and one index commit per batch).
+type FileStore struct {
+	dir      string
+	spool    string   // this instance's spool directory
+	spoolFd  *os.File // holds the flock on spool while the store is open
+	quota    int64
+	log      *slog.Logger
+	idle     time.Duration
+	watchers watchers
+	copyBufs sync.Pool // *[]byte buffers for spooling
+	// dirSync makes new directory entries durable on the delivery path
+	// (syncDir; tests wrap it to observe group commit).
+	dirSync func(dir string) error
+
+	mu     sync.Mutex
+	cond   *sync.Cond // signalled when a user reference is released
+	users  map[string]*userEntry
+	closed bool
+
+	stopJanitor chan struct{}
+	janitorDone chan struct{}
+}
+
+// userEntry is a cached open user; the FileStore hands out references so
+// every Mailbox of the same user shares one *sql.DB, one write lock and one
+// group-commit queue.
+type userEntry struct {
+	ready    chan struct{} // closed once u/err are set
+	u        *userState
+	err      error
+	refs     int
+	lastUsed time.Time
+}
+
+// Open opens (creating if needed) the store in dir.
+func Open(dir string, opts Options) (*FileStore, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &FileStore{
+		dir:         abs,
+		quota:       opts.DefaultQuotaBytes,
+		log:         opts.Logger,
+		idle:        userIdleTimeout,
+		users:       map[string]*userEntry{},
+		stopJanitor: make(chan struct{}),
+		janitorDone: make(chan struct{}),
+		watchers:    watchers{m: map[watchKey]map[chan Event]struct{}{}},
+		dirSync:     syncDir,
+	}
+	s.cond = sync.NewCond(&s.mu)
+	s.copyBufs.New = func() any { b := make([]byte, 32<<10); return &b }
+	if s.quota == 0 {
+		s.quota = defaultQuota
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	for _, d := range []string{usersDir, spoolRoot} {
+		if err := mkdirDurable(filepath.Join(abs, d)); err != nil {
+			return nil, fmt.Errorf("storage: %w", err)
+		}
+	}
+	if err := s.openSpool(); err != nil {
+		return nil, fmt.Errorf("storage: spool: %w", err)
+	}
+	go s.janitor()
+	return s, nil
+}
+
+// openSpool creates this instance's spool directory, locks it, and removes
+// spool directories left by dead processes: their files are messages whose
+// delivery never returned, so nobody was told they were stored.
+func (s *FileStore) openSpool() error {
+	var rnd [6]byte
+	rand.Read(rnd[:])
+	root := filepath.Join(s.dir, spoolRoot)
+	s.spool = filepath.Join(root, fmt.Sprintf("%d-%s", os.Getpid(), hex.EncodeToString(rnd[:])))
+	if err := os.Mkdir(s.spool, 0o700); err != nil {
+		return err
+	}
+	f, _, err := lockDir(s.spool)
+	if err != nil {
+		return err
+	}
+	s.spoolFd = f
+	s.cleanSpool()
+	return nil
+}
+
+func (s *FileStore) cleanSpool() {
+	root := filepath.Join(s.dir, spoolRoot)
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		s.log.Warn("storage: reading spool", "err", err)
+		return
+	}
+	for _, e := range entries {
+		p := filepath.Join(root, e.Name())
+		if p == s.spool {
+			continue
+		}
+		if e.IsDir() {
+			f, ok, err := lockDir(p)
+			if err != nil || !ok {
+				continue // in use by a live process
+			}
+			err = os.RemoveAll(p)
+			f.Close()
+			if err != nil {
+				s.log.Warn("storage: removing stale spool", "dir", p, "err", err)
+				continue
+			}
+		} else if err := os.Remove(p); err != nil {
+			continue
+		}
+		s.log.Info("storage: removed stale spool entry", "path", p)
+	}
+}
+
+// Close waits for running operations, then closes every index. Watch
+// channels are not closed; the protocol servers are closed first.
+func (s *FileStore) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	for s.busy() {
+		s.cond.Wait()
+	}
+	entries := s.users
+	s.users = map[string]*userEntry{}
+	s.mu.Unlock()
+
+	close(s.stopJanitor)
+	<-s.janitorDone
+	var errs []error
+	for _, e := range entries {
+		if e.u != nil {
+			errs = append(errs, e.u.close())
+		}
+	}
+	if s.spoolFd != nil {
+		s.spoolFd.Close()
+	}
+	errs = append(errs, os.RemoveAll(s.spool))
+	return errors.Join(errs...)
+}
+
+// busy reports whether any user reference is held. s.mu must be held.
+func (s *FileStore) busy() bool {
+	for _, e := range s.users {
+		if e.refs > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+var errClosed = mailerr.ErrInternal.With(errors.New("storage: store closed"))
+
+// acquire returns the shared state of a user, opening (and creating) it on
+// first use. Every acquire must be paired with release.
+func (s *FileStore) acquire(ctx context.Context, key, domain, local string) (*userState, error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, errClosed
+	}
+	e := s.users[key]
+	if e == nil {
+		e = &userEntry{ready: make(chan struct{})}
+		s.users[key] = e
+		e.refs++
+		s.mu.Unlock()
+		e.u, e.err = s.openUser(context.WithoutCancel(ctx), key, domain, local)
+		close(e.ready)
+		if e.err != nil {
+			s.mu.Lock()
+			delete(s.users, key)
+			e.refs--
+			s.cond.Broadcast()
+			s.mu.Unlock()
+			return nil, e.err
+		}
+		return e.u, nil
+	}
+	e.refs++
+	s.mu.Unlock()
+	<-e.ready
+	if e.err != nil {
+		s.mu.Lock()
+		e.refs--
+		s.cond.Broadcast()
+		s.mu.Unlock()
+		return nil, e.err
+	}
+	return e.u, nil
+}
+
+func (s *FileStore) release(u *userState) {
+	s.mu.Lock()
+	if e := s.users[u.key]; e != nil && e.u == u {
+		e.refs--
+		e.lastUsed = time.Now()
+	}
+	s.cond.Broadcast()
+	s.mu.Unlock()
+}
+
+// janitor closes indexes of users nobody used for a while, bounding open
+// files and memory on a server with many mailboxes.
+func (s *FileStore) janitor() {
+	defer close(s.janitorDone)
+	t := time.NewTicker(max(s.idle/4, time.Second))
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopJanitor:
+			return
+		case <-t.C:
+			s.evictIdle(s.idle)
+		}
+	}
+}
+
+// evictIdle closes users unused for at least idle.
+func (s *FileStore) evictIdle(idle time.Duration) {
+	var victims []*userState
+	s.mu.Lock()
+	for k, e := range s.users {
+		if e.refs == 0 && e.u != nil && time.Since(e.lastUsed) >= idle {
+			victims = append(victims, e.u)
+			delete(s.users, k)
+		}
+	}
+	s.mu.Unlock()
+	for _, u := range victims {
+		if err := u.close(); err != nil {
+			s.log.Warn("storage: closing index", "user", u.key, "err", err)
+		}
+	}
+}
+
+// userDir is the directory of a user; the components are validated.
+func (s *FileStore) userDir(domain, local string) string {
+	return filepath.Join(s.dir, usersDir, domain, local)
+}
+
+// Mailbox opens a user's mailbox, creating it with the special-use folders
+// on first use (RFC 6154).
+func (s *FileStore) Mailbox(ctx context.Context, user string, quotaBytes int64) (Mailbox, error) {
+	key, domain, local, err := userPath(user)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.acquire(ctx, key, domain, local)
+	if err != nil {
+		return nil, err
+	}
+	s.release(u)
+	return &mailbox{s: s, key: key, domain: domain, local: local, limit: s.limit(quotaBytes)}, nil
+}
+
+// limit resolves a per-account quota: 0 is the store default; a negative
+// limit means no limit (see overQuota).
+func (s *FileStore) limit(quotaBytes int64) int64 {
+	if quotaBytes == 0 {
+		return s.quota
+	}
+	return quotaBytes
+}
+
+// overQuota is the quota rule: used+size > limit refuses (limit <= 0 means
+// unlimited).
+func overQuota(used, size, limit int64) bool {
+	return limit > 0 && used+size > limit
+}
+
+// userState is the shared, open state of one user.
+type userState struct {
+	s      *FileStore
+	key    string
+	dir    string
+	db     *sql.DB
+	log    *slog.Logger
+	commit *committer
+
+	// writeMu serializes this process's write transactions on the index,
+	// so writers queue here instead of spinning on SQLITE_BUSY.
+	writeMu sync.Mutex
+	// metaMu serializes rewrites of folder.json files.
+	metaMu sync.Mutex
+}
+
+func (u *userState) close() error {
+	u.commit.stop()
+	return u.db.Close()
+}
+
+func (u *userState) folderDir(id int64) string {
+	return filepath.Join(u.dir, fmt.Sprint(id))
+}
+
+func (u *userState) messagePath(folderID int64, uid uint32) string {
+	return filepath.Join(u.dir, fmt.Sprint(folderID), fmt.Sprint(uid))
+}
+
+// write runs fn in a write transaction under the user's write lock. The
+// transaction ignores cancellation of ctx once started: file operations
+// after the commit must see the outcome that really happened.
+func (u *userState) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ctx = context.WithoutCancel(ctx)
+	u.writeMu.Lock()
+	defer u.writeMu.Unlock()
+	tx, err := u.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(ctx, tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// notify tells watchers of a folder of this user that it changed.
+func (u *userState) notify(folder string, modseq uint64) {
+	u.s.watchers.notify(u.key, folder, modseq)
+}
