@@ -551,3 +551,17 @@ func TestCanceledDeliveryStoresNothing(t *testing.T) {
 		t.Errorf("stored %v", got)
 	}
 }
+
+func TestRebuildRefusedWhileStoreInUse(t *testing.T) {
+	s, dir := newStore(t)
+	deliver(t, s, testMsg("x", "y"), Recipient{User: testUser})
+	admin := openStore(t, dir)
+	if err := admin.Rebuild(context.Background()); err != errStoreInUse {
+		t.Fatalf("rebuild with the server running: %v", err)
+	}
+	s.Close()
+	if err := admin.Rebuild(context.Background()); err != nil {
+		t.Fatalf("rebuild after the server stopped: %v", err)
+	}
+	checkClean(t, admin)
+}

@@ -94,6 +94,8 @@ func openIndexMode(path, journalMode string) (*sql.DB, error) {
 	q.Set("_synchronous", "FULL")
 	q.Set("_busy_timeout", "15000")
 	q.Set("_txlock", "immediate")
+	// Reuse prepared statements: the same few queries run all the time.
+	q.Set("_stmt_cache_size", "64")
 	db, err := sql.Open("sqlite3", "file:"+uriPath.Replace(path)+"?"+q.Encode())
 	if err != nil {
 		return nil, err

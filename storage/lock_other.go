@@ -20,3 +20,10 @@ func lockDir(dir string) (*os.File, bool, error) {
 	f, err := os.Open(dir)
 	return f, err == nil, err
 }
+
+// Without flock, other processes cannot be detected.
+func lockShared(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+}
+
+func tryExclusive(*os.File) (bool, func(), error) { return true, func() {}, nil }

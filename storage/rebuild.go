@@ -14,10 +14,14 @@ import (
 	"congvu/internal/mailerr"
 )
 
+var errStoreInUse = errors.New("storage: kho thư đang được tiến trình khác sử dụng, hãy dừng máy chủ trước khi rebuild / " +
+	"the store is open in another process; stop the server before rebuilding")
+
 var errRebuilding = mailerr.ErrInternal.With(errors.New("storage: index is being rebuilt"))
 
-// Rebuild recreates every index from the message files. Run it with the
-// server stopped: it replaces index files that another process may hold.
+// Rebuild recreates every index from the message files. It refuses to run
+// while another FileStore (a running server) has the store open, since it
+// replaces index files that process holds.
 //
 // Names, UIDVALIDITY and subscriptions come from the folder.json files, UIDs
 // from the file names and internal dates from the files' mtimes. When the
@@ -30,6 +34,14 @@ var errRebuilding = mailerr.ErrInternal.With(errors.New("storage: index is being
 // the current time in nanoseconds so that it exceeds every MODSEQ a client
 // may have cached (RFC 7162 3.1.1: it must never go backwards).
 func (s *FileStore) Rebuild(ctx context.Context) error {
+	ok, unlock, err := tryExclusive(s.lockFd)
+	if err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	if !ok {
+		return errStoreInUse
+	}
+	defer unlock()
 	users, err := s.listUsers()
 	if err != nil {
 		return err

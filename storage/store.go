@@ -34,6 +34,9 @@ import (
 const (
 	usersDir  = "users"
 	spoolRoot = "tmp"
+	// lockFile is flocked shared by every open FileStore, so Rebuild can
+	// tell that a server is using the store.
+	lockFile = "store.lock"
 
 	// defaultQuota applies when Options.DefaultQuotaBytes is 0.
 	defaultQuota = 2 << 30
@@ -73,6 +76,7 @@ type FileStore struct {
 	dir      string
 	spool    string   // this instance's spool directory
 	spoolFd  *os.File // holds the flock on spool while the store is open
+	lockFd   *os.File // shared flock on dir/lockFile while the store is open
 	quota    int64
 	log      *slog.Logger
 	idle     time.Duration
@@ -132,7 +136,11 @@ func Open(dir string, opts Options) (*FileStore, error) {
 			return nil, fmt.Errorf("storage: %w", err)
 		}
 	}
+	if s.lockFd, err = lockShared(filepath.Join(abs, lockFile)); err != nil {
+		return nil, fmt.Errorf("storage: %w", err)
+	}
 	if err := s.openSpool(); err != nil {
+		s.lockFd.Close()
 		return nil, fmt.Errorf("storage: spool: %w", err)
 	}
 	go s.janitor()
@@ -213,10 +221,11 @@ func (s *FileStore) Close() error {
 			errs = append(errs, e.u.close())
 		}
 	}
+	errs = append(errs, os.RemoveAll(s.spool))
 	if s.spoolFd != nil {
 		s.spoolFd.Close()
 	}
-	errs = append(errs, os.RemoveAll(s.spool))
+	s.lockFd.Close()
 	return errors.Join(errs...)
 }
 
