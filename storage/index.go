@@ -110,27 +110,24 @@ func openIndexMode(path, journalMode string) (*sql.DB, error) {
 	return db, nil
 }
 
-// initSchema creates or upgrades the tables. It reports whether the account
-// row exists (false for a brand-new or half-created index).
-func initSchema(ctx context.Context, db *sql.DB) (bool, error) {
+// initSchema creates or upgrades the tables.
+func initSchema(ctx context.Context, db *sql.DB) error {
 	var v int
 	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
-		return false, err
+		return err
 	}
 	if v > schemaVersion {
-		return false, fmt.Errorf("index schema version %d is newer than this program (%d)", v, schemaVersion)
+		return fmt.Errorf("index schema version %d is newer than this program (%d)", v, schemaVersion)
 	}
 	if v < schemaVersion {
 		if _, err := db.ExecContext(ctx, schema); err != nil {
-			return false, err
+			return err
 		}
 		if _, err := db.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
-			return false, err
+			return err
 		}
 	}
-	var n int
-	err := db.QueryRowContext(ctx, "SELECT count(*) FROM account").Scan(&n)
-	return n > 0, err
+	return nil
 }
 
 // uriPath escapes what SQLite URI file names give a meaning to; localparts

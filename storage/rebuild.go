@@ -108,7 +108,7 @@ func (s *FileStore) rebuildUser(ctx context.Context, key, dir string) error {
 	}
 	u := &userState{s: s, key: key, dir: dir, db: db, log: s.log.With("user", key)}
 	var folders []*folderRow
-	if _, err = initSchema(ctx, db); err == nil {
+	if err = initSchema(ctx, db); err == nil {
 		err = u.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			var err error
 			folders, err = u.rebuildTx(ctx, tx, old)

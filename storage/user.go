@@ -67,8 +67,13 @@ func (s *FileStore) openUser(ctx context.Context, key, domain, local string) (*u
 		return nil, err
 	}
 	indexPath := filepath.Join(dir, indexFile)
-	db, hasAccount, err := openUserIndex(ctx, indexPath)
-	if err == nil && !hasAccount && hasFolderDirs(dir) {
+	db, err := openUserIndex(ctx, indexPath)
+	if err != nil {
+		return nil, fmt.Errorf("opening index of %s: %w", key, err)
+	}
+	u := &userState{s: s, key: key, dir: dir, db: db, log: s.log.With("user", key)}
+	lost, err := u.createAccount(ctx)
+	if err == nil && lost {
 		// Folders but no account: the index was lost, or its creation
 		// was interrupted. Rebuild it from the files rather than creating
 		// a fresh account over them.
@@ -77,36 +82,31 @@ func (s *FileStore) openUser(ctx context.Context, key, domain, local string) (*u
 		if err := s.rebuildUser(ctx, key, dir); err != nil {
 			return nil, fmt.Errorf("rebuilding index of %s: %w", key, err)
 		}
-		db, hasAccount, err = openUserIndex(ctx, indexPath)
+		if u.db, err = openUserIndex(ctx, indexPath); err != nil {
+			return nil, fmt.Errorf("opening index of %s: %w", key, err)
+		}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("opening index of %s: %w", key, err)
-	}
-	u := &userState{s: s, key: key, dir: dir, db: db, log: s.log.With("user", key)}
-	if hasAccount {
+	if err == nil {
 		err = u.recover(ctx)
-	} else {
-		err = u.createAccount(ctx)
 	}
 	if err != nil {
-		db.Close()
+		u.db.Close()
 		return nil, fmt.Errorf("opening index of %s: %w", key, err)
 	}
 	u.commit = newCommitter(u)
 	return u, nil
 }
 
-func openUserIndex(ctx context.Context, path string) (*sql.DB, bool, error) {
+func openUserIndex(ctx context.Context, path string) (*sql.DB, error) {
 	db, err := openIndex(path)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	hasAccount, err := initSchema(ctx, db)
-	if err != nil {
+	if err := initSchema(ctx, db); err != nil {
 		db.Close()
-		return nil, false, err
+		return nil, err
 	}
-	return db, hasAccount, nil
+	return db, nil
 }
 
 // hasFolderDirs reports whether dir holds a numeric (folder) directory.
@@ -130,8 +130,22 @@ func parseID(name string) (uint64, bool) {
 	return n, err == nil
 }
 
-func (u *userState) createAccount(ctx context.Context) error {
-	err := u.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+// createAccount creates the account row and the default folders if the
+// index has no account yet. It reports lost when there is no account but
+// there are folder directories: the index must be rebuilt instead. The
+// check runs under the write lock, so a mailbox being created by another
+// process is never mistaken for a lost index.
+func (u *userState) createAccount(ctx context.Context) (lost bool, err error) {
+	created := false
+	err = u.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM account").Scan(&n); err != nil || n > 0 {
+			return err
+		}
+		if hasFolderDirs(u.dir) {
+			lost = true
+			return nil
+		}
 		acct := &account{nextFolderID: 1}
 		for _, d := range defaultFolders {
 			if _, err := u.createFolderTx(ctx, tx, acct, d.name, d.use, true); err != nil {
@@ -141,14 +155,15 @@ func (u *userState) createAccount(ctx context.Context) error {
 		if err := saveAccount(ctx, tx, acct); err != nil {
 			return err
 		}
+		created = true
 		// The folder directories must exist on disk before the rows
 		// that name them.
 		return syncDir(u.dir)
 	})
-	if err == nil {
+	if created && err == nil {
 		u.log.Info("storage: mailbox created")
 	}
-	return err
+	return lost, err
 }
 
 // createFolderTx creates a folder's directory and metadata and inserts its
