@@ -268,6 +268,9 @@ func (m *mailbox) Rename(ctx context.Context, from, to string) error {
 			for _, id := range created {
 				os.RemoveAll(u.folderDir(id))
 			}
+			for _, f := range renamed {
+				u.syncMeta(ctx, f.id) // back to the committed name
+			}
 			return err
 		}
 		for i, f := range renamed {
@@ -305,17 +308,22 @@ func (m *mailbox) Subscribe(ctx context.Context, folder string, subscribed bool)
 		return err
 	}
 	return m.with(ctx, func(u *userState) error {
-		return u.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var id int64
+		err := u.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			f, err := getFolder(ctx, tx, name)
 			if err != nil || f.subscribed == subscribed {
 				return err
 			}
-			f.subscribed = subscribed
+			id, f.subscribed = f.id, subscribed
 			if _, err = tx.ExecContext(ctx, "UPDATE folders SET subscribed = ? WHERE id = ?", subscribed, f.id); err != nil {
 				return err
 			}
 			return u.writeMetaLocked(f)
 		})
+		if err != nil && id != 0 {
+			u.syncMeta(ctx, id) // back to the committed state
+		}
+		return err
 	})
 }
 
