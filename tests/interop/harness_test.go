@@ -66,9 +66,21 @@ func startSystem(t *testing.T, dir string) *system {
 	if dir == "" {
 		dir = t.TempDir()
 	}
+	return startCommand(t, dir, "quickstart", "--dir", filepath.Join(dir, "demo"))
+}
+
+// startServe runs `congvu serve` on the configuration that an earlier
+// quickstart wrote in dir, the way an operator runs production.
+func startServe(t *testing.T, dir string) *system {
+	t.Helper()
+	return startCommand(t, dir, "serve", "--config", filepath.Join(dir, "demo", "congvu.toml"))
+}
+
+func startCommand(t *testing.T, dir string, args ...string) *system {
+	t.Helper()
 	ready := filepath.Join(dir, "ready.json")
 	os.Remove(ready)
-	args := []string{"quickstart", "--dir", filepath.Join(dir, "demo"), "--ready-file", ready}
+	args = append(args, "--ready-file", ready)
 	for _, l := range []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http"} {
 		args = append(args, "--"+l+"-addr", "127.0.0.1:0")
 	}
