@@ -26,6 +26,7 @@ import (
 	"congvu/pop3d"
 	"congvu/smtpd"
 	"congvu/storage"
+	"congvu/webmail"
 )
 
 // Running is a started congvu. Addrs maps listener names (as in the
@@ -152,6 +153,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		bound[i] = ln
 		r.Addrs[l.name] = ln.Addr().String()
 	}
+	mux.Handle("GET /", webmail.SetupPage(cfg.Server.Hostname, cfg.Server.LocalDomains, clientListeners(r.Addrs)))
 	for i, l := range listeners {
 		if bound[i] == nil {
 			continue
@@ -168,6 +170,24 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		log.Info("listening", "listener", name, "addr", r.Addrs[name])
 	}
 	return r, nil
+}
+
+// clientListeners describes the bound mail listeners for the set-up page.
+func clientListeners(addrs map[string]string) []webmail.Listener {
+	var out []webmail.Listener
+	for _, l := range []webmail.Listener{
+		{Service: "IMAP (nhận thư / incoming)", Addr: addrs["imaps"], Security: "SSL/TLS"},
+		{Service: "IMAP (nhận thư / incoming)", Addr: addrs["imap"], Security: "STARTTLS"},
+		{Service: "POP3 (nhận thư / incoming)", Addr: addrs["pop3s"], Security: "SSL/TLS"},
+		{Service: "POP3 (nhận thư / incoming)", Addr: addrs["pop3"], Security: "STARTTLS"},
+		{Service: "SMTP (gửi thư / outgoing)", Addr: addrs["submissions"], Security: "SSL/TLS"},
+		{Service: "SMTP (gửi thư / outgoing)", Addr: addrs["submission"], Security: "STARTTLS"},
+	} {
+		if l.Addr != "" {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 func isClosed(err error) bool {
