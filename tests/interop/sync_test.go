@@ -234,4 +234,15 @@ func TestMetricsEndpoint(t *testing.T) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
+
+	resp, err = http.Get("http://" + s.addrs["http"] + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	page, _ := io.ReadAll(resp.Body)
+	_, imapsPort := hostPort(s.addrs["imaps"])
+	if !strings.Contains(string(page), "Hệ thống thư điện tử công vụ") || !strings.Contains(string(page), "<td>"+imapsPort+"</td>") {
+		t.Errorf("set-up page does not show the IMAPS port %s:\n%s", imapsPort, page)
+	}
 }
