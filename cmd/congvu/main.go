@@ -101,6 +101,16 @@ func (lf *listenFlags) apply(l *config.Listen) {
 	})
 }
 
+// load reads the configuration file and applies the listener flags.
+func (lf *listenFlags) load(path string) (config.Config, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return cfg, err
+	}
+	lf.apply(&cfg.Listen)
+	return cfg, cfg.Validate()
+}
+
 func cmdServe(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -109,12 +119,8 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*path)
+	cfg, err := lf.load(*path)
 	if err != nil {
-		return err
-	}
-	lf.apply(&cfg.Listen)
-	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	return serveUntilSignal(cfg, stderr, func(r *server.Running) error {

@@ -45,12 +45,8 @@ func cmdQuickstart(args []string, stdout, stderr io.Writer) error {
 		}
 		fresh = true
 	}
-	cfg, err := config.Load(cfgPath)
+	cfg, err := lf.load(cfgPath)
 	if err != nil {
-		return err
-	}
-	lf.apply(&cfg.Listen)
-	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	return serveUntilSignal(cfg, stderr, func(r *server.Running) error {
