@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// process is a server the bench started and must stop.
+type process struct {
+	name   string
+	cmd    *exec.Cmd
+	exited chan error
+	stderr *bytes.Buffer
+}
+
+func startProcess(name string, cmd *exec.Cmd) (*process, error) {
+	p := &process{name: name, cmd: cmd, exited: make(chan error, 1), stderr: &bytes.Buffer{}}
+	cmd.Stdout, cmd.Stderr = p.stderr, p.stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", name, err)
+	}
+	go func() { p.exited <- cmd.Wait() }()
+	return p, nil
+}
+
+// stop sends SIGTERM, then SIGKILL after a grace period.
+func (p *process) stop() {
+	if p == nil || p.exited == nil {
+		return
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(10 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.exited
+	}
+	p.exited = nil
+}
+
+// congvuSystem is a running `congvu quickstart`.
+type congvuSystem struct {
+	proc       *process
+	smtpAddr   string
+	recipients []string
+}
+
+// startCongvu runs quickstart in dir with every listener on a free port
+// and waits for its ready file (as tests/interop does).
+func startCongvu(bin, dir string) (*congvuSystem, error) {
+	ready := filepath.Join(dir, "ready.json")
+	args := []string{"quickstart", "--dir", filepath.Join(dir, "demo"), "--ready-file", ready}
+	for _, l := range []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http"} {
+		args = append(args, "--"+l+"-addr", "127.0.0.1:0")
+	}
+	p, err := startProcess("congvu", exec.Command(bin, args...))
+	if err != nil {
+		return nil, err
+	}
+	s := &congvuSystem{proc: p}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if b, err := os.ReadFile(ready); err == nil {
+			var r struct {
+				Addrs map[string]string `json:"addrs"`
+			}
+			if err := json.Unmarshal(b, &r); err != nil {
+				p.stop()
+				return nil, fmt.Errorf("ready file: %w", err)
+			}
+			s.smtpAddr = r.Addrs["smtp"]
+			break
+		}
+		select {
+		case err := <-p.exited:
+			p.exited <- err
+			p.stop()
+			return nil, fmt.Errorf("congvu exited before ready: %v\n%s", err, p.stderr)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			p.stop()
+			return nil, fmt.Errorf("congvu not ready after 60s\n%s", p.stderr)
+		}
+	}
+	s.recipients, err = readOfficials(filepath.Join(dir, "demo", "demo-accounts.csv"))
+	if err != nil {
+		p.stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// readOfficials returns the personal mailboxes of demo-accounts.csv.
+func readOfficials(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, r := range rows[1:] {
+		if len(r) == 3 && r[2] == "official" {
+			out = append(out, r[0])
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no officials", path)
+	}
+	return out, nil
+}
+
+// freePort returns a loopback port that was free a moment ago, for servers
+// (Postfix, smtp-sink) that cannot report the port they bound.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// waitListening polls addr until it accepts a connection.
+func waitListening(addr string, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not listening after %v: %w", addr, d, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -1,0 +1,253 @@
+// Command congvu-bench measures congvu side by side with the servers users
+// would otherwise pick (Debian Postfix delivering through Dovecot LMTP into
+// Maildir, and Postfix's smtp-sink as the protocol-only ceiling) and with the
+// disk's own limit, in one run on one machine (issue 4).
+//
+//	congvu-bench [--quick] [--congvu BIN] [--json FILE]
+//
+// It is a tool, not a test: it starts every server on 127.0.0.1 free ports
+// in a temporary directory and stops them all before it exits. Without
+// --congvu it builds ./cmd/congvu from the current module.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// results is the JSON written with --json, kept stable so runs compare.
+type results struct {
+	Started time.Time    `json:"started"`
+	Mode    string       `json:"mode"`
+	Machine machine      `json:"machine"`
+	Disk    []diskResult `json:"disk"`
+	SMTP    []loadResult `json:"smtp"`
+	// NotMeasured says, per target, why it was skipped.
+	NotMeasured map[string]string `json:"not_measured,omitempty"`
+}
+
+type machine struct {
+	CPUs       int    `json:"cpus"`
+	Kernel     string `json:"kernel"`
+	TempDir    string `json:"temp_dir"`
+	Filesystem string `json:"filesystem"`
+	Go         string `json:"go"`
+	Congvu     string `json:"congvu"`
+	Postfix    string `json:"postfix"`
+	Dovecot    string `json:"dovecot"`
+}
+
+const (
+	targetCongvu  = "congvu"
+	targetPostfix = "postfix+dovecot"
+	targetSink    = "smtp-sink"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "congvu-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("congvu-bench", flag.ContinueOnError)
+	quick := fs.Bool("quick", true, "quick mode (< 5 minutes): fewer messages per point")
+	congvuBin := fs.String("congvu", "", "congvu binary (default: build ./cmd/congvu)")
+	jsonOut := fs.String("json", "", "write raw figures as JSON to this file")
+	perPoint := fs.Duration("point-time", 0, "time budget per load point (default 6s quick, 30s full)")
+	keep := fs.Bool("keep", false, "keep the temporary directory (for debugging)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	budget, maxMsgs := 30*time.Second, 20000
+	if *quick {
+		budget, maxMsgs = 6*time.Second, 3000
+	}
+	if *perPoint > 0 {
+		budget = *perPoint
+	}
+
+	tmp, err := os.MkdirTemp("", "congvu-bench-")
+	if err != nil {
+		return err
+	}
+	if *keep {
+		fmt.Fprintln(os.Stderr, "keeping", tmp)
+	} else {
+		defer os.RemoveAll(tmp)
+	}
+	// Stop what we started on ^C too: cancel by closing stopCh; every
+	// server is also stopped by the defers below.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	var cleanups []func()
+	cleanupAll := func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+		cleanups = nil
+	}
+	defer cleanupAll()
+	go func() {
+		if _, ok := <-sigs; ok {
+			fmt.Fprintln(os.Stderr, "congvu-bench: interrupted, stopping servers")
+			// The main goroutine's defers do not run on os.Exit: stop here.
+			cleanupAll()
+			os.RemoveAll(tmp)
+			os.Exit(130)
+		}
+	}()
+
+	if *congvuBin == "" {
+		*congvuBin = filepath.Join(tmp, "congvu")
+		logf("building congvu")
+		build := exec.Command("go", "build", "-o", *congvuBin, "./cmd/congvu")
+		build.Env = append(os.Environ(), "CGO_ENABLED=1")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("building congvu: %w", err)
+		}
+	}
+
+	res := results{Started: time.Now().UTC(), Mode: "full", NotMeasured: map[string]string{}}
+	if *quick {
+		res.Mode = "quick"
+	}
+	res.Machine = machineFacts(tmp, *congvuBin)
+
+	logf("disk ceiling in %s (%s)", tmp, res.Machine.Filesystem)
+	for _, batch := range []int{1, 16} {
+		d, err := measureDisk(filepath.Join(tmp, fmt.Sprintf("disk-%d", batch)), batch, 50000, budget/2)
+		if err != nil {
+			return fmt.Errorf("disk ceiling: %w", err)
+		}
+		res.Disk = append(res.Disk, d)
+	}
+
+	points := []loadPoint{{1, 10 << 10}, {20, 10 << 10}, {100, 10 << 10}, {1, 100 << 10}, {20, 100 << 10}, {100, 100 << 10}}
+	if *quick {
+		points = []loadPoint{{1, 10 << 10}, {20, 10 << 10}, {100, 10 << 10}, {20, 100 << 10}}
+	}
+	const from = "bench@bench.example"
+
+	// congvu.
+	logf("starting congvu quickstart")
+	cv, err := startCongvu(*congvuBin, filepath.Join(tmp, "congvu"))
+	if err != nil {
+		return err
+	}
+	cleanups = append(cleanups, cv.proc.stop)
+	recipients := cv.recipients
+	domain := recipients[0][strings.LastIndexByte(recipients[0], '@')+1:]
+	for _, p := range points {
+		logf("congvu %v", p)
+		res.SMTP = append(res.SMTP, runLoad(loadSpec{Addr: cv.smtpAddr, Target: targetCongvu, Point: p,
+			Messages: maxMsgs, Duration: budget, From: from, Recipients: recipients}))
+	}
+	cv.proc.stop()
+
+	// smtp-sink: the protocol-only ceiling.
+	if sink, addr, err := startSmtpSink(); err != nil {
+		res.NotMeasured[targetSink] = err.Error()
+	} else {
+		cleanups = append(cleanups, sink.stop)
+		for _, p := range points {
+			logf("smtp-sink %v", p)
+			res.SMTP = append(res.SMTP, runLoad(loadSpec{Addr: addr, Target: targetSink, Point: p,
+				Messages: maxMsgs, Duration: budget, From: from, Recipients: recipients}))
+		}
+		sink.stop()
+	}
+
+	// Postfix → Dovecot LMTP → Maildir.
+	logf("starting private Postfix + Dovecot")
+	if ref, err := startPostfixDovecot(filepath.Join(tmp, "reference"), domain, recipients); err != nil {
+		res.NotMeasured[targetPostfix] = firstLine(err.Error())
+		fmt.Fprintln(os.Stderr, "reference not started:", err)
+	} else {
+		cleanups = append(cleanups, ref.stop)
+		for _, p := range points {
+			logf("postfix+dovecot %v", p)
+			before := ref.countDelivered()
+			start := time.Now()
+			lr := runLoad(loadSpec{Addr: ref.smtpAddr, Target: targetPostfix, Point: p,
+				Messages: maxMsgs, Duration: budget, From: from, Recipients: recipients})
+			// Postfix answers 250 once the message is in its queue; wait
+			// until Dovecot has it in the Maildir to count durable delivery.
+			if at, err := ref.waitDelivered(before+lr.Accepted, 120*time.Second); err != nil {
+				lr.FirstErr = strings.TrimSpace(lr.FirstErr + "; " + err.Error())
+			} else {
+				lr.DeliveredSecond = at.Sub(start).Seconds()
+				lr.DeliveredPerS = float64(lr.Accepted) / lr.DeliveredSecond
+			}
+			res.SMTP = append(res.SMTP, lr)
+		}
+		ref.stop()
+	}
+
+	printReport(stdout, &res, points)
+	if *jsonOut != "" {
+		b, err := json.MarshalIndent(&res, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+		logf("raw figures written to %s", *jsonOut)
+	}
+	return nil
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "[%s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// machineFacts collects what a reader needs to compare runs.
+func machineFacts(tmp, congvuBin string) machine {
+	m := machine{CPUs: runtime.NumCPU(), TempDir: tmp, Go: runtime.Version()}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	m.Filesystem = cmdOut("stat", "-f", "-c", "%T", tmp)
+	if dev := cmdOut("df", "--output=source", tmp); dev != "" {
+		lines := strings.Split(dev, "\n")
+		m.Filesystem += " on " + strings.TrimSpace(lines[len(lines)-1])
+	}
+	m.Congvu = cmdOut(congvuBin, "version")
+	m.Postfix = strings.TrimPrefix(cmdOut("postconf", "-d", "-h", "mail_version"), "mail_version = ")
+	m.Dovecot = cmdOut("dovecot", "--version")
+	for _, p := range []*string{&m.Congvu, &m.Postfix, &m.Dovecot} {
+		if *p == "" {
+			*p = "not installed"
+		}
+	}
+	return m
+}
+
+func cmdOut(name string, args ...string) string {
+	out, err := exec.Command(name, args...).Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+)
+
+// printReport writes the Markdown table: measure | congvu | reference | ratio.
+// Ratio is always congvu ÷ reference for rates (higher is better for congvu)
+// and reference ÷ congvu for latencies, so > 1 means congvu is ahead.
+func printReport(w io.Writer, r *results, points []loadPoint) {
+	m := r.Machine
+	fmt.Fprintf(w, "## congvu-bench (%s mode, %s)\n\n", r.Mode, r.Started.Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(w, "Machine: %d CPUs, kernel %s, temp dir filesystem %s; %s; Postfix %s; Dovecot %s; congvu %s.\n\n",
+		m.CPUs, m.Kernel, m.Filesystem, m.Go, m.Postfix, m.Dovecot, m.Congvu)
+	fmt.Fprintln(w, "| measure | congvu | reference | ratio |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|")
+
+	find := func(target string, p loadPoint) *loadResult {
+		for i := range r.SMTP {
+			if r.SMTP[i].Target == target && r.SMTP[i].Point == p {
+				return &r.SMTP[i]
+			}
+		}
+		return nil
+	}
+	rate := func(v float64) string { return fmt.Sprintf("%.0f", v) }
+	ms := func(v float64) string { return fmt.Sprintf("%.1f ms", v) }
+	ratio := func(a, b float64) string {
+		if a == 0 || b == 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%.2f×", a/b)
+	}
+	row := func(measure, cv, ref, rat string) {
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", measure, cv, ref, rat)
+	}
+
+	for _, p := range points {
+		c := find(targetCongvu, p)
+		if c == nil {
+			continue
+		}
+		if pf := find(targetPostfix, p); pf != nil {
+			row(fmt.Sprintf("SMTP %v: msgs/s accepted (250), vs Postfix", p), rate(c.MsgsPerS), rate(pf.MsgsPerS), ratio(c.MsgsPerS, pf.MsgsPerS))
+			// congvu replies 250 only after the message is fsynced in the
+			// mailbox, so its accepted rate is its durable delivery rate.
+			row(fmt.Sprintf("SMTP %v: msgs/s durably in mailbox, vs Postfix→Dovecot LMTP→Maildir", p), rate(c.MsgsPerS), rate(pf.DeliveredPerS), ratio(c.MsgsPerS, pf.DeliveredPerS))
+			row(fmt.Sprintf("SMTP %v: p50 latency per message, vs Postfix", p), ms(c.P50Ms), ms(pf.P50Ms), ratio(pf.P50Ms, c.P50Ms))
+			row(fmt.Sprintf("SMTP %v: p99 latency per message, vs Postfix", p), ms(c.P99Ms), ms(pf.P99Ms), ratio(pf.P99Ms, c.P99Ms))
+		} else {
+			row(fmt.Sprintf("SMTP %v: msgs/s accepted (250)", p), rate(c.MsgsPerS), "not measured", "–")
+			row(fmt.Sprintf("SMTP %v: p50 / p99 latency", p), ms(c.P50Ms)+" / "+ms(c.P99Ms), "not measured", "–")
+		}
+		if s := find(targetSink, p); s != nil {
+			row(fmt.Sprintf("SMTP %v: msgs/s, vs smtp-sink (protocol only, no storage)", p), rate(c.MsgsPerS), rate(s.MsgsPerS), ratio(c.MsgsPerS, s.MsgsPerS))
+		}
+	}
+
+	// The disk ceiling against congvu's best durable 10 KB rate.
+	best := 0.0
+	for _, l := range r.SMTP {
+		if l.Target == targetCongvu && l.Point.SizeBytes == 10<<10 && l.MsgsPerS > best {
+			best = l.MsgsPerS
+		}
+	}
+	for _, d := range r.Disk {
+		label := "one dir fsync per file"
+		if d.Batch > 1 {
+			label = fmt.Sprintf("one dir fsync per %d files", d.Batch)
+		}
+		row(fmt.Sprintf("best 10KB durable msgs/s, vs disk ceiling: 10 KB write+fsync+rename+dir-fsync files/s, %s", label),
+			rate(best), rate(d.FilesPer), ratio(best, d.FilesPer))
+	}
+	fmt.Fprintln(w)
+
+	var notes []string
+	for _, l := range r.SMTP {
+		if l.Failed > 0 || l.FirstErr != "" {
+			notes = append(notes, fmt.Sprintf("- %s %v: %d of %d transactions failed; first error: %s", l.Target, l.Point, l.Failed, l.Attempted, l.FirstErr))
+		}
+	}
+	var skipped []string
+	for t := range r.NotMeasured {
+		skipped = append(skipped, t)
+	}
+	sort.Strings(skipped)
+	for _, t := range skipped {
+		notes = append(notes, fmt.Sprintf("- reference not measured: %s: %s", t, r.NotMeasured[t]))
+	}
+	if len(notes) > 0 {
+		fmt.Fprintln(w, "Notes:")
+		for _, n := range notes {
+			fmt.Fprintln(w, n)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w, "Each point sends one message per transaction to one existing local recipient, sessions kept open; "+
+		"congvu answers 250 only after the message is fsynced, Postfix after its queue file is fsynced "+
+		"(delivery to Dovecot follows, and the durable row waits for the last file in the Maildirs).")
+}

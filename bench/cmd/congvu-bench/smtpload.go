@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// loadPoint is one SMTP load configuration.
+type loadPoint struct {
+	Sessions  int `json:"sessions"`
+	SizeBytes int `json:"size_bytes"`
+}
+
+func (p loadPoint) String() string {
+	return fmt.Sprintf("c=%d %dKB", p.Sessions, p.SizeBytes/1024)
+}
+
+// loadResult is what one target did at one load point.
+type loadResult struct {
+	Target    string    `json:"target"`
+	Point     loadPoint `json:"point"`
+	Attempted int       `json:"attempted"`
+	Accepted  int       `json:"accepted"` // transactions answered 250 after DATA
+	Failed    int       `json:"failed"`
+	FirstErr  string    `json:"first_error,omitempty"`
+	Seconds   float64   `json:"seconds"`
+	MsgsPerS  float64   `json:"msgs_per_s"` // accepted / seconds
+	P50Ms     float64   `json:"p50_ms"`
+	P99Ms     float64   `json:"p99_ms"`
+	// DeliveredPerS is messages per second until the last one was on disk
+	// in the recipient's mailbox (only for targets that deliver after the
+	// 250, i.e. Postfix→Dovecot; congvu replies only after the fsync).
+	DeliveredPerS   float64 `json:"delivered_per_s,omitempty"`
+	DeliveredSecond float64 `json:"delivered_seconds,omitempty"`
+}
+
+// loadSpec bounds one run: at most Messages messages, at most Duration.
+type loadSpec struct {
+	Addr       string
+	Target     string
+	Point      loadPoint
+	Messages   int
+	Duration   time.Duration
+	From       string
+	Recipients []string
+}
+
+// makeMessage builds an RFC 5322 message of about size bytes.
+func makeMessage(seq int64, from, to string, size int) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "From: <%s>\r\nTo: <%s>\r\nSubject: Bench message %d\r\n", from, to, seq)
+	fmt.Fprintf(&b, "Date: %s\r\nMessage-ID: <bench-%d-%d@bench.example>\r\n", time.Now().Format(time.RFC1123Z), time.Now().UnixNano(), seq)
+	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n")
+	line := []byte("Cong van so 123/UBND-VP ve viec trien khai he thong thu dien tu cong vu.\r\n")
+	for b.Len() < size {
+		b.Write(line)
+	}
+	return b.Bytes()
+}
+
+// runLoad drives spec.Point.Sessions SMTP sessions, each sending one
+// transaction after the other on one connection, until the message budget
+// or the time budget is used up.
+func runLoad(spec loadSpec) loadResult {
+	res := loadResult{Target: spec.Target, Point: spec.Point}
+	var next atomic.Int64
+	var mu sync.Mutex
+	var lat []time.Duration
+	deadline := time.Now().Add(spec.Duration)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < spec.Point.Sessions; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			attempted, failed := 0, 0
+			var firstErr error
+			c, err := dialSMTP(spec.Addr)
+			for err == nil && time.Now().Before(deadline) {
+				seq := next.Add(1)
+				if seq > int64(spec.Messages) {
+					break
+				}
+				to := spec.Recipients[int(seq)%len(spec.Recipients)]
+				msg := makeMessage(seq, spec.From, to, spec.Point.SizeBytes)
+				attempted++
+				t0 := time.Now()
+				if e := sendOne(c, spec.From, to, msg); e != nil {
+					failed++
+					if firstErr == nil {
+						firstErr = e
+					}
+					// A failed transaction may leave the session unusable:
+					// start a fresh one.
+					c.Close()
+					c, err = dialSMTP(spec.Addr)
+					continue
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			if c != nil {
+				c.Quit()
+				c.Close()
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			res.Attempted += attempted
+			res.Failed += failed
+			if firstErr != nil && res.FirstErr == "" {
+				res.FirstErr = firstErr.Error()
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	res.Seconds = time.Since(start).Seconds()
+	res.Accepted = len(lat)
+	if res.Seconds > 0 {
+		res.MsgsPerS = float64(res.Accepted) / res.Seconds
+	}
+	res.P50Ms, res.P99Ms = percentileMs(lat, 0.50), percentileMs(lat, 0.99)
+	return res
+}
+
+func dialSMTP(addr string) (*smtp.Client, error) {
+	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	c := smtp.NewClient(conn)
+	c.CommandTimeout = 60 * time.Second
+	c.SubmissionTimeout = 120 * time.Second
+	if err := c.Hello("bench.example"); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// sendOne runs one MAIL/RCPT/DATA transaction; nil means 250 after DATA.
+func sendOne(c *smtp.Client, from, to string, msg []byte) error {
+	if err := c.Mail(from, nil); err != nil {
+		return err
+	}
+	if err := c.Rcpt(to, nil); err != nil {
+		return err
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(msg); err != nil {
+		return err
+	}
+	return w.Close()
+}
+
+func percentileMs(d []time.Duration, q float64) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(q*float64(len(s)-1) + 0.5)
+	return float64(s[i].Microseconds()) / 1000
+}
