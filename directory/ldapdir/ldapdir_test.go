@@ -1,0 +1,311 @@
+package ldapdir
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"congvu/directory"
+	"congvu/directory/dirtest"
+	"congvu/internal/mailerr"
+)
+
+// slapd is a throwaway server started by deploy/ldap/start-slapd.sh.
+type slapd struct {
+	dir string
+	env map[string]string
+}
+
+func scriptPath(t *testing.T, name string) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "deploy", "ldap", name)
+}
+
+// requireSlapd fails (never skips): CI installs Debian's slapd and
+// ldap-utils, and a silently skipped LDAP suite would hide regressions.
+func requireSlapd(t *testing.T) {
+	t.Helper()
+	for _, tool := range []string{"slapd", "slapadd", "slappasswd", "ldapsearch"} {
+		if _, err := exec.LookPath(tool); err == nil {
+			continue
+		}
+		if _, err := os.Stat("/usr/sbin/" + tool); err == nil {
+			continue
+		}
+		t.Fatalf("%s not found: the LDAP directory tests need Debian's slapd and ldap-utils "+
+			"(apt-get install -y slapd ldap-utils)", tool)
+	}
+}
+
+// startSlapd starts a fresh slapd in a new temporary directory and stops it
+// when the test ends.
+func startSlapd(t *testing.T) *slapd {
+	t.Helper()
+	requireSlapd(t)
+	s := &slapd{dir: t.TempDir()}
+	s.start(t)
+	t.Cleanup(func() { s.stop(t) })
+	return s
+}
+
+// start starts (or restarts, same port and data) the server.
+func (s *slapd) start(t *testing.T) {
+	t.Helper()
+	out, err := exec.Command(scriptPath(t, "start-slapd.sh"), s.dir).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("start-slapd.sh: %v\n%s", err, ee.Stderr)
+		}
+		t.Fatalf("start-slapd.sh: %v", err)
+	}
+	s.env = map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
+			s.env[k] = v
+		}
+	}
+	for _, k := range []string{"LDAP_URL", "LDAP_BASE", "LDAP_BIND_DN", "LDAP_BIND_PW", "SLAPD_PID"} {
+		if s.env[k] == "" {
+			t.Fatalf("start-slapd.sh printed no %s:\n%s", k, out)
+		}
+	}
+}
+
+func (s *slapd) stop(t *testing.T) {
+	t.Helper()
+	if out, err := exec.Command(scriptPath(t, "stop-slapd.sh"), s.dir).CombinedOutput(); err != nil {
+		t.Errorf("stop-slapd.sh: %v\n%s", err, out)
+	}
+}
+
+func (s *slapd) config() Config {
+	return Config{URL: s.env["LDAP_URL"], BaseDN: s.env["LDAP_BASE"],
+		BindDN: s.env["LDAP_BIND_DN"], BindPassword: s.env["LDAP_BIND_PW"]}
+}
+
+func open(t *testing.T, cfg Config) *Directory {
+	t.Helper()
+	d, err := Open(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TestConformance runs the shared suite, each sub-test on its own slapd:
+// the suite wants empty directories, and slapo-unique enforces unique
+// addresses across the whole database.
+func TestConformance(t *testing.T) {
+	requireSlapd(t)
+	start := time.Now()
+	dirtest.Run(t, func(t *testing.T) directory.Writer {
+		return open(t, startSlapd(t).config())
+	})
+	t.Logf("conformance suite on slapd: %v", time.Since(start))
+}
+
+func seed(t *testing.T, d *Directory) {
+	t.Helper()
+	ctx := t.Context()
+	for _, u := range []directory.Unit{
+		{Code: "56", Name: "Ủy ban nhân dân tỉnh Khánh Hòa", Abbr: "ubnd", Kind: directory.UnitProvince},
+		{Code: "56.skhcn", Name: "Sở Khoa học và Công nghệ", Abbr: "skhcn", Kind: directory.UnitDepartment, ParentCode: "56"},
+	} {
+		if err := d.PutUnit(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, a := range []directory.Account{
+		{Address: "thanhnn.skhcn@khanhhoa.gov.vn", DisplayName: "Nguyễn Ngọc Thành", Title: "Giám đốc", UnitCode: "56.skhcn"},
+		{Address: "annv.skhcn@khanhhoa.gov.vn", DisplayName: "Nguyễn Văn An", Title: "Chuyên viên", UnitCode: "56.skhcn"},
+		{Address: "maitt.skhcn@khanhhoa.gov.vn", DisplayName: "Trần Thị Mai", Title: "Văn thư", UnitCode: "56.skhcn",
+			Role: directory.RoleClerk, State: directory.StateLocked},
+	} {
+		if err := d.PutAccount(ctx, a, "Khanh-Hoa#2025a"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestOutage stops slapd under load: every failure must be
+// ErrDirectoryUnavailable (never unknown user or auth failed), and the
+// directory must recover by itself when slapd returns on the same port.
+func TestOutage(t *testing.T) {
+	s := startSlapd(t)
+	d := open(t, s.config())
+	defer d.Close()
+	ctx := t.Context()
+	seed(t, d)
+	const thanh, an = "thanhnn.skhcn@khanhhoa.gov.vn", "annv.skhcn@khanhhoa.gov.vn"
+	if _, err := d.Lookup(ctx, thanh); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Lookup(ctx, "khongco@khanhhoa.gov.vn"); !errors.Is(err, mailerr.ErrUnknownUser) {
+		t.Fatal(err)
+	}
+
+	// Load: lookups of uncached addresses and logins, all through the outage.
+	var stop atomic.Bool
+	var bad atomic.Value
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			for n := 0; !stop.Load(); n++ {
+				var err error
+				if i%2 == 0 {
+					_, err = d.Authenticate(ctx, an, "Khanh-Hoa#2025a")
+				} else {
+					_, err = d.Lookup(ctx, "x"+string(rune('a'+n%26))+".skhcn@khanhhoa.gov.vn")
+					if errors.Is(err, mailerr.ErrUnknownUser) {
+						err = nil
+					}
+				}
+				if err != nil && !errors.Is(err, mailerr.ErrDirectoryUnavailable) {
+					bad.Store(err)
+				}
+				time.Sleep(time.Millisecond)
+			}
+		})
+	}
+	time.Sleep(100 * time.Millisecond)
+	s.stop(t)
+	if _, err := d.Lookup(ctx, an); !errors.Is(err, mailerr.ErrDirectoryUnavailable) {
+		t.Errorf("Lookup while slapd is down: %v, want ErrDirectoryUnavailable", err)
+	}
+	if _, err := d.Authenticate(ctx, an, "Khanh-Hoa#2025a"); !errors.Is(err, mailerr.ErrDirectoryUnavailable) {
+		t.Errorf("Authenticate while slapd is down: %v, want ErrDirectoryUnavailable", err)
+	}
+	if err := d.SetState(ctx, an, directory.StateLocked); !errors.Is(err, mailerr.ErrDirectoryUnavailable) {
+		t.Errorf("SetState while slapd is down: %v, want ErrDirectoryUnavailable", err)
+	}
+	if err := d.Ping(ctx); !errors.Is(err, mailerr.ErrDirectoryUnavailable) && err != nil {
+		t.Errorf("Ping while down: %v", err)
+	}
+	// Recent results are still served from the cache: delivery goes on.
+	if a, err := d.Lookup(ctx, thanh); err != nil || a.Address != thanh {
+		t.Errorf("cached Lookup while slapd is down: %v, %v", a, err)
+	}
+	if _, err := d.Lookup(ctx, "khongco@khanhhoa.gov.vn"); !errors.Is(err, mailerr.ErrUnknownUser) {
+		t.Errorf("negatively cached Lookup while slapd is down: %v", err)
+	}
+	time.Sleep(200 * time.Millisecond)
+
+	s.start(t)
+	restarted := time.Now()
+	for {
+		_, err := d.Authenticate(ctx, an, "Khanh-Hoa#2025a")
+		if err == nil {
+			break
+		}
+		if time.Since(restarted) > 5*time.Second {
+			t.Fatalf("no recovery 5s after slapd restarted: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("recovered %v after slapd restarted", time.Since(restarted))
+	if a, err := d.Lookup(ctx, an); err != nil || a.Address != an {
+		t.Errorf("Lookup after restart: %v, %v", a, err)
+	}
+	if err := d.Ping(ctx); err != nil {
+		t.Errorf("Ping after restart: %v", err)
+	}
+	stop.Store(true)
+	wg.Wait()
+	if err, _ := bad.Load().(error); err != nil {
+		t.Errorf("under load during the outage: %v (want only ErrDirectoryUnavailable)", err)
+	}
+}
+
+// TestAddressBook queries the directory as Thunderbird and Outlook do:
+// anonymous prefix search on cn, mail and sn, with and without diacritics.
+// Only public attributes may come back.
+func TestAddressBook(t *testing.T) {
+	s := startSlapd(t)
+	d := open(t, s.config())
+	defer d.Close()
+	seed(t, d)
+	search := func(filter string, attrs ...string) string {
+		t.Helper()
+		args := append([]string{"-x", "-LLL", "-o", "ldif-wrap=no", "-H", s.env["LDAP_URL"], "-b", s.env["LDAP_BASE"], filter}, attrs...)
+		out, err := exec.Command("ldapsearch", args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("ldapsearch %s: %v\n%s", filter, err, out)
+		}
+		return string(out)
+	}
+	for _, q := range []string{"nguyen", "Nguyễn", "NGUYEN"} {
+		out := search("(|(cn="+q+"*)(mail="+q+"*)(sn="+q+"*))", "cn", "mail", "title", "userPassword", "congvuMailboxState")
+		for _, want := range []string{"mail: thanhnn.skhcn@khanhhoa.gov.vn", "mail: annv.skhcn@khanhhoa.gov.vn", "title:: "} {
+			if !strings.Contains(out, want) {
+				t.Errorf("query %q: no %q in\n%s", q, want, out)
+			}
+		}
+		if strings.Contains(out, "maitt") {
+			t.Errorf("query %q found Trần Thị Mai:\n%s", q, out)
+		}
+		if strings.Contains(strings.ToLower(out), "userpassword") || strings.Contains(strings.ToLower(out), "congvumailboxstate") {
+			t.Errorf("anonymous read returned private attributes:\n%s", out)
+		}
+	}
+	// Given name without diacritics, and the unit tree for browsing.
+	if out := search("(givenName=thanh*)", "mail"); !strings.Contains(out, "thanhnn.skhcn@") {
+		t.Errorf("givenName search: %s", out)
+	}
+	if out := search("(ou=so khoa hoc*)", "congvuUnitCode"); !strings.Contains(out, "congvuUnitCode: 56.skhcn") {
+		t.Errorf("unit search: %s", out)
+	}
+	// Private attributes are neither readable nor searchable anonymously.
+	if out := search("(congvuMailboxState=locked)", "mail"); strings.Contains(out, "mail:") {
+		t.Errorf("anonymous filter on the mailbox state matched:\n%s", out)
+	}
+	if out := search("(mail=maitt*)", "*", "+"); strings.Contains(strings.ToLower(out), "userpassword") ||
+		strings.Contains(out, "congvuQuotaBytes") || strings.Contains(out, "congvuMustChangePassword") {
+		t.Errorf("anonymous read of all attributes leaks private ones:\n%s", out)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	for _, cfg := range []Config{
+		{},
+		{URL: "ldap://127.0.0.1/"},
+		{URL: "http://127.0.0.1/", BaseDN: "dc=x"},
+		{URL: "ldaps://127.0.0.1/", BaseDN: "dc=x", StartTLS: true},
+		{URL: "ldap://127.0.0.1/", BaseDN: "not a dn"},
+		{URL: "ldap://127.0.0.1/", BaseDN: "dc=x", UserFilter: "(mail=x)"},
+		{URL: "ldap://127.0.0.1/", BaseDN: "dc=x", UserFilter: "(mail=%s"},
+		{URL: "ldap://127.0.0.1/", BaseDN: "dc=x", RoleGroups: map[string]directory.Role{"cn=g": "boss"}},
+	} {
+		if d, err := Open(cfg, Options{}); err == nil {
+			d.Close()
+			t.Errorf("Open(%+v) succeeded", cfg)
+		}
+	}
+}
+
+// TestDown checks a directory that was never reachable: temporary errors.
+func TestDown(t *testing.T) {
+	d := open(t, Config{URL: "ldap://127.0.0.1:1/", BaseDN: "dc=congvu,dc=test", Timeout: time.Second})
+	defer d.Close()
+	ctx := t.Context()
+	if _, err := d.Lookup(ctx, "a@khanhhoa.gov.vn"); !errors.Is(err, mailerr.ErrDirectoryUnavailable) {
+		t.Errorf("Lookup: %v", err)
+	}
+	if _, err := d.Authenticate(ctx, "a@khanhhoa.gov.vn", "x"); !errors.Is(err, mailerr.ErrDirectoryUnavailable) {
+		t.Errorf("Authenticate: %v", err)
+	}
+	if _, err := d.Units(ctx); !errors.Is(err, mailerr.ErrDirectoryUnavailable) {
+		t.Errorf("Units: %v", err)
+	}
+}

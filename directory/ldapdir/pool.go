@@ -1,0 +1,177 @@
+package ldapdir
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+)
+
+// errClosed is returned after Close.
+var errClosed = errors.New("ldapdir: directory closed")
+
+// pool holds up to size connections: slots counts the open ones (idle or
+// borrowed), idle holds the idle ones. Connections are borrowed for one
+// operation and returned; a broken one is closed and its slot freed, so the
+// pool heals by dialing afresh when the server comes back.
+type pool struct {
+	cfg     Config
+	service bool // bind as the service account after dialing
+	slots   chan struct{}
+	idle    chan *pooled
+
+	mu     sync.Mutex
+	closed bool
+}
+
+type pooled struct {
+	conn *ldap.Conn
+	used time.Time // when it was last returned healthy
+}
+
+func newPool(cfg Config, service bool) *pool {
+	return &pool{cfg: cfg, service: service,
+		slots: make(chan struct{}, cfg.PoolSize), idle: make(chan *pooled, cfg.PoolSize)}
+}
+
+// get borrows a connection: an idle one (checked if it idled long), else a
+// new one while below the bound, else it waits. reused tells the caller that
+// the connection may have died unnoticed since its last use.
+func (p *pool) get(ctx context.Context) (pc *pooled, reused bool, err error) {
+	for {
+		if p.isClosed() {
+			return nil, false, errClosed
+		}
+		select {
+		case pc := <-p.idle:
+			if p.usable(pc) {
+				return pc, true, nil
+			}
+			continue
+		default:
+		}
+		select {
+		case pc := <-p.idle:
+			if p.usable(pc) {
+				return pc, true, nil
+			}
+		case p.slots <- struct{}{}:
+			pc, err := p.dial()
+			if err != nil {
+				<-p.slots
+				return nil, false, err
+			}
+			return pc, false, nil
+		case <-ctx.Done():
+			return nil, false, ctx.Err()
+		}
+	}
+}
+
+// usable checks an idle connection, closing it (and freeing its slot) when
+// it is broken.
+func (p *pool) usable(pc *pooled) bool {
+	if !pc.conn.IsClosing() && (time.Since(pc.used) < p.cfg.HealthCheckAfter || ping(pc.conn) == nil) {
+		return true
+	}
+	p.discard(pc)
+	return false
+}
+
+// ping reads the root DSE: every server answers it, to anyone.
+func ping(c *ldap.Conn) error {
+	_, err := c.Search(ldap.NewSearchRequest("", ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
+		"(objectClass=*)", []string{"1.1"}, nil))
+	return err
+}
+
+func (p *pool) dial() (*pooled, error) {
+	dialer := &net.Dialer{Timeout: p.cfg.Timeout}
+	c, err := ldap.DialURL(p.cfg.URL, ldap.DialWithDialer(dialer), ldap.DialWithTLSConfig(p.cfg.TLS))
+	if err != nil {
+		return nil, err
+	}
+	c.SetTimeout(p.cfg.Timeout)
+	if p.cfg.StartTLS {
+		if err := c.StartTLS(p.cfg.TLS); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	if p.service && p.cfg.BindDN != "" {
+		if err := c.Bind(p.cfg.BindDN, p.cfg.BindPassword); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return &pooled{conn: c}, nil
+}
+
+// put returns a borrowed connection; broken ones are closed.
+func (p *pool) put(pc *pooled, broken bool) {
+	if broken || pc.conn.IsClosing() || p.isClosed() {
+		p.discard(pc)
+		return
+	}
+	pc.used = time.Now()
+	// Never blocks: at most cap(idle) connections exist.
+	p.idle <- pc
+	if p.isClosed() { // Close ran meanwhile and may have missed it
+		p.drain()
+	}
+}
+
+func (p *pool) discard(pc *pooled) {
+	pc.conn.Close()
+	<-p.slots
+}
+
+func (p *pool) isClosed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
+}
+
+func (p *pool) close() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	p.drain()
+}
+
+func (p *pool) drain() {
+	for {
+		select {
+		case pc := <-p.idle:
+			p.discard(pc)
+		default:
+			return
+		}
+	}
+}
+
+// do runs fn on a borrowed connection. When a connection taken from the
+// idle list turns out to be dead (the server restarted since), fn is retried
+// once on a fresh connection, so a recovered server is used at once. Errors
+// from the connection layer are returned as they are; callers classify.
+func (p *pool) do(ctx context.Context, fn func(*ldap.Conn) error) error {
+	for attempt := 0; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		pc, reused, err := p.get(ctx)
+		if err != nil {
+			return err
+		}
+		err = fn(pc.conn)
+		broken := brokenConn(err)
+		p.put(pc, broken)
+		if broken && reused && attempt == 0 {
+			continue
+		}
+		return err
+	}
+}
