@@ -15,3 +15,11 @@ FUZZTIME ?= 1m
 fuzz:
 	go test ./pop3d -run '^$$' -fuzz FuzzParseCommand -fuzztime $(FUZZTIME)
 	go test ./storage -run '^$$' -fuzz FuzzParseMessage -fuzztime $(FUZZTIME)
+
+# Quick benchmark (issue 4), a tool not a test: congvu side by side with
+# Postfix→Dovecot LMTP→Maildir, smtp-sink and the disk's fsync ceiling.
+# Prints a Markdown table; raw figures in bench-results.json.
+.PHONY: bench
+bench:
+	./bench/reference/install-debian.sh
+	go run ./bench/cmd/congvu-bench --quick --json bench-results.json

@@ -82,6 +82,11 @@ func run(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The private Postfix and Dovecot run as their own users and must reach
+	// their directories below this one.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
 	if *keep {
 		fmt.Fprintln(os.Stderr, "keeping", tmp)
 	} else {
@@ -228,10 +233,10 @@ func machineFacts(tmp, congvuBin string) machine {
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = strings.TrimSpace(string(b))
 	}
-	m.Filesystem = cmdOut("stat", "-f", "-c", "%T", tmp)
-	if dev := cmdOut("df", "--output=source", tmp); dev != "" {
-		lines := strings.Split(dev, "\n")
-		m.Filesystem += " on " + strings.TrimSpace(lines[len(lines)-1])
+	// df prints a header line, then "fstype source".
+	if out := cmdOut("df", "--output=fstype,source", tmp); out != "" {
+		lines := strings.Split(out, "\n")
+		m.Filesystem = strings.Join(strings.Fields(lines[len(lines)-1]), " on ")
 	}
 	m.Congvu = cmdOut(congvuBin, "version")
 	m.Postfix = strings.TrimPrefix(cmdOut("postconf", "-d", "-h", "mail_version"), "mail_version = ")

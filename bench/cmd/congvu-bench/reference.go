@@ -149,6 +149,7 @@ default_process_limit = 250
 smtputf8_enable = no
 biff = no
 maillog_file = %[1]s/postfix.log
+maillog_file_prefixes = %[1]s
 alias_maps =
 alias_database =
 message_size_limit = 31457280
