@@ -3,8 +3,9 @@
 # package) for development and tests, as the current user, on
 # ldap://127.0.0.1:<free port>/, with the congvu schema.
 #
-# DIR receives everything: slapd.d/ (cn=config), data/ (mdb), slapd.pid and
-# env. Running the script again on the same DIR restarts slapd on the same
+# DIR receives everything: slapd.d/ (cn=config), data/ (mdb), slapd.pid,
+# a self-signed certificate for 127.0.0.1 (tls/, when openssl is installed:
+# StartTLS on the ldap:// port and ldaps:// on a second port) and env. Running the script again on the same DIR restarts slapd on the same
 # port with the same configuration and data (used by the outage test).
 #
 # Environment (first start only):
@@ -13,8 +14,9 @@
 #   LDAP_BIND_PW    its password, default: random
 #   SLAPD_PASSWORD_HASH  scheme for userPassword set by Password Modify,
 #                   default {ARGON2} (Debian's argon2 module), or {SSHA}
-# Output: DIR/env with LDAP_URL, LDAP_BASE, LDAP_BIND_DN, LDAP_BIND_PW and
-# SLAPD_PID, also printed on stdout. Stop with stop-slapd.sh DIR.
+# Output: DIR/env with LDAP_URL, LDAP_BASE, LDAP_BIND_DN, LDAP_BIND_PW,
+# SLAPD_PID and, with TLS, LDAPS_URL and LDAP_CA_CERT (PEM file to trust),
+# also printed on stdout. Stop with stop-slapd.sh DIR.
 set -eu
 
 die() { echo "start-slapd: $*" >&2; exit 1; }
@@ -33,6 +35,7 @@ modules=/usr/lib/ldap
 [ -f "$schema/inetorgperson.ldif" ] || die "$schema/inetorgperson.ldif missing (slapd package incomplete)"
 
 # pid_alive PID: true when PID is a slapd serving this DIR.
+tlsconf=
 pid_alive() {
 	[ -n "$1" ] && kill -0 "$1" 2>/dev/null &&
 		tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q "slapd.* -F $dir/slapd.d"
@@ -53,6 +56,13 @@ LDAP_BIND_DN=$binddn
 LDAP_BIND_PW=$bindpw
 SLAPD_PID=$pid
 ENV
+	if [ -n "$sport" ]; then
+		printf 'LDAPS_URL=ldaps://127.0.0.1:%s/\nLDAP_CA_CERT=%s\n' "$sport" "$dir/tls/cert.pem" >>"$dir/env"
+	fi
+}
+
+listeners() {
+	echo "ldap://127.0.0.1:$port/${sport:+ ldaps://127.0.0.1:$sport/}"
 }
 
 if [ -d "$dir/slapd.d" ] && [ -f "$dir/env" ]; then
@@ -61,6 +71,11 @@ if [ -d "$dir/slapd.d" ] && [ -f "$dir/env" ]; then
 	port=${LDAP_URL#ldap://127.0.0.1:}
 	port=${port%/}
 	base=$LDAP_BASE binddn=$LDAP_BIND_DN bindpw=$LDAP_BIND_PW pid=$SLAPD_PID
+	sport=
+	if [ -n "${LDAPS_URL:-}" ]; then
+		sport=${LDAPS_URL#ldaps://127.0.0.1:}
+		sport=${sport%/}
+	fi
 	if pid_alive "$pid"; then
 		cat "$dir/env"
 		exit 0
@@ -75,6 +90,17 @@ else
 	rm -rf "$dir/slapd.d" "$dir/data"
 	mkdir -p "$dir/slapd.d" "$dir/data"
 	chmod 700 "$dir/slapd.d" "$dir/data"
+	tlsconf=
+	if command -v openssl >/dev/null 2>&1; then
+		mkdir -p "$dir/tls"
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+			-subj /CN=localhost -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+			-keyout "$dir/tls/key.pem" -out "$dir/tls/cert.pem" >"$dir/tls/openssl.log" 2>&1 ||
+			{ cat "$dir/tls/openssl.log" >&2; die "openssl could not make a certificate"; }
+		tlsconf="olcTLSCertificateFile: $dir/tls/cert.pem
+olcTLSCertificateKeyFile: $dir/tls/key.pem
+olcTLSProtocolMin: 3.3"
+	fi
 	# Public address-book attributes (Thunderbird/Outlook, /danhba):
 	public="entry,objectClass,uid,cn,sn,givenName,displayName,mail,congvuMailAlias,title,telephoneNumber,ou,userSMIMECertificate,congvuUnitCode,congvuUnitKind,congvuUnitAbbr,congvuParentUnitCode"
 	cat >"$dir/config.ldif" <<LDIF
@@ -84,6 +110,7 @@ cn: config
 olcPidFile: $dir/slapd.pid
 olcArgsFile: $dir/slapd.args
 olcLogLevel: none
+$tlsconf
 
 dn: cn=module{0},cn=config
 objectClass: olcModuleList
@@ -160,16 +187,21 @@ ou: $val" ;;
 	slapadd -q -n1 -F "$dir/slapd.d" -l "$dir/base.ldif" >>"$dir/slapadd.log" 2>&1 ||
 		{ cat "$dir/slapadd.log" >&2; die "slapadd of $base failed"; }
 	port=
+	sport=
 	fresh=1
 fi
 
 tries=0
 while :; do
 	[ -n "$port" ] || port=$(free_port)
+	if [ -n "$fresh" ] && [ -n "$tlsconf" ] && [ -z "$sport" ]; then
+		sport=$(free_port)
+		[ "$sport" != "$port" ] || sport=$(free_port)
+	fi
 	rm -f "$dir/slapd.pid"
 	# Daemonises; the daemon writes its pid to slapd.pid. Runs as the
 	# current user (root included: no -u/-g needed for a throwaway).
-	if slapd -h "ldap://127.0.0.1:$port/" -F "$dir/slapd.d" 2>"$dir/slapd.log"; then
+	if slapd -h "$(listeners)" -F "$dir/slapd.d" 2>"$dir/slapd.log"; then
 		i=0
 		while [ $i -lt 200 ]; do
 			if ldapsearch -x -LLL -o nettimeout=1 -H "ldap://127.0.0.1:$port/" -b "" -s base namingContexts >/dev/null 2>&1; then
@@ -190,5 +222,5 @@ while :; do
 		cat "$dir/slapd.log" >&2
 		die "slapd did not start on port $port"
 	fi
-	port=
+	port= sport=
 done

@@ -3,6 +3,8 @@ package ldapdir
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"os"
 	"os/exec"
@@ -204,11 +206,15 @@ func TestOutage(t *testing.T) {
 
 	s.start(t)
 	restarted := time.Now()
-	for {
+	for attempt := 1; ; attempt++ {
 		_, err := d.Authenticate(ctx, an, "Khanh-Hoa#2025a")
 		if err == nil {
+			if attempt > 1 {
+				t.Logf("%d attempts before recovery", attempt)
+			}
 			break
 		}
+		t.Logf("attempt %d after restart: %v", attempt, err)
 		if time.Since(restarted) > 5*time.Second {
 			t.Fatalf("no recovery 5s after slapd restarted: %v", err)
 		}
@@ -273,6 +279,44 @@ func TestAddressBook(t *testing.T) {
 	if out := search("(mail=maitt*)", "*", "+"); strings.Contains(strings.ToLower(out), "userpassword") ||
 		strings.Contains(out, "congvuQuotaBytes") || strings.Contains(out, "congvuMustChangePassword") {
 		t.Errorf("anonymous read of all attributes leaks private ones:\n%s", out)
+	}
+}
+
+// TestTLS connects with StartTLS and with ldaps://, verifying the server's
+// certificate: an untrusted one is a temporary failure, not a fallback to
+// plain text.
+func TestTLS(t *testing.T) {
+	s := startSlapd(t)
+	if s.env["LDAPS_URL"] == "" {
+		t.Fatal("start-slapd.sh made no certificate (is openssl installed?)")
+	}
+	pem, err := os.ReadFile(s.env["LDAP_CA_CERT"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(pem)
+	ctx := t.Context()
+	starttls := s.config()
+	starttls.StartTLS, starttls.TLS = true, &tls.Config{RootCAs: roots}
+	ldaps := s.config()
+	ldaps.URL, ldaps.TLS = s.env["LDAPS_URL"], &tls.Config{RootCAs: roots}
+	for name, cfg := range map[string]Config{"StartTLS": starttls, "ldaps": ldaps} {
+		d := open(t, cfg)
+		if err := d.PutAccount(ctx, directory.Account{Address: strings.ToLower(name) + ".skhcn@khanhhoa.gov.vn",
+			DisplayName: "Lê Văn Bảo"}, "Khanh-Hoa#2025a"); err != nil {
+			t.Errorf("%s: PutAccount: %v", name, err)
+		}
+		if _, err := d.Authenticate(ctx, strings.ToLower(name)+".skhcn@khanhhoa.gov.vn", "Khanh-Hoa#2025a"); err != nil {
+			t.Errorf("%s: Authenticate: %v", name, err)
+		}
+		d.Close()
+		cfg.TLS = &tls.Config{} // system roots: the test CA is not among them
+		d = open(t, cfg)
+		if err := d.Ping(ctx); !errors.Is(err, mailerr.ErrDirectoryUnavailable) {
+			t.Errorf("%s with an untrusted certificate: %v, want ErrDirectoryUnavailable", name, err)
+		}
+		d.Close()
 	}
 }
 
