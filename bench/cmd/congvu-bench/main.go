@@ -116,7 +116,7 @@ func run(args []string, stdout io.Writer) error {
 	}()
 
 	if *congvuBin == "" {
-		*congvuBin = filepath.Join(tmp, "congvu")
+		*congvuBin = filepath.Join(tmp, "congvu-binary")
 		logf("building congvu")
 		build := exec.Command("go", "build", "-o", *congvuBin, "./cmd/congvu")
 		build.Env = append(os.Environ(), "CGO_ENABLED=1")
