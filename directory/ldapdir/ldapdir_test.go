@@ -10,11 +10,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/go-ldap/ldap/v3"
 
 	"congvu/directory"
 	"congvu/directory/dirtest"
@@ -106,16 +109,45 @@ func open(t *testing.T, cfg Config) *Directory {
 	return d
 }
 
-// TestConformance runs the shared suite, each sub-test on its own slapd:
-// the suite wants empty directories, and slapo-unique enforces unique
-// addresses across the whole database.
+// TestConformance runs the shared suite on one slapd, emptied before each
+// sub-test (the suite wants empty directories, and slapo-unique enforces
+// unique addresses across the whole database). The other tests start
+// slapd afresh.
 func TestConformance(t *testing.T) {
-	requireSlapd(t)
+	s := startSlapd(t)
 	start := time.Now()
 	dirtest.Run(t, func(t *testing.T) directory.Writer {
-		return open(t, startSlapd(t).config())
+		s.wipe(t)
+		return open(t, s.config())
 	})
 	t.Logf("conformance suite on slapd: %v", time.Since(start))
+}
+
+// wipe deletes every entry below the suffix, deepest first.
+func (s *slapd) wipe(t *testing.T) {
+	t.Helper()
+	c, err := ldap.DialURL(s.env["LDAP_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Bind(s.env["LDAP_BIND_DN"], s.env["LDAP_BIND_PW"]); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Search(ldap.NewSearchRequest(s.env["LDAP_BASE"], ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
+		0, 0, false, "(objectClass=*)", []string{"1.1"}, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	depth := func(dn string) int { d, _ := ldap.ParseDN(dn); return len(d.RDNs) }
+	slices.SortFunc(res.Entries, func(a, b *ldap.Entry) int { return depth(b.DN) - depth(a.DN) })
+	for _, e := range res.Entries {
+		if depth(e.DN) > depth(s.env["LDAP_BASE"]) {
+			if err := c.Del(ldap.NewDelRequest(e.DN, nil)); err != nil {
+				t.Fatalf("delete %s: %v", e.DN, err)
+			}
+		}
+	}
 }
 
 func seed(t *testing.T, d *Directory) {
