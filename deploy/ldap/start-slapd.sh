@@ -155,7 +155,7 @@ olcRootPW: $rootpw
 olcDbMaxSize: 1073741824
 olcDbIndex: objectClass eq
 olcDbIndex: mail,congvuMailAlias,uid,cn,sn,givenName,displayName eq,sub
-olcDbIndex: congvuUnitCode eq,sub
+olcDbIndex: congvuUnitCode,ou eq,sub
 olcDbIndex: congvuParentUnitCode,congvuMailboxState eq
 olcAccess: {0}to attrs=userPassword by self write by anonymous auth by * none
 olcAccess: {1}to dn.subtree="$base" attrs=$public by * read
