@@ -4,6 +4,7 @@
 //	congvu serve --config FILE [listener flags]
 //	congvu quickstart [--dir DIR] [listener flags]
 //	congvu storage check|rebuild --config FILE
+//	congvu directory demo --config FILE --out accounts.csv
 //	congvu version
 package main
 
@@ -58,6 +59,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdQuickstart(args[1:], stdout, stderr)
 	case "storage":
 		return cmdStorage(args[1:], stdout, stderr)
+	case "directory":
+		return cmdDirectory(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "congvu", version)
 		return nil

@@ -63,8 +63,26 @@ type Listen struct {
 
 // Directory selects the directory backend.
 type Directory struct {
-	Backend    string `toml:"backend"`     // "sqlite" (LDAP comes later)
+	Backend    string `toml:"backend"`     // "sqlite" or "ldap"
 	SQLitePath string `toml:"sqlite_path"` // relative to DataDir
+	LDAP       LDAP   `toml:"ldap"`
+}
+
+// LDAP configures the LDAP v3 directory (OpenLDAP with deploy/ldap/congvu.ldif).
+type LDAP struct {
+	URL     string `toml:"url"`     // ldap://host:389/ or ldaps://host:636/
+	BaseDN  string `toml:"base_dn"` // e.g. dc=khanhhoa,dc=gov,dc=vn
+	BindDN  string `toml:"bind_dn"` // service account that searches and provisions
+	// BindPasswordFile holds the service account's password, so the secret
+	// stays out of this file (relative to DataDir).
+	BindPasswordFile string `toml:"bind_password_file"`
+	StartTLS         bool   `toml:"start_tls"`
+	// CAFile is a PEM bundle to trust for the directory's certificate;
+	// empty means the system roots.
+	CAFile          string `toml:"ca_file"`
+	PoolSize        int    `toml:"pool_size"`
+	TimeoutSeconds  int    `toml:"timeout_seconds"`
+	CacheTTLSeconds int    `toml:"cache_ttl_seconds"`
 }
 
 // Storage configures the mail store.
@@ -106,7 +124,8 @@ func Default() Config {
 			POP3S:       "127.0.0.1:2995",
 			HTTP:        "127.0.0.1:8080",
 		},
-		Directory: Directory{Backend: "sqlite", SQLitePath: "directory.db"},
+		Directory: Directory{Backend: "sqlite", SQLitePath: "directory.db",
+			LDAP: LDAP{PoolSize: 8, TimeoutSeconds: 5, CacheTTLSeconds: 60}},
 		Storage:   Storage{Path: "mail", DefaultQuotaBytes: 2 << 30},
 		SMTP:      SMTP{MaxMessageBytes: 30 << 20, MaxRecipients: 100},
 		IMAP:      IMAP{IdleTimeoutSeconds: 1800},
@@ -170,8 +189,21 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("log.level must be debug, info, warn or error, not %q", c.Log.Level)
 	}
-	if c.Directory.Backend != "sqlite" {
-		return fmt.Errorf("directory.backend %q is not supported (sqlite)", c.Directory.Backend)
+	switch c.Directory.Backend {
+	case "sqlite":
+	case "ldap":
+		l := c.Directory.LDAP
+		if l.URL == "" || l.BaseDN == "" {
+			return fmt.Errorf("directory.ldap.url and directory.ldap.base_dn must be set for the ldap backend")
+		}
+		if !strings.HasPrefix(l.URL, "ldaps://") && !l.StartTLS && !isLoopbackURL(l.URL) {
+			return fmt.Errorf("directory.ldap: %s is not encrypted; use ldaps:// or start_tls = true", l.URL)
+		}
+		if l.PoolSize <= 0 || l.TimeoutSeconds <= 0 {
+			return fmt.Errorf("directory.ldap.pool_size and timeout_seconds must be positive")
+		}
+	default:
+		return fmt.Errorf("directory.backend %q is not supported (sqlite or ldap)", c.Directory.Backend)
 	}
 	if c.SMTP.MaxMessageBytes <= 0 || c.SMTP.MaxRecipients <= 0 || c.Storage.DefaultQuotaBytes <= 0 {
 		return fmt.Errorf("smtp.max_message_bytes, smtp.max_recipients and storage.default_quota_bytes must be positive")
@@ -180,6 +212,21 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("smtp.outbound = true is not supported yet")
 	}
 	return nil
+}
+
+// isLoopbackURL reports whether an ldap:// URL points at this machine, the
+// only place a directory may be reached without TLS.
+func isLoopbackURL(u string) bool {
+	host := strings.TrimPrefix(u, "ldap://")
+	host, _, _ = strings.Cut(host, "/")
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (l Listen) byName() map[string]string {

@@ -41,12 +41,26 @@ func TestValidate(t *testing.T) {
 		"zero size":    func(c *Config) { c.SMTP.MaxMessageBytes = 0 },
 		"bad backend":  func(c *Config) { c.Directory.Backend = "nis" },
 		"domain space": func(c *Config) { c.Server.LocalDomains = []string{"a b"} },
+		"ldap no url":  func(c *Config) { c.Directory.Backend = "ldap" },
+		"ldap plaintext to another host": func(c *Config) {
+			c.Directory.Backend = "ldap"
+			c.Directory.LDAP.URL, c.Directory.LDAP.BaseDN = "ldap://ldap.khanhhoa.gov.vn/", "dc=khanhhoa"
+		},
 	} {
 		c := Default()
 		c.Server.LocalDomains = []string{"a.gov.vn"}
 		mutate(&c)
 		if err := c.Validate(); err == nil {
 			t.Errorf("%s: want error", name)
+		}
+	}
+	for _, url := range []string{"ldap://127.0.0.1:3890/", "ldaps://ldap.khanhhoa.gov.vn/"} {
+		c := Default()
+		c.Server.LocalDomains = []string{"a.gov.vn"}
+		c.Directory.Backend = "ldap"
+		c.Directory.LDAP.URL, c.Directory.LDAP.BaseDN = url, "dc=khanhhoa"
+		if err := c.Validate(); err != nil {
+			t.Errorf("ldap %s: %v", url, err)
 		}
 	}
 	c := Default()

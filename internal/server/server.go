@@ -18,7 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"congvu/directory/sqldir"
+	"congvu/directory"
 	"congvu/imapd"
 	"congvu/internal/config"
 	"congvu/internal/metrics"
@@ -33,7 +33,7 @@ import (
 // [listen] config section) to their bound addresses.
 type Running struct {
 	Addrs   map[string]string
-	Dir     *sqldir.DB
+	Dir     directory.Writer
 	Store   *storage.FileStore
 	Metrics *metrics.Metrics
 	CertPEM string // path of the certificate clients should trust
@@ -80,7 +80,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	r.CertPEM = certFile
 	tlsCfg := tlsutil.ServerConfig(cert)
 
-	r.Dir, err = sqldir.Open(cfg.Path(cfg.Directory.SQLitePath), sqldir.Options{Logger: log})
+	r.Dir, err = OpenDirectory(cfg, log)
 	if err != nil {
 		return nil, fmt.Errorf("directory: %w", err)
 	}

@@ -66,17 +66,19 @@ func startSystem(t *testing.T, dir string) *system {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	return startCommand(t, dir, "quickstart", "--dir", filepath.Join(dir, "demo"))
+	return startCommand(t, dir, filepath.Join(dir, "demo", "demo-accounts.csv"), "quickstart", "--dir", filepath.Join(dir, "demo"))
 }
 
 // startServe runs `congvu serve` on the configuration that an earlier
 // quickstart wrote in dir, the way an operator runs production.
 func startServe(t *testing.T, dir string) *system {
 	t.Helper()
-	return startCommand(t, dir, "serve", "--config", filepath.Join(dir, "demo", "congvu.toml"))
+	return startCommand(t, dir, filepath.Join(dir, "demo", "demo-accounts.csv"), "serve", "--config", filepath.Join(dir, "demo", "congvu.toml"))
 }
 
-func startCommand(t *testing.T, dir string, args ...string) *system {
+// startCommand runs congvu with args plus free-port listeners and a ready
+// file in dir; accountsCSV lists the accounts the tests may use.
+func startCommand(t *testing.T, dir, accountsCSV string, args ...string) *system {
 	t.Helper()
 	ready := filepath.Join(dir, "ready.json")
 	os.Remove(ready)
@@ -119,7 +121,7 @@ func startCommand(t *testing.T, dir string, args ...string) *system {
 			t.Fatalf("congvu not ready after 60s\nstderr:\n%s", s.stderr)
 		}
 	}
-	s.accounts = readAccounts(t, filepath.Join(dir, "demo", "demo-accounts.csv"))
+	s.accounts = readAccounts(t, accountsCSV)
 	return s
 }
 

@@ -116,6 +116,17 @@ def imap_login_plain(args):
     out({"capabilities": caps, "result": res})
 
 
+def imap_login(args):
+    """Logs in over TLS; prints OK or the server's refusal."""
+    try:
+        m = imap_connect(args)
+        m.logout()
+        res = "OK"
+    except imaplib.IMAP4.error as e:
+        res = str(e)
+    out({"result": res})
+
+
 def imap_list(args):
     m = imap_connect(args)
     typ, data = m.list()
@@ -167,7 +178,7 @@ def main():
     s.add_argument("--password", required=True)
     s.set_defaults(fn=smtp_auth_plain_without_tls)
 
-    for name, fn in (("imap-fetch-all", imap_fetch_all), ("imap-list", imap_list)):
+    for name, fn in (("imap-fetch-all", imap_fetch_all), ("imap-list", imap_list), ("imap-login", imap_login)):
         s = sub.add_parser(name)
         s.add_argument("--addr", required=True)
         s.add_argument("--starttls", action="store_true")
