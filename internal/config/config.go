@@ -70,9 +70,9 @@ type Directory struct {
 
 // LDAP configures the LDAP v3 directory (OpenLDAP with deploy/ldap/congvu.ldif).
 type LDAP struct {
-	URL     string `toml:"url"`     // ldap://host:389/ or ldaps://host:636/
-	BaseDN  string `toml:"base_dn"` // e.g. dc=khanhhoa,dc=gov,dc=vn
-	BindDN  string `toml:"bind_dn"` // service account that searches and provisions
+	URL    string `toml:"url"`     // ldap://host:389/ or ldaps://host:636/
+	BaseDN string `toml:"base_dn"` // e.g. dc=khanhhoa,dc=gov,dc=vn
+	BindDN string `toml:"bind_dn"` // service account that searches and provisions
 	// BindPasswordFile holds the service account's password, so the secret
 	// stays out of this file (relative to DataDir).
 	BindPasswordFile string `toml:"bind_password_file"`
@@ -126,9 +126,9 @@ func Default() Config {
 		},
 		Directory: Directory{Backend: "sqlite", SQLitePath: "directory.db",
 			LDAP: LDAP{PoolSize: 8, TimeoutSeconds: 5, CacheTTLSeconds: 60}},
-		Storage:   Storage{Path: "mail", DefaultQuotaBytes: 2 << 30},
-		SMTP:      SMTP{MaxMessageBytes: 30 << 20, MaxRecipients: 100},
-		IMAP:      IMAP{IdleTimeoutSeconds: 1800},
+		Storage: Storage{Path: "mail", DefaultQuotaBytes: 2 << 30},
+		SMTP:    SMTP{MaxMessageBytes: 30 << 20, MaxRecipients: 100},
+		IMAP:    IMAP{IdleTimeoutSeconds: 1800},
 	}
 }
 
