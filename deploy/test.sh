@@ -13,7 +13,7 @@ if [ ${#need[@]} -gt 0 ]; then
 	if [ "$(id -u)" -eq 0 ]; then
 		echo "installing test dependencies: ${need[*]}"
 		apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" ca-certificates >/dev/null
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" ca-certificates >/dev/null
 	else
 		echo "missing test tools: ${need[*]} (run as root, or: sudo apt-get install ${need[*]})" >&2
 		exit 1
