@@ -1,0 +1,298 @@
+// Package importer loads officials into a directory from a spreadsheet (one
+// row per person: full name, unit, title, phone), generating addresses by
+// the provincial convention of directory/addr, and generates realistic
+// provinces for tests and load tests (Generate).
+//
+// An import is idempotent: a person already in the directory — the same
+// NFC full name in the same unit — keeps their address and password and is
+// updated, never duplicated. Addresses already in the directory are
+// reserved before any new one is allocated, so the duplicate rule of
+// directory/addr (thanhnn.skhcn, thanhnn2.skhcn, …) gives the same result
+// on every run.
+package importer
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"congvu/directory"
+	"congvu/directory/addr"
+	"congvu/internal/demo"
+)
+
+// Options controls an import.
+type Options struct {
+	// Domain is the mail domain of new addresses ("khanhhoa.gov.vn").
+	Domain string
+	// DryRun computes the report without writing anything (passwords are
+	// still generated, so the report has the same shape).
+	DryRun bool
+	// Units are created before the rows are imported when no unit with the
+	// same code exists yet (parents first), each with its shared unit
+	// mailbox <abbr>@domain. Existing units are left as they are.
+	Units []directory.Unit
+}
+
+// Entry is one account the import created, updated or left unchanged.
+type Entry struct {
+	Line     int // input line; 0 for unit mailboxes created from Options.Units
+	Address  string
+	FullName string
+	UnitCode string
+	Role     directory.Role
+	// Password is the initial password of a created account (which must
+	// change it at first login); empty otherwise. Show it once; never log it.
+	Password string
+}
+
+// Collision is a new address that could not take the plain form of the
+// convention because it was taken; Assigned follows the duplicate rule.
+type Collision struct {
+	Line     int
+	FullName string
+	UnitCode string
+	Wanted   string // thanhnn.skhcn@…
+	Assigned string // thanhnn2.skhcn@…
+}
+
+// Report is the outcome of an import, in input order.
+type Report struct {
+	UnitsCreated []directory.Unit
+	Created      []Entry
+	Updated      []Entry
+	Unchanged    []Entry
+	Skipped      []LineError
+	Collisions   []Collision
+}
+
+// reservedLocals are the local parts RFC 5321 4.5.1 and RFC 2142 reserve,
+// and the provincial operator's, never given to a person or unit.
+var reservedLocals = []string{"postmaster", "abuse", "hostmaster", "webmaster", "quantri"}
+
+// unitIndex finds units by code, address abbreviation or folded name.
+type unitIndex struct {
+	byCode map[string]directory.Unit
+	byAbbr map[string][]directory.Unit
+	byName map[string][]directory.Unit
+}
+
+func newUnitIndex(units []directory.Unit) *unitIndex {
+	ix := &unitIndex{byCode: map[string]directory.Unit{}, byAbbr: map[string][]directory.Unit{}, byName: map[string][]directory.Unit{}}
+	for _, u := range units {
+		ix.add(u)
+	}
+	return ix
+}
+
+func (ix *unitIndex) add(u directory.Unit) {
+	ix.byCode[u.Code] = u
+	if u.Abbr != "" {
+		ix.byAbbr[u.Abbr] = append(ix.byAbbr[u.Abbr], u)
+	}
+	f := foldName(u.Name)
+	ix.byName[f] = append(ix.byName[f], u)
+}
+
+func foldName(s string) string { return strings.Join(strings.Fields(addr.Fold(s)), " ") }
+
+// find resolves a unit cell; the reason is set when it does not resolve to
+// exactly one unit.
+func (ix *unitIndex) find(cell string) (directory.Unit, string) {
+	if u, ok := ix.byCode[cell]; ok {
+		return u, ""
+	}
+	lookups := []struct {
+		m   map[string][]directory.Unit
+		key string
+	}{{ix.byName, foldName(cell)}, {ix.byAbbr, strings.ToLower(strings.TrimSpace(cell))}}
+	for _, l := range lookups {
+		switch us := l.m[l.key]; len(us) {
+		case 0:
+		case 1:
+			return us[0], ""
+		default:
+			return directory.Unit{}, fmt.Sprintf("tên đơn vị %q trùng %d đơn vị, hãy dùng mã đơn vị / ambiguous unit name, use the unit code", cell, len(us))
+		}
+	}
+	return directory.Unit{}, fmt.Sprintf("không có đơn vị %q trong danh bạ / unknown unit", cell)
+}
+
+// personKey identifies a person for idempotent re-runs.
+type personKey struct{ unit, name string }
+
+// write is one account to put, with the password to set ("" keeps it).
+type write struct {
+	account  directory.Account
+	password string
+}
+
+// Import adds rows to w as described in the package comment and returns
+// what it did. Rows that cannot be imported (unknown unit, taken explicit
+// address) are skipped and reported; an error is returned only when the
+// directory fails, in which case part of the rows may have been written
+// (a re-run completes them).
+func Import(ctx context.Context, w directory.Writer, rows []Row, opts Options) (*Report, error) {
+	domain := strings.ToLower(strings.TrimSpace(opts.Domain))
+	if err := directory.CheckAddress("quantri@" + domain); domain == "" || err != nil {
+		return nil, fmt.Errorf("importer: invalid domain %q", opts.Domain)
+	}
+	units, err := w.Units(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("importer: listing units: %w", err)
+	}
+	accounts, err := w.Accounts(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("importer: listing accounts: %w", err)
+	}
+
+	alloc := addr.NewAllocator(reservedLocals...)
+	inDomain := func(address string) (string, bool) {
+		local, d, ok := strings.Cut(strings.ToLower(address), "@")
+		return local, ok && d == domain
+	}
+	existing := map[personKey][]directory.Account{}
+	for _, a := range accounts {
+		for _, address := range append([]string{a.Address}, a.Aliases...) {
+			if local, ok := inDomain(address); ok {
+				alloc.Reserve(local)
+			}
+		}
+		if a.Role != directory.RoleUnit {
+			k := personKey{a.UnitCode, normalize(a.DisplayName)}
+			existing[k] = append(existing[k], a)
+		}
+	}
+	// The n-th row with a name in a unit matches the n-th holder of that
+	// name in allocation order (thanhnn, thanhnn2, …, thanhnn10).
+	for _, as := range existing {
+		slices.SortFunc(as, func(a, b directory.Account) int {
+			return cmp.Or(cmp.Compare(len(a.Address), len(b.Address)), strings.Compare(a.Address, b.Address))
+		})
+	}
+
+	rep := &Report{}
+	pw := demo.NewPasswordSource()
+	var writes []write
+	ix := newUnitIndex(units)
+
+	var newUnits []directory.Unit
+	for _, u := range opts.Units {
+		if _, ok := ix.byCode[u.Code]; ok {
+			continue
+		}
+		if u.Abbr == "" {
+			u.Abbr = addr.UnitAbbr(u.Name)
+		}
+		u.Abbr = alloc.Unit(u.Abbr)
+		u.Address = u.Abbr + "@" + domain
+		ix.add(u)
+		newUnits = append(newUnits, u)
+		a := directory.Account{Address: u.Address, DisplayName: u.Name, UnitCode: u.Code, Role: directory.RoleUnit,
+			State: directory.StateActive, MustChangePassword: true}
+		e := Entry{Address: a.Address, FullName: a.DisplayName, UnitCode: u.Code, Role: a.Role, Password: pw.Password(&a)}
+		rep.Created = append(rep.Created, e)
+		writes = append(writes, write{a, e.Password})
+	}
+	rep.UnitsCreated = newUnits
+
+	for _, r := range rows {
+		r.FullName = normalize(r.FullName)
+		u, reason := ix.find(normalize(r.Unit))
+		if reason != "" {
+			rep.Skipped = append(rep.Skipped, LineError{r.Line, reason})
+			continue
+		}
+		k := personKey{u.Code, r.FullName}
+		if as := existing[k]; len(as) > 0 {
+			a := as[0]
+			existing[k] = as[1:]
+			e := Entry{Line: r.Line, Address: a.Address, FullName: a.DisplayName, UnitCode: u.Code, Role: a.Role}
+			changed := false
+			for _, f := range []struct {
+				dst *string
+				src string
+			}{{&a.Title, r.Title}, {&a.Phone, r.Phone}} {
+				if f.src != "" && *f.dst != f.src {
+					*f.dst, changed = f.src, true
+				}
+			}
+			if !changed {
+				rep.Unchanged = append(rep.Unchanged, e)
+				continue
+			}
+			rep.Updated = append(rep.Updated, e)
+			writes = append(writes, write{a, ""})
+			continue
+		}
+		var address string
+		if r.Address != "" {
+			local, ok := inDomain(r.Address)
+			if ok && !alloc.Reserve(local) {
+				rep.Skipped = append(rep.Skipped, LineError{r.Line, fmt.Sprintf("địa chỉ %s đã có người dùng / address already taken", r.Address)})
+				continue
+			}
+			address = strings.ToLower(r.Address)
+		} else {
+			agency := u.Abbr
+			if agency == "" {
+				agency = addr.UnitAbbr(u.Name)
+			}
+			address = alloc.Person(r.FullName, agency) + "@" + domain
+			if wanted := addr.Person(r.FullName, agency) + "@" + domain; wanted != address {
+				rep.Collisions = append(rep.Collisions, Collision{Line: r.Line, FullName: r.FullName, UnitCode: u.Code, Wanted: wanted, Assigned: address})
+			}
+		}
+		a := directory.Account{Address: address, DisplayName: r.FullName, UnitCode: u.Code, Title: r.Title, Phone: r.Phone,
+			Role: directory.RoleOfficial, State: directory.StateActive, MustChangePassword: true}
+		e := Entry{Line: r.Line, Address: address, FullName: r.FullName, UnitCode: u.Code, Role: a.Role, Password: pw.Password(&a)}
+		rep.Created = append(rep.Created, e)
+		writes = append(writes, write{a, e.Password})
+	}
+	if opts.DryRun {
+		return rep, nil
+	}
+	for _, u := range newUnits { // parents first, as given
+		if err := w.PutUnit(ctx, u); err != nil {
+			return rep, fmt.Errorf("importer: unit %s: %w", u.Code, err)
+		}
+	}
+	return rep, putParallel(ctx, w, writes)
+}
+
+// putParallel writes accounts with one worker per CPU (the directory hashes
+// passwords with a KDF, which dominates a large import) and stops at the
+// first error.
+func putParallel(ctx context.Context, w directory.Writer, writes []write) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		wg.Go(func() {
+			for i := range jobs {
+				if ctx.Err() != nil {
+					continue
+				}
+				if err := w.PutAccount(ctx, writes[i].account, writes[i].password); err != nil {
+					cancel(fmt.Errorf("importer: account %s: %w", writes[i].account.Address, err))
+				}
+			}
+		})
+	}
+feed:
+	for i := range writes {
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	return context.Cause(ctx)
+}
