@@ -118,6 +118,11 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
 	})
+	// The published danh bạ: public, no login, only public attributes.
+	danhba := webmail.Danhba(r.Dir, webmail.DanhbaOptions{Logger: log.With("component", "danhba")})
+	for _, p := range []string{"GET /danhba", "GET /danhba.csv", "GET /danhba.vcf", "GET /danhba.ldif"} {
+		mux.Handle(p, danhba)
+	}
 	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	r.closers = append(r.closers, httpSrv.Close)
 
