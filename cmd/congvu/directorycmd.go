@@ -1,32 +1,62 @@
 package main
 
 import (
+	"bufio"
+	"cmp"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 
+	"congvu/directory/importer"
 	"congvu/internal/config"
 	"congvu/internal/demo"
 	"congvu/internal/server"
 )
 
-// cmdDirectory runs directory administration. `demo` seeds the demo province
-// into the configured directory (SQLite or LDAP) and writes the generated
-// credentials to a CSV file (mode 0600); it is how a test or an evaluator
-// fills a fresh OpenLDAP with realistic officials.
+const directoryUsage = `usage:
+  congvu directory demo --config FILE --out accounts.csv [--province CODE] [--domain DOMAIN]
+  congvu directory import --config FILE --passwords-out FILE [--dry-run] [--units units.csv] [--domain DOMAIN] officials.csv
+  congvu directory generate --province CODE|all [--seed N] [--min 20] [--max 40] --out officials.csv [--units-out units.csv]
+`
+
+// cmdDirectory runs directory administration:
+//
+//   - demo seeds the demo province into the configured directory (SQLite or
+//     LDAP) and writes the generated credentials to a CSV file (mode 0600);
+//     it is how a test or an evaluator fills a fresh OpenLDAP with
+//     realistic officials.
+//   - import loads officials from a CSV file by the provincial address
+//     convention (directory/importer); re-running it is safe.
+//   - generate writes a realistic province (or all 34) as an import file.
 func cmdDirectory(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "demo" {
-		fmt.Fprint(stderr, "usage: congvu directory demo --config FILE --out accounts.csv [--province CODE] [--domain DOMAIN]\n")
+	if len(args) == 0 {
+		fmt.Fprint(stderr, directoryUsage)
 		return flag.ErrHelp
 	}
+	switch args[0] {
+	case "demo":
+		return cmdDirectoryDemo(args[1:], stdout, stderr)
+	case "import":
+		return cmdDirectoryImport(args[1:], stdout, stderr)
+	case "generate":
+		return cmdDirectoryGenerate(args[1:], stdout, stderr)
+	}
+	fmt.Fprint(stderr, directoryUsage)
+	return flag.ErrHelp
+}
+
+func cmdDirectoryDemo(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("directory demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "/etc/congvu/congvu.toml", "configuration file")
 	out := fs.String("out", "demo-accounts.csv", "where to write address,password,role")
 	province := fs.String("province", demo.DefaultProvinceCode, "province code from the 2025 unit list")
 	domain := fs.String("domain", "", "mail domain (default: the first of server.local_domains)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg, err := config.Load(*path)
@@ -52,4 +82,158 @@ func cmdDirectory(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%d accounts seeded into the %s directory; credentials in %s\n", len(creds), cfg.Directory.Backend, *out)
 	return nil
+}
+
+func cmdDirectoryImport(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("directory import", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "/etc/congvu/congvu.toml", "configuration file")
+	dryRun := fs.Bool("dry-run", false, "show what would be done without writing")
+	pwOut := fs.String("passwords-out", "", "where to write address,password,role of new accounts (mode 0600)")
+	unitsFile := fs.String("units", "", "units file (from `directory generate --units-out`): create the units that do not exist yet")
+	domain := fs.String("domain", "", "mail domain (default: the first of server.local_domains)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprint(stderr, directoryUsage)
+		return flag.ErrHelp
+	}
+	if *pwOut == "" && !*dryRun {
+		return errors.New("--passwords-out is required: initial passwords are shown only once / cần --passwords-out để lưu mật khẩu ban đầu")
+	}
+	rows, readErr := readRows(fs.Arg(0))
+	var bad importer.LineErrors
+	if readErr != nil && !errors.As(readErr, &bad) {
+		return fmt.Errorf("%s: %w", fs.Arg(0), readErr)
+	}
+	opts := importer.Options{DryRun: *dryRun}
+	if *unitsFile != "" {
+		f, err := os.Open(*unitsFile)
+		if err != nil {
+			return err
+		}
+		opts.Units, err = importer.ReadUnitsCSV(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", *unitsFile, err)
+		}
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	opts.Domain = cmp.Or(*domain, cfg.Server.LocalDomains[0])
+	dir, err := server.OpenDirectory(cfg, server.NewLogger(cfg.Log, stderr))
+	if err != nil {
+		return err
+	}
+	rep, err := importer.Import(context.Background(), dir, rows, opts)
+	if cerr := dir.Close(); err == nil {
+		err = cerr
+	}
+	if rep != nil {
+		rep.Skipped = append(rep.Skipped, bad...)
+		slices.SortStableFunc(rep.Skipped, func(a, b importer.LineError) int { return cmp.Compare(a.Line, b.Line) })
+		// Written even after a directory error: the accounts written so far
+		// exist with these passwords.
+		if !*dryRun && len(rep.Created) > 0 {
+			creds := make([]demo.Credential, len(rep.Created))
+			for i, e := range rep.Created {
+				creds[i] = demo.Credential{Address: e.Address, Password: e.Password, Role: string(e.Role)}
+			}
+			if werr := writeCredentials(*pwOut, creds); werr != nil && err == nil {
+				err = werr
+			}
+		}
+		printReport(stdout, rep, *dryRun, *pwOut)
+	}
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	return nil
+}
+
+func readRows(path string) ([]importer.Row, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return importer.ReadCSV(bufio.NewReader(f))
+}
+
+// printReport shows the outcome of an import, Vietnamese first.
+func printReport(w io.Writer, rep *importer.Report, dryRun bool, pwOut string) {
+	const maxListed = 50
+	if dryRun {
+		fmt.Fprintln(w, "Chạy thử, không ghi gì vào danh bạ / dry run, nothing written")
+	}
+	fmt.Fprintf(w, "Đơn vị tạo mới / units created:       %d\n", len(rep.UnitsCreated))
+	fmt.Fprintf(w, "Tài khoản tạo mới / accounts created: %d\n", len(rep.Created))
+	fmt.Fprintf(w, "Cập nhật / updated:                   %d\n", len(rep.Updated))
+	fmt.Fprintf(w, "Không đổi / unchanged:                %d\n", len(rep.Unchanged))
+	fmt.Fprintf(w, "Bỏ qua / skipped:                     %d\n", len(rep.Skipped))
+	fmt.Fprintf(w, "Trùng địa chỉ / address collisions:   %d\n", len(rep.Collisions))
+	for i, s := range rep.Skipped {
+		if i == maxListed {
+			fmt.Fprintf(w, "  … %d dòng nữa / more lines\n", len(rep.Skipped)-maxListed)
+			break
+		}
+		fmt.Fprintf(w, "  bỏ qua / skipped %v\n", s)
+	}
+	for i, c := range rep.Collisions {
+		if i == maxListed {
+			fmt.Fprintf(w, "  … %d địa chỉ nữa / more collisions\n", len(rep.Collisions)-maxListed)
+			break
+		}
+		fmt.Fprintf(w, "  dòng/line %d: %s (%s): %s đã có, cấp / taken, assigned %s\n", c.Line, c.FullName, c.UnitCode, c.Wanted, c.Assigned)
+	}
+	if !dryRun && len(rep.Created) > 0 {
+		fmt.Fprintf(w, "Mật khẩu ban đầu (phải đổi khi đăng nhập lần đầu) / initial passwords (must be changed at first login): %s\n", pwOut)
+	}
+}
+
+func cmdDirectoryGenerate(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("directory generate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	province := fs.String("province", demo.DefaultProvinceCode, `province code from the 2025 unit list, or "all"`)
+	seed := fs.Int64("seed", 1, "seed: the same seed gives the same officials")
+	perMin := fs.Int("min", 20, "fewest officials per unit")
+	perMax := fs.Int("max", 40, "most officials per unit")
+	out := fs.String("out", "officials.csv", "import file to write")
+	unitsOut := fs.String("units-out", "", "also write the units, for `directory import --units`")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	rows, units := importer.Generate(*province, *seed, *perMin, *perMax)
+	if len(rows) == 0 {
+		return fmt.Errorf("không có tỉnh %q / no province %q in the 2025 unit list", *province, *province)
+	}
+	if err := writeFile(*out, func(w io.Writer) error { return importer.WriteCSV(w, rows) }); err != nil {
+		return err
+	}
+	if *unitsOut != "" {
+		if err := writeFile(*unitsOut, func(w io.Writer) error { return importer.WriteUnitsCSV(w, units) }); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "%d cán bộ trong %d đơn vị / %d officials in %d units: %s\n", len(rows), len(units), len(rows), len(units), *out)
+	return nil
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(f)
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
