@@ -156,8 +156,12 @@ func Import(ctx context.Context, w directory.Writer, rows []Row, opts Options) (
 		return local, ok && d == domain
 	}
 	existing := map[personKey][]directory.Account{}
+	// Every address in use, in any domain: an explicit address from the
+	// file must not overwrite someone else's account.
+	used := map[string]bool{}
 	for _, a := range accounts {
 		for _, address := range append([]string{a.Address}, a.Aliases...) {
+			used[strings.ToLower(address)] = true
 			if local, ok := inDomain(address); ok {
 				alloc.Reserve(local)
 			}
@@ -231,12 +235,13 @@ func Import(ctx context.Context, w directory.Writer, rows []Row, opts Options) (
 		}
 		var address string
 		if r.Address != "" {
-			local, ok := inDomain(r.Address)
-			if ok && !alloc.Reserve(local) {
+			address = strings.ToLower(r.Address)
+			local, ok := inDomain(address)
+			if used[address] || ok && !alloc.Reserve(local) {
 				rep.Skipped = append(rep.Skipped, LineError{r.Line, fmt.Sprintf("địa chỉ %s đã có người dùng / address already taken", r.Address)})
 				continue
 			}
-			address = strings.ToLower(r.Address)
+			used[address] = true
 		} else {
 			agency := u.Abbr
 			if agency == "" {

@@ -215,3 +215,20 @@ func TestGenerate(t *testing.T) {
 		t.Errorf("all provinces: %d units, %d rows", len(allUnits), len(all))
 	}
 }
+
+func TestImportExplicitAddress(t *testing.T) {
+	ctx := context.Background()
+	d := newDir(t)
+	rows := []Row{
+		{Line: 2, FullName: "Lê Lai", Unit: "56", Address: "lelai@other.gov.vn"},
+		{Line: 3, FullName: "Lê Lợi", Unit: "56", Address: "lelai@other.gov.vn"},
+		{Line: 4, FullName: "Lê Văn Lai", Unit: "56"},
+	}
+	rep, err := Import(ctx, d, rows, Options{Domain: domain})
+	if err != nil || len(rep.Created) != 2 || len(rep.Skipped) != 1 || rep.Skipped[0].Line != 3 {
+		t.Fatalf("%+v, %v", rep, err)
+	}
+	if rep.Created[0].Address != "lelai@other.gov.vn" || rep.Created[1].Address != "lailv.ubnd@"+domain {
+		t.Errorf("created %+v", rep.Created)
+	}
+}
