@@ -78,9 +78,10 @@ type danhba struct {
 // entry is one listed mailbox with only its public attributes.
 type entry struct {
 	Name, Title, Unit, UnitCode, Address, Phone string
-	IsUnit                                      bool // the unit's shared mailbox
-	words                                       []string
-	folded                                      string // folded address
+	IsUnit                                      bool     // the unit's shared mailbox
+	words                                       []string // of name, title and unit name
+	nameWords                                   int      // words[:nameWords] are the name's
+	folded                                      string   // folded address
 }
 
 // snapshot is the published view of the directory at one moment. It is
@@ -166,7 +167,9 @@ func fetch(ctx context.Context, dir directory.Directory) (*snapshot, error) {
 		if e.Name == "" {
 			e.Name = a.Address
 		}
-		e.words = words(e.Name + " " + e.Title + " " + e.Unit)
+		e.words = words(e.Name)
+		e.nameWords = len(e.words)
+		e.words = append(e.words, words(e.Title+" "+e.Unit)...)
 		e.folded = addr.Fold(e.Address)
 		s.entries = append(s.entries, e)
 	}
@@ -214,29 +217,33 @@ func (s *snapshot) subtree(code string) map[string]bool {
 // filter returns the entries in unit's subtree (all when unit is empty)
 // that match every word of q: a word matches when it starts a word of the
 // name, title or unit name, or occurs in the address. Matching ignores
-// diacritics and case: "nguyen van an" finds "Nguyễn Văn An".
+// diacritics and case: "nguyen van an" finds "Nguyễn Văn An". People whose
+// name alone matches come first ("van" is also the title "Văn thư").
 func (s *snapshot) filter(unit, q string) []entry {
 	var in map[string]bool
 	if unit != "" {
 		in = s.subtree(unit)
 	}
 	terms := words(q)
-	var out []entry
+	var byName, other []entry
 	for _, e := range s.entries {
 		if in != nil && !in[e.UnitCode] {
 			continue
 		}
-		if matches(e, terms) {
-			out = append(out, e)
+		if matches(e.words[:e.nameWords], "", terms) {
+			byName = append(byName, e)
+		} else if matches(e.words, e.folded, terms) {
+			other = append(other, e)
 		}
 	}
-	return out
+	return append(byName, other...)
 }
 
-func matches(e entry, terms []string) bool {
+// matches tells whether every term starts one of words or occurs in address.
+func matches(words []string, address string, terms []string) bool {
 	for _, t := range terms {
-		ok := strings.Contains(e.folded, t)
-		for _, w := range e.words {
+		ok := address != "" && strings.Contains(address, t)
+		for _, w := range words {
 			if ok {
 				break
 			}

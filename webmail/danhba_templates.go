@@ -4,7 +4,7 @@ import "html/template"
 
 const danhbaStyle = `<style>body{font-family:system-ui,sans-serif;max-width:64rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}
 table{border-collapse:collapse;width:100%}th,td{border:1px solid #ccc;padding:.4rem .6rem;text-align:left;vertical-align:top}
-th{background:#f2f2f2}.en{color:#555;font-size:.9em}nav.path a::after{content:" ›";color:#777}
+th{background:#f2f2f2}.en{color:#555;font-size:.9em}
 ul.sub{columns:3 16rem;padding-left:1.2rem}.pages a,.pages span{margin-right:.4rem}.pages .cur{font-weight:bold}
 form input[type=search]{width:60%;padding:.3rem}.unitbox{color:#555;font-style:italic}</style>`
 

@@ -1,6 +1,7 @@
 package webmail
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/csv"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -65,7 +67,7 @@ func seed(t *testing.T, many int) directory.Writer {
 	put(directory.Account{Address: "thanhnn.skhcn@khanhhoa.gov.vn", DisplayName: "Nguyễn Ngọc Thành", UnitCode: "56.skhcn", Title: "Phó Giám đốc", State: directory.StateLocked})
 	put(directory.Account{Address: "binhtt.skhcn@khanhhoa.gov.vn", DisplayName: "Trần Thị Bình", UnitCode: "56.skhcn", Title: "Chuyên viên", State: directory.StateRetired})
 	put(directory.Account{Address: "duclv.vanphong.skhcn@khanhhoa.gov.vn", DisplayName: "Lê Văn Đức", UnitCode: "56.skhcn.vp", Title: longTitle, Phone: "+84 905 123 456"})
-	put(directory.Account{Address: "tramdt.nhatrang@khanhhoa.gov.vn", DisplayName: "Đặng Thùy Trâm", UnitCode: "22333", Title: "Chủ tịch UBND phường"})
+	put(directory.Account{Address: "tramdt.nhatrang@khanhhoa.gov.vn", DisplayName: "Đặng Thùy Trâm", UnitCode: "22333", Title: "Văn thư"})
 	for i := range many {
 		put(directory.Account{Address: fmt.Sprintf("cv%03d.nhatrang@khanhhoa.gov.vn", i), DisplayName: fmt.Sprintf("Hoàng Minh Chuyên %03d", i), UnitCode: "22333", Title: "Chuyên viên"})
 	}
@@ -112,6 +114,31 @@ func TestDanhbaSearch(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestDanhbaNameMatchesFirst(t *testing.T) {
+	snap, err := fetch(t.Context(), seed(t, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Put the title match first in tree order; the name matches must still lead.
+	slices.SortStableFunc(snap.entries, func(a, b entry) int {
+		return cmp.Compare(btoi(a.Address != "tramdt.nhatrang@khanhhoa.gov.vn"), btoi(b.Address != "tramdt.nhatrang@khanhhoa.gov.vn"))
+	})
+	var got []string
+	for _, e := range snap.filter("", "van") {
+		got = append(got, strings.Split(e.Address, "@")[0])
+	}
+	if want := []string{"anv.skhcn", "duclv.vanphong.skhcn", "tramdt.nhatrang"}; !slices.Equal(got, want) {
+		t.Errorf("q=van: %q, want %q", got, want)
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func TestDanhbaHeadersAndPrivacy(t *testing.T) {
