@@ -224,36 +224,6 @@ func roleRank(r directory.Role) int {
 		directory.RoleAdmin, directory.RoleOperator}, r)
 }
 
-// cleanAccount normalises and validates an account for storage (as sqldir).
-func cleanAccount(a directory.Account) (directory.Account, error) {
-	a.Address = directory.NormalizeAddress(a.Address)
-	if err := directory.CheckAddress(a.Address); err != nil {
-		return a, directory.ErrBadAddress.With(err)
-	}
-	aliases := make([]string, 0, len(a.Aliases))
-	for _, al := range a.Aliases {
-		al = directory.NormalizeAddress(al)
-		if err := directory.CheckAddress(al); err != nil {
-			return a, directory.ErrBadAddress.With(err)
-		}
-		if al != a.Address {
-			aliases = append(aliases, al)
-		}
-	}
-	slices.Sort(aliases)
-	a.Aliases = slices.Compact(aliases)
-	a.Role = cmpOr(a.Role, directory.RoleOfficial)
-	a.State = cmpOr(a.State, directory.StateActive)
-	if !directory.ValidRole(a.Role) || !directory.ValidState(a.State) || a.QuotaBytes < 0 {
-		return a, directory.ErrInvalid.With(fmt.Errorf("account %s: role %q, state %q, quota %d", a.Address, a.Role, a.State, a.QuotaBytes))
-	}
-	a.DisplayName = norm.NFC.String(strings.TrimSpace(a.DisplayName))
-	a.Title = norm.NFC.String(strings.TrimSpace(a.Title))
-	a.Phone = strings.TrimSpace(a.Phone)
-	a.UnitCode = strings.TrimSpace(a.UnitCode)
-	return a, nil
-}
-
 // writable refuses writes through a mapping without the congvu attributes.
 func (d *Directory) writable() error {
 	if d.attrs.State == "" || d.attrs.Role == "" || d.attrs.StateChanged == "" || d.attrs.PasswordChanged == "" {
@@ -329,7 +299,7 @@ func (d *Directory) PutAccount(ctx context.Context, a directory.Account, passwor
 	if err := d.writable(); err != nil {
 		return err
 	}
-	a, err := cleanAccount(a)
+	a, err := directory.CleanAccount(a)
 	if err != nil {
 		return err
 	}

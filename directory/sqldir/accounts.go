@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/text/unicode/norm"
-
 	"congvu/directory"
 	"congvu/internal/mailerr"
 )
@@ -182,46 +180,12 @@ func (d *DB) Domains(ctx context.Context) ([]string, error) {
 	return domains, nil
 }
 
-// cleanAccount normalises and validates an account for storage.
-func cleanAccount(a directory.Account) (directory.Account, error) {
-	a.Address = directory.NormalizeAddress(a.Address)
-	if err := directory.CheckAddress(a.Address); err != nil {
-		return a, directory.ErrBadAddress.With(err)
-	}
-	aliases := make([]string, 0, len(a.Aliases))
-	for _, al := range a.Aliases {
-		al = directory.NormalizeAddress(al)
-		if err := directory.CheckAddress(al); err != nil {
-			return a, directory.ErrBadAddress.With(err)
-		}
-		if al != a.Address {
-			aliases = append(aliases, al)
-		}
-	}
-	slices.Sort(aliases)
-	a.Aliases = slices.Compact(aliases)
-	if a.Role == "" {
-		a.Role = directory.RoleOfficial
-	}
-	if a.State == "" {
-		a.State = directory.StateActive
-	}
-	if !directory.ValidRole(a.Role) || !directory.ValidState(a.State) || a.QuotaBytes < 0 {
-		return a, directory.ErrInvalid.With(fmt.Errorf("account %s: role %q, state %q, quota %d", a.Address, a.Role, a.State, a.QuotaBytes))
-	}
-	a.DisplayName = norm.NFC.String(strings.TrimSpace(a.DisplayName))
-	a.Title = norm.NFC.String(strings.TrimSpace(a.Title))
-	a.Phone = strings.TrimSpace(a.Phone)
-	a.UnitCode = strings.TrimSpace(a.UnitCode)
-	return a, nil
-}
-
 // PutAccount creates or updates an account. A non-empty password replaces
 // the stored hash; an empty one keeps it. The aliases replace the stored
 // ones. An address or alias owned by another account is refused with
 // directory.ErrAddressTaken.
 func (d *DB) PutAccount(ctx context.Context, a directory.Account, password string) error {
-	a, err := cleanAccount(a)
+	a, err := directory.CleanAccount(a)
 	if err != nil {
 		return err
 	}

@@ -180,11 +180,11 @@ func TestUnitCycleRefused(t *testing.T) {
 }
 
 func TestTreeOrderSurvivesCycles(t *testing.T) {
-	got := treeOrder([]directory.Unit{
+	got := directory.SortUnits([]directory.Unit{
 		{Code: "x", ParentCode: "y"}, {Code: "y", ParentCode: "x"}, {Code: "r"}, {Code: "k", ParentCode: "r"},
 	})
 	if len(got) != 4 || got[0].Code != "r" || got[1].Code != "k" {
-		t.Errorf("treeOrder = %+v", got)
+		t.Errorf("SortUnits = %+v", got)
 	}
 }
 

@@ -1,12 +1,10 @@
 package sqldir
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"golang.org/x/text/unicode/norm"
@@ -89,60 +87,5 @@ func (d *DB) Units(ctx context.Context) ([]directory.Unit, error) {
 	if err := rows.Err(); err != nil {
 		return nil, unavailable(err)
 	}
-	return treeOrder(all), nil
-}
-
-func kindRank(k directory.UnitKind) int {
-	switch k {
-	case directory.UnitProvince:
-		return 0
-	case directory.UnitDepartment:
-		return 1
-	case directory.UnitCommune:
-		return 2
-	default:
-		return 3
-	}
-}
-
-// treeOrder sorts units parents first (depth-first pre-order).
-func treeOrder(all []directory.Unit) []directory.Unit {
-	slices.SortFunc(all, func(a, b directory.Unit) int {
-		return cmp.Or(cmp.Compare(kindRank(a.Kind), kindRank(b.Kind)), cmp.Compare(a.Code, b.Code))
-	})
-	exists := make(map[string]bool, len(all))
-	for _, u := range all {
-		exists[u.Code] = true
-	}
-	children := make(map[string][]directory.Unit)
-	var roots []directory.Unit
-	for _, u := range all {
-		if u.ParentCode == "" || !exists[u.ParentCode] {
-			roots = append(roots, u)
-		} else {
-			children[u.ParentCode] = append(children[u.ParentCode], u)
-		}
-	}
-	out := make([]directory.Unit, 0, len(all))
-	seen := make(map[string]bool, len(all))
-	var walk func(u directory.Unit)
-	walk = func(u directory.Unit) {
-		if seen[u.Code] {
-			return
-		}
-		seen[u.Code] = true
-		out = append(out, u)
-		for _, c := range children[u.Code] {
-			walk(c)
-		}
-	}
-	for _, r := range roots {
-		walk(r)
-	}
-	// PutUnit refuses cycles, but a database edited by hand may hold one:
-	// list such units too rather than lose them.
-	for _, u := range all {
-		walk(u)
-	}
-	return out
+	return directory.SortUnits(all), nil
 }
