@@ -25,6 +25,7 @@
 package ldapdir
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -202,13 +203,13 @@ func Open(cfg Config, opts Options) (*Directory, error) {
 	if cfg.PeopleDN == "" {
 		cfg.PeopleDN = "ou=people," + cfg.BaseDN
 	}
-	cfg.PoolSize = cmpOr(cfg.PoolSize, 8)
-	cfg.Timeout = cmpOr(cfg.Timeout, 5*time.Second)
-	cfg.HealthCheckAfter = cmpOr(cfg.HealthCheckAfter, 30*time.Second)
-	cfg.CacheTTL = cmpOr(cfg.CacheTTL, 60*time.Second)
-	cfg.NegativeCacheTTL = cmpOr(cfg.NegativeCacheTTL, 10*time.Second)
-	cfg.CacheSize = cmpOr(cfg.CacheSize, 10000)
-	cfg.UserFilter = cmpOr(cfg.UserFilter, DefaultUserFilter)
+	cfg.PoolSize = cmp.Or(cfg.PoolSize, 8)
+	cfg.Timeout = cmp.Or(cfg.Timeout, 5*time.Second)
+	cfg.HealthCheckAfter = cmp.Or(cfg.HealthCheckAfter, 30*time.Second)
+	cfg.CacheTTL = cmp.Or(cfg.CacheTTL, 60*time.Second)
+	cfg.NegativeCacheTTL = cmp.Or(cfg.NegativeCacheTTL, 10*time.Second)
+	cfg.CacheSize = cmp.Or(cfg.CacheSize, 10000)
+	cfg.UserFilter = cmp.Or(cfg.UserFilter, DefaultUserFilter)
 	if !strings.Contains(cfg.UserFilter, "%s") {
 		return nil, fmt.Errorf("ldapdir: UserFilter %q has no %%s", cfg.UserFilter)
 	}
@@ -247,15 +248,6 @@ func Open(cfg Config, opts Options) (*Directory, error) {
 	d.svc = newPool(cfg, true)
 	d.auth = newPool(cfg, false)
 	return d, nil
-}
-
-// cmpOr returns v, or def when v is zero.
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // Close closes every connection. Operations after Close fail.
