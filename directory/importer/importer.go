@@ -15,10 +15,8 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 
 	"congvu/directory"
 	"congvu/directory/addr"
@@ -126,10 +124,6 @@ func (ix *unitIndex) find(cell string) (directory.Unit, string) {
 type personKey struct{ unit, name string }
 
 // write is one account to put, with the password to set ("" keeps it).
-type write struct {
-	account  directory.Account
-	password string
-}
 
 // Import adds rows to w as described in the package comment and returns
 // what it did. Rows that cannot be imported (unknown unit, taken explicit
@@ -181,7 +175,7 @@ func Import(ctx context.Context, w directory.Writer, rows []Row, opts Options) (
 
 	rep := &Report{}
 	pw := demo.NewPasswordSource()
-	var writes []write
+	var writes []directory.AccountWrite
 	ix := newUnitIndex(units)
 
 	var newUnits []directory.Unit
@@ -200,7 +194,7 @@ func Import(ctx context.Context, w directory.Writer, rows []Row, opts Options) (
 			State: directory.StateActive, MustChangePassword: true}
 		e := Entry{Address: a.Address, FullName: a.DisplayName, UnitCode: u.Code, Role: a.Role, Password: pw.Password(&a)}
 		rep.Created = append(rep.Created, e)
-		writes = append(writes, write{a, e.Password})
+		writes = append(writes, directory.AccountWrite{Account: a, Password: e.Password})
 	}
 	rep.UnitsCreated = newUnits
 
@@ -230,7 +224,7 @@ func Import(ctx context.Context, w directory.Writer, rows []Row, opts Options) (
 				continue
 			}
 			rep.Updated = append(rep.Updated, e)
-			writes = append(writes, write{a, ""})
+			writes = append(writes, directory.AccountWrite{Account: a, Password: ""})
 			continue
 		}
 		var address string
@@ -256,7 +250,7 @@ func Import(ctx context.Context, w directory.Writer, rows []Row, opts Options) (
 			Role: directory.RoleOfficial, State: directory.StateActive, MustChangePassword: true}
 		e := Entry{Line: r.Line, Address: address, FullName: r.FullName, UnitCode: u.Code, Role: a.Role, Password: pw.Password(&a)}
 		rep.Created = append(rep.Created, e)
-		writes = append(writes, write{a, e.Password})
+		writes = append(writes, directory.AccountWrite{Account: a, Password: e.Password})
 	}
 	if opts.DryRun {
 		return rep, nil
@@ -266,38 +260,8 @@ func Import(ctx context.Context, w directory.Writer, rows []Row, opts Options) (
 			return rep, fmt.Errorf("importer: unit %s: %w", u.Code, err)
 		}
 	}
-	return rep, putParallel(ctx, w, writes)
-}
-
-// putParallel writes accounts with one worker per CPU (the directory hashes
-// passwords with a KDF, which dominates a large import) and stops at the
-// first error.
-func putParallel(ctx context.Context, w directory.Writer, writes []write) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for range max(1, runtime.GOMAXPROCS(0)) {
-		wg.Go(func() {
-			for i := range jobs {
-				if ctx.Err() != nil {
-					continue
-				}
-				if err := w.PutAccount(ctx, writes[i].account, writes[i].password); err != nil {
-					cancel(fmt.Errorf("importer: account %s: %w", writes[i].account.Address, err))
-				}
-			}
-		})
+	if err := directory.PutAccounts(ctx, w, writes); err != nil {
+		return rep, fmt.Errorf("importer: %w", err)
 	}
-feed:
-	for i := range writes {
-		select {
-		case jobs <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(jobs)
-	wg.Wait()
-	return context.Cause(ctx)
+	return rep, nil
 }

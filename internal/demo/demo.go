@@ -13,9 +13,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	mrand "math/rand/v2"
-	"runtime"
 	"strings"
-	"sync"
 
 	"congvu/directory"
 	"congvu/directory/addr"
@@ -226,45 +224,16 @@ func Seed(ctx context.Context, w directory.Writer, opts Options) ([]Credential, 
 			return nil, fmt.Errorf("demo: unit %s: %w", u.Code, err)
 		}
 	}
-	if err := putParallel(ctx, w, accounts); err != nil {
-		return nil, err
+	writes := make([]directory.AccountWrite, len(accounts))
+	for i, a := range accounts {
+		writes[i] = directory.AccountWrite{Account: a.account, Password: a.password}
+	}
+	if err := directory.PutAccounts(ctx, w, writes); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
 	}
 	creds := make([]Credential, len(accounts))
 	for i, a := range accounts {
 		creds[i] = Credential{Address: a.account.Address, Password: a.password, Role: string(a.account.Role)}
 	}
 	return creds, nil
-}
-
-// putParallel writes accounts with one worker per CPU and stops at the
-// first error.
-func putParallel(ctx context.Context, w directory.Writer, accounts []seededAccount) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for range max(1, runtime.GOMAXPROCS(0)) {
-		wg.Go(func() {
-			for i := range jobs {
-				if ctx.Err() != nil {
-					continue // drain: another worker failed
-				}
-				a := accounts[i]
-				if err := w.PutAccount(ctx, a.account, a.password); err != nil {
-					cancel(fmt.Errorf("demo: account %s: %w", a.account.Address, err))
-				}
-			}
-		})
-	}
-feed:
-	for i := range accounts {
-		select {
-		case jobs <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(jobs)
-	wg.Wait()
-	return context.Cause(ctx)
 }
