@@ -136,6 +136,36 @@ bind_password_file = "ldap-password"
 		t.Errorf("a locked mailbox must still receive mail: %v", err)
 	}
 
+	// A generated province imported into LDAP through congvu: its new
+	// officials log in over IMAP and receive mail.
+	officials, units, imported := filepath.Join(dir, "officials.csv"), filepath.Join(dir, "units.csv"), filepath.Join(dir, "imported.csv")
+	if out, err := run(t, nil, binaryPath, "directory", "generate", "--province", "56", "--min", "1", "--max", "1",
+		"--out", officials, "--units-out", units); err != nil {
+		t.Fatalf("directory generate: %v\n%s", err, out)
+	}
+	if out, err := run(t, nil, binaryPath, "directory", "import", "--config", cfgPath, "--units", units,
+		"--passwords-out", imported, officials); err != nil {
+		t.Fatalf("directory import into LDAP: %v\n%s", err, out)
+	}
+	var newcomer account
+	for _, a := range readAccounts(t, imported) {
+		if a.Role == "official" {
+			newcomer = a
+			break
+		}
+	}
+	if newcomer.Address == "" {
+		t.Fatal("import created no official")
+	}
+	if r := s.imapLogin(newcomer); r != "OK" {
+		t.Errorf("IMAP login of imported official %s: %s", newcomer.Address, r)
+	}
+	if err := s.sendMX("vanthu@hue.gov.vn", []string{newcomer.Address}, simpleMessage("vanthu@hue.gov.vn", newcomer.Address, "Chao dong chi moi", "x")); err != nil {
+		t.Errorf("delivery to imported official: %v", err)
+	} else if got := len(s.fetchAll(newcomer, "INBOX")); got != 1 {
+		t.Errorf("imported official's INBOX has %d messages, want 1", got)
+	}
+
 	ldap.stop()
 	err := s.sendMX("vanthu@hue.gov.vn", []string{far.Address}, simpleMessage("vanthu@hue.gov.vn", far.Address, "Khi LDAP ngung", "x"))
 	var smtpErr *smtp.SMTPError
