@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 
 	"congvu/directory/importer"
 	"congvu/internal/config"
@@ -19,7 +21,7 @@ import (
 
 const directoryUsage = `usage:
   congvu directory demo --config FILE --out accounts.csv [--province CODE] [--domain DOMAIN]
-  congvu directory import --config FILE --passwords-out FILE [--dry-run] [--units units.csv] [--domain DOMAIN] officials.csv
+  congvu directory import --config FILE --passwords-out FILE [--dry-run] [--units units.csv] [--domain DOMAIN] officials.csv|officials.xlsx
   congvu directory generate --province CODE|all [--seed N] [--min 20] [--max 40] --out officials.csv [--units-out units.csv]
 `
 
@@ -29,7 +31,7 @@ const directoryUsage = `usage:
 //     LDAP) and writes the generated credentials to a CSV file (mode 0600);
 //     it is how a test or an evaluator fills a fresh OpenLDAP with
 //     realistic officials.
-//   - import loads officials from a CSV file by the provincial address
+//   - import loads officials from a CSV or XLSX (first sheet) file by the provincial address
 //     convention (directory/importer); re-running it is safe.
 //   - generate writes a realistic province (or all 34) as an import file.
 func cmdDirectory(args []string, stdout, stderr io.Writer) error {
@@ -160,6 +162,9 @@ func readRows(path string) ([]importer.Row, error) {
 		return nil, err
 	}
 	defer f.Close()
+	if strings.EqualFold(filepath.Ext(path), ".xlsx") {
+		return importer.ReadXLSX(f)
+	}
 	return importer.ReadCSV(bufio.NewReader(f))
 }
 

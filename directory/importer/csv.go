@@ -96,6 +96,27 @@ func ReadCSV(r io.Reader) ([]Row, error) {
 		}
 		return nil, fmt.Errorf("header: %w", err)
 	}
+	return readRows(header, func() ([]string, int, error) {
+		rec, err := cr.Read()
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			return nil, pe.StartLine, LineError{pe.StartLine, "dòng CSV hỏng / malformed CSV: " + pe.Err.Error()}
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		line, _ := cr.FieldPos(0)
+		return rec, line, nil
+	})
+}
+
+// nextRecord returns the next data record and its line number, io.EOF at
+// the end, or a LineError for a record that cannot be read (skipped).
+type nextRecord func() (rec []string, line int, err error)
+
+// readRows maps a header and its data records to rows; it is shared by the
+// CSV and XLSX readers so both understand the same columns.
+func readRows(header []string, next nextRecord) ([]Row, error) {
 	col := map[string]int{}
 	for i, h := range header {
 		key := strings.NewReplacer(" ", "_", "-", "_").Replace(strings.Join(strings.Fields(addr.Fold(h)), " "))
@@ -121,19 +142,18 @@ func ReadCSV(r io.Reader) ([]Row, error) {
 	var rows []Row
 	var bad LineErrors
 	for {
-		rec, err := cr.Read()
+		rec, line, err := next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			bad = append(bad, LineError{pe.StartLine, "dòng CSV hỏng / malformed CSV: " + pe.Err.Error()})
+		var le LineError
+		if errors.As(err, &le) {
+			bad = append(bad, le)
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		line, _ := cr.FieldPos(0)
 		if strings.TrimSpace(strings.Join(rec, "")) == "" {
 			continue // blank line (or only separators): Excel leaves these
 		}
