@@ -124,7 +124,13 @@ func (s *session) auth(args []string) {
 func (s *session) login(login, password, authzid string) {
 	ctx, cancel := context.WithTimeout(s.srv.ctx, opTimeout)
 	defer cancel()
+	if err := s.policyBeforeAuth(login); err != nil {
+		s.srv.countLogin("throttled")
+		s.fail(mailerr.Classify(err))
+		return
+	}
 	acct, err := s.srv.deps.Dir.Authenticate(ctx, login, password)
+	err = s.policyAfterAuth(login, acct, err)
 	if err == nil && acct == nil {
 		err = mailerr.ErrInternal.With(errors.New("directory returned no account"))
 	}
