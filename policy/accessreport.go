@@ -60,28 +60,34 @@ func (r AccessRow) AverageRate() float64 {
 type Inactive struct {
 	Account  directory.Account
 	UnitName string
-	// LastAccess is the last day with an access, when one was found in
-	// the period or the InactiveDays before To; zero otherwise.
+	// LastAccess is the last day with an access, when one was found since
+	// the report's LookbackFrom; Found is false otherwise.
 	LastAccess Day
 	Found      bool
 }
 
 // AccessReport is the result of BuildAccessReport.
 type AccessReport struct {
-	Query     AccessQuery
-	UnitName  string // name of Query.Unit, or "Toàn tỉnh"
-	Days      []Day
-	Rows      []AccessRow // tree order; sub-totals after their last sub-unit
-	Total     AccessRow
-	Inactive  []Inactive // in tree order, then by address
-	Generated time.Time
-	Location  *time.Location
+	Query    AccessQuery
+	UnitName string // name of Query.Unit, or "Toàn tỉnh"
+	Days     []Day
+	Rows     []AccessRow // tree order; sub-totals after their last sub-unit
+	Total    AccessRow
+	Inactive []Inactive // in tree order, then by address
+	// LookbackFrom is the first day searched for last accesses.
+	LookbackFrom Day
+	Generated    time.Time
+	Location     *time.Location
 }
 
 // ErrBadRange refuses a report period that ends before it starts or spans
 // more than maxReportDays.
 var ErrBadRange = &mailerr.Error{SMTPCode: 501, Enhanced: [3]int{5, 5, 4}, IMAPCode: "CANNOT", HTTPStatus: 400,
 	Message: "Invalid report period", MessageVI: "Khoảng thời gian báo cáo không hợp lệ"}
+
+// lastAccessLookback is how far before the end of a period the report
+// looks for an inactive official's last access.
+const lastAccessLookback = 92
 
 // maxReportDays bounds a report (a little over a leap year).
 const maxReportDays = 400
@@ -141,8 +147,10 @@ func BuildAccessReport(ctx context.Context, db *DB, dir directory.Directory, q A
 	for d := q.From; d <= q.To; d++ {
 		rep.Days = append(rep.Days, d)
 	}
-	// Read from the earlier of the period start and the inactivity window.
-	scanFrom := min(q.From, q.To-Day(q.InactiveDays)+1)
+	// Read from the earlier of the period start and a look-back window long
+	// enough to show when an inactive official last accessed.
+	scanFrom := min(q.From, q.To-Day(max(q.InactiveDays, lastAccessLookback))+1)
+	rep.LookbackFrom = scanFrom
 	ids, err := db.users(ctx)
 	if err != nil {
 		return nil, err

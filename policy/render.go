@@ -45,7 +45,7 @@ var accessTmpl = template.Must(template.New("access").Funcs(template.FuncMap{
 <thead><tr><th>#</th><th>Họ và tên / Name</th><th>Chức vụ / Title</th><th>Đơn vị / Unit</th><th>Thư điện tử / Address</th><th>Truy cập gần nhất / Last access</th></tr></thead>
 <tbody>
 {{- range $i, $x := .Inactive}}
-<tr><td>{{inc $i}}</td><td>{{$x.Account.DisplayName}}</td><td>{{$x.Account.Title}}</td><td>{{$x.UnitName}}</td><td>{{$x.Account.Address}}</td><td>{{if $x.Found}}{{vn $x.LastAccess}}{{else}}—{{end}}</td></tr>
+<tr><td>{{inc $i}}</td><td>{{$x.Account.DisplayName}}</td><td>{{$x.Account.Title}}</td><td>{{$x.UnitName}}</td><td>{{$x.Account.Address}}</td><td>{{if $x.Found}}{{vn $x.LastAccess}}{{else}}không có từ / none since {{vn $r.LookbackFrom}}{{end}}</td></tr>
 {{- end}}
 </tbody>
 </table>
