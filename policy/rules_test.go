@@ -108,7 +108,7 @@ func TestDigest(t *testing.T) {
 	loc := ict(t)
 	day := DayFromDate(2025, 6, 1)
 	e.engine.RecordAccess(thanh, IMAP, day.Start(loc).Add(23*time.Hour+59*time.Minute)) // 23:59 counts
-	e.engine.RecordAccess(mai, IMAP, (day + 1).Start(loc))                            // 00:00 the next day does not
+	e.engine.RecordAccess(mai, IMAP, (day + 1).Start(loc))                              // 00:00 the next day does not
 	e.engine.RecordAccess(duc, Web, day.Start(loc).Add(9*time.Hour))
 	ctx := context.Background()
 	if err := e.engine.Flush(ctx); err != nil {
@@ -326,7 +326,7 @@ func TestUsageReport(t *testing.T) {
 func TestHasAttachment(t *testing.T) {
 	for msg, want := range map[string]bool{
 		"Subject: x\r\n\r\nplain\r\n": false,
-		"Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b\r\nContent-Type: text/html\r\n\r\n<p>x</p>\r\n--b--\r\n": false,
+		"Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b\r\nContent-Type: text/html\r\n\r\n<p>x</p>\r\n--b--\r\n":                                                                       false,
 		"Content-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\nContent-Type: multipart/related; boundary=i\r\n\r\n--i\r\nContent-Type: text/plain\r\n\r\nx\r\n--i\r\nContent-Type: image/png; name=\"a.png\"\r\n\r\nx\r\n--i--\r\n--o--\r\n": true,
 	} {
 		if got := hasAttachment(strings.NewReader(msg)); got != want {
