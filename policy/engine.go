@@ -57,6 +57,7 @@ type Engine struct {
 	rules atomic.Pointer[ruleSet]
 
 	decisions *prometheus.CounterVec
+	reloads   prometheus.Counter
 
 	fails    failures
 	ips      ipThrottle
@@ -165,6 +166,10 @@ func New(opts Options) (*Engine, error) {
 			Name: "congvu_policy_decisions_total",
 			Help: "Policy decisions that refused or locked something, by rule and verdict.",
 		}, []string{"rule", "verdict"}),
+		reloads: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "congvu_policy_reloads_total",
+			Help: "Successful reloads of the [policy] configuration.",
+		}),
 		flushReq: make(chan chan error),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
@@ -176,7 +181,11 @@ func New(opts Options) (*Engine, error) {
 	e.sends.init()
 	e.pending.init()
 	if opts.Registerer != nil {
-		if err := opts.Registerer.Register(e.decisions); err != nil {
+		err := opts.Registerer.Register(e.decisions)
+		if err == nil {
+			err = opts.Registerer.Register(e.reloads)
+		}
+		if err != nil {
 			db.Close()
 			return nil, fmt.Errorf("policy: metrics: %w", err)
 		}
@@ -205,6 +214,7 @@ func (e *Engine) Reload(cfg config.Policy, localDomains []string) error {
 		return fmt.Errorf("policy: reload: %w", err)
 	}
 	old := e.rules.Swap(rs)
+	e.reloads.Inc()
 	if old.cfg.DBPath != cfg.DBPath {
 		e.log.Warn("policy: db_path changes only take effect after a restart", "path", old.cfg.DBPath)
 	}
@@ -400,6 +410,18 @@ func (e *Engine) audit(a AuditEntry) {
 	}
 	if a.Rule != "" && (a.Action == ActionReject || a.Action == ActionDefer || a.Action == ActionLock || a.Action == ActionSendLock) {
 		e.decisions.WithLabelValues(a.Rule, a.Action).Inc()
+	}
+	switch a.Action {
+	case ActionLock, ActionUnlock, ActionRetire, ActionSendLock, ActionDeleteData:
+		// Rare and important: written at once, so an admin looking
+		// right after a lock finds it.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := e.db.AppendAudit(ctx, a)
+		cancel()
+		if err == nil {
+			return
+		}
+		e.log.Warn("policy: audit write failed, queued for the next batch", "err", err)
 	}
 	if !e.pending.addAudit(a) {
 		e.log.Warn("policy: audit backlog full, entry dropped", "subject", a.Subject, "action", a.Action, "rule", a.Rule)

@@ -114,7 +114,10 @@ func cmdReport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "report: %d units, %d days, %d officials listed, built in %s\n",
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "report: %d rows, %d days, %d officials listed, built in %s\n",
 		len(rep.Rows), len(rep.Days), len(rep.Inactive), time.Since(start).Round(time.Millisecond))
-	return bw.Flush()
+	return nil
 }
