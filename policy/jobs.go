@@ -10,6 +10,16 @@ import (
 // digest was sent is stored, so a restart neither repeats nor skips it.
 func (e *Engine) jobs() {
 	defer close(e.jobsDone)
+	// Jobs stop when the engine closes, even in the middle of a run.
+	base, cancelAll := context.WithCancel(context.Background())
+	defer cancelAll()
+	go func() {
+		select {
+		case <-e.stop:
+			cancelAll()
+		case <-base.Done():
+		}
+	}()
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	var lastLifecycle time.Time
@@ -17,11 +27,11 @@ func (e *Engine) jobs() {
 		now := e.now()
 		cfg := e.rules.Load().cfg
 		if e.opts.Store != nil && cfg.DigestHour >= 0 {
-			e.maybeDigest(now, cfg.DigestHour)
+			e.maybeDigest(base, now, cfg.DigestHour)
 		}
 		if now.Sub(lastLifecycle) >= time.Duration(cfg.JobIntervalMinutes)*time.Minute {
 			lastLifecycle = now
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			ctx, cancel := context.WithTimeout(base, 10*time.Minute)
 			locked, deleted, err := e.RunLifecycle(ctx)
 			cancel()
 			if err != nil {
@@ -40,13 +50,13 @@ func (e *Engine) jobs() {
 }
 
 // maybeDigest sends yesterday's digests once the digest hour has come.
-func (e *Engine) maybeDigest(now time.Time, hour int) {
+func (e *Engine) maybeDigest(base context.Context, now time.Time, hour int) {
 	loc := e.rules.Load().loc
 	if now.In(loc).Hour() < hour {
 		return
 	}
 	today := DayOf(now, loc)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(base, 10*time.Minute)
 	defer cancel()
 	last, ok, err := e.db.lastRun(ctx, "digest")
 	if err != nil {
@@ -62,6 +72,9 @@ func (e *Engine) maybeDigest(now time.Time, hour int) {
 	}
 	if _, err := e.SendDigests(ctx, today-1); err != nil {
 		e.log.Error("policy: digest", "day", (today - 1).String(), "err", err)
+		if ctx.Err() != nil {
+			return // interrupted by shutdown: retried after the restart
+		}
 	}
 	if err := e.db.setLastRun(ctx, "digest", today); err != nil {
 		e.log.Error("policy: digest bookkeeping", "err", err)

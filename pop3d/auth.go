@@ -130,7 +130,6 @@ func (s *session) login(login, password, authzid string) {
 		return
 	}
 	acct, err := s.srv.deps.Dir.Authenticate(ctx, login, password)
-	err = s.policyAfterAuth(login, acct, err)
 	if err == nil && acct == nil {
 		err = mailerr.ErrInternal.With(errors.New("directory returned no account"))
 	}
@@ -138,6 +137,7 @@ func (s *session) login(login, password, authzid string) {
 		directory.NormalizeAddress(authzid) != directory.NormalizeAddress(login) {
 		err = mailerr.ErrAuthFailed.WithMessage("Authorization identity not permitted", "")
 	}
+	err = s.policyAfterAuth(login, acct, err)
 	if err != nil {
 		s.loginFailed(login, err)
 		return
