@@ -54,6 +54,9 @@ type Account struct {
 	State       State
 	// StateChanged is when State last changed (for retention after retirement).
 	StateChanged time.Time
+	// StateReason says why the account is locked or retired ("12 failed
+	// logins", "transferred"); empty for active accounts.
+	StateReason string
 	// QuotaBytes is the mailbox quota; 0 means the server default.
 	QuotaBytes int64
 	// MustChangePassword is set for new accounts and after admin resets.
@@ -100,5 +103,8 @@ type Writer interface {
 	PutAccount(ctx context.Context, a Account, password string) error
 	SetPassword(ctx context.Context, address, password string, mustChange bool) error
 	SetState(ctx context.Context, address string, s State) error
+	// SetStateReason is SetState that also records why (Account.StateReason);
+	// the reason is replaced even when the state stays the same.
+	SetStateReason(ctx context.Context, address string, s State, reason string) error
 	Close() error
 }

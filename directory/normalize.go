@@ -39,6 +39,10 @@ func CleanAccount(a Account) (Account, error) {
 	a.Title = norm.NFC.String(strings.TrimSpace(a.Title))
 	a.Phone = strings.TrimSpace(a.Phone)
 	a.UnitCode = strings.TrimSpace(a.UnitCode)
+	a.StateReason = norm.NFC.String(strings.TrimSpace(a.StateReason))
+	if a.State == StateActive {
+		a.StateReason = "" // a reason explains a lock or a retirement only
+	}
 	return a, nil
 }
 

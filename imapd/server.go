@@ -24,7 +24,9 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver"
 
 	"congvu/directory"
+	"congvu/internal/mailerr"
 	"congvu/internal/metrics"
+	"congvu/policy"
 	"congvu/storage"
 )
 
@@ -67,6 +69,8 @@ type Deps struct {
 	Dir     directory.Directory
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics
+	// Policy is the policy engine's hooks; nil accepts everything.
+	Policy policy.Hooks
 }
 
 // Server is a running IMAP service; one Server can serve several listeners.
@@ -76,6 +80,7 @@ type Server struct {
 	log     *slog.Logger
 	tls     *tls.Config
 	imap    *imapserver.Server
+	policy  policy.Hooks
 	baseCtx context.Context
 	stop    context.CancelFunc
 
@@ -109,6 +114,7 @@ func New(cfg Config, deps Deps) *Server {
 		cfg:           cfg,
 		deps:          deps,
 		log:           deps.Logger,
+		policy:        policy.OrNop(deps.Policy),
 		authFailDelay: defaultAuthFailDelay,
 		pollInterval:  30 * time.Second,
 	}
@@ -222,7 +228,13 @@ func (s *Server) newSession(conn *imapserver.Conn) (imapserver.Session, *imapser
 		return nil, nil, &imap.Error{Type: imap.StatusResponseTypeBye, Text: "Server shutting down"}
 	}
 	s.count(func(m *metrics.Metrics) { m.Connections.WithLabelValues("imap").Inc() })
-	return newSession(s, conn), nil, nil
+	sess := newSession(s, conn)
+	if d := s.policy.Connect(sess.ctx, policy.Conn{Protocol: policy.IMAP, IP: remoteIP(sess)}); d.Refused() {
+		sess.Close()
+		// RFC 9051 7.1.5: BYE as the greeting refuses the connection.
+		return nil, nil, &imap.Error{Type: imap.StatusResponseTypeBye, Text: mailerr.Classify(d.Err()).Message}
+	}
+	return sess, nil, nil
 }
 
 // count updates metrics when they are configured.

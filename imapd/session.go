@@ -103,7 +103,12 @@ func (s *session) AppendLimit() uint32 { return s.srv.appendLimit }
 // before TLS, RFC 9051 6.2.3). Passwords are never logged.
 func (s *session) Login(username, password string) (err error) {
 	defer s.recoverPanic("LOGIN", &err)
+	if err := s.policyBeforeAuth(username); err != nil {
+		s.srv.count(func(m *metrics.Metrics) { m.Logins.WithLabelValues("imap", "throttled").Inc() })
+		return s.fail("LOGIN", err)
+	}
 	acct, err := s.srv.deps.Dir.Authenticate(s.ctx, username, password)
+	err = s.policyAfterAuth(username, acct, err)
 	if err == nil && acct != nil && acct.State != directory.StateActive {
 		err = mailerr.ErrAccountDisabled
 	}
@@ -258,6 +263,9 @@ func (s *session) Append(name string, r imap.LiteralReader, options *imap.Append
 	date := options.Time
 	if date.IsZero() {
 		date = time.Now()
+	}
+	if err := s.policyAppend(cleanFolder(name)); err != nil {
+		return nil, s.fail(opAppend, err)
 	}
 	res, err := s.mbox.Append(s.ctx, cleanFolder(name), r, storeFlags(options.Flags), date)
 	if err == nil {

@@ -124,6 +124,11 @@ func (s *session) auth(args []string) {
 func (s *session) login(login, password, authzid string) {
 	ctx, cancel := context.WithTimeout(s.srv.ctx, opTimeout)
 	defer cancel()
+	if err := s.policyBeforeAuth(login); err != nil {
+		s.srv.countLogin("throttled")
+		s.fail(mailerr.Classify(err))
+		return
+	}
 	acct, err := s.srv.deps.Dir.Authenticate(ctx, login, password)
 	if err == nil && acct == nil {
 		err = mailerr.ErrInternal.With(errors.New("directory returned no account"))
@@ -132,6 +137,7 @@ func (s *session) login(login, password, authzid string) {
 		directory.NormalizeAddress(authzid) != directory.NormalizeAddress(login) {
 		err = mailerr.ErrAuthFailed.WithMessage("Authorization identity not permitted", "")
 	}
+	err = s.policyAfterAuth(login, acct, err)
 	if err != nil {
 		s.loginFailed(login, err)
 		return

@@ -18,7 +18,9 @@ import (
 	"time"
 
 	"congvu/directory"
+	"congvu/internal/mailerr"
 	"congvu/internal/metrics"
+	"congvu/policy"
 	"congvu/storage"
 )
 
@@ -40,6 +42,8 @@ type Deps struct {
 	Dir     directory.Directory
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics
+	// Policy is the policy engine's hooks; nil accepts everything.
+	Policy policy.Hooks
 }
 
 const (
@@ -59,6 +63,7 @@ type Server struct {
 	deps    Deps
 	log     *slog.Logger
 	tlsConf *tls.Config
+	policy  policy.Hooks
 
 	// ctx is cancelled by Close; sessions use it for directory and store
 	// reads so that a shutdown does not wait for slow back ends.
@@ -98,7 +103,7 @@ func New(cfg Config, deps Deps) *Server {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{
-		cfg: cfg, deps: deps, log: log, tlsConf: tc,
+		cfg: cfg, deps: deps, log: log, tlsConf: tc, policy: policy.OrNop(deps.Policy),
 		ctx: ctx, cancel: cancel,
 		failDelay: authFailDelay,
 		listeners: map[net.Listener]struct{}{},
@@ -167,6 +172,12 @@ func (s *Server) serve(l net.Listener, implicitTLS bool) error {
 func (s *Server) handle(c net.Conn, implicitTLS bool) {
 	sess := newSession(s, c)
 	defer sess.close()
+	if err := sess.policyConnect(); err != nil {
+		// RFC 1939 4: a negative greeting refuses the connection.
+		sess.fail(mailerr.Classify(err))
+		sess.w.Flush()
+		return
+	}
 	if implicitTLS && !sess.startTLS() {
 		return
 	}

@@ -57,9 +57,17 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 // authenticate checks a login against the directory and records the
 // account. Never logs the password.
 func (s *session) authenticate(login, password string) error {
+	if err := s.policyBeforeAuth(login); err != nil {
+		s.countLogin("throttled")
+		return fmt.Errorf("login %s: %w", login, err)
+	}
 	ctx, cancel := opContext(lookupTimeout)
 	defer cancel()
 	acct, err := s.srv.dir.Authenticate(ctx, login, password)
+	if perr := s.policyAfterAuth(login, acct, err); perr != err {
+		s.countLogin("locked")
+		return fmt.Errorf("login %s: %w", login, perr)
+	}
 	switch {
 	case err == nil && acct != nil:
 		s.account = acct

@@ -25,6 +25,7 @@ import (
 	"congvu/internal/mailerr"
 	"congvu/internal/metrics"
 	"congvu/internal/tlsutil"
+	"congvu/policy"
 	"congvu/storage"
 )
 
@@ -50,6 +51,10 @@ type envOptions struct {
 	maxRecipients   int
 	// wrapDir lets a test put a failure-injecting Directory in front.
 	wrapDir func(directory.Directory) directory.Directory
+	// policy builds the policy hooks from the fixture; nil means none.
+	policy func(dir *sqldir.DB, store *storage.FileStore) policy.Hooks
+	// outbound accepts recipients in other domains (the seam of issue 5).
+	outbound outboundQueue
 }
 
 type env struct {
@@ -109,6 +114,10 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	}
 	e := &env{t: t, store: store, dir: dir, metrics: metrics.New(),
 		client: &tls.Config{RootCAs: pool, ServerName: testHost}}
+	var hooks policy.Hooks
+	if opts.policy != nil {
+		hooks = opts.policy(dir, store)
+	}
 	e.srv = New(Config{
 		Hostname:        testHost,
 		LocalDomains:    []string{"KhanhHoa.gov.vn"}, // compared case-insensitively
@@ -116,7 +125,8 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		MaxRecipients:   opts.maxRecipients,
 		TLS:             &tls.Config{Certificates: []tls.Certificate{cert}},
 		SpoolDir:        tmp,
-	}, Deps{Store: store, Dir: d, Logger: log, Metrics: e.metrics})
+	}, Deps{Store: store, Dir: d, Logger: log, Metrics: e.metrics, Policy: hooks})
+	e.srv.outbound = opts.outbound
 
 	done := make(chan error, 3)
 	for _, l := range []struct {

@@ -66,10 +66,11 @@ const (
 	phaseRcpt
 	phaseData
 	phaseAuth
+	phaseConnect
 )
 
 func (p phase) String() string {
-	return [...]string{"MAIL", "RCPT", "DATA", "AUTH"}[p]
+	return [...]string{"MAIL", "RCPT", "DATA", "AUTH", "CONNECT"}[p]
 }
 
 // reply is the one place where an error becomes an SMTP reply: a
@@ -84,7 +85,7 @@ func (s *session) reply(p phase, err error) error {
 	if me.SMTPCode < 400 || me.SMTPCode > 599 {
 		me = mailerr.ErrInternal.With(err)
 	}
-	if p == phaseAuth && me.Temporary {
+	if p == phaseAuth && me.Temporary && me.SMTPCode != 454 {
 		me = errAuthTemporary.With(err)
 	}
 	code := strconv.Itoa(me.SMTPCode)

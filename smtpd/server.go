@@ -31,6 +31,7 @@ import (
 
 	"congvu/directory"
 	"congvu/internal/metrics"
+	"congvu/policy"
 	"congvu/storage"
 )
 
@@ -68,6 +69,8 @@ type Deps struct {
 	Dir     directory.Directory
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics
+	// Policy is the policy engine's hooks; nil accepts everything.
+	Policy policy.Hooks
 }
 
 // Defaults.
@@ -109,6 +112,9 @@ type Server struct {
 	metrics *metrics.Metrics
 	tls     *tls.Config
 	domains map[string]bool
+	policy  policy.Hooks
+	// outbound is nil while delivery to other domains is disabled.
+	outbound outboundQueue
 
 	mx, submission *smtp.Server
 
@@ -154,6 +160,7 @@ func New(cfg Config, deps Deps) *Server {
 		dir:     deps.Dir,
 		log:     deps.Logger,
 		metrics: deps.Metrics,
+		policy:  policy.OrNop(deps.Policy),
 		domains: make(map[string]bool, len(cfg.LocalDomains)),
 		conns:   make(map[*idleConn]struct{}),
 	}
@@ -181,7 +188,11 @@ func New(cfg Config, deps Deps) *Server {
 
 func (s *Server) newSMTPServer(m mode) *smtp.Server {
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
-		return s.newSession(c, m), nil
+		sess := s.newSession(c, m)
+		if err := sess.policyConnect(); err != nil {
+			return nil, sess.reply(phaseConnect, err)
+		}
+		return sess, nil
 	}))
 	srv.Domain = s.cfg.Hostname
 	srv.MaxMessageBytes = s.cfg.MaxMessageBytes // SIZE at MAIL and the DATA limit: 552 5.3.4

@@ -55,6 +55,9 @@ type transaction struct {
 	helo  string
 	tls   *tls.ConnectionState
 	rcpts []recipient
+	// remote are accepted recipients in other domains (submission only,
+	// when an outbound queue is configured).
+	remote []string
 }
 
 // recipient is an accepted RCPT, resolved to its account.
@@ -103,6 +106,9 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 				fmt.Errorf("%s tried MAIL FROM:<%s>", s.account.Address, from)))
 		}
 	}
+	if err := s.policyMail(from); err != nil {
+		return s.reply(phaseMail, err)
+	}
 	tx := transaction{from: from, authn: s.account != nil, helo: s.conn.Hostname()}
 	if opts != nil {
 		tx.utf8, tx.size = opts.UTF8, opts.Size
@@ -135,7 +141,16 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 			// RFC 5321 3.9 / RFC 2505: an MX is not an open relay.
 			return s.reply(phaseRcpt, mailerr.ErrRelayDenied.With(fmt.Errorf("RCPT TO:<%s>", to)))
 		}
-		return s.reply(phaseRcpt, mailerr.ErrOutboundDisabled.With(fmt.Errorf("RCPT TO:<%s>", to)))
+		if s.srv.outbound == nil {
+			return s.reply(phaseRcpt, mailerr.ErrOutboundDisabled.With(fmt.Errorf("RCPT TO:<%s>", to)))
+		}
+		if err := s.policyRcpt(s.from(), address, nil); err != nil {
+			return s.reply(phaseRcpt, err)
+		}
+		s.mu.Lock()
+		s.tx.remote = append(s.tx.remote, address)
+		s.mu.Unlock()
+		return nil
 	}
 
 	ctx, cancel := opContext(lookupTimeout)
@@ -172,6 +187,9 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if err := s.checkQuota(ctx, acct, size); err != nil {
 		return s.reply(phaseRcpt, err)
 	}
+	if err := s.policyRcpt(s.from(), address, acct); err != nil {
+		return s.reply(phaseRcpt, err)
+	}
 	s.mu.Lock()
 	s.tx.rcpts = append(s.tx.rcpts, recipient{given: to, account: acct})
 	s.mu.Unlock()
@@ -204,8 +222,9 @@ func (s *session) Data(r io.Reader) error {
 	s.mu.Lock()
 	tx := s.tx
 	tx.rcpts = slices.Clone(tx.rcpts)
+	tx.remote = slices.Clone(tx.remote)
 	s.mu.Unlock()
-	if len(tx.rcpts) == 0 {
+	if len(tx.rcpts)+len(tx.remote) == 0 {
 		// Only when RSET races with the first BDAT chunk: go-smtp refuses
 		// DATA without an accepted RCPT. It also drains what is left.
 		return s.reply(phaseData, errNoRecipients)
@@ -221,7 +240,20 @@ func (s *session) Data(r io.Reader) error {
 		return s.reply(phaseData, err)
 	}
 	defer msg.Close()
-	return s.reply(phaseData, s.deliver(tx, msg))
+	pm := s.policyMessage(tx, msg)
+	if err := s.policyData(pm); err != nil {
+		return s.reply(phaseData, err)
+	}
+	if len(tx.rcpts) > 0 {
+		if err := s.deliver(tx, msg); err != nil {
+			return s.reply(phaseData, err)
+		}
+	}
+	if err := s.enqueueRemote(tx, msg); err != nil {
+		return s.reply(phaseData, err)
+	}
+	s.policyDelivered(pm)
+	return nil
 }
 
 // rdnsLookup is a reverse DNS lookup started when the session begins and

@@ -131,7 +131,7 @@ func Open(dir string, opts Options) (*FileStore, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	for _, d := range []string{usersDir, spoolRoot} {
+	for _, d := range []string{usersDir, spoolRoot, trashRoot} {
 		if err := mkdirDurable(filepath.Join(abs, d)); err != nil {
 			return nil, fmt.Errorf("storage: %w", err)
 		}
@@ -143,6 +143,7 @@ func Open(dir string, opts Options) (*FileStore, error) {
 		s.lockFd.Close()
 		return nil, fmt.Errorf("storage: spool: %w", err)
 	}
+	s.cleanTrash()
 	go s.janitor()
 	return s, nil
 }

@@ -40,6 +40,12 @@ const usage = `usage:
   congvu serve --config FILE [listener flags]
   congvu quickstart [--dir DIR] [listener flags]
   congvu storage check|rebuild --config FILE
+  congvu reload --config FILE
+  congvu audit --config FILE [filters]
+  congvu report access|usage --config FILE [options]
+  congvu digest send --config FILE [--day YYYY-MM-DD]
+  congvu account lock|unlock|retire|lock-sending|unlock-sending|show --config FILE ADDRESS
+  congvu forward set|clear|list --config FILE [ADDRESS [TARGET]]
   congvu version
 
 listener flags (override the [listen] section; "" disables a listener):
@@ -61,6 +67,18 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdStorage(args[1:], stdout, stderr)
 	case "directory":
 		return cmdDirectory(args[1:], stdout, stderr)
+	case "reload":
+		return cmdReload(args[1:], stdout, stderr)
+	case "audit":
+		return cmdAudit(args[1:], stdout, stderr)
+	case "report":
+		return cmdReport(args[1:], stdout, stderr)
+	case "digest":
+		return cmdDigest(args[1:], stdout, stderr)
+	case "account":
+		return cmdAccount(args[1:], stdout, stderr)
+	case "forward":
+		return cmdForward(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "congvu", version)
 		return nil
@@ -128,12 +146,13 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	}
 	return serveUntilSignal(cfg, stderr, func(r *server.Running) error {
 		return writeReadyFile(*lf.readyFile, r)
-	})
+	}, func() (config.Config, error) { return lf.load(*path) })
 }
 
 // serveUntilSignal starts congvu and blocks until SIGINT/SIGTERM. ready runs
-// once every listener is bound.
-func serveUntilSignal(cfg config.Config, logOut io.Writer, ready func(*server.Running) error) error {
+// once every listener is bound; SIGHUP (`congvu reload`) re-reads the
+// configuration with reload and applies its [policy] section.
+func serveUntilSignal(cfg config.Config, logOut io.Writer, ready func(*server.Running) error, reload func() (config.Config, error)) error {
 	log := server.NewLogger(cfg.Log, logOut)
 	r, err := server.Start(cfg, log)
 	if err != nil {
@@ -142,8 +161,15 @@ func serveUntilSignal(cfg config.Config, logOut io.Writer, ready func(*server.Ru
 	if err := ready(r); err != nil {
 		return errors.Join(err, r.Close())
 	}
+	removePID, err := writePIDFile(cfg)
+	if err != nil {
+		return errors.Join(err, r.Close())
+	}
+	defer removePID()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopHUP := handleReload(ctx, r, reload, log)
+	defer stopHUP()
 	werr := r.Wait(ctx)
 	log.Info("shutting down")
 	return errors.Join(werr, r.Close())

@@ -52,7 +52,7 @@ func cmdQuickstart(args []string, stdout, stderr io.Writer) error {
 	return serveUntilSignal(cfg, stderr, func(r *server.Running) error {
 		printWelcome(stdout, abs, cfgPath, r, fresh)
 		return writeReadyFile(*lf.readyFile, r)
-	})
+	}, func() (config.Config, error) { return lf.load(cfgPath) })
 }
 
 func createDemo(dir, cfgPath string, stdout io.Writer) error {

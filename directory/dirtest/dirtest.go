@@ -118,6 +118,7 @@ func Run(t *testing.T, newDir func(t *testing.T) directory.Writer) {
 	t.Run("UnknownUser", func(t *testing.T) { testUnknown(t, seed(t)) })
 	t.Run("Authenticate", func(t *testing.T) { testAuthenticate(t, seed(t)) })
 	t.Run("Locked", func(t *testing.T) { testLocked(t, seed(t)) })
+	t.Run("StateReason", func(t *testing.T) { testStateReason(t, seed(t)) })
 	t.Run("Retired", func(t *testing.T) { testRetired(t, seed(t)) })
 	t.Run("SetPassword", func(t *testing.T) { testSetPassword(t, seed(t)) })
 	t.Run("UpdateAccount", func(t *testing.T) { testUpdate(t, seed(t)) })
@@ -268,6 +269,54 @@ func testLocked(t *testing.T, w directory.Writer) {
 	wantAuth(t, w, thanh, thanhPass, thanh)
 	if err := w.SetState(ctx, thanh, directory.State("bogus")); err == nil {
 		t.Error("SetState(bogus) accepted")
+	}
+}
+
+// testStateReason: a lock records why, the reason survives a PutAccount
+// that carries it, and unlocking clears it.
+func testStateReason(t *testing.T, w directory.Writer) {
+	ctx := t.Context()
+	const reason = "Nhập sai mật khẩu 12 lần liên tiếp (imap, 127.0.0.1)"
+	before := time.Now().Add(-time.Second)
+	if err := w.SetStateReason(ctx, thanhAlias, directory.StateLocked, reason); err != nil {
+		t.Fatalf("SetStateReason(locked): %v", err)
+	}
+	a, err := w.Lookup(ctx, thanh)
+	if err != nil || a.State != directory.StateLocked || a.StateReason != reason || a.StateChanged.Before(before) {
+		t.Fatalf("Lookup after lock = %+v, %v; want locked with reason %q", a, err, reason)
+	}
+	changed := a.StateChanged
+	// A new reason for the same state replaces the old one without
+	// moving StateChanged.
+	if err := w.SetStateReason(ctx, thanh, directory.StateLocked, "Khoá theo yêu cầu"); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := w.Lookup(ctx, thanh); a.StateReason != "Khoá theo yêu cầu" || !a.StateChanged.Equal(changed) {
+		t.Errorf("relock: reason %q changed %v, want new reason and %v", a.StateReason, a.StateChanged, changed)
+	}
+	list, err := w.Accounts(ctx, skhcnCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range list {
+		if x.Address == thanh && x.StateReason != "Khoá theo yêu cầu" {
+			t.Errorf("Accounts lost the reason: %q", x.StateReason)
+		}
+	}
+	if err := w.SetState(ctx, thanh, directory.StateActive); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := w.Lookup(ctx, thanh); a.State != directory.StateActive || a.StateReason != "" {
+		t.Errorf("after unlock: state %s reason %q, want active without reason", a.State, a.StateReason)
+	}
+	// PutAccount stores the reason it is given for a retired account.
+	m, _ := w.Lookup(ctx, mai)
+	m.State, m.StateReason = directory.StateRetired, "Chuyển công tác"
+	if err := w.PutAccount(ctx, *m, ""); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := w.Lookup(ctx, mai); a.State != directory.StateRetired || a.StateReason != "Chuyển công tác" {
+		t.Errorf("PutAccount(retired, reason) stored %s %q", a.State, a.StateReason)
 	}
 }
 

@@ -180,6 +180,7 @@ func (d *Directory) toAccount(e *ldap.Entry) *directory.Account {
 		Role:               directory.Role(strings.ToLower(get(at.Role))),
 		State:              directory.State(strings.ToLower(get(at.State))),
 		StateChanged:       parseTime(get(at.StateChanged)),
+		StateReason:        norm.NFC.String(get(at.StateReason)),
 		PasswordChanged:    parseTime(get(at.PasswordChanged)),
 		MustChangePassword: strings.EqualFold(get(at.MustChangePassword), "TRUE"),
 	}
@@ -285,7 +286,8 @@ func (d *Directory) accountAttrs(a directory.Account, stateChanged, pwdChanged t
 		{Type: at.DisplayName, Vals: one(a.DisplayName)}, {Type: at.Title, Vals: one(a.Title)},
 		{Type: at.Phone, Vals: one(a.Phone)}, {Type: at.UnitCode, Vals: one(a.UnitCode)},
 		{Type: at.Role, Vals: one(string(a.Role))}, {Type: at.State, Vals: one(string(a.State))},
-		{Type: at.StateChanged, Vals: one(stateTime)}, {Type: at.Quota, Vals: one(quota)},
+		{Type: at.StateChanged, Vals: one(stateTime)}, {Type: at.StateReason, Vals: one(a.StateReason)},
+		{Type: at.Quota, Vals: one(quota)},
 		{Type: at.MustChangePassword, Vals: one(must)}, {Type: at.PasswordChanged, Vals: one(pwdTime)},
 	}
 	return slices.DeleteFunc(list, func(x ldap.Attribute) bool { return x.Type == "" })
@@ -468,26 +470,45 @@ func (d *Directory) SetPassword(ctx context.Context, address, password string, m
 // SetState moves the account at address (or alias) to state s. StateChanged
 // moves only when the state really changes.
 func (d *Directory) SetState(ctx context.Context, address string, s directory.State) error {
+	return d.SetStateReason(ctx, address, s, "")
+}
+
+// SetStateReason is SetState that also records why (congvuStateReason); an
+// active account keeps no reason.
+func (d *Directory) SetStateReason(ctx context.Context, address string, s directory.State, reason string) error {
 	if err := d.writable(); err != nil {
 		return err
 	}
 	if !directory.ValidState(s) {
 		return directory.ErrInvalid.With(fmt.Errorf("state %q", s))
 	}
+	reason = norm.NFC.String(strings.TrimSpace(reason))
+	if s == directory.StateActive {
+		reason = ""
+	}
 	e, a, err := d.find(ctx, address, true)
 	if err != nil {
 		return err
 	}
-	if a.State == s {
+	if a.State == s && (a.StateReason == reason || d.attrs.StateReason == "") {
 		return nil
 	}
 	defer d.cache.purge()
 	mod := ldap.NewModifyRequest(e.DN, nil)
-	mod.Replace(d.attrs.State, []string{string(s)})
-	mod.Replace(d.attrs.StateChanged, []string{formatTime(time.Now())})
+	if a.State != s {
+		mod.Replace(d.attrs.State, []string{string(s)})
+		mod.Replace(d.attrs.StateChanged, []string{formatTime(time.Now())})
+	}
+	if d.attrs.StateReason != "" {
+		var vals []string
+		if reason != "" {
+			vals = []string{reason}
+		}
+		mod.Replace(d.attrs.StateReason, vals)
+	}
 	if err := d.writeErr(d.svc.do(ctx, func(c *ldap.Conn) error { return c.Modify(mod) })); err != nil {
 		return err
 	}
-	d.log.Info("directory: state changed", "address", a.Address, "state", s)
+	d.log.Info("directory: state changed", "address", a.Address, "state", s, "reason", reason)
 	return nil
 }

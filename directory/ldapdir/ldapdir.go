@@ -68,6 +68,7 @@ type Attributes struct {
 	Role               string
 	State              string
 	StateChanged       string
+	StateReason        string
 	Quota              string
 	MustChangePassword string
 	PasswordChanged    string
@@ -85,7 +86,7 @@ func OpenLDAPAttributes() Attributes {
 		AccountClass: "congvuAccount", Mail: "mail", Aliases: "congvuMailAlias",
 		DisplayName: "displayName", Title: "title", Phone: "telephoneNumber",
 		UnitCode: "congvuUnitCode", Role: "congvuRole", State: "congvuMailboxState",
-		StateChanged: "congvuStateChanged", Quota: "congvuQuotaBytes",
+		StateChanged: "congvuStateChanged", StateReason: "congvuStateReason", Quota: "congvuQuotaBytes",
 		MustChangePassword: "congvuMustChangePassword", PasswordChanged: "congvuPasswordChanged",
 		MailHost: "congvuMailHost",
 	}
@@ -110,7 +111,7 @@ func ADAttributes() Attributes {
 func (a Attributes) list() []string {
 	var out []string
 	for _, s := range []string{a.Mail, a.Aliases, a.DisplayName, a.Title, a.Phone, a.UnitCode, a.Role, a.State,
-		a.StateChanged, a.Quota, a.MustChangePassword, a.PasswordChanged, a.MailHost, a.MemberOf, a.AccountControl} {
+		a.StateChanged, a.StateReason, a.Quota, a.MustChangePassword, a.PasswordChanged, a.MailHost, a.MemberOf, a.AccountControl} {
 		if s != "" {
 			out = append(out, s)
 		}

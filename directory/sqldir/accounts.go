@@ -16,7 +16,7 @@ import (
 // accountColumns are read by scanAccount, in this order. Aliases come as one
 // space-separated string (addresses never contain spaces).
 const accountColumns = `a.address, a.display_name, a.unit_code, a.title, a.phone, a.role, a.state,
-	a.state_changed, a.quota_bytes, a.must_change, a.password_changed, a.password_hash,
+	a.state_changed, a.quota_bytes, a.must_change, a.password_changed, a.password_hash, a.state_reason,
 	coalesce((SELECT group_concat(l.alias, ' ') FROM aliases l WHERE l.address = a.address), '')`
 
 // resolveQuery finds the account whose primary address or alias is ?1.
@@ -37,7 +37,7 @@ func scanAccount(s scanner) (*directory.Account, string, error) {
 		mustChange                    bool
 	)
 	err := s.Scan(&a.Address, &a.DisplayName, &a.UnitCode, &a.Title, &a.Phone, &role, &state,
-		&stateChanged, &a.QuotaBytes, &mustChange, &passwordChanged, &hash, &aliases)
+		&stateChanged, &a.QuotaBytes, &mustChange, &passwordChanged, &hash, &a.StateReason, &aliases)
 	if err != nil {
 		return nil, "", err
 	}
@@ -256,15 +256,15 @@ func putAccountTx(ctx context.Context, tx *sql.Tx, a directory.Account, hash str
 		}
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO accounts (address, display_name, unit_code, title, phone, role, state,
-			state_changed, quota_bytes, must_change, password_changed, password_hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			state_changed, quota_bytes, must_change, password_changed, password_hash, state_reason)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (address) DO UPDATE SET display_name = excluded.display_name, unit_code = excluded.unit_code,
 			title = excluded.title, phone = excluded.phone, role = excluded.role, state = excluded.state,
 			state_changed = excluded.state_changed, quota_bytes = excluded.quota_bytes,
 			must_change = excluded.must_change, password_changed = excluded.password_changed,
-			password_hash = excluded.password_hash`,
+			password_hash = excluded.password_hash, state_reason = excluded.state_reason`,
 		a.Address, a.DisplayName, a.UnitCode, a.Title, a.Phone, string(a.Role), string(a.State),
-		stateChanged, a.QuotaBytes, a.MustChangePassword, pwdChanged, hash)
+		stateChanged, a.QuotaBytes, a.MustChangePassword, pwdChanged, hash, a.StateReason)
 	if err != nil {
 		return false, unavailable(err)
 	}
@@ -297,12 +297,22 @@ func (d *DB) SetPassword(ctx context.Context, address, password string, mustChan
 // SetState moves the account at address (or alias) to state s. StateChanged
 // is updated only when the state really changes.
 func (d *DB) SetState(ctx context.Context, address string, s directory.State) error {
+	return d.SetStateReason(ctx, address, s, "")
+}
+
+// SetStateReason is SetState that also records why; an active account
+// keeps no reason.
+func (d *DB) SetStateReason(ctx context.Context, address string, s directory.State, reason string) error {
 	if !directory.ValidState(s) {
 		return directory.ErrInvalid.With(fmt.Errorf("state %q", s))
 	}
-	return d.update(ctx, address, "state changed", []any{"state", s},
-		`UPDATE accounts SET state = ?1, state_changed = CASE WHEN state = ?1 THEN state_changed ELSE ?2 END
-		WHERE address = ?3`, string(s), time.Now().UnixNano())
+	if s == directory.StateActive {
+		reason = ""
+	}
+	return d.update(ctx, address, "state changed", []any{"state", s, "reason", reason},
+		`UPDATE accounts SET state = ?1, state_changed = CASE WHEN state = ?1 THEN state_changed ELSE ?2 END,
+			state_reason = ?3
+		WHERE address = ?4`, string(s), time.Now().UnixNano(), strings.TrimSpace(reason))
 }
 
 // update resolves address to its account and runs query with args followed

@@ -46,7 +46,7 @@ type DB struct {
 var _ directory.Writer = (*DB)(nil)
 
 // schemaVersion is stored in PRAGMA user_version.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // schemaV1 creates the first schema.
 const schemaV1 = `CREATE TABLE units (
@@ -77,6 +77,9 @@ const schemaV1 = `CREATE TABLE units (
 		address TEXT NOT NULL REFERENCES accounts(address) ON DELETE CASCADE
 	) STRICT;
 	CREATE INDEX aliases_by_address ON aliases(address);`
+
+// schemaV2 records why an account is locked or retired.
+const schemaV2 = `ALTER TABLE accounts ADD COLUMN state_reason TEXT NOT NULL DEFAULT ''`
 
 // Open opens (creating if needed) the directory database at path.
 func Open(path string, opts Options) (*DB, error) {
@@ -130,7 +133,7 @@ func (d *DB) migrate() error {
 	}
 	defer tx.Rollback()
 	// migrations[i] brings a database from schema version i to i+1.
-	migrations := [schemaVersion]string{schemaV1}
+	migrations := [schemaVersion]string{schemaV1, schemaV2}
 	var version int
 	if err := tx.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
 		return err

@@ -23,6 +23,7 @@ type Config struct {
 	Storage   Storage   `toml:"storage"`
 	SMTP      SMTP      `toml:"smtp"`
 	IMAP      IMAP      `toml:"imap"`
+	Policy    Policy    `toml:"policy"`
 }
 
 // Server holds identity and paths.
@@ -129,6 +130,7 @@ func Default() Config {
 		Storage: Storage{Path: "mail", DefaultQuotaBytes: 2 << 30},
 		SMTP:    SMTP{MaxMessageBytes: 30 << 20, MaxRecipients: 100},
 		IMAP:    IMAP{IdleTimeoutSeconds: 1800},
+		Policy:  DefaultPolicy(),
 	}
 }
 
@@ -211,7 +213,7 @@ func (c *Config) Validate() error {
 	if c.SMTP.Outbound {
 		return fmt.Errorf("smtp.outbound = true is not supported yet")
 	}
-	return nil
+	return c.Policy.Validate()
 }
 
 // isLoopbackURL reports whether an ldap:// URL points at this machine, the

@@ -27,6 +27,9 @@ type Error struct {
 	Message string
 	// MessageVI is the Vietnamese text shown in the web UI.
 	MessageVI string
+	// HTTPStatus is the status the web answers with; 0 derives it from
+	// the other fields (see HTTP).
+	HTTPStatus int
 	// Err is the underlying cause; it is logged, never sent to clients.
 	Err error
 }
@@ -50,6 +53,28 @@ func (e *Error) Is(target error) bool {
 		return false
 	}
 	return e.SMTPCode == t.SMTPCode && e.Enhanced == t.Enhanced && e.IMAPCode == t.IMAPCode
+}
+
+// HTTP returns the HTTP status for e (RFC 9110 15): HTTPStatus when set,
+// otherwise 503 for temporary failures, 401 for failed logins, 403 for
+// other refusals by rule, 404 for things that do not exist, 413 for size
+// limits and 400 for the rest.
+func (e *Error) HTTP() int {
+	switch {
+	case e.HTTPStatus != 0:
+		return e.HTTPStatus
+	case e.Temporary:
+		return 503
+	case e.IMAPCode == "AUTHENTICATIONFAILED":
+		return 401
+	case e.IMAPCode == "NONEXISTENT":
+		return 404
+	case e.IMAPCode == "TOOBIG":
+		return 413
+	case e.Enhanced[1] == 7:
+		return 403
+	}
+	return 400
 }
 
 // With returns a copy of e that wraps cause, for logging.
@@ -120,4 +145,35 @@ var (
 		Message: "Delivery to other domains is not enabled on this server yet", MessageVI: "Máy chủ chưa bật gửi thư ra ngoài"}
 	ErrPlaintextAuth = &Error{SMTPCode: 538, Enhanced: [3]int{5, 7, 11}, IMAPCode: "PRIVACYREQUIRED",
 		Message: "Encryption required for requested authentication mechanism", MessageVI: "Cần kết nối mã hoá (TLS) để đăng nhập"}
+
+	// Policy refusals (package policy). RFC 3463 X.7.x: security or policy.
+
+	// ErrLockedFailures: the login that reached the consecutive-failure
+	// limit locked the account (same classification as ErrAccountDisabled).
+	ErrLockedFailures = ErrAccountDisabled.WithMessage(
+		"Account locked after too many failed logins, contact your administrator",
+		"Tài khoản đã bị khoá do nhập sai mật khẩu quá nhiều lần, vui lòng liên hệ quản trị")
+	// ErrLoginThrottled: too many failed logins from the client's address
+	// (RFC 4954 6: 454 4.7.0 temporary authentication failure).
+	ErrLoginThrottled = &Error{SMTPCode: 454, Enhanced: [3]int{4, 7, 0}, Temporary: true, IMAPCode: "UNAVAILABLE", HTTPStatus: 429,
+		Message:   "Too many failed logins from your address, try again later",
+		MessageVI: "Đăng nhập sai quá nhiều lần từ địa chỉ của bạn, vui lòng thử lại sau"}
+	// ErrSendingLocked: sending is locked for the account (RFC 3463 5.7.1
+	// delivery not authorized); receiving and reading still work.
+	ErrSendingLocked = &Error{SMTPCode: 550, Enhanced: [3]int{5, 7, 1}, IMAPCode: "CONTACTADMIN", HTTPStatus: 403,
+		Message:   "Sending is locked for this account (too many messages to outside domains), contact your administrator",
+		MessageVI: "Tài khoản đã bị khoá gửi thư (gửi quá nhiều thư ra ngoài), vui lòng liên hệ quản trị"}
+	// ErrForwardOutside: auto-forwarding outside the state mail system is
+	// forbidden by regulation (QĐ 162/2025).
+	ErrForwardOutside = &Error{SMTPCode: 550, Enhanced: [3]int{5, 7, 1}, IMAPCode: "CANNOT", HTTPStatus: 403,
+		Message:   "Forwarding to addresses outside the state mail system is not allowed",
+		MessageVI: "Không được tự động chuyển tiếp thư ra ngoài hệ thống thư điện tử công vụ"}
+	// ErrConnectionRefused: the client's network is denied by policy
+	// (RFC 5321 3.1: 554 instead of the greeting).
+	ErrConnectionRefused = &Error{SMTPCode: 554, Enhanced: [3]int{5, 7, 1}, IMAPCode: "CONTACTADMIN", HTTPStatus: 403,
+		Message:   "Connections from your network are not accepted",
+		MessageVI: "Máy chủ không nhận kết nối từ mạng của bạn"}
+	// ErrPolicyDeferred: a rule asks the client to come back later.
+	ErrPolicyDeferred = &Error{SMTPCode: 451, Enhanced: [3]int{4, 7, 1}, Temporary: true, IMAPCode: "UNAVAILABLE", HTTPStatus: 503,
+		Message: "Temporarily refused by policy, try again later", MessageVI: "Tạm thời bị từ chối theo quy định, vui lòng thử lại sau"}
 )

@@ -23,6 +23,7 @@ import (
 	"congvu/internal/config"
 	"congvu/internal/metrics"
 	"congvu/internal/tlsutil"
+	"congvu/policy"
 	"congvu/pop3d"
 	"congvu/smtpd"
 	"congvu/storage"
@@ -36,6 +37,8 @@ type Running struct {
 	Dir     directory.Writer
 	Store   *storage.FileStore
 	Metrics *metrics.Metrics
+	// Policy is the policy engine the daemons call; Reload swaps its rules.
+	Policy  *policy.Engine
 	CertPEM string // path of the certificate clients should trust
 
 	log     *slog.Logger
@@ -93,6 +96,16 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	}
 	r.closers = append(r.closers, r.Store.Close)
 	r.Metrics = metrics.New()
+	r.Policy, err = policy.New(policy.Options{
+		Config: cfg.Policy, LocalDomains: cfg.Server.LocalDomains, Hostname: cfg.Server.Hostname,
+		DBPath: cfg.Path(cfg.Policy.DBPath), Dir: r.Dir, Writer: r.Dir, Store: r.Store,
+		Logger: log.With("component", "policy"), Registerer: r.Metrics.Registry,
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Closed after the daemons, which call it, and before the store.
+	r.closers = append(r.closers, r.Policy.Close)
 
 	smtpSrv := smtpd.New(smtpd.Config{
 		Hostname:        cfg.Server.Hostname,
@@ -100,15 +113,17 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		MaxMessageBytes: cfg.SMTP.MaxMessageBytes,
 		MaxRecipients:   cfg.SMTP.MaxRecipients,
 		TLS:             tlsCfg,
-	}, smtpd.Deps{Store: r.Store, Dir: r.Dir, Logger: log.With("proto", "smtp"), Metrics: r.Metrics})
+	}, smtpd.Deps{Store: r.Store, Dir: r.Dir, Logger: log.With("proto", "smtp"), Metrics: r.Metrics,
+		Policy: r.Policy})
 	imapSrv := imapd.New(imapd.Config{
 		TLS:            tlsCfg,
 		Hostname:       cfg.Server.Hostname,
 		MaxLiteralSize: cfg.SMTP.MaxMessageBytes,
 		IdleTimeout:    time.Duration(cfg.IMAP.IdleTimeoutSeconds) * time.Second,
-	}, imapd.Deps{Store: r.Store, Dir: r.Dir, Logger: log.With("proto", "imap"), Metrics: r.Metrics})
+	}, imapd.Deps{Store: r.Store, Dir: r.Dir, Logger: log.With("proto", "imap"), Metrics: r.Metrics,
+		Policy: r.Policy})
 	popSrv := pop3d.New(pop3d.Config{TLS: tlsCfg, Hostname: cfg.Server.Hostname},
-		pop3d.Deps{Store: r.Store, Dir: r.Dir, Logger: log.With("proto", "pop3"), Metrics: r.Metrics})
+		pop3d.Deps{Store: r.Store, Dir: r.Dir, Logger: log.With("proto", "pop3"), Metrics: r.Metrics, Policy: r.Policy})
 	// Servers close before the store and directory they use.
 	r.closers = append(r.closers, smtpSrv.Close, imapSrv.Close, popSrv.Close)
 
@@ -207,6 +222,13 @@ func (r *Running) Wait(ctx context.Context) error {
 	case err := <-r.errc:
 		return err
 	}
+}
+
+// Reload applies a re-read configuration while serving: the [policy]
+// section takes effect at once (connections stay open); other sections
+// need a restart.
+func (r *Running) Reload(cfg config.Config) error {
+	return r.Policy.Reload(cfg.Policy, cfg.Server.LocalDomains)
 }
 
 // Close stops listeners first, then the store and directory.

@@ -157,6 +157,49 @@ def pop3(args):
     out({"count": count, "size": size, "uidl": uidl, "messages": msgs})
 
 
+def imap_wrong_logins(args):
+    """Tries LOGIN with a wrong password --count times on one connection;
+    prints every answer."""
+    host, port = split(args.addr)
+    m = imaplib.IMAP4_SSL(host, port, ssl_context=ctx(args), timeout=60)
+    answers = []
+    for i in range(args.count):
+        try:
+            m.login(args.user, "%s-wrong-%d" % (args.password, i))
+            answers.append("OK")
+        except imaplib.IMAP4.error as e:
+            answers.append(str(e))
+    m.logout()
+    out({"answers": answers})
+
+
+def pop3_login(args):
+    """USER/PASS over implicit TLS; prints OK or the server's -ERR line."""
+    host, port = split(args.addr)
+    p = poplib.POP3_SSL(host, port, context=ctx(args), timeout=30)
+    try:
+        p.user(args.user)
+        p.pass_(args.password)
+        res = "OK"
+    except poplib.error_proto as e:
+        res = e.args[0].decode(errors="replace")
+    p.quit()
+    out({"result": res})
+
+
+def smtp_login(args):
+    """AUTH over implicit TLS (smtplib picks PLAIN or LOGIN); prints the code."""
+    host, port = split(args.addr)
+    s = smtplib.SMTP_SSL(host, port, context=ctx(args), timeout=30)
+    try:
+        s.login(args.user, args.password)
+        res = {"code": 235}
+    except smtplib.SMTPAuthenticationError as e:
+        res = {"code": e.smtp_code, "error": e.smtp_error.decode(errors="replace")}
+    s.quit()
+    out(res)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cafile", required=True)
@@ -185,6 +228,20 @@ def main():
         s.add_argument("--user", required=True)
         s.add_argument("--password", required=True)
         s.add_argument("--folder", default="INBOX")
+        s.set_defaults(fn=fn)
+
+    s = sub.add_parser("imap-wrong-logins")
+    s.add_argument("--addr", required=True)
+    s.add_argument("--user", required=True)
+    s.add_argument("--password", required=True)
+    s.add_argument("--count", type=int, required=True)
+    s.set_defaults(fn=imap_wrong_logins)
+
+    for name, fn in (("pop3-login", pop3_login), ("smtp-login", smtp_login)):
+        s = sub.add_parser(name)
+        s.add_argument("--addr", required=True)
+        s.add_argument("--user", required=True)
+        s.add_argument("--password", required=True)
         s.set_defaults(fn=fn)
 
     s = sub.add_parser("imap-login-plaintext")

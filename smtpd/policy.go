@@ -1,0 +1,140 @@
+package smtpd
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/netip"
+
+	"congvu/directory"
+	"congvu/internal/mailerr"
+	"congvu/policy"
+)
+
+// The calls into the policy engine (package policy), kept here so the
+// protocol code only has one line at each hook point. Deps.Policy nil means
+// policy.Nop: everything is accepted.
+
+// outboundQueue takes messages for other domains. It is nil while outbound
+// mail is disabled (RCPT to another domain then gets ErrOutboundDisabled);
+// issue 5's queue plugs in here, and tests set it to exercise the policy
+// checks on outside recipients.
+type outboundQueue interface {
+	Enqueue(ctx context.Context, from string, rcpts []string, msg io.Reader) error
+}
+
+func (s *session) protocol() policy.Protocol {
+	if s.mode == modeSubmission {
+		return policy.Submission
+	}
+	return policy.SMTP
+}
+
+func (s *session) clientIP() netip.Addr {
+	a, _ := netip.AddrFromSlice(s.ip)
+	return a.Unmap()
+}
+
+// from is the current transaction's reverse-path.
+func (s *session) from() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tx.from
+}
+
+func (s *session) envelope(from string) policy.Envelope {
+	return policy.Envelope{Protocol: s.protocol(), IP: s.clientIP(), Account: s.account, From: from}
+}
+
+// policyConnect runs the connection hook (at the first EHLO/HELO, where
+// go-smtp creates the session).
+func (s *session) policyConnect() error {
+	ctx, cancel := opContext(lookupTimeout)
+	defer cancel()
+	return s.srv.policy.Connect(ctx, policy.Conn{Protocol: s.protocol(), IP: s.clientIP()}).Err()
+}
+
+// policyBeforeAuth may throttle the client before the password is checked.
+func (s *session) policyBeforeAuth(login string) error {
+	ctx, cancel := opContext(lookupTimeout)
+	defer cancel()
+	return s.srv.policy.BeforeAuth(ctx, policy.AuthAttempt{Protocol: policy.Submission, IP: s.clientIP(), Login: login}).Err()
+}
+
+// policyAfterAuth reports the directory's answer; a refusal (the login
+// that locked the account) replaces err.
+func (s *session) policyAfterAuth(login string, acct *directory.Account, err error) error {
+	ctx, cancel := opContext(lookupTimeout)
+	defer cancel()
+	o := policy.AuthOutcome{AuthAttempt: policy.AuthAttempt{Protocol: policy.Submission, IP: s.clientIP(), Login: login},
+		Result: authResult(err), Account: acct}
+	if d := s.srv.policy.AfterAuth(ctx, o); d.Refused() {
+		return d.Err()
+	}
+	return err
+}
+
+// authResult classifies a directory answer for the policy engine.
+func authResult(err error) policy.AuthResult {
+	switch {
+	case err == nil:
+		return policy.AuthOK
+	case errors.Is(err, mailerr.ErrAccountDisabled):
+		return policy.AuthDisabled
+	case errors.Is(err, mailerr.ErrAuthFailed), errors.Is(err, mailerr.ErrUnknownUser):
+		return policy.AuthFailed
+	}
+	return policy.AuthUnavailable
+}
+
+func (s *session) policyMail(from string) error {
+	ctx, cancel := opContext(lookupTimeout)
+	defer cancel()
+	return s.srv.policy.MailFrom(ctx, s.envelope(from)).Err()
+}
+
+func (s *session) policyRcpt(from, address string, acct *directory.Account) error {
+	ctx, cancel := opContext(lookupTimeout)
+	defer cancel()
+	return s.srv.policy.RcptTo(ctx, s.envelope(from), policy.Recipient{Address: address, Account: acct}).Err()
+}
+
+// policyMessage describes a received transaction to the engine.
+func (s *session) policyMessage(tx transaction, msg *spool) *policy.Message {
+	m := &policy.Message{Envelope: s.envelope(tx.from), Size: msg.size, Open: msg.reader}
+	for _, r := range tx.rcpts {
+		m.Rcpts = append(m.Rcpts, policy.Recipient{Address: r.account.Address, Account: r.account})
+	}
+	for _, a := range tx.remote {
+		m.Rcpts = append(m.Rcpts, policy.Recipient{Address: a})
+	}
+	return m
+}
+
+// policyData runs the DATA hook before anything is stored or queued.
+func (s *session) policyData(m *policy.Message) error {
+	ctx, cancel := opContext(lookupTimeout)
+	defer cancel()
+	return s.srv.policy.Data(ctx, m).Err()
+}
+
+// policyDelivered runs after local delivery, before the 250.
+func (s *session) policyDelivered(m *policy.Message) {
+	ctx, cancel := opContext(deliverTimeout)
+	defer cancel()
+	s.srv.policy.Delivered(ctx, m)
+}
+
+// enqueueRemote hands the recipients in other domains to the outbound
+// queue, after the local copies are stored.
+func (s *session) enqueueRemote(tx transaction, msg *spool) error {
+	if len(tx.remote) == 0 {
+		return nil
+	}
+	if s.srv.outbound == nil {
+		return mailerr.ErrOutboundDisabled
+	}
+	ctx, cancel := opContext(deliverTimeout)
+	defer cancel()
+	return s.srv.outbound.Enqueue(ctx, tx.from, tx.remote, msg.reader())
+}
