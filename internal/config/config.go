@@ -23,6 +23,8 @@ type Config struct {
 	Storage   Storage   `toml:"storage"`
 	SMTP      SMTP      `toml:"smtp"`
 	IMAP      IMAP      `toml:"imap"`
+	Web       Web       `toml:"web"`
+	Password  Password  `toml:"password"`
 }
 
 // Server holds identity and paths.
@@ -59,6 +61,7 @@ type Listen struct {
 	POP3        string `toml:"pop3"`
 	POP3S       string `toml:"pop3s"`
 	HTTP        string `toml:"http"`
+	HTTPS       string `toml:"https"`
 }
 
 // Directory selects the directory backend.
@@ -123,12 +126,16 @@ func Default() Config {
 			POP3:        "127.0.0.1:2110",
 			POP3S:       "127.0.0.1:2995",
 			HTTP:        "127.0.0.1:8080",
+			HTTPS:       "127.0.0.1:8443",
 		},
 		Directory: Directory{Backend: "sqlite", SQLitePath: "directory.db",
 			LDAP: LDAP{PoolSize: 8, TimeoutSeconds: 5, CacheTTLSeconds: 60}},
 		Storage: Storage{Path: "mail", DefaultQuotaBytes: 2 << 30},
 		SMTP:    SMTP{MaxMessageBytes: 30 << 20, MaxRecipients: 100},
 		IMAP:    IMAP{IdleTimeoutSeconds: 1800},
+
+		Web:      defaultWeb(),
+		Password: defaultPassword(),
 	}
 }
 
@@ -211,6 +218,9 @@ func (c *Config) Validate() error {
 	if c.SMTP.Outbound {
 		return fmt.Errorf("smtp.outbound = true is not supported yet")
 	}
+	if err := c.validateWeb(); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -233,6 +243,7 @@ func (l Listen) byName() map[string]string {
 	return map[string]string{
 		"smtp": l.SMTP, "submission": l.Submission, "submissions": l.Submissions,
 		"imap": l.IMAP, "imaps": l.IMAPS, "pop3": l.POP3, "pop3s": l.POP3S, "http": l.HTTP,
+		"https": l.HTTPS,
 	}
 }
 
