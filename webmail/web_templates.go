@@ -18,6 +18,8 @@ header nav{display:flex;flex-wrap:wrap;align-items:center;gap:1rem}
 header nav a,header nav button.link{color:#fff;text-decoration:none;font-size:.95rem}
 header nav a:hover,header nav button.link:hover{text-decoration:underline}
 form.inline{display:inline;margin:0}
+header nav form.inline{display:flex}
+.card h1:first-child,.card h2:first-child{margin-top:0}
 button.link{background:none;border:0;padding:0;font:inherit;cursor:pointer}
 main{padding-top:1.5rem;padding-bottom:2rem}
 h1{font-size:1.5rem;margin:.2rem 0 .2rem}
@@ -40,6 +42,7 @@ button.danger{background:#5a1010}
 .notice ul{margin:.3rem 0 .1rem 1.2rem;padding:0}
 .notice.error{background:var(--errbg);border-color:var(--err);color:#5c1010}
 .notice.ok{background:var(--okbg);border-color:var(--ok);color:#0f4424}
+.notice.info{background:#eef5fc;border-color:#0b57a4;color:#0a3566}
 .hint{color:var(--muted);font-size:.92rem}
 dl.facts{display:grid;grid-template-columns:minmax(9rem,max-content) 1fr;gap:.35rem 1rem;margin:0}
 dl.facts dt{color:var(--muted)}
@@ -80,8 +83,8 @@ const layoutTemplate = `{{define "layout"}}<!doctype html>
 </div></header>
 <main class="wrap">
 {{with .Notice}}<div class="notice {{.Kind}}" role="{{if eq .Kind "error"}}alert{{else}}status{{end}}">
-<p>{{.VI}}</p>{{if .Items}}<ul>{{range .Items}}<li>{{.VI}} <span class="en">/ {{.EN}}</span></li>{{end}}</ul>{{end}}
-{{if .EN}}<p class="en">{{.EN}}</p>{{end}}</div>{{end}}
+<p>{{.VI}}</p>{{if .EN}}<p class="en">{{.EN}}</p>{{end}}
+{{if .Items}}<ul>{{range .Items}}<li>{{.VI}} <span class="en">/ {{.EN}}</span></li>{{end}}</ul>{{end}}</div>{{end}}
 {{template "content" .}}
 </main>
 <footer class="wrap">Hệ thống thư điện tử công vụ <span class="en">/ Official e-mail system</span></footer>
@@ -120,7 +123,7 @@ const homeTemplate = `{{define "content"}}{{with .Data}}<h1>Xin chào, {{if .Acc
 
 const passwordTemplate = `{{define "content"}}<div class="card narrow">
 <h1>Đổi mật khẩu <span class="en">/ Change password</span></h1>
-{{if .Data.Forced}}<div class="notice error" role="status">{{if .Data.Expired}}<p>Mật khẩu của bạn đã dùng quá {{.Data.MaxAgeDays}} ngày. Vui lòng đổi mật khẩu để tiếp tục.</p>
+{{if .Data.Forced}}<div class="notice info" role="status">{{if .Data.Expired}}<p>Mật khẩu của bạn đã dùng quá {{.Data.MaxAgeDays}} ngày. Vui lòng đổi mật khẩu để tiếp tục.</p>
 <p class="en">Your password is older than {{.Data.MaxAgeDays}} days. Change it to continue.</p>{{else}}<p>Đây là lần đăng nhập đầu tiên hoặc mật khẩu vừa được cấp lại. Vui lòng đổi mật khẩu để tiếp tục.</p>
 <p class="en">First sign-in or a reset password: choose your own password to continue.</p>{{end}}</div>{{end}}
 <form method="post" action="/password">
