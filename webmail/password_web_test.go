@@ -44,7 +44,7 @@ func TestForcedPasswordChange(t *testing.T) {
 	if strings.Contains(r.Body, `href="/admin"`) || strings.Contains(r.Body, `href="/">Tài khoản`) {
 		t.Error("the forced page links elsewhere")
 	}
-	for _, path := range []string{"/", "/?x=1"} {
+	for _, path := range []string{"/", "/admin", "/admin/unit?code=56"} {
 		if r := b.get(path); r.Request.URL.Path != "/password" {
 			t.Errorf("%s reachable before the forced change (%s)", path, r.Request.URL.Path)
 		}
@@ -91,6 +91,9 @@ func TestForcedPasswordChange(t *testing.T) {
 	}
 	if r := other.get("/"); r.Request.URL.Path != "/login" {
 		t.Error("the other session survived the password change")
+	}
+	if r := b.get("/admin"); r.StatusCode != http.StatusForbidden {
+		t.Errorf("an official reaches /admin after the change: %d", r.StatusCode)
 	}
 }
 

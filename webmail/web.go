@@ -341,6 +341,7 @@ type page struct {
 	User           *userView
 	CSRF           string
 	Forced         bool
+	AdminTab       string // "units" or "reports" on admin pages
 	Notice         *notice
 	Data           any
 }
@@ -390,5 +391,5 @@ func (wb *Web) message(w http.ResponseWriter, status int, vi, en string) {
 func serveCSS(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=3600")
-	w.Write([]byte(webCSS))
+	w.Write([]byte(webCSS + adminCSS))
 }

@@ -20,7 +20,7 @@ header nav a:hover,header nav button.link:hover{text-decoration:underline}
 form.inline{display:inline;margin:0}
 header nav form.inline{display:flex}
 .card h1:first-child,.card h2:first-child{margin-top:0}
-button.link{background:none;border:0;padding:0;font:inherit;cursor:pointer}
+button.link{background:none;border:0;padding:0;margin:0;font:inherit;cursor:pointer}
 main{padding-top:1.5rem;padding-bottom:2rem}
 h1{font-size:1.5rem;margin:.2rem 0 .2rem}
 h2{font-size:1.15rem;margin:1.4rem 0 .5rem}
@@ -152,7 +152,7 @@ var pages = func() map[string]*template.Template {
 	m := make(map[string]*template.Template, len(contents))
 	base := template.Must(template.New("layout").Funcs(template.FuncMap{
 		"role": roleName, "state": stateName, "time": formatTime,
-	}).Parse(layoutTemplate))
+	}).Parse(layoutTemplate + adminNav))
 	for name, content := range contents {
 		m[name] = template.Must(template.Must(base.Clone()).Parse(content))
 	}

@@ -195,3 +195,63 @@ func TestWebFirstLoginInBrowser(t *testing.T) {
 		t.Errorf("initial password over IMAP after the change: %q, want [AUTHENTICATIONFAILED]", r)
 	}
 }
+
+// TestWebAdminInBrowser: a unit administrator of the demo province signs
+// in (changing their own initial password first), resets the password of
+// an official of their unit — the new one is shown once and works over
+// IMAP while the old one does not — and then locks the official, whose
+// IMAP login is then refused with [CONTACTADMIN].
+func TestWebAdminInBrowser(t *testing.T) {
+	s := startSystem(t, "")
+	official := s.user(0)
+	_, agency, _ := strings.Cut(official.Address, ".")
+	var admin account
+	for _, a := range s.accounts {
+		if a.Role == "unitadmin" && strings.HasSuffix(a.Address, "."+agency) {
+			admin = a
+		}
+	}
+	if admin.Address == "" {
+		t.Fatalf("no unit admin for %s in the demo accounts", official.Address)
+	}
+	ctx := s.browser()
+	s.signIn(ctx, admin.Address, admin.Password)
+	changePassword(t, ctx, admin.Password, "Quan-Tri#2026x")
+	do(t, ctx, "account page", chromedp.WaitVisible("dl.facts"))
+
+	base := "https://" + s.addrs["https"]
+	do(t, ctx, "admin unit page", chromedp.Navigate(base+"/admin"), chromedp.WaitVisible("nav.tabs"))
+	if page := text(t, ctx, "main"); !strings.Contains(page, official.Address) || !strings.Contains(page, "Đang hoạt động") {
+		t.Fatalf("the unit page does not list %s:\n%s", official.Address, page)
+	}
+	screenshot(t, ctx, "admin-unit")
+	do(t, ctx, "reset the official's password",
+		chromedp.Navigate(base+"/admin/account?address="+official.Address),
+		chromedp.WaitVisible("#reset"),
+		chromedp.Click("#reset"),
+		chromedp.WaitVisible("#new-password"))
+	fresh := strings.TrimSpace(text(t, ctx, "#new-password"))
+	if len(fresh) < 9 || fresh == official.Password {
+		t.Fatalf("reset page shows %q", fresh)
+	}
+	screenshot(t, ctx, "admin-reset")
+	if r := s.imapResult(official.Address, official.Password); !strings.Contains(r, "AUTHENTICATIONFAILED") {
+		t.Errorf("old password over IMAP after the reset: %q", r)
+	}
+	if r := s.imapResult(official.Address, fresh); r != "OK" {
+		t.Errorf("reset password over IMAP: %q", r)
+	}
+
+	do(t, ctx, "lock the official",
+		chromedp.Navigate(base+"/admin/account?address="+official.Address),
+		chromedp.WaitVisible("#lock"),
+		chromedp.Click("#lock"),
+		chromedp.WaitVisible("#unlock"))
+	if n := text(t, ctx, "[role=status]"); !strings.Contains(n, "Đã khoá tài khoản "+official.Address) {
+		t.Errorf("after locking the page says %q", n)
+	}
+	screenshot(t, ctx, "admin-locked")
+	if r := s.imapResult(official.Address, fresh); !strings.Contains(r, "CONTACTADMIN") {
+		t.Errorf("locked official's IMAP login: %q, want NO [CONTACTADMIN]", r)
+	}
+}
