@@ -159,6 +159,12 @@ func TestWebFirstLoginInBrowser(t *testing.T) {
 		t.Fatalf("initial password over IMAP before the web: %s", r)
 	}
 	ctx := s.browser()
+	s.signIn(ctx, u.Address, "Sai-Mat-Khau#1")
+	do(t, ctx, "wrong password", chromedp.WaitVisible("[role=alert]"))
+	if msg := text(t, ctx, "[role=alert]"); !strings.Contains(msg, "Sai tên đăng nhập hoặc mật khẩu") {
+		t.Errorf("wrong password: the page says %q", msg)
+	}
+	screenshot(t, ctx, "wrong-password")
 	s.signIn(ctx, u.Address, u.Password)
 	do(t, ctx, "forced change page", chromedp.WaitVisible("#current"))
 	if got := location(t, ctx); !strings.HasSuffix(got, "/password") {
