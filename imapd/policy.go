@@ -1,11 +1,9 @@
 package imapd
 
 import (
-	"errors"
 	"net/netip"
 
 	"congvu/directory"
-	"congvu/internal/mailerr"
 	"congvu/policy"
 )
 
@@ -26,15 +24,7 @@ func (s *session) policyBeforeAuth(login string) error {
 // policyAfterAuth reports the directory's answer; a refusal (the login
 // that locked the account) replaces err.
 func (s *session) policyAfterAuth(login string, acct *directory.Account, err error) error {
-	result := policy.AuthUnavailable
-	switch {
-	case err == nil:
-		result = policy.AuthOK
-	case errors.Is(err, mailerr.ErrAccountDisabled):
-		result = policy.AuthDisabled
-	case errors.Is(err, mailerr.ErrAuthFailed), errors.Is(err, mailerr.ErrUnknownUser):
-		result = policy.AuthFailed
-	}
+	result := policy.ClassifyAuth(err)
 	o := policy.AuthOutcome{AuthAttempt: policy.AuthAttempt{Protocol: policy.IMAP, IP: remoteIP(s), Login: login},
 		Result: result, Account: acct}
 	if d := s.srv.policy.AfterAuth(s.ctx, o); d.Refused() {

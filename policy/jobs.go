@@ -76,7 +76,11 @@ func (e *Engine) maybeDigest(base context.Context, now time.Time, hour int) {
 			return // interrupted by shutdown: retried after the restart
 		}
 	}
-	if err := e.db.setLastRun(ctx, "digest", today); err != nil {
+	// The digests went out: record it even if shutdown began meanwhile,
+	// or the next start would send them all again.
+	done, cancelDone := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancelDone()
+	if err := e.db.setLastRun(done, "digest", today); err != nil {
 		e.log.Error("policy: digest bookkeeping", "err", err)
 	}
 }

@@ -22,6 +22,7 @@ package policy
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/netip"
 
@@ -134,6 +135,20 @@ const (
 	AuthDisabled               // right password, account locked or retired
 	AuthUnavailable            // directory down: says nothing about the user
 )
+
+// ClassifyAuth turns the directory's answer to a password check into an
+// AuthResult; anything unclassified says nothing about the user.
+func ClassifyAuth(err error) AuthResult {
+	switch {
+	case err == nil:
+		return AuthOK
+	case errors.Is(err, mailerr.ErrAccountDisabled):
+		return AuthDisabled
+	case errors.Is(err, mailerr.ErrAuthFailed), errors.Is(err, mailerr.ErrUnknownUser):
+		return AuthFailed
+	}
+	return AuthUnavailable
+}
 
 // AuthOutcome is a login after the directory answered.
 type AuthOutcome struct {

@@ -1,10 +1,7 @@
 package pop3d
 
 import (
-	"errors"
-
 	"congvu/directory"
-	"congvu/internal/mailerr"
 	"congvu/policy"
 )
 
@@ -27,15 +24,7 @@ func (s *session) policyBeforeAuth(login string) error {
 // that locked the account) replaces err.
 func (s *session) policyAfterAuth(login string, acct *directory.Account, err error) error {
 	a := s.attempt(login)
-	result := policy.AuthUnavailable
-	switch {
-	case err == nil:
-		result = policy.AuthOK
-	case errors.Is(err, mailerr.ErrAccountDisabled):
-		result = policy.AuthDisabled
-	case errors.Is(err, mailerr.ErrAuthFailed), errors.Is(err, mailerr.ErrUnknownUser):
-		result = policy.AuthFailed
-	}
+	result := policy.ClassifyAuth(err)
 	if d := s.srv.policy.AfterAuth(s.srv.ctx, policy.AuthOutcome{AuthAttempt: a, Result: result, Account: acct}); d.Refused() {
 		return d.Err()
 	}

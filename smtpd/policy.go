@@ -2,7 +2,6 @@ package smtpd
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/netip"
 
@@ -67,24 +66,11 @@ func (s *session) policyAfterAuth(login string, acct *directory.Account, err err
 	ctx, cancel := opContext(lookupTimeout)
 	defer cancel()
 	o := policy.AuthOutcome{AuthAttempt: policy.AuthAttempt{Protocol: policy.Submission, IP: s.clientIP(), Login: login},
-		Result: authResult(err), Account: acct}
+		Result: policy.ClassifyAuth(err), Account: acct}
 	if d := s.srv.policy.AfterAuth(ctx, o); d.Refused() {
 		return d.Err()
 	}
 	return err
-}
-
-// authResult classifies a directory answer for the policy engine.
-func authResult(err error) policy.AuthResult {
-	switch {
-	case err == nil:
-		return policy.AuthOK
-	case errors.Is(err, mailerr.ErrAccountDisabled):
-		return policy.AuthDisabled
-	case errors.Is(err, mailerr.ErrAuthFailed), errors.Is(err, mailerr.ErrUnknownUser):
-		return policy.AuthFailed
-	}
-	return policy.AuthUnavailable
 }
 
 func (s *session) policyMail(from string) error {

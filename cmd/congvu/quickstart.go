@@ -133,6 +133,9 @@ func printWelcome(w io.Writer, dir, cfgPath string, r *server.Running, fresh boo
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-12s %s\n", n, r.Addrs[n])
 	}
+	if a := r.Addrs["https"]; a != "" {
+		fmt.Fprintf(w, "\nĐăng nhập web / web sign-in: https://%s/login\n", a)
+	}
 	credPath := filepath.Join(dir, "demo-accounts.csv")
 	rows, err := readCredentials(credPath)
 	if err == nil {

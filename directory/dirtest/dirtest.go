@@ -356,6 +356,29 @@ func testSetPassword(t *testing.T, w directory.Writer) {
 	if a, _ := w.Lookup(ctx, thanh); a == nil || a.MustChangePassword {
 		t.Errorf("MustChangePassword still set: %+v", a)
 	}
+	// The change the web makes after a forced change (mustChange false)
+	// also moves PasswordChanged, from an old value.
+	a, err = w.Lookup(ctx, thanh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.PasswordChanged, a.MustChangePassword = time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC), true
+	if err := w.PutAccount(ctx, *a, ""); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := w.Lookup(ctx, thanh); a == nil || !a.PasswordChanged.Equal(time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)) {
+		t.Fatalf("PutAccount did not keep the given PasswordChanged: %+v", a)
+	}
+	before = time.Now().Add(-time.Second)
+	if err := w.SetPassword(ctx, thanh, newPass, false); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := w.Lookup(ctx, thanh); a == nil || a.MustChangePassword || a.PasswordChanged.Before(before) {
+		t.Errorf("after SetPassword(mustChange=false) Lookup = %+v", a)
+	}
+	if err := w.SetPassword(ctx, thanh, thanhPass, false); err != nil {
+		t.Fatal(err)
+	}
 	// Other accounts are untouched.
 	wantAuth(t, w, mai, maiPass, mai)
 	// Vietnamese passwords: precomposed and combining forms are one password.

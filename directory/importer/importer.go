@@ -34,6 +34,11 @@ type Options struct {
 	// same code exists yet (parents first), each with its shared unit
 	// mailbox <abbr>@domain. Existing units are left as they are.
 	Units []directory.Unit
+	// NewPeople makes every row a new person, even when someone with the
+	// same name already works in the unit: a namesake gets the next address
+	// of the duplicate rule (thanhnn2.skhcn). The admin web creates accounts
+	// this way; file imports leave it false to stay idempotent.
+	NewPeople bool
 }
 
 // Entry is one account the import created, updated or left unchanged.
@@ -206,7 +211,7 @@ func Import(ctx context.Context, w directory.Writer, rows []Row, opts Options) (
 			continue
 		}
 		k := personKey{u.Code, r.FullName}
-		if as := existing[k]; len(as) > 0 {
+		if as := existing[k]; len(as) > 0 && !opts.NewPeople {
 			a := as[0]
 			existing[k] = as[1:]
 			e := Entry{Line: r.Line, Address: a.Address, FullName: a.DisplayName, UnitCode: u.Code, Role: a.Role}

@@ -232,3 +232,24 @@ func TestImportExplicitAddress(t *testing.T) {
 		t.Errorf("created %+v", rep.Created)
 	}
 }
+
+// TestImportNewPeople: with NewPeople a namesake in the same unit is a new
+// account with the next address, as the admin web needs.
+func TestImportNewPeople(t *testing.T) {
+	ctx := context.Background()
+	d := newDir(t)
+	row := []Row{{FullName: "Nguyễn Ngọc Thành", Unit: "56.skhcn", Title: "Chuyên viên"}}
+	for i, want := range []string{"thanhnn.skhcn@" + domain, "thanhnn2.skhcn@" + domain} {
+		rep, err := Import(ctx, d, row, Options{Domain: domain, NewPeople: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Created) != 1 || rep.Created[0].Address != want || rep.Created[0].Password == "" {
+			t.Fatalf("run %d: created %+v, want %s", i, rep.Created, want)
+		}
+	}
+	rep, err := Import(ctx, d, row, Options{Domain: domain})
+	if err != nil || len(rep.Created) != 0 || len(rep.Unchanged) != 1 {
+		t.Errorf("without NewPeople the import stays idempotent: %+v, %v", rep, err)
+	}
+}

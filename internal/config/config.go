@@ -24,6 +24,8 @@ type Config struct {
 	SMTP      SMTP      `toml:"smtp"`
 	IMAP      IMAP      `toml:"imap"`
 	Policy    Policy    `toml:"policy"`
+	Web       Web       `toml:"web"`
+	Password  Password  `toml:"password"`
 }
 
 // Server holds identity and paths.
@@ -60,6 +62,7 @@ type Listen struct {
 	POP3        string `toml:"pop3"`
 	POP3S       string `toml:"pop3s"`
 	HTTP        string `toml:"http"`
+	HTTPS       string `toml:"https"`
 }
 
 // Directory selects the directory backend.
@@ -124,13 +127,16 @@ func Default() Config {
 			POP3:        "127.0.0.1:2110",
 			POP3S:       "127.0.0.1:2995",
 			HTTP:        "127.0.0.1:8080",
+			HTTPS:       "127.0.0.1:8443",
 		},
 		Directory: Directory{Backend: "sqlite", SQLitePath: "directory.db",
 			LDAP: LDAP{PoolSize: 8, TimeoutSeconds: 5, CacheTTLSeconds: 60}},
-		Storage: Storage{Path: "mail", DefaultQuotaBytes: 2 << 30},
-		SMTP:    SMTP{MaxMessageBytes: 30 << 20, MaxRecipients: 100},
-		IMAP:    IMAP{IdleTimeoutSeconds: 1800},
-		Policy:  DefaultPolicy(),
+		Storage:  Storage{Path: "mail", DefaultQuotaBytes: 2 << 30},
+		SMTP:     SMTP{MaxMessageBytes: 30 << 20, MaxRecipients: 100},
+		IMAP:     IMAP{IdleTimeoutSeconds: 1800},
+		Policy:   DefaultPolicy(),
+		Web:      defaultWeb(),
+		Password: defaultPassword(),
 	}
 }
 
@@ -213,6 +219,9 @@ func (c *Config) Validate() error {
 	if c.SMTP.Outbound {
 		return fmt.Errorf("smtp.outbound = true is not supported yet")
 	}
+	if err := c.validateWeb(); err != nil {
+		return err
+	}
 	return c.Policy.Validate()
 }
 
@@ -235,6 +244,7 @@ func (l Listen) byName() map[string]string {
 	return map[string]string{
 		"smtp": l.SMTP, "submission": l.Submission, "submissions": l.Submissions,
 		"imap": l.IMAP, "imaps": l.IMAPS, "pop3": l.POP3, "pop3s": l.POP3S, "http": l.HTTP,
+		"https": l.HTTPS,
 	}
 }
 

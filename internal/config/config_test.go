@@ -42,6 +42,11 @@ func TestValidate(t *testing.T) {
 		"bad backend":  func(c *Config) { c.Directory.Backend = "nis" },
 		"domain space": func(c *Config) { c.Server.LocalDomains = []string{"a b"} },
 		"ldap no url":  func(c *Config) { c.Directory.Backend = "ldap" },
+		"bad https":    func(c *Config) { c.Listen.HTTPS = "8443" },
+		"no idle":      func(c *Config) { c.Web.SessionIdleMinutes = 0 },
+		"idle > max":   func(c *Config) { c.Web.SessionIdleMinutes = 13 * 60 },
+		"min length":   func(c *Config) { c.Password.MinLength = 0 },
+		"max age":      func(c *Config) { c.Password.MaxAgeDays = -1 },
 		"ldap plaintext to another host": func(c *Config) {
 			c.Directory.Backend = "ldap"
 			c.Directory.LDAP.URL, c.Directory.LDAP.BaseDN = "ldap://ldap.khanhhoa.gov.vn/", "dc=khanhhoa"

@@ -173,9 +173,9 @@ func plan(opts Options) ([]directory.Unit, []seededAccount, error) {
 	var accounts []seededAccount
 	add := func(a directory.Account) {
 		a.State = directory.StateActive
-		// Demo accounts must work in IMAP clients at once; a forced change
-		// would need the web UI first.
-		a.MustChangePassword = false
+		// As for imported officials: the first web login forces a change.
+		// IMAP, POP3 and SMTP accept the initial password meanwhile.
+		a.MustChangePassword = true
 		accounts = append(accounts, seededAccount{a, newPassword(pwRand, &a)})
 	}
 	add(directory.Account{Address: "quantri@" + opts.Domain, DisplayName: "Quản trị hệ thống thư điện tử công vụ",

@@ -211,7 +211,7 @@ func TestSeedKhanhHoa(t *testing.T) {
 	perUnit := map[string]int{}
 	for _, a := range accounts {
 		perUnit[a.UnitCode]++
-		if a.MustChangePassword || a.State != directory.StateActive || !norm.NFC.IsNormalString(a.DisplayName) || a.DisplayName == "" {
+		if !a.MustChangePassword || a.State != directory.StateActive || !norm.NFC.IsNormalString(a.DisplayName) || a.DisplayName == "" {
 			t.Errorf("account %+v", a)
 		}
 		if a.Role != directory.RoleUnit && a.Role != directory.RoleOperator {

@@ -139,7 +139,15 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		mux.Handle(p, danhba)
 	}
 	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	r.closers = append(r.closers, httpSrv.Close)
+	// The authenticated web, over TLS only; the public danh bạ is there too.
+	httpsMux := http.NewServeMux()
+	for _, p := range []string{"GET /danhba", "GET /danhba.csv", "GET /danhba.vcf", "GET /danhba.ldif"} {
+		httpsMux.Handle(p, danhba)
+	}
+	httpsSrv := &http.Server{Handler: httpsMux, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(log.With("listener", "https").Handler(), slog.LevelDebug)}
+	r.closers = append(r.closers, httpSrv.Close, httpsSrv.Close)
 
 	listeners := []struct {
 		name, addr string
@@ -153,6 +161,8 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		{"pop3", cfg.Listen.POP3, popSrv.Serve},
 		{"pop3s", cfg.Listen.POP3S, popSrv.ServeTLS},
 		{"http", cfg.Listen.HTTP, httpSrv.Serve},
+		// ServeTLS clones TLSConfig and adds HTTP/2 to its protocols.
+		{"https", cfg.Listen.HTTPS, func(l net.Listener) error { return httpsSrv.ServeTLS(l, "", "") }},
 	}
 	// Bind everything first so a port conflict fails start-up cleanly
 	// before any client was served.
@@ -174,6 +184,27 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		r.Addrs[l.name] = ln.Addr().String()
 	}
 	mux.Handle("GET /", webmail.SetupPage(cfg.Server.Hostname, cfg.Server.LocalDomains, clientListeners(r.Addrs)))
+	var httpsPort string
+	if a := r.Addrs["https"]; a != "" {
+		_, httpsPort, _ = net.SplitHostPort(a)
+	}
+	for _, p := range webmail.PrivatePaths() {
+		// GET and POST only: a method-less pattern would conflict with "GET /".
+		mux.Handle("GET "+p, webmail.HTTPSRedirect(httpsPort))
+		mux.Handle("POST "+p, webmail.HTTPSRedirect(httpsPort))
+	}
+	httpsMux.Handle("/", webmail.NewWeb(webmail.WebOptions{
+		Dir:         r.Dir,
+		Policy:      webPolicy{r.Policy},
+		Reports:     webPolicy{r.Policy},
+		States:      r.Policy,
+		Rules:       cfg.Password.Rules(),
+		Domains:     cfg.Server.LocalDomains,
+		SessionIdle: cfg.Web.SessionIdle(),
+		SessionMax:  cfg.Web.SessionMax(),
+		Listeners:   clientListeners(r.Addrs),
+		Logger:      log.With("component", "web"),
+	}))
 	for i, l := range listeners {
 		if bound[i] == nil {
 			continue
@@ -202,6 +233,7 @@ func clientListeners(addrs map[string]string) []webmail.Listener {
 		{Service: "POP3 (nhận thư / incoming)", Addr: addrs["pop3"], Security: "STARTTLS"},
 		{Service: "SMTP (gửi thư / outgoing)", Addr: addrs["submissions"], Security: "SSL/TLS"},
 		{Service: "SMTP (gửi thư / outgoing)", Addr: addrs["submission"], Security: "STARTTLS"},
+		{Service: "Web (đăng nhập, đổi mật khẩu / sign in, password)", Addr: addrs["https"], Security: "HTTPS"},
 	} {
 		if l.Addr != "" {
 			out = append(out, l)

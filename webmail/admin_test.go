@@ -1,0 +1,265 @@
+package webmail
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"congvu/directory"
+	"congvu/internal/mailerr"
+)
+
+const (
+	skhcnAdmin   = "quantri.skhcn@khanhhoa.gov.vn"
+	skhcnAdmin2  = "quantri2.skhcn@khanhhoa.gov.vn"
+	operatorAddr = "quantri@khanhhoa.gov.vn"
+	tramAddr     = "tramdt.nhatrang@khanhhoa.gov.vn"
+	thanhAddr    = "thanhnn.skhcn@khanhhoa.gov.vn"
+)
+
+// withAdmins adds a unit admin of Sở KH&CN (and a second one), and the
+// provincial operator.
+func (e *webEnv) withAdmins() {
+	e.t.Helper()
+	for _, a := range []directory.Account{
+		{Address: skhcnAdmin, DisplayName: "Phạm Quản Trị", UnitCode: "56.skhcn", Title: "Quản trị mạng", Role: directory.RoleAdmin},
+		{Address: skhcnAdmin2, DisplayName: "Võ Quản Trị", UnitCode: "56.skhcn", Title: "Quản trị mạng", Role: directory.RoleAdmin},
+		{Address: operatorAddr, DisplayName: "Quản trị hệ thống", UnitCode: "56.skhcn", Role: directory.RoleOperator},
+	} {
+		if err := e.dir.PutAccount(e.t.Context(), a, secretPW); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+}
+
+func (e *webEnv) state(address string) directory.State {
+	e.t.Helper()
+	a, err := e.dir.Lookup(e.t.Context(), address)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return a.State
+}
+
+func adminForm(address string) url.Values { return url.Values{"address": {address}} }
+
+func TestAdminScope(t *testing.T) {
+	e := newWebEnv(t, nil)
+	e.withAdmins()
+	official := e.browser()
+	expect(t, official.login(anAddr, secretPW), 200)
+	expect(t, official.get("/admin"), http.StatusForbidden, "Bạn không có quyền quản trị.")
+	if strings.Contains(official.get("/").Body, `href="/admin"`) {
+		t.Error("an official sees the admin link")
+	}
+
+	b := e.browser()
+	expect(t, b.login(skhcnAdmin, secretPW), 200, `href="/admin"`)
+	r := b.get("/admin")
+	expect(t, r, 200, "Sở Khoa học và Công nghệ", anAddr, thanhAddr, "Đang khoá", "Văn phòng Sở", "Báo cáo truy cập")
+	if r.Request.URL.RawQuery != "code=56.skhcn" {
+		t.Errorf("/admin went to %s", r.Request.URL)
+	}
+	if strings.Contains(r.Body, `href="/admin/unit?code=56"`) {
+		t.Error("the province is linked for a department admin")
+	}
+	expect(t, b.get("/admin/unit?code=56.skhcn.vp"), 200, ducAddr)
+	expect(t, b.get("/admin/unit?code=22333"), http.StatusForbidden, "không thuộc phạm vi bạn quản lý")
+	expect(t, b.get("/admin/unit?code=56"), http.StatusForbidden)
+	expect(t, b.get("/admin/unit?code=nope"), http.StatusNotFound)
+	expect(t, b.get("/admin/account?address="+url.QueryEscape(tramAddr)), http.StatusForbidden)
+	expect(t, b.get("/admin/account?address="+url.QueryEscape(ducAddr)), 200, "Lê Văn Đức", "Cấp lại mật khẩu", "Khoá tài khoản")
+	r = b.get("/admin/find?q=" + url.QueryEscape(strings.ToUpper(anAddr)))
+	expect(t, r, 200, "Nguyễn Văn An")
+
+	// Refused targets: outside the scope, oneself, an operator, a peer admin.
+	for _, target := range []string{tramAddr, skhcnAdmin, operatorAddr, skhcnAdmin2} {
+		r := b.post("/admin/account?address="+url.QueryEscape(ducAddr), "/admin/lock", adminForm(target))
+		expect(t, r, http.StatusForbidden)
+		if s := e.state(target); s != directory.StateActive {
+			t.Errorf("%s was locked by a refused action: %s", target, s)
+		}
+	}
+
+	op := e.browser()
+	expect(t, op.login(operatorAddr, secretPW), 200)
+	r = op.get("/admin")
+	expect(t, r, 200, "Ủy ban nhân dân tỉnh Khánh Hòa", "Sở Khoa học và Công nghệ", "Phường Nha Trang")
+	expect(t, op.get("/admin/unit?code=22333"), 200, tramAddr)
+	expect(t, op.post("/admin/account?address="+url.QueryEscape(skhcnAdmin2), "/admin/lock", adminForm(skhcnAdmin2)), 200, "Đã khoá tài khoản")
+}
+
+func TestAdminActions(t *testing.T) {
+	e := newWebEnv(t, nil)
+	e.withAdmins()
+	holder := e.browser()
+	expect(t, holder.login(anAddr, secretPW), 200, "Xin chào")
+	b := e.browser()
+	expect(t, b.login(skhcnAdmin, secretPW), 200)
+	page := "/admin/account?address=" + url.QueryEscape(anAddr)
+
+	// Every admin action needs the session's token.
+	for _, action := range []string{"/admin/reset", "/admin/lock", "/admin/retire"} {
+		r := b.do("POST", action, url.Values{"address": {anAddr}, "confirm": {"yes"}})
+		expect(t, r, http.StatusForbidden, "mã chống giả mạo (CSRF)")
+	}
+	if _, err := e.dir.Authenticate(t.Context(), anAddr, secretPW); err != nil {
+		t.Fatalf("a POST without token changed the account: %v", err)
+	}
+
+	r := b.post(page, "/admin/reset", adminForm(anAddr))
+	expect(t, r, 200, "Đã cấp lại mật khẩu", "chỉ hiển thị một lần")
+	m := regexp.MustCompile(`id="new-password">([^<]+)<`).FindStringSubmatch(r.Body)
+	if m == nil {
+		t.Fatal("no new password on the page")
+	}
+	fresh := htmlUnescape(m[1])
+	if r := holder.get("/"); r.Request.URL.Path != "/login" {
+		t.Error("the holder's session survived the reset")
+	}
+	expect(t, e.browser().login(anAddr, secretPW), http.StatusUnauthorized)
+	r = e.browser().login(anAddr, fresh)
+	expect(t, r, 200, "mật khẩu vừa được cấp lại")
+	if r.Request.URL.Path != "/password" {
+		t.Errorf("after a reset the holder lands on %s, want /password", r.Request.URL.Path)
+	}
+
+	expect(t, b.post(page, "/admin/lock", adminForm(anAddr)), 200, "Đã khoá tài khoản "+anAddr, "Mở khoá")
+	if e.state(anAddr) != directory.StateLocked {
+		t.Fatal("not locked")
+	}
+	expect(t, e.browser().login(anAddr, fresh), http.StatusForbidden, "Tài khoản đang bị khoá")
+	expect(t, b.post(page, "/admin/lock", adminForm(anAddr)), http.StatusConflict)
+	expect(t, b.post(page, "/admin/unlock", adminForm(anAddr)), 200, "Đã mở khoá tài khoản")
+	if e.state(anAddr) != directory.StateActive {
+		t.Fatal("not unlocked")
+	}
+	expect(t, b.post(page, "/admin/retire", adminForm(anAddr)), http.StatusBadRequest, "đánh dấu ô xác nhận")
+	if e.state(anAddr) != directory.StateActive {
+		t.Fatal("retired without confirmation")
+	}
+	f := adminForm(anAddr)
+	f.Set("confirm", "yes")
+	expect(t, b.post(page, "/admin/retire", f), 200, "Đã đóng tài khoản")
+	if e.state(anAddr) != directory.StateRetired {
+		t.Fatal("not retired")
+	}
+	expect(t, e.browser().login(anAddr, fresh), http.StatusForbidden, "Tài khoản đã bị đóng.")
+	if r := b.get(page); strings.Contains(r.Body, `id="reset"`) || strings.Contains(r.Body, `id="lock"`) {
+		t.Error("a retired account still offers reset or lock")
+	}
+}
+
+func htmlUnescape(s string) string {
+	return strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">", "&#34;", `"`, "&#39;", "'", "&#43;", "+").Replace(s)
+}
+
+func TestAdminCreate(t *testing.T) {
+	e := newWebEnv(t, nil)
+	e.withAdmins()
+	b := e.browser()
+	expect(t, b.login(skhcnAdmin, secretPW), 200)
+	form := "/admin/new?unit=56.skhcn"
+	expect(t, b.get(form), 200, "Thêm tài khoản", `value="official"`, `value="clerk"`)
+	if strings.Contains(b.get(form).Body, `value="unitadmin"`) {
+		t.Error("a unit admin is offered to create administrators")
+	}
+	expect(t, b.get("/admin/new?unit=22333"), http.StatusForbidden)
+
+	create := func(name, role, unit string) response {
+		return b.post(form, "/admin/new", url.Values{"unit": {unit}, "full_name": {name}, "title": {"Chuyên viên"},
+			"phone": {"0258 3822 111"}, "role": {role}})
+	}
+	expect(t, create("  ", "official", "56.skhcn"), http.StatusUnprocessableEntity, "Vui lòng nhập họ và tên.")
+	expect(t, create("Ai Đó", "unitadmin", "56.skhcn"), http.StatusUnprocessableEntity, "Vai trò không hợp lệ.")
+	expect(t, create("Ai Đó", "official", "22333"), http.StatusForbidden)
+
+	// A namesake of the (locked) thanhnn.skhcn gets the next address.
+	r := create("Nguyễn  Ngọc Thành", "clerk", "56.skhcn")
+	expect(t, r, 200, "Đã tạo tài khoản", "thanhnn2.skhcn@khanhhoa.gov.vn", "Văn thư", thanhAddr+" đã có người dùng")
+	m := regexp.MustCompile(`id="new-password">([^<]+)<`).FindStringSubmatch(r.Body)
+	if m == nil {
+		t.Fatal("no initial password shown")
+	}
+	a, err := e.dir.Lookup(t.Context(), "thanhnn2.skhcn@khanhhoa.gov.vn")
+	if err != nil || a.Role != directory.RoleClerk || !a.MustChangePassword || a.UnitCode != "56.skhcn" ||
+		a.DisplayName != "Nguyễn Ngọc Thành" || a.Phone != "0258 3822 111" {
+		t.Fatalf("created %+v, %v", a, err)
+	}
+	r = e.browser().login(a.Address, htmlUnescape(m[1]))
+	if r.Request.URL.Path != "/password" {
+		t.Errorf("the new account's first login went to %s", r.Request.URL.Path)
+	}
+	expect(t, create("Trần Văn Bảo", "official", "56.skhcn.vp"), 200, "Đã tạo tài khoản", "Văn phòng Sở")
+
+	op := e.browser()
+	expect(t, op.login(operatorAddr, secretPW), 200)
+	r = op.post("/admin/new?unit=22333", "/admin/new", url.Values{"unit": {"22333"}, "full_name": {"Lý Thị Hoa"}, "role": {"unitadmin"}})
+	expect(t, r, 200, "hoalt.nhatrang@khanhhoa.gov.vn", "Quản trị đơn vị")
+}
+
+// fakeReports renders a recognisable fragment and records its arguments.
+type fakeReports struct {
+	mu         sync.Mutex
+	unit       string
+	from, to   time.Time
+	err        error
+	calledWith int
+}
+
+func (f *fakeReports) AccessReportHTML(_ context.Context, w io.Writer, unit string, from, to time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calledWith++
+	f.unit, f.from, f.to = unit, from, to
+	if f.err != nil {
+		fmt.Fprint(w, "<p>partial</p>")
+		return f.err
+	}
+	fmt.Fprintf(w, `<table id="access-report"><tr><td>%s</td></tr></table>`, unit)
+	return nil
+}
+
+func TestAdminReports(t *testing.T) {
+	reports := &fakeReports{}
+	e := newWebEnv(t, func(o *WebOptions) { o.Reports = reports })
+	e.withAdmins()
+	b := e.browser()
+	expect(t, b.login(skhcnAdmin, secretPW), 200)
+	r := b.get("/admin/reports")
+	expect(t, r, 200, `<table id="access-report"><tr><td>56.skhcn</td></tr></table>`, "— Văn phòng Sở")
+	if d := reports.to.Sub(reports.from); d != 6*24*time.Hour || reports.from.Location().String() != "ICT" {
+		t.Errorf("default range %v – %v", reports.from, reports.to)
+	}
+	expect(t, b.get("/admin/reports?unit=56.skhcn.vp&from=2026-01-01&to=2026-01-31"), 200, "<td>56.skhcn.vp</td>")
+	if want := time.Date(2026, 1, 1, 0, 0, 0, 0, vietnam()); !reports.from.Equal(want) || reports.unit != "56.skhcn.vp" {
+		t.Errorf("from %v unit %s", reports.from, reports.unit)
+	}
+	n := reports.calledWith
+	expect(t, b.get("/admin/reports?unit=22333"), http.StatusForbidden)
+	expect(t, b.get("/admin/reports?from=2026-13-01"), http.StatusBadRequest, "Ngày không hợp lệ")
+	expect(t, b.get("/admin/reports?from=2026-02-01&to=2026-01-01"), http.StatusBadRequest, "Khoảng thời gian không hợp lệ")
+	if reports.calledWith != n {
+		t.Error("Reports called for a refused request")
+	}
+	reports.err = mailerr.ErrDirectoryUnavailable.With(errors.New("boom"))
+	r = b.get("/admin/reports")
+	expect(t, r, http.StatusServiceUnavailable, "Danh bạ tạm thời không truy cập được")
+	if strings.Contains(r.Body, "partial") || strings.Contains(r.Body, "boom") {
+		t.Error("a failed report's output or cause is shown")
+	}
+
+	e2 := newWebEnv(t, nil)
+	e2.withAdmins()
+	b = e2.browser()
+	expect(t, b.login(operatorAddr, secretPW), 200)
+	expect(t, b.get("/admin/reports"), 200, "Báo cáo truy cập chưa có trên máy chủ này")
+}
