@@ -50,6 +50,10 @@ type envOptions struct {
 	maxRecipients   int
 	// wrapDir lets a test put a failure-injecting Directory in front.
 	wrapDir func(directory.Directory) directory.Directory
+	// mail are the optional outbound queue, signer and inbound checker.
+	outbound Outbound
+	signer   Signer
+	inbound  InboundChecker
 }
 
 type env struct {
@@ -116,7 +120,8 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		MaxRecipients:   opts.maxRecipients,
 		TLS:             &tls.Config{Certificates: []tls.Certificate{cert}},
 		SpoolDir:        tmp,
-	}, Deps{Store: store, Dir: d, Logger: log, Metrics: e.metrics})
+	}, Deps{Store: store, Dir: d, Logger: log, Metrics: e.metrics,
+		Outbound: opts.outbound, Signer: opts.signer, Inbound: opts.inbound})
 
 	done := make(chan error, 3)
 	for _, l := range []struct {

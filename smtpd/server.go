@@ -8,8 +8,11 @@
 //     account's own addresses.
 //   - Submissions (port 465, RFC 8314): the same over implicit TLS.
 //
-// Local recipients are delivered straight into the store; delivery to other
-// domains is not enabled yet (mailerr.ErrOutboundDisabled).
+// Local recipients are delivered straight into the store. On submission,
+// recipients of other domains go to the outbound queue (Deps.Outbound),
+// DKIM-signed (Deps.Signer); without a queue they get
+// mailerr.ErrOutboundDisabled. On MX, mail is judged by SPF, DKIM and DMARC
+// and checked for spoofing of our own domains (Deps.Inbound).
 //
 // Every refusal is a *mailerr.Error turned into an SMTP reply in exactly one
 // place (reply in errors.go).
@@ -64,10 +67,15 @@ type Config struct {
 
 // Deps are the services a Server uses.
 type Deps struct {
-	Store   storage.Store
-	Dir     directory.Directory
-	Logger  *slog.Logger
-	Metrics *metrics.Metrics
+	Store storage.Store
+	Dir   directory.Directory
+	// Outbound, Signer and Inbound are optional (nil: outbound delivery
+	// disabled, no DKIM signing, no inbound authentication).
+	Outbound Outbound
+	Signer   Signer
+	Inbound  InboundChecker
+	Logger   *slog.Logger
+	Metrics  *metrics.Metrics
 }
 
 // Defaults.
@@ -105,6 +113,7 @@ type Server struct {
 	cfg     Config
 	store   storage.Store
 	dir     directory.Directory
+	mail    mailDeps
 	log     *slog.Logger
 	metrics *metrics.Metrics
 	tls     *tls.Config
@@ -152,6 +161,7 @@ func New(cfg Config, deps Deps) *Server {
 		cfg:     cfg,
 		store:   deps.Store,
 		dir:     deps.Dir,
+		mail:    mailDeps{outbound: deps.Outbound, signer: deps.Signer, inbound: deps.Inbound},
 		log:     deps.Logger,
 		metrics: deps.Metrics,
 		domains: make(map[string]bool, len(cfg.LocalDomains)),

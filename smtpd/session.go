@@ -57,10 +57,12 @@ type transaction struct {
 	rcpts []recipient
 }
 
-// recipient is an accepted RCPT, resolved to its account.
+// recipient is an accepted RCPT, resolved to its account, or (submission
+// only) an address of another domain for the outbound queue.
 type recipient struct {
 	given   string // as written in RCPT TO, for trace and reports
 	account *directory.Account
+	remote  string // normalized address when account is nil
 }
 
 func (s *Server) newSession(c *smtp.Conn, m mode) *session {
@@ -135,7 +137,7 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 			// RFC 5321 3.9 / RFC 2505: an MX is not an open relay.
 			return s.reply(phaseRcpt, mailerr.ErrRelayDenied.With(fmt.Errorf("RCPT TO:<%s>", to)))
 		}
-		return s.reply(phaseRcpt, mailerr.ErrOutboundDisabled.With(fmt.Errorf("RCPT TO:<%s>", to)))
+		return s.reply(phaseRcpt, s.addRemote(to, address))
 	}
 
 	ctx, cancel := opContext(lookupTimeout)
@@ -162,7 +164,7 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 
 	s.mu.Lock()
 	size := s.tx.size
-	dup := slices.ContainsFunc(s.tx.rcpts, func(r recipient) bool { return r.account.Address == acct.Address })
+	dup := slices.ContainsFunc(s.tx.rcpts, func(r recipient) bool { return r.account != nil && r.account.Address == acct.Address })
 	s.mu.Unlock()
 	if dup {
 		// An alias and its primary (or the same address twice): one copy.
@@ -221,7 +223,11 @@ func (s *session) Data(r io.Reader) error {
 		return s.reply(phaseData, err)
 	}
 	defer msg.Close()
-	return s.reply(phaseData, s.deliver(tx, msg))
+	in, err := s.checkInbound(tx, msg)
+	if err != nil {
+		return s.reply(phaseData, err)
+	}
+	return s.reply(phaseData, s.deliver(tx, msg, in))
 }
 
 // rdnsLookup is a reverse DNS lookup started when the session begins and

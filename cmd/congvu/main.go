@@ -5,6 +5,7 @@
 //	congvu quickstart [--dir DIR] [listener flags]
 //	congvu storage check|rebuild --config FILE
 //	congvu directory demo --config FILE --out accounts.csv
+//	congvu queue list|show|retry|delete --config FILE [ID|--all]
 //	congvu version
 package main
 
@@ -40,6 +41,7 @@ const usage = `usage:
   congvu serve --config FILE [listener flags]
   congvu quickstart [--dir DIR] [listener flags]
   congvu storage check|rebuild --config FILE
+  congvu queue list|show|retry|delete --config FILE [ID|--all]
   congvu version
 
 listener flags (override the [listen] section; "" disables a listener):
@@ -61,6 +63,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdStorage(args[1:], stdout, stderr)
 	case "directory":
 		return cmdDirectory(args[1:], stdout, stderr)
+	case "queue":
+		return cmdQueue(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "congvu", version)
 		return nil

@@ -23,6 +23,10 @@ type Config struct {
 	Storage   Storage   `toml:"storage"`
 	SMTP      SMTP      `toml:"smtp"`
 	IMAP      IMAP      `toml:"imap"`
+	Outbound  Outbound  `toml:"outbound"`
+	DKIM      DKIM      `toml:"dkim"`
+	Inbound   Inbound   `toml:"inbound"`
+	DNS       DNS       `toml:"dns"`
 }
 
 // Server holds identity and paths.
@@ -95,8 +99,8 @@ type Storage struct {
 type SMTP struct {
 	MaxMessageBytes int64 `toml:"max_message_bytes"`
 	MaxRecipients   int   `toml:"max_recipients"`
-	// Outbound enables delivery to other domains (not implemented yet;
-	// must stay false).
+	// Outbound enables delivery to other domains through the outbound
+	// queue (the [outbound] section).
 	Outbound bool `toml:"outbound"`
 }
 
@@ -129,6 +133,8 @@ func Default() Config {
 		Storage: Storage{Path: "mail", DefaultQuotaBytes: 2 << 30},
 		SMTP:    SMTP{MaxMessageBytes: 30 << 20, MaxRecipients: 100},
 		IMAP:    IMAP{IdleTimeoutSeconds: 1800},
+		// Mail between servers (outbound.go).
+		Outbound: defaultOutbound(), DKIM: defaultDKIM(), Inbound: defaultInbound(), DNS: defaultDNS(),
 	}
 }
 
@@ -208,10 +214,7 @@ func (c *Config) Validate() error {
 	if c.SMTP.MaxMessageBytes <= 0 || c.SMTP.MaxRecipients <= 0 || c.Storage.DefaultQuotaBytes <= 0 {
 		return fmt.Errorf("smtp.max_message_bytes, smtp.max_recipients and storage.default_quota_bytes must be positive")
 	}
-	if c.SMTP.Outbound {
-		return fmt.Errorf("smtp.outbound = true is not supported yet")
-	}
-	return nil
+	return c.validateMail()
 }
 
 // isLoopbackURL reports whether an ldap:// URL points at this machine, the

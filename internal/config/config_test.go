@@ -33,15 +33,20 @@ func TestUnknownOptionRejected(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	for name, mutate := range map[string]func(*Config){
-		"no domains":   func(c *Config) { c.Server.LocalDomains = nil },
-		"bad listen":   func(c *Config) { c.Listen.IMAP = "localhost" },
-		"half tls":     func(c *Config) { c.TLS.CertFile = "x.pem" },
-		"bad log":      func(c *Config) { c.Log.Format = "xml" },
-		"outbound":     func(c *Config) { c.SMTP.Outbound = true },
-		"zero size":    func(c *Config) { c.SMTP.MaxMessageBytes = 0 },
-		"bad backend":  func(c *Config) { c.Directory.Backend = "nis" },
-		"domain space": func(c *Config) { c.Server.LocalDomains = []string{"a b"} },
-		"ldap no url":  func(c *Config) { c.Directory.Backend = "ldap" },
+		"no domains":                      func(c *Config) { c.Server.LocalDomains = nil },
+		"bad listen":                      func(c *Config) { c.Listen.IMAP = "localhost" },
+		"half tls":                        func(c *Config) { c.TLS.CertFile = "x.pem" },
+		"bad log":                         func(c *Config) { c.Log.Format = "xml" },
+		"no retries":                      func(c *Config) { c.Outbound.RetryIntervals = nil },
+		"bad smarthost":                   func(c *Config) { c.Outbound.Smarthost = "relay" },
+		"smarthost user without password": func(c *Config) { c.Outbound.SmarthostUser = "congvu" },
+		"bad dmarc policy":                func(c *Config) { c.Inbound.DMARCPolicy = "ignore" },
+		"bad spoof action":                func(c *Config) { c.Inbound.SpoofAction = "accept" },
+		"bad dns server":                  func(c *Config) { c.DNS.Servers = []string{"127.0.0.1"} },
+		"zero size":                       func(c *Config) { c.SMTP.MaxMessageBytes = 0 },
+		"bad backend":                     func(c *Config) { c.Directory.Backend = "nis" },
+		"domain space":                    func(c *Config) { c.Server.LocalDomains = []string{"a b"} },
+		"ldap no url":                     func(c *Config) { c.Directory.Backend = "ldap" },
 		"ldap plaintext to another host": func(c *Config) {
 			c.Directory.Backend = "ldap"
 			c.Directory.LDAP.URL, c.Directory.LDAP.BaseDN = "ldap://ldap.khanhhoa.gov.vn/", "dc=khanhhoa"

@@ -24,6 +24,7 @@ import (
 	"congvu/internal/metrics"
 	"congvu/internal/tlsutil"
 	"congvu/pop3d"
+	"congvu/queue"
 	"congvu/smtpd"
 	"congvu/storage"
 	"congvu/webmail"
@@ -36,7 +37,8 @@ type Running struct {
 	Dir     directory.Writer
 	Store   *storage.FileStore
 	Metrics *metrics.Metrics
-	CertPEM string // path of the certificate clients should trust
+	CertPEM string       // path of the certificate clients should trust
+	Queue   *queue.Queue // nil unless smtp.outbound is on
 
 	log     *slog.Logger
 	closers []func() error
@@ -94,13 +96,23 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	r.closers = append(r.closers, r.Store.Close)
 	r.Metrics = metrics.New()
 
+	// Mail between servers: queue, DKIM, inbound authentication (mail.go).
+	mail, err := startMail(cfg, r, log)
+	if err != nil {
+		return nil, fmt.Errorf("outbound: %w", err)
+	}
+	r.closers = append(r.closers, mail.close)
+	r.Queue = mail.queue
+	smtpDeps := mail.deps
+	smtpDeps.Store, smtpDeps.Dir, smtpDeps.Logger, smtpDeps.Metrics = r.Store, r.Dir, log.With("proto", "smtp"), r.Metrics
+
 	smtpSrv := smtpd.New(smtpd.Config{
 		Hostname:        cfg.Server.Hostname,
 		LocalDomains:    cfg.Server.LocalDomains,
 		MaxMessageBytes: cfg.SMTP.MaxMessageBytes,
 		MaxRecipients:   cfg.SMTP.MaxRecipients,
 		TLS:             tlsCfg,
-	}, smtpd.Deps{Store: r.Store, Dir: r.Dir, Logger: log.With("proto", "smtp"), Metrics: r.Metrics})
+	}, smtpDeps)
 	imapSrv := imapd.New(imapd.Config{
 		TLS:            tlsCfg,
 		Hostname:       cfg.Server.Hostname,
