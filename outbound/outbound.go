@@ -39,13 +39,13 @@ type Config struct {
 	// Smarthost ("host:port") receives all mail instead of the MX hosts,
 	// over TLS that must verify: implicit TLS when SmarthostImplicitTLS,
 	// STARTTLS otherwise; AUTH PLAIN when SmarthostUsername is set.
-	Smarthost                              string
-	SmarthostImplicitTLS                   bool
-	SmarthostUsername, SmarthostPassword   string
-	ConnectTimeout, CommandTimeout         time.Duration // default 30 s, 5 min
-	IdleTimeout                            time.Duration // reuse window; default 30 s, negative disables
-	MaxHosts                               int           // MX hosts tried per attempt; default 5
-	MTASTSPort                             int           // HTTPS port of policy hosts: 443 except in tests
+	Smarthost                            string
+	SmarthostImplicitTLS                 bool
+	SmarthostUsername, SmarthostPassword string
+	ConnectTimeout, CommandTimeout       time.Duration // default 30 s, 5 min
+	IdleTimeout                          time.Duration // reuse window; default 30 s, negative disables
+	MaxHosts                             int           // MX hosts tried per attempt; default 5
+	MTASTSPort                           int           // HTTPS port of policy hosts: 443 except in tests
 }
 
 // Deps are the services a Client uses.

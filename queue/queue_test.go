@@ -188,7 +188,7 @@ func TestPermanentFailureBouncesOnce(t *testing.T) {
 	for _, want := range []string{
 		"Final-Recipient: rfc822; nobody@angiang.gov.vn\r\nAction: failed\r\nStatus: 5.1.1\r\nRemote-MTA: dns; mx.angiang.gov.vn\r\n",
 		"Diagnostic-Code: smtp; 550 5.1.1 <nobody@angiang.gov.vn>: Recipient address rejected: User unknown",
-		"Subject: Công văn số 12", // returned header
+		"Subject: Công văn số 12",       // returned header
 		"không chuyển được thư của bạn", // the Vietnamese explanation
 	} {
 		if !strings.Contains(b, want) {
