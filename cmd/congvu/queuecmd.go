@@ -96,8 +96,9 @@ func cmdQueue(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// printQueue writes one block per message: a line per recipient with its
-// state, then for a deferred or failed one the last attempt and its answer.
+// printQueue writes a line per recipient with its state, then, for those
+// tried already, the last attempt: which server, how the connection was
+// protected and what it answered.
 func printQueue(w io.Writer, es []queue.Entry, now time.Time) {
 	if len(es) == 0 {
 		fmt.Fprintln(w, "Hàng đợi trống / queue is empty")
@@ -106,6 +107,7 @@ func printQueue(w io.Writer, es []queue.Entry, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tAGE\tSIZE\tFROM\tRECIPIENT\tSTATE\tATTEMPTS\tNEXT")
 	waiting := 0
+	var details []string
 	for _, e := range es {
 		from := e.From
 		if from == "" {
@@ -133,11 +135,17 @@ func printQueue(w io.Writer, es []queue.Entry, now time.Time) {
 				if r.Security != "" {
 					via += " (" + r.Security + ")"
 				}
-				fmt.Fprintf(tw, "\t\t\t\t  last attempt %s ago%s: %s\t\t\t\n", round(now.Sub(r.LastAttempt)), via, r.LastError)
+				details = append(details, fmt.Sprintf("  %s <%s>: %s ago%s:\n      %s", e.ID, r.Rcpt, round(now.Sub(r.LastAttempt)), via, r.LastError))
 			}
 		}
 	}
 	tw.Flush()
+	if len(details) > 0 {
+		fmt.Fprintln(w, "\nLần thử gần nhất / last attempts:")
+		for _, d := range details {
+			fmt.Fprintln(w, d)
+		}
+	}
 	fmt.Fprintf(w, "%d thư, %d người nhận đang chờ / %d message(s), %d recipient(s) waiting\n", len(es), waiting, len(es), waiting)
 }
 

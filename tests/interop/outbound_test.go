@@ -1,0 +1,130 @@
+package interop
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestOutboundWithPostfix: an official's message sent with swaks through
+// submission reaches Postfix over STARTTLS; Postfix's mail reaches the
+// official; a recipient Postfix defers is retried, explained by `congvu
+// queue list`, and finally bounced with a delay notice first.
+func TestOutboundWithPostfix(t *testing.T) {
+	requireTool(t, "swaks")
+	p := startProvince(t, nil)
+	s := p.congvu
+	official := s.user(0)
+
+	t.Run("congvu delivers to Postfix with STARTTLS", func(t *testing.T) {
+		out, err := run(t, nil, "swaks", "--server", s.addrs["submission"], "--tls", "--tls-ca-path", s.certFile,
+			"--auth", "PLAIN", "--auth-user", official.Address, "--auth-password", official.Password,
+			"--from", official.Address, "--to", otherUser, "--header", "Subject: Cong van gui An Giang", "--body", "Kinh gui So KH&CN An Giang")
+		if err != nil || !strings.Contains(out, "250") {
+			t.Fatalf("swaks: %v\n%s", err, out)
+		}
+		msgs := p.waitPostfixMail(otherUser, 1, 20*time.Second)
+		m := msgs[0]
+		// Postfix's own Received field says congvu came over TLS.
+		if !regexp.MustCompile(`(?s)Received: from mail\.khanhhoa\.gov\.vn \(unknown \[127\.0\.0\.1\]\)\s+\(using TLSv1\.[23] with cipher`).MatchString(m) ||
+			!strings.Contains(m, "by mx.angiang.gov.vn (Postfix) with ESMTPS") {
+			t.Errorf("Postfix did not receive over STARTTLS:\n%.1500s", m)
+		}
+		if !strings.Contains(m, "Subject: Cong van gui An Giang") || !strings.Contains(m, "Return-Path: <"+official.Address+">") {
+			t.Errorf("message at Postfix:\n%.1500s", m)
+		}
+		waitQueueEmpty(t, p)
+	})
+
+	t.Run("Postfix delivers to congvu", func(t *testing.T) {
+		msg := simpleMessage(otherUser, official.Address, "Phuc dap cong van", "Da nhan")
+		p.sendViaPostfix(otherUser, official.Address, msg)
+		got := s.waitFor(official, "INBOX", func(ms []fetched) bool {
+			for _, m := range ms {
+				if strings.Contains(string(m.Raw), "Subject: Phuc dap cong van") {
+					return true
+				}
+			}
+			return false
+		})
+		var raw string
+		for _, m := range got {
+			if strings.Contains(string(m.Raw), "Subject: Phuc dap cong van") {
+				raw = string(m.Raw)
+			}
+		}
+		if raw == "" {
+			t.Fatalf("message from Postfix not in INBOX (%d messages)", len(got))
+		}
+		if !regexp.MustCompile(`Received: from mx\.angiang\.gov\.vn \(.*\)\r\n\t\(using TLS1\.[23] with cipher`).MatchString(raw) {
+			t.Errorf("congvu's Received does not show STARTTLS from Postfix:\n%.800s", raw)
+		}
+	})
+
+	t.Run("deferred, explained, then bounced", func(t *testing.T) {
+		out, err := run(t, nil, "swaks", "--server", s.addrs["submission"], "--tls", "--tls-ca-path", s.certFile,
+			"--auth", "PLAIN", "--auth-user", official.Address, "--auth-password", official.Password,
+			"--from", official.Address, "--to", deferUser, "--header", "Subject: Thu se bi hoan")
+		if err != nil || !strings.Contains(out, "250") {
+			t.Fatalf("swaks: %v\n%s", err, out)
+		}
+		// The operator sees why the message waits.
+		var list string
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			list = p.queue("list")
+			if strings.Contains(list, "hoãn/deferred") || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		for _, want := range []string{deferUser, "hoãn/deferred", "451 4.7.1", "please try again later", "via mx.angiang.gov.vn (STARTTLS TLS1.3", "certificate verified", official.Address} {
+			if !strings.Contains(list, want) {
+				t.Errorf("queue list lacks %q:\n%s", want, list)
+			}
+		}
+		t.Logf("congvu queue list:\n%s", list)
+		// After delay_notice the sender is told, after max_age the mail bounces.
+		var notes []string
+		deadline = time.Now().Add(30 * time.Second)
+		for len(notes) < 2 && time.Now().Before(deadline) {
+			notes = notes[:0]
+			for _, m := range s.fetchAll(official, "INBOX") {
+				if r := string(m.Raw); strings.Contains(r, "Final-Recipient: rfc822; "+deferUser) {
+					notes = append(notes, r)
+				}
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		if len(notes) != 2 {
+			t.Fatalf("sender has %d notifications about %s, want a delay notice and a bounce\n%s", len(notes), deferUser, p.queue("list"))
+		}
+		if !strings.Contains(notes[0], "Action: delayed") || !strings.Contains(notes[1], "Action: failed\r\nStatus: 5.4.7") ||
+			!strings.Contains(notes[1], "Diagnostic-Code: smtp; 451 4.7.1") || !strings.Contains(notes[1], "Subject: Thu se bi hoan") {
+			t.Errorf("notifications:\n%s\n----\n%s", notes[0], notes[1])
+		}
+		if !strings.Contains(notes[1], "Return-Path: <>") {
+			t.Error("bounce not sent with the null reverse-path")
+		}
+		waitQueueEmpty(t, p)
+		if n := len(p.postfixMail(deferUser)); n != 0 {
+			t.Errorf("deferring recipient got %d messages", n)
+		}
+	})
+}
+
+func waitQueueEmpty(t *testing.T, p *province) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out := p.queue("list")
+		if strings.Contains(out, "queue is empty") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queue not empty:\n%s", out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
