@@ -6,6 +6,7 @@
 //	congvu storage check|rebuild --config FILE
 //	congvu directory demo --config FILE --out accounts.csv
 //	congvu queue list|show|retry|delete --config FILE [ID|--all]
+//	congvu dkim keygen --config FILE [--algorithm rsa|ed25519] [--selector S] DOMAIN
 //	congvu version
 package main
 
@@ -42,6 +43,7 @@ const usage = `usage:
   congvu quickstart [--dir DIR] [listener flags]
   congvu storage check|rebuild --config FILE
   congvu queue list|show|retry|delete --config FILE [ID|--all]
+  congvu dkim keygen --config FILE [--algorithm rsa|ed25519] [--selector S] DOMAIN
   congvu version
 
 listener flags (override the [listen] section; "" disables a listener):
@@ -65,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdDirectory(args[1:], stdout, stderr)
 	case "queue":
 		return cmdQueue(args[1:], stdout, stderr)
+	case "dkim":
+		return cmdDkim(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "congvu", version)
 		return nil

@@ -15,6 +15,7 @@ import (
 	"congvu/directory"
 	"congvu/internal/config"
 	"congvu/internal/mailerr"
+	"congvu/msgauth"
 	"congvu/outbound"
 	"congvu/queue"
 	"congvu/resolve"
@@ -25,14 +26,20 @@ import (
 // mailParts are the services of mail between servers, as smtpd uses them.
 type mailParts struct {
 	queue   *queue.Queue
+	signer  *msgauth.Signer
 	deps    smtpd.Deps // only Outbound, Signer, Inbound are set
 	closers []func() error
 }
 
 // startMail builds the resolver, the outbound queue and its transport
 // (when smtp.outbound is on), the DKIM signer and the inbound checker.
-func startMail(cfg config.Config, r *Running, log *slog.Logger) (*mailParts, error) {
+func startMail(cfg config.Config, r *Running, log *slog.Logger) (_ *mailParts, err error) {
 	mp := &mailParts{}
+	defer func() {
+		if err != nil {
+			mp.close()
+		}
+	}()
 	if !cfg.SMTP.Outbound {
 		return mp, nil
 	}
@@ -68,6 +75,15 @@ func startMail(cfg config.Config, r *Running, log *slog.Logger) (*mailParts, err
 	mp.closers = append(mp.closers, q.Close)
 	mp.deps.Outbound = q
 	q.Start()
+	if cfg.DKIM.Sign {
+		signer, err := msgauth.LoadSigner(cfg.Path(cfg.DKIM.KeysPath))
+		if err != nil {
+			return nil, fmt.Errorf("dkim: %w", err)
+		}
+		mp.signer = signer
+		mp.deps.Signer = signer
+		log.Info("dkim signing", "domains", signer.Domains())
+	}
 	return mp, nil
 }
 

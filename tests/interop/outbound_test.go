@@ -35,6 +35,30 @@ func TestOutboundWithPostfix(t *testing.T) {
 			t.Errorf("message at Postfix:\n%.1500s", m)
 		}
 		waitQueueEmpty(t, p)
+
+		// Signed by congvu with both keys; Debian's opendkim verifies.
+		if n := strings.Count(m, "DKIM-Signature:"); n != 2 ||
+			!strings.Contains(m, "a=rsa-sha256") || !strings.Contains(m, "a=ed25519-sha256") || !strings.Contains(m, "d=khanhhoa.gov.vn") {
+			t.Fatalf("want rsa-sha256 and ed25519-sha256 signatures by khanhhoa.gov.vn, got %d:\n%.2500s", n, m)
+		}
+		if out, err := p.opendkimVerify(m); err != nil || strings.TrimSpace(out) != "" {
+			t.Errorf("opendkim-testmsg rejects congvu's signatures: %v\n%s", err, out)
+		}
+		// Each signature on its own verifies too (opendkim 2.11 knows
+		// ed25519-sha256, RFC 8463).
+		for _, keep := range []string{"a=rsa-sha256", "a=ed25519-sha256"} {
+			only := dropSignaturesExcept(m, keep)
+			if out, err := p.opendkimVerify(only); err != nil || strings.Count(only, "DKIM-Signature:") != 1 {
+				t.Errorf("opendkim-testmsg with only the %s signature: %v\n%s", keep, err, out)
+			}
+		}
+		// And it is a real check: a changed body fails.
+		tampered := strings.Replace(m, "Kinh gui So KH&CN An Giang", "Kinh gui So KH&CN An Giang: chuyen 500 trieu", 1)
+		out, err = p.opendkimVerify(tampered)
+		if err == nil || !strings.Contains(out, "opendkim-testmsg") {
+			t.Errorf("opendkim-testmsg did not reject a tampered message: %v\n%s", err, out)
+		}
+		t.Logf("opendkim-testmsg on the tampered copy: %v: %s", err, strings.TrimSpace(out))
 	})
 
 	t.Run("Postfix delivers to congvu", func(t *testing.T) {
@@ -127,4 +151,26 @@ func waitQueueEmpty(t *testing.T, p *province) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// dropSignaturesExcept removes the DKIM-Signature fields (with their
+// continuation lines) that do not contain keep.
+func dropSignaturesExcept(msg, keep string) string {
+	head, body, _ := strings.Cut(msg, "\n\n")
+	var fields []string
+	for _, line := range strings.Split(head, "\n") {
+		if len(fields) > 0 && (strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t")) {
+			fields[len(fields)-1] += "\n" + line
+			continue
+		}
+		fields = append(fields, line)
+	}
+	var kept []string
+	for _, f := range fields {
+		if strings.HasPrefix(f, "DKIM-Signature:") && !strings.Contains(f, keep) {
+			continue
+		}
+		kept = append(kept, f)
+	}
+	return strings.Join(kept, "\n") + "\n\n" + body
 }

@@ -110,8 +110,39 @@ func startProvince(t *testing.T, configure func(*config.Config)) *province {
 			configure(c)
 		}
 	})
+	// DKIM keys as an operator makes them, published in the test DNS.
+	for _, alg := range []string{"rsa", "ed25519"} {
+		out, err := run(t, nil, binaryPath, "dkim", "keygen", "--config", p.cfgPath, "--algorithm", alg, "--selector", alg+"-test", demoDomain)
+		if err != nil {
+			t.Fatalf("dkim keygen: %v\n%s", err, out)
+		}
+		var zone string
+		for _, line := range strings.Split(out, "\n") {
+			if strings.HasPrefix(line, alg+"-test._domainkey."+demoDomain+". IN TXT") {
+				zone = line
+			}
+		}
+		if zone == "" {
+			t.Fatalf("dkim keygen printed no TXT record:\n%s", out)
+		}
+		p.addDNS(zone)
+	}
 	p.serve()
 	return p
+}
+
+// opendkimVerify checks msg's DKIM signatures with opendkim-testmsg
+// (Debian opendkim-tools), which looks keys up through /etc/resolv.conf: it
+// runs in a private mount namespace whose resolv.conf names the test DNS
+// server, so it never asks the real DNS.
+func (p *province) opendkimVerify(msg string) (string, error) {
+	p.t.Helper()
+	requireTool(p.t, "opendkim-testmsg")
+	requireTool(p.t, "unshare")
+	rc := filepath.Join(p.t.TempDir(), "resolv.conf")
+	os.WriteFile(rc, []byte("nameserver "+p.ip+"\noptions attempts:1 timeout:2\n"), 0o644)
+	return run(p.t, []byte(msg), "unshare", "--mount", "sh", "-c",
+		`mount --bind "$1" /etc/resolv.conf && exec opendkim-testmsg`, "sh", rc)
 }
 
 const demoDomain = "khanhhoa.gov.vn"
