@@ -21,8 +21,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/emersion/go-msgauth/dkim"
 	"github.com/emersion/go-message/textproto"
+	"github.com/emersion/go-msgauth/dkim"
 )
 
 // signedHeaders are the fields covered by our signatures (RFC 6376 5.4.1).
