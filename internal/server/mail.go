@@ -26,13 +26,12 @@ import (
 // mailParts are the services of mail between servers, as smtpd uses them.
 type mailParts struct {
 	queue   *queue.Queue
-	signer  *msgauth.Signer
 	deps    smtpd.Deps // only Outbound, Signer, Inbound are set
 	closers []func() error
 }
 
-// startMail builds the resolver, the outbound queue and its transport
-// (when smtp.outbound is on), the DKIM signer and the inbound checker.
+// startMail builds the DKIM keys, the inbound checker, the resolver and,
+// when smtp.outbound is on, the outbound queue and its transport.
 func startMail(cfg config.Config, r *Running, log *slog.Logger) (_ *mailParts, err error) {
 	mp := &mailParts{}
 	defer func() {
@@ -40,12 +39,34 @@ func startMail(cfg config.Config, r *Running, log *slog.Logger) (_ *mailParts, e
 			mp.close()
 		}
 	}()
+	// Our keys sign outgoing mail and are the only judge of inbound mail
+	// claiming our domains.
+	signer, err := msgauth.LoadSigner(cfg.Path(cfg.DKIM.KeysPath))
+	if err != nil {
+		return nil, fmt.Errorf("dkim: %w", err)
+	}
+	var res resolve.Resolver
+	if cfg.SMTP.Outbound || cfg.Inbound.Authenticate {
+		if res, err = resolve.New(resolve.Config{Servers: cfg.DNS.Servers, Timeout: time.Duration(cfg.DNS.TimeoutSeconds) * time.Second}); err != nil {
+			return nil, err
+		}
+	}
+	in := cfg.Inbound
+	mp.deps.Inbound = msgauth.NewChecker(msgauth.CheckerConfig{
+		AuthservID:       cmpOr(in.AuthservID, cfg.Server.Hostname),
+		LocalDomains:     cfg.Server.LocalDomains,
+		ProtectedDomains: in.ProtectedDomains,
+		Authenticate:     in.Authenticate,
+		DMARCPolicy:      in.DMARCPolicy,
+		DMARCExempt:      in.DMARCExemptDomains,
+		SpoofAction:      in.SpoofAction,
+	}, res, signer, log.With("component", "inbound"))
 	if !cfg.SMTP.Outbound {
 		return mp, nil
 	}
-	res, err := resolve.New(resolve.Config{Servers: cfg.DNS.Servers, Timeout: time.Duration(cfg.DNS.TimeoutSeconds) * time.Second})
-	if err != nil {
-		return nil, err
+	if cfg.DKIM.Sign {
+		mp.deps.Signer = signer
+		log.Info("dkim signing", "domains", signer.Domains())
 	}
 	tr, err := newTransport(cfg, res, r, log)
 	if err != nil {
@@ -75,15 +96,6 @@ func startMail(cfg config.Config, r *Running, log *slog.Logger) (_ *mailParts, e
 	mp.closers = append(mp.closers, q.Close)
 	mp.deps.Outbound = q
 	q.Start()
-	if cfg.DKIM.Sign {
-		signer, err := msgauth.LoadSigner(cfg.Path(cfg.DKIM.KeysPath))
-		if err != nil {
-			return nil, fmt.Errorf("dkim: %w", err)
-		}
-		mp.signer = signer
-		mp.deps.Signer = signer
-		log.Info("dkim signing", "domains", signer.Domains())
-	}
 	return mp, nil
 }
 

@@ -8,9 +8,10 @@ import (
 )
 
 // TestOutboundWithPostfix: an official's message sent with swaks through
-// submission reaches Postfix over STARTTLS; Postfix's mail reaches the
-// official; a recipient Postfix defers is retried, explained by `congvu
-// queue list`, and finally bounced with a delay notice first.
+// submission reaches Postfix over STARTTLS, DKIM-signed so that opendkim
+// verifies it; Postfix's mail reaches the official, judged by SPF, DKIM and
+// DMARC (testInbound); a recipient Postfix defers is retried, explained by
+// `congvu queue list`, and finally bounced with a delay notice first.
 func TestOutboundWithPostfix(t *testing.T) {
 	requireTool(t, "swaks")
 	p := startProvince(t, nil)
@@ -85,6 +86,8 @@ func TestOutboundWithPostfix(t *testing.T) {
 			t.Errorf("congvu's Received does not show STARTTLS from Postfix:\n%.800s", raw)
 		}
 	})
+
+	testInbound(t, p)
 
 	t.Run("deferred, explained, then bounced", func(t *testing.T) {
 		out, err := run(t, nil, "swaks", "--server", s.addrs["submission"], "--tls", "--tls-ca-path", s.certFile,
