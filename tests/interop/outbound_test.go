@@ -1,10 +1,21 @@
 package interop
 
 import (
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"io"
+	"net/http"
+	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
 )
 
 // TestOutboundWithPostfix: an official's message sent with swaks through
@@ -60,6 +71,30 @@ func TestOutboundWithPostfix(t *testing.T) {
 			t.Errorf("opendkim-testmsg did not reject a tampered message: %v\n%s", err, out)
 		}
 		t.Logf("opendkim-testmsg on the tampered copy: %v: %s", err, strings.TrimSpace(out))
+	})
+
+	t.Run("DANE: TLSA records make TLS mandatory and verified", func(t *testing.T) {
+		pemBytes, err := os.ReadFile(p.pfEnv["POSTFIX_CERT"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		blk, _ := pem.Decode(pemBytes)
+		cert, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spki := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
+		p.addDNS(daneDomain+". MX 10 "+otherMX+".", "_25._tcp."+otherMX+". TLSA 3 1 1 "+hex.EncodeToString(spki[:]))
+		p.dns.Secure(daneDomain) // as a validating resolver reports a signed zone
+		p.dns.Secure(otherMX)
+		before := metric(t, s, `congvu_outbound_connections_total{security="dane"}`)
+		if err := s.submit(official, daneUser, "Gui So Y te"); err != nil {
+			t.Fatal(err)
+		}
+		p.waitPostfixMail(daneUser, 1, 20*time.Second)
+		if got := metric(t, s, `congvu_outbound_connections_total{security="dane"}`); got != before+1 {
+			t.Errorf("DANE connections %v → %v, want one more", before, got)
+		}
 	})
 
 	t.Run("Postfix delivers to congvu", func(t *testing.T) {
@@ -176,4 +211,35 @@ func dropSignaturesExcept(msg, keep string) string {
 		kept = append(kept, f)
 	}
 	return strings.Join(kept, "\n") + "\n\n" + body
+}
+
+// submit sends a short message through submission with Go's SMTP client.
+func (s *system) submit(from account, to, subject string) error {
+	c, err := smtp.DialStartTLS(s.addrs["submission"], s.tlsConfig())
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Auth(sasl.NewPlainClient("", from.Address, from.Password)); err != nil {
+		return err
+	}
+	return c.SendMail(from.Address, []string{to}, strings.NewReader(string(simpleMessage(from.Address, to, subject, "Noi dung"))))
+}
+
+// metric reads one sample from /metrics (0 when absent).
+func metric(t *testing.T, s *system, name string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + s.addrs["http"] + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return f
+		}
+	}
+	return 0
 }

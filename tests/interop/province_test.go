@@ -21,6 +21,9 @@ const (
 	otherMX     = "mx.angiang.gov.vn"
 	otherUser   = "vanthu@angiang.gov.vn"
 	deferUser   = "defer.me@angiang.gov.vn" // Postfix answers 451 4.7.1
+	// A department whose zone is DNSSEC-signed, served by the same MX.
+	daneDomain = "soyte.angiang.gov.vn"
+	daneUser   = "vanthu@" + daneDomain
 )
 
 // province is congvu (quickstart's demo, served with outbound enabled)
@@ -162,7 +165,7 @@ func (p *province) startPostfix(relayTo string) {
 	cmd.Env = append(os.Environ(),
 		"POSTFIX_ADDR="+p.ip+":25",
 		"POSTFIX_HOSTNAME="+otherMX,
-		"POSTFIX_USERS="+otherUser+" giamdoc@"+otherDomain,
+		"POSTFIX_USERS="+otherUser+" giamdoc@"+otherDomain+" "+daneUser,
 		"POSTFIX_DEFER="+deferUser,
 	)
 	if relayTo != "" {
