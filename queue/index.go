@@ -223,6 +223,27 @@ func (ix *index) finished(ctx context.Context, id string) (bool, error) {
 	return n == 0, err
 }
 
+// finishedIDs returns messages with no recipient left to deliver: left
+// behind when the process died between recording the last delivery and
+// removing the message.
+func (ix *index) finishedIDs(ctx context.Context) ([]string, error) {
+	rows, err := ix.db.QueryContext(ctx, `SELECT id FROM messages m WHERE NOT EXISTS
+		(SELECT 1 FROM recipients r WHERE r.msg = m.id AND r.state = ?)`, StateQueued)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
 func (ix *index) remove(ctx context.Context, id string) error {
 	_, err := ix.db.ExecContext(ctx, `DELETE FROM messages WHERE id = ?`, id)
 	return err

@@ -235,6 +235,15 @@ func (q *Queue) reconcile(freshIndex bool) error {
 		}
 		q.log.Warn("queue: index rebuilt from message file; recipients will be tried again", "queue_id", id, "rcpts", len(env.Rcpts))
 	}
+	finished, err := q.ix.finishedIDs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range finished {
+		q.log.Info("queue: removing a message delivered before the last stop", "queue_id", id)
+		q.removeMessage(ctx, id)
+		delete(ids, id)
+	}
 	for id := range ids {
 		if !onDisk[id] {
 			q.log.Error("queue: message file missing, dropping its index entry", "queue_id", id)

@@ -325,3 +325,33 @@ func TestRestartKeepsQueueAndDropsUnacknowledged(t *testing.T) {
 		t.Errorf("bad id: %v", err)
 	}
 }
+
+// A crash between recording the last delivery and removing the message
+// leaves a finished message behind; the next start removes it.
+func TestRestartRemovesFinishedMessage(t *testing.T) {
+	tr := &fakeTransport{}
+	f := newFixture(t, Config{}, tr)
+	id := f.enqueue("thanhnn.skhcn@khanhhoa.gov.vn", "x@angiang.gov.vn")
+	waitFor(t, "delivery", func() bool { return len(f.queued()) == 0 })
+	f.q.Close()
+	// Put the message back as the crash left it: file, row, delivered recipient.
+	env := &envelope{V: 1, ID: id, From: "a@khanhhoa.gov.vn", Rcpts: []string{"x@angiang.gov.vn"}, Created: time.Now()}
+	ix, err := openIndex(filepath.Join(f.dir, "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix.insert(context.Background(), env, 3, 1)
+	ix.update(context.Background(), id, []RecipientStatus{{Rcpt: "x@angiang.gov.vn", State: StateDelivered}})
+	ix.close()
+	os.WriteFile(filepath.Join(f.dir, "msg", id), []byte("{}\nx\r\n"), 0o600)
+	f.open(Config{})
+	if es := f.queued(); len(es) != 0 {
+		t.Fatalf("finished message still queued: %+v", es)
+	}
+	if _, err := os.Stat(filepath.Join(f.dir, "msg", id)); !os.IsNotExist(err) {
+		t.Error("finished message file kept")
+	}
+	if n := tr.count("x@angiang.gov.vn"); n != 1 {
+		t.Errorf("delivered %d times", n)
+	}
+}
