@@ -5,15 +5,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+export PATH="$PATH:/usr/sbin:/sbin"
 need=()
-for tool in swaks:swaks msmtp:msmtp mbsync:isync neomutt:neomutt tmux:tmux python3:python3 openssl:openssl gcc:gcc slapd:slapd ldapsearch:ldap-utils chromium:chromium; do
+for tool in swaks:swaks msmtp:msmtp mbsync:isync neomutt:neomutt tmux:tmux python3:python3 openssl:openssl gcc:gcc slapd:slapd ldapsearch:ldap-utils chromium:chromium postfix:postfix opendkim-testmsg:opendkim-tools dkimsign:python3-dkim; do
 	command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool##*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
 	if [ "$(id -u)" -eq 0 ]; then
 		echo "installing test dependencies: ${need[*]}"
 		apt-get update -qq
+		# The tests run private Postfix instances (deploy/postfix/); the
+		# package itself is left unconfigured so it never listens on port 25.
+		echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" ca-certificates >/dev/null
+		case " ${need[*]} " in *" postfix "*) postfix status >/dev/null 2>&1 && postfix stop >/dev/null 2>&1 || true ;; esac
 	else
 		echo "missing test tools: ${need[*]} (run as root, or: sudo apt-get install ${need[*]})" >&2
 		exit 1

@@ -53,8 +53,10 @@ type envOptions struct {
 	wrapDir func(directory.Directory) directory.Directory
 	// policy builds the policy hooks from the fixture; nil means none.
 	policy func(dir *sqldir.DB, store *storage.FileStore) policy.Hooks
-	// outbound accepts recipients in other domains (the seam of issue 5).
-	outbound outboundQueue
+	// mail are the optional outbound queue, signer and inbound checker.
+	outbound Outbound
+	signer   Signer
+	inbound  InboundChecker
 }
 
 type env struct {
@@ -125,8 +127,8 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		MaxRecipients:   opts.maxRecipients,
 		TLS:             &tls.Config{Certificates: []tls.Certificate{cert}},
 		SpoolDir:        tmp,
-	}, Deps{Store: store, Dir: d, Logger: log, Metrics: e.metrics, Policy: hooks})
-	e.srv.outbound = opts.outbound
+	}, Deps{Store: store, Dir: d, Logger: log, Metrics: e.metrics, Policy: hooks,
+		Outbound: opts.outbound, Signer: opts.signer, Inbound: opts.inbound})
 
 	done := make(chan error, 3)
 	for _, l := range []struct {

@@ -91,6 +91,15 @@ func (sp *spool) reader() io.Reader {
 	return io.NewSectionReader(sp.file, 0, sp.size)
 }
 
+// readerFrom returns the message from offset on.
+func (sp *spool) readerFrom(offset int64) io.Reader {
+	offset = min(offset, sp.size)
+	if sp.file == nil {
+		return bytes.NewReader(sp.mem[offset:])
+	}
+	return io.NewSectionReader(sp.file, offset, sp.size-offset)
+}
+
 // header returns the message's header block (at most 64 KiB), for
 // delivery status notifications.
 func (sp *spool) header() []byte {
@@ -135,9 +144,13 @@ func newID() string {
 //		for <thanhnn.skhcn@khanhhoa.gov.vn>;
 //		Mon, 02 Jun 2025 09:15:04 +0700
 func (s *session) traceHeaders(tx transaction, id string, now time.Time) []byte {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Return-Path: <%s>\r\n", quotePath(tx.from))
+	return append([]byte("Return-Path: <"+quotePath(tx.from)+">\r\n"), s.received(tx, id, now)...)
+}
 
+// received is the Received field alone, for a message relayed onwards
+// (Return-Path belongs to the final delivery only, RFC 5321 4.4).
+func (s *session) received(tx transaction, id string, now time.Time) []byte {
+	var b strings.Builder
 	// TCP-info: the forward-confirmed PTR name, then the address literal
 	// (RFC 5321 4.1.3), which cannot be forged.
 	info := addressLiteral(s.ip)
@@ -248,26 +261,50 @@ func heloDomain(helo string) string {
 // the SIZE announced at MAIL) keeps the third case rare: it needs a mailbox
 // filling up between RCPT and DATA, a message larger than announced, or a
 // store fault affecting a single user.
-func (s *session) deliver(tx transaction, msg *spool) error {
+//
+// Recipients of other domains (submission only) go to the outbound queue
+// first: if queueing fails nobody has the message and the client retries
+// it whole; once it is queued those recipients count as served, so a
+// failure of every local recipient is then a partial failure (250 + DSN).
+//
+// On MX, in carries the inbound authentication verdict: the
+// Authentication-Results header, and the Junk folder for quarantined mail.
+func (s *session) deliver(tx transaction, msg *spool, in inbound) error {
 	id := newID()
 	log := s.log.With("id", id, "from", tx.from, "size", msg.size)
-	trace := s.traceHeaders(tx, id, time.Now())
-	rcpts := make([]storage.Recipient, len(tx.rcpts))
-	for i, r := range tx.rcpts {
-		rcpts[i] = storage.Recipient{User: r.account.Address, QuotaBytes: r.account.QuotaBytes}
-	}
-
+	now := time.Now()
+	local, remote := splitRecipients(tx.rcpts)
 	if !s.srv.beginDelivery() {
 		return errShuttingDown
 	}
 	defer s.srv.endDelivery()
+	if len(remote) > 0 {
+		if err := s.enqueue(tx, id, now, msg, remote, log); err != nil {
+			return err
+		}
+		if len(local) == 0 {
+			s.srv.metrics.MessagesAccepted.WithLabelValues(s.mode.String()).Inc()
+			return nil
+		}
+	}
+	tx.rcpts = local
+	trace := append(s.traceHeaders(tx, id, now), in.header...)
+	rcpts := make([]storage.Recipient, len(tx.rcpts))
+	for i, r := range tx.rcpts {
+		rcpts[i] = storage.Recipient{User: r.account.Address, QuotaBytes: r.account.QuotaBytes, Folder: in.folder}
+	}
+
 	ctx, cancel := opContext(deliverTimeout)
 	defer cancel()
-	results, err := s.srv.store.Deliver(ctx, io.MultiReader(bytes.NewReader(trace), msg.reader()), rcpts)
+	results, err := s.srv.store.Deliver(ctx, io.MultiReader(bytes.NewReader(trace), in.message(msg)), rcpts)
 	if err == nil && len(results) != len(rcpts) {
 		err = mailerr.ErrInternal.With(fmt.Errorf("store returned %d results for %d recipients", len(results), len(rcpts)))
 	}
 	failed, replyErr := settle(results, err, len(rcpts))
+	if replyErr != nil && len(remote) > 0 {
+		// Queued for the remote recipients: answer 250, report these.
+		failed, replyErr = allFailed(len(tx.rcpts))
+	}
 	for i, r := range tx.rcpts {
 		rerr := err
 		if err == nil {
@@ -282,7 +319,7 @@ func (s *session) deliver(tx transaction, msg *spool) error {
 		}
 		s.srv.metrics.Deliveries.WithLabelValues(result).Inc()
 		if rerr == nil {
-			log.Info("delivered", "rcpt", r.account.Address, "uid", results[i].UID)
+			log.Info("delivered", "rcpt", r.account.Address, "folder", cmpFolder(in.folder), "uid", results[i].UID)
 		} else {
 			log.Warn("delivery failed", "rcpt", r.account.Address, "err", rerr)
 		}
@@ -293,7 +330,11 @@ func (s *session) deliver(tx transaction, msg *spool) error {
 	if len(failed) > 0 {
 		fails := make([]failure, len(failed))
 		for j, i := range failed {
-			fails[j] = failure{rcpt: tx.rcpts[i], err: mailerr.Classify(results[i].Err)}
+			rerr := err
+			if err == nil {
+				rerr = results[i].Err
+			}
+			fails[j] = failure{rcpt: tx.rcpts[i], err: mailerr.Classify(rerr)}
 		}
 		s.notifyFailures(tx, id, trace, msg, fails, log)
 	}
@@ -333,4 +374,33 @@ func settle(results []storage.DeliveryResult, err error, n int) (partial []int, 
 	default:
 		return nil, firstPerm
 	}
+}
+
+// allFailed lists every one of n recipients as failed, for when they all
+// failed but the message was queued for others.
+func allFailed(n int) ([]int, error) {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out, nil
+}
+
+// splitRecipients separates local recipients from those of other domains.
+func splitRecipients(rcpts []recipient) (local, remote []recipient) {
+	for _, r := range rcpts {
+		if r.account != nil {
+			local = append(local, r)
+		} else {
+			remote = append(remote, r)
+		}
+	}
+	return local, remote
+}
+
+func cmpFolder(f string) string {
+	if f == "" {
+		return storage.Inbox
+	}
+	return f
 }

@@ -1,26 +1,15 @@
 package smtpd
 
 import (
-	"context"
-	"io"
 	"net/netip"
 
 	"congvu/directory"
-	"congvu/internal/mailerr"
 	"congvu/policy"
 )
 
 // The calls into the policy engine (package policy), kept here so the
 // protocol code only has one line at each hook point. Deps.Policy nil means
 // policy.Nop: everything is accepted.
-
-// outboundQueue takes messages for other domains. It is nil while outbound
-// mail is disabled (RCPT to another domain then gets ErrOutboundDisabled);
-// issue 5's queue plugs in here, and tests set it to exercise the policy
-// checks on outside recipients.
-type outboundQueue interface {
-	Enqueue(ctx context.Context, from string, rcpts []string, msg io.Reader) error
-}
 
 func (s *session) protocol() policy.Protocol {
 	if s.mode == modeSubmission {
@@ -89,10 +78,11 @@ func (s *session) policyRcpt(from, address string, acct *directory.Account) erro
 func (s *session) policyMessage(tx transaction, msg *spool) *policy.Message {
 	m := &policy.Message{Envelope: s.envelope(tx.from), Size: msg.size, Open: msg.reader}
 	for _, r := range tx.rcpts {
-		m.Rcpts = append(m.Rcpts, policy.Recipient{Address: r.account.Address, Account: r.account})
-	}
-	for _, a := range tx.remote {
-		m.Rcpts = append(m.Rcpts, policy.Recipient{Address: a})
+		if r.account == nil {
+			m.Rcpts = append(m.Rcpts, policy.Recipient{Address: r.remote})
+		} else {
+			m.Rcpts = append(m.Rcpts, policy.Recipient{Address: r.account.Address, Account: r.account})
+		}
 	}
 	return m
 }
@@ -109,18 +99,4 @@ func (s *session) policyDelivered(m *policy.Message) {
 	ctx, cancel := opContext(deliverTimeout)
 	defer cancel()
 	s.srv.policy.Delivered(ctx, m)
-}
-
-// enqueueRemote hands the recipients in other domains to the outbound
-// queue, after the local copies are stored.
-func (s *session) enqueueRemote(tx transaction, msg *spool) error {
-	if len(tx.remote) == 0 {
-		return nil
-	}
-	if s.srv.outbound == nil {
-		return mailerr.ErrOutboundDisabled
-	}
-	ctx, cancel := opContext(deliverTimeout)
-	defer cancel()
-	return s.srv.outbound.Enqueue(ctx, tx.from, tx.remote, msg.reader())
 }

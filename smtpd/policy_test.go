@@ -86,26 +86,12 @@ func TestPolicyThrottleOverAuth(t *testing.T) {
 	}
 }
 
-// queue records what would go out.
-type queue struct {
-	mu   sync.Mutex
-	msgs [][]string
-}
-
-func (q *queue) Enqueue(_ context.Context, from string, rcpts []string, msg io.Reader) error {
-	io.Copy(io.Discard, msg)
-	q.mu.Lock()
-	q.msgs = append(q.msgs, rcpts)
-	q.mu.Unlock()
-	return nil
-}
-
 // More outside recipients than the limit within the window lock sending:
 // the message that crosses it is refused at DATA and neither stored nor
 // queued, and the next MAIL FROM is refused too. Local recipients count
 // for nothing.
 func TestPolicySendRateLocksSending(t *testing.T) {
-	q := &queue{}
+	q := &fakeQueue{}
 	e := newEnv(t, envOptions{outbound: q, policy: engineWith(t, func(c *config.Policy) { c.Rules.SendLimitExternal = 4 })})
 	r := e.submitter(thanh, thanhPass)
 	send := func(code int, enh string, rcpts ...string) {
@@ -134,7 +120,7 @@ func TestPolicySendRateLocksSending(t *testing.T) {
 	r2.cmd(250, "2.0.0", "MAIL FROM:<%s>", mai)
 }
 
-// Without an outbound queue (today's production), outside recipients are
+// Without an outbound queue (smtp.outbound = false), outside recipients are
 // refused at RCPT as before.
 func TestPolicyNoOutboundStillRefusesRemote(t *testing.T) {
 	e := newEnv(t, envOptions{policy: engineWith(t, func(*config.Policy) {})})

@@ -8,8 +8,11 @@
 //     account's own addresses.
 //   - Submissions (port 465, RFC 8314): the same over implicit TLS.
 //
-// Local recipients are delivered straight into the store; delivery to other
-// domains is not enabled yet (mailerr.ErrOutboundDisabled).
+// Local recipients are delivered straight into the store. On submission,
+// recipients of other domains go to the outbound queue (Deps.Outbound),
+// DKIM-signed (Deps.Signer); without a queue they get
+// mailerr.ErrOutboundDisabled. On MX, mail is judged by SPF, DKIM and DMARC
+// and checked for spoofing of our own domains (Deps.Inbound).
 //
 // Every refusal is a *mailerr.Error turned into an SMTP reply in exactly one
 // place (reply in errors.go).
@@ -65,10 +68,15 @@ type Config struct {
 
 // Deps are the services a Server uses.
 type Deps struct {
-	Store   storage.Store
-	Dir     directory.Directory
-	Logger  *slog.Logger
-	Metrics *metrics.Metrics
+	Store storage.Store
+	Dir   directory.Directory
+	// Outbound, Signer and Inbound are optional (nil: outbound delivery
+	// disabled, no DKIM signing, no inbound authentication).
+	Outbound Outbound
+	Signer   Signer
+	Inbound  InboundChecker
+	Logger   *slog.Logger
+	Metrics  *metrics.Metrics
 	// Policy is the policy engine's hooks; nil accepts everything.
 	Policy policy.Hooks
 }
@@ -108,13 +116,12 @@ type Server struct {
 	cfg     Config
 	store   storage.Store
 	dir     directory.Directory
+	mail    mailDeps
 	log     *slog.Logger
 	metrics *metrics.Metrics
 	tls     *tls.Config
 	domains map[string]bool
 	policy  policy.Hooks
-	// outbound is nil while delivery to other domains is disabled.
-	outbound outboundQueue
 
 	mx, submission *smtp.Server
 
@@ -158,6 +165,7 @@ func New(cfg Config, deps Deps) *Server {
 		cfg:     cfg,
 		store:   deps.Store,
 		dir:     deps.Dir,
+		mail:    mailDeps{outbound: deps.Outbound, signer: deps.Signer, inbound: deps.Inbound},
 		log:     deps.Logger,
 		metrics: deps.Metrics,
 		policy:  policy.OrNop(deps.Policy),

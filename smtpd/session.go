@@ -55,15 +55,14 @@ type transaction struct {
 	helo  string
 	tls   *tls.ConnectionState
 	rcpts []recipient
-	// remote are accepted recipients in other domains (submission only,
-	// when an outbound queue is configured).
-	remote []string
 }
 
-// recipient is an accepted RCPT, resolved to its account.
+// recipient is an accepted RCPT, resolved to its account, or (submission
+// only) an address of another domain for the outbound queue.
 type recipient struct {
 	given   string // as written in RCPT TO, for trace and reports
 	account *directory.Account
+	remote  string // normalized address when account is nil
 }
 
 func (s *Server) newSession(c *smtp.Conn, m mode) *session {
@@ -141,16 +140,12 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 			// RFC 5321 3.9 / RFC 2505: an MX is not an open relay.
 			return s.reply(phaseRcpt, mailerr.ErrRelayDenied.With(fmt.Errorf("RCPT TO:<%s>", to)))
 		}
-		if s.srv.outbound == nil {
-			return s.reply(phaseRcpt, mailerr.ErrOutboundDisabled.With(fmt.Errorf("RCPT TO:<%s>", to)))
+		if s.srv.mail.outbound != nil {
+			if err := s.policyRcpt(s.from(), address, nil); err != nil {
+				return s.reply(phaseRcpt, err)
+			}
 		}
-		if err := s.policyRcpt(s.from(), address, nil); err != nil {
-			return s.reply(phaseRcpt, err)
-		}
-		s.mu.Lock()
-		s.tx.remote = append(s.tx.remote, address)
-		s.mu.Unlock()
-		return nil
+		return s.reply(phaseRcpt, s.addRemote(to, address))
 	}
 
 	ctx, cancel := opContext(lookupTimeout)
@@ -177,7 +172,7 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 
 	s.mu.Lock()
 	size := s.tx.size
-	dup := slices.ContainsFunc(s.tx.rcpts, func(r recipient) bool { return r.account.Address == acct.Address })
+	dup := slices.ContainsFunc(s.tx.rcpts, func(r recipient) bool { return r.account != nil && r.account.Address == acct.Address })
 	s.mu.Unlock()
 	if dup {
 		// An alias and its primary (or the same address twice): one copy.
@@ -222,9 +217,8 @@ func (s *session) Data(r io.Reader) error {
 	s.mu.Lock()
 	tx := s.tx
 	tx.rcpts = slices.Clone(tx.rcpts)
-	tx.remote = slices.Clone(tx.remote)
 	s.mu.Unlock()
-	if len(tx.rcpts)+len(tx.remote) == 0 {
+	if len(tx.rcpts) == 0 {
 		// Only when RSET races with the first BDAT chunk: go-smtp refuses
 		// DATA without an accepted RCPT. It also drains what is left.
 		return s.reply(phaseData, errNoRecipients)
@@ -240,16 +234,15 @@ func (s *session) Data(r io.Reader) error {
 		return s.reply(phaseData, err)
 	}
 	defer msg.Close()
+	in, err := s.checkInbound(tx, msg)
+	if err != nil {
+		return s.reply(phaseData, err)
+	}
 	pm := s.policyMessage(tx, msg)
 	if err := s.policyData(pm); err != nil {
 		return s.reply(phaseData, err)
 	}
-	if len(tx.rcpts) > 0 {
-		if err := s.deliver(tx, msg); err != nil {
-			return s.reply(phaseData, err)
-		}
-	}
-	if err := s.enqueueRemote(tx, msg); err != nil {
+	if err := s.deliver(tx, msg, in); err != nil {
 		return s.reply(phaseData, err)
 	}
 	s.policyDelivered(pm)

@@ -5,6 +5,8 @@
 //	congvu quickstart [--dir DIR] [listener flags]
 //	congvu storage check|rebuild --config FILE
 //	congvu directory demo --config FILE --out accounts.csv
+//	congvu queue list|show|retry|delete --config FILE [ID|--all]
+//	congvu dkim keygen --config FILE [--algorithm rsa|ed25519] [--selector S] DOMAIN
 //	congvu version
 package main
 
@@ -46,6 +48,8 @@ const usage = `usage:
   congvu digest send --config FILE [--day YYYY-MM-DD]
   congvu account lock|unlock|retire|lock-sending|unlock-sending|show --config FILE ADDRESS
   congvu forward set|clear|list --config FILE [ADDRESS [TARGET]]
+  congvu queue list|show|retry|delete --config FILE [ID|--all]
+  congvu dkim keygen --config FILE [--algorithm rsa|ed25519] [--selector S] DOMAIN
   congvu version
 
 listener flags (override the [listen] section; "" disables a listener):
@@ -79,6 +83,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdAccount(args[1:], stdout, stderr)
 	case "forward":
 		return cmdForward(args[1:], stdout, stderr)
+	case "queue":
+		return cmdQueue(args[1:], stdout, stderr)
+	case "dkim":
+		return cmdDkim(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "congvu", version)
 		return nil

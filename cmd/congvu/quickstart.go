@@ -63,6 +63,9 @@ func createDemo(dir, cfgPath string, stdout io.Writer) error {
 	cfg.Server.Hostname = demoHostname
 	cfg.Server.DataDir = "."
 	cfg.Server.LocalDomains = []string{demoDomain}
+	// A demo has no real DNS: no SPF/DKIM/DMARC lookups (anti-spoofing of
+	// the demo domain and its lookalikes still works without DNS).
+	cfg.Inbound.Authenticate = false
 	fmt.Fprintf(stdout, "Đang tạo hệ thống thư demo tại %s / Creating demo installation in %s\n", dir, dir)
 
 	db, err := sqldir.Open(filepath.Join(dir, cfg.Directory.SQLitePath), sqldir.Options{})

@@ -26,6 +26,10 @@ type Config struct {
 	Policy    Policy    `toml:"policy"`
 	Web       Web       `toml:"web"`
 	Password  Password  `toml:"password"`
+	Outbound  Outbound  `toml:"outbound"`
+	DKIM      DKIM      `toml:"dkim"`
+	Inbound   Inbound   `toml:"inbound"`
+	DNS       DNS       `toml:"dns"`
 }
 
 // Server holds identity and paths.
@@ -99,8 +103,8 @@ type Storage struct {
 type SMTP struct {
 	MaxMessageBytes int64 `toml:"max_message_bytes"`
 	MaxRecipients   int   `toml:"max_recipients"`
-	// Outbound enables delivery to other domains (not implemented yet;
-	// must stay false).
+	// Outbound enables delivery to other domains through the outbound
+	// queue (the [outbound] section).
 	Outbound bool `toml:"outbound"`
 }
 
@@ -137,6 +141,8 @@ func Default() Config {
 		Policy:   DefaultPolicy(),
 		Web:      defaultWeb(),
 		Password: defaultPassword(),
+		// Mail between servers (outbound.go).
+		Outbound: defaultOutbound(), DKIM: defaultDKIM(), Inbound: defaultInbound(), DNS: defaultDNS(),
 	}
 }
 
@@ -216,13 +222,13 @@ func (c *Config) Validate() error {
 	if c.SMTP.MaxMessageBytes <= 0 || c.SMTP.MaxRecipients <= 0 || c.Storage.DefaultQuotaBytes <= 0 {
 		return fmt.Errorf("smtp.max_message_bytes, smtp.max_recipients and storage.default_quota_bytes must be positive")
 	}
-	if c.SMTP.Outbound {
-		return fmt.Errorf("smtp.outbound = true is not supported yet")
-	}
 	if err := c.validateWeb(); err != nil {
 		return err
 	}
-	return c.Policy.Validate()
+	if err := c.Policy.Validate(); err != nil {
+		return err
+	}
+	return c.validateMail()
 }
 
 // isLoopbackURL reports whether an ldap:// URL points at this machine, the

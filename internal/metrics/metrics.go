@@ -20,6 +20,9 @@ type Metrics struct {
 	Deliveries *prometheus.CounterVec
 	// Appends counts IMAP APPENDs by result.
 	Appends *prometheus.CounterVec
+	// Mail between servers: outbound queue, delivery and inbound
+	// authentication (see mail.go).
+	Mail
 }
 
 // New creates the metrics on a fresh registry that also carries the Go and
@@ -47,6 +50,7 @@ func New() *Metrics {
 			Name: "congvu_imap_appends_total", Help: "IMAP APPEND commands by result.",
 		}, []string{"result"}),
 	}
+	m.Mail = newMail(reg)
 	reg.MustRegister(m.Connections, m.Logins, m.MessagesAccepted, m.MessagesRejected, m.Deliveries, m.Appends,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m

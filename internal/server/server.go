@@ -25,6 +25,7 @@ import (
 	"congvu/internal/tlsutil"
 	"congvu/policy"
 	"congvu/pop3d"
+	"congvu/queue"
 	"congvu/smtpd"
 	"congvu/storage"
 	"congvu/webmail"
@@ -39,7 +40,8 @@ type Running struct {
 	Metrics *metrics.Metrics
 	// Policy is the policy engine the daemons call; Reload swaps its rules.
 	Policy  *policy.Engine
-	CertPEM string // path of the certificate clients should trust
+	CertPEM string       // path of the certificate clients should trust
+	Queue   *queue.Queue // nil unless smtp.outbound is on
 
 	log     *slog.Logger
 	closers []func() error
@@ -96,16 +98,30 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	}
 	r.closers = append(r.closers, r.Store.Close)
 	r.Metrics = metrics.New()
+
+	// Mail between servers: queue, DKIM, inbound authentication (mail.go).
+	mail, err := startMail(cfg, r, log)
+	if err != nil {
+		return nil, fmt.Errorf("outbound: %w", err)
+	}
+	r.closers = append(r.closers, mail.close)
+	r.Queue = mail.queue
+
 	r.Policy, err = policy.New(policy.Options{
 		Config: cfg.Policy, LocalDomains: cfg.Server.LocalDomains, Hostname: cfg.Server.Hostname,
 		DBPath: cfg.Path(cfg.Policy.DBPath), Dir: r.Dir, Writer: r.Dir, Store: r.Store,
 		Logger: log.With("component", "policy"), Registerer: r.Metrics.Registry,
+		Outbound: mail.enqueueFunc(),
 	})
 	if err != nil {
 		return nil, err
 	}
-	// Closed after the daemons, which call it, and before the store.
+	// Closed after the daemons, which call it, and before the queue it
+	// forwards into and the store.
 	r.closers = append(r.closers, r.Policy.Close)
+	smtpDeps := mail.deps
+	smtpDeps.Store, smtpDeps.Dir, smtpDeps.Logger, smtpDeps.Metrics = r.Store, r.Dir, log.With("proto", "smtp"), r.Metrics
+	smtpDeps.Policy = r.Policy
 
 	smtpSrv := smtpd.New(smtpd.Config{
 		Hostname:        cfg.Server.Hostname,
@@ -113,8 +129,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		MaxMessageBytes: cfg.SMTP.MaxMessageBytes,
 		MaxRecipients:   cfg.SMTP.MaxRecipients,
 		TLS:             tlsCfg,
-	}, smtpd.Deps{Store: r.Store, Dir: r.Dir, Logger: log.With("proto", "smtp"), Metrics: r.Metrics,
-		Policy: r.Policy})
+	}, smtpDeps)
 	imapSrv := imapd.New(imapd.Config{
 		TLS:            tlsCfg,
 		Hostname:       cfg.Server.Hostname,

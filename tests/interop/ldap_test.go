@@ -102,6 +102,10 @@ url = %q
 base_dn = %q
 bind_dn = %q
 bind_password_file = "ldap-password"
+
+[inbound]
+# No real DNS in tests: no SPF/DKIM/DMARC lookups.
+authenticate = false
 `, data, ldap.env["LDAP_URL"], ldap.env["LDAP_BASE"], ldap.env["LDAP_BIND_DN"])), 0o600)
 
 	accounts := filepath.Join(dir, "accounts.csv")
