@@ -101,7 +101,12 @@ const adminQueueMessageTemplate = `{{define "content"}}{{template "adminnav" .}}
 {{else}}{{template "queueoff"}}{{end}}
 {{end}}{{end}}`
 
-const opsCSS = `.tabs{flex-wrap:wrap}
+// opsCSS indents the report fragments' unit names by the depth-N classes
+// the policy engine adds beside its style attributes, which the CSP here
+// refuses.
+const opsCSS = `.tabs{flex-wrap:wrap;column-gap:1rem;row-gap:0}
+section.report td.depth-1{padding-left:2em}section.report td.depth-2{padding-left:3.5em}section.report td.depth-3{padding-left:5em}
+section.report td.depth-4{padding-left:6.5em}section.report td.depth-5{padding-left:8em}section.report td.depth-6{padding-left:9.5em}
 p.downloads .button{margin-top:0}
 figure.chart{margin:1rem 0;background:#fff;border:1px solid var(--line);border-radius:8px;padding:.6rem;overflow-x:auto}
 figure.chart img{display:block;max-width:none}
