@@ -240,17 +240,23 @@ func (wb *Web) authed(h func(http.ResponseWriter, *http.Request, *authCtx)) http
 }
 
 // recordAccess tells the policy engine about the first access of the day
-// (Asia/Ho_Chi_Minh) of this session.
+// (Asia/Ho_Chi_Minh) of a session that began on an earlier day.
 func (wb *Web) recordAccess(ctx context.Context, s *session) {
+	if wb.markAccessed(s) && wb.opts.Policy != nil {
+		wb.opts.Policy.RecordAccess(ctx, s.Address)
+	}
+}
+
+// markAccessed notes today as the session's last access day; false when it
+// already was.
+func (wb *Web) markAccessed(s *session) bool {
 	day := wb.opts.Now().In(vietnam()).Format(time.DateOnly)
 	if s.AccessDay == day {
-		return
+		return false
 	}
 	s.AccessDay = day
 	wb.sessions.update(s.key, func(x *session) { x.AccessDay = day })
-	if wb.opts.Policy != nil {
-		wb.opts.Policy.RecordAccess(ctx, s.Address)
-	}
+	return true
 }
 
 func (wb *Web) csrfRefused(w http.ResponseWriter) {

@@ -200,6 +200,31 @@ def smtp_login(args):
     out(res)
 
 
+def smtp_burst(args):
+    """One AUTH session over implicit TLS sending --count messages, each to
+    the next --rcpt in turn; prints every message's final reply code."""
+    host, port = split(args.addr)
+    s = smtplib.SMTP_SSL(host, port, context=ctx(args), timeout=60)
+    s.login(args.user, args.password)
+    codes = []
+    for i in range(args.count):
+        rcpt = args.rcpt[i % len(args.rcpt)]
+        msg = ("From: %s\r\nTo: %s\r\nSubject: Cong van so %d\r\n\r\nNoi dung %d\r\n"
+               % (args.user, rcpt, i + 1, i + 1)).encode()
+        try:
+            s.sendmail(args.user, [rcpt], msg)
+            codes.append({"code": 250})
+        except smtplib.SMTPResponseException as e:
+            codes.append({"code": e.smtp_code, "error": e.smtp_error.decode(errors="replace")})
+            s.rset()
+        except smtplib.SMTPRecipientsRefused as e:
+            code, text = list(e.recipients.values())[0]
+            codes.append({"code": code, "error": text.decode(errors="replace")})
+            s.rset()
+    s.quit()
+    out({"results": codes})
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cafile", required=True)
@@ -243,6 +268,14 @@ def main():
         s.add_argument("--user", required=True)
         s.add_argument("--password", required=True)
         s.set_defaults(fn=fn)
+
+    s = sub.add_parser("smtp-burst")
+    s.add_argument("--addr", required=True)
+    s.add_argument("--user", required=True)
+    s.add_argument("--password", required=True)
+    s.add_argument("--rcpt", action="append", required=True)
+    s.add_argument("--count", type=int, required=True)
+    s.set_defaults(fn=smtp_burst)
 
     s = sub.add_parser("imap-login-plaintext")
     s.add_argument("--addr", required=True)
