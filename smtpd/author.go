@@ -5,11 +5,10 @@ import (
 	"bytes"
 	"fmt"
 
-	gomessage "github.com/emersion/go-message"
-	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-message/textproto"
 
 	"congvu/internal/mailerr"
+	"congvu/msgauth"
 )
 
 // errFromNotOwned: an official may write only as themselves. The envelope
@@ -34,12 +33,12 @@ func (s *session) checkAuthor(msg *spool) error {
 		return nil
 	}
 	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(msg.header())))
-	if err != nil || len(h.Values("From")) != 1 {
-		return errNoFrom.With(fmt.Errorf("%d From fields, header: %v", len(h.Values("From")), err))
+	if err != nil {
+		return errNoFrom.With(err)
 	}
-	authors, err := (&mail.Header{Header: gomessage.Header{Header: h}}).AddressList("From")
-	if err != nil || len(authors) == 0 {
-		return errNoFrom.With(fmt.Errorf("From %q: %v", h.Get("From"), err))
+	authors, err := msgauth.Authors(h)
+	if err != nil {
+		return errNoFrom.With(fmt.Errorf("From %q: %w", h.Get("From"), err))
 	}
 	for _, a := range authors {
 		if !owns(s.account, a.Address) {
