@@ -27,7 +27,7 @@ import (
 type mailParts struct {
 	queue   *queue.Queue
 	signer  *msgauth.Signer // our DKIM keys, reloaded on SIGHUP
-	deps    smtpd.Deps // only Outbound, Signer, Inbound are set
+	deps    smtpd.Deps      // only Outbound, Signer, Inbound are set
 	closers []func() error
 }
 
