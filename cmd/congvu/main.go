@@ -4,6 +4,7 @@
 //	congvu serve --config FILE [listener flags]
 //	congvu quickstart [--dir DIR] [listener flags]
 //	congvu storage check|rebuild --config FILE
+//	congvu storage import-maildir --config FILE --user ADDRESS [--folder NAME] MAILDIR
 //	congvu directory demo --config FILE --out accounts.csv
 //	congvu version
 package main
@@ -40,6 +41,7 @@ const usage = `usage:
   congvu serve --config FILE [listener flags]
   congvu quickstart [--dir DIR] [listener flags]
   congvu storage check|rebuild --config FILE
+  congvu storage import-maildir --config FILE --user ADDRESS [--folder NAME] MAILDIR
   congvu version
 
 listener flags (override the [listen] section; "" disables a listener):
