@@ -14,6 +14,8 @@ import (
 	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-message/textproto"
 	"golang.org/x/text/unicode/norm"
+
+	"congvu/storage"
 )
 
 // Search implements SEARCH and UID SEARCH (RFC 9051 6.4.4) with ESEARCH
@@ -32,11 +34,24 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 		seqs imap.SeqSet
 		uids imap.UIDSet
 	)
+	all := make([]int, len(sel.msgs))
+	for i := range all {
+		all[i] = i
+	}
+	// Header criteria read the cached headers a window at a time; a Date
+	// comparison needs the decoded envelope too.
+	header, sent := criteriaNeed(&crit)
+	pre := newCachedWindow(s, sel, all, header || sent, !sent)
 	for i, m := range sel.msgs {
 		if m.gone {
 			continue
 		}
 		mc := &matchCtx{s: s, folder: sel.folder, msg: m, seq: uint32(i + 1)}
+		if header || sent {
+			if mc.cached, err = pre.get(i); err != nil {
+				return nil, s.fail("SEARCH", err)
+			}
+		}
 		ok, err := mc.match(&crit)
 		if err != nil {
 			if isGone(err) {
@@ -129,6 +144,25 @@ func orMax(v, max uint32) uint32 {
 	return v
 }
 
+// criteriaNeed reports whether c (with its NOT and OR branches) compares
+// header fields, and whether it compares the Date header (SENTSINCE…).
+func criteriaNeed(c *imap.SearchCriteria) (header, sent bool) {
+	header = len(c.Header) > 0
+	sent = !c.SentSince.IsZero() || !c.SentBefore.IsZero()
+	sub := func(x *imap.SearchCriteria) {
+		h, d := criteriaNeed(x)
+		header, sent = header || h, sent || d
+	}
+	for i := range c.Not {
+		sub(&c.Not[i])
+	}
+	for i := range c.Or {
+		sub(&c.Or[i][0])
+		sub(&c.Or[i][1])
+	}
+	return header, sent
+}
+
 // matchCtx evaluates criteria for one message, loading the cached header
 // and the message file only when a criterion needs them.
 type matchCtx struct {
@@ -136,6 +170,9 @@ type matchCtx struct {
 	folder string
 	msg    snapMsg
 	seq    uint32
+	// cached is the message's cached data read ahead by Search (nil: not
+	// read ahead; Header only unless a Date criterion asked for more).
+	cached *storage.Cached
 
 	header    *mail.Header
 	sentDate  *time.Time
@@ -270,9 +307,12 @@ func (mc *matchCtx) loadHeader() (*mail.Header, error) {
 	if mc.header != nil {
 		return mc.header, nil
 	}
-	c, err := mc.s.mbox.Cached(mc.s.ctx, mc.folder, mc.msg.uid)
-	if err != nil {
-		return nil, err
+	c := mc.cached
+	if c == nil {
+		var err error
+		if c, err = mc.s.mbox.Cached(mc.s.ctx, mc.folder, mc.msg.uid); err != nil {
+			return nil, err
+		}
 	}
 	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(c.Header)))
 	if err != nil && len(c.Header) > 0 {

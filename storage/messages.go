@@ -94,8 +94,9 @@ func (m *mailbox) Open(ctx context.Context, folder string, uid uint32) (io.ReadC
 }
 
 // Cached returns the envelope, body structure and header stored at
-// delivery. Only if the cached value cannot be decoded (a newer format, a
-// damaged row) is the message file parsed again.
+// delivery, decoded through the store's memory cache. Only if the cached
+// value cannot be decoded (a newer format, a damaged row) is the message
+// file parsed again. The result is shared: callers must not modify it.
 func (m *mailbox) Cached(ctx context.Context, folder string, uid uint32) (*Cached, error) {
 	name, err := normalizeFolder(folder)
 	if err != nil {
@@ -115,20 +116,7 @@ func (m *mailbox) Cached(ctx context.Context, folder string, uid uint32) (*Cache
 		} else if err != nil {
 			return err
 		}
-		if c, err = decodeCached(header, parsed); err == nil {
-			return nil
-		}
-		u.log.Warn("storage: cached structure unreadable, parsing the message file", "folder", name, "uid", uid, "err", err)
-		file, err := os.Open(u.messagePath(folderID, uid))
-		if err != nil {
-			return err
-		}
-		defer file.Close()
-		p := parseMessage(file)
-		if parsed, err = encodeParsed(p); err != nil {
-			return err
-		}
-		c, err = decodeCached(p.Header, parsed)
+		c, err = u.decodeRow(folderID, uid, header, parsed)
 		return err
 	})
 	return c, err

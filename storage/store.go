@@ -82,6 +82,7 @@ type FileStore struct {
 	idle     time.Duration
 	watchers watchers
 	copyBufs sync.Pool // *[]byte buffers for spooling
+	decoded  *decodedCache
 	// dirSync makes new directory entries durable on the delivery path
 	// (syncDir; tests wrap it to observe group commit).
 	dirSync func(dir string) error
@@ -122,6 +123,7 @@ func Open(dir string, opts Options) (*FileStore, error) {
 		janitorDone: make(chan struct{}),
 		watchers:    watchers{m: map[watchKey]map[chan Event]struct{}{}},
 		dirSync:     syncDir,
+		decoded:     newDecodedCache(decodedCacheBytes),
 	}
 	s.cond = sync.NewCond(&s.mu)
 	s.copyBufs.New = func() any { b := make([]byte, 32<<10); return &b }
