@@ -49,14 +49,24 @@ func (p *process) stop() {
 // congvuSystem is a running `congvu quickstart`.
 type congvuSystem struct {
 	proc       *process
+	addrs      map[string]string // listener name → address (ready file)
 	smtpAddr   string
 	recipients []string
+	users      []benchUser // the demo officials with their passwords
+	dir        string      // the quickstart directory
 }
+
+// config is the quickstart's configuration file.
+func (s *congvuSystem) config() string { return filepath.Join(s.dir, "demo", "congvu.toml") }
+
+// pid is the server's process id.
+func (s *congvuSystem) pid() int { return s.proc.cmd.Process.Pid }
 
 // startCongvu runs quickstart in dir with every listener on a free port
 // and waits for its ready file (as tests/interop does).
 func startCongvu(bin, dir string) (*congvuSystem, error) {
 	ready := filepath.Join(dir, "ready.json")
+	os.Remove(ready) // left by an earlier start in the same directory
 	args := []string{"quickstart", "--dir", filepath.Join(dir, "demo"), "--ready-file", ready}
 	for _, l := range []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http"} {
 		args = append(args, "--"+l+"-addr", "127.0.0.1:0")
@@ -65,7 +75,7 @@ func startCongvu(bin, dir string) (*congvuSystem, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &congvuSystem{proc: p}
+	s := &congvuSystem{proc: p, dir: dir}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if b, err := os.ReadFile(ready); err == nil {
@@ -76,6 +86,7 @@ func startCongvu(bin, dir string) (*congvuSystem, error) {
 				p.stop()
 				return nil, fmt.Errorf("ready file: %w", err)
 			}
+			s.addrs = r.Addrs
 			s.smtpAddr = r.Addrs["smtp"]
 			break
 		}
@@ -91,16 +102,19 @@ func startCongvu(bin, dir string) (*congvuSystem, error) {
 			return nil, fmt.Errorf("congvu not ready after 60s\n%s", p.stderr)
 		}
 	}
-	s.recipients, err = readOfficials(filepath.Join(dir, "demo", "demo-accounts.csv"))
+	s.users, err = readOfficials(filepath.Join(dir, "demo", "demo-accounts.csv"))
 	if err != nil {
 		p.stop()
 		return nil, err
+	}
+	for _, u := range s.users {
+		s.recipients = append(s.recipients, u.Address)
 	}
 	return s, nil
 }
 
 // readOfficials returns the personal mailboxes of demo-accounts.csv.
-func readOfficials(path string) ([]string, error) {
+func readOfficials(path string) ([]benchUser, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -110,10 +124,10 @@ func readOfficials(path string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []string
+	var out []benchUser
 	for _, r := range rows[1:] {
 		if len(r) == 3 && r[2] == "official" {
-			out = append(out, r[0])
+			out = append(out, benchUser{Address: r[0], Password: r[1]})
 		}
 	}
 	if len(out) == 0 {

@@ -32,6 +32,9 @@ type results struct {
 	Machine machine      `json:"machine"`
 	Disk    []diskResult `json:"disk"`
 	SMTP    []loadResult `json:"smtp"`
+	IMAP    *imapResults `json:"imap,omitempty"`
+	// FileLimit is RLIMIT_NOFILE after raising it (servers inherit it).
+	FileLimit uint64 `json:"file_limit"`
 	// NotMeasured says, per target, why it was skipped.
 	NotMeasured map[string]string `json:"not_measured,omitempty"`
 }
@@ -67,8 +70,38 @@ func run(args []string, stdout io.Writer) error {
 	jsonOut := fs.String("json", "", "write raw figures as JSON to this file")
 	perPoint := fs.Duration("point-time", 0, "time budget per load point (default 6s quick, 30s full)")
 	keep := fs.Bool("keep", false, "keep the temporary directory (for debugging)")
+	only := fs.String("only", "smtp,imap,ldap", "parts to run (comma-separated: smtp, imap, ldap)")
+	imapTime := fs.Duration("imap-time", 0, "time per IMAP mixed-workload point (default 8s quick, 30s full)")
+	largeN := fs.Int("large", 0, "messages in the large folder (default 20000 quick, 100000 full)")
+	importN := fs.Int("import", -1, "messages in the separate import test (default 0 quick, 200000 full)")
+	idleN := fs.Int("idle", 0, "idle IMAP connections per server (default 1000 quick, 10000 full)")
+	mailboxN := fs.Int("mailbox", 0, "messages in each mixed-workload INBOX (default 200 quick, 1000 full)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	parts := map[string]bool{}
+	for _, p := range strings.Split(*only, ",") {
+		parts[strings.TrimSpace(p)] = true
+	}
+	sizes := imapSizes{MailboxMessages: 1000, Clients: []int{10, 100}, PointTime: 30 * time.Second,
+		LargeMessages: 100000, ImportMessages: 200000, IdleConns: 10000}
+	if *quick {
+		sizes = imapSizes{MailboxMessages: 200, Clients: []int{10, 100}, PointTime: 8 * time.Second,
+			LargeMessages: 20000, IdleConns: 1000}
+	}
+	for _, o := range []struct {
+		flag int
+		dst  *int
+	}{{*largeN, &sizes.LargeMessages}, {*idleN, &sizes.IdleConns}, {*mailboxN, &sizes.MailboxMessages}} {
+		if o.flag > 0 {
+			*o.dst = o.flag
+		}
+	}
+	if *importN >= 0 {
+		sizes.ImportMessages = *importN
+	}
+	if *imapTime > 0 {
+		sizes.PointTime = *imapTime
 	}
 	budget, maxMsgs := 30*time.Second, 20000
 	if *quick {
@@ -131,7 +164,43 @@ func run(args []string, stdout io.Writer) error {
 		res.Mode = "quick"
 	}
 	res.Machine = machineFacts(tmp, *congvuBin)
+	res.FileLimit = raiseFileLimit(1 << 20)
 
+	points := []loadPoint{{1, 10 << 10}, {20, 10 << 10}, {100, 10 << 10}, {1, 100 << 10}, {20, 100 << 10}, {100, 100 << 10}}
+	if *quick {
+		points = []loadPoint{{1, 10 << 10}, {20, 10 << 10}, {100, 10 << 10}, {20, 100 << 10}}
+	}
+	if parts["smtp"] {
+		if err := runSMTPPart(&res, tmp, *congvuBin, points, budget, maxMsgs, &cleanups); err != nil {
+			return err
+		}
+	}
+	if parts["imap"] {
+		var err error
+		res.IMAP, err = runIMAPPart(imapEnv{tmp: tmp, congvuBin: *congvuBin, sizes: sizes, notes: res.NotMeasured, cleanups: &cleanups})
+		if err != nil {
+			// Keep what was measured; say why the rest is missing.
+			res.NotMeasured["imap"] = firstLine(err.Error())
+			fmt.Fprintln(os.Stderr, "IMAP part stopped:", err)
+		}
+	}
+
+	printReport(stdout, &res, points)
+	if *jsonOut != "" {
+		b, err := json.MarshalIndent(&res, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+		logf("raw figures written to %s", *jsonOut)
+	}
+	return nil
+}
+
+// runSMTPPart measures the disk ceiling and durable SMTP delivery.
+func runSMTPPart(res *results, tmp, congvuBin string, points []loadPoint, budget time.Duration, maxMsgs int, cleanups *[]func()) error {
 	logf("disk ceiling in %s (%s)", tmp, res.Machine.Filesystem)
 	for _, batch := range []int{1, 16} {
 		d, err := measureDisk(filepath.Join(tmp, fmt.Sprintf("disk-%d", batch)), batch, 50000, budget/2)
@@ -141,19 +210,15 @@ func run(args []string, stdout io.Writer) error {
 		res.Disk = append(res.Disk, d)
 	}
 
-	points := []loadPoint{{1, 10 << 10}, {20, 10 << 10}, {100, 10 << 10}, {1, 100 << 10}, {20, 100 << 10}, {100, 100 << 10}}
-	if *quick {
-		points = []loadPoint{{1, 10 << 10}, {20, 10 << 10}, {100, 10 << 10}, {20, 100 << 10}}
-	}
 	const from = "bench@bench.example"
 
 	// congvu.
 	logf("starting congvu quickstart")
-	cv, err := startCongvu(*congvuBin, filepath.Join(tmp, "congvu"))
+	cv, err := startCongvu(congvuBin, filepath.Join(tmp, "congvu"))
 	if err != nil {
 		return err
 	}
-	cleanups = append(cleanups, cv.proc.stop)
+	*cleanups = append(*cleanups, cv.proc.stop)
 	recipients := cv.recipients
 	domain := recipients[0][strings.LastIndexByte(recipients[0], '@')+1:]
 	for _, p := range points {
@@ -167,7 +232,7 @@ func run(args []string, stdout io.Writer) error {
 	if sink, addr, err := startSmtpSink(); err != nil {
 		res.NotMeasured[targetSink] = err.Error()
 	} else {
-		cleanups = append(cleanups, sink.stop)
+		*cleanups = append(*cleanups, sink.stop)
 		for _, p := range points {
 			logf("smtp-sink %v", p)
 			res.SMTP = append(res.SMTP, runLoad(loadSpec{Addr: addr, Target: targetSink, Point: p,
@@ -182,7 +247,7 @@ func run(args []string, stdout io.Writer) error {
 		res.NotMeasured[targetPostfix] = firstLine(err.Error())
 		fmt.Fprintln(os.Stderr, "reference not started:", err)
 	} else {
-		cleanups = append(cleanups, ref.stop)
+		*cleanups = append(*cleanups, ref.stop)
 		for _, p := range points {
 			logf("postfix+dovecot %v", p)
 			before := ref.countDelivered()
@@ -200,18 +265,6 @@ func run(args []string, stdout io.Writer) error {
 			res.SMTP = append(res.SMTP, lr)
 		}
 		ref.stop()
-	}
-
-	printReport(stdout, &res, points)
-	if *jsonOut != "" {
-		b, err := json.MarshalIndent(&res, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
-			return err
-		}
-		logf("raw figures written to %s", *jsonOut)
 	}
 	return nil
 }

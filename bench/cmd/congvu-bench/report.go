@@ -73,6 +73,9 @@ func printReport(w io.Writer, r *results, points []loadPoint) {
 		row(fmt.Sprintf("best 10KB durable msgs/s, vs disk ceiling: 10 KB write+fsync+rename+dir-fsync files/s, %s", label),
 			rate(best), rate(d.FilesPer), ratio(best, d.FilesPer))
 	}
+	for _, tr := range imapRows(r) {
+		row(tr.measure, tr.congvu, tr.reference, tr.ratio)
+	}
 	fmt.Fprintln(w)
 
 	var notes []string
@@ -81,6 +84,7 @@ func printReport(w io.Writer, r *results, points []loadPoint) {
 			notes = append(notes, fmt.Sprintf("- %s %v: %d of %d transactions failed; first error: %s", l.Target, l.Point, l.Failed, l.Attempted, l.FirstErr))
 		}
 	}
+	notes = append(notes, imapNotes(r)...)
 	var skipped []string
 	for t := range r.NotMeasured {
 		skipped = append(skipped, t)
