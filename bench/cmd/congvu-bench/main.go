@@ -33,6 +33,7 @@ type results struct {
 	Disk    []diskResult `json:"disk"`
 	SMTP    []loadResult `json:"smtp"`
 	IMAP    *imapResults `json:"imap,omitempty"`
+	LDAP    *ldapResults `json:"ldap,omitempty"`
 	// FileLimit is RLIMIT_NOFILE after raising it (servers inherit it).
 	FileLimit uint64 `json:"file_limit"`
 	// NotMeasured says, per target, why it was skipped.
@@ -75,6 +76,7 @@ func run(args []string, stdout io.Writer) error {
 	largeN := fs.Int("large", 0, "messages in the large folder (default 20000 quick, 100000 full)")
 	importN := fs.Int("import", -1, "messages in the separate import test (default 0 quick, 200000 full)")
 	idleN := fs.Int("idle", 0, "idle IMAP connections per server (default 1000 quick, 10000 full)")
+	ldapScripts := fs.String("ldap-scripts", "deploy/ldap", "directory with start-slapd.sh and stop-slapd.sh")
 	mailboxN := fs.Int("mailbox", 0, "messages in each mixed-workload INBOX (default 200 quick, 1000 full)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -102,6 +104,11 @@ func run(args []string, stdout io.Writer) error {
 	}
 	if *imapTime > 0 {
 		sizes.PointTime = *imapTime
+	}
+	// Full: a province of about 50,000 officials (190 units × 240–286).
+	dirSizes := ldapSizes{Province: "79", Min: "240", Max: "286", Logins: 3000, Clients: 20, Rcpts: 20000}
+	if *quick {
+		dirSizes = ldapSizes{Province: "56", Min: "10", Max: "15", Logins: 300, Clients: 10, Rcpts: 1000}
 	}
 	budget, maxMsgs := 30*time.Second, 20000
 	if *quick {
@@ -185,6 +192,16 @@ func run(args []string, stdout io.Writer) error {
 		}
 	}
 
+	if parts["ldap"] {
+		var err error
+		res.LDAP, err = runLDAPPart(ldapEnv{tmp: tmp, congvuBin: *congvuBin, scripts: *ldapScripts, sizes: dirSizes,
+			notes: res.NotMeasured, cleanups: &cleanups})
+		if err != nil {
+			res.NotMeasured["directory"] = firstLine(err.Error())
+			fmt.Fprintln(os.Stderr, "directory part stopped:", err)
+		}
+	}
+
 	printReport(stdout, &res, points)
 	if *jsonOut != "" {
 		b, err := json.MarshalIndent(&res, "", "  ")
@@ -243,7 +260,7 @@ func runSMTPPart(res *results, tmp, congvuBin string, points []loadPoint, budget
 
 	// Postfix → Dovecot LMTP → Maildir.
 	logf("starting private Postfix + Dovecot")
-	if ref, err := startPostfixDovecot(filepath.Join(tmp, "reference"), domain, recipients); err != nil {
+	if ref, err := startPostfixDovecot(filepath.Join(tmp, "reference"), domain, recipients, nil); err != nil {
 		res.NotMeasured[targetPostfix] = firstLine(err.Error())
 		fmt.Fprintln(os.Stderr, "reference not started:", err)
 	} else {

@@ -177,3 +177,76 @@ func imapNotes(r *results) []string {
 	}
 	return notes
 }
+
+// ldapRows are the directory lines: logins against Dovecot's LDAP passdb,
+// recipient lookups against Postfix's ldap: table, same slapd.
+func ldapRows(r *results) []tableRow {
+	ld := r.LDAP
+	if ld == nil {
+		return nil
+	}
+	var rows []tableRow
+	rows = append(rows, tableRow{fmt.Sprintf("Directory: %s officials imported into slapd with `congvu directory import`", thousands(ld.Accounts)),
+		fmt.Sprintf("%.0f s (%.0f accounts/s)", ld.ImportSeconds, float64(ld.Accounts)/ld.ImportSeconds), "–", "–"})
+	login := func(target, cache string) *loginResult {
+		for i := range ld.Logins {
+			if ld.Logins[i].Target == target && ld.Logins[i].Cache == cache {
+				return &ld.Logins[i]
+			}
+		}
+		return nil
+	}
+	rcpt := func(target, cache string) *rcptResult {
+		for i := range ld.Rcpt {
+			if ld.Rcpt[i].Target == target && ld.Rcpt[i].Cache == cache {
+				return &ld.Rcpt[i]
+			}
+		}
+		return nil
+	}
+	for _, cache := range []string{"cold", "warm"} {
+		c := login(targetCongvu, cache)
+		if c == nil {
+			continue
+		}
+		ref, rat := "not measured", "–"
+		if d := login(targetDovecot, cache); d != nil {
+			ref = fmt.Sprintf("%.0f/s, p99 %s", d.PerS, fmtMs(d.P99Ms))
+			rat = ratioStr(c.PerS, d.PerS)
+		}
+		rows = append(rows, tableRow{fmt.Sprintf("Directory: IMAP LOGIN through LDAP, %s, %d clients, %s distinct users (vs Dovecot LDAP passdb, auth_bind)", cache, c.Clients, thousands(c.Logins+c.Failed)),
+			fmt.Sprintf("%.0f/s, p99 %s", c.PerS, fmtMs(c.P99Ms)), ref, rat})
+	}
+	for _, cache := range []string{"cold", "warm"} {
+		c := rcpt(targetCongvu, cache)
+		if c == nil {
+			continue
+		}
+		ref, rat := "not measured", "–"
+		if d := rcpt(targetPostfixLDAP, cache); d != nil {
+			ref = fmt.Sprintf("%.0f/s, p99 %s", d.PerS, fmtMs(d.P99Ms))
+			rat = ratioStr(c.PerS, d.PerS)
+		}
+		rows = append(rows, tableRow{fmt.Sprintf("Directory: SMTP RCPT TO lookups, %s, %d sessions, %s distinct recipients (vs Postfix ldap: table)", cache, c.Sessions, thousands(c.Rcpts+c.Failed)),
+			fmt.Sprintf("%.0f/s, p99 %s", c.PerS, fmtMs(c.P99Ms)), ref, rat})
+	}
+	return rows
+}
+
+func ldapNotes(r *results) []string {
+	if r.LDAP == nil {
+		return nil
+	}
+	var notes []string
+	for _, l := range r.LDAP.Logins {
+		if l.Failed > 0 {
+			notes = append(notes, fmt.Sprintf("- LDAP logins on %s (%s): %d failed; first: %s", l.Target, l.Cache, l.Failed, l.FirstErr))
+		}
+	}
+	for _, l := range r.LDAP.Rcpt {
+		if l.Failed > 0 || l.FirstErr != "" {
+			notes = append(notes, fmt.Sprintf("- RCPT lookups on %s (%s): %d failed; first: %s", l.Target, l.Cache, l.Failed, l.FirstErr))
+		}
+	}
+	return notes
+}
