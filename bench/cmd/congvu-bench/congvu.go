@@ -138,6 +138,7 @@ func startCongvuArgs(bin, dir string, args ...string) (*congvuSystem, error) {
 		}
 	}
 }
+
 // readOfficials returns the personal mailboxes of demo-accounts.csv.
 func readOfficials(path string) ([]benchUser, error) {
 	f, err := os.Open(path)
