@@ -13,7 +13,6 @@ import (
 	_ "github.com/emersion/go-message/charset" // decode non-UTF-8 parts (windows-1258, ISO-8859-x…) for BODY/TEXT
 	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-message/textproto"
-	"golang.org/x/text/unicode/norm"
 
 	"congvu/storage"
 )
@@ -42,8 +41,12 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 	// comparison needs the decoded envelope too.
 	header, sent := criteriaNeed(&crit)
 	pre := newCachedWindow(s, sel, all, header || sent, !sent)
+	excluded, err := s.textExcluded(sel.folder, &crit)
+	if err != nil {
+		return nil, s.fail("SEARCH", err)
+	}
 	for i, m := range sel.msgs {
-		if m.gone {
+		if m.gone || excluded[m.uid] {
 			continue
 		}
 		mc := &matchCtx{s: s, folder: sel.folder, msg: m, seq: uint32(i + 1)}
@@ -280,10 +283,24 @@ func matchDate(t, since, before time.Time) bool {
 	return true
 }
 
-// fold prepares text for case-insensitive substring search. NFC first, so
-// Vietnamese typed with combining marks matches precomposed text.
-func fold(s string) string {
-	return strings.ToLower(norm.NFC.String(s))
+// fold prepares text for case-insensitive substring search (the store's
+// definition, which its text filters use too).
+func fold(s string) string { return storage.FoldText(s) }
+
+// textExcluded asks the store which messages certainly fail the BODY and
+// TEXT criteria that must all hold (the top level of c is an AND), so that
+// their files are never read. Nil when there are none or the store keeps no
+// text filters.
+func (s *session) textExcluded(folder string, c *imap.SearchCriteria) (map[uint32]bool, error) {
+	tf, ok := s.mbox.(storage.TextFilter)
+	if !ok || len(c.Body)+len(c.Text) == 0 {
+		return nil, nil
+	}
+	var folded []string
+	for _, t := range append(append([]string(nil), c.Body...), c.Text...) {
+		folded = append(folded, fold(t))
+	}
+	return tf.TextExcluded(s.ctx, folder, folded)
 }
 
 func matchFields(fields gomessage.HeaderFields, value string) bool {
@@ -359,36 +376,5 @@ func (mc *matchCtx) matchContent(text string, header bool) (bool, error) {
 	if text == "" {
 		return true, nil
 	}
-	e, err := gomessage.Read(bytes.NewReader(mc.raw))
-	if e == nil {
-		mc.s.log.Debug("search: message parse", "uid", mc.msg.uid, "err", err)
-		return false, nil
-	}
-	return matchEntity(e, fold(text), header), nil
-}
-
-func matchEntity(e *gomessage.Entity, text string, header bool) bool {
-	if header && matchFields(e.Header.Fields(), text) {
-		return true
-	}
-	if mr := e.MultipartReader(); mr != nil {
-		for {
-			p, err := mr.NextPart()
-			if p == nil || (err != nil && err != io.EOF && !gomessage.IsUnknownCharset(err) && !gomessage.IsUnknownEncoding(err)) {
-				return false
-			}
-			if matchEntity(p, text, header) {
-				return true
-			}
-		}
-	}
-	t, _, _ := e.Header.ContentType()
-	if t != "" && !strings.HasPrefix(t, "text/") && !strings.HasPrefix(t, "message/") {
-		return false // attachments are not searched
-	}
-	b, err := io.ReadAll(io.LimitReader(e.Body, 64<<20))
-	if err != nil && len(b) == 0 {
-		return false
-	}
-	return strings.Contains(fold(string(b)), text)
+	return storage.ContainsText(mc.raw, fold(text), header), nil
 }

@@ -245,6 +245,7 @@ func deleteMessages(ctx context.Context, tx *sql.Tx, f *folderRow, rows []messag
 	for _, msg := range rows {
 		for _, q := range []string{"DELETE FROM messages WHERE folder_id = ? AND uid = ?",
 			"DELETE FROM cache WHERE folder_id = ? AND uid = ?",
+			"DELETE FROM textidx WHERE folder_id = ? AND uid = ?",
 			"INSERT OR IGNORE INTO removals (folder_id, uid) VALUES (?, ?)"} {
 			if _, err := tx.ExecContext(ctx, q, f.id, msg.uid); err != nil {
 				return err
@@ -340,6 +341,10 @@ func (m *mailbox) copyOrMove(ctx context.Context, from string, uids []uint32, to
 				}
 				if _, err := tx.ExecContext(ctx, `INSERT INTO cache (folder_id, uid, header, parsed)
 					SELECT ?, ?, header, parsed FROM cache WHERE folder_id = ? AND uid = ?`, df.id, uid, sf.id, msg.uid); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `INSERT INTO textidx (folder_id, uid, filter)
+					SELECT ?, ?, filter FROM textidx WHERE folder_id = ? AND uid = ?`, df.id, uid, sf.id, msg.uid); err != nil {
 					return err
 				}
 				df.counts.add(contribution(msg.seen, msg.deleted, msg.size))

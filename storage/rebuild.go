@@ -261,7 +261,7 @@ func (u *userState) rebuildFolder(ctx context.Context, tx *sql.Tx, f, of *folder
 	newModSeq++
 	anyNew := false
 	add := func(uid uint32, salvaged *messageRow) error {
-		m, header, parsed, err := readMessageFile(u.messagePath(f.id, uid))
+		m, header, parsed, filter, err := readMessageFile(u.messagePath(f.id, uid))
 		if err != nil {
 			return err
 		}
@@ -273,7 +273,7 @@ func (u *userState) rebuildFolder(ctx context.Context, tx *sql.Tx, f, of *folder
 		} else {
 			m.modseq, anyNew = newModSeq, true
 		}
-		if err := insertMessage(ctx, tx, f.id, m, header, parsed); err != nil {
+		if err := insertMessage(ctx, tx, f.id, m, header, parsed, filter); err != nil {
 			return err
 		}
 		f.counts.add(contribution(m.seen, m.deleted, m.size))
