@@ -306,10 +306,10 @@ func (s *session) writeFetch(w *imapserver.FetchWriter, seq uint32, m snapMsg, i
 		resp.WriteFlags(imapFlags(m.flags))
 	}
 	if options.InternalDate {
-		resp.WriteInternalDate(m.date)
+		resp.WriteInternalDate(m.date())
 	}
 	if options.RFC822Size {
-		resp.WriteRFC822Size(m.size)
+		resp.WriteRFC822Size(int64(m.size))
 	}
 	if options.Envelope {
 		resp.WriteEnvelope(items.cached.Envelope)

@@ -205,13 +205,13 @@ func (mc *matchCtx) match(c *imap.SearchCriteria) (bool, error) {
 			return false, nil
 		}
 	}
-	if c.Larger > 0 && m.size <= c.Larger {
+	if c.Larger > 0 && int64(m.size) <= c.Larger {
 		return false, nil
 	}
-	if c.Smaller > 0 && m.size >= c.Smaller {
+	if c.Smaller > 0 && int64(m.size) >= c.Smaller {
 		return false, nil
 	}
-	if !matchDate(m.date, c.Since, c.Before) {
+	if !matchDate(m.date(), c.Since, c.Before) {
 		return false, nil
 	}
 	if !c.SentSince.IsZero() || !c.SentBefore.IsZero() {

@@ -2,6 +2,7 @@ package imapd
 
 import (
 	"errors"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -36,17 +37,25 @@ type selected struct {
 	searchRes imap.UIDSet
 }
 
-// snapMsg is one message as the client knows it.
+// snapMsg is one message as the client knows it. It is kept small (48
+// bytes; flag slices are shared between messages, see storage.Messages):
+// every session holds one per message of its selected folder for as long
+// as it stays connected, idle sessions included.
 type snapMsg struct {
-	uid   uint32
+	uid  uint32
+	size uint32 // IMAP sizes are 32-bit (RFC 9051 9: number); the store refuses larger
+	unix int64  // internal date, Unix seconds
+	// flags are shared with other messages and sessions: replace, never
+	// modify.
 	flags []string
-	date  time.Time
-	size  int64
 	// gone means the message was expunged by someone else while EXPUNGE
 	// responses were not allowed (during FETCH, STORE, SEARCH, RFC 9051
 	// 7.5.1); it keeps its sequence number until the next allowed moment.
 	gone bool
 }
+
+// date is the internal date in the server's zone (see toSnap).
+func (m snapMsg) date() time.Time { return time.Unix(m.unix, 0).In(time.Local) }
 
 func (sel *selected) close() {
 	if sel.cancelWatch != nil {
@@ -59,7 +68,7 @@ func (sel *selected) close() {
 // server's zone (Asia/Ho_Chi_Minh in production), which is also the zone
 // whose calendar days SEARCH SINCE/BEFORE/ON compare (RFC 9051 2.3.3).
 func toSnap(m storage.MessageInfo) snapMsg {
-	return snapMsg{uid: m.UID, flags: m.Flags, date: m.InternalDate.In(time.Local), size: m.Size}
+	return snapMsg{uid: m.UID, flags: m.Flags, unix: m.InternalDate.Unix(), size: uint32(min(max(m.Size, 0), math.MaxUint32))}
 }
 
 // systemFlags are the flags every folder accepts (RFC 9051 2.3.2).

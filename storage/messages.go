@@ -47,14 +47,23 @@ func listMessages(ctx context.Context, q querier, f *folderRow) ([]MessageInfo, 
 	}
 	defer rows.Close()
 	out := make([]MessageInfo, 0, f.counts.messages)
+	// Most messages share one of a few flag sets (none, \Seen, \Seen
+	// \Flagged…): they share one slice too, which sessions keep in their
+	// views for as long as they are connected.
+	shared := map[string][]string{}
+	var flags sql.RawBytes
 	for rows.Next() {
 		var m MessageInfo
-		var flags string
 		var date int64
 		if err := rows.Scan(&m.UID, &m.ModSeq, &flags, &date, &m.Size); err != nil {
 			return nil, err
 		}
-		m.Flags = splitFlags(flags)
+		f, ok := shared[string(flags)]
+		if !ok {
+			f = splitFlags(string(flags))
+			shared[string(flags)] = f
+		}
+		m.Flags = f
 		m.InternalDate = unixUTC(date)
 		out = append(out, m)
 	}
