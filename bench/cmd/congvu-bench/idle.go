@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,7 +26,13 @@ type idleResult struct {
 	PerGiB    float64 `json:"idle_per_gib"`   // held ÷ memory growth (RSS for one process, PSS for a tree)
 	KiBPerCon float64 `json:"kib_per_conn"`   // memory growth per connection
 	Measure   string  `json:"memory_measure"` // "RSS" or "PSS"
-	FirstErr  string  `json:"first_error,omitempty"`
+	// For congvu, from its /metrics (Go collector), per connection: live
+	// heap (estimated from the GC's heap goal: live × (1 + GOGC/100)),
+	// stacks and goroutines: what the RSS figure is made of.
+	HeapKiBPerConn  float64 `json:"go_live_heap_kib_per_conn,omitempty"`
+	StackKiBPerConn float64 `json:"go_stack_kib_per_conn,omitempty"`
+	GoroutinesPer   float64 `json:"goroutines_per_conn,omitempty"`
+	FirstErr        string  `json:"first_error,omitempty"`
 }
 
 // idleConn is one raw IMAP connection left in IDLE.
@@ -95,13 +103,17 @@ func quoteIMAP(s string) string {
 // measureIdle opens n IDLE connections to addr (users round-robin), reads
 // the memory of the server's process tree before and after, checks that a
 // sample still answers, and closes them all.
-func measureIdle(target, addr string, users []benchUser, n int, serverPID int, measure string) idleResult {
+func measureIdle(target, addr string, users []benchUser, n int, serverPID int, measure, metricsURL string) idleResult {
 	res := idleResult{Target: target, Wanted: n, Measure: measure}
-	settle := func() procMem {
+	var goBefore, goAfter map[string]float64
+	settle := func(into *map[string]float64) procMem {
 		time.Sleep(3 * time.Second) // let freed memory go back and workers calm down
+		if metricsURL != "" {
+			*into = scrapeGoMetrics(metricsURL)
+		}
 		return treeMem(serverPID)
 	}
-	res.Before = settle()
+	res.Before = settle(&goBefore)
 	conns := make([]*idleConn, n)
 	var next atomic.Int64
 	var mu sync.Mutex
@@ -134,7 +146,14 @@ func measureIdle(target, addr string, users []benchUser, n int, serverPID int, m
 			res.Held++
 		}
 	}
-	res.After = settle()
+	res.After = settle(&goAfter)
+	if res.Held > 0 && goBefore != nil && goAfter != nil {
+		per := func(k string, unit float64) float64 { return (goAfter[k] - goBefore[k]) / unit / float64(res.Held) }
+		gogc := max(goAfter["go_gc_gogc_percent"], 1)
+		res.HeapKiBPerConn = per("go_memstats_next_gc_bytes", 1024) / (1 + gogc/100)
+		res.StackKiBPerConn = per("go_memstats_stack_inuse_bytes", 1024)
+		res.GoroutinesPer = per("go_goroutines", 1)
+	}
 	grow := res.After.RSSKiB - res.Before.RSSKiB
 	if measure == "PSS" {
 		grow = res.After.PSSKiB - res.Before.PSSKiB
@@ -161,4 +180,26 @@ func measureIdle(target, addr string, users []benchUser, n int, serverPID int, m
 		}
 	}
 	return res
+}
+
+// scrapeGoMetrics reads the Go runtime gauges of a Prometheus /metrics page.
+func scrapeGoMetrics(url string) map[string]float64 {
+	resp, err := http.Get(url)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		name, val, ok := strings.Cut(sc.Text(), " ")
+		if !ok || !strings.HasPrefix(name, "go_") {
+			continue
+		}
+		if v, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil {
+			out[name] = v
+		}
+	}
+	return out
 }

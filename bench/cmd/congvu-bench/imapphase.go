@@ -136,7 +136,7 @@ func runIMAPPart(env imapEnv) (*imapResults, error) {
 	}
 	*env.cleanups = append(*env.cleanups, cv.proc.stop)
 	cvTarget := imapTarget{Name: targetCongvu, Addr: cv.addrs["imaps"], Users: loadUsers}
-	runTarget := func(t imapTarget, pid int, measure string) {
+	runTarget := func(t imapTarget, pid int, measure, metricsURL string) {
 		for _, c := range sz.Clients {
 			logf("IMAP %s: mixed workload, %d clients", t.Name, c)
 			out.Load = append(out.Load, runIMAPLoad(t, c, sz.PointTime, uint64(c)))
@@ -144,9 +144,9 @@ func runIMAPPart(env imapEnv) (*imapResults, error) {
 		logf("IMAP %s: large mailbox", t.Name)
 		out.Large = append(out.Large, measureLarge(t.Name, t.Addr, largeUser, out.LargeCorpus.Since))
 		logf("IMAP %s: %d idle connections", t.Name, sz.IdleConns)
-		out.Idle = append(out.Idle, measureIdle(t.Name, t.Addr, loadUsers, sz.IdleConns, pid, measure))
+		out.Idle = append(out.Idle, measureIdle(t.Name, t.Addr, loadUsers, sz.IdleConns, pid, measure, metricsURL))
 	}
-	runTarget(cvTarget, cv.pid(), "RSS")
+	runTarget(cvTarget, cv.pid(), "RSS", "http://"+cv.addrs["http"]+"/metrics")
 	cv.proc.stop()
 
 	logf("IMAP: starting a private Dovecot with the same users and mailboxes")
@@ -173,7 +173,7 @@ func runIMAPPart(env imapEnv) (*imapResults, error) {
 		return out, nil
 	}
 	*env.cleanups = append(*env.cleanups, dv.stop)
-	runTarget(imapTarget{Name: targetDovecot, Addr: dv.addr, Users: loadUsers}, dv.pid(), "PSS")
+	runTarget(imapTarget{Name: targetDovecot, Addr: dv.addr, Users: loadUsers}, dv.pid(), "PSS", "")
 	dv.stop()
 	return out, nil
 }
