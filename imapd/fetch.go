@@ -98,7 +98,7 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 	if !sel.readOnly && setsSeen(options) {
 		var unseen []uint32
 		for _, i := range idx {
-			if m := sel.msgs[i]; !m.gone && !hasFlag(m.flags, imap.FlagSeen) {
+			if m := sel.msgs[i]; !m.gone() && !hasFlag(sel.flagsOf(m), imap.FlagSeen) {
 				unseen = append(unseen, m.uid)
 			}
 		}
@@ -114,17 +114,17 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 			}
 			for _, i := range idx {
 				if f, ok := newFlags[sel.msgs[i].uid]; ok {
-					sel.msgs[i].flags = f
+					sel.setFlags(i, f)
 				}
 			}
 		}
 	}
 	pre := newCachedWindow(s, sel, idx, needsCache(options), false)
 	for n, i := range idx {
-		m := sel.msgs[i]
-		if m.gone {
+		if sel.msgs[i].gone() {
 			continue
 		}
+		m := sel.view(i)
 		cached, err := pre.get(n)
 		if err != nil {
 			return s.fail("FETCH", err)
@@ -158,7 +158,7 @@ func needsCache(options *imap.FetchOptions) bool {
 
 // loadFetch reads what options asks for. Only body sections open the file.
 // cached is the message's cached data when the caller read it already.
-func (s *session) loadFetch(folder string, m snapMsg, options *imap.FetchOptions, cached *storage.Cached) (_ *fetchItems, err error) {
+func (s *session) loadFetch(folder string, m msgView, options *imap.FetchOptions, cached *storage.Cached) (_ *fetchItems, err error) {
 	items := &fetchItems{cached: cached}
 	defer func() {
 		if err != nil {
@@ -282,7 +282,7 @@ func (s *session) openWhole(folder string, uid uint32, partial *imap.SectionPart
 
 // writeFetch writes one untagged FETCH. If a literal cannot be completed
 // the protocol stream is broken, so the connection is closed.
-func (s *session) writeFetch(w *imapserver.FetchWriter, seq uint32, m snapMsg, items *fetchItems,
+func (s *session) writeFetch(w *imapserver.FetchWriter, seq uint32, m msgView, items *fetchItems,
 	options *imap.FetchOptions, seenChanged bool) (err error) {
 	resp := w.CreateMessage(seq)
 	broken := true
@@ -306,10 +306,10 @@ func (s *session) writeFetch(w *imapserver.FetchWriter, seq uint32, m snapMsg, i
 		resp.WriteFlags(imapFlags(m.flags))
 	}
 	if options.InternalDate {
-		resp.WriteInternalDate(m.date())
+		resp.WriteInternalDate(m.date)
 	}
 	if options.RFC822Size {
-		resp.WriteRFC822Size(int64(m.size))
+		resp.WriteRFC822Size(m.size)
 	}
 	if options.Envelope {
 		resp.WriteEnvelope(items.cached.Envelope)
@@ -405,7 +405,7 @@ func (w *cachedWindow) get(n int) (*storage.Cached, error) {
 		w.start, w.end = n, min(n+cachedWindowSize, len(w.idx))
 		uids := make([]uint32, 0, w.end-w.start)
 		for _, i := range w.idx[w.start:w.end] {
-			if m := w.sel.msgs[i]; !m.gone {
+			if m := w.sel.msgs[i]; !m.gone() {
 				uids = append(uids, m.uid)
 			}
 		}

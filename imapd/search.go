@@ -45,10 +45,11 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 	if err != nil {
 		return nil, s.fail("SEARCH", err)
 	}
-	for i, m := range sel.msgs {
-		if m.gone || excluded[m.uid] {
+	for i, sm := range sel.msgs {
+		if sm.gone() || excluded[sm.uid] {
 			continue
 		}
+		m := sel.view(i)
 		mc := &matchCtx{s: s, folder: sel.folder, msg: m, seq: uint32(i + 1)}
 		if header || sent {
 			if mc.cached, err = pre.get(i); err != nil {
@@ -171,7 +172,7 @@ func criteriaNeed(c *imap.SearchCriteria) (header, sent bool) {
 type matchCtx struct {
 	s      *session
 	folder string
-	msg    snapMsg
+	msg    msgView
 	seq    uint32
 	// cached is the message's cached data read ahead by Search (nil: not
 	// read ahead; Header only unless a Date criterion asked for more).
@@ -205,13 +206,13 @@ func (mc *matchCtx) match(c *imap.SearchCriteria) (bool, error) {
 			return false, nil
 		}
 	}
-	if c.Larger > 0 && int64(m.size) <= c.Larger {
+	if c.Larger > 0 && m.size <= c.Larger {
 		return false, nil
 	}
-	if c.Smaller > 0 && int64(m.size) >= c.Smaller {
+	if c.Smaller > 0 && m.size >= c.Smaller {
 		return false, nil
 	}
-	if !matchDate(m.date(), c.Since, c.Before) {
+	if !matchDate(m.date, c.Since, c.Before) {
 		return false, nil
 	}
 	if !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
