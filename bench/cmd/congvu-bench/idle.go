@@ -35,6 +35,9 @@ type idleResult struct {
 	FirstErr        string  `json:"first_error,omitempty"`
 }
 
+// idleSettleMax bounds the wait, in seconds, for memory to stop shrinking.
+const idleSettleMax = 30
+
 // idleConn is one raw IMAP connection left in IDLE.
 type idleConn struct {
 	conn net.Conn
@@ -106,12 +109,24 @@ func quoteIMAP(s string) string {
 func measureIdle(target, addr string, users []benchUser, n int, serverPID int, measure, metricsURL string) idleResult {
 	res := idleResult{Target: target, Wanted: n, Measure: measure}
 	var goBefore, goAfter map[string]float64
+	// Memory is read once it stopped shrinking: a garbage-collected server
+	// hands freed memory back to the kernel over seconds, and Dovecot's
+	// processes calm down too. Both get the same treatment.
 	settle := func(into *map[string]float64) procMem {
-		time.Sleep(3 * time.Second) // let freed memory go back and workers calm down
+		m := treeMem(serverPID)
+		for i := 0; i < idleSettleMax; i++ {
+			time.Sleep(time.Second)
+			next := treeMem(serverPID)
+			shrunk := m.RSSKiB - next.RSSKiB
+			m = next
+			if i >= 2 && shrunk < m.RSSKiB/200 {
+				break
+			}
+		}
 		if metricsURL != "" {
 			*into = scrapeGoMetrics(metricsURL)
 		}
-		return treeMem(serverPID)
+		return m
 	}
 	res.Before = settle(&goBefore)
 	conns := make([]*idleConn, n)
