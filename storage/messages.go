@@ -30,13 +30,20 @@ func (m *mailbox) Messages(ctx context.Context, folder string) ([]MessageInfo, e
 		if err != nil {
 			return err
 		}
-		out, err = listMessages(ctx, u.db, f)
+		k, st := listKey{u.key, f.id}, stampOf(f)
+		if out = u.s.lists.get(k, st); out != nil {
+			return nil
+		}
+		if out, err = listMessages(ctx, u.db, f); err == nil {
+			u.s.lists.put(k, st, out)
+		}
 		return err
 	})
 	return out, err
 }
 
-// listMessages is the hot path of SELECT and POP3 logins: only the columns
+// listMessages is the hot path of SELECT and POP3 logins (Messages keeps
+// its result in the store's listing cache): only the columns
 // MessageInfo needs, scanned straight into a slice sized from the folder's
 // message counter.
 func listMessages(ctx context.Context, q querier, f *folderRow) ([]MessageInfo, error) {

@@ -94,6 +94,7 @@ func (s *FileStore) rebuildExclusive(ctx context.Context, ur userRef) error {
 
 // rebuildUser builds a new index next to the old one and renames it over.
 func (s *FileStore) rebuildUser(ctx context.Context, key, dir string) error {
+	defer s.lists.purgeUser(key)
 	indexPath := filepath.Join(dir, indexFile)
 	old := s.salvage(ctx, key, indexPath)
 	newPath := indexPath + ".rebuild"

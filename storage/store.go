@@ -83,6 +83,7 @@ type FileStore struct {
 	watchers watchers
 	copyBufs sync.Pool // *[]byte buffers for spooling
 	decoded  *decodedCache
+	lists    *listCache
 	// dirSync makes new directory entries durable on the delivery path
 	// (syncDir; tests wrap it to observe group commit).
 	dirSync func(dir string) error
@@ -124,6 +125,7 @@ func Open(dir string, opts Options) (*FileStore, error) {
 		watchers:    watchers{m: map[watchKey]map[chan Event]struct{}{}},
 		dirSync:     syncDir,
 		decoded:     newDecodedCache(decodedCacheBytes),
+		lists:       newListCache(listCacheBytes),
 	}
 	s.cond = sync.NewCond(&s.mu)
 	s.copyBufs.New = func() any { b := make([]byte, 32<<10); return &b }
