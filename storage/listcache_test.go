@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"fmt"
 	"testing"
 )
 
@@ -68,5 +69,27 @@ func TestListCacheBound(t *testing.T) {
 	c.purgeUser("u")
 	if len(c.items) != 0 || c.size != 0 {
 		t.Errorf("after purge: %d entries, size %d", len(c.items), c.size)
+	}
+}
+
+// TestOpenIndexesBounded: delivering to many users keeps at most about
+// maxOpen indexes open; a closed one reopens with its mail.
+func TestOpenIndexesBounded(t *testing.T) {
+	s, _ := newStore(t)
+	s.maxOpen = 8
+	for i := range 40 {
+		user := fmt.Sprintf("u%d@angiang.gov.vn", i)
+		if res := deliver(t, s, testMsg("m", "x"), Recipient{User: user}); res[0].Err != nil {
+			t.Fatal(res[0].Err)
+		}
+		s.mu.Lock()
+		open := len(s.users)
+		s.mu.Unlock()
+		if open > s.maxOpen+s.maxOpen/8 {
+			t.Fatalf("after %d users, %d indexes open", i+1, open)
+		}
+	}
+	if got := uidsOf(t, mailboxOf(t, s, "u0@angiang.gov.vn"), Inbox); len(got) != 1 {
+		t.Errorf("first user's INBOX after its index was closed: %v", got)
 	}
 }

@@ -106,7 +106,9 @@ func run(args []string, stdout io.Writer) error {
 		sizes.PointTime = *imapTime
 	}
 	// Full: a province of about 50,000 officials (190 units × 240–286).
-	dirSizes := ldapSizes{Province: "79", Min: "240", Max: "286", Logins: 3000, Clients: 20, Rcpts: 20000}
+	// Recipients per pass stay within congvu's LDAP lookup cache (10,000
+	// entries by default), or the warm pass would not be warm.
+	dirSizes := ldapSizes{Province: "79", Min: "240", Max: "286", Logins: 3000, Clients: 20, Rcpts: 5000}
 	if *quick {
 		dirSizes = ldapSizes{Province: "56", Min: "10", Max: "15", Logins: 300, Clients: 10, Rcpts: 1000}
 	}
