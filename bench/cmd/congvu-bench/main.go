@@ -78,8 +78,12 @@ func run(args []string, stdout io.Writer) error {
 	idleN := fs.Int("idle", 0, "idle IMAP connections per server (default 1000 quick, 10000 full)")
 	ldapScripts := fs.String("ldap-scripts", "deploy/ldap", "directory with start-slapd.sh and stop-slapd.sh")
 	mailboxN := fs.Int("mailbox", 0, "messages in each mixed-workload INBOX (default 200 quick, 1000 full)")
+	reprint := fs.String("report", "", "print the table of an earlier run's JSON file and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *reprint != "" {
+		return printSaved(*reprint, stdout)
 	}
 	parts := map[string]bool{}
 	for _, p := range strings.Split(*only, ",") {
@@ -288,6 +292,26 @@ func runSMTPPart(res *results, tmp, congvuBin string, points []loadPoint, budget
 	return nil
 }
 
+// printSaved prints the table of a results JSON file.
+func printSaved(path string, w io.Writer) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var res results
+	if err := json.Unmarshal(b, &res); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	var points []loadPoint
+	for _, l := range res.SMTP {
+		if l.Target == targetCongvu {
+			points = append(points, l.Point)
+		}
+	}
+	printReport(w, &res, points)
+	return nil
+}
+
 func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "[%s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 }
@@ -310,7 +334,13 @@ func machineFacts(tmp, congvuBin string) machine {
 		lines := strings.Split(out, "\n")
 		m.Filesystem = strings.Join(strings.Fields(lines[len(lines)-1]), " on ")
 	}
-	m.Congvu = cmdOut(congvuBin, "version")
+	m.Congvu = strings.TrimPrefix(cmdOut(congvuBin, "version"), "congvu ")
+	if rev := cmdOut("git", "rev-parse", "--short", "HEAD"); rev != "" {
+		if cmdOut("git", "status", "--porcelain", "--untracked-files=no") != "" {
+			rev += "+changes"
+		}
+		m.Congvu += " (" + rev + ")"
+	}
 	m.Postfix = strings.TrimPrefix(cmdOut("postconf", "-d", "-h", "mail_version"), "mail_version = ")
 	m.Dovecot = cmdOut("dovecot", "--version")
 	for _, p := range []*string{&m.Congvu, &m.Postfix, &m.Dovecot} {
