@@ -36,9 +36,6 @@ type dovecotOptions struct {
 	// LDAP, when set, authenticates against the directory (auth_bind)
 	// instead of the passwd-file, with a static userdb.
 	LDAP *ldapServer
-	// Hibernate moves IDLE clients to imap-hibernate after a few seconds
-	// (Dovecot's own answer to many idle connections).
-	Hibernate bool
 	// MaxClients sizes the process and client limits.
 	MaxClients int
 }
@@ -172,22 +169,6 @@ userdb {
 }
 `, dir, uid, gid)
 	}
-	hibernate := ""
-	if opts.Hibernate {
-		hibernate = fmt.Sprintf(`imap_hibernate_timeout = 2s
-service imap-hibernate {
-  unix_listener imap-hibernate {
-    mode = 0666
-  }
-  client_limit = %[1]d
-}
-service imap {
-  unix_listener imap-master {
-    mode = 0666
-  }
-}
-`, maxClients+100)
-	}
 	conf := fmt.Sprintf(`# congvu bench: private Dovecot, IMAP over implicit TLS only.
 base_dir = %[1]s/run
 state_dir = %[1]s/state
@@ -238,7 +219,7 @@ service auth {
 service anvil {
   client_limit = %[5]d
 }
-%[7]s`, dir, port, uid, maxClients+100, 2*maxClients+500, auth, hibernate)
+`, dir, port, uid, maxClients+100, 2*maxClients+500, auth)
 	if err := os.WriteFile(filepath.Join(dir, "dovecot.conf"), []byte(conf), 0o644); err != nil {
 		return nil, err
 	}
