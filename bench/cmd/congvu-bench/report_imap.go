@@ -141,6 +141,10 @@ func imapRows(r *results) []tableRow {
 	}
 	if cvI != nil {
 		cell := func(x *idleResult) string {
+			if x.PerGiB == 0 {
+				// Fewer connections than the server's memory noise.
+				return fmt.Sprintf("%s held; %s did not grow measurably", thousands(x.Held), x.Measure)
+			}
 			s := fmt.Sprintf("%s per GiB (%s held, %.0f KiB each, %s", thousands(int(x.PerGiB)), thousands(x.Held), x.KiBPerCon, x.Measure)
 			if x.HeapKiBPerConn > 0 {
 				s += fmt.Sprintf("; Go live heap ≈%.0f + stacks %.0f KiB, %.1f goroutines each", x.HeapKiBPerConn, x.StackKiBPerConn, x.GoroutinesPer)
