@@ -94,6 +94,7 @@ func (s *FileStore) rebuildExclusive(ctx context.Context, ur userRef) error {
 
 // rebuildUser builds a new index next to the old one and renames it over.
 func (s *FileStore) rebuildUser(ctx context.Context, key, dir string) error {
+	defer s.lists.purgeUser(key)
 	indexPath := filepath.Join(dir, indexFile)
 	old := s.salvage(ctx, key, indexPath)
 	newPath := indexPath + ".rebuild"
@@ -261,7 +262,7 @@ func (u *userState) rebuildFolder(ctx context.Context, tx *sql.Tx, f, of *folder
 	newModSeq++
 	anyNew := false
 	add := func(uid uint32, salvaged *messageRow) error {
-		m, header, parsed, err := readMessageFile(u.messagePath(f.id, uid))
+		m, header, parsed, filter, err := readMessageFile(u.messagePath(f.id, uid))
 		if err != nil {
 			return err
 		}
@@ -273,7 +274,7 @@ func (u *userState) rebuildFolder(ctx context.Context, tx *sql.Tx, f, of *folder
 		} else {
 			m.modseq, anyNew = newModSeq, true
 		}
-		if err := insertMessage(ctx, tx, f.id, m, header, parsed); err != nil {
+		if err := insertMessage(ctx, tx, f.id, m, header, parsed, filter); err != nil {
 			return err
 		}
 		f.counts.add(contribution(m.seen, m.deleted, m.size))
