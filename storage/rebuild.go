@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"congvu/internal/durable"
 	"congvu/internal/mailerr"
 )
 
@@ -130,7 +131,7 @@ func (s *FileStore) rebuildUser(ctx context.Context, key, dir string) error {
 	if err := os.Rename(newPath, indexPath); err != nil {
 		return err
 	}
-	if err := syncDir(dir); err != nil {
+	if err := durable.SyncDir(dir); err != nil {
 		return err
 	}
 	for _, f := range folders {
@@ -226,7 +227,7 @@ func (u *userState) rebuildTx(ctx context.Context, tx *sql.Tx, old *checkSnapsho
 		created = true
 	}
 	if created {
-		if err := syncDir(u.dir); err != nil {
+		if err := durable.SyncDir(u.dir); err != nil {
 			return nil, err
 		}
 	}
@@ -314,7 +315,7 @@ func (u *userState) rebuildFolder(ctx context.Context, tx *sql.Tx, f, of *folder
 		}
 	}
 	if len(renumber) > 0 || len(oldRemovals) > 0 {
-		if err := syncDir(dir); err != nil {
+		if err := durable.SyncDir(dir); err != nil {
 			return err
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"congvu/internal/durable"
 	"congvu/internal/mailerr"
 )
 
@@ -92,7 +93,7 @@ type FileStore struct {
 	decoded  *decodedCache
 	lists    *listCache
 	// dirSync makes new directory entries durable on the delivery path
-	// (syncDir; tests wrap it to observe group commit).
+	// (durable.SyncDir; tests wrap it to observe group commit).
 	dirSync func(dir string) error
 
 	mu        sync.Mutex
@@ -132,7 +133,7 @@ func Open(dir string, opts Options) (*FileStore, error) {
 		stopJanitor: make(chan struct{}),
 		janitorDone: make(chan struct{}),
 		watchers:    watchers{m: map[watchKey]map[chan Event]struct{}{}},
-		dirSync:     syncDir,
+		dirSync:     durable.SyncDir,
 		decoded:     newDecodedCache(decodedCacheBytes),
 		lists:       newListCache(listCacheBytes),
 	}
@@ -145,7 +146,7 @@ func Open(dir string, opts Options) (*FileStore, error) {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	for _, d := range []string{usersDir, spoolRoot, trashRoot} {
-		if err := mkdirDurable(filepath.Join(abs, d)); err != nil {
+		if err := durable.MkdirAll(filepath.Join(abs, d)); err != nil {
 			return nil, fmt.Errorf("storage: %w", err)
 		}
 	}

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"congvu/internal/durable"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -64,7 +65,7 @@ var defaultFolders = []struct{ name, use string }{
 // finishing whatever a crash interrupted.
 func (s *FileStore) openUser(ctx context.Context, key, domain, local string) (*userState, error) {
 	dir := s.userDir(domain, local)
-	if err := mkdirDurable(dir); err != nil {
+	if err := durable.MkdirAll(dir); err != nil {
 		return nil, err
 	}
 	indexPath := filepath.Join(dir, indexFile)
@@ -159,7 +160,7 @@ func (u *userState) createAccount(ctx context.Context) (lost bool, err error) {
 		created = true
 		// The folder directories must exist on disk before the rows
 		// that name them.
-		return syncDir(u.dir)
+		return durable.SyncDir(u.dir)
 	})
 	if created && err == nil {
 		u.log.Info("storage: mailbox created")
@@ -233,7 +234,7 @@ func (u *userState) recover(ctx context.Context) error {
 				if err := writeMeta(dir, f); err != nil {
 					return err
 				}
-				if err := syncDir(u.dir); err != nil {
+				if err := durable.SyncDir(u.dir); err != nil {
 					return err
 				}
 			}
@@ -305,7 +306,7 @@ func (u *userState) finishRemovals(ctx context.Context, tx *sql.Tx) error {
 		}
 	}
 	for d := range dirs {
-		if err := syncDir(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := durable.SyncDir(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 	}
@@ -367,7 +368,7 @@ func (u *userState) recoverFolderDirs(ctx context.Context, tx *sql.Tx, known map
 			if err := os.RemoveAll(dir); err != nil {
 				return err
 			}
-			if err := syncDir(u.dir); err != nil {
+			if err := durable.SyncDir(u.dir); err != nil {
 				return err
 			}
 			continue
