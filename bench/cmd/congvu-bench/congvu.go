@@ -139,7 +139,8 @@ func startCongvuArgs(bin, dir string, args ...string) (*congvuSystem, error) {
 	}
 }
 
-// readOfficials returns the personal mailboxes of demo-accounts.csv.
+// readOfficials returns the personal mailboxes of demo-accounts.csv or of
+// `directory import --passwords-out` (same columns).
 func readOfficials(path string) ([]benchUser, error) {
 	f, err := os.Open(path)
 	if err != nil {

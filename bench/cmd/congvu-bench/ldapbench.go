@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"crypto/tls"
-	"encoding/csv"
 	"fmt"
 	"net"
 	"os"
@@ -178,7 +177,7 @@ bind_password_file = "ldap-password"
 		return nil, err
 	}
 	out.ImportSeconds = r.Seconds
-	users, err := readPasswords(pwFile)
+	users, err := readOfficials(pwFile)
 	if err != nil {
 		return nil, err
 	}
@@ -261,29 +260,6 @@ bind_password_file = "ldap-password"
 			out.Rcpt = append(out.Rcpt, runRcpts(targetPostfixLDAP, cache, pf.smtpAddr, rcpts, sz.Clients))
 		}
 		pf.stop()
-	}
-	return out, nil
-}
-
-// readPasswords reads `directory import --passwords-out` (officials only).
-func readPasswords(path string) ([]benchUser, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		return nil, err
-	}
-	var out []benchUser
-	for _, r := range rows[1:] {
-		if len(r) == 3 && r[2] == "official" {
-			out = append(out, benchUser{Address: r[0], Password: r[1]})
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no officials", path)
 	}
 	return out, nil
 }
