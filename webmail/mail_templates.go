@@ -23,7 +23,7 @@ table.msgs tr.unread td{font-weight:700}
 table.msgs tr.unread td.sel{border-left:3px solid var(--red)}
 table.msgs .date,table.msgs .size{white-space:nowrap;text-align:right;color:var(--muted);font-size:.9rem}
 .mark.flag{color:#c47f00}
-.mark.att{font-size:.9rem}
+.mark.att{display:inline-block;font-size:.75rem;font-weight:400;color:var(--muted);border:1px solid var(--line);border-radius:4px;padding:0 .3rem;vertical-align:middle}
 nav.pager{display:flex;flex-wrap:wrap;gap:1rem;align-items:center;margin:1rem 0}
 .vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 h1.subject{font-size:1.35rem;overflow-wrap:anywhere}
@@ -62,7 +62,7 @@ const mailListTemplate = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}<d
 {{range .Rows}}<tr class="msg{{if .Unread}} unread{{end}}" data-uid="{{.UID}}">
 <td class="sel"><input type="checkbox" name="uid" value="{{.UID}}" aria-label="Chọn thư / Select"></td>
 <td class="who" title="{{.WhoTitle}}">{{if .Flagged}}<span class="mark flag" title="Đã gắn cờ / Flagged">★</span> {{end}}{{.Who}}</td>
-<td class="subj"><a href="{{.Href}}">{{.Subject}}</a>{{if .Attachment}} <span class="mark att" title="Có tệp đính kèm / Has attachments">📎</span>{{end}}{{if .Unread}}<span class="vh"> (chưa đọc / unread)</span>{{end}}{{if .Answered}}<span class="vh"> (đã trả lời / answered)</span>{{end}}</td>
+<td class="subj"><a href="{{.Href}}">{{.Subject}}</a>{{if .Attachment}} <span class="mark att" title="Có tệp đính kèm / Has attachments">đính kèm</span>{{end}}{{if .Unread}}<span class="vh"> (chưa đọc / unread)</span>{{end}}{{if .Answered}}<span class="vh"> (đã trả lời / answered)</span>{{end}}</td>
 <td class="date" title="{{.DateTitle}}">{{.Date}}</td><td class="size">{{.Size}}</td></tr>
 {{end}}</tbody></table>
 </form>
