@@ -174,20 +174,19 @@ type listRow struct {
 }
 
 type listData struct {
-	Folders          []folderView
-	Folder           folderView
-	Rows             []listRow
-	ShowTo           bool // Sent and Drafts show the recipients
-	Page, Pages      int
-	First, Last      int
-	Total            int
-	Prev, Next       string
-	FirstP, LastP    string
-	InTrash, InJunk  bool
-	InArchive        bool
-	QueryPage        string // page number carried by the action form
-	QueryFolder      string
-	FolderDescribeVI string
+	Folders         []folderView
+	Folder          folderView
+	Rows            []listRow
+	ShowTo          bool // Sent and Drafts show the recipients
+	Page, Pages     int
+	First, Last     int
+	Total           int
+	Prev, Next      string
+	FirstP, LastP   string
+	InTrash, InJunk bool
+	InArchive       bool
+	QueryPage       string // page number carried by the action form
+	QueryFolder     string
 }
 
 // pageURL is the list page p of folder.

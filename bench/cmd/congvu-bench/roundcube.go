@@ -106,6 +106,7 @@ var (
 	rcLoginToken   = regexp.MustCompile(`name="_token" value="([^"]+)"`)
 	rcRequestToken = regexp.MustCompile(`"request_token":"([^"]+)"`)
 	rcMessageCount = regexp.MustCompile(`"messagecount":(\d+)`)
+	rcRowUID       = regexp.MustCompile(`add_message_row\((\d+),`)
 )
 
 // measureRoundcube signs u in to Roundcube and times the request that
@@ -209,10 +210,30 @@ func measureRoundcubeInto(res *webmailResult, rc *roundcubeServer, u benchUser, 
 	if err != nil {
 		return err
 	}
+	listPath := "/?_task=mail&_action=list&_mbox=INBOX&_page=1&_remote=1"
+	first, err := get(listPath, h)
+	if err != nil {
+		return err
+	}
 	res.FirstP50Ms, res.FirstP95Ms = percentileMs(lat, 0.50), percentileMs(lat, 0.95)
 	if lat, err = list(deep); err != nil {
 		return err
 	}
 	res.DeepP50Ms, res.DeepP95Ms = percentileMs(lat, 0.50), percentileMs(lat, 0.95)
+	lat = lat[:0]
+	for _, m := range rcRowUID.FindAllStringSubmatch(first, afterReads) {
+		if _, err := get("/?_task=mail&_action=show&_mbox=INBOX&_uid="+m[1], nil); err != nil {
+			return err
+		}
+		t0 := time.Now()
+		if _, err := get(listPath, h); err != nil {
+			return err
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	if len(lat) == 0 {
+		return fmt.Errorf("Roundcube list without message UIDs")
+	}
+	res.AfterReadP50Ms, res.AfterReadP95Ms = percentileMs(lat, 0.50), percentileMs(lat, 0.95)
 	return nil
 }

@@ -17,15 +17,19 @@ import (
 // item 6): one signed-in browser session over HTTPS asking for the newest
 // page and for the oldest (deepest) page, one request at a time.
 type webmailResult struct {
-	Target      string  `json:"target"`
-	Messages    int     `json:"messages"`
-	Requests    int     `json:"requests_per_page"`
-	Pages       int     `json:"pages"`
-	FirstP50Ms  float64 `json:"first_page_p50_ms"`
-	FirstP95Ms  float64 `json:"first_page_p95_ms"`
-	DeepP50Ms   float64 `json:"deep_page_p50_ms"`
-	DeepP95Ms   float64 `json:"deep_page_p95_ms"`
-	RowsPerPage int     `json:"rows_per_page"`
+	Target     string  `json:"target"`
+	Messages   int     `json:"messages"`
+	Requests   int     `json:"requests_per_page"`
+	Pages      int     `json:"pages"`
+	FirstP50Ms float64 `json:"first_page_p50_ms"`
+	FirstP95Ms float64 `json:"first_page_p95_ms"`
+	DeepP50Ms  float64 `json:"deep_page_p50_ms"`
+	DeepP95Ms  float64 `json:"deep_page_p95_ms"`
+	// AfterRead*: the newest page again right after opening one of its
+	// messages (which marks it \Seen, a change to the folder).
+	AfterReadP50Ms float64 `json:"after_read_p50_ms"`
+	AfterReadP95Ms float64 `json:"after_read_p95_ms"`
+	RowsPerPage    int     `json:"rows_per_page"`
 	// IMAPLoginP50Ms (Roundcube only): a new IMAPS connection and LOGIN
 	// to Dovecot on its own, which each Roundcube request includes.
 	IMAPLoginP50Ms float64 `json:"imap_login_p50_ms,omitempty"`
@@ -35,7 +39,7 @@ type webmailResult struct {
 var (
 	csrfField  = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 	pagesField = regexp.MustCompile(`Trang 1 / (\d+)`)
-	rowField   = regexp.MustCompile(`data-uid="\d+"`)
+	rowField   = regexp.MustCompile(`data-uid="(\d+)"`)
 )
 
 // measureWebmail signs u in on the HTTPS listener (making the forced
@@ -145,8 +149,27 @@ func measureWebmailInto(res *webmailResult, httpsAddr string, u benchUser, reque
 		return err
 	}
 	res.DeepP50Ms, res.DeepP95Ms = percentileMs(lat, 0.50), percentileMs(lat, 0.95)
+	var uids []string
+	for _, m := range rowField.FindAllStringSubmatch(first, afterReads) {
+		uids = append(uids, m[1])
+	}
+	lat = lat[:0]
+	for _, uid := range uids {
+		if _, _, err := get("/mail/msg?folder=INBOX&uid=" + uid); err != nil {
+			return err
+		}
+		t0 := time.Now()
+		if _, _, err := get("/mail?folder=INBOX"); err != nil {
+			return err
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	res.AfterReadP50Ms, res.AfterReadP95Ms = percentileMs(lat, 0.50), percentileMs(lat, 0.95)
 	return nil
 }
+
+// afterReads is how many messages are opened for the after-read figure.
+const afterReads = 20
 
 // webmailRows are the table lines of the webmail, against Roundcube over
 // Dovecot when both ran.
@@ -177,11 +200,14 @@ func webmailRows(r *results) []tableRow {
 	}
 	fref, frat := ref(func(x *webmailResult) float64 { return x.FirstP50Ms }, func(x *webmailResult) float64 { return x.FirstP95Ms })
 	dref, drat := ref(func(x *webmailResult) float64 { return x.DeepP50Ms }, func(x *webmailResult) float64 { return x.DeepP95Ms })
+	aref, arat := ref(func(x *webmailResult) float64 { return x.AfterReadP50Ms }, func(x *webmailResult) float64 { return x.AfterReadP95Ms })
 	return []tableRow{
 		{fmt.Sprintf("Webmail: message-list page p50/p95 (ratio of p50s), large folder (%s), newest page, vs Roundcube over Dovecot", size),
 			cell(w.FirstP50Ms, w.FirstP95Ms), fref, frat},
 		{fmt.Sprintf("Webmail: message-list page p50/p95 (ratio of p50s), large folder (%s), oldest page (%d of %d), vs Roundcube over Dovecot", size, w.Pages, w.Pages),
 			cell(w.DeepP50Ms, w.DeepP95Ms), dref, drat},
+		{fmt.Sprintf("Webmail: message-list page p50/p95 (ratio of p50s), large folder (%s), newest page right after opening one of its messages (%d times), vs Roundcube over Dovecot", size, afterReads),
+			cell(w.AfterReadP50Ms, w.AfterReadP95Ms), aref, arat},
 	}
 }
 
