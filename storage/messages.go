@@ -14,8 +14,8 @@ import (
 )
 
 // ErrNoSuchMessage is returned by Open and Cached for a UID that is not (or
-// no longer) in the folder (RFC 5530 EXPUNGEISSUED).
-var ErrNoSuchMessage = &mailerr.Error{SMTPCode: 550, Enhanced: [3]int{5, 2, 0}, IMAPCode: "EXPUNGEISSUED",
+// no longer) in the folder (RFC 5530 EXPUNGEISSUED); the web answers 404.
+var ErrNoSuchMessage = &mailerr.Error{SMTPCode: 550, Enhanced: [3]int{5, 2, 0}, IMAPCode: "EXPUNGEISSUED", HTTPStatus: 404,
 	Message: "No such message, it may have been expunged", MessageVI: "Thư không tồn tại, có thể đã bị xoá"}
 
 // Messages lists a folder's messages ordered by UID.

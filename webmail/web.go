@@ -60,6 +60,9 @@ type WebOptions struct {
 	// SessionIdle and SessionMax are the session timeouts; defaults 30
 	// minutes and 12 hours.
 	SessionIdle, SessionMax time.Duration
+	// Mail is the mail store of the webmail pages (/mail); nil shows that
+	// mail is not available.
+	Mail MailStore
 	// Listeners are the mail client settings shown on the account page.
 	Listeners []Listener
 	// Logger receives logins, refusals and admin actions; never passwords.
@@ -114,6 +117,7 @@ func NewWeb(opts WebOptions) *Web {
 	m.HandleFunc("GET /password", wb.authed(wb.passwordForm))
 	m.HandleFunc("POST /password", wb.authed(wb.passwordSubmit))
 	wb.adminRoutes(m)
+	wb.mailRoutes(m)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		wb.message(w, http.StatusNotFound, "Không tìm thấy trang.", "Page not found.")
 	})
@@ -385,5 +389,5 @@ func (wb *Web) message(w http.ResponseWriter, status int, vi, en string) {
 func serveCSS(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=3600")
-	w.Write([]byte(webCSS + adminCSS))
+	w.Write([]byte(webCSS + adminCSS + mailCSS))
 }

@@ -221,6 +221,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		Domains:     cfg.Server.LocalDomains,
 		SessionIdle: cfg.Web.SessionIdle(),
 		SessionMax:  cfg.Web.SessionMax(),
+		Mail:        r.Store,
 		Listeners:   clientListeners(r.Addrs),
 		Logger:      log.With("component", "web"),
 	}))

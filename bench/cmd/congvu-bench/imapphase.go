@@ -16,6 +16,7 @@ type imapSizes struct {
 	LargeMessages   int           // the large folder
 	ImportMessages  int           // the maildir imported through congvu (0: the large folder is the import)
 	IdleConns       int           // idle IMAP connections per target
+	WebRequests     int           // GETs of each timed webmail list page
 }
 
 // imapResults is the IMAP part of the JSON.
@@ -29,6 +30,10 @@ type imapResults struct {
 	// Import is the separate big import (full mode: 200k messages).
 	Import *importResult `json:"import,omitempty"`
 	Idle   []idleResult  `json:"idle"`
+	// Webmail is congvu's message-list page of the large folder.
+	Webmail *webmailResult `json:"webmail,omitempty"`
+	// Roundcube is the reference: Roundcube's message list over Dovecot.
+	Roundcube *webmailResult `json:"roundcube,omitempty"`
 }
 
 // importResult is one `congvu storage import-maildir` run.
@@ -143,6 +148,26 @@ func runIMAPPart(env imapEnv) (*imapResults, error) {
 		}
 		logf("IMAP %s: large mailbox", t.Name)
 		out.Large = append(out.Large, measureLarge(t.Name, t.Addr, largeUser, out.LargeCorpus.Since))
+		if t.Name == targetCongvu {
+			// After the IMAP figures: signing in to the web for the first
+			// time changes the large user's password on congvu.
+			logf("webmail %s: message list of the large folder", t.Name)
+			w := measureWebmail(cv.addrs["https"], largeUser, sz.WebRequests)
+			w.Messages = sz.LargeMessages
+			out.Webmail = &w
+		}
+		if t.Name == targetDovecot && out.Webmail != nil && out.Webmail.Err == "" {
+			logf("webmail: Roundcube over %s, message list of the large folder", t.Name)
+			if rc, err := startRoundcube(filepath.Join(env.tmp, "roundcube"), t.Addr); err != nil {
+				env.notes["roundcube"] = firstLine(err.Error())
+			} else {
+				*env.cleanups = append(*env.cleanups, rc.proc.stop)
+				w := measureRoundcube(rc, t.Addr, largeUser, sz.WebRequests, out.Webmail.Pages)
+				w.Messages = sz.LargeMessages
+				out.Roundcube = &w
+				rc.proc.stop()
+			}
+		}
 		logf("IMAP %s: %d idle connections", t.Name, sz.IdleConns)
 		out.Idle = append(out.Idle, measureIdle(t.Name, t.Addr, loadUsers, sz.IdleConns, pid, measure, metricsURL))
 	}

@@ -90,10 +90,10 @@ func run(args []string, stdout io.Writer) error {
 		parts[strings.TrimSpace(p)] = true
 	}
 	sizes := imapSizes{MailboxMessages: 1000, Clients: []int{10, 100}, PointTime: 30 * time.Second,
-		LargeMessages: 100000, ImportMessages: 200000, IdleConns: 10000}
+		LargeMessages: 100000, ImportMessages: 200000, IdleConns: 10000, WebRequests: 200}
 	if *quick {
 		sizes = imapSizes{MailboxMessages: 200, Clients: []int{10, 100}, PointTime: 8 * time.Second,
-			LargeMessages: 20000, IdleConns: 1000}
+			LargeMessages: 20000, IdleConns: 1000, WebRequests: 50}
 	}
 	for _, o := range []struct {
 		flag int
