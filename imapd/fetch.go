@@ -98,7 +98,7 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 	if !sel.readOnly && setsSeen(options) {
 		var unseen []uint32
 		for _, i := range idx {
-			if m := sel.msgs[i]; !m.gone && !hasFlag(m.flags, imap.FlagSeen) {
+			if m := sel.msgs[i]; !m.gone() && !hasFlag(sel.flagsOf(m), imap.FlagSeen) {
 				unseen = append(unseen, m.uid)
 			}
 		}
@@ -114,17 +114,22 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 			}
 			for _, i := range idx {
 				if f, ok := newFlags[sel.msgs[i].uid]; ok {
-					sel.msgs[i].flags = f
+					sel.setFlags(i, f)
 				}
 			}
 		}
 	}
-	for _, i := range idx {
-		m := sel.msgs[i]
-		if m.gone {
+	pre := newCachedWindow(s, sel, idx, needsCache(options), false)
+	for n, i := range idx {
+		if sel.msgs[i].gone() {
 			continue
 		}
-		items, err := s.loadFetch(sel.folder, m, options)
+		m := sel.view(i)
+		cached, err := pre.get(n)
+		if err != nil {
+			return s.fail("FETCH", err)
+		}
+		items, err := s.loadFetch(sel.folder, m, options, cached)
 		if err != nil {
 			if isGone(err) {
 				s.log.Debug("fetch of vanished message", "uid", m.uid)
@@ -141,19 +146,26 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 	return nil
 }
 
+// needsCache reports whether FETCH needs the store's cached envelope, body
+// structure or header.
+func needsCache(options *imap.FetchOptions) bool {
+	need := options.Envelope || options.BodyStructure != nil
+	for _, bs := range options.BodySection {
+		need = need || isTopHeader(bs)
+	}
+	return need
+}
+
 // loadFetch reads what options asks for. Only body sections open the file.
-func (s *session) loadFetch(folder string, m snapMsg, options *imap.FetchOptions) (_ *fetchItems, err error) {
-	items := &fetchItems{}
+// cached is the message's cached data when the caller read it already.
+func (s *session) loadFetch(folder string, m msgView, options *imap.FetchOptions, cached *storage.Cached) (_ *fetchItems, err error) {
+	items := &fetchItems{cached: cached}
 	defer func() {
 		if err != nil {
 			items.close()
 		}
 	}()
-	needCache := options.Envelope || options.BodyStructure != nil
-	for _, bs := range options.BodySection {
-		needCache = needCache || isTopHeader(bs)
-	}
-	if needCache {
+	if needsCache(options) && items.cached == nil {
 		if items.cached, err = s.mbox.Cached(s.ctx, folder, m.uid); err != nil {
 			return nil, err
 		}
@@ -270,7 +282,7 @@ func (s *session) openWhole(folder string, uid uint32, partial *imap.SectionPart
 
 // writeFetch writes one untagged FETCH. If a literal cannot be completed
 // the protocol stream is broken, so the connection is closed.
-func (s *session) writeFetch(w *imapserver.FetchWriter, seq uint32, m snapMsg, items *fetchItems,
+func (s *session) writeFetch(w *imapserver.FetchWriter, seq uint32, m msgView, items *fetchItems,
 	options *imap.FetchOptions, seenChanged bool) (err error) {
 	resp := w.CreateMessage(seq)
 	broken := true
@@ -354,4 +366,54 @@ func writeWhole(wc io.WriteCloser, wb wholeBody) error {
 		return fmt.Errorf("imapd: message file shorter than its size: %w", err)
 	}
 	return wc.Close()
+}
+
+// cachedWindowSize is how many messages' cached data FETCH and SEARCH read
+// per index query: enough to make the query cost vanish per message, small
+// enough that FETCH 1:* of a huge folder does not hold it all in memory.
+const cachedWindowSize = 256
+
+// cachedWindow reads the cached data of the messages at idx (positions in
+// the view) a window at a time, through storage.CachedLister when the
+// mailbox has it. A message missing from a window (expunged meanwhile)
+// gets nil, and the caller's own Cached call reports it as gone.
+type cachedWindow struct {
+	s          *session
+	sel        *selected
+	idx        []int
+	lister     storage.CachedLister
+	headerOnly bool
+	start, end int
+	got        map[uint32]*storage.Cached
+}
+
+func newCachedWindow(s *session, sel *selected, idx []int, need, headerOnly bool) *cachedWindow {
+	w := &cachedWindow{s: s, sel: sel, idx: idx, headerOnly: headerOnly}
+	if need {
+		w.lister, _ = s.mbox.(storage.CachedLister)
+	}
+	return w
+}
+
+// get returns the cached data of the message at position n of idx, or nil
+// when it is not prefetched.
+func (w *cachedWindow) get(n int) (*storage.Cached, error) {
+	if w.lister == nil {
+		return nil, nil
+	}
+	if n < w.start || n >= w.end {
+		w.start, w.end = n, min(n+cachedWindowSize, len(w.idx))
+		uids := make([]uint32, 0, w.end-w.start)
+		for _, i := range w.idx[w.start:w.end] {
+			if m := w.sel.msgs[i]; !m.gone() {
+				uids = append(uids, m.uid)
+			}
+		}
+		var err error
+		if w.got, err = w.lister.CachedMany(w.s.ctx, w.sel.folder, uids, w.headerOnly); err != nil {
+			w.start, w.end = 0, 0
+			return nil, err
+		}
+	}
+	return w.got[w.sel.msgs[w.idx[n]].uid], nil
 }

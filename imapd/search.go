@@ -13,7 +13,8 @@ import (
 	_ "github.com/emersion/go-message/charset" // decode non-UTF-8 parts (windows-1258, ISO-8859-x…) for BODY/TEXT
 	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-message/textproto"
-	"golang.org/x/text/unicode/norm"
+
+	"congvu/storage"
 )
 
 // Search implements SEARCH and UID SEARCH (RFC 9051 6.4.4) with ESEARCH
@@ -32,11 +33,29 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 		seqs imap.SeqSet
 		uids imap.UIDSet
 	)
-	for i, m := range sel.msgs {
-		if m.gone {
+	all := make([]int, len(sel.msgs))
+	for i := range all {
+		all[i] = i
+	}
+	// Header criteria read the cached headers a window at a time; a Date
+	// comparison needs the decoded envelope too.
+	header, sent := criteriaNeed(&crit)
+	pre := newCachedWindow(s, sel, all, header || sent, !sent)
+	excluded, err := s.textExcluded(sel.folder, &crit)
+	if err != nil {
+		return nil, s.fail("SEARCH", err)
+	}
+	for i, sm := range sel.msgs {
+		if sm.gone() || excluded[sm.uid] {
 			continue
 		}
+		m := sel.view(i)
 		mc := &matchCtx{s: s, folder: sel.folder, msg: m, seq: uint32(i + 1)}
+		if header || sent {
+			if mc.cached, err = pre.get(i); err != nil {
+				return nil, s.fail("SEARCH", err)
+			}
+		}
 		ok, err := mc.match(&crit)
 		if err != nil {
 			if isGone(err) {
@@ -129,13 +148,35 @@ func orMax(v, max uint32) uint32 {
 	return v
 }
 
+// criteriaNeed reports whether c (with its NOT and OR branches) compares
+// header fields, and whether it compares the Date header (SENTSINCE…).
+func criteriaNeed(c *imap.SearchCriteria) (header, sent bool) {
+	header = len(c.Header) > 0
+	sent = !c.SentSince.IsZero() || !c.SentBefore.IsZero()
+	sub := func(x *imap.SearchCriteria) {
+		h, d := criteriaNeed(x)
+		header, sent = header || h, sent || d
+	}
+	for i := range c.Not {
+		sub(&c.Not[i])
+	}
+	for i := range c.Or {
+		sub(&c.Or[i][0])
+		sub(&c.Or[i][1])
+	}
+	return header, sent
+}
+
 // matchCtx evaluates criteria for one message, loading the cached header
 // and the message file only when a criterion needs them.
 type matchCtx struct {
 	s      *session
 	folder string
-	msg    snapMsg
+	msg    msgView
 	seq    uint32
+	// cached is the message's cached data read ahead by Search (nil: not
+	// read ahead; Header only unless a Date criterion asked for more).
+	cached *storage.Cached
 
 	header    *mail.Header
 	sentDate  *time.Time
@@ -243,10 +284,24 @@ func matchDate(t, since, before time.Time) bool {
 	return true
 }
 
-// fold prepares text for case-insensitive substring search. NFC first, so
-// Vietnamese typed with combining marks matches precomposed text.
-func fold(s string) string {
-	return strings.ToLower(norm.NFC.String(s))
+// fold prepares text for case-insensitive substring search (the store's
+// definition, which its text filters use too).
+func fold(s string) string { return storage.FoldText(s) }
+
+// textExcluded asks the store which messages certainly fail the BODY and
+// TEXT criteria that must all hold (the top level of c is an AND), so that
+// their files are never read. Nil when there are none or the store keeps no
+// text filters.
+func (s *session) textExcluded(folder string, c *imap.SearchCriteria) (map[uint32]bool, error) {
+	tf, ok := s.mbox.(storage.TextFilter)
+	if !ok || len(c.Body)+len(c.Text) == 0 {
+		return nil, nil
+	}
+	var folded []string
+	for _, t := range append(append([]string(nil), c.Body...), c.Text...) {
+		folded = append(folded, fold(t))
+	}
+	return tf.TextExcluded(s.ctx, folder, folded)
 }
 
 func matchFields(fields gomessage.HeaderFields, value string) bool {
@@ -270,9 +325,12 @@ func (mc *matchCtx) loadHeader() (*mail.Header, error) {
 	if mc.header != nil {
 		return mc.header, nil
 	}
-	c, err := mc.s.mbox.Cached(mc.s.ctx, mc.folder, mc.msg.uid)
-	if err != nil {
-		return nil, err
+	c := mc.cached
+	if c == nil {
+		var err error
+		if c, err = mc.s.mbox.Cached(mc.s.ctx, mc.folder, mc.msg.uid); err != nil {
+			return nil, err
+		}
 	}
 	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(c.Header)))
 	if err != nil && len(c.Header) > 0 {
@@ -319,36 +377,5 @@ func (mc *matchCtx) matchContent(text string, header bool) (bool, error) {
 	if text == "" {
 		return true, nil
 	}
-	e, err := gomessage.Read(bytes.NewReader(mc.raw))
-	if e == nil {
-		mc.s.log.Debug("search: message parse", "uid", mc.msg.uid, "err", err)
-		return false, nil
-	}
-	return matchEntity(e, fold(text), header), nil
-}
-
-func matchEntity(e *gomessage.Entity, text string, header bool) bool {
-	if header && matchFields(e.Header.Fields(), text) {
-		return true
-	}
-	if mr := e.MultipartReader(); mr != nil {
-		for {
-			p, err := mr.NextPart()
-			if p == nil || (err != nil && err != io.EOF && !gomessage.IsUnknownCharset(err) && !gomessage.IsUnknownEncoding(err)) {
-				return false
-			}
-			if matchEntity(p, text, header) {
-				return true
-			}
-		}
-	}
-	t, _, _ := e.Header.ContentType()
-	if t != "" && !strings.HasPrefix(t, "text/") && !strings.HasPrefix(t, "message/") {
-		return false // attachments are not searched
-	}
-	b, err := io.ReadAll(io.LimitReader(e.Body, 64<<20))
-	if err != nil && len(b) == 0 {
-		return false
-	}
-	return strings.Contains(fold(string(b)), text)
+	return storage.ContainsText(mc.raw, fold(text), header), nil
 }

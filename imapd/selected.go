@@ -2,6 +2,7 @@ package imapd
 
 import (
 	"errors"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -34,18 +35,93 @@ type selected struct {
 	cancelWatch   func()
 	// searchRes is the saved result of SEARCH RETURN (SAVE) (RFC 5182).
 	searchRes imap.UIDSet
+	// flagSets are the distinct flag sets of the view (snapMsg.set);
+	// flagsByKey and flagsByPtr find them by content and by slice.
+	flagSets   [][]string
+	flagsByKey map[string]uint32
+	flagsByPtr map[*string]uint32
+	// farDates are internal dates outside what snapMsg.date holds.
+	farDates map[uint32]int64
 }
 
-// snapMsg is one message as the client knows it.
+// snapMsg is one message as the client knows it, in 16 bytes: every
+// session keeps one per message of its selected folder for as long as it
+// stays connected, idle sessions included. Flags are an index into the
+// view's table of distinct flag sets (a folder has few: none, \Seen,
+// \Seen \Flagged…); see selected.flagsOf and view.
 type snapMsg struct {
+	uid  uint32
+	size uint32 // IMAP sizes are 32-bit (RFC 9051 9: number); the store refuses larger
+	// date is the internal date in Unix seconds; dateFar marks one outside
+	// 1970–2106, kept in selected.farDates.
+	date uint32
+	// set indexes selected.flagSets; goneBit is set when the message was
+	// expunged by someone else while EXPUNGE responses were not allowed
+	// (during FETCH, STORE, SEARCH, RFC 9051 7.5.1): it keeps its sequence
+	// number until the next allowed moment.
+	set uint32
+}
+
+const (
+	goneBit = 1 << 31
+	dateFar = math.MaxUint32
+)
+
+func (m snapMsg) gone() bool { return m.set&goneBit != 0 }
+
+func (m *snapMsg) markGone() { m.set |= goneBit }
+
+// msgView is one message with its flags and dates spelled out, for FETCH
+// and SEARCH.
+type msgView struct {
 	uid   uint32
-	flags []string
-	date  time.Time
 	size  int64
-	// gone means the message was expunged by someone else while EXPUNGE
-	// responses were not allowed (during FETCH, STORE, SEARCH, RFC 9051
-	// 7.5.1); it keeps its sequence number until the next allowed moment.
-	gone bool
+	date  time.Time // in the server's zone (see toSnap)
+	flags []string  // shared: replace, never modify
+}
+
+func (sel *selected) view(i int) msgView {
+	m := sel.msgs[i]
+	return msgView{uid: m.uid, size: int64(m.size), date: sel.dateOf(m), flags: sel.flagsOf(m)}
+}
+
+func (sel *selected) dateOf(m snapMsg) time.Time {
+	sec := int64(m.date)
+	if m.date == dateFar {
+		sec = sel.farDates[m.uid]
+	}
+	return time.Unix(sec, 0).In(time.Local)
+}
+
+func (sel *selected) flagsOf(m snapMsg) []string { return sel.flagSets[m.set&^goneBit] }
+
+// setFlags replaces the flags of sel.msgs[i].
+func (sel *selected) setFlags(i int, flags []string) {
+	m := &sel.msgs[i]
+	m.set = m.set&goneBit | sel.intern(flags)
+}
+
+// intern returns the index of flags in the flag-set table, adding it if
+// new. Slices the store shares between messages are recognised by
+// identity, others by content.
+func (sel *selected) intern(flags []string) uint32 {
+	if len(flags) == 0 {
+		return 0 // flagSets[0] is the empty set
+	}
+	if i, ok := sel.flagsByPtr[&flags[0]]; ok {
+		return i
+	}
+	key := strings.Join(flags, " ")
+	i, ok := sel.flagsByKey[key]
+	if !ok {
+		i = uint32(len(sel.flagSets))
+		sel.flagSets = append(sel.flagSets, flags)
+		sel.flagsByKey[key] = i
+	}
+	if len(sel.flagsByPtr) < 4096 { // bounded: flags from STOREs are new slices
+		sel.flagsByPtr[&flags[0]] = i
+	}
+	return i
 }
 
 func (sel *selected) close() {
@@ -58,8 +134,24 @@ func (sel *selected) close() {
 // toSnap converts an index row. The internal date is shown in the
 // server's zone (Asia/Ho_Chi_Minh in production), which is also the zone
 // whose calendar days SEARCH SINCE/BEFORE/ON compare (RFC 9051 2.3.3).
-func toSnap(m storage.MessageInfo) snapMsg {
-	return snapMsg{uid: m.UID, flags: m.Flags, date: m.InternalDate.In(time.Local), size: m.Size}
+func (sel *selected) toSnap(m storage.MessageInfo) snapMsg {
+	sm := snapMsg{uid: m.UID, size: uint32(min(max(m.Size, 0), math.MaxUint32)), set: sel.intern(m.Flags)}
+	if sec := m.InternalDate.Unix(); sec >= 0 && sec < dateFar {
+		sm.date = uint32(sec)
+	} else {
+		sm.date = dateFar
+		if sel.farDates == nil {
+			sel.farDates = map[uint32]int64{}
+		}
+		sel.farDates[m.UID] = sec
+	}
+	return sm
+}
+
+// newSelected is an empty view of a folder.
+func newSelected() *selected {
+	return &selected{keywords: map[string]string{}, flagSets: [][]string{nil},
+		flagsByKey: map[string]uint32{"": 0}, flagsByPtr: map[*string]uint32{}}
 }
 
 // systemFlags are the flags every folder accepts (RFC 9051 2.3.2).
@@ -139,8 +231,9 @@ func (sel *selected) mailboxFlags() []imap.Flag {
 // learnKeywords adds keywords used in msgs and reports whether any is new.
 func (sel *selected) learnKeywords() bool {
 	changed := false
-	for _, m := range sel.msgs {
-		for _, f := range m.flags {
+	// Every flag set of the table is or was used by a message of the view.
+	for _, flags := range sel.flagSets {
+		for _, f := range flags {
 			if strings.HasPrefix(f, `\`) {
 				continue
 			}
@@ -173,18 +266,12 @@ func (s *session) Select(name string, options *imap.SelectOptions) (data *imap.S
 		cancel()
 		return nil, s.fail("SELECT", err)
 	}
-	sel := &selected{
-		folder:      st.Name,
-		readOnly:    options != nil && options.ReadOnly,
-		uidValidity: st.UIDValidity,
-		last:        st,
-		keywords:    map[string]string{},
-		events:      events,
-		cancelWatch: cancel,
-		msgs:        make([]snapMsg, len(msgs)),
-	}
+	sel := newSelected()
+	sel.folder, sel.readOnly, sel.uidValidity, sel.last = st.Name, options != nil && options.ReadOnly, st.UIDValidity, st
+	sel.events, sel.cancelWatch = events, cancel
+	sel.msgs = make([]snapMsg, len(msgs))
 	for i, m := range msgs {
-		sel.msgs[i] = toSnap(m)
+		sel.msgs[i] = sel.toSnap(m)
 	}
 	sel.learnKeywords()
 	s.sel = sel
@@ -205,7 +292,7 @@ func (s *session) Select(name string, options *imap.SelectOptions) (data *imap.S
 		data.PermanentFlags = append(append([]imap.Flag(nil), systemFlags...), imap.FlagWildcard)
 	}
 	for i, m := range sel.msgs {
-		if !hasFlag(m.flags, imap.FlagSeen) {
+		if !hasFlag(sel.flagsOf(m), imap.FlagSeen) {
 			data.FirstUnseenSeqNum = uint32(i + 1) // IMAP4rev1 [UNSEEN]
 			break
 		}
@@ -234,7 +321,7 @@ func (s *session) refresh(w *imapserver.UpdateWriter, allowExpunge bool) error {
 		// Report messages found gone during FETCH/STORE/SEARCH, highest
 		// sequence number first so each number is valid when sent.
 		for i := len(sel.msgs) - 1; i >= 0; i-- {
-			if sel.msgs[i].gone {
+			if sel.msgs[i].gone() {
 				if err := w.WriteExpunge(uint32(i + 1)); err != nil {
 					return err
 				}
@@ -299,11 +386,11 @@ func (s *session) applyChanges(w *imapserver.UpdateWriter, cur []storage.Message
 	// Expunged by others.
 	for i := len(sel.msgs) - 1; i >= 0; i-- {
 		m := &sel.msgs[i]
-		if _, ok := byUID[m.uid]; ok || m.gone {
+		if _, ok := byUID[m.uid]; ok || m.gone() {
 			continue
 		}
 		if !allowExpunge {
-			m.gone = true
+			m.markGone()
 			sel.ghosts++
 			continue
 		}
@@ -314,13 +401,13 @@ func (s *session) applyChanges(w *imapserver.UpdateWriter, cur []storage.Message
 	}
 	// Flags changed by others.
 	for i := range sel.msgs {
-		m := &sel.msgs[i]
+		m := sel.msgs[i]
 		j, ok := byUID[m.uid]
-		if !ok || sameFlags(m.flags, cur[j].Flags) {
+		if !ok || sameFlags(sel.flagsOf(m), cur[j].Flags) {
 			continue
 		}
-		m.flags = cur[j].Flags
-		if err := w.WriteMessageFlags(uint32(i+1), imap.UID(m.uid), imapFlags(m.flags)); err != nil {
+		sel.setFlags(i, cur[j].Flags)
+		if err := w.WriteMessageFlags(uint32(i+1), imap.UID(m.uid), imapFlags(cur[j].Flags)); err != nil {
 			return err
 		}
 	}
@@ -328,7 +415,7 @@ func (s *session) applyChanges(w *imapserver.UpdateWriter, cur []storage.Message
 	added := false
 	for _, m := range cur {
 		if m.UID > maxUID {
-			sel.msgs = append(sel.msgs, toSnap(m))
+			sel.msgs = append(sel.msgs, sel.toSnap(m))
 			added = true
 		}
 	}
@@ -408,7 +495,7 @@ func (sel *selected) resolve(numSet imap.NumSet) ([]int, error) {
 func (sel *selected) liveUIDs(idx []int) []uint32 {
 	uids := make([]uint32, 0, len(idx))
 	for _, i := range idx {
-		if !sel.msgs[i].gone {
+		if !sel.msgs[i].gone() {
 			uids = append(uids, sel.msgs[i].uid)
 		}
 	}
@@ -426,7 +513,7 @@ func (sel *selected) expungeFromView(uids []uint32, write func(seq uint32) error
 		if !gone[sel.msgs[i].uid] {
 			continue
 		}
-		if sel.msgs[i].gone {
+		if sel.msgs[i].gone() {
 			sel.ghosts--
 		}
 		sel.msgs = append(sel.msgs[:i], sel.msgs[i+1:]...)
@@ -504,7 +591,7 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 		if !ok {
 			continue
 		}
-		sel.msgs[i].flags = m.Flags
+		sel.setFlags(i, m.Flags)
 		if flags.Silent {
 			continue
 		}

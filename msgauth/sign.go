@@ -20,6 +20,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/emersion/go-message/textproto"
 	"github.com/emersion/go-msgauth/dkim"
@@ -45,15 +46,48 @@ type key struct {
 // Ed25519 key sends both signatures (RFC 8463 3 recommends this while
 // verifiers without Ed25519 remain).
 type Signer struct {
-	keys map[string][]key // by lower-case domain
+	dir string
+	// keys by lower-case domain; swapped whole by Reload, so a message is
+	// signed with one consistent set.
+	keys atomic.Pointer[map[string][]key]
 }
 
 // LoadSigner reads every key under dir. A missing dir means no keys.
 func LoadSigner(dir string) (*Signer, error) {
-	s := &Signer{keys: map[string][]key{}}
+	s := &Signer{dir: dir}
+	if err := s.Reload(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Reload reads the keys again (after `congvu dkim keygen`, on SIGHUP). On
+// error the keys in use stay.
+func (s *Signer) Reload() error {
+	keys, err := readKeys(s.dir)
+	if err != nil {
+		return err
+	}
+	s.keys.Store(&keys)
+	return nil
+}
+
+// domainKeys returns the keys of a lower-case domain.
+func (s *Signer) domainKeys(domain string) []key {
+	if s == nil {
+		return nil
+	}
+	if m := s.keys.Load(); m != nil {
+		return (*m)[domain]
+	}
+	return nil
+}
+
+func readKeys(dir string) (map[string][]key, error) {
+	keys := map[string][]key{}
 	domains, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
-		return s, nil
+		return keys, nil
 	}
 	if err != nil {
 		return nil, err
@@ -73,10 +107,10 @@ func LoadSigner(dir string) (*Signer, error) {
 			if err != nil {
 				return nil, fmt.Errorf("dkim key %s: %w", f, err)
 			}
-			s.keys[domain] = append(s.keys[domain], k)
+			keys[domain] = append(keys[domain], k)
 		}
 	}
-	return s, nil
+	return keys, nil
 }
 
 func readKey(path string) (key, error) {
@@ -106,7 +140,7 @@ func readKey(path string) (key, error) {
 // Domains lists the domains that have keys.
 func (s *Signer) Domains() []string {
 	var out []string
-	for d := range s.keys {
+	for d := range *s.keys.Load() {
 		out = append(out, d)
 	}
 	sort.Strings(out)
@@ -126,7 +160,7 @@ func (s *Signer) Sign(msg io.Reader) ([]byte, error) {
 	if err != nil {
 		return nil, nil // nothing we may sign for
 	}
-	keys := s.keys[domain]
+	keys := s.domainKeys(domain)
 	if len(keys) == 0 {
 		return nil, nil
 	}
@@ -176,10 +210,7 @@ func (s *Signer) Sign(msg io.Reader) ([]byte, error) {
 // mail claiming our domains is verified against the key we hold rather
 // than against what DNS says.
 func (s *Signer) ownRecord(domain, selector string) (string, bool) {
-	if s == nil {
-		return "", false
-	}
-	for _, k := range s.keys[strings.ToLower(domain)] {
+	for _, k := range s.domainKeys(strings.ToLower(domain)) {
 		if strings.EqualFold(k.selector, selector) {
 			return k.record, true
 		}
@@ -187,17 +218,29 @@ func (s *Signer) ownRecord(domain, selector string) (string, bool) {
 	return "", false
 }
 
+// Authors returns the addresses of the single From field (RFC 5322
+// 3.6.2). Only the addresses matter: a display name in an unknown charset
+// must not make the field unparsable.
+func Authors(h textproto.Header) ([]*mail.Address, error) {
+	froms := h.Values("From")
+	if len(froms) != 1 {
+		return nil, fmt.Errorf("%d From fields", len(froms))
+	}
+	wd := &mime.WordDecoder{CharsetReader: func(_ string, r io.Reader) (io.Reader, error) { return r, nil }}
+	addrs, err := (&mail.AddressParser{WordDecoder: wd}).ParseList(froms[0])
+	if err != nil {
+		return nil, err
+	}
+	if len(addrs) == 0 {
+		return nil, errors.New("empty From field")
+	}
+	return addrs, nil
+}
+
 // FromDomain returns the domain of the single author in the From field
 // (RFC 7489 6.6.1: the domain DMARC and signing are about).
 func FromDomain(h textproto.Header) (string, error) {
-	froms := h.Values("From")
-	if len(froms) != 1 {
-		return "", fmt.Errorf("%d From fields", len(froms))
-	}
-	// Only the addresses matter: a display name in an unknown charset
-	// must not make the field unparsable.
-	wd := &mime.WordDecoder{CharsetReader: func(_ string, r io.Reader) (io.Reader, error) { return r, nil }}
-	addrs, err := (&mail.AddressParser{WordDecoder: wd}).ParseList(froms[0])
+	addrs, err := Authors(h)
 	if err != nil {
 		return "", err
 	}

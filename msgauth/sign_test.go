@@ -2,6 +2,8 @@ package msgauth
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -64,5 +66,37 @@ func TestKeygenSignVerify(t *testing.T) {
 	}
 	if line := ZoneLine("khanhhoa.gov.vn", "rsa-2025", records["rsa-2025._domainkey.khanhhoa.gov.vn"]); !strings.HasPrefix(line, `rsa-2025._domainkey.khanhhoa.gov.vn. IN TXT ( "v=DKIM1; k=rsa; p=`) || !strings.Contains(line, `" "`) {
 		t.Errorf("zone line %s", line)
+	}
+}
+
+// A key made while the server runs signs after Reload; a broken key file
+// makes Reload fail and leaves the keys in use.
+func TestSignerReload(t *testing.T) {
+	dir := t.TempDir()
+	s, err := LoadSigner(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := "From: thanhnn.skhcn@khanhhoa.gov.vn\r\nSubject: x\r\n\r\nx\r\n"
+	if sig, err := s.Sign(strings.NewReader(msg)); err != nil || sig != nil {
+		t.Fatalf("signed without keys: %q %v", sig, err)
+	}
+	if _, _, err := Keygen(dir, "khanhhoa.gov.vn", "ed-2026", AlgEd25519); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if sig, err := s.Sign(strings.NewReader(msg)); err != nil || !bytes.Contains(sig, []byte("s=ed-2026")) {
+		t.Fatalf("after Reload: %q %v", sig, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "khanhhoa.gov.vn", "broken.pem"), []byte("not a key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reload(); err == nil {
+		t.Error("Reload accepted a broken key file")
+	}
+	if sig, _ := s.Sign(strings.NewReader(msg)); !bytes.Contains(sig, []byte("s=ed-2026")) {
+		t.Error("a failed Reload dropped the keys in use")
 	}
 }

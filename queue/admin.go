@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"congvu/internal/durable"
 	"context"
 	"errors"
 	"fmt"
@@ -150,5 +151,5 @@ func (a *Admin) Delete(ctx context.Context, id string) error {
 	if err := os.Remove(filepath.Join(a.msgDir, id)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	return syncDir(a.msgDir)
+	return durable.SyncDir(a.msgDir)
 }

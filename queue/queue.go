@@ -31,6 +31,7 @@ import (
 	"sync"
 	"time"
 
+	"congvu/internal/durable"
 	"congvu/internal/mailerr"
 	"congvu/internal/metrics"
 )
@@ -175,7 +176,7 @@ func Open(cfg Config, deps Deps) (*Queue, error) {
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 		inFlight: map[job]bool{}, perDom: map[string]int{}}
 	for _, d := range []string{cfg.Dir, q.msgDir, q.tmpDir} {
-		if err := mkdirDurable(d); err != nil {
+		if err := durable.MkdirAll(d); err != nil {
 			return nil, fmt.Errorf("queue: %w", err)
 		}
 	}
@@ -252,7 +253,7 @@ func (q *Queue) reconcile(freshIndex bool) error {
 			}
 		}
 	}
-	return syncDir(q.msgDir)
+	return durable.SyncDir(q.msgDir)
 }
 
 func readEnvelope(path string) (*envelope, int64, int64, error) {
@@ -343,7 +344,7 @@ func (q *Queue) writeFile(id string, line []byte, msg io.Reader) (int64, error) 
 		os.Remove(tmp)
 		return 0, err
 	}
-	return n, syncDir(q.msgDir)
+	return n, durable.SyncDir(q.msgDir)
 }
 
 // open returns the message of a queued file from its first byte.
@@ -423,28 +424,4 @@ func validID(id string) bool {
 		}
 	}
 	return true
-}
-
-// syncDir fsyncs a directory so entries created or renamed in it survive
-// power loss.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-func mkdirDurable(dir string) error {
-	if _, err := os.Stat(dir); err == nil {
-		return nil
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(dir))
 }

@@ -234,6 +234,9 @@ func (s *session) Data(r io.Reader) error {
 		return s.reply(phaseData, err)
 	}
 	defer msg.Close()
+	if err := s.checkAuthor(msg); err != nil {
+		return s.reply(phaseData, err)
+	}
 	in, err := s.checkInbound(tx, msg)
 	if err != nil {
 		return s.reply(phaseData, err)

@@ -289,3 +289,48 @@ func TestCloseIsIdempotentAndStopsServe(t *testing.T) {
 		t.Errorf("ServeMX after Close: %v", err)
 	}
 }
+
+// The author (From field) of submitted mail must be the account itself or
+// one of its aliases; a message written "from" someone else, or without a
+// single From field, is refused at DATA and stored nowhere.
+func TestSubmissionAuthorMustBeOwned(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	c, err := smtp.DialStartTLS(e.sub, e.client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Auth(sasl.NewPlainClient("", thanh, thanhPass)); err != nil {
+		t.Fatal(err)
+	}
+	send := func(msg []byte) error { return c.SendMail(thanh, []string{mai}, bytes.NewReader(msg)) }
+	expect := func(what string, err error, code int, enh smtp.EnhancedCode, text string) {
+		t.Helper()
+		var se *smtp.SMTPError
+		if !errors.As(err, &se) || se.Code != code || se.EnhancedCode != enh || !strings.Contains(se.Message, text) {
+			t.Errorf("%s: %v, want %d %v %q", what, err, code, enh, text)
+		}
+	}
+	expect("From another official", send(message(mai, mai, "Giả mạo", "x")), 550, smtp.EnhancedCode{5, 7, 1}, "From header")
+	twoAuthors := bytes.Replace(message(thanh, mai, "Hai tác giả", "x"), []byte("From: <"+thanh+">"),
+		[]byte("From: <"+thanh+">, \"Chủ tịch\" <"+mai+">"), 1)
+	expect("two authors, one not owned", send(twoAuthors), 550, smtp.EnhancedCode{5, 7, 1}, "From header")
+	twoFields := append([]byte("From: <"+thanh+">\r\n"), message(thanh, mai, "Hai trường From", "x")...)
+	expect("two From fields", send(twoFields), 550, smtp.EnhancedCode{5, 6, 0}, "exactly one")
+	noFrom := bytes.Replace(message(thanh, mai, "Không From", "x"), []byte("From: <"+thanh+">\r\n"), nil, 1)
+	expect("no From field", send(noFrom), 550, smtp.EnhancedCode{5, 6, 0}, "exactly one")
+	if n := len(e.inbox(mai)); n != 0 {
+		t.Fatalf("%d refused messages were stored", n)
+	}
+	if err := send(message(thanhAlias, mai, "Bằng bí danh", "x")); err != nil {
+		t.Errorf("From the account's alias: %v", err)
+	}
+	named := bytes.Replace(message(thanh, mai, "Tên hiển thị", "x"), []byte("From: <"+thanh+">"),
+		[]byte("From: =?utf-8?q?Nguy=E1=BB=85n_Ng=E1=BB=8Dc_Th=C3=A0nh?= <"+strings.ToUpper(thanh)+">"), 1)
+	if err := send(named); err != nil {
+		t.Errorf("From with an encoded display name and upper case: %v", err)
+	}
+	if n := len(e.inbox(mai)); n != 2 {
+		t.Errorf("mai has %d messages, want the 2 owned ones", n)
+	}
+}

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"congvu/internal/durable"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -459,7 +460,7 @@ func TestGroupCommit(t *testing.T) {
 	s.dirSync = func(dir string) error {
 		syncs.Add(1)
 		time.Sleep(20 * time.Millisecond)
-		return syncDir(dir)
+		return durable.SyncDir(dir)
 	}
 	mailboxOf(t, s, testUser)
 	const n = 100

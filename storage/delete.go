@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"congvu/internal/durable"
 	"congvu/internal/mailerr"
 )
 
@@ -56,7 +57,7 @@ func (s *FileStore) DeleteUser(ctx context.Context, user string) error {
 	// Under s.mu, so no operation can reopen the user half-way.
 	err = os.Rename(src, trash)
 	if err == nil {
-		err = errors.Join(syncDir(filepath.Dir(src)), syncDir(filepath.Dir(trash)))
+		err = errors.Join(durable.SyncDir(filepath.Dir(src)), durable.SyncDir(filepath.Dir(trash)))
 	}
 	s.mu.Unlock()
 	if errors.Is(err, fs.ErrNotExist) {

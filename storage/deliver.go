@@ -26,6 +26,7 @@ type spooled struct {
 	date   time.Time
 	header []byte
 	parsed []byte
+	filter []byte // text filter (text.go), nil when too much text
 }
 
 // spoolMessage writes r to a new spool file, sets its mtime to the internal
@@ -69,7 +70,11 @@ func (s *FileStore) spoolMessage(r io.Reader, date time.Time) (sp *spooled, err 
 	if err != nil {
 		return nil, err
 	}
-	return &spooled{path: f.Name(), size: n, date: date, header: p.Header, parsed: parsed}, nil
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	filter := buildTextFilter(f)
+	return &spooled{path: f.Name(), size: n, date: date, header: p.Header, parsed: parsed, filter: filter}, nil
 }
 
 // Deliver stores msg once for each recipient: one spool file, fsynced once,
@@ -281,7 +286,7 @@ func (u *userState) commitAppends(batch []*appendReq) {
 		var total int64
 		for i := range done {
 			st := &done[i]
-			if err := insertMessage(ctx, tx, st.f.id, &st.m, st.r.msg.header, st.r.msg.parsed); err != nil {
+			if err := insertMessage(ctx, tx, st.f.id, &st.m, st.r.msg.header, st.r.msg.parsed, st.r.msg.filter); err != nil {
 				return err
 			}
 			st.f.counts.add(contribution(st.m.seen, st.m.deleted, st.m.size))

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"congvu/internal/durable"
 	"congvu/internal/mailerr"
 )
 
@@ -119,7 +120,7 @@ func (m *mailbox) Create(ctx context.Context, folder string) error {
 			if err := saveAccount(ctx, tx, acct); err != nil {
 				return err
 			}
-			return syncDir(u.dir)
+			return durable.SyncDir(u.dir)
 		})
 		if err != nil {
 			for _, id := range created {
@@ -160,7 +161,7 @@ func (m *mailbox) Delete(ctx context.Context, folder string) error {
 					"Thư mục có thư mục con, hãy xoá các thư mục con trước")
 			}
 			for _, q := range []string{"DELETE FROM messages WHERE folder_id = ?", "DELETE FROM cache WHERE folder_id = ?",
-				"DELETE FROM folders WHERE id = ?", "INSERT OR IGNORE INTO removals (folder_id, uid) VALUES (?, 0)"} {
+				"DELETE FROM textidx WHERE folder_id = ?", "DELETE FROM folders WHERE id = ?", "INSERT OR IGNORE INTO removals (folder_id, uid) VALUES (?, 0)"} {
 				if _, err := tx.ExecContext(ctx, q, f.id); err != nil {
 					return err
 				}
@@ -262,7 +263,7 @@ func (m *mailbox) Rename(ctx context.Context, from, to string) error {
 			if err := saveAccount(ctx, tx, acct); err != nil {
 				return err
 			}
-			return syncDir(u.dir)
+			return durable.SyncDir(u.dir)
 		})
 		if err != nil {
 			for _, id := range created {
@@ -366,7 +367,7 @@ func (u *userState) removeFiles(ctx context.Context, folderID int64, uids []uint
 		dir = u.folderDir(folderID)
 	}
 	// The removals must be on disk before their record goes.
-	if err := syncDir(dir); err != nil {
+	if err := durable.SyncDir(dir); err != nil {
 		u.log.Warn("storage: syncing directory after removal", "dir", dir, "err", err)
 		return
 	}

@@ -18,7 +18,7 @@ import (
 const indexFile = "index.db"
 
 // schemaVersion is stored in PRAGMA user_version.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // schema is the per-user index. The message files are the data; the index
 // is the truth about which files are visible and with which flags.
@@ -27,7 +27,10 @@ const schemaVersion = 1
 //     changes the row. The counters (messages…size) are kept in step by every
 //     write so STATUS is one row read.
 //   - messages: small rows listed by SELECT/FETCH FLAGS; cache: the parsed
-//     envelope/body structure and raw header, read only by FETCH of those.
+//     envelope/body structure and raw header, read only by FETCH of those;
+//     textidx: each message's text filter (text.go), read by SEARCH
+//     BODY/TEXT. A message without a textidx row (delivered before schema
+//     version 2, or with too much text) is always searched for real.
 //   - removals: files whose rows are gone but which may still be on disk
 //     (expunged messages, deleted folders with uid 0). They are removed after
 //     the commit and the rows cleared after that; recovery finishes the job
@@ -68,6 +71,12 @@ CREATE TABLE IF NOT EXISTS cache (
 	uid       INTEGER NOT NULL,
 	header    BLOB NOT NULL,
 	parsed    BLOB NOT NULL,
+	PRIMARY KEY (folder_id, uid)
+);
+CREATE TABLE IF NOT EXISTS textidx (
+	folder_id INTEGER NOT NULL,
+	uid       INTEGER NOT NULL,
+	filter    BLOB NOT NULL,
 	PRIMARY KEY (folder_id, uid)
 );
 CREATE TABLE IF NOT EXISTS removals (
@@ -254,8 +263,9 @@ func (m *messageRow) info() MessageInfo {
 	return MessageInfo{UID: m.uid, ModSeq: m.modseq, Flags: m.flags, InternalDate: m.date, Size: m.size}
 }
 
-// insertMessage adds the index and cache rows of one message.
-func insertMessage(ctx context.Context, q querier, folderID int64, m *messageRow, header, parsed []byte) error {
+// insertMessage adds the index, cache and text filter rows of one message
+// (filter nil: none).
+func insertMessage(ctx context.Context, q querier, folderID int64, m *messageRow, header, parsed, filter []byte) error {
 	if header == nil {
 		header = []byte{} // an empty message has an empty header
 	}
@@ -267,6 +277,10 @@ func insertMessage(ctx context.Context, q querier, folderID int64, m *messageRow
 	}
 	_, err = q.ExecContext(ctx, "INSERT INTO cache (folder_id, uid, header, parsed) VALUES (?, ?, ?, ?)",
 		folderID, m.uid, header, parsed)
+	if err != nil || filter == nil {
+		return err
+	}
+	_, err = q.ExecContext(ctx, "INSERT INTO textidx (folder_id, uid, filter) VALUES (?, ?, ?)", folderID, m.uid, filter)
 	return err
 }
 

@@ -14,8 +14,8 @@ import (
 )
 
 // ErrNoSuchMessage is returned by Open and Cached for a UID that is not (or
-// no longer) in the folder (RFC 5530 EXPUNGEISSUED).
-var ErrNoSuchMessage = &mailerr.Error{SMTPCode: 550, Enhanced: [3]int{5, 2, 0}, IMAPCode: "EXPUNGEISSUED",
+// no longer) in the folder (RFC 5530 EXPUNGEISSUED); the web answers 404.
+var ErrNoSuchMessage = &mailerr.Error{SMTPCode: 550, Enhanced: [3]int{5, 2, 0}, IMAPCode: "EXPUNGEISSUED", HTTPStatus: 404,
 	Message: "No such message, it may have been expunged", MessageVI: "Thư không tồn tại, có thể đã bị xoá"}
 
 // Messages lists a folder's messages ordered by UID.
@@ -30,13 +30,20 @@ func (m *mailbox) Messages(ctx context.Context, folder string) ([]MessageInfo, e
 		if err != nil {
 			return err
 		}
-		out, err = listMessages(ctx, u.db, f)
+		k, st := listKey{u.key, f.id}, stampOf(f)
+		if out = u.s.lists.get(k, st); out != nil {
+			return nil
+		}
+		if out, err = listMessages(ctx, u.db, f); err == nil {
+			u.s.lists.put(k, st, out)
+		}
 		return err
 	})
 	return out, err
 }
 
-// listMessages is the hot path of SELECT and POP3 logins: only the columns
+// listMessages is the hot path of SELECT and POP3 logins (Messages keeps
+// its result in the store's listing cache): only the columns
 // MessageInfo needs, scanned straight into a slice sized from the folder's
 // message counter.
 func listMessages(ctx context.Context, q querier, f *folderRow) ([]MessageInfo, error) {
@@ -47,14 +54,23 @@ func listMessages(ctx context.Context, q querier, f *folderRow) ([]MessageInfo, 
 	}
 	defer rows.Close()
 	out := make([]MessageInfo, 0, f.counts.messages)
+	// Most messages share one of a few flag sets (none, \Seen, \Seen
+	// \Flagged…): they share one slice too, which sessions keep in their
+	// views for as long as they are connected.
+	shared := map[string][]string{}
+	var flags sql.RawBytes
 	for rows.Next() {
 		var m MessageInfo
-		var flags string
 		var date int64
 		if err := rows.Scan(&m.UID, &m.ModSeq, &flags, &date, &m.Size); err != nil {
 			return nil, err
 		}
-		m.Flags = splitFlags(flags)
+		f, ok := shared[string(flags)]
+		if !ok {
+			f = splitFlags(string(flags))
+			shared[string(flags)] = f
+		}
+		m.Flags = f
 		m.InternalDate = unixUTC(date)
 		out = append(out, m)
 	}
@@ -94,8 +110,9 @@ func (m *mailbox) Open(ctx context.Context, folder string, uid uint32) (io.ReadC
 }
 
 // Cached returns the envelope, body structure and header stored at
-// delivery. Only if the cached value cannot be decoded (a newer format, a
-// damaged row) is the message file parsed again.
+// delivery, decoded through the store's memory cache. Only if the cached
+// value cannot be decoded (a newer format, a damaged row) is the message
+// file parsed again. The result is shared: callers must not modify it.
 func (m *mailbox) Cached(ctx context.Context, folder string, uid uint32) (*Cached, error) {
 	name, err := normalizeFolder(folder)
 	if err != nil {
@@ -115,20 +132,7 @@ func (m *mailbox) Cached(ctx context.Context, folder string, uid uint32) (*Cache
 		} else if err != nil {
 			return err
 		}
-		if c, err = decodeCached(header, parsed); err == nil {
-			return nil
-		}
-		u.log.Warn("storage: cached structure unreadable, parsing the message file", "folder", name, "uid", uid, "err", err)
-		file, err := os.Open(u.messagePath(folderID, uid))
-		if err != nil {
-			return err
-		}
-		defer file.Close()
-		p := parseMessage(file)
-		if parsed, err = encodeParsed(p); err != nil {
-			return err
-		}
-		c, err = decodeCached(p.Header, parsed)
+		c, err = u.decodeRow(folderID, uid, header, parsed)
 		return err
 	})
 	return c, err
@@ -257,6 +261,7 @@ func deleteMessages(ctx context.Context, tx *sql.Tx, f *folderRow, rows []messag
 	for _, msg := range rows {
 		for _, q := range []string{"DELETE FROM messages WHERE folder_id = ? AND uid = ?",
 			"DELETE FROM cache WHERE folder_id = ? AND uid = ?",
+			"DELETE FROM textidx WHERE folder_id = ? AND uid = ?",
 			"INSERT OR IGNORE INTO removals (folder_id, uid) VALUES (?, ?)"} {
 			if _, err := tx.ExecContext(ctx, q, f.id, msg.uid); err != nil {
 				return err
@@ -352,6 +357,10 @@ func (m *mailbox) copyOrMove(ctx context.Context, from string, uids []uint32, to
 				}
 				if _, err := tx.ExecContext(ctx, `INSERT INTO cache (folder_id, uid, header, parsed)
 					SELECT ?, ?, header, parsed FROM cache WHERE folder_id = ? AND uid = ?`, df.id, uid, sf.id, msg.uid); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `INSERT INTO textidx (folder_id, uid, filter)
+					SELECT ?, ?, filter FROM textidx WHERE folder_id = ? AND uid = ?`, df.id, uid, sf.id, msg.uid); err != nil {
 					return err
 				}
 				df.counts.add(contribution(msg.seen, msg.deleted, msg.size))

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"congvu/internal/durable"
 	"congvu/internal/mailerr"
 )
 
@@ -94,6 +95,7 @@ func (s *FileStore) rebuildExclusive(ctx context.Context, ur userRef) error {
 
 // rebuildUser builds a new index next to the old one and renames it over.
 func (s *FileStore) rebuildUser(ctx context.Context, key, dir string) error {
+	defer s.lists.purgeUser(key)
 	indexPath := filepath.Join(dir, indexFile)
 	old := s.salvage(ctx, key, indexPath)
 	newPath := indexPath + ".rebuild"
@@ -129,7 +131,7 @@ func (s *FileStore) rebuildUser(ctx context.Context, key, dir string) error {
 	if err := os.Rename(newPath, indexPath); err != nil {
 		return err
 	}
-	if err := syncDir(dir); err != nil {
+	if err := durable.SyncDir(dir); err != nil {
 		return err
 	}
 	for _, f := range folders {
@@ -225,7 +227,7 @@ func (u *userState) rebuildTx(ctx context.Context, tx *sql.Tx, old *checkSnapsho
 		created = true
 	}
 	if created {
-		if err := syncDir(u.dir); err != nil {
+		if err := durable.SyncDir(u.dir); err != nil {
 			return nil, err
 		}
 	}
@@ -261,7 +263,7 @@ func (u *userState) rebuildFolder(ctx context.Context, tx *sql.Tx, f, of *folder
 	newModSeq++
 	anyNew := false
 	add := func(uid uint32, salvaged *messageRow) error {
-		m, header, parsed, err := readMessageFile(u.messagePath(f.id, uid))
+		m, header, parsed, filter, err := readMessageFile(u.messagePath(f.id, uid))
 		if err != nil {
 			return err
 		}
@@ -273,7 +275,7 @@ func (u *userState) rebuildFolder(ctx context.Context, tx *sql.Tx, f, of *folder
 		} else {
 			m.modseq, anyNew = newModSeq, true
 		}
-		if err := insertMessage(ctx, tx, f.id, m, header, parsed); err != nil {
+		if err := insertMessage(ctx, tx, f.id, m, header, parsed, filter); err != nil {
 			return err
 		}
 		f.counts.add(contribution(m.seen, m.deleted, m.size))
@@ -313,7 +315,7 @@ func (u *userState) rebuildFolder(ctx context.Context, tx *sql.Tx, f, of *folder
 		}
 	}
 	if len(renumber) > 0 || len(oldRemovals) > 0 {
-		if err := syncDir(dir); err != nil {
+		if err := durable.SyncDir(dir); err != nil {
 			return err
 		}
 	}

@@ -121,7 +121,9 @@ type Mailbox interface {
 	// Append stores a message durably (see package doc). Quota exceeded
 	// gives mailerr.ErrOverQuota.
 	Append(ctx context.Context, folder string, r io.Reader, flags []string, date time.Time) (DeliveryResult, error)
-	// Messages lists a folder's messages ordered by UID.
+	// Messages lists a folder's messages ordered by UID. The slice and its
+	// Flags are shared (with other messages and other callers): callers
+	// must not modify them.
 	Messages(ctx context.Context, folder string) ([]MessageInfo, error)
 	// Open returns the raw RFC 5322 message.
 	Open(ctx context.Context, folder string, uid uint32) (io.ReadCloser, error)

@@ -11,9 +11,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"sync"
 	"time"
 
+	"congvu/internal/durable"
 	"congvu/internal/mailerr"
 )
 
@@ -42,6 +44,11 @@ const (
 	defaultQuota = 2 << 30
 	// userIdleTimeout is how long an unused user's index stays open.
 	userIdleTimeout = 2 * time.Minute
+	// maxOpenUsers bounds the unused indexes kept open: a delivery burst to
+	// tens of thousands of officials must not hold an SQLite connection
+	// (three file descriptors and its page cache) for each of them for
+	// userIdleTimeout. Beyond it the least recently used are closed.
+	maxOpenUsers = 1024
 )
 
 var _ Store = (*FileStore)(nil)
@@ -80,16 +87,20 @@ type FileStore struct {
 	quota    int64
 	log      *slog.Logger
 	idle     time.Duration
+	maxOpen  int // see maxOpenUsers
 	watchers watchers
 	copyBufs sync.Pool // *[]byte buffers for spooling
+	decoded  *decodedCache
+	lists    *listCache
 	// dirSync makes new directory entries durable on the delivery path
-	// (syncDir; tests wrap it to observe group commit).
+	// (durable.SyncDir; tests wrap it to observe group commit).
 	dirSync func(dir string) error
 
-	mu     sync.Mutex
-	cond   *sync.Cond // signalled when a user reference is released
-	users  map[string]*userEntry
-	closed bool
+	mu        sync.Mutex
+	cond      *sync.Cond // signalled when a user reference is released
+	users     map[string]*userEntry
+	closed    bool
+	trimAfter time.Time // no trimOpen before (all open users were busy)
 
 	stopJanitor chan struct{}
 	janitorDone chan struct{}
@@ -117,11 +128,14 @@ func Open(dir string, opts Options) (*FileStore, error) {
 		quota:       opts.DefaultQuotaBytes,
 		log:         opts.Logger,
 		idle:        userIdleTimeout,
+		maxOpen:     maxOpenUsers,
 		users:       map[string]*userEntry{},
 		stopJanitor: make(chan struct{}),
 		janitorDone: make(chan struct{}),
 		watchers:    watchers{m: map[watchKey]map[chan Event]struct{}{}},
-		dirSync:     syncDir,
+		dirSync:     durable.SyncDir,
+		decoded:     newDecodedCache(decodedCacheBytes),
+		lists:       newListCache(listCacheBytes),
 	}
 	s.cond = sync.NewCond(&s.mu)
 	s.copyBufs.New = func() any { b := make([]byte, 32<<10); return &b }
@@ -132,7 +146,7 @@ func Open(dir string, opts Options) (*FileStore, error) {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	for _, d := range []string{usersDir, spoolRoot, trashRoot} {
-		if err := mkdirDurable(filepath.Join(abs, d)); err != nil {
+		if err := durable.MkdirAll(filepath.Join(abs, d)); err != nil {
 			return nil, fmt.Errorf("storage: %w", err)
 		}
 	}
@@ -288,7 +302,41 @@ func (s *FileStore) release(u *userState) {
 		e.lastUsed = time.Now()
 	}
 	s.cond.Broadcast()
+	over := len(s.users) > s.maxOpen+s.maxOpen/8 && time.Now().After(s.trimAfter)
 	s.mu.Unlock()
+	if over {
+		s.trimOpen()
+	}
+}
+
+// trimOpen closes the least recently used unused indexes down to maxOpen.
+// Trimming only starts an eighth above the bound, so its sort is paid once
+// per maxOpen/8 releases.
+func (s *FileStore) trimOpen() {
+	s.mu.Lock()
+	var idle []*userEntry
+	for _, e := range s.users {
+		if e.refs == 0 && e.u != nil {
+			idle = append(idle, e)
+		}
+	}
+	sort.Slice(idle, func(i, j int) bool { return idle[i].lastUsed.Before(idle[j].lastUsed) })
+	n := min(len(idle), len(s.users)-s.maxOpen)
+	victims := make([]*userState, 0, max(n, 0))
+	for _, e := range idle[:max(n, 0)] {
+		victims = append(victims, e.u)
+		delete(s.users, e.u.key)
+	}
+	if len(victims) == 0 {
+		// Everything is in use: do not rescan on every release.
+		s.trimAfter = time.Now().Add(time.Second)
+	}
+	s.mu.Unlock()
+	for _, u := range victims {
+		if err := u.close(); err != nil {
+			s.log.Warn("storage: closing index", "user", u.key, "err", err)
+		}
+	}
 }
 
 // janitor closes indexes of users nobody used for a while, bounding open

@@ -1,11 +1,13 @@
 package storage
 
 import (
+	"congvu/internal/durable"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -63,7 +65,7 @@ var defaultFolders = []struct{ name, use string }{
 // finishing whatever a crash interrupted.
 func (s *FileStore) openUser(ctx context.Context, key, domain, local string) (*userState, error) {
 	dir := s.userDir(domain, local)
-	if err := mkdirDurable(dir); err != nil {
+	if err := durable.MkdirAll(dir); err != nil {
 		return nil, err
 	}
 	indexPath := filepath.Join(dir, indexFile)
@@ -158,7 +160,7 @@ func (u *userState) createAccount(ctx context.Context) (lost bool, err error) {
 		created = true
 		// The folder directories must exist on disk before the rows
 		// that name them.
-		return syncDir(u.dir)
+		return durable.SyncDir(u.dir)
 	})
 	if created && err == nil {
 		u.log.Info("storage: mailbox created")
@@ -232,7 +234,7 @@ func (u *userState) recover(ctx context.Context) error {
 				if err := writeMeta(dir, f); err != nil {
 					return err
 				}
-				if err := syncDir(u.dir); err != nil {
+				if err := durable.SyncDir(u.dir); err != nil {
 					return err
 				}
 			}
@@ -304,7 +306,7 @@ func (u *userState) finishRemovals(ctx context.Context, tx *sql.Tx) error {
 		}
 	}
 	for d := range dirs {
-		if err := syncDir(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := durable.SyncDir(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 	}
@@ -320,7 +322,7 @@ func (u *userState) adoptTail(ctx context.Context, tx *sql.Tx, f *folderRow, acc
 	modseq := f.highestModSeq + 1
 	for {
 		path := u.messagePath(f.id, f.uidNext)
-		m, header, parsed, err := readMessageFile(path)
+		m, header, parsed, filter, err := readMessageFile(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			break
 		}
@@ -328,7 +330,7 @@ func (u *userState) adoptTail(ctx context.Context, tx *sql.Tx, f *folderRow, acc
 			return n, err
 		}
 		m.uid, m.modseq = f.uidNext, modseq
-		if err := insertMessage(ctx, tx, f.id, m, header, parsed); err != nil {
+		if err := insertMessage(ctx, tx, f.id, m, header, parsed, filter); err != nil {
 			return n, err
 		}
 		f.counts.add(contribution(m.seen, m.deleted, m.size))
@@ -366,7 +368,7 @@ func (u *userState) recoverFolderDirs(ctx context.Context, tx *sql.Tx, known map
 			if err := os.RemoveAll(dir); err != nil {
 				return err
 			}
-			if err := syncDir(u.dir); err != nil {
+			if err := durable.SyncDir(u.dir); err != nil {
 				return err
 			}
 			continue
@@ -377,12 +379,12 @@ func (u *userState) recoverFolderDirs(ctx context.Context, tx *sql.Tx, known map
 		}
 		u.log.Warn("storage: adopted folder directory without index row", "id", id, "folder", f.name)
 		for _, uid := range files {
-			m, header, parsed, err := readMessageFile(u.messagePath(id, uid))
+			m, header, parsed, filter, err := readMessageFile(u.messagePath(id, uid))
 			if err != nil {
 				return err
 			}
 			m.uid, m.modseq = uid, f.highestModSeq
-			if err := insertMessage(ctx, tx, id, m, header, parsed); err != nil {
+			if err := insertMessage(ctx, tx, id, m, header, parsed, filter); err != nil {
 				return err
 			}
 			f.counts.add(contribution(false, false, m.size))
@@ -456,24 +458,29 @@ func listMessageFiles(dir string) ([]uint32, error) {
 	return out, nil // ReadDir sorts by name; callers sort numerically if needed
 }
 
-// readMessageFile parses a message file for its index and cache rows. The
-// internal date is the file's mtime, which delivery sets (RFC 9051 2.3.3).
-func readMessageFile(path string) (*messageRow, []byte, []byte, error) {
+// readMessageFile parses a message file for its index, cache and text
+// filter rows. The internal date is the file's mtime, which delivery sets
+// (RFC 9051 2.3.3).
+func readMessageFile(path string) (*messageRow, []byte, []byte, []byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	p := parseMessage(f)
 	parsed, err := encodeParsed(p)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	filter := buildTextFilter(f)
 	m := &messageRow{size: st.Size(), date: st.ModTime().Truncate(time.Second).UTC()}
 	m.setFlags(nil)
-	return m, p.Header, parsed, nil
+	return m, p.Header, parsed, filter, nil
 }

@@ -106,7 +106,8 @@ func (wb *Web) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	clearCookie(w, loginCookie)
 	s := wb.startSession(w, acct.Address, nil)
 	wb.log.Info("web: login", "address", acct.Address, "ip", ip, "must_change", wb.forcedReason(acct))
-	wb.recordAccess(r.Context(), &s)
+	// AfterLogin recorded this login as today's access.
+	wb.markAccessed(&s)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 

@@ -24,8 +24,9 @@ type LoginPolicy interface {
 	// authErr is nil on success. A non-nil result replaces authErr, e.g. the
 	// failure that reaches the limit becomes a lock (a *mailerr.Error).
 	AfterLogin(ctx context.Context, login string, ip net.IP, acct *directory.Account, authErr error) error
-	// RecordAccess records a successful web access of address; the web calls
-	// it once per session per day (Asia/Ho_Chi_Minh).
+	// RecordAccess records a web access of address when a session goes on
+	// into a new day (Asia/Ho_Chi_Minh); the login itself is recorded by
+	// AfterLogin's success, as for every protocol.
 	RecordAccess(ctx context.Context, address string)
 }
 

@@ -7,7 +7,9 @@ import (
 
 // PrivatePaths returns the paths of the authenticated web, which the
 // plain HTTP listener never serves; mount HTTPSRedirect on each.
-func PrivatePaths() []string { return []string{"/login", "/logout", "/password", "/admin", "/admin/"} }
+func PrivatePaths() []string {
+	return []string{"/login", "/logout", "/password", "/admin", "/admin/", "/mail", "/mail/"}
+}
 
 // HTTPSRedirect sends a GET or HEAD of a private page on the plain HTTP
 // listener to the same path on the HTTPS listener's port, on the host the

@@ -68,6 +68,9 @@ type WebOptions struct {
 	// SessionIdle and SessionMax are the session timeouts; defaults 30
 	// minutes and 12 hours.
 	SessionIdle, SessionMax time.Duration
+	// Mail is the mail store of the webmail pages (/mail); nil shows that
+	// mail is not available.
+	Mail MailStore
 	// Listeners are the mail client settings shown on the account page.
 	Listeners []Listener
 	// Logger receives logins, refusals and admin actions; never passwords.
@@ -122,6 +125,7 @@ func NewWeb(opts WebOptions) *Web {
 	m.HandleFunc("GET /password", wb.authed(wb.passwordForm))
 	m.HandleFunc("POST /password", wb.authed(wb.passwordSubmit))
 	wb.adminRoutes(m)
+	wb.mailRoutes(m)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		wb.message(w, http.StatusNotFound, "Không tìm thấy trang.", "Page not found.")
 	})
@@ -248,17 +252,23 @@ func (wb *Web) authed(h func(http.ResponseWriter, *http.Request, *authCtx)) http
 }
 
 // recordAccess tells the policy engine about the first access of the day
-// (Asia/Ho_Chi_Minh) of this session.
+// (Asia/Ho_Chi_Minh) of a session that began on an earlier day.
 func (wb *Web) recordAccess(ctx context.Context, s *session) {
+	if wb.markAccessed(s) && wb.opts.Policy != nil {
+		wb.opts.Policy.RecordAccess(ctx, s.Address)
+	}
+}
+
+// markAccessed notes today as the session's last access day; false when it
+// already was.
+func (wb *Web) markAccessed(s *session) bool {
 	day := wb.opts.Now().In(vietnam()).Format(time.DateOnly)
 	if s.AccessDay == day {
-		return
+		return false
 	}
 	s.AccessDay = day
 	wb.sessions.update(s.key, func(x *session) { x.AccessDay = day })
-	if wb.opts.Policy != nil {
-		wb.opts.Policy.RecordAccess(ctx, s.Address)
-	}
+	return true
 }
 
 func (wb *Web) csrfRefused(w http.ResponseWriter) {
@@ -388,5 +398,5 @@ func (wb *Web) message(w http.ResponseWriter, status int, vi, en string) {
 func serveCSS(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=3600")
-	w.Write([]byte(webCSS + adminCSS + opsCSS))
+	w.Write([]byte(webCSS + adminCSS + mailCSS + opsCSS))
 }

@@ -76,7 +76,7 @@ const layoutTemplate = `{{define "layout"}}<!doctype html>
 <header class="top"><div class="wrap">
 <a class="brand" href="/"><span class="star">★</span> Thư điện tử công vụ<span class="en">Official e-mail</span></a>
 {{if .User}}<nav aria-label="Chính">
-{{if not .Forced}}<a href="/">Tài khoản</a>{{if .User.IsAdmin}}<a href="/admin">Quản trị</a>{{end}}<a href="/password">Đổi mật khẩu</a>{{end}}
+{{if not .Forced}}<a href="/mail">Hộp thư</a><a href="/">Tài khoản</a>{{if .User.IsAdmin}}<a href="/admin">Quản trị</a>{{end}}<a href="/password">Đổi mật khẩu</a>{{end}}
 <span>{{.User.Address}}</span>
 <form class="inline" method="post" action="/logout"><input type="hidden" name="csrf" value="{{.CSRF}}"><button class="link" type="submit">Đăng xuất</button></form>
 </nav>{{end}}
@@ -147,6 +147,9 @@ var pages = func() map[string]*template.Template {
 		"login": loginTemplate, "home": homeTemplate, "password": passwordTemplate, "message": messageTemplate,
 	}
 	for k, v := range adminTemplates() {
+		contents[k] = v
+	}
+	for k, v := range mailTemplates() {
 		contents[k] = v
 	}
 	m := make(map[string]*template.Template, len(contents))

@@ -4,6 +4,7 @@
 //	congvu serve --config FILE [listener flags]
 //	congvu quickstart [--dir DIR] [listener flags]
 //	congvu storage check|rebuild --config FILE
+//	congvu storage import-maildir --config FILE --user ADDRESS [--folder NAME] MAILDIR
 //	congvu directory demo --config FILE --out accounts.csv
 //	congvu queue list|show|retry|delete --config FILE [ID|--all]
 //	congvu dkim keygen --config FILE [--algorithm rsa|ed25519] [--selector S] DOMAIN
@@ -42,6 +43,7 @@ const usage = `usage:
   congvu serve --config FILE [listener flags]
   congvu quickstart [--dir DIR] [listener flags]
   congvu storage check|rebuild --config FILE
+  congvu storage import-maildir --config FILE --user ADDRESS [--folder NAME] MAILDIR
   congvu reload --config FILE
   congvu audit --config FILE [filters]
   congvu report access|usage --config FILE [options]

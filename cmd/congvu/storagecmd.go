@@ -10,12 +10,16 @@ import (
 	"congvu/storage"
 )
 
-// cmdStorage runs offline maintenance of the mail store: `check` compares
-// message files with the index, `rebuild` recreates the index from the files.
-// Stop the server first: rebuild replaces indexes that a running server holds.
+// cmdStorage runs maintenance of the mail store: `check` compares message
+// files with the index, `rebuild` recreates the index from the files (stop
+// the server first: rebuild replaces indexes that a running server holds),
+// `import-maildir` copies a Maildir folder into an account.
 func cmdStorage(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "import-maildir" {
+		return cmdImportMaildir(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || (args[0] != "check" && args[0] != "rebuild") {
-		fmt.Fprint(stderr, "usage: congvu storage check|rebuild --config FILE\n")
+		fmt.Fprint(stderr, "usage: congvu storage check|rebuild --config FILE\n"+importMaildirUsage)
 		return flag.ErrHelp
 	}
 	fs := flag.NewFlagSet("storage "+args[0], flag.ContinueOnError)

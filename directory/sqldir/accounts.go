@@ -81,17 +81,20 @@ func (d *DB) Authenticate(ctx context.Context, login, password string) (*directo
 		return nil, unavailable(err)
 	}
 	a, hash, err := find(ctx, d.ro, login)
-	switch {
-	case errors.Is(err, mailerr.ErrUnknownUser):
-		verifyPassword(d.dummyHash, password) // equalise timing
-		return nil, mailerr.ErrAuthFailed
-	case err != nil:
+	if err != nil && !errors.Is(err, mailerr.ErrUnknownUser) {
 		return nil, err
-	case hash == "" || password == "":
-		verifyPassword(d.dummyHash, password)
+	}
+	known := err == nil && hash != "" && password != ""
+	if !known {
+		hash = d.dummyHash // equalise timing: no user enumeration
+	}
+	var ok, rehash bool
+	if kerr := d.withKDF(ctx, func() { ok, rehash, err = verifyPassword(hash, password) }); kerr != nil {
+		return nil, unavailable(kerr)
+	}
+	if !known {
 		return nil, mailerr.ErrAuthFailed
 	}
-	ok, rehash, err := verifyPassword(hash, password)
 	if err != nil {
 		d.log.Warn("directory: unusable password hash", "address", a.Address, "err", err)
 		return nil, mailerr.ErrAuthFailed

@@ -1,6 +1,7 @@
 package sqldir
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -99,4 +100,17 @@ func verifyPassword(encoded, pw string) (ok, rehash bool, err error) {
 	rehash = h.time != argonTime || h.memory != argonMemory || h.threads != argonThreads ||
 		len(h.key) != argonKeyLen || len(h.salt) != argonSaltLen
 	return ok, rehash, nil
+}
+
+// withKDF runs f (a password hash or verification) once one of the CPU
+// slots is free; waiting ends with ctx.
+func (d *DB) withKDF(ctx context.Context, f func()) error {
+	select {
+	case d.kdfSlots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-d.kdfSlots }()
+	f()
+	return nil
 }

@@ -41,6 +41,11 @@ type DB struct {
 	// dummyHash is verified against when a login is unknown, so that unknown
 	// and known logins take the same time (no user enumeration by timing).
 	dummyHash string
+	// kdfSlots bounds concurrent password hashing to the number of CPUs:
+	// each argon2id evaluation needs 19 MiB, so a burst of logins (or of
+	// password guesses) would otherwise cost memory in proportion to the
+	// burst, and page faults on fresh memory that cost more than the hash.
+	kdfSlots chan struct{}
 }
 
 var _ directory.Writer = (*DB)(nil)
@@ -102,7 +107,7 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("sqldir: open %s: %w", path, err)
 	}
 	rw.SetMaxOpenConns(1)
-	d := &DB{rw: rw, log: logger}
+	d := &DB{rw: rw, log: logger, kdfSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))}
 	if err := d.migrate(); err != nil {
 		rw.Close()
 		return nil, fmt.Errorf("sqldir: %s: %w", path, err)

@@ -26,7 +26,8 @@ import (
 // mailParts are the services of mail between servers, as smtpd uses them.
 type mailParts struct {
 	queue   *queue.Queue
-	deps    smtpd.Deps // only Outbound, Signer, Inbound are set
+	signer  *msgauth.Signer // our DKIM keys, reloaded on SIGHUP
+	deps    smtpd.Deps      // only Outbound, Signer, Inbound are set
 	closers []func() error
 }
 
@@ -57,6 +58,7 @@ func startMail(cfg config.Config, r *Running, log *slog.Logger) (_ *mailParts, e
 	if err != nil {
 		return nil, fmt.Errorf("dkim: %w", err)
 	}
+	mp.signer = signer
 	var res resolve.Resolver
 	if cfg.SMTP.Outbound || cfg.Inbound.Authenticate {
 		if res, err = resolve.New(resolve.Config{Servers: cfg.DNS.Servers, Timeout: time.Duration(cfg.DNS.TimeoutSeconds) * time.Second}); err != nil {

@@ -23,6 +23,7 @@ import (
 	"congvu/internal/config"
 	"congvu/internal/metrics"
 	"congvu/internal/tlsutil"
+	"congvu/msgauth"
 	"congvu/policy"
 	"congvu/pop3d"
 	"congvu/queue"
@@ -42,6 +43,8 @@ type Running struct {
 	Policy  *policy.Engine
 	CertPEM string       // path of the certificate clients should trust
 	Queue   *queue.Queue // nil unless smtp.outbound is on
+
+	dkim *msgauth.Signer
 
 	log     *slog.Logger
 	closers []func() error
@@ -106,6 +109,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	}
 	r.closers = append(r.closers, mail.close)
 	r.Queue = mail.queue
+	r.dkim = mail.signer
 
 	r.Policy, err = policy.New(policy.Options{
 		Config: cfg.Policy, LocalDomains: cfg.Server.LocalDomains, Hostname: cfg.Server.Hostname,
@@ -220,6 +224,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		Domains:     cfg.Server.LocalDomains,
 		SessionIdle: cfg.Web.SessionIdle(),
 		SessionMax:  cfg.Web.SessionMax(),
+		Mail:        r.Store,
 		Listeners:   clientListeners(r.Addrs),
 		Logger:      log.With("component", "web"),
 	}))
@@ -275,9 +280,14 @@ func (r *Running) Wait(ctx context.Context) error {
 }
 
 // Reload applies a re-read configuration while serving: the [policy]
-// section takes effect at once (connections stay open); other sections
-// need a restart.
+// section and the DKIM keys on disk take effect at once (connections stay
+// open); other sections need a restart.
 func (r *Running) Reload(cfg config.Config) error {
+	// DKIM keys made by `congvu dkim keygen` since start; the keys_path
+	// itself is fixed until restart.
+	if err := r.dkim.Reload(); err != nil {
+		return fmt.Errorf("dkim keys: %w", err)
+	}
 	return r.Policy.Reload(cfg.Policy, cfg.Server.LocalDomains)
 }
 

@@ -21,7 +21,7 @@ type webUser struct {
 	c    *http.Client
 }
 
-func (s *system) webClient() *webUser {
+func (s *system) adminWeb() *webUser {
 	s.t.Helper()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
@@ -84,7 +84,7 @@ func (u *webUser) submit(from, action string, form url.Values) webPage {
 // and changes the password.
 func (s *system) signInFirst(a account) *webUser {
 	s.t.Helper()
-	u := s.webClient()
+	u := s.adminWeb()
 	p := u.submit("/login", "/login", url.Values{"login": {a.Address}, "password": {a.Password}})
 	if p.Status != 200 || p.Path != "/password" || !strings.Contains(p.Body, "lần đăng nhập đầu tiên") {
 		s.t.Fatalf("first sign-in of %s: %d at %s\n%.1500s", a.Address, p.Status, p.Path, p.Body)

@@ -23,7 +23,12 @@ type process struct {
 
 func startProcess(name string, cmd *exec.Cmd) (*process, error) {
 	p := &process{name: name, cmd: cmd, exited: make(chan error, 1), stderr: &bytes.Buffer{}}
-	cmd.Stdout, cmd.Stderr = p.stderr, p.stderr
+	if cmd.Stdout == nil {
+		cmd.Stdout = p.stderr
+	}
+	if cmd.Stderr == nil {
+		cmd.Stderr = p.stderr
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
@@ -49,24 +54,64 @@ func (p *process) stop() {
 // congvuSystem is a running `congvu quickstart`.
 type congvuSystem struct {
 	proc       *process
+	addrs      map[string]string // listener name → address (ready file)
 	smtpAddr   string
 	recipients []string
+	users      []benchUser // the demo officials with their passwords
+	dir        string      // the quickstart directory
 }
+
+// config is the quickstart's configuration file.
+func (s *congvuSystem) config() string { return filepath.Join(s.dir, "demo", "congvu.toml") }
+
+// pid is the server's process id.
+func (s *congvuSystem) pid() int { return s.proc.cmd.Process.Pid }
 
 // startCongvu runs quickstart in dir with every listener on a free port
 // and waits for its ready file (as tests/interop does).
 func startCongvu(bin, dir string) (*congvuSystem, error) {
-	ready := filepath.Join(dir, "ready.json")
-	args := []string{"quickstart", "--dir", filepath.Join(dir, "demo"), "--ready-file", ready}
-	for _, l := range []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http"} {
-		args = append(args, "--"+l+"-addr", "127.0.0.1:0")
-	}
-	p, err := startProcess("congvu", exec.Command(bin, args...))
+	s, err := startCongvuArgs(bin, dir, "quickstart", "--dir", filepath.Join(dir, "demo"))
 	if err != nil {
 		return nil, err
 	}
-	s := &congvuSystem{proc: p}
-	deadline := time.Now().Add(60 * time.Second)
+	s.users, err = readOfficials(filepath.Join(dir, "demo", "demo-accounts.csv"))
+	if err != nil {
+		s.proc.stop()
+		return nil, err
+	}
+	for _, u := range s.users {
+		s.recipients = append(s.recipients, u.Address)
+	}
+	return s, nil
+}
+
+// startCongvuArgs runs `congvu ARGS…` with every listener on a free port
+// and waits for the ready file in dir; its log goes to dir/congvu.log.
+func startCongvuArgs(bin, dir string, args ...string) (*congvuSystem, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	ready := filepath.Join(dir, "ready.json")
+	os.Remove(ready) // left by an earlier start in the same directory
+	args = append(args, "--ready-file", ready)
+	for _, l := range []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http", "https"} {
+		args = append(args, "--"+l+"-addr", "127.0.0.1:0")
+	}
+	cmd := exec.Command(bin, args...)
+	// The log goes to a file: a long run logs every session.
+	logPath := filepath.Join(dir, "congvu.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close() // the child has its own descriptor
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	p, err := startProcess("congvu", cmd)
+	if err != nil {
+		return nil, err
+	}
+	s := &congvuSystem{proc: p, dir: dir}
+	deadline := time.Now().Add(90 * time.Second)
 	for {
 		if b, err := os.ReadFile(ready); err == nil {
 			var r struct {
@@ -76,31 +121,27 @@ func startCongvu(bin, dir string) (*congvuSystem, error) {
 				p.stop()
 				return nil, fmt.Errorf("ready file: %w", err)
 			}
+			s.addrs = r.Addrs
 			s.smtpAddr = r.Addrs["smtp"]
-			break
+			return s, nil
 		}
 		select {
 		case err := <-p.exited:
 			p.exited <- err
 			p.stop()
-			return nil, fmt.Errorf("congvu exited before ready: %v\n%s", err, p.stderr)
+			return nil, fmt.Errorf("congvu exited before ready: %v\n%s", err, readTail(logPath))
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			p.stop()
-			return nil, fmt.Errorf("congvu not ready after 60s\n%s", p.stderr)
+			return nil, fmt.Errorf("congvu not ready after 90s\n%s", readTail(logPath))
 		}
 	}
-	s.recipients, err = readOfficials(filepath.Join(dir, "demo", "demo-accounts.csv"))
-	if err != nil {
-		p.stop()
-		return nil, err
-	}
-	return s, nil
 }
 
-// readOfficials returns the personal mailboxes of demo-accounts.csv.
-func readOfficials(path string) ([]string, error) {
+// readOfficials returns the personal mailboxes of demo-accounts.csv or of
+// `directory import --passwords-out` (same columns).
+func readOfficials(path string) ([]benchUser, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -110,10 +151,10 @@ func readOfficials(path string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []string
+	var out []benchUser
 	for _, r := range rows[1:] {
 		if len(r) == 3 && r[2] == "official" {
-			out = append(out, r[0])
+			out = append(out, benchUser{Address: r[0], Password: r[1]})
 		}
 	}
 	if len(out) == 0 {

@@ -32,6 +32,10 @@ type results struct {
 	Machine machine      `json:"machine"`
 	Disk    []diskResult `json:"disk"`
 	SMTP    []loadResult `json:"smtp"`
+	IMAP    *imapResults `json:"imap,omitempty"`
+	LDAP    *ldapResults `json:"ldap,omitempty"`
+	// FileLimit is RLIMIT_NOFILE after raising it (servers inherit it).
+	FileLimit uint64 `json:"file_limit"`
 	// NotMeasured says, per target, why it was skipped.
 	NotMeasured map[string]string `json:"not_measured,omitempty"`
 }
@@ -67,8 +71,50 @@ func run(args []string, stdout io.Writer) error {
 	jsonOut := fs.String("json", "", "write raw figures as JSON to this file")
 	perPoint := fs.Duration("point-time", 0, "time budget per load point (default 6s quick, 30s full)")
 	keep := fs.Bool("keep", false, "keep the temporary directory (for debugging)")
+	only := fs.String("only", "smtp,imap,ldap", "parts to run (comma-separated: smtp, imap, ldap)")
+	imapTime := fs.Duration("imap-time", 0, "time per IMAP mixed-workload point (default 8s quick, 30s full)")
+	largeN := fs.Int("large", 0, "messages in the large folder (default 20000 quick, 100000 full)")
+	importN := fs.Int("import", -1, "messages in the separate import test (default 0 quick, 200000 full)")
+	idleN := fs.Int("idle", 0, "idle IMAP connections per server (default 1000 quick, 10000 full)")
+	ldapScripts := fs.String("ldap-scripts", "deploy/ldap", "directory with start-slapd.sh and stop-slapd.sh")
+	mailboxN := fs.Int("mailbox", 0, "messages in each mixed-workload INBOX (default 200 quick, 1000 full)")
+	reprint := fs.String("report", "", "print the table of an earlier run's JSON file and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *reprint != "" {
+		return printSaved(*reprint, stdout)
+	}
+	parts := map[string]bool{}
+	for _, p := range strings.Split(*only, ",") {
+		parts[strings.TrimSpace(p)] = true
+	}
+	sizes := imapSizes{MailboxMessages: 1000, Clients: []int{10, 100}, PointTime: 30 * time.Second,
+		LargeMessages: 100000, ImportMessages: 200000, IdleConns: 10000, WebRequests: 200}
+	if *quick {
+		sizes = imapSizes{MailboxMessages: 200, Clients: []int{10, 100}, PointTime: 8 * time.Second,
+			LargeMessages: 20000, IdleConns: 1000, WebRequests: 50}
+	}
+	for _, o := range []struct {
+		flag int
+		dst  *int
+	}{{*largeN, &sizes.LargeMessages}, {*idleN, &sizes.IdleConns}, {*mailboxN, &sizes.MailboxMessages}} {
+		if o.flag > 0 {
+			*o.dst = o.flag
+		}
+	}
+	if *importN >= 0 {
+		sizes.ImportMessages = *importN
+	}
+	if *imapTime > 0 {
+		sizes.PointTime = *imapTime
+	}
+	// Full: a province of about 50,000 officials (190 units × 240–286).
+	// Recipients per pass stay within congvu's LDAP lookup cache (10,000
+	// entries by default), or the warm pass would not be warm.
+	dirSizes := ldapSizes{Province: "79", Min: "240", Max: "286", Logins: 3000, Clients: 20, Rcpts: 5000}
+	if *quick {
+		dirSizes = ldapSizes{Province: "56", Min: "10", Max: "15", Logins: 300, Clients: 10, Rcpts: 1000}
 	}
 	budget, maxMsgs := 30*time.Second, 20000
 	if *quick {
@@ -131,7 +177,53 @@ func run(args []string, stdout io.Writer) error {
 		res.Mode = "quick"
 	}
 	res.Machine = machineFacts(tmp, *congvuBin)
+	res.FileLimit = raiseFileLimit(1 << 20)
 
+	points := []loadPoint{{1, 10 << 10}, {20, 10 << 10}, {100, 10 << 10}, {1, 100 << 10}, {20, 100 << 10}, {100, 100 << 10}}
+	if *quick {
+		points = []loadPoint{{1, 10 << 10}, {20, 10 << 10}, {100, 10 << 10}, {20, 100 << 10}}
+	}
+	if parts["smtp"] {
+		if err := runSMTPPart(&res, tmp, *congvuBin, points, budget, maxMsgs, &cleanups); err != nil {
+			return err
+		}
+	}
+	if parts["imap"] {
+		var err error
+		res.IMAP, err = runIMAPPart(imapEnv{tmp: tmp, congvuBin: *congvuBin, sizes: sizes, notes: res.NotMeasured, cleanups: &cleanups})
+		if err != nil {
+			// Keep what was measured; say why the rest is missing.
+			res.NotMeasured["imap"] = firstLine(err.Error())
+			fmt.Fprintln(os.Stderr, "IMAP part stopped:", err)
+		}
+	}
+
+	if parts["ldap"] {
+		var err error
+		res.LDAP, err = runLDAPPart(ldapEnv{tmp: tmp, congvuBin: *congvuBin, scripts: *ldapScripts, sizes: dirSizes,
+			notes: res.NotMeasured, cleanups: &cleanups})
+		if err != nil {
+			res.NotMeasured["directory"] = firstLine(err.Error())
+			fmt.Fprintln(os.Stderr, "directory part stopped:", err)
+		}
+	}
+
+	printReport(stdout, &res, points)
+	if *jsonOut != "" {
+		b, err := json.MarshalIndent(&res, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+		logf("raw figures written to %s", *jsonOut)
+	}
+	return nil
+}
+
+// runSMTPPart measures the disk ceiling and durable SMTP delivery.
+func runSMTPPart(res *results, tmp, congvuBin string, points []loadPoint, budget time.Duration, maxMsgs int, cleanups *[]func()) error {
 	logf("disk ceiling in %s (%s)", tmp, res.Machine.Filesystem)
 	for _, batch := range []int{1, 16} {
 		d, err := measureDisk(filepath.Join(tmp, fmt.Sprintf("disk-%d", batch)), batch, 50000, budget/2)
@@ -141,19 +233,15 @@ func run(args []string, stdout io.Writer) error {
 		res.Disk = append(res.Disk, d)
 	}
 
-	points := []loadPoint{{1, 10 << 10}, {20, 10 << 10}, {100, 10 << 10}, {1, 100 << 10}, {20, 100 << 10}, {100, 100 << 10}}
-	if *quick {
-		points = []loadPoint{{1, 10 << 10}, {20, 10 << 10}, {100, 10 << 10}, {20, 100 << 10}}
-	}
 	const from = "bench@bench.example"
 
 	// congvu.
 	logf("starting congvu quickstart")
-	cv, err := startCongvu(*congvuBin, filepath.Join(tmp, "congvu"))
+	cv, err := startCongvu(congvuBin, filepath.Join(tmp, "congvu"))
 	if err != nil {
 		return err
 	}
-	cleanups = append(cleanups, cv.proc.stop)
+	*cleanups = append(*cleanups, cv.proc.stop)
 	recipients := cv.recipients
 	domain := recipients[0][strings.LastIndexByte(recipients[0], '@')+1:]
 	for _, p := range points {
@@ -167,7 +255,7 @@ func run(args []string, stdout io.Writer) error {
 	if sink, addr, err := startSmtpSink(); err != nil {
 		res.NotMeasured[targetSink] = err.Error()
 	} else {
-		cleanups = append(cleanups, sink.stop)
+		*cleanups = append(*cleanups, sink.stop)
 		for _, p := range points {
 			logf("smtp-sink %v", p)
 			res.SMTP = append(res.SMTP, runLoad(loadSpec{Addr: addr, Target: targetSink, Point: p,
@@ -178,11 +266,11 @@ func run(args []string, stdout io.Writer) error {
 
 	// Postfix → Dovecot LMTP → Maildir.
 	logf("starting private Postfix + Dovecot")
-	if ref, err := startPostfixDovecot(filepath.Join(tmp, "reference"), domain, recipients); err != nil {
+	if ref, err := startPostfixDovecot(filepath.Join(tmp, "reference"), domain, recipients, nil); err != nil {
 		res.NotMeasured[targetPostfix] = firstLine(err.Error())
 		fmt.Fprintln(os.Stderr, "reference not started:", err)
 	} else {
-		cleanups = append(cleanups, ref.stop)
+		*cleanups = append(*cleanups, ref.stop)
 		for _, p := range points {
 			logf("postfix+dovecot %v", p)
 			before := ref.countDelivered()
@@ -201,18 +289,26 @@ func run(args []string, stdout io.Writer) error {
 		}
 		ref.stop()
 	}
+	return nil
+}
 
-	printReport(stdout, &res, points)
-	if *jsonOut != "" {
-		b, err := json.MarshalIndent(&res, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
-			return err
-		}
-		logf("raw figures written to %s", *jsonOut)
+// printSaved prints the table of a results JSON file.
+func printSaved(path string, w io.Writer) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
 	}
+	var res results
+	if err := json.Unmarshal(b, &res); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	var points []loadPoint
+	for _, l := range res.SMTP {
+		if l.Target == targetCongvu {
+			points = append(points, l.Point)
+		}
+	}
+	printReport(w, &res, points)
 	return nil
 }
 
@@ -238,7 +334,13 @@ func machineFacts(tmp, congvuBin string) machine {
 		lines := strings.Split(out, "\n")
 		m.Filesystem = strings.Join(strings.Fields(lines[len(lines)-1]), " on ")
 	}
-	m.Congvu = cmdOut(congvuBin, "version")
+	m.Congvu = strings.TrimPrefix(cmdOut(congvuBin, "version"), "congvu ")
+	if rev := cmdOut("git", "rev-parse", "--short", "HEAD"); rev != "" {
+		if cmdOut("git", "status", "--porcelain", "--untracked-files=no") != "" {
+			rev += "+changes"
+		}
+		m.Congvu += " (" + rev + ")"
+	}
 	m.Postfix = strings.TrimPrefix(cmdOut("postconf", "-d", "-h", "mail_version"), "mail_version = ")
 	m.Dovecot = cmdOut("dovecot", "--version")
 	for _, p := range []*string{&m.Congvu, &m.Postfix, &m.Dovecot} {

@@ -60,7 +60,9 @@ func mailUID() (int, int, error) {
 	return uid, gid, nil
 }
 
-func startPostfixDovecot(dir string, domain string, recipients []string) (*postfixDovecot, error) {
+// With ld set, Postfix looks recipients up in the LDAP directory (an ldap:
+// table, Debian package postfix-ldap) instead of a text file.
+func startPostfixDovecot(dir string, domain string, recipients []string, ld *ldapServer) (*postfixDovecot, error) {
 	for _, b := range []string{"postfix", "dovecot"} {
 		if _, err := exec.LookPath(b); err != nil {
 			return nil, fmt.Errorf("%s not installed (apt-get install postfix dovecot-core dovecot-lmtpd)", b)
@@ -174,6 +176,13 @@ anvil unix - - n - 1 anvil
 scache unix - - n - 1 scache
 postlog unix-dgram n - n - 1 postlogd
 `, r.smtpAddr)
+	if ld != nil {
+		if !strings.Contains(cmdOut("postconf", "-m"), "ldap") {
+			return nil, fmt.Errorf("Postfix has no ldap: tables (apt-get install postfix-ldap)")
+		}
+		mainCf = strings.Replace(mainCf, "virtual_mailbox_maps = texthash:"+dir+"/postfix/vmailbox",
+			"virtual_mailbox_maps = ldap:"+dir+"/postfix/ldap-vmailbox.cf", 1)
+	}
 	files := map[string]string{
 		filepath.Join(dir, "dovecot.conf"):  dovecotConf,
 		filepath.Join(dir, "dovecot-users"): users.String(),
@@ -182,6 +191,17 @@ postlog unix-dgram n - n - 1 postlogd
 		filepath.Join(pfConf, "vmailbox"):   vmailbox.String(),
 		filepath.Join(dir, "postfix.log"):   "",
 		filepath.Join(dir, "dovecot.log"):   "",
+	}
+	if ld != nil {
+		files[filepath.Join(pfConf, "ldap-vmailbox.cf")] = fmt.Sprintf(`server_host = %s
+version = 3
+search_base = %s
+query_filter = (&(objectClass=congvuAccount)(|(mail=%%s)(congvuMailAlias=%%s)))
+result_attribute = mail
+bind = yes
+bind_dn = %s
+bind_pw = %s
+`, ld.url, ld.base, ld.bindDN, ld.bindPW)
 	}
 	for path, content := range files {
 		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {

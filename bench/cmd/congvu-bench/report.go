@@ -73,6 +73,12 @@ func printReport(w io.Writer, r *results, points []loadPoint) {
 		row(fmt.Sprintf("best 10KB durable msgs/s, vs disk ceiling: 10 KB write+fsync+rename+dir-fsync files/s, %s", label),
 			rate(best), rate(d.FilesPer), ratio(best, d.FilesPer))
 	}
+	for _, tr := range append(imapRows(r), ldapRows(r)...) {
+		row(tr.measure, tr.congvu, tr.reference, tr.ratio)
+	}
+	for _, tr := range webmailRows(r) {
+		row(tr.measure, tr.congvu, tr.reference, tr.ratio)
+	}
 	fmt.Fprintln(w)
 
 	var notes []string
@@ -81,6 +87,9 @@ func printReport(w io.Writer, r *results, points []loadPoint) {
 			notes = append(notes, fmt.Sprintf("- %s %v: %d of %d transactions failed; first error: %s", l.Target, l.Point, l.Failed, l.Attempted, l.FirstErr))
 		}
 	}
+	notes = append(notes, imapNotes(r)...)
+	notes = append(notes, ldapNotes(r)...)
+	notes = append(notes, webmailNotes(r)...)
 	var skipped []string
 	for t := range r.NotMeasured {
 		skipped = append(skipped, t)
@@ -96,7 +105,30 @@ func printReport(w io.Writer, r *results, points []loadPoint) {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintln(w, "Each point sends one message per transaction to one existing local recipient, sessions kept open; "+
+	fmt.Fprintln(w, "Ratios: > 1 means congvu is ahead (rates congvu ÷ reference, times reference ÷ congvu).")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "- SMTP: each point sends one message per transaction to one existing local recipient, sessions kept open; "+
 		"congvu answers 250 only after the message is fsynced, Postfix after its queue file is fsynced "+
 		"(delivery to Dovecot follows, and the durable row waits for the last file in the Maildirs).")
+	if r.IMAP != nil {
+		fmt.Fprintln(w, "- IMAP: both servers over implicit TLS (ECDSA P-256 certificate, X25519), the same users and the same imported "+
+			"mailboxes, and the same argon2id cost per LOGIN (m=19 MiB, t=1, p=1). Each client logs in as its own user and repeats: "+
+			"LIST, STATUS, SELECT, FETCH of the latest 50 (flags, size, envelope, header fields), FETCH of one whole message, "+
+			"STORE ±\\Flagged, SEARCH (SUBJECT or UNSEEN), APPEND 10 KB, STORE \\Deleted, UID EXPUNGE, IDLE+DONE; it reconnects "+
+			"every 5 rounds. congvu fsyncs every change (flags included); Dovecot runs with its default mail_fsync=optimized. "+
+			"Large-folder times are medians of 3 on one connection. Idle memory is read once it stopped shrinking: RSS of "+
+			"congvu's one process, PSS summed over Dovecot's processes.")
+	}
+	if r.IMAP != nil && r.IMAP.Webmail != nil {
+		fmt.Fprintln(w, "- Webmail: one signed-in session asks for the same list page again and again, one request at a time "+
+			"(50 messages a page, newest first). congvu: GET of the whole page (folders with unread counts, 50 rows) over HTTPS. "+
+			"Roundcube (Debian's package, default settings, PHP's built-in web server with opcache, plain HTTP on loopback): "+
+			"the list request its page makes when a folder is opened or a page turned (_action=list); as Roundcube does, every "+
+			"request logs in to Dovecot over IMAPS again, with the bench's argon2id password hash.")
+	}
+	if r.LDAP != nil {
+		fmt.Fprintln(w, "- Directory: one private slapd (deploy/ldap/start-slapd.sh, argon2 password hashes) for all three; cold = "+
+			"slapd and the server just restarted, warm = the same users again. congvu's RCPT check also opens the "+
+			"recipient's mailbox index (quota), the first time since the restart.")
+	}
 }

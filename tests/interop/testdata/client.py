@@ -58,6 +58,39 @@ def smtp_send(args):
             pass
 
 
+def smtp_compose(args):
+    """Composes a message the way a Python program would (email.message,
+    policy default: RFC 2047 subject, RFC 2231 file name) with a text and
+    an HTML version and one attachment, and submits it over STARTTLS."""
+    from email.message import EmailMessage
+    from email.headerregistry import Address
+
+    m = EmailMessage()
+    m["From"] = Address(args.from_name, addr_spec=args.sender)
+    m["To"] = args.rcpt
+    m["Subject"] = args.subject
+    m.set_content(args.text)
+    with open(args.html, encoding="utf-8") as f:
+        m.add_alternative(f.read(), subtype="html")
+    with open(args.attach, "rb") as f:
+        m.add_attachment(f.read(), maintype="application", subtype="pdf", filename=args.attach_name)
+    host, port = split(args.addr)
+    s = smtplib.SMTP(host, port, timeout=30)
+    try:
+        s.starttls(context=ctx(args))
+        s.login(args.user, args.password)
+        refused = s.send_message(m)
+        out({"refused": {k: [v[0], v[1].decode()] for k, v in refused.items()}})
+    except smtplib.SMTPResponseException as e:
+        out({"code": e.smtp_code, "error": e.smtp_error.decode(errors="replace")})
+        sys.exit(3)
+    finally:
+        try:
+            s.quit()
+        except Exception:
+            pass
+
+
 def smtp_auth_plain_without_tls(args):
     """Tries AUTH on a plain connection; prints EHLO features and the answer."""
     host, port = split(args.addr)
@@ -200,6 +233,31 @@ def smtp_login(args):
     out(res)
 
 
+def smtp_burst(args):
+    """One AUTH session over implicit TLS sending --count messages, each to
+    the next --rcpt in turn; prints every message's final reply code."""
+    host, port = split(args.addr)
+    s = smtplib.SMTP_SSL(host, port, context=ctx(args), timeout=60)
+    s.login(args.user, args.password)
+    codes = []
+    for i in range(args.count):
+        rcpt = args.rcpt[i % len(args.rcpt)]
+        msg = ("From: %s\r\nTo: %s\r\nSubject: Cong van so %d\r\n\r\nNoi dung %d\r\n"
+               % (args.user, rcpt, i + 1, i + 1)).encode()
+        try:
+            s.sendmail(args.user, [rcpt], msg)
+            codes.append({"code": 250})
+        except smtplib.SMTPResponseException as e:
+            codes.append({"code": e.smtp_code, "error": e.smtp_error.decode(errors="replace")})
+            s.rset()
+        except smtplib.SMTPRecipientsRefused as e:
+            code, text = list(e.recipients.values())[0]
+            codes.append({"code": code, "error": text.decode(errors="replace")})
+            s.rset()
+    s.quit()
+    out({"results": codes})
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cafile", required=True)
@@ -214,6 +272,12 @@ def main():
     s.add_argument("--sender", required=True)
     s.add_argument("--rcpt", action="append", required=True)
     s.set_defaults(fn=smtp_send)
+
+    s = sub.add_parser("smtp-compose")
+    for a in ("--addr", "--user", "--password", "--sender", "--from-name", "--rcpt", "--subject", "--text",
+              "--html", "--attach", "--attach-name"):
+        s.add_argument(a, required=True)
+    s.set_defaults(fn=smtp_compose)
 
     s = sub.add_parser("smtp-auth-plaintext")
     s.add_argument("--addr", required=True)
@@ -243,6 +307,14 @@ def main():
         s.add_argument("--user", required=True)
         s.add_argument("--password", required=True)
         s.set_defaults(fn=fn)
+
+    s = sub.add_parser("smtp-burst")
+    s.add_argument("--addr", required=True)
+    s.add_argument("--user", required=True)
+    s.add_argument("--password", required=True)
+    s.add_argument("--rcpt", action="append", required=True)
+    s.add_argument("--count", type=int, required=True)
+    s.set_defaults(fn=smtp_burst)
 
     s = sub.add_parser("imap-login-plaintext")
     s.add_argument("--addr", required=True)

@@ -1,0 +1,267 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"math"
+	stdbits "math/bits"
+	"slices"
+	"strings"
+
+	gomessage "github.com/emersion/go-message"
+	"golang.org/x/text/unicode/norm"
+)
+
+// IMAP SEARCH BODY and TEXT (RFC 9051 6.4.4) are case-insensitive
+// substring searches of the decoded text. The functions below are the one
+// definition of what is searched, used both to match (ContainsText) and, at
+// delivery, to build each message's text filter: a Bloom filter of the
+// byte trigrams of everything ContainsText would look at. A search first
+// drops the messages whose filter lacks one of the query's trigrams; they
+// cannot match. The rest are matched for real, so answers are exactly those
+// of a full scan.
+
+// FoldText prepares text for case-insensitive substring search. NFC first,
+// so Vietnamese typed with combining marks matches precomposed text.
+func FoldText(s string) string {
+	return strings.ToLower(norm.NFC.String(s))
+}
+
+// maxSearchBody bounds how much of one body part is searched.
+const maxSearchBody = 64 << 20
+
+// walkText visits, folded, every string a BODY (header=false) or TEXT
+// (header=true) search looks at: decoded header field values of every
+// entity (TEXT only), and the decoded bodies of text/*, message/* and
+// untyped leaf parts; attachments are not searched. visit returns true to
+// stop the walk.
+func walkText(e *gomessage.Entity, header bool, visit func(folded string) bool) bool {
+	if header {
+		fields := e.Header.Fields()
+		for fields.Next() {
+			v, err := fields.Text()
+			if err != nil {
+				v = fields.Value()
+			}
+			if visit(FoldText(v)) {
+				return true
+			}
+		}
+	}
+	if mr := e.MultipartReader(); mr != nil {
+		for {
+			p, err := mr.NextPart()
+			if p == nil || (err != nil && err != io.EOF && !gomessage.IsUnknownCharset(err) && !gomessage.IsUnknownEncoding(err)) {
+				return false
+			}
+			if walkText(p, header, visit) {
+				return true
+			}
+		}
+	}
+	t, _, _ := e.Header.ContentType()
+	if t != "" && !strings.HasPrefix(t, "text/") && !strings.HasPrefix(t, "message/") {
+		return false
+	}
+	b, err := io.ReadAll(io.LimitReader(e.Body, maxSearchBody))
+	if err != nil && len(b) == 0 {
+		return false
+	}
+	return visit(FoldText(string(b)))
+}
+
+// ContainsText reports whether the raw message contains folded (the result
+// of FoldText) in its decoded text, and with header in its header fields
+// too.
+func ContainsText(raw []byte, folded string, header bool) bool {
+	e, _ := gomessage.Read(bytes.NewReader(raw))
+	if e == nil {
+		return false
+	}
+	return walkText(e, header, func(s string) bool { return strings.Contains(s, folded) })
+}
+
+const (
+	// maxFilterText: messages with more searchable text get no filter
+	// (they are always matched for real).
+	maxFilterText = 4 << 20
+	// A filter has about bloomBitsPerTrigram bits per distinct trigram
+	// (two hash functions: about 5% false positives per trigram, so a
+	// 10-letter word passes a non-matching message once in 10^13).
+	bloomBitsPerTrigram = 8
+	minBloomBytes       = 64
+	maxBloomBytes       = 32 << 10
+	// bloomVersion is the first byte of every filter.
+	bloomVersion = 1
+)
+
+// trigramHash hashes three bytes (FNV-1a), giving two bit positions.
+func trigramHash(a, b, c byte) uint32 {
+	h := uint32(2166136261)
+	for _, x := range [3]byte{a, b, c} {
+		h ^= uint32(x)
+		h *= 16777619
+	}
+	return h
+}
+
+func addTrigrams(dst []uint32, s string) []uint32 {
+	for i := 0; i+3 <= len(s); i++ {
+		dst = append(dst, trigramHash(s[i], s[i+1], s[i+2]))
+	}
+	return dst
+}
+
+// bloomBits are the two bit positions of hash h in a filter of mask+1 bits.
+func bloomBits(h, mask uint32) [2]uint32 {
+	return [2]uint32{h & mask, (h>>16 | h<<16) & mask}
+}
+
+// buildTextFilter reads a message and returns its text filter, or nil when
+// it has too much text for one. The filter is first built for the number
+// of trigram occurrences (an upper bound of the distinct ones), then halved
+// while it stays large enough for the distinct trigrams its fill shows:
+// halving a filter whose bit positions are hash&mask is OR-ing its two
+// halves, so nothing is lost.
+func buildTextFilter(r io.Reader) []byte {
+	e, _ := gomessage.Read(r)
+	if e == nil {
+		return nil
+	}
+	var texts []string
+	total, occurrences := 0, 0
+	walkText(e, true, func(s string) bool {
+		total += len(s)
+		if total > maxFilterText {
+			return true
+		}
+		texts = append(texts, s)
+		occurrences += max(len(s)-2, 0)
+		return false
+	})
+	if total > maxFilterText {
+		return nil
+	}
+	size := bloomSize(occurrences)
+	bits := make([]byte, size)
+	mask := uint32(size*8 - 1)
+	for _, s := range texts {
+		for i := 0; i+3 <= len(s); i++ {
+			for _, bit := range bloomBits(trigramHash(s[i], s[i+1], s[i+2]), mask) {
+				bits[bit/8] |= 1 << (bit % 8)
+			}
+		}
+	}
+	// Distinct trigrams from the fill of a k=2 filter of m bits:
+	// n = -m/2 · ln(1 - set/m).
+	set := 0
+	for _, b := range bits {
+		set += stdbits.OnesCount8(b)
+	}
+	m := float64(size * 8)
+	distinct := int(math.Ceil(-m / 2 * math.Log(max(1-float64(set)/m, 1e-9))))
+	for size > minBloomBytes && bloomSize(distinct) < size {
+		half := size / 2
+		for i := range half {
+			bits[i] |= bits[half+i]
+		}
+		size = half
+		bits = bits[:size]
+	}
+	return append([]byte{bloomVersion}, bits...)
+}
+
+// textQuery is the trigrams a message must have to contain all of some
+// folded strings; strings shorter than three bytes say nothing.
+type textQuery []uint32
+
+func newTextQuery(folded []string) textQuery {
+	var q textQuery
+	for _, s := range folded {
+		q = addTrigrams(q, s)
+	}
+	slices.Sort(q)
+	return slices.Compact(q)
+}
+
+// mayMatch reports whether a message with filter f can contain the query
+// (true for messages without a usable filter).
+func (q textQuery) mayMatch(f []byte) bool {
+	if len(q) == 0 || len(f) < 1+minBloomBytes || f[0] != bloomVersion {
+		return true
+	}
+	bits := f[1:]
+	size := len(bits)
+	if size&(size-1) != 0 {
+		return true // not a power of two: not ours
+	}
+	mask := uint32(size*8 - 1)
+	for _, h := range q {
+		for _, bit := range bloomBits(h, mask) {
+			if bits[bit/8]&(1<<(bit%8)) == 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// TextFilter is implemented by mailboxes that keep text filters: Search
+// BODY/TEXT asks it which messages cannot match before reading any file.
+// Type-assert a Mailbox to use it.
+type TextFilter interface {
+	// TextExcluded returns the UIDs of folder that certainly do not
+	// contain all of folded (FoldText results) in the text ContainsText
+	// searches with header=true (so also not with header=false).
+	TextExcluded(ctx context.Context, folder string, folded []string) (map[uint32]bool, error)
+}
+
+var _ TextFilter = (*mailbox)(nil)
+
+func (m *mailbox) TextExcluded(ctx context.Context, folder string, folded []string) (map[uint32]bool, error) {
+	q := newTextQuery(folded)
+	out := map[uint32]bool{}
+	if len(q) == 0 {
+		return out, nil
+	}
+	name, err := normalizeFolder(folder)
+	if err != nil {
+		return nil, err
+	}
+	err = m.with(ctx, func(u *userState) error {
+		f, err := getFolder(ctx, u.db, name)
+		if err != nil {
+			return err
+		}
+		rows, err := u.db.QueryContext(ctx, "SELECT uid, filter FROM textidx WHERE folder_id = ?", f.id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var raw []byte
+		for rows.Next() {
+			var uid uint32
+			if err := rows.Scan(&uid, &raw); err != nil {
+				return err
+			}
+			if !q.mayMatch(raw) {
+				out[uid] = true
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// bloomSize is the filter size in bytes for n distinct trigrams.
+func bloomSize(n int) int {
+	size := minBloomBytes
+	for size*8 < n*bloomBitsPerTrigram && size < maxBloomBytes {
+		size *= 2
+	}
+	return size
+}

@@ -1,0 +1,166 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	gomessage "github.com/emersion/go-message"
+)
+
+// visited returns what a TEXT search looks at in raw.
+func visited(t *testing.T, raw []byte) []string {
+	t.Helper()
+	e, _ := gomessage.Read(bytes.NewReader(raw))
+	if e == nil {
+		return nil
+	}
+	var out []string
+	walkText(e, true, func(s string) bool { out = append(out, s); return false })
+	return out
+}
+
+// TestTextFilterNoFalseNegative: every substring that ContainsText finds
+// passes the message's filter, for the test messages (several charsets,
+// encodings, multipart, attachments) and for long Vietnamese text.
+func TestTextFilterNoFalseNegative(t *testing.T) {
+	msgs := readTestMessages(t)
+	long := testMsg("dai", strings.Repeat("Báo cáo tình hình kinh tế xã hội tháng mười hai, Ủy ban nhân dân tỉnh Khánh Hòa. ", 400))
+	msgs["long"] = []byte(long)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for name, raw := range msgs {
+		f := buildTextFilter(bytes.NewReader(raw))
+		texts := visited(t, raw)
+		if f == nil && len(texts) > 0 {
+			t.Fatalf("%s: searchable text but no filter", name)
+		}
+		tried := 0
+		for _, s := range texts {
+			for range 50 {
+				if len(s) < 3 {
+					break
+				}
+				i := rng.IntN(len(s) - 2)
+				j := min(len(s), i+3+rng.IntN(20))
+				sub := s[i:j]
+				if !ContainsText(raw, sub, true) {
+					t.Fatalf("%s: ContainsText misses %q, which walkText visited", name, sub)
+				}
+				if !newTextQuery([]string{sub}).mayMatch(f) {
+					t.Fatalf("%s: filter excludes %q, which the message contains", name, sub)
+				}
+				tried++
+			}
+		}
+		if tried == 0 && f != nil {
+			t.Errorf("%s: nothing to try", name)
+		}
+	}
+}
+
+func TestTextFilterExcludes(t *testing.T) {
+	raw := []byte(testMsg("giao ban", "Lịch họp giao ban tuần 10 tại phòng họp số 2."))
+	f := buildTextFilter(bytes.NewReader(raw))
+	for _, word := range []string{"tuyetmat7931", "ngân sách nhà nước", "xylophone"} {
+		if newTextQuery([]string{FoldText(word)}).mayMatch(f) {
+			t.Errorf("filter lets %q through", word)
+		}
+	}
+	for _, word := range []string{"giao ban", "LỊCH HỌP", "vanthu@angiang"} {
+		if !newTextQuery([]string{FoldText(word)}).mayMatch(f) {
+			t.Errorf("filter excludes %q", word)
+		}
+	}
+	// Short queries and unknown filters exclude nothing.
+	if !newTextQuery([]string{"zz"}).mayMatch(f) || !newTextQuery([]string{"xylophone"}).mayMatch(nil) ||
+		!newTextQuery([]string{"xylophone"}).mayMatch([]byte{99, 1, 2}) {
+		t.Error("excluded without a usable filter or trigram")
+	}
+}
+
+// TestTextExcluded: the store excludes messages without the words, keeps
+// the one that has them, keeps messages that have no filter, and follows
+// COPY and EXPUNGE.
+func TestTextExcluded(t *testing.T) {
+	s, _ := newStore(t)
+	mb := mailboxOf(t, s, testUser)
+	ctx := context.Background()
+	var uids []uint32
+	for i := range 40 {
+		body := fmt.Sprintf("Công văn số %d về việc triển khai thư điện tử.", i)
+		if i == 17 {
+			body += " Mã hồ sơ: tuyetmat7931."
+		}
+		uids = append(uids, appendMsg(t, mb, Inbox, testMsg(fmt.Sprintf("cv%d", i), body)).UID)
+	}
+	tf := mb.(TextFilter)
+	query := []string{FoldText("TuyetMat7931")}
+	ex, err := tf.TextExcluded(ctx, Inbox, query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex[uids[17]] || len(ex) < 35 {
+		t.Fatalf("excluded %d of 40, the match excluded: %v", len(ex), ex[uids[17]])
+	}
+	if ex, _ := tf.TextExcluded(ctx, Inbox, []string{"ab"}); len(ex) != 0 {
+		t.Errorf("a two-byte query excluded %d messages", len(ex))
+	}
+
+	res, err := mb.Copy(ctx, Inbox, []uint32{uids[17], uids[3]}, Archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, _ = tf.TextExcluded(ctx, Archive, query)
+	copyOf := map[uint32]uint32{}
+	for i, src := range res.SourceUIDs {
+		copyOf[src] = res.DestUIDs[i]
+	}
+	if ex[copyOf[uids[17]]] || !ex[copyOf[uids[3]]] {
+		t.Errorf("after COPY: %v (dest %v)", ex, res.DestUIDs)
+	}
+
+	mb.SetFlags(ctx, Inbox, uids[:5], FlagsAdd, []string{`\Deleted`}, 0)
+	mb.Expunge(ctx, Inbox, nil)
+	ex, _ = tf.TextExcluded(ctx, Inbox, query)
+	for _, uid := range uids[:5] {
+		if ex[uid] {
+			t.Errorf("expunged UID %d still has a filter", uid)
+		}
+	}
+	checkClean(t, s)
+}
+
+// TestIndexUpgradeToTextFilters opens an index of schema version 1 (no
+// text filters): it is upgraded, old messages are never excluded, new ones
+// get filters.
+func TestIndexUpgradeToTextFilters(t *testing.T) {
+	s, dir := newStore(t)
+	mb := mailboxOf(t, s, testUser)
+	old := appendMsg(t, mb, Inbox, testMsg("cu", "thư cũ không có bộ lọc")).UID
+	s.Close()
+	db, err := sql.Open("sqlite3", filepath.Join(dir, usersDir, "angiang.gov.vn", "nva", indexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"DROP TABLE textidx", "PRAGMA user_version = 1"} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s2 := openStore(t, dir)
+	mb2 := mailboxOf(t, s2, testUser)
+	fresh := appendMsg(t, mb2, Inbox, testMsg("moi", "thư mới")).UID
+	ex, err := mb2.(TextFilter).TextExcluded(context.Background(), Inbox, []string{FoldText("không có bộ lọc")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex[old] || !ex[fresh] {
+		t.Errorf("excluded %v; old UID %d must not be, new UID %d must be", ex, old, fresh)
+	}
+}
