@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -42,11 +43,15 @@ const ActorPolicy = "policy"
 // AuditQuery selects audit entries; zero fields select everything.
 type AuditQuery struct {
 	Subject string // exact account address or IP
-	Action  string
-	Rule    string
-	Since   time.Time // inclusive
-	Until   time.Time // exclusive
-	Limit   int       // newest first; 0 means 1000
+	// Subjects, when not nil, keeps only entries whose subject is one of
+	// them (the accounts a unit administrator manages); an empty list
+	// selects nothing.
+	Subjects []string
+	Action   string
+	Rule     string
+	Since    time.Time // inclusive
+	Until    time.Time // exclusive
+	Limit    int       // newest first; 0 means 1000
 }
 
 func insertAudit(ctx context.Context, tx *sql.Tx, entries []AuditEntry) error {
@@ -82,6 +87,22 @@ func (db *DB) Audit(ctx context.Context, q AuditQuery) ([]AuditEntry, error) {
 	}
 	if q.Subject != "" {
 		add("subject = ?", strings.ToLower(q.Subject))
+	}
+	if q.Subjects != nil {
+		if len(q.Subjects) == 0 {
+			return nil, nil
+		}
+		// One JSON parameter instead of an IN list: a department has
+		// thousands of officials, beyond SQLite's bound on parameters.
+		lower := make([]string, len(q.Subjects))
+		for i, s := range q.Subjects {
+			lower[i] = strings.ToLower(s)
+		}
+		list, err := json.Marshal(lower)
+		if err != nil {
+			return nil, err
+		}
+		add("subject IN (SELECT value FROM json_each(?))", string(list))
 	}
 	if q.Action != "" {
 		add("action = ?", q.Action)

@@ -14,7 +14,10 @@ import (
 const maxDayColumns = 31
 
 var accessTmpl = template.Must(template.New("access").Funcs(template.FuncMap{
-	"pct":     func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) + "%" },
+	"pct": func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) + "%" },
+	// level is the indent as a class, for pages whose CSP refuses
+	// style attributes (the admin web).
+	"level":   func(d int) int { return min(d, 6) },
 	"indent":  func(d int) template.CSS { return template.CSS(fmt.Sprintf("padding-left:%.1fem", 0.5+1.5*float64(d))) },
 	"daycols": func(r *AccessReport) bool { return len(r.Days) <= maxDayColumns },
 	"dayRate": func(r AccessRow, i int) string {
@@ -32,7 +35,7 @@ var accessTmpl = template.Must(template.New("access").Funcs(template.FuncMap{
 {{- if daycols .}}{{range .Days}}<th title="{{vn .}}">{{short .}}</th>{{end}}{{end}}</tr></thead>
 <tbody>
 {{- $r := .}}{{range .Rows}}
-<tr{{if .Subtotal}} class="subtotal"{{end}}><td style="{{indent .Depth}}">{{if .Subtotal}}Cộng / Subtotal: {{end}}{{.Unit.Name}}</td><td>{{.Mailboxes}}</td><td>{{.AnyDay}} ({{pct (anyRate .)}})</td><td>{{pct .AverageRate}}</td>
+<tr{{if .Subtotal}} class="subtotal"{{end}}><td class="depth-{{level .Depth}}" style="{{indent .Depth}}">{{if .Subtotal}}Cộng / Subtotal: {{end}}{{.Unit.Name}}</td><td>{{.Mailboxes}}</td><td>{{.AnyDay}} ({{pct (anyRate .)}})</td><td>{{pct .AverageRate}}</td>
 {{- if daycols $r}}{{$row := .}}{{range $i, $d := $r.Days}}<td title="{{index $row.Accessed $i}}/{{$row.Mailboxes}}">{{dayRate $row $i}}</td>{{end}}{{end}}</tr>
 {{- end}}
 </tbody>

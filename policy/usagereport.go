@@ -214,6 +214,9 @@ func RenderUsageCSV(w io.Writer, r *UsageReport) error {
 }
 
 var usageTmpl = template.Must(template.New("usage").Funcs(template.FuncMap{
+	// level is the indent as a class, for pages whose CSP refuses
+	// style attributes (the admin web).
+	"level":  func(d int) int { return min(d, 6) },
 	"indent": func(d int) template.CSS { return template.CSS(fmt.Sprintf("padding-left:%.1fem", 0.5+1.5*float64(d))) },
 }).Parse(`<section class="congvu-usage-report">
 <h2>Báo cáo sử dụng thư điện tử công vụ / Official e-mail usage report</h2>
@@ -226,7 +229,7 @@ var usageTmpl = template.Must(template.New("usage").Funcs(template.FuncMap{
 </thead>
 <tbody>
 {{- range .Rows}}
-<tr{{if .Subtotal}} class="subtotal"{{end}}><td style="{{indent .Depth}}">{{if .Subtotal}}Cộng / Subtotal: {{end}}{{.Unit.Name}}</td>
+<tr{{if .Subtotal}} class="subtotal"{{end}}><td class="depth-{{level .Depth}}" style="{{indent .Depth}}">{{if .Subtotal}}Cộng / Subtotal: {{end}}{{.Unit.Name}}</td>
 <td>{{.Sent}}</td><td>{{.SentState}}</td><td>{{.SentOutside}}</td><td>{{.SentWithAttachment}}</td>
 <td>{{.Received}}</td><td>{{.ReceivedState}}</td><td>{{.ReceivedOutside}}</td><td>{{.ReceivedWithAttachment}}</td><td>chưa xác định / unknown</td></tr>
 {{- end}}

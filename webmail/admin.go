@@ -40,7 +40,18 @@ func (wb *Web) adminRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /admin/lock", wb.admin(wb.adminState(directory.StateLocked)))
 	m.HandleFunc("POST /admin/unlock", wb.admin(wb.adminState(directory.StateActive)))
 	m.HandleFunc("POST /admin/retire", wb.admin(wb.adminState(directory.StateRetired)))
+	m.HandleFunc("POST /admin/unlock-sending", wb.admin(wb.adminUnlockSending))
 	m.HandleFunc("GET /admin/reports", wb.admin(wb.adminReports))
+	m.HandleFunc("GET /admin/reports/access.csv", wb.admin(wb.accessDownload(FormatCSV)))
+	m.HandleFunc("GET /admin/reports/access.svg", wb.admin(wb.accessDownload(FormatSVG)))
+	m.HandleFunc("GET /admin/reports/access.png", wb.admin(wb.accessDownload(FormatPNG)))
+	m.HandleFunc("GET /admin/reports/usage", wb.admin(wb.adminUsage))
+	m.HandleFunc("GET /admin/reports/usage.csv", wb.admin(wb.usageDownload))
+	m.HandleFunc("GET /admin/audit", wb.admin(wb.adminAudit))
+	m.HandleFunc("GET /admin/queue", wb.operator(wb.adminQueue))
+	m.HandleFunc("GET /admin/queue/{id}", wb.operator(wb.adminQueueMessage))
+	m.HandleFunc("POST /admin/queue/retry", wb.operator(wb.adminQueueRetry))
+	m.HandleFunc("POST /admin/queue/delete", wb.operator(wb.adminQueueDelete))
 }
 
 // orgTree is the unit tree as the admin pages need it.
@@ -281,6 +292,10 @@ type accountData struct {
 	WhyNot     string
 	WhyNotEN   string
 	IsUnitMail bool
+	// SendLocks is whether sending locks are known here; SendLock is the
+	// account's (nil: it may send).
+	SendLocks bool
+	SendLock  *SendLock
 }
 
 func (wb *Web) adminAccount(w http.ResponseWriter, r *http.Request, a *adminCtx) {
@@ -291,6 +306,14 @@ func (wb *Web) adminAccount(w http.ResponseWriter, r *http.Request, a *adminCtx)
 	d := accountData{Account: acct, UnitName: a.tree.units[acct.UnitCode].Name, UnitHref: unitHref(acct.UnitCode),
 		IsUnitMail: acct.Role == directory.RoleUnit}
 	d.CanManage, d.WhyNot, d.WhyNotEN = a.mayManage(acct)
+	if wb.opts.SendLocks != nil {
+		l, err := wb.opts.SendLocks.SendLock(r.Context(), acct.Address)
+		if err != nil {
+			wb.fail(w, "send lock", err)
+			return
+		}
+		d.SendLocks, d.SendLock = true, l
+	}
 	title := acct.DisplayName
 	if title == "" {
 		title = acct.Address
@@ -397,6 +420,37 @@ func (wb *Web) adminState(s directory.State) func(http.ResponseWriter, *http.Req
 		wb.sessions.update(a.sess.key, func(x *session) { x.Flash = &notice{Kind: "ok", VI: done, EN: doneEN} })
 		http.Redirect(w, r, accountHref(acct.Address), http.StatusSeeOther)
 	}
+}
+
+// adminUnlockSending lifts the sending lock the policy engine set on an
+// account that sent too much mail outside.
+func (wb *Web) adminUnlockSending(w http.ResponseWriter, r *http.Request, a *adminCtx) {
+	if wb.opts.SendLocks == nil {
+		wb.message(w, http.StatusNotFound, "Máy chủ này không khoá gửi thư.", "This server has no sending locks.")
+		return
+	}
+	acct := wb.managed(w, r, a)
+	if acct == nil {
+		return
+	}
+	l, err := wb.opts.SendLocks.SendLock(r.Context(), acct.Address)
+	if err != nil {
+		wb.fail(w, "send lock", err)
+		return
+	}
+	if l == nil {
+		wb.message(w, http.StatusConflict, "Tài khoản này không bị khoá gửi thư.", "This account's sending is not locked.")
+		return
+	}
+	if err := wb.opts.SendLocks.UnlockSending(r.Context(), a.acct.Address, acct.Address, "web admin "+a.acct.Address); err != nil {
+		wb.fail(w, "unlock sending", err)
+		return
+	}
+	wb.log.Info("web: admin lifted sending lock", "actor", a.acct.Address, "target", acct.Address, "ip", clientIP(r))
+	wb.sessions.update(a.sess.key, func(x *session) {
+		x.Flash = &notice{Kind: "ok", VI: "Đã mở khoá gửi thư cho " + acct.Address + ".", EN: "Sending unlocked for " + acct.Address + "."}
+	})
+	http.Redirect(w, r, accountHref(acct.Address), http.StatusSeeOther)
 }
 
 // creatableRoles are the roles an admin may give a new account.

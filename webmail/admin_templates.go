@@ -4,6 +4,9 @@ package webmail
 const adminNav = `{{define "adminnav"}}<nav class="tabs" aria-label="Quản trị">
 <a href="/admin"{{if eq .AdminTab "units"}} class="cur"{{end}}>Đơn vị và tài khoản <span class="en">/ Units and accounts</span></a>
 <a href="/admin/reports"{{if eq .AdminTab "reports"}} class="cur"{{end}}>Báo cáo truy cập <span class="en">/ Access report</span></a>
+<a href="/admin/reports/usage"{{if eq .AdminTab "usage"}} class="cur"{{end}}>Báo cáo sử dụng <span class="en">/ Usage report</span></a>
+<a href="/admin/audit"{{if eq .AdminTab "audit"}} class="cur"{{end}}>Nhật ký kiểm tra <span class="en">/ Audit log</span></a>
+{{if .User.IsOperator}}<a href="/admin/queue"{{if eq .AdminTab "queue"}} class="cur"{{end}}>Hàng đợi thư đi <span class="en">/ Outbound queue</span></a>{{end}}
 </nav>
 <form class="find" method="get" action="/admin/find" role="search">
 <label for="q">Tìm tài khoản theo địa chỉ thư <span class="en">/ Find an account by address</span></label>
@@ -34,7 +37,8 @@ const adminAccountTemplate = `{{define "content"}}{{template "adminnav" .}}{{$cs
 {{if .Account.Title}}<dt>Chức vụ <span class="en">/ Title</span></dt><dd>{{.Account.Title}}</dd>{{end}}
 {{if .Account.Phone}}<dt>Điện thoại <span class="en">/ Phone</span></dt><dd>{{.Account.Phone}}</dd>{{end}}
 <dt>Vai trò <span class="en">/ Role</span></dt><dd>{{role .Account.Role}}</dd>
-<dt>Trạng thái <span class="en">/ State</span></dt><dd><span class="badge {{.Account.State}}">{{state .Account.State}}</span> từ <span class="en">since</span> {{time .Account.StateChanged}}</dd>
+<dt>Trạng thái <span class="en">/ State</span></dt><dd><span class="badge {{.Account.State}}">{{state .Account.State}}</span> từ <span class="en">since</span> {{time .Account.StateChanged}}{{if and .Account.StateReason (ne .Account.State "active")}}<br><span id="state-reason">Lý do <span class="en">/ reason</span>: {{.Account.StateReason}}</span>{{end}}</dd>
+{{if .SendLocks}}<dt>Gửi thư <span class="en">/ Sending</span></dt><dd id="sending">{{with .SendLock}}<span class="badge locked">Đang khoá gửi thư</span> <span class="en">locked</span> từ <span class="en">since</span> {{time .At}}{{if .Reason}}<br>Lý do <span class="en">/ reason</span>: {{.Reason}}{{end}}{{else}}<span class="badge active">Được gửi thư</span> <span class="en">allowed</span>{{end}}</dd>{{end}}
 <dt>Mật khẩu <span class="en">/ Password</span></dt><dd>đổi lần cuối <span class="en">changed</span> {{time .Account.PasswordChanged}}{{if .Account.MustChangePassword}} · <span class="badge must">phải đổi khi đăng nhập web</span>{{end}}</dd>
 </dl></div>
 {{if .CanManage}}<h2>Thao tác <span class="en">/ Actions</span></h2>
@@ -45,6 +49,8 @@ const adminAccountTemplate = `{{define "content"}}{{template "adminnav" .}}{{$cs
 <button type="submit" id="lock" class="secondary">Khoá tài khoản / Lock</button></form>{{end}}
 {{if eq .Account.State "locked"}}<form method="post" action="/admin/unlock"><input type="hidden" name="csrf" value="{{$csrf}}"><input type="hidden" name="address" value="{{.Account.Address}}">
 <button type="submit" id="unlock" class="secondary">Mở khoá / Unlock</button></form>{{end}}
+{{if .SendLock}}<form method="post" action="/admin/unlock-sending"><input type="hidden" name="csrf" value="{{$csrf}}"><input type="hidden" name="address" value="{{.Account.Address}}">
+<button type="submit" id="unlock-sending" class="secondary">Mở khoá gửi thư / Lift the sending lock</button></form>{{end}}
 </div>
 {{if ne .Account.State "retired"}}<div class="card"><h2>Đóng tài khoản <span class="en">/ Close the account</span></h2>
 <p class="hint">Khi cán bộ nghỉ hưu hoặc chuyển công tác: hộp thư ngừng gửi và nhận thư ngay; dữ liệu được xoá sau thời hạn lưu trữ. <span class="en">When the holder retires or leaves: sending and receiving stop at once; data is deleted after the retention period.</span></p>
@@ -93,24 +99,11 @@ const adminCreatedTemplate = `{{define "content"}}{{template "adminnav" .}}{{wit
 <a class="button secondary" href="{{.View}}">Xem tài khoản / View</a> <a class="button secondary" href="{{.Back}}">Về đơn vị / Back to the unit</a>
 </div>{{end}}{{end}}`
 
-const adminReportsTemplate = `{{define "content"}}{{template "adminnav" .}}{{with .Data}}
-<h1>Báo cáo truy cập <span class="en">/ Access report</span></h1>
-<form class="card report-form" method="get" action="/admin/reports">
-<label for="unit">Đơn vị <span class="en">/ Unit</span></label>
-<select id="unit" name="unit">{{range .Units}}<option value="{{.Code}}"{{if .Selected}} selected{{end}}>{{.Label}}</option>{{end}}</select>
-<div class="dates"><div><label for="from">Từ ngày <span class="en">/ From</span></label><input type="date" id="from" name="from" value="{{.From}}"></div>
-<div><label for="to">Đến ngày <span class="en">/ To</span></label><input type="date" id="to" name="to" value="{{.To}}"></div></div>
-<button type="submit">Xem báo cáo / Show</button>
-</form>
-{{if .Available}}{{if .HTML}}<section class="report">{{.HTML}}</section>{{end}}
-{{else}}<div class="notice info" role="status"><p>Báo cáo truy cập chưa có trên máy chủ này (công cụ chính sách chưa được bật).</p><p class="en">The access report is not available on this server yet (the policy engine is not enabled).</p></div>{{end}}
-{{end}}{{end}}`
-
 const adminCSS = `form.find{margin:0 0 1rem}form.find label{font-weight:400;font-size:.92rem;margin:0 0 .2rem}
 form.find input{max-width:28rem}
 label.check{font-weight:400;display:flex;gap:.5rem;align-items:center}
 .dates{display:flex;gap:1rem;flex-wrap:wrap}.dates>div{flex:1 1 12rem}
-section.report{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1rem 1.2rem}
+section.report{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1rem 1.2rem;overflow-x:auto}
 `
 
 // adminTemplates are the admin page templates (content blocks).
@@ -118,5 +111,7 @@ func adminTemplates() map[string]string {
 	return map[string]string{
 		"admin-unit": adminUnitTemplate, "admin-account": adminAccountTemplate, "admin-reset": adminResetTemplate,
 		"admin-new": adminNewTemplate, "admin-created": adminCreatedTemplate, "admin-reports": adminReportsTemplate,
+		"admin-usage": adminUsageTemplate, "admin-audit": adminAuditTemplate,
+		"admin-queue": adminQueueTemplate, "admin-queue-message": adminQueueMessageTemplate,
 	}
 }

@@ -206,25 +206,52 @@ func TestAdminCreate(t *testing.T) {
 	expect(t, r, 200, "hoalt.nhatrang@khanhhoa.gov.vn", "Quản trị đơn vị")
 }
 
-// fakeReports renders a recognisable fragment and records its arguments.
+// fakeReports renders recognisable output and records its arguments.
 type fakeReports struct {
 	mu         sync.Mutex
 	unit       string
 	from, to   time.Time
+	format     ReportFormat
+	period     string
 	err        error
 	calledWith int
 }
 
-func (f *fakeReports) AccessReportHTML(_ context.Context, w io.Writer, unit string, from, to time.Time) error {
+func (f *fakeReports) AccessReport(_ context.Context, w io.Writer, format ReportFormat, unit string, from, to time.Time) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calledWith++
-	f.unit, f.from, f.to = unit, from, to
+	f.unit, f.from, f.to, f.format = unit, from, to, format
 	if f.err != nil {
 		fmt.Fprint(w, "<p>partial</p>")
 		return f.err
 	}
-	fmt.Fprintf(w, `<table id="access-report"><tr><td>%s</td></tr></table>`, unit)
+	switch format {
+	case FormatHTML:
+		fmt.Fprintf(w, `<table id="access-report"><tr><td>%s</td></tr></table>`, unit)
+	case FormatCSV:
+		fmt.Fprintf(w, "\ufeffMã đơn vị,Đơn vị\r\n%s,x\r\n", unit)
+	case FormatSVG:
+		fmt.Fprintf(w, `<svg xmlns="http://www.w3.org/2000/svg"><title>%s</title></svg>`, unit)
+	case FormatPNG:
+		fmt.Fprint(w, "\x89PNG\r\n\x1a\n")
+	}
+	return nil
+}
+
+func (f *fakeReports) UsageReport(_ context.Context, w io.Writer, format ReportFormat, unit, period string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calledWith++
+	f.unit, f.period, f.format = unit, period, format
+	if f.err != nil {
+		return f.err
+	}
+	if format == FormatCSV {
+		fmt.Fprintf(w, "\ufeffMã đơn vị,Kỳ\r\n%s,%s\r\n", unit, period)
+		return nil
+	}
+	fmt.Fprintf(w, `<table id="usage-report"><tr><td>%s %s</td></tr></table>`, unit, period)
 	return nil
 }
 

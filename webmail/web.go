@@ -51,6 +51,14 @@ type WebOptions struct {
 	Policy LoginPolicy
 	// Reports renders the admin reports; nil shows that none is available.
 	Reports Reports
+	// Audit is the audit log of the admin pages; nil shows that there is none.
+	Audit Audit
+	// SendLocks shows and lifts sending locks on the account pages; nil
+	// hides them.
+	SendLocks SendLocks
+	// Queue is the outbound queue of the operators' queue view; nil means
+	// outbound delivery is off.
+	Queue Queue
 	// States changes account states for the admin pages, with an audit
 	// trail; nil changes them in Dir directly.
 	States AccountStates
@@ -339,20 +347,21 @@ type page struct {
 	User           *userView
 	CSRF           string
 	Forced         bool
-	AdminTab       string // "units" or "reports" on admin pages
+	AdminTab       string // "units", "reports", "usage", "audit" or "queue" on admin pages
 	Notice         *notice
 	Data           any
 }
 
 // userView is the logged-in user as the layout shows them.
 type userView struct {
-	Address, Name string
-	IsAdmin       bool
+	Address, Name       string
+	IsAdmin, IsOperator bool
 }
 
 func (wb *Web) pageFor(c *authCtx, title, titleEN string, data any) *page {
 	p := &page{Title: title, TitleEN: titleEN, CSRF: c.sess.CSRF, Forced: c.forced != "", Data: data,
-		User: &userView{Address: c.acct.Address, Name: c.acct.DisplayName, IsAdmin: isAdmin(c.acct)}}
+		User: &userView{Address: c.acct.Address, Name: c.acct.DisplayName, IsAdmin: isAdmin(c.acct),
+			IsOperator: c.acct.Role == directory.RoleOperator}}
 	p.Notice = wb.sessions.takeFlash(c.sess.key)
 	return p
 }
@@ -389,5 +398,5 @@ func (wb *Web) message(w http.ResponseWriter, status int, vi, en string) {
 func serveCSS(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=3600")
-	w.Write([]byte(webCSS + adminCSS + mailCSS))
+	w.Write([]byte(webCSS + adminCSS + mailCSS + opsCSS))
 }

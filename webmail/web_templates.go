@@ -155,7 +155,7 @@ var pages = func() map[string]*template.Template {
 	m := make(map[string]*template.Template, len(contents))
 	base := template.Must(template.New("layout").Funcs(template.FuncMap{
 		"role": roleName, "state": stateName, "time": formatTime,
-	}).Parse(layoutTemplate + adminNav))
+	}).Parse(layoutTemplate + adminNav + unitSelect + queueTable + queueOffNotice))
 	for name, content := range contents {
 		m[name] = template.Must(template.Must(base.Clone()).Parse(content))
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -12,14 +13,16 @@ import (
 	"congvu/webmail"
 )
 
-// webPolicy adapts the policy engine to the web's narrow LoginPolicy and
-// Reports interfaces, so web logins count towards lockout, throttling and
+// webPolicy adapts the policy engine to the web's narrow LoginPolicy,
+// Reports, Audit and SendLocks interfaces, so web logins count towards lockout, throttling and
 // daily access exactly like IMAP, POP3 and SMTP AUTH logins.
 type webPolicy struct{ e *policy.Engine }
 
 var (
 	_ webmail.LoginPolicy = webPolicy{}
 	_ webmail.Reports     = webPolicy{}
+	_ webmail.Audit       = webPolicy{}
+	_ webmail.SendLocks   = webPolicy{}
 )
 
 func webIP(ip net.IP) netip.Addr {
@@ -47,10 +50,10 @@ func (p webPolicy) RecordAccess(_ context.Context, address string) {
 	p.e.RecordAccess(address, policy.Web, time.Now())
 }
 
-// AccessReportHTML renders the daily-access report of a unit's subtree.
+// AccessReport renders the daily-access report of a unit's subtree.
 // The web passes midnights in Asia/Ho_Chi_Minh; the engine counts in its
 // configured zone, the same by default.
-func (p webPolicy) AccessReportHTML(ctx context.Context, w io.Writer, unitCode string, from, to time.Time) error {
+func (p webPolicy) AccessReport(ctx context.Context, w io.Writer, f webmail.ReportFormat, unitCode string, from, to time.Time) error {
 	loc := p.e.Location()
 	rep, err := p.e.AccessReport(ctx, policy.AccessQuery{
 		Unit: unitCode,
@@ -60,5 +63,68 @@ func (p webPolicy) AccessReportHTML(ctx context.Context, w io.Writer, unitCode s
 	if err != nil {
 		return err
 	}
-	return policy.RenderAccessHTML(w, rep)
+	switch f {
+	case webmail.FormatHTML:
+		return policy.RenderAccessHTML(w, rep)
+	case webmail.FormatCSV:
+		return policy.RenderAccessCSV(w, rep)
+	case webmail.FormatSVG:
+		return policy.RenderAccessSVG(w, rep)
+	case webmail.FormatPNG:
+		return policy.RenderAccessPNG(w, rep)
+	}
+	return fmt.Errorf("access report: no format %q", f)
+}
+
+// UsageReport renders the usage report of a unit's subtree for a year,
+// quarter or month.
+func (p webPolicy) UsageReport(ctx context.Context, w io.Writer, f webmail.ReportFormat, unitCode, period string) error {
+	from, to, err := policy.ParsePeriod(period)
+	if err != nil {
+		return err
+	}
+	rep, err := p.e.UsageReport(ctx, unitCode, from, to)
+	if err != nil {
+		return err
+	}
+	switch f {
+	case webmail.FormatHTML:
+		return policy.RenderUsageHTML(w, rep)
+	case webmail.FormatCSV:
+		return policy.RenderUsageCSV(w, rep)
+	}
+	return fmt.Errorf("usage report: no format %q", f)
+}
+
+// AuditEntries queries the audit log, after writing the entries the engine
+// still holds in memory.
+func (p webPolicy) AuditEntries(ctx context.Context, q webmail.AuditQuery) ([]webmail.AuditEntry, error) {
+	if err := p.e.Flush(ctx); err != nil {
+		return nil, err
+	}
+	list, err := p.e.DB().Audit(ctx, policy.AuditQuery{Subject: q.Subject, Subjects: q.Subjects, Action: q.Action,
+		Rule: q.Rule, Since: q.Since, Until: q.Until, Limit: q.Limit})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]webmail.AuditEntry, len(list))
+	for i, e := range list {
+		out[i] = webmail.AuditEntry{At: e.At, Actor: e.Actor, Subject: e.Subject, Action: e.Action, Rule: e.Rule,
+			Protocol: string(e.Protocol), IP: e.IP, Detail: e.Detail}
+	}
+	return out, nil
+}
+
+// SendLock returns the account's sending lock.
+func (p webPolicy) SendLock(ctx context.Context, address string) (*webmail.SendLock, error) {
+	l, err := p.e.DB().SendLocked(ctx, address)
+	if err != nil || l == nil {
+		return nil, err
+	}
+	return &webmail.SendLock{At: l.At, Reason: l.Reason}, nil
+}
+
+// UnlockSending lifts a sending lock with an audit entry.
+func (p webPolicy) UnlockSending(ctx context.Context, actor, address, reason string) error {
+	return policy.UnlockSending(ctx, p.e.DB(), actor, address, reason)
 }
