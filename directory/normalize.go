@@ -67,37 +67,20 @@ func SortUnits(all []Unit) []Unit {
 	slices.SortFunc(all, func(a, b Unit) int {
 		return cmp.Or(cmp.Compare(kindRank(a.Kind), kindRank(b.Kind)), cmp.Compare(a.Code, b.Code))
 	})
-	exists := make(map[string]bool, len(all))
-	for _, u := range all {
-		exists[u.Code] = true
-	}
-	children := make(map[string][]Unit)
-	var roots []Unit
-	for _, u := range all {
-		if u.ParentCode == "" || !exists[u.ParentCode] {
-			roots = append(roots, u)
-		} else {
-			children[u.ParentCode] = append(children[u.ParentCode], u)
-		}
-	}
+	t := NewTree(all)
 	out := make([]Unit, 0, len(all))
 	seen := make(map[string]bool, len(all))
-	var walk func(u Unit)
-	walk = func(u Unit) {
-		if seen[u.Code] {
-			return
-		}
-		seen[u.Code] = true
-		out = append(out, u)
-		for _, c := range children[u.Code] {
-			walk(c)
+	add := func(u Unit, _ int) {
+		if !seen[u.Code] {
+			seen[u.Code] = true
+			out = append(out, u)
 		}
 	}
-	for _, r := range roots {
-		walk(r)
-	}
+	t.Walk("", add)
 	for _, u := range all {
-		walk(u)
+		if !seen[u.Code] {
+			t.Walk(u.Code, add)
+		}
 	}
 	return out
 }

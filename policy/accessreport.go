@@ -201,7 +201,7 @@ func BuildAccessReport(ctx context.Context, db *DB, dir directory.Directory, q A
 	sum = func(code string) AccessRow {
 		r := *own[code]
 		r.Accessed = slices.Clone(r.Accessed)
-		for _, c := range tree.children[code] {
+		for _, c := range tree.Children[code] {
 			if own[c] == nil {
 				continue
 			}
@@ -221,7 +221,7 @@ func BuildAccessReport(ctx context.Context, db *DB, dir directory.Directory, q A
 			rep.Rows = append(rep.Rows, *r)
 		}
 		hasSub := false
-		for _, c := range tree.children[code] {
+		for _, c := range tree.Children[code] {
 			if own[c] != nil {
 				emit(c)
 				hasSub = true

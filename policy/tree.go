@@ -3,59 +3,26 @@ package policy
 import "congvu/directory"
 
 // unitTree is the organisation tree in depth-first order (parents before
-// children, siblings in the directory's order), with parent links.
+// children, siblings in the directory's order) with each unit's depth.
 type unitTree struct {
-	order    []directory.Unit
-	byCode   map[string]directory.Unit
-	children map[string][]string
-	depth    map[string]int
+	*directory.Tree
+	order []directory.Unit
+	depth map[string]int
 }
 
 func newUnitTree(units []directory.Unit) *unitTree {
-	t := &unitTree{byCode: map[string]directory.Unit{}, children: map[string][]string{}, depth: map[string]int{}}
-	for _, u := range units {
-		t.byCode[u.Code] = u
-	}
-	var roots []string
-	for _, u := range units {
-		if _, ok := t.byCode[u.ParentCode]; u.ParentCode == "" || !ok || u.ParentCode == u.Code {
-			roots = append(roots, u.Code)
-		} else {
-			t.children[u.ParentCode] = append(t.children[u.ParentCode], u.Code)
-		}
-	}
-	seen := map[string]bool{}
-	var walk func(code string, depth int)
-	walk = func(code string, depth int) {
-		if seen[code] {
-			return // a cycle in bad data must not loop forever
-		}
-		seen[code] = true
-		t.order = append(t.order, t.byCode[code])
-		t.depth[code] = depth
-		for _, c := range t.children[code] {
-			walk(c, depth+1)
-		}
-	}
-	for _, r := range roots {
-		walk(r, 0)
-	}
+	t := &unitTree{Tree: directory.NewTree(units), depth: map[string]int{}}
+	t.Walk("", func(u directory.Unit, depth int) {
+		t.order = append(t.order, u)
+		t.depth[u.Code] = depth
+	})
 	return t
 }
 
 // subtree returns code and all units below it, in tree order.
 func (t *unitTree) subtree(code string) []directory.Unit {
 	var out []directory.Unit
-	var walk func(string)
-	walk = func(c string) {
-		out = append(out, t.byCode[c])
-		for _, ch := range t.children[c] {
-			walk(ch)
-		}
-	}
-	if _, ok := t.byCode[code]; ok {
-		walk(code)
-	}
+	t.Walk(code, func(u directory.Unit, _ int) { out = append(out, u) })
 	return out
 }
 
@@ -63,8 +30,8 @@ func (t *unitTree) subtree(code string) []directory.Unit {
 // divisions only): the phòng of a department or commune.
 func (t *unitTree) divisions(code string) []string {
 	var out []string
-	for _, c := range t.children[code] {
-		if t.byCode[c].Kind == directory.UnitDivision {
+	for _, c := range t.Children[code] {
+		if t.Units[c].Kind == directory.UnitDivision {
 			out = append(out, c)
 			out = append(out, t.divisions(c)...)
 		}
@@ -74,7 +41,7 @@ func (t *unitTree) divisions(code string) []string {
 
 // parentKind is the kind of u's parent, "" for a root.
 func (t *unitTree) parentKind(u directory.Unit) directory.UnitKind {
-	if p, ok := t.byCode[u.ParentCode]; ok {
+	if p, ok := t.Units[u.ParentCode]; ok {
 		return p.Kind
 	}
 	return ""
@@ -82,7 +49,7 @@ func (t *unitTree) parentKind(u directory.Unit) directory.UnitKind {
 
 // name is the unit's name, or its code when unknown.
 func (t *unitTree) name(code string) string {
-	if u, ok := t.byCode[code]; ok && u.Name != "" {
+	if u, ok := t.Units[code]; ok && u.Name != "" {
 		return u.Name
 	}
 	return code

@@ -146,7 +146,7 @@ func BuildUsageReport(ctx context.Context, db *DB, dir directory.Directory, unit
 		if own := counts[code]; own != nil {
 			c = *own
 		}
-		for _, ch := range tree.children[code] {
+		for _, ch := range tree.Children[code] {
 			if inScope[ch] {
 				c.add(subtree(ch))
 			}
@@ -156,7 +156,7 @@ func BuildUsageReport(ctx context.Context, db *DB, dir directory.Directory, unit
 	base := tree.depth[scope[0].Code]
 	var emit func(code string)
 	emit = func(code string) {
-		u := tree.byCode[code]
+		u := tree.Units[code]
 		row := UsageRow{Unit: u, Depth: tree.depth[code] - base}
 		if own := counts[code]; own != nil {
 			row.UsageCounts = *own
@@ -164,7 +164,7 @@ func BuildUsageReport(ctx context.Context, db *DB, dir directory.Directory, unit
 		rep.Rows = append(rep.Rows, row)
 		rep.Total.add(row.UsageCounts)
 		hasSub := false
-		for _, ch := range tree.children[code] {
+		for _, ch := range tree.Children[code] {
 			if inScope[ch] {
 				emit(ch)
 				hasSub = true

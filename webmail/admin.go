@@ -54,66 +54,10 @@ func (wb *Web) adminRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /admin/queue/delete", wb.operator(wb.adminQueueDelete))
 }
 
-// orgTree is the unit tree as the admin pages need it.
-type orgTree struct {
-	units    map[string]directory.Unit
-	children map[string][]string
-	roots    []string
-}
-
-func newOrgTree(units []directory.Unit) *orgTree {
-	t := &orgTree{units: map[string]directory.Unit{}, children: map[string][]string{}}
-	for _, u := range units {
-		t.units[u.Code] = u
-	}
-	for _, u := range units { // Units lists parents first, siblings in order
-		if _, ok := t.units[u.ParentCode]; ok && u.ParentCode != u.Code {
-			t.children[u.ParentCode] = append(t.children[u.ParentCode], u.Code)
-		} else {
-			t.roots = append(t.roots, u.Code)
-		}
-	}
-	return t
-}
-
-// subtree returns code and every unit below it.
-func (t *orgTree) subtree(code string) map[string]bool {
-	set := map[string]bool{}
-	var walk func(string)
-	walk = func(c string) {
-		if set[c] {
-			return
-		}
-		set[c] = true
-		for _, ch := range t.children[c] {
-			walk(ch)
-		}
-	}
-	if _, ok := t.units[code]; ok {
-		walk(code)
-	}
-	return set
-}
-
-// path returns the units from the root down to code.
-func (t *orgTree) path(code string) []directory.Unit {
-	var p []directory.Unit
-	seen := map[string]bool{}
-	for c := code; c != "" && !seen[c]; c = t.units[c].ParentCode {
-		seen[c] = true
-		u, ok := t.units[c]
-		if !ok {
-			break
-		}
-		p = append([]directory.Unit{u}, p...)
-	}
-	return p
-}
-
 // adminCtx is what an admin handler gets.
 type adminCtx struct {
 	*authCtx
-	tree  *orgTree
+	tree  *directory.Tree
 	scope map[string]bool // unit codes managed; nil: all (operator)
 }
 
@@ -124,7 +68,7 @@ func (a *adminCtx) inScope(code string) bool {
 // scopeRoots are the top units the admin manages.
 func (a *adminCtx) scopeRoots() []string {
 	if a.scope == nil {
-		return a.tree.roots
+		return a.tree.Roots
 	}
 	if a.scope[a.acct.UnitCode] {
 		return []string{a.acct.UnitCode}
@@ -162,9 +106,9 @@ func (wb *Web) admin(h func(http.ResponseWriter, *http.Request, *adminCtx)) http
 			wb.fail(w, "units", err)
 			return
 		}
-		a := &adminCtx{authCtx: c, tree: newOrgTree(units)}
+		a := &adminCtx{authCtx: c, tree: directory.NewTree(units)}
 		if c.acct.Role == directory.RoleAdmin {
-			a.scope = a.tree.subtree(c.acct.UnitCode)
+			a.scope = a.tree.SubtreeSet(c.acct.UnitCode)
 		}
 		h(w, r, a)
 	})
@@ -187,7 +131,7 @@ func (wb *Web) adminHome(w http.ResponseWriter, r *http.Request, a *adminCtx) {
 	}
 	var list []crumb
 	for _, c := range roots {
-		list = append(list, crumb{c, a.tree.units[c].Name, unitHref(c)})
+		list = append(list, crumb{c, a.tree.Units[c].Name, unitHref(c)})
 	}
 	if len(list) == 0 {
 		wb.message(w, http.StatusForbidden, "Tài khoản quản trị của bạn chưa gắn với đơn vị nào trong danh bạ.",
@@ -217,7 +161,7 @@ type unitData struct {
 
 func (wb *Web) adminUnit(w http.ResponseWriter, r *http.Request, a *adminCtx) {
 	code := r.URL.Query().Get("code")
-	u, ok := a.tree.units[code]
+	u, ok := a.tree.Units[code]
 	if !ok {
 		wb.message(w, http.StatusNotFound, "Không có đơn vị này trong danh bạ.", "No such unit in the directory.")
 		return
@@ -233,15 +177,15 @@ func (wb *Web) adminUnit(w http.ResponseWriter, r *http.Request, a *adminCtx) {
 	}
 	d := unitData{Unit: u, NewHref: "/admin/new?unit=" + url.QueryEscape(code),
 		Reports: "/admin/reports?unit=" + url.QueryEscape(code)}
-	for _, p := range a.tree.path(code) {
+	for _, p := range a.tree.Path(code) {
 		href := ""
 		if a.inScope(p.Code) {
 			href = unitHref(p.Code)
 		}
 		d.Path = append(d.Path, crumb{p.Code, p.Name, href})
 	}
-	for _, c := range a.tree.children[code] {
-		d.Sub = append(d.Sub, crumb{c, a.tree.units[c].Name, unitHref(c)})
+	for _, c := range a.tree.Children[code] {
+		d.Sub = append(d.Sub, crumb{c, a.tree.Units[c].Name, unitHref(c)})
 	}
 	for _, acct := range accounts {
 		ok, _, _ := a.mayManage(&acct)
@@ -303,7 +247,7 @@ func (wb *Web) adminAccount(w http.ResponseWriter, r *http.Request, a *adminCtx)
 	if acct == nil {
 		return
 	}
-	d := accountData{Account: acct, UnitName: a.tree.units[acct.UnitCode].Name, UnitHref: unitHref(acct.UnitCode),
+	d := accountData{Account: acct, UnitName: a.tree.Units[acct.UnitCode].Name, UnitHref: unitHref(acct.UnitCode),
 		IsUnitMail: acct.Role == directory.RoleUnit}
 	d.CanManage, d.WhyNot, d.WhyNotEN = a.mayManage(acct)
 	if wb.opts.SendLocks != nil {
@@ -495,7 +439,7 @@ func (wb *Web) newPage(w http.ResponseWriter, a *adminCtx, status int, d newData
 
 // newUnit reads and checks the unit of the new-account form.
 func (wb *Web) newUnit(w http.ResponseWriter, a *adminCtx, code string) (directory.Unit, bool) {
-	u, ok := a.tree.units[code]
+	u, ok := a.tree.Units[code]
 	if !ok {
 		wb.message(w, http.StatusNotFound, "Không có đơn vị này trong danh bạ.", "No such unit in the directory.")
 		return u, false

@@ -53,7 +53,7 @@ func (wb *Web) reportUnit(w http.ResponseWriter, r *http.Request, a *adminCtx) (
 			code = roots[0]
 		}
 	}
-	u, ok := a.tree.units[code]
+	u, ok := a.tree.Units[code]
 	if !ok || !a.inScope(code) {
 		wb.message(w, http.StatusForbidden, "Đơn vị này không thuộc phạm vi bạn quản lý.", "This unit is not one you manage.")
 		return directory.Unit{}, false
@@ -66,8 +66,8 @@ func (a *adminCtx) unitOptions(selected string) []unitOption {
 	var out []unitOption
 	var walk func(c string, depth int)
 	walk = func(c string, depth int) {
-		out = append(out, unitOption{c, strings.Repeat("— ", depth) + a.tree.units[c].Name, c == selected})
-		for _, ch := range a.tree.children[c] {
+		out = append(out, unitOption{c, strings.Repeat("— ", depth) + a.tree.Units[c].Name, c == selected})
+		for _, ch := range a.tree.Children[c] {
 			walk(ch, depth+1)
 		}
 	}

@@ -87,11 +87,9 @@ type entry struct {
 // snapshot is the published view of the directory at one moment. It is
 // immutable once built and shared by concurrent requests.
 type snapshot struct {
-	units    map[string]directory.Unit
-	order    []string            // unit codes, parents before children
-	children map[string][]string // parent code → child codes, in order
-	roots    []string
-	entries  []entry // in unit tree order, unit mailbox first
+	*directory.Tree
+	order   []string // unit codes, parents before children
+	entries []entry  // in unit tree order, unit mailbox first
 }
 
 func (d *danhba) snapshot(ctx context.Context) (*snapshot, error) {
@@ -124,41 +122,19 @@ func fetch(ctx context.Context, dir directory.Directory) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &snapshot{units: map[string]directory.Unit{}, children: map[string][]string{}}
-	for _, u := range units {
-		s.units[u.Code] = u
-	}
-	for _, u := range units {
-		if _, ok := s.units[u.ParentCode]; ok && u.ParentCode != u.Code {
-			s.children[u.ParentCode] = append(s.children[u.ParentCode], u.Code)
-		} else {
-			s.roots = append(s.roots, u.Code)
-		}
-	}
+	s := &snapshot{Tree: directory.NewTree(units)}
 	rank := map[string]int{}
-	seen := map[string]bool{}
-	var walk func(code string)
-	walk = func(code string) {
-		if seen[code] { // a cycle in bad data must not loop forever
-			return
-		}
-		seen[code] = true
-		rank[code] = len(s.order)
-		s.order = append(s.order, code)
-		for _, c := range s.children[code] {
-			walk(c)
-		}
-	}
-	for _, r := range s.roots {
-		walk(r)
-	}
+	s.Walk("", func(u directory.Unit, _ int) {
+		rank[u.Code] = len(s.order)
+		s.order = append(s.order, u.Code)
+	})
 	for _, a := range accounts {
 		if a.State == directory.StateRetired {
 			continue // locked accounts stay listed: they still receive mail
 		}
 		e := entry{Name: a.DisplayName, Title: a.Title, UnitCode: a.UnitCode, Address: a.Address,
 			Phone: a.Phone, IsUnit: a.Role == directory.RoleUnit}
-		if u, ok := s.units[a.UnitCode]; ok {
+		if u, ok := s.Units[a.UnitCode]; ok {
 			e.Unit = u.Name
 			if e.IsUnit && e.Name == "" {
 				e.Name = u.Name
@@ -197,23 +173,6 @@ func words(s string) []string {
 	return strings.FieldsFunc(addr.Fold(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 }
 
-// subtree returns the set of unit codes at and below code.
-func (s *snapshot) subtree(code string) map[string]bool {
-	set := map[string]bool{}
-	var walk func(string)
-	walk = func(c string) {
-		if set[c] {
-			return
-		}
-		set[c] = true
-		for _, ch := range s.children[c] {
-			walk(ch)
-		}
-	}
-	walk(code)
-	return set
-}
-
 // filter returns the entries in unit's subtree (all when unit is empty)
 // that match every word of q: a word matches when it starts a word of the
 // name, title or unit name, or occurs in the address. Matching ignores
@@ -222,7 +181,7 @@ func (s *snapshot) subtree(code string) map[string]bool {
 func (s *snapshot) filter(unit, q string) []entry {
 	var in map[string]bool
 	if unit != "" {
-		in = s.subtree(unit)
+		in = s.SubtreeSet(unit)
 	}
 	terms := words(q)
 	var byName, other []entry
@@ -323,7 +282,7 @@ func (d *danhba) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Unit != "" {
-		if _, ok := snap.units[req.Unit]; !ok {
+		if _, ok := snap.Units[req.Unit]; !ok {
 			d.message(w, http.StatusNotFound, "Không có đơn vị này trong danh bạ.", "No such unit in the directory.")
 			return
 		}
@@ -377,23 +336,17 @@ func (d *danhba) page(w http.ResponseWriter, s *snapshot, req request, list []en
 		CSV, VCF, LDIF                 string
 	}{Q: req.Q, Unit: req.Unit, Entries: list[lo:hi], Total: len(list), From: lo + 1, To: hi,
 		Page: req.Page, Pages: pages}
-	children := s.roots
+	children := s.Roots
 	if req.Unit != "" {
-		u := s.units[req.Unit]
+		u := s.Units[req.Unit]
 		data.UnitName, data.UnitAddress = u.Name, u.Address
-		seen := map[string]bool{}
-		for c := req.Unit; c != "" && !seen[c]; c = s.units[c].ParentCode {
-			seen[c] = true
-			uc, ok := s.units[c]
-			if !ok {
-				break
-			}
-			data.Path = append([]crumb{{uc.Code, uc.Name, s.link(uc.Code, "", 1)}}, data.Path...)
+		for _, uc := range s.Path(req.Unit) {
+			data.Path = append(data.Path, crumb{uc.Code, uc.Name, s.link(uc.Code, "", 1)})
 		}
-		children = s.children[req.Unit]
+		children = s.Children[req.Unit]
 	}
 	for _, c := range children {
-		data.Sub = append(data.Sub, crumb{c, s.units[c].Name, s.link(c, "", 1)})
+		data.Sub = append(data.Sub, crumb{c, s.Units[c].Name, s.link(c, "", 1)})
 	}
 	if pages > 1 {
 		for n := 1; n <= pages; n++ {

@@ -56,14 +56,8 @@ func fileSafe(s string) string {
 // orgPath returns the names of the units from the root down to code.
 func (s *snapshot) orgPath(code string) []string {
 	var path []string
-	seen := map[string]bool{}
-	for c := code; c != "" && !seen[c]; c = s.units[c].ParentCode {
-		seen[c] = true
-		u, ok := s.units[c]
-		if !ok {
-			break
-		}
-		path = append([]string{u.Name}, path...)
+	for _, u := range s.Path(code) {
+		path = append(path, u.Name)
 	}
 	return path
 }
