@@ -10,8 +10,8 @@ func TestTree(t *testing.T) {
 		{Code: "P", Name: "Tỉnh"},
 		{Code: "S1", ParentCode: "P"}, {Code: "S2", ParentCode: "P"},
 		{Code: "D1", ParentCode: "S1"}, {Code: "D2", ParentCode: "S1"},
-		{Code: "ORPHAN", ParentCode: "GONE"}, // parent unknown: a root
-		{Code: "SELF", ParentCode: "SELF"},   // its own parent: a root
+		{Code: "ORPHAN", ParentCode: "GONE"},                       // parent unknown: a root
+		{Code: "SELF", ParentCode: "SELF"},                         // its own parent: a root
 		{Code: "A", ParentCode: "B"}, {Code: "B", ParentCode: "A"}, // a cycle: reachable only from inside
 	}
 	tr := NewTree(units)
