@@ -66,10 +66,13 @@ func NewLogger(cfg config.Log, w io.Writer) *slog.Logger {
 // Start opens the directory and the store and starts every configured
 // listener. On error everything already started is closed.
 func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
-	r = &Running{Addrs: map[string]string{}, log: log, errc: make(chan error, 16)}
+	started := &Running{Addrs: map[string]string{}, log: log, errc: make(chan error, 16)}
+	r = started
 	defer func() {
+		// Every error return sets r to nil; close what was opened through
+		// the Running made here, not through the named result.
 		if err != nil {
-			r.Close()
+			started.Close()
 		}
 	}()
 	if err := os.MkdirAll(cfg.Server.DataDir, 0o700); err != nil {
