@@ -108,7 +108,7 @@ func (wb *Web) admin(h func(http.ResponseWriter, *http.Request, *adminCtx)) http
 		}
 		a := &adminCtx{authCtx: c, tree: directory.NewTree(units)}
 		if c.acct.Role == directory.RoleAdmin {
-			a.scope = a.tree.SubtreeSet(c.acct.UnitCode)
+			a.scope = a.tree.ManagedBy(c.acct.UnitCode)
 		}
 		h(w, r, a)
 	})
