@@ -41,6 +41,11 @@ var (
 	// errMailboxDisabled: RFC 3463 X.2.1, a retired account.
 	errMailboxDisabled = &mailerr.Error{SMTPCode: 550, Enhanced: [3]int{5, 2, 1}, IMAPCode: "NONEXISTENT",
 		Message: "Mailbox disabled, not accepting messages", MessageVI: "Hộp thư đã ngừng hoạt động"}
+	// errAddressLiteral: a submitted recipient at an address literal or a
+	// bare IP address instead of a domain name.
+	errAddressLiteral = &mailerr.Error{SMTPCode: 553, Enhanced: [3]int{5, 1, 3},
+		Message:   "Recipients must be at a domain name, not an IP address",
+		MessageVI: "Địa chỉ người nhận phải thuộc một tên miền, không phải địa chỉ IP"}
 	// errNoRecipients: DATA whose recipients were all reset away.
 	errNoRecipients = &mailerr.Error{SMTPCode: 554, Enhanced: [3]int{5, 5, 1},
 		Message: "No valid recipients", MessageVI: "Không có người nhận hợp lệ"}

@@ -140,6 +140,12 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 			// RFC 5321 3.9 / RFC 2505: an MX is not an open relay.
 			return s.reply(phaseRcpt, mailerr.ErrRelayDenied.With(fmt.Errorf("RCPT TO:<%s>", to)))
 		}
+		if isIPDestination(directory.Domain(address)) {
+			// Issue 15 §10: submission is not a port-25 probe of the
+			// government network; internal relays go through a smarthost
+			// or a DNS name (outbound.allow_internal_networks).
+			return s.reply(phaseRcpt, errAddressLiteral.With(fmt.Errorf("RCPT TO:<%s>", to)))
+		}
 		if s.srv.mail.outbound != nil {
 			if err := s.policyRcpt(s.from(), address, nil); err != nil {
 				return s.reply(phaseRcpt, err)

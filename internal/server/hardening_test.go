@@ -90,15 +90,15 @@ func TestTLSEveryListenerAEADOnly(t *testing.T) {
 	}
 	cases := []struct {
 		name string
-		cfg  tls.Config
+		cfg  *tls.Config
 		ok   bool
 	}{
-		{"TLS1.1", tls.Config{MaxVersion: tls.VersionTLS11, MinVersion: tls.VersionTLS10}, false},
-		{"TLS1.2-CBC", tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{
+		{"TLS1.1", &tls.Config{MaxVersion: tls.VersionTLS11, MinVersion: tls.VersionTLS10}, false},
+		{"TLS1.2-CBC", &tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{
 			tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
 			tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, tls.TLS_RSA_WITH_AES_128_CBC_SHA}}, false},
-		{"TLS1.2-GCM", tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}}, true},
-		{"TLS1.3", tls.Config{MinVersion: tls.VersionTLS13}, true},
+		{"TLS1.2-GCM", &tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}}, true},
+		{"TLS1.3", &tls.Config{MinVersion: tls.VersionTLS13}, true},
 	}
 	for _, l := range listeners {
 		for _, tc := range cases {
