@@ -160,3 +160,107 @@ func TestStartBusyPort(t *testing.T) {
 	}
 	r.Close()
 }
+
+// TestConnectionCaps: one address holding connections_per_ip connections
+// on a listener gets the protocol's refusal on the next one, in its own
+// words, and a slot frees when a connection closes; exempt networks are not
+// held to the cap (issue 15 §5).
+func TestConnectionCaps(t *testing.T) {
+	r := startAll(t, func(c *config.Config) { c.Limits.ConnectionsPerIP = 3 })
+	for _, l := range []struct{ name, greeting, refusal string }{
+		{"smtp", "220 ", "421 4.7.0"},
+		{"submission", "220 ", "421 4.7.0"},
+		{"imap", "* OK", "* BYE [UNAVAILABLE]"},
+		{"pop3", "+OK", "-ERR [SYS/TEMP]"},
+	} {
+		var held []net.Conn
+		for range 3 {
+			c := dialRead(t, r.Addrs[l.name], l.greeting)
+			held = append(held, c)
+		}
+		c := dialRead(t, r.Addrs[l.name], l.refusal)
+		c.Close()
+		held[0].Close()
+		waitFor(t, func() bool {
+			c, err := net.Dial("tcp", r.Addrs[l.name])
+			if err != nil {
+				return false
+			}
+			defer c.Close()
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			line, _ := bufio.NewReader(c).ReadString('\n')
+			return strings.HasPrefix(line, l.greeting)
+		})
+		for _, c := range held[1:] {
+			c.Close()
+		}
+	}
+	// HTTP: a 503 with the reason.
+	var held []net.Conn
+	for range 3 {
+		c, err := net.Dial("tcp", r.Addrs["http"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	c := dialRead(t, r.Addrs["http"], "HTTP/1.1 503")
+	c.Close()
+	for _, c := range held {
+		c.Close()
+	}
+	if got := counterValue(t, r, "congvu_connections_refused_total"); got < 5 {
+		t.Errorf("congvu_connections_refused_total = %v, want >= 5", got)
+	}
+
+	exempt := startAll(t, func(c *config.Config) {
+		c.Limits.ConnectionsPerIP = 2
+		c.Limits.ExemptNetworks = []string{"127.0.0.0/8"}
+	})
+	for range 5 {
+		defer dialRead(t, exempt.Addrs["imap"], "* OK").Close()
+	}
+}
+
+// dialRead connects and checks the first line starts with want.
+func dialRead(t *testing.T, addr, want string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	c.SetReadDeadline(time.Time{})
+	if !strings.HasPrefix(line, want) {
+		t.Fatalf("%s: first line %q (%v), want %q", addr, line, err, want)
+	}
+	return c
+}
+
+func waitFor(t *testing.T, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if ok() {
+			return
+		}
+	}
+	t.Fatal("condition not met within 5 s")
+}
+
+func counterValue(t *testing.T, r *Running, name string) float64 {
+	t.Helper()
+	mfs, err := r.Metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
+}
