@@ -90,6 +90,12 @@ func (s *session) Logout() error { return nil }
 // refused a SIZE parameter above MaxMessageBytes with 552 5.3.4 (RFC 1870 6).
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	s.Reset()
+	if err := checkCommand("EHLO", s.conn.Hostname()); err != nil {
+		return s.reply(phaseMail, err)
+	}
+	if err := checkCommand("MAIL", from); err != nil {
+		return s.reply(phaseMail, err)
+	}
 	if s.mode == modeSubmission {
 		// RFC 4954 6 / RFC 6409 4.3: submission only after authentication.
 		if s.account == nil {
@@ -133,6 +139,9 @@ func owns(a *directory.Account, address string) bool {
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if s.mode == modeSubmission && s.account == nil {
 		return s.reply(phaseRcpt, errAuthRequired)
+	}
+	if err := checkCommand("RCPT", to); err != nil {
+		return s.reply(phaseRcpt, err)
 	}
 	address := directory.NormalizeAddress(to)
 	if !s.srv.isLocalDomain(directory.Domain(address)) {
@@ -240,6 +249,9 @@ func (s *session) Data(r io.Reader) error {
 		return s.reply(phaseData, err)
 	}
 	defer msg.Close()
+	if err := s.checkNUL(msg); err != nil {
+		return s.reply(phaseData, err)
+	}
 	if err := s.checkAuthor(msg); err != nil {
 		return s.reply(phaseData, err)
 	}
