@@ -107,7 +107,7 @@ func TestSubmissionAddsMessageIDAndDate(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := string(e.inbox(mai)[0])
-	if !regexp.MustCompile(`\r\nMessage-ID: <[0-9]{14}\.[0-9a-f]+@` + regexp.QuoteMeta(testHost) + `>\r\n`).MatchString(got) ||
+	if !regexp.MustCompile(`\r\nMessage-ID: <[0-9]{14}\.[0-9a-f]+@`+regexp.QuoteMeta(testHost)+`>\r\n`).MatchString(got) ||
 		!regexp.MustCompile(`\r\nDate: [A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d \+0700\r\n`).MatchString(got) {
 		t.Errorf("Message-ID or Date not added:\n%s", got)
 	}
