@@ -96,7 +96,7 @@ func (s *session) reply(p phase, err error) error {
 	code := strconv.Itoa(me.SMTPCode)
 	s.srv.metrics.MessagesRejected.WithLabelValues(s.mode.String(), code).Inc()
 	level := slog.LevelInfo
-	if errors.Is(me, mailerr.ErrInternal) || me.SMTPCode == 421 {
+	if errors.Is(me, mailerr.ErrInternal) || errors.Is(me, mailerr.ErrStorageFull) || me.SMTPCode == 421 {
 		level = slog.LevelError // our fault, not the client's
 	}
 	// err, not me.Err: for a sentinel returned as is, its own text is the
@@ -119,8 +119,8 @@ func toMailErr(err error) *mailerr.Error {
 	if errors.Is(err, smtp.ErrTooLongLine) {
 		return errLineTooLong.With(err)
 	}
-	if me := mailerr.As(err); me != nil {
-		return me
+	if mailerr.As(err) != nil {
+		return mailerr.Classify(err)
 	}
 	var se *smtp.SMTPError
 	if errors.As(err, &se) {

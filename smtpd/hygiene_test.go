@@ -3,7 +3,9 @@ package smtpd
 import (
 	"bytes"
 	"errors"
+	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -121,5 +123,42 @@ func TestSubmissionAddsMessageIDAndDate(t *testing.T) {
 	}
 	if got := string(e.inbox(mai)[1]); strings.Count(got, "Message-ID:") != 1 || strings.Count(got, "Date:") != 1 {
 		t.Errorf("fields added to a message that had them:\n%s", got)
+	}
+}
+
+// smallDisk mounts a tmpfs of size bytes for the test (root only; CI runs
+// as root).
+func smallDisk(t *testing.T, size int) string {
+	t.Helper()
+	dir := t.TempDir()
+	out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+strconv.Itoa(size), "tmpfs", dir).CombinedOutput()
+	if err != nil {
+		t.Skipf("cannot mount a small tmpfs (needs root, as in CI): %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	return dir
+}
+
+// TestDiskFull: a message that does not fit on the disk gets the temporary
+// 452 4.3.1 "mail system full" (RFC 3463), not a local-error 451, and is
+// not half-stored; once there is room again, mail flows (issue 15 §6).
+func TestDiskFull(t *testing.T) {
+	disk := smallDisk(t, 1<<20)
+	e := newEnv(t, envOptions{storeDir: disk})
+	if err := submit(t, e, []string{mai}, message(thanh, mai, "nho", "vua")); err != nil {
+		t.Fatalf("small message: %v", err)
+	}
+	for _, big := range []int{700 << 10, 2 << 20} {
+		err := submit(t, e, []string{mai}, message(thanh, mai, "lon", filler('x', big)))
+		var se *smtp.SMTPError
+		if !errors.As(err, &se) || se.Code != 452 || se.EnhancedCode != (smtp.EnhancedCode{4, 3, 1}) {
+			t.Errorf("%d bytes on a full disk: %v, want 452 4.3.1", big, err)
+		}
+	}
+	if n := len(e.inbox(mai)); n != 1 {
+		t.Errorf("%d messages in the inbox, want 1", n)
+	}
+	if err := submit(t, e, []string{mai}, message(thanh, mai, "nho 2", "van chay")); err != nil {
+		t.Errorf("small message after the failures: %v", err)
 	}
 }

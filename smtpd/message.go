@@ -137,6 +137,8 @@ type spoolWriter struct{ f *os.File }
 
 type spoolWriteError struct{ error }
 
+func (e spoolWriteError) Unwrap() error { return e.error }
+
 func (w spoolWriter) Write(p []byte) (int, error) {
 	n, err := w.f.Write(p)
 	if err != nil {
