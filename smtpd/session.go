@@ -17,6 +17,7 @@ import (
 
 	"congvu/directory"
 	"congvu/internal/mailerr"
+	"congvu/storage"
 )
 
 // Time limits of single backend calls.
@@ -250,6 +251,10 @@ func (s *session) Data(r io.Reader) error {
 	}
 	defer msg.Close()
 	if err := s.checkNUL(msg); err != nil {
+		return s.reply(phaseData, err)
+	}
+	// Before anything parses the MIME structure (issue 15 §1).
+	if err := storage.CheckMIMEStructure(msg.reader()); err != nil {
 		return s.reply(phaseData, err)
 	}
 	if err := s.checkAuthor(msg); err != nil {
