@@ -89,8 +89,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdQueue(args[1:], stdout, stderr)
 	case "dkim":
 		return cmdDkim(args[1:], stdout, stderr)
-	case "version":
-		fmt.Fprintln(stdout, "congvu", version)
+	case "version", "--version":
+		printVersion(stdout)
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
