@@ -19,6 +19,7 @@ import (
 	"congvu/web/core"
 	"congvu/web/danhba"
 	"congvu/web/mail"
+	"congvu/web/webdb"
 )
 
 // Options configures the whole authenticated web.
@@ -36,6 +37,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock, for tests; default time.Now.
 	Now func() time.Time
+	// DB keeps the sessions and the officials' web settings; nil keeps
+	// sessions in memory.
+	DB *webdb.DB
 
 	Account account.Options
 	Mail    mail.Options
@@ -46,7 +50,7 @@ type Options struct {
 // the HTTPS listener.
 func New(opts Options) *core.Site {
 	site := core.New(core.Options{Dir: opts.Dir, Rules: opts.Rules, Policy: opts.Policy,
-		SessionIdle: opts.SessionIdle, SessionMax: opts.SessionMax, Logger: opts.Logger, Now: opts.Now})
+		SessionIdle: opts.SessionIdle, SessionMax: opts.SessionMax, Logger: opts.Logger, Now: opts.Now, DB: opts.DB})
 	account.Register(site, opts.Account)
 	mail.Register(site, opts.Mail)
 	admin.Register(site, opts.Admin)

@@ -34,6 +34,7 @@ import (
 	"congvu/web/admin"
 	"congvu/web/danhba"
 	webmail "congvu/web/mail"
+	"congvu/web/webdb"
 )
 
 // Running is a started congvu. Addrs maps listener names (as in the
@@ -216,7 +217,13 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		mux.Handle("GET "+p, web.HTTPSRedirect(httpsPort))
 		mux.Handle("POST "+p, web.HTTPSRedirect(httpsPort))
 	}
+	webDB, err := webdb.Open(cfg.Path(cfg.Web.DBPath))
+	if err != nil {
+		return nil, err
+	}
+	r.closers = append(r.closers, webDB.Close)
 	httpsMux.Handle("/", web.New(web.Options{
+		DB:          webDB,
 		Dir:         r.Dir,
 		Policy:      webPolicy{r.Policy},
 		Rules:       cfg.Password.Rules(),

@@ -3,12 +3,14 @@ package account_test
 import (
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"congvu/directory"
 	"congvu/web/core"
+	"congvu/web/webdb"
 )
 
 func TestLoginLogout(t *testing.T) {
@@ -214,4 +216,50 @@ func TestStaticAndNotFound(t *testing.T) {
 		t.Errorf("css: %d %s", r.StatusCode, r.Header.Get("Content-Type"))
 	}
 	expect(t, b.Get("/khong-co"), http.StatusNotFound, "Không tìm thấy trang.")
+}
+
+func TestSessionsSurviveRestart(t *testing.T) {
+	db, err := webdb.Open(filepath.Join(t.TempDir(), "web.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	e := newWebEnv(t, func(o *core.Options) { o.DB = db })
+	an, duc := e.Browser(), e.Browser()
+	expect(t, an.Login(anAddr, secretPW), 200, "Xin chào")
+	expect(t, duc.Login(ducAddr, secretPW), 200, "Xin chào")
+	expect(t, duc.Post("/", "/logout", url.Values{}), 200, "Bạn đã đăng xuất.")
+	token := an.CSRF("/password")
+
+	e.Restart()
+	if n := e.Site.SessionCount(); n != 1 {
+		t.Errorf("%d sessions after the restart, want 1", n)
+	}
+	r := an.Get("/")
+	expect(t, r, 200, "Xin chào, Nguyễn Văn An")
+	if r.Request.URL.Path != "/" {
+		t.Errorf("signed out by the restart: %s", r.Request.URL.Path)
+	}
+	if an.CSRF("/password") != token {
+		t.Error("the session's CSRF token changed across the restart")
+	}
+	if r := duc.Get("/"); r.Request.URL.Path != "/login" {
+		t.Error("a signed-out session came back after the restart")
+	}
+
+	// Idle past the timeout while the server was down: gone, also from
+	// the database.
+	e.Clock.Advance(31 * time.Minute)
+	e.Restart()
+	if n := e.Site.SessionCount(); n != 0 {
+		t.Errorf("%d sessions restored after the idle timeout", n)
+	}
+	var stored int
+	db.QueryRow(`SELECT count(*) FROM sessions`).Scan(&stored)
+	if stored != 0 {
+		t.Errorf("%d expired sessions left in the database", stored)
+	}
+	if r := an.Get("/"); r.Request.URL.Path != "/login" {
+		t.Error("an expired session came back after the restart")
+	}
 }

@@ -34,6 +34,7 @@ import (
 	"congvu/directory"
 	"congvu/internal/mailerr"
 	"congvu/policy/password"
+	"congvu/web/webdb"
 )
 
 const (
@@ -59,6 +60,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock, for tests; default time.Now.
 	Now func() time.Time
+	// DB keeps the sessions across restarts; nil keeps them in memory.
+	DB *webdb.DB
 }
 
 // Site is the http.Handler of the HTTPS listener's private pages. Rooms
@@ -95,7 +98,7 @@ func New(opts Options) *Site {
 	if opts.Rules.MinLength <= 0 {
 		opts.Rules = password.Default()
 	}
-	s := &Site{opts: opts, Log: opts.Logger, sessions: newSessionStore(opts.SessionIdle, opts.SessionMax, opts.Now),
+	s := &Site{opts: opts, Log: opts.Logger, sessions: newSessionStore(opts.SessionIdle, opts.SessionMax, opts.Now, opts.DB, opts.Logger),
 		loginKey: []byte(rand.Text()), cop: http.NewCrossOriginProtection(), mux: http.NewServeMux(),
 		bodyLimits: map[string]int64{}}
 	s.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -47,6 +47,9 @@ type mimePart struct {
 	Parent      string // media type of the enclosing multipart, "" at the top
 	ParentNum   string // part number of that multipart
 	Size        int64  // decoded bytes
+	// Damaged: the part ended early (unterminated multipart, bad
+	// transfer encoding); what came before is shown.
+	Damaged bool
 }
 
 // isBodyCandidate: a text part meant to be read, not downloaded.
@@ -61,16 +64,23 @@ var errStopWalk = errors.New("stop")
 // the body's transfer encoding decoded (charset left alone: attachments
 // download byte for byte). Encapsulated messages (message/rfc822) are
 // leaves: they download as .eml files. visit need not read the body.
+//
+// A broken message is walked as far as it can be (mail_decode.go): the
+// only errors are visit's own and failures to read r itself.
 func walkMIME(r io.Reader, visit func(p *mimePart, body io.Reader) error) error {
-	br := bufio.NewReader(r)
-	h, err := textproto.ReadHeader(br)
+	src := &sourceReader{r: r}
+	br := bufio.NewReader(src)
+	h, err := readHeaderLenient(br)
 	if err != nil {
 		return err
 	}
 	n := 0
 	err = walkEntity(h, br, "", "", "", 0, &n, visit)
 	if errors.Is(err, errStopWalk) {
-		return nil
+		err = nil
+	}
+	if err == nil {
+		err = src.err
 	}
 	return err
 }
@@ -82,8 +92,14 @@ func walkEntity(h textproto.Header, body io.Reader, number, parent, parentNum st
 		mt, params = "text/plain", map[string]string{"charset": "us-ascii"} // RFC 2045 5.2
 	}
 	mt = strings.ToLower(mt)
-	if strings.HasPrefix(mt, "multipart/") && params["boundary"] != "" && depth < maxMIMEDepth {
-		mr := textproto.NewMultipartReader(body, params["boundary"])
+	if strings.HasPrefix(mt, "multipart/") && params["boundary"] == "" {
+		// RFC 2046 5.1.1 requires the boundary; without one the body
+		// cannot be split, so it is shown as the text it is.
+		mt = "text/plain"
+	}
+	if strings.HasPrefix(mt, "multipart/") && depth < maxMIMEDepth {
+		damaged := false
+		mr := textproto.NewMultipartReader(partReader{r: body, damaged: &damaged}, params["boundary"])
 		for i := 1; ; i++ {
 			part, err := mr.NextPart()
 			if err != nil {
@@ -115,14 +131,11 @@ func walkEntity(h textproto.Header, body io.Reader, number, parent, parentNum st
 		p.FileName = params["name"]
 	}
 	p.FileName = cleanFileName(p.FileName)
-	// A header with only the transfer encoding: go-message decodes it and,
-	// seeing no text/* type, converts no charset.
-	var th textproto.Header
-	if enc := h.Get("Content-Transfer-Encoding"); enc != "" {
-		th.Set("Content-Transfer-Encoding", enc)
+	if strings.HasPrefix(mt, "multipart/") {
+		// Nested beyond maxMIMEDepth: the rest downloads as it is.
+		p.Type = "application/octet-stream"
 	}
-	ent, _ := gomessage.New(gomessage.Header{Header: th}, body) // unknown encoding: read as is
-	cr := &byteCounter{r: ent.Body}
+	cr := &byteCounter{r: partReader{r: decodeTransfer(h.Get("Content-Transfer-Encoding"), partReader{r: body, damaged: &p.Damaged}), damaged: &p.Damaged}}
 	if err := visit(p, cr); err != nil {
 		return err
 	}
@@ -152,6 +165,8 @@ type mailContent struct {
 	Truncated bool
 	// UnknownCharset names a charset that could not be converted.
 	UnknownCharset string
+	// Damaged: some part ended early (see mail_decode.go).
+	Damaged bool
 	// Images are the inline images by Content-ID (only with wantImages).
 	Images map[string]inlineImage
 	texts  map[string]decodedText
@@ -201,6 +216,9 @@ func readContent(r io.Reader, wantImages bool) (*mailContent, error) {
 		return nil, err
 	}
 	mc.chooseBody()
+	for _, p := range mc.Parts {
+		mc.Damaged = mc.Damaged || p.Damaged
+	}
 	return mc, nil
 }
 

@@ -64,6 +64,7 @@ const mailViewTemplate = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}<d
 {{if .BlockedImages}}<div class="notice info" role="status"><p>Đã chặn {{.BlockedImages}} ảnh tải từ Internet để bảo vệ bạn (ảnh từ bên ngoài có thể báo cho người gửi biết bạn đã đọc thư).</p>
 <p class="en">{{.BlockedImages}} image(s) from the Internet blocked (they could tell the sender that you read the message).</p></div>{{end}}
 {{if .UnknownCharset}}<div class="notice error" role="status"><p>Không nhận ra bảng mã {{.UnknownCharset}}; nội dung có thể hiển thị sai.</p><p class="en">Unknown charset {{.UnknownCharset}}; the text may show wrongly.</p></div>{{end}}
+{{if .Damaged}}<div class="notice info" role="status" id="damaged"><p>Thư bị lỗi định dạng (MIME) ở một phần; chỉ hiển thị những gì đọc được.</p><p class="en">Part of this message is malformed (MIME); what could be read is shown.</p></div>{{end}}
 {{if .HTML}}<iframe class="mailhtml" src="{{.FrameSrc}}" sandbox="{{.FrameSandbox}}" referrerpolicy="no-referrer" title="Nội dung thư / Message body"></iframe>
 {{else if .NoBody}}<p class="hint">Thư không có nội dung văn bản. <span class="en">The message has no text.</span></p>
 {{else}}<div class="mailtext">{{.Text}}</div>{{end}}

@@ -9,6 +9,8 @@ import (
 	"mime/quotedprintable"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -587,3 +589,63 @@ func TestCleanTextAndSizes(t *testing.T) {
 		}
 	}
 }
+
+// TestBrokenMIMEOpens runs the broken-MIME corpus through the view: every
+// message opens (never a 5xx, never a half page), shows its readable text,
+// and its list page, HTML frame and attachments answer too.
+func TestBrokenMIMEOpens(t *testing.T) {
+	e := newMailEnv(t)
+	b := e.Browser()
+	expect(t, b.Login(anAddr, secretPW), 200)
+	files, err := filepath.Glob("../../testdata/brokenmime/*.eml")
+	if err != nil || len(files) < 10 {
+		t.Fatalf("corpus: %d files, %v", len(files), err)
+	}
+	marker := regexp.MustCompile(`MARKER-[a-z0-9]+`)
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) { openBroken(t, e, b, f, marker) })
+	}
+	expect(t, b.Get("/mail"), 200, "bad base64")
+}
+
+func openBroken(t *testing.T, e *mailEnv, b *webtest.Browser, f string, marker *regexp.Regexp) {
+	raw, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	{
+		res, err := e.mailbox(anAddr).Append(t.Context(), "INBOX", bytes.NewReader(raw), nil, time.Now())
+		if err != nil {
+			t.Fatalf("append: %v", err)
+		}
+		r := b.Get(fmt.Sprintf("/mail/msg?folder=INBOX&uid=%d", res.UID))
+		want := marker.FindString(string(raw))
+		shown := r.Body
+		if strings.Contains(r.Body, `class="mailhtml"`) {
+			shown = b.Get(fmt.Sprintf("/mail/frame?folder=INBOX&uid=%d", res.UID)).Body
+		}
+		expect(t, r, 200, "Người gửi")
+		if strings.HasPrefix(filepath.Base(f), "unterminated-") && !strings.Contains(r.Body, `id="damaged"`) {
+			t.Error("no notice that the message is damaged")
+		}
+		if !strings.Contains(shown, want) {
+			t.Errorf("%q not shown:\n%.3000s", want, shown)
+		}
+		if !strings.Contains(r.Body, "</html>") {
+			t.Errorf("%s: half a page", filepath.Base(f))
+		}
+		if strings.Contains(string(raw), "text/html") {
+			fr := b.Get(fmt.Sprintf("/mail/frame?folder=INBOX&uid=%d", res.UID))
+			if fr.StatusCode != 200 && fr.StatusCode != 404 {
+				t.Errorf("%s: frame %d", filepath.Base(f), fr.StatusCode)
+			}
+		}
+		for _, href := range regexp.MustCompile(`href="(/mail/part\?[^"]+)"`).FindAllStringSubmatch(r.Body, -1) {
+			if p := b.Get(htmlUnescape(href[1])); p.StatusCode != 200 {
+				t.Errorf("%s: attachment %s: %d", filepath.Base(f), href[1], p.StatusCode)
+			}
+		}
+	}
+}
+
+func htmlUnescape(s string) string { return html.UnescapeString(s) }

@@ -104,6 +104,7 @@ type viewData struct {
 	BlockedImages  int
 	Truncated      bool
 	UnknownCharset string
+	Damaged        bool
 	NoBody         bool
 	Attachments    []attachmentView
 	Flagged        bool
@@ -179,7 +180,7 @@ func (wb *room) mailView(w http.ResponseWriter, r *http.Request, c *core.Ctx) {
 		Flagged:  slices.Contains(om.info.Flags, flagFlagged),
 		BackHref: pageURL(ref.Folder, ref.Page), Page: ref.Page,
 		InTrash: cur.SpecialUse == `\Trash`, InJunk: cur.SpecialUse == `\Junk`, InArchive: cur.SpecialUse == `\Archive`,
-		Truncated: mc.Truncated, UnknownCharset: mc.UnknownCharset}
+		Truncated: mc.Truncated, UnknownCharset: mc.UnknownCharset, Damaged: mc.Damaged}
 	if d.Subject == "" {
 		d.Subject = "(không có tiêu đề)"
 	}

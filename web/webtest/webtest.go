@@ -133,6 +133,9 @@ type Env struct {
 	Site   *core.Site
 	Clock  *Clock
 	Policy *FakePolicy
+
+	opts     core.Options
+	register []func(*core.Site)
 }
 
 // New starts the site with the account pages and the rooms register
@@ -144,14 +147,27 @@ func New(t *testing.T, tune func(*core.Options), register ...func(*core.Site)) *
 	if tune != nil {
 		tune(&opts)
 	}
-	e.Site = core.New(opts)
-	account.Register(e.Site, account.Options{})
-	for _, r := range register {
-		r(e.Site)
-	}
+	e.opts, e.register = opts, register
+	e.Site = e.newSite()
 	e.Srv = httptest.NewTLSServer(e.Site)
 	t.Cleanup(e.Srv.Close)
 	return e
+}
+
+func (e *Env) newSite() *core.Site {
+	site := core.New(e.opts)
+	account.Register(site, account.Options{})
+	for _, r := range e.register {
+		r(site)
+	}
+	return site
+}
+
+// Restart replaces the site with a new one built from the same options,
+// as a restart of the server does; browsers keep their cookies.
+func (e *Env) Restart() {
+	e.Site = e.newSite()
+	e.Srv.Config.Handler = e.Site
 }
 
 // Browser is one cookie jar talking to the test server.
