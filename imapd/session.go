@@ -15,6 +15,7 @@ import (
 	"congvu/directory"
 	"congvu/internal/mailerr"
 	"congvu/internal/metrics"
+	"congvu/policy"
 	"congvu/storage"
 )
 
@@ -37,6 +38,8 @@ type session struct {
 	mu     sync.Mutex
 	sel    *selected // nil unless a folder is selected
 	closed bool
+	// untrack ends the policy engine's tracking of this signed-in session.
+	untrack func()
 }
 
 // UNAUTHENTICATE (RFC 8437) is not offered.
@@ -68,6 +71,9 @@ func (s *session) Close() error {
 		return nil
 	}
 	s.closed = true
+	if s.untrack != nil {
+		s.untrack()
+	}
 	if s.sel != nil {
 		s.sel.close()
 		s.sel = nil
@@ -75,6 +81,16 @@ func (s *session) Close() error {
 	s.cancel()
 	s.srv.sessions.Done()
 	return nil
+}
+
+// revoke ends a signed-in session from another goroutine because its
+// account was locked, retired or its password reset (issue 15 §8): an
+// untagged BYE with the reason (RFC 9051 §7.1.5), then the connection
+// closes, whatever command or IDLE was running.
+func (s *session) revoke(reason *mailerr.Error) {
+	s.log.Info("imap session ended by account change", "reason", reason.Message)
+	// English, as every IMAP response text here: RFC 3501 text is 7-bit.
+	s.conn.Bye(reason.Message)
 }
 
 // recoverPanic turns a panic in a session method into a SERVERBUG answer
@@ -148,6 +164,9 @@ func (s *session) Login(username, password string) (err error) {
 	s.acct, s.mbox = acct, mbox
 	s.log = s.log.With("user", acct.Address)
 	s.log.Info("imap login")
+	s.mu.Lock()
+	s.untrack = s.srv.policy.TrackSession(policy.Session{Protocol: policy.IMAP, Account: acct, End: s.revoke})
+	s.mu.Unlock()
 	return nil
 }
 

@@ -226,8 +226,7 @@ func Authors(h textproto.Header) ([]*mail.Address, error) {
 	if len(froms) != 1 {
 		return nil, fmt.Errorf("%d From fields", len(froms))
 	}
-	wd := &mime.WordDecoder{CharsetReader: func(_ string, r io.Reader) (io.Reader, error) { return r, nil }}
-	addrs, err := (&mail.AddressParser{WordDecoder: wd}).ParseList(froms[0])
+	addrs, err := ParseAddressList(froms[0])
 	if err != nil {
 		return nil, err
 	}
@@ -235,6 +234,15 @@ func Authors(h textproto.Header) ([]*mail.Address, error) {
 		return nil, errors.New("empty From field")
 	}
 	return addrs, nil
+}
+
+// ParseAddressList parses an address-list field value (From, Sender,
+// To…) with RFC 2047 display names decoded. Only the addresses matter: a
+// display name in an unknown charset keeps its raw bytes rather than making
+// the field unparsable.
+func ParseAddressList(v string) ([]*mail.Address, error) {
+	wd := &mime.WordDecoder{CharsetReader: func(_ string, r io.Reader) (io.Reader, error) { return r, nil }}
+	return (&mail.AddressParser{WordDecoder: wd}).ParseList(v)
 }
 
 // FromDomain returns the domain of the single author in the From field

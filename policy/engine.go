@@ -63,11 +63,14 @@ type Engine struct {
 	ips      ipThrottle
 	sends    sendRates
 	pending  pending
+	sessions sessionRegistry
 	flushReq chan chan error
 	stop     chan struct{}
 	done     chan struct{}
 	jobsDone chan struct{}
-	closed   atomic.Bool
+	// sessionsDone closes when the session checker has stopped.
+	sessionsDone chan struct{}
+	closed       atomic.Bool
 }
 
 var _ Hooks = (*Engine)(nil)
@@ -174,6 +177,8 @@ func New(opts Options) (*Engine, error) {
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 		jobsDone: make(chan struct{}),
+
+		sessionsDone: make(chan struct{}),
 	}
 	e.rules.Store(rs)
 	e.fails.init()
@@ -196,6 +201,7 @@ func New(opts Options) (*Engine, error) {
 	}
 	go e.writer()
 	go e.jobs()
+	go e.sessionChecks()
 	return e, nil
 }
 
@@ -232,6 +238,7 @@ func (e *Engine) Close() error {
 	close(e.stop)
 	<-e.done
 	<-e.jobsDone
+	<-e.sessionsDone
 	return e.db.Close()
 }
 

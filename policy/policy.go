@@ -229,6 +229,10 @@ type Hooks interface {
 	Delivered(ctx context.Context, m *Message)
 	Append(ctx context.Context, a AppendEvent) Decision
 	WebAction(ctx context.Context, w WebAction) Decision
+	// TrackSession registers an authenticated IMAP/POP3 (or other
+	// long-lived) session so that it is ended when its account is locked,
+	// retired or its password reset; call untrack when it ends.
+	TrackSession(s Session) (untrack func())
 }
 
 // Nop accepts everything and records nothing: the daemons use it when they
@@ -246,6 +250,7 @@ func (Nop) Data(context.Context, *Message) Decision              { return Decisi
 func (Nop) Delivered(context.Context, *Message)                  {}
 func (Nop) Append(context.Context, AppendEvent) Decision         { return Decision{} }
 func (Nop) WebAction(context.Context, WebAction) Decision        { return Decision{} }
+func (Nop) TrackSession(Session) func()                          { return func() {} }
 
 // OrNop returns h, or Nop when h is nil.
 func OrNop(h Hooks) Hooks {

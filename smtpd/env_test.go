@@ -57,6 +57,9 @@ type envOptions struct {
 	outbound Outbound
 	signer   Signer
 	inbound  InboundChecker
+	// storeDir puts the store (and the spool) elsewhere, e.g. on a small
+	// file system; "" is under the test's temporary directory.
+	storeDir string
 }
 
 type env struct {
@@ -94,7 +97,11 @@ func newEnv(t *testing.T, opts envOptions) *env {
 			t.Fatal(err)
 		}
 	}
-	store, err := storage.Open(filepath.Join(tmp, "store"), storage.Options{DefaultQuotaBytes: 1 << 30, Logger: log})
+	storeDir, spoolDir := filepath.Join(tmp, "store"), tmp
+	if opts.storeDir != "" {
+		storeDir, spoolDir = filepath.Join(opts.storeDir, "store"), opts.storeDir
+	}
+	store, err := storage.Open(storeDir, storage.Options{DefaultQuotaBytes: 1 << 30, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +133,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		MaxMessageBytes: opts.maxMessageBytes,
 		MaxRecipients:   opts.maxRecipients,
 		TLS:             &tls.Config{Certificates: []tls.Certificate{cert}},
-		SpoolDir:        tmp,
+		SpoolDir:        spoolDir,
 	}, Deps{Store: store, Dir: d, Logger: log, Metrics: e.metrics, Policy: hooks,
 		Outbound: opts.outbound, Signer: opts.signer, Inbound: opts.inbound})
 

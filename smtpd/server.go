@@ -197,6 +197,9 @@ func New(cfg Config, deps Deps) *Server {
 func (s *Server) newSMTPServer(m mode) *smtp.Server {
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		sess := s.newSession(c, m)
+		if err := checkCommand("EHLO", c.Hostname()); err != nil {
+			return nil, sess.reply(phaseConnect, err)
+		}
 		if err := sess.policyConnect(); err != nil {
 			return nil, sess.reply(phaseConnect, err)
 		}

@@ -90,6 +90,12 @@ func (s *session) Logout() error { return nil }
 // refused a SIZE parameter above MaxMessageBytes with 552 5.3.4 (RFC 1870 6).
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	s.Reset()
+	if err := checkCommand("EHLO", s.conn.Hostname()); err != nil {
+		return s.reply(phaseMail, err)
+	}
+	if err := checkCommand("MAIL", from); err != nil {
+		return s.reply(phaseMail, err)
+	}
 	if s.mode == modeSubmission {
 		// RFC 4954 6 / RFC 6409 4.3: submission only after authentication.
 		if s.account == nil {
@@ -134,11 +140,20 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if s.mode == modeSubmission && s.account == nil {
 		return s.reply(phaseRcpt, errAuthRequired)
 	}
+	if err := checkCommand("RCPT", to); err != nil {
+		return s.reply(phaseRcpt, err)
+	}
 	address := directory.NormalizeAddress(to)
 	if !s.srv.isLocalDomain(directory.Domain(address)) {
 		if s.mode == modeMX {
 			// RFC 5321 3.9 / RFC 2505: an MX is not an open relay.
 			return s.reply(phaseRcpt, mailerr.ErrRelayDenied.With(fmt.Errorf("RCPT TO:<%s>", to)))
+		}
+		if isIPDestination(directory.Domain(address)) {
+			// Issue 15 §10: submission is not a port-25 probe of the
+			// government network; internal relays go through a smarthost
+			// or a DNS name (outbound.allow_internal_networks).
+			return s.reply(phaseRcpt, errAddressLiteral.With(fmt.Errorf("RCPT TO:<%s>", to)))
 		}
 		if s.srv.mail.outbound != nil {
 			if err := s.policyRcpt(s.from(), address, nil); err != nil {
@@ -234,6 +249,9 @@ func (s *session) Data(r io.Reader) error {
 		return s.reply(phaseData, err)
 	}
 	defer msg.Close()
+	if err := s.checkNUL(msg); err != nil {
+		return s.reply(phaseData, err)
+	}
 	if err := s.checkAuthor(msg); err != nil {
 		return s.reply(phaseData, err)
 	}

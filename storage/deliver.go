@@ -34,6 +34,11 @@ type spooled struct {
 // here, in the caller's goroutine, so concurrent deliveries parse in
 // parallel and the commit path only links and inserts.
 func (s *FileStore) spoolMessage(r io.Reader, date time.Time) (sp *spooled, err error) {
+	defer func() {
+		if err != nil && mailerr.IsStorageFull(err) {
+			s.alertFull(err)
+		}
+	}()
 	f, err := os.CreateTemp(s.spool, "msg-")
 	if err != nil {
 		return nil, err
@@ -75,6 +80,21 @@ func (s *FileStore) spoolMessage(r io.Reader, date time.Time) (sp *spooled, err 
 	}
 	filter := buildTextFilter(f)
 	return &spooled{path: f.Name(), size: n, date: date, header: p.Header, parsed: parsed, filter: filter}, nil
+}
+
+// fullAlertEvery spaces the operator alerts of a full disk: one per
+// episode, not one per refused message.
+const fullAlertEvery = 10 * time.Minute
+
+// alertFull tells operators, at most once per fullAlertEvery, that mail is
+// being refused because the store's file system is full (issue 15 §6).
+func (s *FileStore) alertFull(err error) {
+	now := time.Now().UnixNano()
+	last := s.lastFullAlert.Load()
+	if now-last < int64(fullAlertEvery) || !s.lastFullAlert.CompareAndSwap(last, now) {
+		return
+	}
+	s.log.Error("storage: file system full, mail is refused with 452 4.3.1 until there is room", "dir", s.dir, "err", err)
 }
 
 // Deliver stores msg once for each recipient: one spool file, fsynced once,

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"congvu/internal/durable"
@@ -92,6 +93,8 @@ type FileStore struct {
 	copyBufs sync.Pool // *[]byte buffers for spooling
 	decoded  *decodedCache
 	lists    *listCache
+	// lastFullAlert is when alertFull last logged (UnixNano).
+	lastFullAlert atomic.Int64
 	// dirSync makes new directory entries durable on the delivery path
 	// (durable.SyncDir; tests wrap it to observe group commit).
 	dirSync func(dir string) error

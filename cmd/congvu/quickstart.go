@@ -66,6 +66,10 @@ func createDemo(dir, cfgPath string, stdout io.Writer) error {
 	// A demo has no real DNS: no SPF/DKIM/DMARC lookups (anti-spoofing of
 	// the demo domain and its lookalikes still works without DNS).
 	cfg.Inbound.Authenticate = false
+	// Every demo listener is on loopback, so every client shares one
+	// address: the per-address cap would only get in the way of trying
+	// many clients (and of the benchmark). A real deployment keeps it.
+	cfg.Limits.ExemptNetworks = []string{"127.0.0.0/8", "::1/128"}
 	fmt.Fprintf(stdout, "Đang tạo hệ thống thư demo tại %s / Creating demo installation in %s\n", dir, dir)
 
 	db, err := sqldir.Open(filepath.Join(dir, cfg.Directory.SQLitePath), sqldir.Options{})

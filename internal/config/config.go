@@ -30,6 +30,7 @@ type Config struct {
 	DKIM      DKIM      `toml:"dkim"`
 	Inbound   Inbound   `toml:"inbound"`
 	DNS       DNS       `toml:"dns"`
+	Limits    Limits    `toml:"limits"`
 }
 
 // Server holds identity and paths.
@@ -143,6 +144,7 @@ func Default() Config {
 		Password: defaultPassword(),
 		// Mail between servers (outbound.go).
 		Outbound: defaultOutbound(), DKIM: defaultDKIM(), Inbound: defaultInbound(), DNS: defaultDNS(),
+		Limits: defaultLimits(),
 	}
 }
 
@@ -192,6 +194,9 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			return fmt.Errorf("listen.%s: %w", name, err)
 		}
+	}
+	if err := c.Limits.validate(); err != nil {
+		return err
 	}
 	switch c.Log.Format {
 	case "text", "json":

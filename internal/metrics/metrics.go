@@ -20,6 +20,9 @@ type Metrics struct {
 	Deliveries *prometheus.CounterVec
 	// Appends counts IMAP APPENDs by result.
 	Appends *prometheus.CounterVec
+	// ConnectionsRefused counts connections refused by the [limits] caps,
+	// by listener and reason (per_ip, total).
+	ConnectionsRefused *prometheus.CounterVec
 	// Mail between servers: outbound queue, delivery and inbound
 	// authentication (see mail.go).
 	Mail
@@ -49,9 +52,12 @@ func New() *Metrics {
 		Appends: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "congvu_imap_appends_total", Help: "IMAP APPEND commands by result.",
 		}, []string{"result"}),
+		ConnectionsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "congvu_connections_refused_total", Help: "Connections refused by the [limits] caps, by listener and reason.",
+		}, []string{"listener", "reason"}),
 	}
 	m.Mail = newMail(reg)
-	reg.MustRegister(m.Connections, m.Logins, m.MessagesAccepted, m.MessagesRejected, m.Deliveries, m.Appends,
+	reg.MustRegister(m.ConnectionsRefused, m.Connections, m.Logins, m.MessagesAccepted, m.MessagesRejected, m.Deliveries, m.Appends,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

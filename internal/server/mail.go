@@ -15,6 +15,7 @@ import (
 	"congvu/directory"
 	"congvu/internal/config"
 	"congvu/internal/mailerr"
+	"congvu/internal/netguard"
 	"congvu/msgauth"
 	"congvu/outbound"
 	"congvu/queue"
@@ -135,6 +136,11 @@ func newTransport(cfg config.Config, res resolve.Resolver, r *Running, log *slog
 	if o.ConnectionReuse == 0 {
 		oc.IdleTimeout = -1
 	}
+	guard, err := netguard.New(o.AllowInternalNetworks)
+	if err != nil {
+		return nil, fmt.Errorf("outbound.allow_internal_networks: %w", err)
+	}
+	oc.Guard = guard
 	if o.TLSCAFile != "" {
 		pem, err := os.ReadFile(cfg.Path(o.TLSCAFile))
 		if err != nil {

@@ -71,10 +71,13 @@ func NewLogger(cfg config.Log, w io.Writer) *slog.Logger {
 // Start opens the directory and the store and starts every configured
 // listener. On error everything already started is closed.
 func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
-	r = &Running{Addrs: map[string]string{}, log: log, errc: make(chan error, 16)}
+	started := &Running{Addrs: map[string]string{}, log: log, errc: make(chan error, 16)}
+	r = started
 	defer func() {
+		// Every error return sets r to nil; close what was opened through
+		// the Running made here, not through the named result.
 		if err != nil {
-			r.Close()
+			started.Close()
 		}
 	}()
 	if err := os.MkdirAll(cfg.Server.DataDir, 0o700); err != nil {
@@ -162,7 +165,11 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	for _, p := range []string{"GET /danhba", "GET /danhba.csv", "GET /danhba.vcf", "GET /danhba.ldif"} {
 		mux.Handle(p, publicDir)
 	}
-	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// The plain listener is public (danh bạ, set-up page): every timeout
+	// set, so idle keep-alive connections do not pile up (issue 15 §11).
+	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: time.Minute,
+		ErrorLog: slog.NewLogLogger(log.With("listener", "http").Handler(), slog.LevelDebug)}
 	// The authenticated web, over TLS only; the public danh bạ is there too.
 	httpsMux := http.NewServeMux()
 	for _, p := range []string{"GET /danhba", "GET /danhba.csv", "GET /danhba.vcf", "GET /danhba.ldif"} {
@@ -190,6 +197,10 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	}
 	// Bind everything first so a port conflict fails start-up cleanly
 	// before any client was served.
+	limits, err := listenerLimits(cfg.Limits)
+	if err != nil {
+		return nil, err
+	}
 	bound := make([]net.Listener, len(listeners))
 	for i, l := range listeners {
 		if l.addr == "" {
@@ -204,8 +215,8 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 			}
 			return nil, fmt.Errorf("listen %s on %s: %w", l.name, l.addr, err)
 		}
-		bound[i] = ln
 		r.Addrs[l.name] = ln.Addr().String()
+		bound[i] = limits.wrap(ln, l.name, cfg.Server.Hostname, r.Metrics.ConnectionsRefused)
 	}
 	mux.Handle("GET /", account.SetupPage(cfg.Server.Hostname, cfg.Server.LocalDomains, clientListeners(r.Addrs)))
 	var httpsPort string

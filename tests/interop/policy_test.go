@@ -1,12 +1,14 @@
 package interop
 
 import (
+	"bufio"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -339,4 +341,50 @@ func reloads(t *testing.T, s *system) int {
 		}
 	}
 	return n
+}
+
+// TestLockEndsOpenSessions: an official's IMAPS and POP3S sessions (Python
+// imaplib and poplib), open before `congvu account lock` runs in another
+// process, are ended within the check interval: IMAP gets BYE with the
+// lock's reason, POP3 an -ERR [AUTH], and neither can read mail any more
+// (issue 15 §8).
+func TestLockEndsOpenSessions(t *testing.T) {
+	requireTool(t, "python3")
+	s := startSystem(t, "")
+	u := s.user(3)
+	cmd := exec.Command("python3", "testdata/client.py", "--cafile", s.certFile, "hold-sessions",
+		"--imap", s.addrs["imaps"], "--pop3", s.addrs["pop3s"], "--user", u.Address, "--password", u.Password)
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	lines := bufio.NewScanner(stdout)
+	if !lines.Scan() || !strings.Contains(lines.Text(), "ready") {
+		t.Fatalf("sessions not opened: %q %s", lines.Text(), stderr.String())
+	}
+	if out, err := s.congvu("account lock", "--reason", "nghi lo mat khau", u.Address); err != nil {
+		t.Fatalf("account lock: %v\n%s", err, out)
+	}
+	// session_check_seconds is 5 by default: the CLI is another process.
+	time.Sleep(7 * time.Second)
+	io.WriteString(stdin, "go\n")
+	if !lines.Scan() {
+		t.Fatalf("no answer: %s", stderr.String())
+	}
+	var res map[string]string
+	if err := json.Unmarshal(lines.Bytes(), &res); err != nil {
+		t.Fatalf("%q: %v", lines.Text(), err)
+	}
+	t.Logf("after the lock: %v", res)
+	if _, ok := res["imap_fetch"]; ok || !strings.Contains(res["imap_error"]+res["imap_noop"], "nghi lo mat khau") {
+		t.Errorf("IMAP session still usable or not told why: %v", res)
+	}
+	if res["pop3_stat"] == "OK" || !strings.Contains(res["pop3_error"], "[AUTH]") || !strings.Contains(res["pop3_error"], "nghi lo mat khau") {
+		t.Errorf("POP3 session still usable or not told why: %v", res)
+	}
+	cmd.Wait()
 }

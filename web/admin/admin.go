@@ -132,7 +132,7 @@ func (wb *room) admin(h func(http.ResponseWriter, *http.Request, *adminCtx)) htt
 		}
 		a := &adminCtx{Ctx: c, tree: directory.NewTree(units)}
 		if c.Acct.Role == directory.RoleAdmin {
-			a.scope = a.tree.SubtreeSet(c.Acct.UnitCode)
+			a.scope = a.tree.ManagedBy(c.Acct.UnitCode)
 		}
 		h(w, r, a)
 	})

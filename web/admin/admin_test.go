@@ -292,3 +292,35 @@ func TestAdminReports(t *testing.T) {
 	expect(t, b.Login(operatorAddr, secretPW), 200)
 	expect(t, b.Get("/admin/reports"), 200, "Báo cáo truy cập chưa có trên máy chủ này")
 }
+
+// TestAdminWithoutUnitManagesNothing: a unit administrator whose entry has
+// no unit, or a unit the directory does not know, manages nothing — not the
+// whole province (issue 15 §9).
+func TestAdminWithoutUnitManagesNothing(t *testing.T) {
+	e := newWebEnv(t, nil)
+	withAdmins(e)
+	for _, unit := range []string{"", "99.khongco"} {
+		addr := "quantri.lac" + strings.TrimPrefix(unit, "99.") + "@khanhhoa.gov.vn"
+		if err := e.Dir.PutAccount(t.Context(), directory.Account{Address: addr, DisplayName: "Quản Trị Lạc", UnitCode: unit,
+			Role: directory.RoleAdmin}, secretPW); err != nil {
+			t.Fatalf("unit %q: %v", unit, err)
+		}
+		b := e.Browser()
+		expect(t, b.Login(addr, secretPW), 200)
+		for _, code := range []string{"56", "56.skhcn", "22333"} {
+			expect(t, b.Get("/admin/unit?code="+code), http.StatusForbidden)
+		}
+		expect(t, b.Get("/admin/account?address="+url.QueryEscape(anAddr)), http.StatusForbidden)
+		expect(t, b.Get("/admin/account?address="+url.QueryEscape(skhcnAdmin)), http.StatusForbidden)
+		for _, target := range []string{anAddr, skhcnAdmin} {
+			r := b.Post("/", "/admin/reset", adminForm(target))
+			expect(t, r, http.StatusForbidden)
+		}
+		if _, err := e.Dir.Authenticate(t.Context(), anAddr, secretPW); err != nil {
+			t.Fatalf("admin without unit %q reset a password: %v", unit, err)
+		}
+		if r := b.Get("/admin/reports?unit=56"); r.StatusCode == 200 && strings.Contains(r.Body, "Sở Khoa học") {
+			t.Errorf("admin without unit %q sees the province's report", unit)
+		}
+	}
+}
