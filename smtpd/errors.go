@@ -103,11 +103,7 @@ func (s *session) reply(p phase, err error) error {
 	// whole story; for a wrapped one, the cause follows.
 	s.log.Log(context.Background(), level, "refused", "cmd", p.String(), "code", code,
 		"enhanced", enhanced(me.Enhanced), "err", err)
-	return &smtp.SMTPError{
-		Code:         me.SMTPCode,
-		EnhancedCode: smtp.EnhancedCode(me.Enhanced),
-		Message:      me.Message,
-	}
+	return s.asReply(me)
 }
 
 // toMailErr classifies err. go-smtp's own errors (the data reader's size

@@ -42,6 +42,8 @@ type session struct {
 	rdns *rdnsLookup
 	// account is the authenticated account (submission), set once by AUTH.
 	account *directory.Account
+	// via names the front end of a session without a connection (Submit).
+	via string
 
 	mu sync.Mutex
 	tx transaction
@@ -91,7 +93,7 @@ func (s *session) Logout() error { return nil }
 // refused a SIZE parameter above MaxMessageBytes with 552 5.3.4 (RFC 1870 6).
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	s.Reset()
-	if err := checkCommand("EHLO", s.conn.Hostname()); err != nil {
+	if err := checkCommand("EHLO", s.heloName()); err != nil {
 		return s.reply(phaseMail, err)
 	}
 	if err := checkCommand("MAIL", from); err != nil {
@@ -115,11 +117,11 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if err := s.policyMail(from); err != nil {
 		return s.reply(phaseMail, err)
 	}
-	tx := transaction{from: from, authn: s.account != nil, helo: s.conn.Hostname()}
+	tx := transaction{from: from, authn: s.account != nil, helo: s.heloName()}
 	if opts != nil {
 		tx.utf8, tx.size = opts.UTF8, opts.Size
 	}
-	if st, ok := s.conn.TLSConnectionState(); ok {
+	if st, ok := s.tlsState(); ok {
 		tx.tls = &st
 	}
 	s.mu.Lock()

@@ -29,7 +29,12 @@ import (
 	"congvu/queue"
 	"congvu/smtpd"
 	"congvu/storage"
-	"congvu/webmail"
+	"congvu/web"
+	"congvu/web/account"
+	"congvu/web/admin"
+	"congvu/web/danhba"
+	webmail "congvu/web/mail"
+	"congvu/web/webdb"
 )
 
 // Running is a started congvu. Addrs maps listener names (as in the
@@ -156,9 +161,9 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		io.WriteString(w, "ok\n")
 	})
 	// The published danh bạ: public, no login, only public attributes.
-	danhba := webmail.Danhba(r.Dir, webmail.DanhbaOptions{Logger: log.With("component", "danhba")})
+	publicDir := danhba.New(r.Dir, danhba.Options{Logger: log.With("component", "danhba")})
 	for _, p := range []string{"GET /danhba", "GET /danhba.csv", "GET /danhba.vcf", "GET /danhba.ldif"} {
-		mux.Handle(p, danhba)
+		mux.Handle(p, publicDir)
 	}
 	// The plain listener is public (danh bạ, set-up page): every timeout
 	// set, so idle keep-alive connections do not pile up (issue 15 §11).
@@ -168,7 +173,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	// The authenticated web, over TLS only; the public danh bạ is there too.
 	httpsMux := http.NewServeMux()
 	for _, p := range []string{"GET /danhba", "GET /danhba.csv", "GET /danhba.vcf", "GET /danhba.ldif"} {
-		httpsMux.Handle(p, danhba)
+		httpsMux.Handle(p, publicDir)
 	}
 	httpsSrv := &http.Server{Handler: httpsMux, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute,
@@ -213,31 +218,39 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		r.Addrs[l.name] = ln.Addr().String()
 		bound[i] = limits.wrap(ln, l.name, cfg.Server.Hostname, r.Metrics.ConnectionsRefused)
 	}
-	mux.Handle("GET /", webmail.SetupPage(cfg.Server.Hostname, cfg.Server.LocalDomains, clientListeners(r.Addrs)))
+	mux.Handle("GET /", account.SetupPage(cfg.Server.Hostname, cfg.Server.LocalDomains, clientListeners(r.Addrs)))
 	var httpsPort string
 	if a := r.Addrs["https"]; a != "" {
 		_, httpsPort, _ = net.SplitHostPort(a)
 	}
-	for _, p := range webmail.PrivatePaths() {
+	for _, p := range web.PrivatePaths() {
 		// GET and POST only: a method-less pattern would conflict with "GET /".
-		mux.Handle("GET "+p, webmail.HTTPSRedirect(httpsPort))
-		mux.Handle("POST "+p, webmail.HTTPSRedirect(httpsPort))
+		mux.Handle("GET "+p, web.HTTPSRedirect(httpsPort))
+		mux.Handle("POST "+p, web.HTTPSRedirect(httpsPort))
 	}
-	httpsMux.Handle("/", webmail.NewWeb(webmail.WebOptions{
+	webDB, err := webdb.Open(cfg.Path(cfg.Web.DBPath))
+	if err != nil {
+		return nil, err
+	}
+	r.closers = append(r.closers, webDB.Close)
+	httpsMux.Handle("/", web.New(web.Options{
+		DB:          webDB,
 		Dir:         r.Dir,
 		Policy:      webPolicy{r.Policy},
-		Reports:     webPolicy{r.Policy},
-		Audit:       webPolicy{r.Policy},
-		SendLocks:   webPolicy{r.Policy},
-		Queue:       newWebQueue(r.Queue),
-		States:      r.Policy,
 		Rules:       cfg.Password.Rules(),
-		Domains:     cfg.Server.LocalDomains,
 		SessionIdle: cfg.Web.SessionIdle(),
 		SessionMax:  cfg.Web.SessionMax(),
-		Mail:        r.Store,
-		Listeners:   clientListeners(r.Addrs),
 		Logger:      log.With("component", "web"),
+		Account:     account.Options{Listeners: clientListeners(r.Addrs)},
+		Mail:        webmail.Options{Mail: r.Store},
+		Admin: admin.Options{
+			Reports:   webPolicy{r.Policy},
+			Audit:     webPolicy{r.Policy},
+			SendLocks: webPolicy{r.Policy},
+			Queue:     newWebQueue(r.Queue),
+			States:    r.Policy,
+			Domains:   cfg.Server.LocalDomains,
+		},
 	}))
 	for i, l := range listeners {
 		if bound[i] == nil {
@@ -258,9 +271,9 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 }
 
 // clientListeners describes the bound mail listeners for the set-up page.
-func clientListeners(addrs map[string]string) []webmail.Listener {
-	var out []webmail.Listener
-	for _, l := range []webmail.Listener{
+func clientListeners(addrs map[string]string) []account.Listener {
+	var out []account.Listener
+	for _, l := range []account.Listener{
 		{Service: "IMAP (nhận thư / incoming)", Addr: addrs["imaps"], Security: "SSL/TLS"},
 		{Service: "IMAP (nhận thư / incoming)", Addr: addrs["imap"], Security: "STARTTLS"},
 		{Service: "POP3 (nhận thư / incoming)", Addr: addrs["pop3s"], Security: "SSL/TLS"},

@@ -10,7 +10,8 @@ import (
 
 	"congvu/directory"
 	"congvu/policy"
-	"congvu/webmail"
+	"congvu/web/admin"
+	"congvu/web/core"
 )
 
 // webPolicy adapts the policy engine to the web's narrow LoginPolicy,
@@ -19,10 +20,10 @@ import (
 type webPolicy struct{ e *policy.Engine }
 
 var (
-	_ webmail.LoginPolicy = webPolicy{}
-	_ webmail.Reports     = webPolicy{}
-	_ webmail.Audit       = webPolicy{}
-	_ webmail.SendLocks   = webPolicy{}
+	_ core.LoginPolicy = webPolicy{}
+	_ admin.Reports    = webPolicy{}
+	_ admin.Audit      = webPolicy{}
+	_ admin.SendLocks  = webPolicy{}
 )
 
 func webIP(ip net.IP) netip.Addr {
@@ -53,7 +54,7 @@ func (p webPolicy) RecordAccess(_ context.Context, address string) {
 // AccessReport renders the daily-access report of a unit's subtree.
 // The web passes midnights in Asia/Ho_Chi_Minh; the engine counts in its
 // configured zone, the same by default.
-func (p webPolicy) AccessReport(ctx context.Context, w io.Writer, f webmail.ReportFormat, unitCode string, from, to time.Time) error {
+func (p webPolicy) AccessReport(ctx context.Context, w io.Writer, f admin.ReportFormat, unitCode string, from, to time.Time) error {
 	loc := p.e.Location()
 	rep, err := p.e.AccessReport(ctx, policy.AccessQuery{
 		Unit: unitCode,
@@ -64,13 +65,13 @@ func (p webPolicy) AccessReport(ctx context.Context, w io.Writer, f webmail.Repo
 		return err
 	}
 	switch f {
-	case webmail.FormatHTML:
+	case admin.FormatHTML:
 		return policy.RenderAccessHTML(w, rep)
-	case webmail.FormatCSV:
+	case admin.FormatCSV:
 		return policy.RenderAccessCSV(w, rep)
-	case webmail.FormatSVG:
+	case admin.FormatSVG:
 		return policy.RenderAccessSVG(w, rep)
-	case webmail.FormatPNG:
+	case admin.FormatPNG:
 		return policy.RenderAccessPNG(w, rep)
 	}
 	return fmt.Errorf("access report: no format %q", f)
@@ -78,7 +79,7 @@ func (p webPolicy) AccessReport(ctx context.Context, w io.Writer, f webmail.Repo
 
 // UsageReport renders the usage report of a unit's subtree for a year,
 // quarter or month.
-func (p webPolicy) UsageReport(ctx context.Context, w io.Writer, f webmail.ReportFormat, unitCode, period string) error {
+func (p webPolicy) UsageReport(ctx context.Context, w io.Writer, f admin.ReportFormat, unitCode, period string) error {
 	from, to, err := policy.ParsePeriod(period)
 	if err != nil {
 		return err
@@ -88,9 +89,9 @@ func (p webPolicy) UsageReport(ctx context.Context, w io.Writer, f webmail.Repor
 		return err
 	}
 	switch f {
-	case webmail.FormatHTML:
+	case admin.FormatHTML:
 		return policy.RenderUsageHTML(w, rep)
-	case webmail.FormatCSV:
+	case admin.FormatCSV:
 		return policy.RenderUsageCSV(w, rep)
 	}
 	return fmt.Errorf("usage report: no format %q", f)
@@ -98,7 +99,7 @@ func (p webPolicy) UsageReport(ctx context.Context, w io.Writer, f webmail.Repor
 
 // AuditEntries queries the audit log, after writing the entries the engine
 // still holds in memory.
-func (p webPolicy) AuditEntries(ctx context.Context, q webmail.AuditQuery) ([]webmail.AuditEntry, error) {
+func (p webPolicy) AuditEntries(ctx context.Context, q admin.AuditQuery) ([]admin.AuditEntry, error) {
 	if err := p.e.Flush(ctx); err != nil {
 		return nil, err
 	}
@@ -107,21 +108,21 @@ func (p webPolicy) AuditEntries(ctx context.Context, q webmail.AuditQuery) ([]we
 	if err != nil {
 		return nil, err
 	}
-	out := make([]webmail.AuditEntry, len(list))
+	out := make([]admin.AuditEntry, len(list))
 	for i, e := range list {
-		out[i] = webmail.AuditEntry{At: e.At, Actor: e.Actor, Subject: e.Subject, Action: e.Action, Rule: e.Rule,
+		out[i] = admin.AuditEntry{At: e.At, Actor: e.Actor, Subject: e.Subject, Action: e.Action, Rule: e.Rule,
 			Protocol: string(e.Protocol), IP: e.IP, Detail: e.Detail}
 	}
 	return out, nil
 }
 
 // SendLock returns the account's sending lock.
-func (p webPolicy) SendLock(ctx context.Context, address string) (*webmail.SendLock, error) {
+func (p webPolicy) SendLock(ctx context.Context, address string) (*admin.SendLock, error) {
 	l, err := p.e.DB().SendLocked(ctx, address)
 	if err != nil || l == nil {
 		return nil, err
 	}
-	return &webmail.SendLock{At: l.At, Reason: l.Reason}, nil
+	return &admin.SendLock{At: l.At, Reason: l.Reason}, nil
 }
 
 // UnlockSending lifts a sending lock with an audit entry.

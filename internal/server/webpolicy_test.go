@@ -13,7 +13,7 @@ import (
 	"congvu/internal/config"
 	"congvu/internal/mailerr"
 	"congvu/policy"
-	"congvu/webmail"
+	"congvu/web/admin"
 )
 
 // The web's adapter over a real policy engine: a sending lock is shown and
@@ -63,34 +63,34 @@ func TestWebPolicyAdapter(t *testing.T) {
 	if l, err := p.SendLock(ctx, addr); err != nil || l != nil {
 		t.Fatalf("after the unlock: %+v, %v", l, err)
 	}
-	list, err := p.AuditEntries(ctx, webmail.AuditQuery{Subjects: []string{addr}})
+	list, err := p.AuditEntries(ctx, admin.AuditQuery{Subjects: []string{addr}})
 	if err != nil || len(list) != 2 || list[0].Action != policy.ActionSendUnlock || list[0].Actor != "quantri@khanhhoa.gov.vn" ||
 		list[1].Action != policy.ActionSendLock {
 		t.Errorf("audit of the account: %+v, %v", list, err)
 	}
-	if list, err := p.AuditEntries(ctx, webmail.AuditQuery{Subjects: []string{"tramdt.nhatrang@khanhhoa.gov.vn"}}); err != nil || len(list) != 0 {
+	if list, err := p.AuditEntries(ctx, admin.AuditQuery{Subjects: []string{"tramdt.nhatrang@khanhhoa.gov.vn"}}); err != nil || len(list) != 0 {
 		t.Errorf("audit of another unit's account: %+v, %v", list, err)
 	}
 
 	var b bytes.Buffer
-	if err := p.UsageReport(ctx, &b, webmail.FormatCSV, "56", "2026-Q1"); err != nil || !strings.HasPrefix(b.String(), "\ufeff") ||
+	if err := p.UsageReport(ctx, &b, admin.FormatCSV, "56", "2026-Q1"); err != nil || !strings.HasPrefix(b.String(), "\ufeff") ||
 		!strings.Contains(b.String(), "Sở Khoa học và Công nghệ") {
 		t.Errorf("usage CSV: %v\n%s", err, b.String())
 	}
-	err = p.UsageReport(ctx, &b, webmail.FormatHTML, "56", "2026-Q5")
+	err = p.UsageReport(ctx, &b, admin.FormatHTML, "56", "2026-Q5")
 	var me *mailerr.Error
 	if !errors.As(err, &me) || me.HTTP() != 400 {
 		t.Errorf("bad period: %v", err)
 	}
 	b.Reset()
-	for _, f := range []webmail.ReportFormat{webmail.FormatHTML, webmail.FormatCSV, webmail.FormatSVG, webmail.FormatPNG} {
+	for _, f := range []admin.ReportFormat{admin.FormatHTML, admin.FormatCSV, admin.FormatSVG, admin.FormatPNG} {
 		b.Reset()
 		from := mustDay(t, "2026-03-01")
 		if err := p.AccessReport(ctx, &b, f, "56.skhcn", from, from.AddDate(0, 0, 6)); err != nil {
 			t.Errorf("access %s: %v", f, err)
 		}
-		start := map[webmail.ReportFormat]string{webmail.FormatHTML: "<section", webmail.FormatCSV: "\ufeff",
-			webmail.FormatSVG: "<svg", webmail.FormatPNG: "\x89PNG"}[f]
+		start := map[admin.ReportFormat]string{admin.FormatHTML: "<section", admin.FormatCSV: "\ufeff",
+			admin.FormatSVG: "<svg", admin.FormatPNG: "\x89PNG"}[f]
 		if !strings.HasPrefix(b.String(), start) {
 			t.Errorf("access %s starts %.20q", f, b.String())
 		}
