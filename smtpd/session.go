@@ -266,6 +266,9 @@ func (s *session) Data(r io.Reader) error {
 	if err != nil {
 		return s.reply(phaseData, err)
 	}
+	if err := s.scanContent(tx, msg, &in); err != nil {
+		return s.reply(phaseData, err)
+	}
 	pm := s.policyMessage(tx, msg)
 	if err := s.policyData(pm); err != nil {
 		return s.reply(phaseData, err)

@@ -31,6 +31,7 @@ type Config struct {
 	Inbound   Inbound   `toml:"inbound"`
 	DNS       DNS       `toml:"dns"`
 	Limits    Limits    `toml:"limits"`
+	Scan      Scan      `toml:"scan"`
 }
 
 // Server holds identity and paths.
@@ -144,7 +145,7 @@ func Default() Config {
 		Password: defaultPassword(),
 		// Mail between servers (outbound.go).
 		Outbound: defaultOutbound(), DKIM: defaultDKIM(), Inbound: defaultInbound(), DNS: defaultDNS(),
-		Limits: defaultLimits(),
+		Limits: defaultLimits(), Scan: defaultScan(),
 	}
 }
 
@@ -196,6 +197,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	if err := c.Limits.validate(); err != nil {
+		return err
+	}
+	if err := c.Scan.validate(); err != nil {
 		return err
 	}
 	switch c.Log.Format {

@@ -20,6 +20,9 @@ type Metrics struct {
 	Deliveries *prometheus.CounterVec
 	// Appends counts IMAP APPENDs by result.
 	Appends *prometheus.CounterVec
+	// ScanVerdicts counts content-scanner verdicts by listener and action
+	// (deliver, junk, reject, defer).
+	ScanVerdicts *prometheus.CounterVec
 	// ConnectionsRefused counts connections refused by the [limits] caps,
 	// by listener and reason (per_ip, total).
 	ConnectionsRefused *prometheus.CounterVec
@@ -52,12 +55,15 @@ func New() *Metrics {
 		Appends: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "congvu_imap_appends_total", Help: "IMAP APPEND commands by result.",
 		}, []string{"result"}),
+		ScanVerdicts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "congvu_scan_verdicts_total", Help: "Content scanner (clamd, rspamd) verdicts by listener and action.",
+		}, []string{"listener", "action"}),
 		ConnectionsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "congvu_connections_refused_total", Help: "Connections refused by the [limits] caps, by listener and reason.",
 		}, []string{"listener", "reason"}),
 	}
 	m.Mail = newMail(reg)
-	reg.MustRegister(m.ConnectionsRefused, m.Connections, m.Logins, m.MessagesAccepted, m.MessagesRejected, m.Deliveries, m.Appends,
+	reg.MustRegister(m.ScanVerdicts, m.ConnectionsRefused, m.Connections, m.Logins, m.MessagesAccepted, m.MessagesRejected, m.Deliveries, m.Appends,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }
