@@ -79,7 +79,7 @@ type Deps struct {
 	// message before the 250; nil scans nothing.
 	Scanner ContentScanner
 	Logger  *slog.Logger
-	Metrics  *metrics.Metrics
+	Metrics *metrics.Metrics
 	// Policy is the policy engine's hooks; nil accepts everything.
 	Policy policy.Hooks
 }

@@ -209,9 +209,9 @@ worker "normal" {
 	}
 	files := map[string]string{
 		"local/local.d/headers_group.conf": string(vi),
-		"rspamd.conf":                conf,
-		"local/local.d/options.inc":  fmt.Sprintf("dns { nameserver = [\"%s\"]; timeout = 1s; retransmits = 1; }\n", opts.DNS),
-		"local/local.d/actions.conf": fmt.Sprintf("reject = %g;\nadd_header = %g;\ngreylist = null;\n", opts.Reject, opts.AddHeader),
+		"rspamd.conf":                      conf,
+		"local/local.d/options.inc":        fmt.Sprintf("dns { nameserver = [\"%s\"]; timeout = 1s; retransmits = 1; }\n", opts.DNS),
+		"local/local.d/actions.conf":       fmt.Sprintf("reject = %g;\nadd_header = %g;\ngreylist = null;\n", opts.Reject, opts.AddHeader),
 	}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
