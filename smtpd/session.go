@@ -231,7 +231,15 @@ func (s *session) checkQuota(ctx context.Context, acct *directory.Account, size 
 
 // Data receives the message (DATA or the BDAT chunks, RFC 3030), then
 // delivers it. It answers only after the store has made the message durable.
-func (s *session) Data(r io.Reader) error {
+func (s *session) Data(r io.Reader) (err error) {
+	start := time.Now()
+	defer func() {
+		result := "accepted"
+		if err != nil {
+			result = "refused"
+		}
+		s.srv.metrics.SMTPDataSeconds.WithLabelValues(s.mode.String(), result).Observe(time.Since(start).Seconds())
+	}()
 	s.mu.Lock()
 	tx := s.tx
 	tx.rcpts = slices.Clone(tx.rcpts)

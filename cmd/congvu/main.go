@@ -56,7 +56,7 @@ const usage = `usage:
 
 listener flags (override the [listen] section; "" disables a listener):
   --smtp-addr --submission-addr --submissions-addr --imap-addr --imaps-addr
-  --pop3-addr --pop3s-addr --http-addr --https-addr
+  --pop3-addr --pop3s-addr --http-addr --https-addr --admin-addr
 `
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -111,7 +111,7 @@ type listenFlags struct {
 
 func addListenFlags(fs *flag.FlagSet) *listenFlags {
 	lf := &listenFlags{fs: fs, values: map[string]*string{}}
-	for _, name := range []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http", "https"} {
+	for _, name := range []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http", "https", "admin"} {
 		lf.values[name] = fs.String(name+"-addr", "", "listen address for "+name+` (host:port, "" disables)`)
 	}
 	lf.readyFile = fs.String("ready-file", "", "once every listener is bound, write their addresses here as JSON (for scripts and tests)")
@@ -122,7 +122,7 @@ func (lf *listenFlags) apply(l *config.Listen) {
 	fields := map[string]*string{
 		"smtp": &l.SMTP, "submission": &l.Submission, "submissions": &l.Submissions,
 		"imap": &l.IMAP, "imaps": &l.IMAPS, "pop3": &l.POP3, "pop3s": &l.POP3S, "http": &l.HTTP,
-		"https": &l.HTTPS,
+		"https": &l.HTTPS, "admin": &l.Admin,
 	}
 	lf.fs.Visit(func(f *flag.Flag) {
 		for name, v := range lf.values {

@@ -69,6 +69,9 @@ type Listen struct {
 	POP3S       string `toml:"pop3s"`
 	HTTP        string `toml:"http"`
 	HTTPS       string `toml:"https"`
+	// Admin serves /metrics and /healthz for operators and monitoring;
+	// keep it on loopback or a management network.
+	Admin string `toml:"admin"`
 }
 
 // Directory selects the directory backend.
@@ -134,6 +137,7 @@ func Default() Config {
 			POP3S:       "127.0.0.1:2995",
 			HTTP:        "127.0.0.1:8080",
 			HTTPS:       "127.0.0.1:8443",
+			Admin:       "127.0.0.1:8081",
 		},
 		Directory: Directory{Backend: "sqlite", SQLitePath: "directory.db",
 			LDAP: LDAP{PoolSize: 8, TimeoutSeconds: 5, CacheTTLSeconds: 60}},
@@ -259,7 +263,7 @@ func (l Listen) byName() map[string]string {
 	return map[string]string{
 		"smtp": l.SMTP, "submission": l.Submission, "submissions": l.Submissions,
 		"imap": l.IMAP, "imaps": l.IMAPS, "pop3": l.POP3, "pop3s": l.POP3S, "http": l.HTTP,
-		"https": l.HTTPS,
+		"https": l.HTTPS, "admin": l.Admin,
 	}
 }
 
