@@ -31,10 +31,14 @@ var version = "dev"
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
+		switch {
+		case errors.Is(err, errHelpRequested):
+			return
+		case errors.Is(err, flag.ErrHelp):
+			// Misuse: the usage was printed on stderr.
 			os.Exit(2)
 		}
-		fmt.Fprintln(os.Stderr, "congvu:", err)
+		fmt.Fprintln(os.Stderr, "congvu:", sentence(err))
 		os.Exit(1)
 	}
 }
@@ -63,6 +67,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return flag.ErrHelp
+	}
+	if len(args) >= 2 && isHelpFlag(args[1]) {
+		if u, ok := groupUsage[args[0]]; ok {
+			fmt.Fprint(stdout, u)
+			return errHelpRequested
+		}
 	}
 	switch args[0] {
 	case "serve":
@@ -100,6 +110,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unknown command %q", args[0])
 	}
 }
+
+// groupUsage is the usage of each command with subcommands, printed for
+// "congvu GROUP --help".
+var groupUsage = map[string]string{
+	"account": accountUsage, "queue": queueUsage, "report": reportUsage, "forward": forwardUsage,
+	"digest": digestUsage, "dkim": dkimUsage, "directory": directoryUsage, "storage": storageUsage,
+}
+
+func isHelpFlag(a string) bool { return a == "-h" || a == "-help" || a == "--help" || a == "--h" }
 
 // listenFlags registers the per-listener address flags. Only flags the user
 // actually set override the configuration.
@@ -144,11 +163,10 @@ func (lf *listenFlags) load(path string) (config.Config, error) {
 }
 
 func cmdServe(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("serve", "congvu serve --config FILE [listener flags] [--ready-file FILE]", stderr)
 	path := fs.String("config", "/etc/congvu/congvu.toml", "configuration file")
 	lf := addListenFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	cfg, err := lf.load(*path)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -27,11 +26,10 @@ const (
 // serves it: configuration, self-signed certificate, SQLite directory seeded
 // with the demo province, mail store.
 func cmdQuickstart(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("quickstart", "congvu quickstart [--dir DIR] [listener flags] [--ready-file FILE]", stderr)
 	dir := fs.String("dir", "congvu-demo", "directory for the demo's configuration, certificate, directory and mail")
 	lf := addListenFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	abs, err := filepath.Abs(*dir)
