@@ -10,11 +10,16 @@ test:
 quickstart:
 	go run ./cmd/congvu quickstart --dir ./congvu-demo
 
-# Long fuzzing runs (not part of the test command). FUZZTIME=10m make fuzz
-FUZZTIME ?= 1m
+# Fuzzing (not part of the test command; the seed corpora run as ordinary
+# tests there). `make fuzz` runs every fuzzer for 1 minute, `make
+# fuzz-long` for 10 minutes each (FUZZTIME=30m to change, ONLY=regexp to
+# pick fuzzers by name).
+.PHONY: fuzz-long
 fuzz:
-	go test ./pop3d -run '^$$' -fuzz FuzzParseCommand -fuzztime $(FUZZTIME)
-	go test ./storage -run '^$$' -fuzz FuzzParseMessage -fuzztime $(FUZZTIME)
+	FUZZTIME=$${FUZZTIME:-1m} ./deploy/fuzz.sh
+
+fuzz-long:
+	FUZZTIME=$${FUZZTIME:-10m} ./deploy/fuzz.sh
 
 # Benchmarks (issue 4), tools not tests: congvu side by side with Postfix
 # (→ Dovecot LMTP → Maildir, smtp-sink, ldap: tables), Dovecot IMAP and the
