@@ -35,3 +35,11 @@ bench:
 bench-full:
 	./bench/reference/install-debian.sh
 	PATH="$$PATH:/usr/sbin:/sbin" go run ./bench/cmd/congvu-bench --quick=false --json bench-results-full.json
+
+# Soak (issue 15; not part of the test command, which runs a short smoke
+# version): 30 minutes of mixed SMTP/IMAP/POP3/web load with a kill -9 every
+# 5 minutes, then storage check and a count of every acknowledged message.
+# SOAK="-duration 2h -rate 40" to change it.
+.PHONY: soak
+soak:
+	go run ./bench/cmd/congvu-soak $(SOAK)
