@@ -81,7 +81,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		certFile = filepath.Join(cfg.Server.DataDir, "tls-cert.pem")
 		keyFile = filepath.Join(cfg.Server.DataDir, "tls-key.pem")
 	}
-	cert, err := tlsutil.LoadOrCreate(certFile, keyFile, []string{cfg.Server.Hostname, "localhost", "127.0.0.1", "::1"})
+	cert, err := tlsutil.LoadOrCreate(certFile, keyFile, certificateNames(cfg))
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +202,9 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		bound[i] = ln
 		r.Addrs[l.name] = ln.Addr().String()
 	}
-	mux.Handle("GET /", webmail.SetupPage(cfg.Server.Hostname, cfg.Server.LocalDomains, clientListeners(r.Addrs)))
+	mux.Handle("GET /", webmail.SetupPage(cfg.Server.Hostname, cfg.Server.LocalDomains, clientListeners(cfg, r.Addrs)))
+	// Client discovery (clients.go): autoconfig, Autodiscover, set-up pages.
+	httpSrv.Handler, httpsSrv.Handler = mountDiscovery(cfg, r.Addrs, mux, httpsMux, r)
 	var httpsPort string
 	if a := r.Addrs["https"]; a != "" {
 		_, httpsPort, _ = net.SplitHostPort(a)
@@ -225,7 +227,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		SessionIdle: cfg.Web.SessionIdle(),
 		SessionMax:  cfg.Web.SessionMax(),
 		Mail:        r.Store,
-		Listeners:   clientListeners(r.Addrs),
+		Listeners:   clientListeners(cfg, r.Addrs),
 		Logger:      log.With("component", "web"),
 	}))
 	for i, l := range listeners {
@@ -244,25 +246,6 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		log.Info("listening", "listener", name, "addr", r.Addrs[name])
 	}
 	return r, nil
-}
-
-// clientListeners describes the bound mail listeners for the set-up page.
-func clientListeners(addrs map[string]string) []webmail.Listener {
-	var out []webmail.Listener
-	for _, l := range []webmail.Listener{
-		{Service: "IMAP (nhận thư / incoming)", Addr: addrs["imaps"], Security: "SSL/TLS"},
-		{Service: "IMAP (nhận thư / incoming)", Addr: addrs["imap"], Security: "STARTTLS"},
-		{Service: "POP3 (nhận thư / incoming)", Addr: addrs["pop3s"], Security: "SSL/TLS"},
-		{Service: "POP3 (nhận thư / incoming)", Addr: addrs["pop3"], Security: "STARTTLS"},
-		{Service: "SMTP (gửi thư / outgoing)", Addr: addrs["submissions"], Security: "SSL/TLS"},
-		{Service: "SMTP (gửi thư / outgoing)", Addr: addrs["submission"], Security: "STARTTLS"},
-		{Service: "Web (đăng nhập, đổi mật khẩu / sign in, password)", Addr: addrs["https"], Security: "HTTPS"},
-	} {
-		if l.Addr != "" {
-			out = append(out, l)
-		}
-	}
-	return out
 }
 
 func isClosed(err error) bool {
