@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -27,6 +28,7 @@ import (
 	"congvu/policy"
 	"congvu/pop3d"
 	"congvu/queue"
+	"congvu/sieve"
 	"congvu/smtpd"
 	"congvu/storage"
 	"congvu/webmail"
@@ -43,8 +45,12 @@ type Running struct {
 	Policy  *policy.Engine
 	CertPEM string       // path of the certificate clients should trust
 	Queue   *queue.Queue // nil unless smtp.outbound is on
+	// Sieve holds users' delivery rules and vacation settings
+	// (sieve.Settings for the web).
+	Sieve *sieve.Store
 
-	dkim *msgauth.Signer
+	dkim  *msgauth.Signer
+	rules atomic.Pointer[sieve.Deliverer] // set once the policy engine exists
 
 	log     *slog.Logger
 	closers []func() error
@@ -126,6 +132,14 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	smtpDeps := mail.deps
 	smtpDeps.Store, smtpDeps.Dir, smtpDeps.Logger, smtpDeps.Metrics = r.Store, r.Dir, log.With("proto", "smtp"), r.Metrics
 	smtpDeps.Policy = r.Policy
+	// Delivery rules (rules.go): smtpd and the queue's local delivery.
+	rules, err := startRules(cfg, r, mail)
+	if err != nil {
+		return nil, fmt.Errorf("sieve: %w", err)
+	}
+	r.rules.Store(rules)
+	r.Sieve = rules.Store()
+	smtpDeps.Rules = rules
 
 	smtpSrv := smtpd.New(smtpd.Config{
 		Hostname:        cfg.Server.Hostname,
