@@ -24,6 +24,7 @@ import (
 	"congvu/internal/config"
 	"congvu/internal/metrics"
 	"congvu/internal/tlsutil"
+	"congvu/managesieve"
 	"congvu/msgauth"
 	"congvu/policy"
 	"congvu/pop3d"
@@ -157,8 +158,10 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		Policy: r.Policy})
 	popSrv := pop3d.New(pop3d.Config{TLS: tlsCfg, Hostname: cfg.Server.Hostname},
 		pop3d.Deps{Store: r.Store, Dir: r.Dir, Logger: log.With("proto", "pop3"), Metrics: r.Metrics, Policy: r.Policy})
+	sieveSrv := managesieve.New(managesieve.Config{TLS: tlsCfg, Hostname: cfg.Server.Hostname, MaxRedirects: cfg.Sieve.MaxRedirects},
+		managesieve.Deps{Store: r.Sieve, Dir: r.Dir, Policy: r.Policy, Logger: log.With("proto", "managesieve")})
 	// Servers close before the store and directory they use.
-	r.closers = append(r.closers, smtpSrv.Close, imapSrv.Close, popSrv.Close)
+	r.closers = append(r.closers, smtpSrv.Close, imapSrv.Close, popSrv.Close, sieveSrv.Close)
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(r.Metrics.Registry, promhttp.HandlerOpts{}))
@@ -196,6 +199,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		{"http", cfg.Listen.HTTP, httpSrv.Serve},
 		// ServeTLS clones TLSConfig and adds HTTP/2 to its protocols.
 		{"https", cfg.Listen.HTTPS, func(l net.Listener) error { return httpsSrv.ServeTLS(l, "", "") }},
+		{"managesieve", cfg.Listen.ManageSieve, sieveSrv.Serve},
 	}
 	// Bind everything first so a port conflict fails start-up cleanly
 	// before any client was served.
