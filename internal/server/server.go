@@ -19,11 +19,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"congvu/addressbook"
 	"congvu/directory"
 	"congvu/imapd"
 	"congvu/internal/config"
 	"congvu/internal/metrics"
 	"congvu/internal/tlsutil"
+	"congvu/ldapd"
 	"congvu/managesieve"
 	"congvu/msgauth"
 	"congvu/policy"
@@ -160,8 +162,13 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		pop3d.Deps{Store: r.Store, Dir: r.Dir, Logger: log.With("proto", "pop3"), Metrics: r.Metrics, Policy: r.Policy})
 	sieveSrv := managesieve.New(managesieve.Config{TLS: tlsCfg, Hostname: cfg.Server.Hostname, MaxRedirects: cfg.Sieve.MaxRedirects},
 		managesieve.Deps{Store: r.Sieve, Dir: r.Dir, Policy: r.Policy, Logger: log.With("proto", "managesieve")})
+	// The danh bạ for mail clients: LDAP here, CardDAV on the HTTPS mux.
+	book := addressbook.New(r.Dir, addressbook.Options{Logger: log.With("component", "addressbook")})
+	ldapSrv := ldapd.New(ldapd.Config{TLS: tlsCfg, BaseDN: cfg.AddressBook.BaseDN(cfg.Server.LocalDomains[0]),
+		Anonymous: cfg.AddressBook.LDAPAnonymous, SizeLimit: cfg.AddressBook.SizeLimit},
+		ldapd.Deps{Book: book, Dir: r.Dir, Policy: r.Policy, Logger: log.With("proto", "ldap")})
 	// Servers close before the store and directory they use.
-	r.closers = append(r.closers, smtpSrv.Close, imapSrv.Close, popSrv.Close, sieveSrv.Close)
+	r.closers = append(r.closers, smtpSrv.Close, imapSrv.Close, popSrv.Close, sieveSrv.Close, ldapSrv.Close)
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(r.Metrics.Registry, promhttp.HandlerOpts{}))
@@ -200,6 +207,8 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		// ServeTLS clones TLSConfig and adds HTTP/2 to its protocols.
 		{"https", cfg.Listen.HTTPS, func(l net.Listener) error { return httpsSrv.ServeTLS(l, "", "") }},
 		{"managesieve", cfg.Listen.ManageSieve, sieveSrv.Serve},
+		{"ldap", cfg.Listen.LDAP, ldapSrv.Serve},
+		{"ldaps", cfg.Listen.LDAPS, ldapSrv.ServeTLS},
 	}
 	// Bind everything first so a port conflict fails start-up cleanly
 	// before any client was served.
@@ -262,6 +271,16 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 			}
 		}()
 		log.Info("listening", "listener", name, "addr", r.Addrs[name])
+	}
+	// The LDAP library binds its own listeners: wait until they do.
+	ldapListeners := 0
+	for _, n := range []string{"ldap", "ldaps"} {
+		if r.Addrs[n] != "" {
+			ldapListeners++
+		}
+	}
+	if err := ldapSrv.WaitBound(ldapListeners, 10*time.Second); err != nil {
+		return nil, err
 	}
 	return r, nil
 }
