@@ -389,30 +389,5 @@ func (s *Store) forget(user string) {
 	s.mu.Unlock()
 }
 
-// writeFile writes dir/name crash-safely: a temporary file, fsynced,
-// renamed over the old one, then the directory fsynced.
-func writeFile(dir, name string, data []byte) error {
-	if err := durable.MkdirAll(dir); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, ".tmp-")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, name))
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return durable.SyncDir(dir)
-}
+// writeFile writes dir/name crash-safely (internal/durable).
+func writeFile(dir, name string, data []byte) error { return durable.WriteFile(dir, name, data) }

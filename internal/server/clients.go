@@ -1,11 +1,14 @@
 package server
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
 
+	"congvu/addressbook"
 	"congvu/autoconfig"
+	"congvu/carddav"
 	"congvu/internal/config"
 	"congvu/webmail"
 )
@@ -96,4 +99,37 @@ func clientListeners(cfg config.Config, addrs map[string]string) []webmail.Liste
 		}
 	}
 	return out
+}
+
+// mountCardDAV serves the address books on the HTTPS listener; the plain
+// one sends CardDAV discovery there.
+func mountCardDAV(cfg config.Config, httpMux, httpsMux *http.ServeMux, r *Running, book *addressbook.Book) error {
+	if !cfg.AddressBook.CardDAV {
+		return nil
+	}
+	personal, err := carddav.OpenPersonal(cfg.Path(cfg.AddressBook.PersonalPath), cfg.AddressBook.MaxPersonalContacts)
+	if err != nil {
+		return fmt.Errorf("carddav: %w", err)
+	}
+	h := carddav.New(carddav.Options{Book: book, Dir: r.Dir, Policy: r.Policy, Personal: personal,
+		SizeLimit: cfg.AddressBook.SizeLimit, Logger: r.log.With("component", "carddav")})
+	httpsMux.Handle("/.well-known/carddav", h)
+	httpsMux.Handle(carddav.Prefix+"/", h)
+	httpsMux.Handle(carddav.Prefix, h)
+	httpsPort := boundPort(r.Addrs, "https")
+	if httpsPort == 0 {
+		return nil
+	}
+	toHTTPS := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		host, _, err := net.SplitHostPort(req.Host)
+		if err != nil {
+			host = req.Host
+		}
+		target := "https://" + net.JoinHostPort(host, strconv.Itoa(httpsPort)) + req.URL.RequestURI()
+		http.Redirect(w, req, target, http.StatusPermanentRedirect)
+	})
+	for _, m := range []string{"GET", "PROPFIND"} {
+		httpMux.Handle(m+" /.well-known/carddav", toHTTPS)
+	}
+	return nil
 }

@@ -232,6 +232,14 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	mux.Handle("GET /", webmail.SetupPage(cfg.Server.Hostname, cfg.Server.LocalDomains, clientListeners(cfg, r.Addrs)))
 	// Client discovery (clients.go): autoconfig, Autodiscover, set-up pages.
 	httpSrv.Handler, httpsSrv.Handler = mountDiscovery(cfg, r.Addrs, mux, httpsMux, r)
+	if err := mountCardDAV(cfg, mux, httpsMux, r, book); err != nil {
+		for _, b := range bound {
+			if b != nil {
+				b.Close()
+			}
+		}
+		return nil, err
+	}
 	var httpsPort string
 	if a := r.Addrs["https"]; a != "" {
 		_, httpsPort, _ = net.SplitHostPort(a)
