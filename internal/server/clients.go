@@ -19,11 +19,12 @@ import (
 // listener is bound to.
 
 // certificateNames are the names the self-signed certificate covers: the
-// host names clients are told and the discovery names under each domain.
+// host names clients are told, each domain (Thunderbird and Outlook also
+// ask https://<domain>/) and the discovery names under it.
 func certificateNames(cfg config.Config) []string {
 	names := cfg.Server.ClientHostnames()
 	for _, d := range cfg.Server.LocalDomains {
-		names = append(names, "autoconfig."+d, "autodiscover."+d, "mta-sts."+d)
+		names = append(names, d, "autoconfig."+d, "autodiscover."+d, "mta-sts."+d)
 	}
 	return append(names, "localhost", "127.0.0.1", "::1")
 }
