@@ -394,22 +394,7 @@ func testSieveConnect(t *testing.T, s *system) {
 	script := filepath.Join(t.TempDir(), "rules.sieve")
 	os.WriteFile(script, []byte("require [\"fileinto\", \"mailbox\", \"imap4flags\"];\r\n"+
 		"if header :contains \"subject\" \"báo cáo\" {\r\n  fileinto :create :flags \"\\\\Flagged\" \"Báo cáo\";\r\n  stop;\r\n}\r\n"), 0o600)
-	host, port := hostPort(s.addrs["managesieve"])
-	sc := func(args ...string) string {
-		// The password goes on file descriptor 3, as --passwordfd wants.
-		r, w, _ := os.Pipe()
-		io.WriteString(w, official.Password+"\n")
-		w.Close()
-		cmd := exec.Command("sieve-connect", append([]string{"--server", host, "--port", port, "--user", official.Address,
-			"--passwordfd", "3", "--tlscafile", s.certFile, "--tlshostname", "mail." + demoDomain, "--authmech", "PLAIN", "--noclearauth"}, args...)...)
-		cmd.ExtraFiles = []*os.File{r}
-		b, err := cmd.CombinedOutput()
-		r.Close()
-		if err != nil {
-			t.Fatalf("sieve-connect %v: %v\n%s", args, err, b)
-		}
-		return string(b)
-	}
+	sc := func(args ...string) string { return sieveConnect(t, s, official, args...) }
 	sc("--upload", "--localsieve", script, "--remotesieve", "Quy tắc")
 	sc("--activate", "--remotesieve", "Quy tắc")
 	if out := sc("--list"); !strings.Contains(out, `"Quy tắc" ACTIVE`) {
@@ -432,4 +417,28 @@ func testSieveConnect(t *testing.T, s *system) {
 			t.Error("the report also landed in INBOX")
 		}
 	}
+}
+
+// sieveConnect runs Debian's sieve-connect as acct against the ManageSieve
+// listener (STARTTLS, certificate checked against the host name, PLAIN).
+func sieveConnect(t *testing.T, s *system, acct account, args ...string) string {
+	t.Helper()
+	requireTool(t, "sieve-connect")
+	host, port := hostPort(s.addrs["managesieve"])
+	// The password goes on file descriptor 3, as --passwordfd wants.
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, acct.Password+"\n")
+	w.Close()
+	cmd := exec.Command("sieve-connect", append([]string{"--server", host, "--port", port, "--user", acct.Address,
+		"--passwordfd", "3", "--tlscafile", s.certFile, "--tlshostname", "mail." + demoDomain, "--authmech", "PLAIN", "--noclearauth"}, args...)...)
+	cmd.ExtraFiles = []*os.File{r}
+	b, err := cmd.CombinedOutput()
+	r.Close()
+	if err != nil {
+		t.Fatalf("sieve-connect %v: %v\n%s", args, err, b)
+	}
+	return string(b)
 }
