@@ -302,7 +302,13 @@ func (d *Deliverer) vacation(ctx context.Context, p *Plan, log *slog.Logger) {
 		days = d.o.VacationDefaultDays
 	}
 	days = max(days, d.o.VacationMinDays)
-	from := d.replyFrom(v, acct, m, addrs)
+	// Only the account's own addresses may sign a reply: :addresses only
+	// widens who the message counts as addressed to (RFC 5230 4.5).
+	own := []string{strings.ToLower(acct.Address)}
+	for _, a := range acct.Aliases {
+		own = append(own, strings.ToLower(a))
+	}
+	from := d.replyFrom(v, acct, m, own)
 	now := d.o.Now()
 	reply, err := composeReply(v, m, from, m.EnvelopeFrom, d.o.Hostname, now)
 	if err != nil {

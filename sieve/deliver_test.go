@@ -240,6 +240,14 @@ func TestVacationNeverToListsOrRobots(t *testing.T) {
 	if f.out.count() != 0 {
 		t.Fatalf("replies sent: %+v", f.out.sent)
 	}
+	// :from naming somebody else is not used (it would be DKIM-signed as
+	// theirs): the reply comes from the official's own address.
+	f2 := newFixture(t)
+	f2.activate(`require "vacation"; vacation :addresses ["giamdoc@khanhhoa.gov.vn"] :from "giamdoc@khanhhoa.gov.vn" "Vắng.";`)
+	f2.deliver("a@x.gov.vn", "From: a@x.gov.vn\nTo: giamdoc@khanhhoa.gov.vn\nSubject: x")
+	if f2.out.count() != 1 || !strings.Contains(f2.out.sent[0].msg, "<thanhnn.skhcn@khanhhoa.gov.vn>\r\nTo:") {
+		t.Errorf(":from of another account: %+v", f2.out.sent)
+	}
 	// Auto-Submitted: no and an alias in Cc do get a reply, from the alias.
 	f.deliver("a@x.gov.vn", "From: a@x.gov.vn\nAuto-Submitted: no\nTo: b@x.gov.vn\nCc: Thanh <thanh.nguyen@khanhhoa.gov.vn>\nSubject: x")
 	if f.out.count() != 1 || !strings.Contains(f.out.sent[0].msg, "<thanh.nguyen@khanhhoa.gov.vn>\r\nTo:") {
