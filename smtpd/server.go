@@ -82,6 +82,9 @@ type Deps struct {
 	Metrics *metrics.Metrics
 	// Policy is the policy engine's hooks; nil accepts everything.
 	Policy policy.Hooks
+	// Rules applies recipients' delivery rules (Sieve); nil stores every
+	// message in its default folder (rules.go).
+	Rules Rules
 }
 
 // Defaults.
@@ -125,6 +128,7 @@ type Server struct {
 	tls     *tls.Config
 	domains map[string]bool
 	policy  policy.Hooks
+	rules   Rules
 
 	mx, submission *smtp.Server
 
@@ -172,6 +176,7 @@ func New(cfg Config, deps Deps) *Server {
 		log:     deps.Logger,
 		metrics: deps.Metrics,
 		policy:  policy.OrNop(deps.Policy),
+		rules:   deps.Rules,
 		domains: make(map[string]bool, len(cfg.LocalDomains)),
 		conns:   make(map[*idleConn]struct{}),
 	}

@@ -141,6 +141,7 @@ func printWelcome(w io.Writer, dir, cfgPath string, r *server.Running, fresh boo
 	}
 	if a := r.Addrs["https"]; a != "" {
 		fmt.Fprintf(w, "\nĐăng nhập web / web sign-in: https://%s/login\n", a)
+		fmt.Fprintf(w, "Cài đặt phần mềm thư / mail client set-up: https://%s/setup/ (máy chủ / host %s; see README to make it resolve here)\n", a, demoHostname)
 	}
 	credPath := filepath.Join(dir, "demo-accounts.csv")
 	rows, err := readCredentials(credPath)

@@ -16,19 +16,24 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"congvu/addressbook"
 	"congvu/directory"
 	"congvu/imapd"
 	"congvu/internal/config"
 	"congvu/internal/metrics"
 	"congvu/internal/tlsutil"
+	"congvu/ldapd"
+	"congvu/managesieve"
 	"congvu/msgauth"
 	"congvu/policy"
 	"congvu/pop3d"
 	"congvu/queue"
+	"congvu/sieve"
 	"congvu/smtpd"
 	"congvu/storage"
 	"congvu/web"
@@ -50,8 +55,12 @@ type Running struct {
 	Policy  *policy.Engine
 	CertPEM string       // path of the certificate clients should trust
 	Queue   *queue.Queue // nil unless smtp.outbound is on
+	// Sieve holds users' delivery rules and vacation settings
+	// (sieve.Settings for the web).
+	Sieve *sieve.Store
 
-	dkim *msgauth.Signer
+	dkim  *msgauth.Signer
+	rules atomic.Pointer[sieve.Deliverer] // set once the policy engine exists
 
 	log     *slog.Logger
 	closers []func() error
@@ -91,7 +100,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		certFile = filepath.Join(cfg.Server.DataDir, "tls-cert.pem")
 		keyFile = filepath.Join(cfg.Server.DataDir, "tls-key.pem")
 	}
-	cert, err := tlsutil.LoadOrCreate(certFile, keyFile, []string{cfg.Server.Hostname, "localhost", "127.0.0.1", "::1"})
+	cert, err := tlsutil.LoadOrCreate(certFile, keyFile, certificateNames(cfg))
 	if err != nil {
 		return nil, err
 	}
@@ -137,6 +146,14 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	smtpDeps := mail.deps
 	smtpDeps.Store, smtpDeps.Dir, smtpDeps.Logger, smtpDeps.Metrics = r.Store, r.Dir, log.With("proto", "smtp"), r.Metrics
 	smtpDeps.Policy = r.Policy
+	// Delivery rules (rules.go): smtpd and the queue's local delivery.
+	rules, err := startRules(cfg, r, mail)
+	if err != nil {
+		return nil, fmt.Errorf("sieve: %w", err)
+	}
+	r.rules.Store(rules)
+	r.Sieve = rules.Store()
+	smtpDeps.Rules = rules
 
 	smtpSrv := smtpd.New(smtpd.Config{
 		Hostname:        cfg.Server.Hostname,
@@ -154,8 +171,15 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		Policy: r.Policy})
 	popSrv := pop3d.New(pop3d.Config{TLS: tlsCfg, Hostname: cfg.Server.Hostname},
 		pop3d.Deps{Store: r.Store, Dir: r.Dir, Logger: log.With("proto", "pop3"), Metrics: r.Metrics, Policy: r.Policy})
+	sieveSrv := managesieve.New(managesieve.Config{TLS: tlsCfg, Hostname: cfg.Server.Hostname, MaxRedirects: cfg.Sieve.MaxRedirects},
+		managesieve.Deps{Store: r.Sieve, Dir: r.Dir, Policy: r.Policy, Logger: log.With("proto", "managesieve")})
+	// The danh bạ for mail clients: LDAP here, CardDAV on the HTTPS mux.
+	book := addressbook.New(r.Dir, addressbook.Options{Logger: log.With("component", "addressbook")})
+	ldapSrv := ldapd.New(ldapd.Config{TLS: tlsCfg, BaseDN: cfg.AddressBook.BaseDN(cfg.Server.LocalDomains[0]),
+		Anonymous: cfg.AddressBook.LDAPAnonymous, SizeLimit: cfg.AddressBook.SizeLimit},
+		ldapd.Deps{Book: book, Dir: r.Dir, Policy: r.Policy, Logger: log.With("proto", "ldap")})
 	// Servers close before the store and directory they use.
-	r.closers = append(r.closers, smtpSrv.Close, imapSrv.Close, popSrv.Close)
+	r.closers = append(r.closers, smtpSrv.Close, imapSrv.Close, popSrv.Close, sieveSrv.Close, ldapSrv.Close)
 
 	healthz := func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -206,6 +230,9 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		// ServeTLS clones TLSConfig and adds HTTP/2 to its protocols.
 		{"https", cfg.Listen.HTTPS, func(l net.Listener) error { return httpsSrv.ServeTLS(l, "", "") }},
 		{"admin", cfg.Listen.Admin, adminSrv.Serve},
+		{"managesieve", cfg.Listen.ManageSieve, sieveSrv.Serve},
+		{"ldap", cfg.Listen.LDAP, ldapSrv.Serve},
+		{"ldaps", cfg.Listen.LDAPS, ldapSrv.ServeTLS},
 	}
 	// Bind everything first so a port conflict fails start-up cleanly
 	// before any client was served.
@@ -230,7 +257,17 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		r.Addrs[l.name] = ln.Addr().String()
 		bound[i] = limits.wrap(ln, l.name, cfg.Server.Hostname, r.Metrics.ConnectionsRefused)
 	}
-	mux.Handle("GET /", account.SetupPage(cfg.Server.Hostname, cfg.Server.LocalDomains, clientListeners(r.Addrs)))
+	mux.Handle("GET /", account.SetupPage(cfg.Server.Hostname, cfg.Server.LocalDomains, clientListeners(cfg, r.Addrs)))
+	// Client discovery (clients.go): autoconfig, Autodiscover, set-up pages.
+	httpSrv.Handler, httpsSrv.Handler = mountDiscovery(cfg, r.Addrs, mux, httpsMux, r)
+	if err := mountCardDAV(cfg, mux, httpsMux, r, book); err != nil {
+		for _, b := range bound {
+			if b != nil {
+				b.Close()
+			}
+		}
+		return nil, err
+	}
 	var httpsPort string
 	if a := r.Addrs["https"]; a != "" {
 		_, httpsPort, _ = net.SplitHostPort(a)
@@ -253,7 +290,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		SessionIdle: cfg.Web.SessionIdle(),
 		SessionMax:  cfg.Web.SessionMax(),
 		Logger:      log.With("component", "web"),
-		Account:     account.Options{Listeners: clientListeners(r.Addrs)},
+		Account:     account.Options{Listeners: clientListeners(cfg, r.Addrs)},
 		Mail:        webmail.Options{Mail: r.Store},
 		Admin: admin.Options{
 			Reports:   webPolicy{e: r.Policy},
@@ -279,6 +316,16 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		}()
 		log.Info("listening", "listener", name, "addr", r.Addrs[name])
 	}
+	// The LDAP library binds its own listeners: wait until they do.
+	ldapListeners := 0
+	for _, n := range []string{"ldap", "ldaps"} {
+		if r.Addrs[n] != "" {
+			ldapListeners++
+		}
+	}
+	if err := ldapSrv.WaitBound(ldapListeners, 10*time.Second); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -295,25 +342,6 @@ func buildInfo() (version, revision, goVersion string) {
 		}
 	}
 	return version, revision, goVersion
-}
-
-// clientListeners describes the bound mail listeners for the set-up page.
-func clientListeners(addrs map[string]string) []account.Listener {
-	var out []account.Listener
-	for _, l := range []account.Listener{
-		{Service: "IMAP (nhận thư / incoming)", Addr: addrs["imaps"], Security: "SSL/TLS"},
-		{Service: "IMAP (nhận thư / incoming)", Addr: addrs["imap"], Security: "STARTTLS"},
-		{Service: "POP3 (nhận thư / incoming)", Addr: addrs["pop3s"], Security: "SSL/TLS"},
-		{Service: "POP3 (nhận thư / incoming)", Addr: addrs["pop3"], Security: "STARTTLS"},
-		{Service: "SMTP (gửi thư / outgoing)", Addr: addrs["submissions"], Security: "SSL/TLS"},
-		{Service: "SMTP (gửi thư / outgoing)", Addr: addrs["submission"], Security: "STARTTLS"},
-		{Service: "Web (đăng nhập, đổi mật khẩu / sign in, password)", Addr: addrs["https"], Security: "HTTPS"},
-	} {
-		if l.Addr != "" {
-			out = append(out, l)
-		}
-	}
-	return out
 }
 
 func isClosed(err error) bool {
