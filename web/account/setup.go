@@ -65,5 +65,6 @@ th{background:#f2f2f2}.en{color:#555;font-size:.9em}</style></head>
 <table><tr><th>Dịch vụ / Service</th><th>Máy chủ / Host</th><th>Cổng / Port</th><th>Bảo mật / Security</th></tr>
 {{range .Rows}}<tr><td>{{.Service}}</td><td>{{.Host}}</td><td>{{.Port}}</td><td>{{.Security}}</td></tr>
 {{end}}</table>
+<p><a href="/setup/">Hướng dẫn từng phần mềm (Thunderbird, Outlook, iPhone/iPad, Android) <span class="en" lang="en">/ step by step for each client</span></a></p>
 </body></html>
 `))

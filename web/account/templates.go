@@ -16,7 +16,11 @@ const homeTemplate = `{{define "content"}}{{with .Data}}<h1>Xin chào, {{if .Acc
 <p class="hint">Tên đăng nhập là địa chỉ thư đầy đủ; mật khẩu như trên web. <span class="en">The user name is the full address; the password is the same as here.</span></p>
 <table><tr><th>Dịch vụ <span class="en">/ Service</span></th><th>Máy chủ : cổng <span class="en">/ Server : port</span></th><th>Bảo mật <span class="en">/ Security</span></th></tr>
 {{range .Listeners}}<tr><td>{{.Service}}</td><td>{{.Addr}}</td><td>{{.Security}}</td></tr>{{end}}
-</table></div>{{end}}{{end}}{{end}}`
+</table>
+<p><a class="button secondary" href="/setup/congvu.mobileconfig?emailaddress={{.Account.Address}}">Tải cấu hình cho iPhone/iPad <span class="en" lang="en">/ iPhone, iPad profile</span></a>
+<a href="/setup/android?emailaddress={{.Account.Address}}">Android (mã QR) <span class="en" lang="en">/ Android, QR code</span></a>
+<a href="/setup/">Hướng dẫn Thunderbird, Outlook <span class="en" lang="en">/ Thunderbird, Outlook guide</span></a></p>
+</div>{{end}}{{end}}{{end}}`
 
 const passwordTemplate = `{{define "content"}}<div class="card narrow">
 <h1>Đổi mật khẩu <span class="en">/ Change password</span></h1>
