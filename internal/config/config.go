@@ -30,6 +30,7 @@ type Config struct {
 	DKIM      DKIM      `toml:"dkim"`
 	Inbound   Inbound   `toml:"inbound"`
 	DNS       DNS       `toml:"dns"`
+	Signing   Signing   `toml:"signing"`
 }
 
 // Server holds identity and paths.
@@ -143,6 +144,8 @@ func Default() Config {
 		Password: defaultPassword(),
 		// Mail between servers (outbound.go).
 		Outbound: defaultOutbound(), DKIM: defaultDKIM(), Inbound: defaultInbound(), DNS: defaultDNS(),
+		// Digital signatures (signing.go).
+		Signing: defaultSigning(),
 	}
 }
 
@@ -226,6 +229,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.Policy.Validate(); err != nil {
+		return err
+	}
+	if err := c.Signing.validate(); err != nil {
 		return err
 	}
 	return c.validateMail()
