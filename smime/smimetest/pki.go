@@ -38,6 +38,20 @@ type PKI struct {
 	serial int
 	// OCSPRequests counts answered OCSP requests.
 	ocspRequests int
+	down         bool
+}
+
+// SetDown makes the CRL and OCSP server answer 503 (an unreachable CA).
+func (p *PKI) SetDown(down bool) {
+	p.mu.Lock()
+	p.down = down
+	p.mu.Unlock()
+}
+
+func (p *PKI) isDown() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.down
 }
 
 // Cert is an issued certificate.
@@ -114,7 +128,13 @@ crlDistributionPoints = URI:%s/root.crl
 	mux.HandleFunc("GET /root.crl", p.serveFile(filepath.Join(root, "crl.der"), "application/pkix-crl"))
 	mux.HandleFunc("GET /int.crl", p.serveFile(filepath.Join(in, "crl.der"), "application/pkix-crl"))
 	mux.HandleFunc("POST /ocsp", p.serveOCSP)
-	p.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	p.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p.isDown() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}), ReadHeaderTimeout: 5 * time.Second}
 	go p.srv.Serve(ln)
 	t.Cleanup(func() { p.srv.Close() })
 	return p
