@@ -79,6 +79,10 @@ type Deps struct {
 	Metrics  *metrics.Metrics
 	// Policy is the policy engine's hooks; nil accepts everything.
 	Policy policy.Hooks
+
+	// Documents checks official documents on both listeners (signatures,
+	// the state-secret guard, centralised signing); nil skips it.
+	Documents DocumentChecker
 }
 
 // Defaults.
@@ -122,6 +126,9 @@ type Server struct {
 	tls     *tls.Config
 	domains map[string]bool
 	policy  policy.Hooks
+
+	// documents is the official-document checker (documents.go).
+	documents DocumentChecker
 
 	mx, submission *smtp.Server
 
@@ -172,6 +179,7 @@ func New(cfg Config, deps Deps) *Server {
 		domains: make(map[string]bool, len(cfg.LocalDomains)),
 		conns:   make(map[*idleConn]struct{}),
 	}
+	s.documents = deps.Documents
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

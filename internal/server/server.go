@@ -27,6 +27,7 @@ import (
 	"congvu/policy"
 	"congvu/pop3d"
 	"congvu/queue"
+	"congvu/smime"
 	"congvu/smtpd"
 	"congvu/storage"
 	"congvu/webmail"
@@ -45,6 +46,9 @@ type Running struct {
 	Queue   *queue.Queue // nil unless smtp.outbound is on
 
 	dkim *msgauth.Signer
+	// trust is the signature trust store, reread by Reload (nil when
+	// verification is off).
+	trust *smime.TrustStore
 
 	log     *slog.Logger
 	closers []func() error
@@ -115,7 +119,8 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		Config: cfg.Policy, LocalDomains: cfg.Server.LocalDomains, Hostname: cfg.Server.Hostname,
 		DBPath: cfg.Path(cfg.Policy.DBPath), Dir: r.Dir, Writer: r.Dir, Store: r.Store,
 		Logger: log.With("component", "policy"), Registerer: r.Metrics.Registry,
-		Outbound: mail.enqueueFunc(),
+		Outbound:      mail.enqueueFunc(),
+		QuarantineDir: cfg.Path(cfg.Policy.SecretGuard.QuarantineDir),
 	})
 	if err != nil {
 		return nil, err
@@ -126,6 +131,15 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	smtpDeps := mail.deps
 	smtpDeps.Store, smtpDeps.Dir, smtpDeps.Logger, smtpDeps.Metrics = r.Store, r.Dir, log.With("proto", "smtp"), r.Metrics
 	smtpDeps.Policy = r.Policy
+	// Digital signatures, the state-secret guard and central signing
+	// (signing.go).
+	signing, err := startSigning(cfg, r.Policy, log)
+	if err != nil {
+		return nil, fmt.Errorf("signing: %w", err)
+	}
+	r.closers = append(r.closers, signing.close)
+	r.trust = signing.trust
+	smtpDeps.Documents = signing.checker
 
 	smtpSrv := smtpd.New(smtpd.Config{
 		Hostname:        cfg.Server.Hostname,
@@ -287,6 +301,12 @@ func (r *Running) Reload(cfg config.Config) error {
 	// itself is fixed until restart.
 	if err := r.dkim.Reload(); err != nil {
 		return fmt.Errorf("dkim keys: %w", err)
+	}
+	// Trust anchors dropped into signing.trust_dir since start.
+	if r.trust != nil {
+		if err := r.trust.Reload(); err != nil {
+			return fmt.Errorf("signing trust store: %w", err)
+		}
 	}
 	return r.Policy.Reload(cfg.Policy, cfg.Server.LocalDomains)
 }
