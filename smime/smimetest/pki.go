@@ -400,3 +400,38 @@ func (p *PKI) PrintCMS(msg []byte) string {
 	must(p.t, os.WriteFile(in, msg, 0o600))
 	return string(p.run("cms", "-cmsout", "-print", "-in", in, "-noout"))
 }
+
+// Token is a SoftHSM2 token holding test keys.
+type Token struct {
+	Module, Label, PIN string
+}
+
+// SoftHSM creates a SoftHSM2 token in a temporary directory (pointing
+// SOFTHSM2_CONF at it for the rest of the test) and imports the keys of
+// certs under the labels given.
+func SoftHSM(t *testing.T, keys map[string]*Cert) *Token {
+	t.Helper()
+	module := "/usr/lib/softhsm/libsofthsm2.so"
+	if _, err := os.Stat(module); err != nil {
+		t.Fatalf("SoftHSM2 (Debian softhsm2) is needed: %v", err)
+	}
+	dir := t.TempDir()
+	must(t, os.MkdirAll(filepath.Join(dir, "tokens"), 0o700))
+	conf := filepath.Join(dir, "softhsm2.conf")
+	must(t, os.WriteFile(conf, []byte("directories.tokendir = "+filepath.Join(dir, "tokens")+"\nobjectstore.backend = file\nlog.level = ERROR\n"), 0o600))
+	t.Setenv("SOFTHSM2_CONF", conf)
+	tok := &Token{Module: module, Label: "congvu-test", PIN: "1234"}
+	run := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("softhsm2-util", args...).CombinedOutput(); err != nil {
+			t.Fatalf("softhsm2-util %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	run("--init-token", "--free", "--label", tok.Label, "--pin", tok.PIN, "--so-pin", "5678")
+	id := 1
+	for label, c := range keys {
+		run("--import", c.KeyPEM, "--token", tok.Label, "--label", label, "--id", fmt.Sprintf("%02x", id), "--pin", tok.PIN)
+		id++
+	}
+	return tok
+}
