@@ -2,12 +2,14 @@ package smime
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -48,7 +50,21 @@ type VerifierConfig struct {
 // Verifier checks CMS signatures against the trust store.
 type Verifier struct {
 	cfg VerifierConfig
+	// chains remembers the chain built for a signer certificate with a
+	// trust set, so the next message from the same signer skips
+	// x509.Verify (the signature checks of the chain): only the validity
+	// times are checked again.
+	mu     sync.Mutex
+	chains map[chainKey][]*x509.Certificate
 }
+
+type chainKey struct {
+	leaf  [32]byte
+	trust *trustSet
+}
+
+// maxCachedChains bounds the chain cache (one per signer certificate).
+const maxCachedChains = 4096
 
 // NewVerifier returns a Verifier.
 func NewVerifier(cfg VerifierConfig) *Verifier {
@@ -61,7 +77,7 @@ func NewVerifier(cfg VerifierConfig) *Verifier {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Verifier{cfg: cfg}
+	return &Verifier{cfg: cfg, chains: map[chainKey][]*x509.Certificate{}}
 }
 
 // Verified is what Verify found besides the Result.
@@ -252,15 +268,7 @@ func (v *Verifier) checkCertificate(ctx context.Context, cert *x509.Certificate,
 		}
 		at = signingTime
 	}
-	inter := x509.NewCertPool()
-	for _, c := range carried {
-		inter.AddCert(c)
-	}
-	for _, c := range ts.intermediates {
-		inter.AddCert(c)
-	}
-	chains, err := cert.Verify(x509.VerifyOptions{Roots: ts.roots, Intermediates: inter, CurrentTime: at,
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	chain, err := v.chain(cert, carried, ts, at)
 	if err != nil {
 		var inv x509.CertificateInvalidError
 		var unk x509.UnknownAuthorityError
@@ -276,7 +284,7 @@ func (v *Verifier) checkCertificate(ctx context.Context, cert *x509.Certificate,
 		return Policy, err
 	}
 	if v.cfg.Revocation != nil {
-		if err := v.cfg.Revocation.Check(ctx, chains[0]); err != nil {
+		if err := v.cfg.Revocation.Check(ctx, chain); err != nil {
 			return statusOf(err), err
 		}
 	}
@@ -290,6 +298,43 @@ func (v *Verifier) checkCertificate(ctx context.Context, cert *x509.Certificate,
 		}
 	}
 	return Pass, nil
+}
+
+// chain returns a verified chain from cert to a trust anchor at time at,
+// from the cache when the signer was seen with the same trust set.
+func (v *Verifier) chain(cert *x509.Certificate, carried []*x509.Certificate, ts *trustSet, at time.Time) ([]*x509.Certificate, error) {
+	key := chainKey{leaf: sha256.Sum256(cert.Raw), trust: ts}
+	v.mu.Lock()
+	cached := v.chains[key]
+	v.mu.Unlock()
+	if cached != nil {
+		valid := true
+		for _, c := range cached {
+			valid = valid && !at.Before(c.NotBefore) && !at.After(c.NotAfter)
+		}
+		if valid {
+			return cached, nil
+		}
+	}
+	inter := x509.NewCertPool()
+	for _, c := range carried {
+		inter.AddCert(c)
+	}
+	for _, c := range ts.intermediates {
+		inter.AddCert(c)
+	}
+	chains, err := cert.Verify(x509.VerifyOptions{Roots: ts.roots, Intermediates: inter, CurrentTime: at,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	if err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	if len(v.chains) >= maxCachedChains {
+		clear(v.chains) // rare: thousands of distinct signers; start over
+	}
+	v.chains[key] = chains[0]
+	v.mu.Unlock()
+	return chains[0], nil
 }
 
 // checkUsage applies RFC 8550 4.4.2 and 4.4.4: a key usage, when present,
