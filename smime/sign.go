@@ -329,3 +329,26 @@ func randomToken() string {
 	io.ReadFull(rand.Reader, b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
+
+// CertsOnly wraps a certificate (DER) in a degenerate SignedData with no
+// signers (RFC 8551 3.6 "certs-only"), the form of userSMIMECertificate
+// (RFC 2798).
+func CertsOnly(certDER []byte) ([]byte, error) {
+	if _, err := x509.ParseCertificate(certDER); err != nil {
+		return nil, err
+	}
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1ObjectIdentifier(oidSignedData)
+		b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				b.AddASN1Int64(1)
+				b.AddASN1(cbasn1.SET, func(*cryptobyte.Builder) {})
+				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(oidData) })
+				b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes(certDER) })
+				b.AddASN1(cbasn1.SET, func(*cryptobyte.Builder) {})
+			})
+		})
+	})
+	return b.Bytes()
+}

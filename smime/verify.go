@@ -394,3 +394,21 @@ func canonicalCRLF(b []byte) []byte {
 	}
 	return out
 }
+
+// CheckCertificate validates a certificate as a signer certificate now:
+// chain to a trust anchor (with the given intermediates), key usage,
+// revocation, and, when address is set, that the certificate names it
+// (if it names any). `congvu cert import` publishes only what passes.
+func (v *Verifier) CheckCertificate(ctx context.Context, cert *x509.Certificate, intermediates []*x509.Certificate, address string) Result {
+	r := describe(cert)
+	var authors []string
+	if address != "" {
+		authors = []string{address}
+	}
+	st, err := v.checkCertificate(ctx, cert, intermediates, v.cfg.Trust.set(), time.Time{}, authors)
+	if err != nil {
+		return withStatus(r, st, err)
+	}
+	r.Status = Pass
+	return r
+}

@@ -52,6 +52,7 @@ const usage = `usage:
   congvu forward set|clear|list --config FILE [ADDRESS [TARGET]]
   congvu queue list|show|retry|delete --config FILE [ID|--all]
   congvu dkim keygen --config FILE [--algorithm rsa|ed25519] [--selector S] DOMAIN
+  congvu cert import|show|remove --config FILE ADDRESS [CERT.pem]
   congvu version
 
 listener flags (override the [listen] section; "" disables a listener):
@@ -89,6 +90,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdQueue(args[1:], stdout, stderr)
 	case "dkim":
 		return cmdDkim(args[1:], stdout, stderr)
+	case "cert":
+		return cmdCert(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "congvu", version)
 		return nil
