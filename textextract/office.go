@@ -101,11 +101,16 @@ func entryRank(name string) string {
 // ratioReader fails once more than max bytes were read, or more than
 // ratio times the compressed size (a zip bomb).
 type ratioReader struct {
+	ctx      context.Context
 	r        io.Reader
 	n, limit int64
 }
 
 func (r *ratioReader) Read(p []byte) (int, error) {
+	// The time limit holds inside one long XML token too.
+	if r.ctx.Err() != nil {
+		return 0, fmt.Errorf("%w: time", ErrLimit)
+	}
 	n, err := r.r.Read(p)
 	r.n += int64(n)
 	if r.n > r.limit {
@@ -125,7 +130,7 @@ func xmlText(ctx context.Context, w *textWriter, f *zip.File, budget, ratio int6
 	}
 	defer rc.Close()
 	limit := min(budget, max(int64(f.CompressedSize64), 1024)*ratio)
-	rr := &ratioReader{r: rc, limit: limit}
+	rr := &ratioReader{ctx: ctx, r: rc, limit: limit}
 	d := xml.NewDecoder(rr)
 	d.Strict = false
 	inText := 0

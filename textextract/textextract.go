@@ -32,8 +32,9 @@ type Limits struct {
 	// MaxText bounds the text returned (default 4 MiB).
 	MaxText int
 	// MaxZipEntries bounds the entries of a zip container (default
-	// 4,000), MaxZipRatio the expansion of one entry (default 200×) and
-	// MaxZipBytes the bytes expanded from one container (default 64 MiB).
+	// 4,000), MaxZipRatio the expansion of one entry (default 100×; real
+	// documents stay far below) and MaxZipBytes the bytes expanded from
+	// one container (default 16 MiB of XML, several hundred pages).
 	MaxZipEntries int
 	MaxZipRatio   int64
 	MaxZipBytes   int64
@@ -50,10 +51,10 @@ func (l Limits) WithDefaults() Limits {
 		l.MaxZipEntries = 4000
 	}
 	if l.MaxZipRatio <= 0 {
-		l.MaxZipRatio = 200
+		l.MaxZipRatio = 100
 	}
 	if l.MaxZipBytes <= 0 {
-		l.MaxZipBytes = 64 << 20
+		l.MaxZipBytes = 16 << 20
 	}
 	if l.Timeout <= 0 {
 		l.Timeout = 5 * time.Second
