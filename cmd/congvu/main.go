@@ -58,6 +58,7 @@ const usage = `usage:
   congvu queue list|show|retry|delete --config FILE [ID|--all]
   congvu dkim keygen --config FILE [--algorithm rsa|ed25519] [--selector S] DOMAIN
   congvu dns [check] --config FILE DOMAIN
+  congvu cert import|show|remove --config FILE ADDRESS [CERT.pem]
   congvu version
 
 listener flags (override the [listen] section; "" disables a listener):
@@ -102,6 +103,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdQueue(args[1:], stdout, stderr)
 	case "dkim":
 		return cmdDkim(args[1:], stdout, stderr)
+	case "cert":
+		return cmdCert(args[1:], stdout, stderr)
 	case "dns":
 		return cmdDNS(args[1:], stdout, stderr)
 	case "version", "--version":

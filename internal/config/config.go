@@ -36,6 +36,7 @@ type Config struct {
 	Publish     Publish     `toml:"publish"`
 	Sieve       Sieve       `toml:"sieve"`
 	AddressBook AddressBook `toml:"addressbook"`
+	Signing     Signing     `toml:"signing"`
 }
 
 // Server holds identity and paths.
@@ -164,6 +165,8 @@ func Default() Config {
 		Limits: defaultLimits(), Scan: defaultScan(),
 		// Clients (clients.go).
 		Publish: defaultPublish(), Sieve: defaultSieve(), AddressBook: defaultAddressBook(),
+		// Digital signatures (signing.go).
+		Signing: defaultSigning(),
 	}
 }
 
@@ -256,6 +259,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateClients(); err != nil {
+		return err
+	}
+	if err := c.Signing.validate(); err != nil {
 		return err
 	}
 	return c.validateMail()

@@ -34,6 +34,7 @@ import (
 	"congvu/pop3d"
 	"congvu/queue"
 	"congvu/sieve"
+	"congvu/smime"
 	"congvu/smtpd"
 	"congvu/storage"
 	"congvu/web"
@@ -61,6 +62,9 @@ type Running struct {
 
 	dkim  *msgauth.Signer
 	rules atomic.Pointer[sieve.Deliverer] // set once the policy engine exists
+	// trust is the signature trust store, reread by Reload (nil when
+	// verification is off).
+	trust *smime.TrustStore
 
 	log     *slog.Logger
 	closers []func() error
@@ -135,7 +139,8 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		Config: cfg.Policy, LocalDomains: cfg.Server.LocalDomains, Hostname: cfg.Server.Hostname,
 		DBPath: cfg.Path(cfg.Policy.DBPath), Dir: r.Dir, Writer: r.Dir, Store: r.Store,
 		Logger: log.With("component", "policy"), Registerer: r.Metrics.Registry,
-		Outbound: mail.enqueueFunc(),
+		Outbound:      mail.enqueueFunc(),
+		QuarantineDir: cfg.Path(cfg.Policy.SecretGuard.QuarantineDir),
 	})
 	if err != nil {
 		return nil, err
@@ -154,6 +159,15 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	r.rules.Store(rules)
 	r.Sieve = rules.Store()
 	smtpDeps.Rules = rules
+	// Digital signatures, the state-secret guard and central signing
+	// (signing.go).
+	signing, err := startSigning(cfg, r.Policy, log)
+	if err != nil {
+		return nil, fmt.Errorf("signing: %w", err)
+	}
+	r.closers = append(r.closers, signing.close)
+	r.trust = signing.trust
+	smtpDeps.Documents = signing.checker
 
 	smtpSrv := smtpd.New(smtpd.Config{
 		Hostname:        cfg.Server.Hostname,
@@ -366,6 +380,12 @@ func (r *Running) Reload(cfg config.Config) error {
 	// itself is fixed until restart.
 	if err := r.dkim.Reload(); err != nil {
 		return fmt.Errorf("dkim keys: %w", err)
+	}
+	// Trust anchors dropped into signing.trust_dir since start.
+	if r.trust != nil {
+		if err := r.trust.Reload(); err != nil {
+			return fmt.Errorf("signing trust store: %w", err)
+		}
 	}
 	return r.Policy.Reload(cfg.Policy, cfg.Server.LocalDomains)
 }
