@@ -334,7 +334,7 @@ func TestPolicyReloadKeepsIMAPConnection(t *testing.T) {
 
 // reloads reads congvu_policy_reloads_total from /metrics.
 func reloads(t *testing.T, s *system) int {
-	resp, err := http.Get("http://" + s.addrs["http"] + "/metrics")
+	resp, err := http.Get("http://" + s.addrs["admin"] + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
