@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	gomessage "github.com/emersion/go-message"
+	"github.com/emersion/go-message/textproto"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -57,7 +59,11 @@ func walkTextDepth(e *gomessage.Entity, header bool, depth int, visit func(folde
 			}
 		}
 	}
-	if mr := e.MultipartReader(); mr != nil {
+	t, params, _ := e.Header.ContentType()
+	// A multipart without a boundary cannot be split (RFC 2046 5.1.1): its
+	// body is searched as text, as the webmail shows it.
+	multipart := strings.HasPrefix(t, "multipart/") && params["boundary"] != ""
+	if mr := e.MultipartReader(); mr != nil && multipart {
 		if depth >= maxMIMEDepth {
 			return false
 		}
@@ -71,8 +77,7 @@ func walkTextDepth(e *gomessage.Entity, header bool, depth int, visit func(folde
 			}
 		}
 	}
-	t, _, _ := e.Header.ContentType()
-	if t != "" && !strings.HasPrefix(t, "text/") && !strings.HasPrefix(t, "message/") {
+	if t != "" && !strings.HasPrefix(t, "text/") && !strings.HasPrefix(t, "message/") && !strings.HasPrefix(t, "multipart/") {
 		return false
 	}
 	b, err := io.ReadAll(io.LimitReader(e.Body, maxSearchBody))
@@ -82,11 +87,38 @@ func walkTextDepth(e *gomessage.Entity, header bool, depth int, visit func(folde
 	return visit(FoldText(string(b)))
 }
 
+// readEntity parses a message for text search, leniently: a header line
+// that is not a field (no colon) is skipped rather than losing the whole
+// message, as the store's own parser and the webmail do.
+func readEntity(r io.Reader) *gomessage.Entity {
+	br := bufio.NewReaderSize(r, 16<<10)
+	raw, _ := readRawHeader(br)
+	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
+	if err != nil {
+		h, _ = textproto.ReadHeader(bufio.NewReader(bytes.NewReader(dropMalformedLines(raw))))
+	}
+	e, _ := gomessage.New(gomessage.Header{Header: h}, br)
+	return e
+}
+
+// dropMalformedLines keeps the header lines that are fields or their
+// continuations.
+func dropMalformedLines(header []byte) []byte {
+	var out []byte
+	for _, line := range bytes.SplitAfter(header, []byte("\n")) {
+		trimmed := bytes.TrimRight(line, "\r\n")
+		if len(trimmed) == 0 || trimmed[0] == ' ' || trimmed[0] == '\t' || bytes.IndexByte(trimmed, ':') > 0 {
+			out = append(out, line...)
+		}
+	}
+	return out
+}
+
 // ContainsText reports whether the raw message contains folded (the result
 // of FoldText) in its decoded text, and with header in its header fields
 // too.
 func ContainsText(raw []byte, folded string, header bool) bool {
-	e, _ := gomessage.Read(bytes.NewReader(raw))
+	e := readEntity(bytes.NewReader(raw))
 	if e == nil {
 		return false
 	}
@@ -136,7 +168,7 @@ func bloomBits(h, mask uint32) [2]uint32 {
 // halving a filter whose bit positions are hash&mask is OR-ing its two
 // halves, so nothing is lost.
 func buildTextFilter(r io.Reader) []byte {
-	e, _ := gomessage.Read(r)
+	e := readEntity(r)
 	if e == nil {
 		return nil
 	}
