@@ -242,7 +242,8 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		SessionMax:  cfg.Web.SessionMax(),
 		Logger:      log.With("component", "web"),
 		Account:     account.Options{Listeners: clientListeners(r.Addrs)},
-		Mail:        webmail.Options{Mail: r.Store},
+		Mail: webmail.Options{Mail: r.Store, Send: webSender{smtpSrv}, IsStateDomain: r.Policy.IsStateDomain,
+			MaxMessageBytes: cfg.SMTP.MaxMessageBytes},
 		Admin: admin.Options{
 			Reports:   webPolicy{r.Policy},
 			Audit:     webPolicy{r.Policy},

@@ -25,7 +25,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"html/template"
+	"io"
 	"log/slog"
+	"mime"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"strings"
@@ -108,7 +111,7 @@ func New(opts Options) *Site {
 			"Request refused: it did not come from this site's pages.")
 	}))
 	m := s.mux
-	m.HandleFunc("GET /static/congvu.css", serveCSS)
+	m.HandleFunc("GET /static/{file}", serveStatic)
 	m.HandleFunc("GET /login", s.loginForm)
 	m.HandleFunc("POST /login", s.loginSubmit)
 	m.HandleFunc("POST /logout", s.Authed(s.logout))
@@ -246,10 +249,14 @@ func (s *Site) Authed(h func(http.ResponseWriter, *http.Request, *Ctx)) http.Han
 			s.renderLogin(w, r, http.StatusForbidden, acct.Address, ErrorNotice(e))
 			return
 		}
-		if r.Method == http.MethodPost && !sameToken(r.PostFormValue("csrf"), sess.CSRF) {
-			s.Log.Warn("web: POST without a valid CSRF token", "path", r.URL.Path, "address", sess.Address, "ip", ClientIP(r))
-			s.csrfRefused(w)
-			return
+		if r.Method == http.MethodPost {
+			var token string
+			token, r = postToken(r)
+			if !sameToken(token, sess.CSRF) {
+				s.Log.Warn("web: POST without a valid CSRF token", "path", r.URL.Path, "address", sess.Address, "ip", ClientIP(r))
+				s.csrfRefused(w)
+				return
+			}
 		}
 		s.recordAccess(r.Context(), &sess)
 		c := &Ctx{Session: sess, Acct: acct, Forced: s.forcedReason(acct)}
@@ -279,6 +286,38 @@ func (s *Site) markAccessed(sess *Session) bool {
 	sess.AccessDay = day
 	s.sessions.update(sess.key, func(x *Session) { x.AccessDay = day })
 	return true
+}
+
+// multipartKey keeps a multipart form's reader, its token part read.
+type multipartKey struct{}
+
+// postToken reads a POST's CSRF token. A multipart form (one with files)
+// must send the token as its first part: it is read alone, and the rest
+// is left to the handler (Multipart), so that a form too large for the
+// body limit still reaches its handler with the fields before the file
+// and can say what was too large.
+func postToken(r *http.Request) (string, *http.Request) {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "multipart/form-data" {
+		return r.PostFormValue("csrf"), r
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return "", r
+	}
+	p, err := mr.NextPart()
+	if err != nil || p.FormName() != "csrf" {
+		return "", r
+	}
+	b, _ := io.ReadAll(io.LimitReader(p, 256))
+	return string(b), r.WithContext(context.WithValue(r.Context(), multipartKey{}, mr))
+}
+
+// Multipart is the rest of a multipart POST after its CSRF token; nil for
+// other requests.
+func Multipart(r *http.Request) *multipart.Reader {
+	mr, _ := r.Context().Value(multipartKey{}).(*multipart.Reader)
+	return mr
 }
 
 func (s *Site) csrfRefused(w http.ResponseWriter) {
@@ -388,6 +427,9 @@ type Page struct {
 	AdminTab       string // "units", "reports", "usage", "audit" or "queue" on admin pages
 	Notice         *Notice
 	Data           any
+	// Scripts are the page's own scripts under /static (progressive
+	// enhancement; the page works without them).
+	Scripts []string
 }
 
 // UserView is the logged-in user as the layout shows them.

@@ -1,7 +1,9 @@
 package core
 
 import (
-	_ "embed"
+	"embed"
+	"path"
+	"strings"
 	"html/template"
 	"net/http"
 )
@@ -11,7 +13,8 @@ const layoutTemplate = `{{define "layout"}}<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}} — Thư điện tử công vụ</title>
 <link rel="stylesheet" href="/static/congvu.css">
-</head>
+{{range .Scripts}}<script src="{{.}}" defer></script>
+{{end}}</head>
 <body>
 <header class="top"><div class="wrap">
 <a class="brand" href="/"><span class="star">★</span> Thư điện tử công vụ<span class="en">Official e-mail</span></a>
@@ -63,14 +66,27 @@ func ParsePages(shared string, contents map[string]string) map[string]*template.
 	return m
 }
 
-// staticCSS is served at /static/congvu.css: the CSP allows styles only
-// from this origin, never inline.
+// static are the site's assets, served at /static/: the CSP allows
+// styles and scripts only from this origin, never inline.
 //
-//go:embed static/congvu.css
-var staticCSS []byte
+//go:embed static
+var static embed.FS
 
-func serveCSS(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+// staticTypes are the media types of the assets by extension.
+var staticTypes = map[string]string{
+	".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+	".svg": "image/svg+xml", ".ico": "image/x-icon", ".png": "image/png", ".txt": "text/plain; charset=utf-8",
+}
+
+func serveStatic(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("file")
+	b, err := static.ReadFile("static/" + name)
+	ct, known := staticTypes[path.Ext(name)]
+	if err != nil || !known || strings.Contains(name, "/") {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Cache-Control", "public, max-age=3600")
-	w.Write(staticCSS)
+	w.Write(b)
 }

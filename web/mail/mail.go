@@ -14,6 +14,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,6 +56,17 @@ var errBadRequest = &mailerr.Error{SMTPCode: 501, Enhanced: [3]int{5, 5, 4}, HTT
 type Options struct {
 	// Mail is the mail store; nil shows that mail is not available.
 	Mail MailStore
+	// Send is the submission path; nil shows that sending is not available.
+	Send Sender
+	// IsStateDomain tells whether a domain is inside the state's mail
+	// (the policy engine's state domains); nil: gov.vn and its subdomains.
+	IsStateDomain func(domain string) bool
+	// MaxMessageBytes is the largest message that can be sent, attachments
+	// included (smtp.max_message_bytes); default 30 MiB.
+	MaxMessageBytes int64
+	// SpoolDir holds uploads and messages being written; default the
+	// system's temporary directory.
+	SpoolDir string
 }
 
 // room is the webmail on a site.
@@ -65,8 +77,18 @@ type room struct {
 
 // Register adds the webmail pages to site.
 func Register(site *core.Site, opts Options) {
+	if opts.MaxMessageBytes <= 0 {
+		opts.MaxMessageBytes = 30 << 20
+	}
+	if opts.SpoolDir == "" {
+		opts.SpoolDir = os.TempDir()
+	}
 	wb := &room{Site: site, opts: opts}
 	m := site
+	m.HandleFunc("GET /mail/compose", wb.Authed(wb.composeGet))
+	m.HandleFunc("POST /mail/compose", wb.Authed(wb.composePost))
+	// The form with its files: the message limit, plus the form's fields.
+	site.LimitBody("/mail/compose", opts.MaxMessageBytes+4<<20)
 	m.HandleFunc("GET /mail", wb.Authed(wb.mailList))
 	m.HandleFunc("GET /mail/{$}", wb.Authed(wb.mailList))
 	m.HandleFunc("GET /mail/msg", wb.Authed(wb.mailView))

@@ -3,7 +3,7 @@ package mail
 import "congvu/web/core"
 
 // mailFolders is the folder list beside every mail page.
-const mailFolders = `{{define "mailfolders"}}<nav class="folders" aria-label="Thư mục / Folders"><ul>
+const mailFolders = `{{define "mailfolders"}}<nav class="folders" aria-label="Thư mục / Folders"><a class="button compose-link" href="/mail/compose">Soạn thư <span class="en" lang="en">/ Compose</span></a><ul>
 {{range .Folders}}<li{{if .Current}} class="cur"{{end}}><a href="{{.Href}}"{{if .Current}} aria-current="page"{{end}}>{{.Label}}</a>{{if .Unseen}}<span class="count" title="Chưa đọc / Unread">{{.Unseen}}</span>{{end}}</li>
 {{end}}</ul></nav>{{end}}`
 
@@ -52,6 +52,12 @@ const mailViewTemplate = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}<d
 {{if .ReplyTo}}<dt>Trả lời tới <span class="en">/ Reply-To</span></dt><dd>{{range $i, $a := .ReplyTo}}{{if $i}}, {{end}}{{$a}}{{end}}</dd>{{end}}
 <dt>Ngày gửi <span class="en">/ Date</span></dt><dd>{{.Date}}</dd>
 </dl>
+<nav class="toolbar replies" aria-label="Trả lời, chuyển tiếp / Reply, forward">
+{{if .InDrafts}}<a class="button" href="{{.EditHref}}" id="edit-draft">Sửa và gửi <span class="en" lang="en">/ Edit and send</span></a>{{else}}<a class="button" href="{{.ReplyHref}}" id="reply">Trả lời <span class="en" lang="en">/ Reply</span></a>
+<a class="button secondary" href="{{.ReplyAllHref}}" id="replyall">Trả lời tất cả <span class="en" lang="en">/ Reply all</span></a>
+<a class="button secondary" href="{{.ForwardHref}}" id="forward">Chuyển tiếp <span class="en" lang="en">/ Forward</span></a>
+<a class="button secondary" href="{{.AttachHref}}" id="forward-attach">Chuyển tiếp dạng tệp <span class="en" lang="en">/ Forward as attachment</span></a>{{end}}
+</nav>
 <form class="toolbar" method="post" action="/mail/action" aria-label="Thao tác / Actions">
 <input type="hidden" name="csrf" value="{{$csrf}}"><input type="hidden" name="folder" value="{{.Folder.Name}}"><input type="hidden" name="uid" value="{{.UID}}">
 <input type="hidden" name="page" value="{{.Page}}"><input type="hidden" name="from" value="view">
@@ -80,4 +86,5 @@ var tmpl = core.ParsePages(mailFolders, map[string]string{
 	"maillist":  mailListTemplate,
 	"mailview":  mailViewTemplate,
 	"mailerror": mailErrorTemplate,
+	"compose":   composeTemplate,
 })

@@ -113,6 +113,12 @@ type viewData struct {
 	InTrash        bool
 	InJunk         bool
 	InArchive      bool
+	InDrafts       bool
+	ReplyHref      string
+	ReplyAllHref   string
+	ForwardHref    string
+	AttachHref     string
+	EditHref       string
 }
 
 func addressList(addrs []imap.Address) []string {
@@ -184,6 +190,10 @@ func (wb *room) mailView(w http.ResponseWriter, r *http.Request, c *core.Ctx) {
 	if d.Subject == "" {
 		d.Subject = "(không có tiêu đề)"
 	}
+	d.InDrafts = cur.SpecialUse == `\Drafts`
+	d.ReplyHref, d.ReplyAllHref = composeURL("reply", ref), composeURL("replyall", ref)
+	d.ForwardHref, d.AttachHref = composeURL("forward", ref), composeURL("attach", ref)
+	d.EditHref = "/mail/compose?draft=" + strconv.FormatUint(uint64(ref.UID), 10)
 	if len(d.From) == 0 {
 		if f := cleanText(headerText(cached.Header, "From"), maxShownNameRunes); f != "" {
 			d.From = []string{f}
@@ -296,4 +306,10 @@ func (wb *room) mailPart(w http.ResponseWriter, r *http.Request, c *core.Ctx) {
 		}
 		wb.mailFail(w, c, "part", err)
 	}
+}
+
+// composeURL is the compose page answering or forwarding ref.
+func composeURL(mode string, ref msgRef) string {
+	return "/mail/compose?" + url.Values{"mode": {mode}, "folder": {ref.Folder},
+		"uid": {strconv.FormatUint(uint64(ref.UID), 10)}}.Encode()
 }
