@@ -2,10 +2,10 @@ package core
 
 import (
 	"embed"
-	"path"
-	"strings"
 	"html/template"
 	"net/http"
+	"path"
+	"strings"
 )
 
 const layoutTemplate = `{{define "layout"}}<!doctype html>

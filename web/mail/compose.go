@@ -483,4 +483,3 @@ func (wb *room) isStateAddress(address string) bool {
 	}
 	return strings.HasSuffix(d, ".gov.vn") || d == "gov.vn"
 }
-
