@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"fmt"
 	"io"
+	"mime/multipart"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	gomessage "github.com/emersion/go-message"
@@ -144,5 +146,64 @@ func TestWebmailComposeInBrowser(t *testing.T) {
 		t.Errorf("Drafts has %d messages", len(d))
 	}
 	screenshot(t, ctx, "webmail-draft")
-	_ = fmt.Sprint
+}
+
+// postMultipart submits a compose form (multipart, its CSRF token first)
+// of the page at from.
+func (u *webUser) postMultipart(from, action string, fields [][2]string, files map[string][]byte) webPage {
+	u.t.Helper()
+	p := u.get(from)
+	m := csrfInput.FindStringSubmatch(p.Body)
+	if m == nil {
+		u.t.Fatalf("no form token on %s (%d)", from, p.Status)
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("csrf", m[1])
+	for _, f := range fields {
+		mw.WriteField(f[0], f[1])
+	}
+	for name, data := range files {
+		w, _ := mw.CreateFormFile("files", name)
+		w.Write(data)
+	}
+	mw.Close()
+	req, _ := http.NewRequest("POST", u.base+action, &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Origin", u.base)
+	res, err := u.c.Do(req)
+	if err != nil {
+		u.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return webPage{res.StatusCode, res.Request.URL.Path, res.Header, string(b)}
+}
+
+// testWebmailToPostfix: a message written on the web with a Vietnamese
+// subject and a PDF reaches another province's Postfix, DKIM-signed,
+// through the outbound queue.
+func testWebmailToPostfix(t *testing.T, p *province, writer account) {
+	u := p.congvu.signInFirst(writer)
+	pdf := append([]byte("%PDF-1.4\n"), make([]byte, 50<<10)...)
+	rand.Read(pdf[9:])
+	const subject = "Công văn gửi Sở KH&CN An Giang"
+	r := u.postMultipart("/mail/compose", "/mail/compose", [][2]string{{"action", "send"}, {"to", otherUser},
+		{"subject", subject}, {"body", "Kính gửi Sở KH&CN An Giang."}}, map[string][]byte{"Công văn 12-SKHCN.pdf": pdf})
+	if r.Status != 200 || !strings.Contains(r.Body, "Đã gửi thư") {
+		t.Fatalf("send from the web: %d %s\n%.1500s", r.Status, r.Path, r.Body)
+	}
+	var m string
+	for _, msg := range p.waitPostfixMail(otherUser, 2, 20*time.Second) {
+		if strings.Contains(msg, "Subject: =?utf-8?") {
+			m = msg
+		}
+	}
+	got, _, bodies := leaves(t, []byte(m))
+	if got != subject || !bytes.Equal(bodies["Công văn 12-SKHCN.pdf"], pdf) {
+		t.Errorf("at Postfix: subject %q, PDF equal %v\n%.1500s", got, bytes.Equal(bodies["Công văn 12-SKHCN.pdf"], pdf), m)
+	}
+	if out, err := p.opendkimVerify(m); err != nil || strings.TrimSpace(out) != "" {
+		t.Errorf("opendkim-testmsg rejects the web's message: %v\n%s", err, out)
+	}
 }
