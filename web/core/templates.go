@@ -56,9 +56,14 @@ var corePages = ParsePages("", map[string]string{"login": loginTemplate, "messag
 // templates define "content"; Site.Render executes "layout". The result
 // is built once at start and only read afterwards.
 func ParsePages(shared string, contents map[string]string) map[string]*template.Template {
+	return ParsePagesWith(shared, nil, contents)
+}
+
+// ParsePagesWith is ParsePages with the room's own template functions.
+func ParsePagesWith(shared string, funcs template.FuncMap, contents map[string]string) map[string]*template.Template {
 	base := template.Must(template.New("layout").Funcs(template.FuncMap{
 		"role": RoleName, "state": StateName, "time": FormatTime,
-	}).Parse(layoutTemplate + shared))
+	}).Funcs(funcs).Parse(layoutTemplate + shared))
 	m := make(map[string]*template.Template, len(contents))
 	for name, content := range contents {
 		m[name] = template.Must(template.Must(base.Clone()).Parse(content))

@@ -85,6 +85,7 @@ func Register(site *core.Site, opts Options) {
 	}
 	wb := &room{Site: site, opts: opts}
 	m := site
+	m.HandleFunc("GET /mail/search", wb.Authed(wb.mailSearch))
 	m.HandleFunc("GET /mail/compose", wb.Authed(wb.composeGet))
 	m.HandleFunc("POST /mail/compose", wb.Authed(wb.composePost))
 	// The form with its files: the message limit, plus the form's fields.
@@ -207,6 +208,7 @@ type listRow struct {
 	Size                        string
 	Unread, Flagged, Attachment bool
 	Answered                    bool
+	FolderLabel                 string // search in all folders: where it is
 }
 
 type listData struct {

@@ -1,14 +1,41 @@
 package mail
 
-import "congvu/web/core"
+import (
+	"html/template"
+
+	"congvu/web/core"
+)
 
 // mailFolders is the folder list beside every mail page.
 const mailFolders = `{{define "mailfolders"}}<nav class="folders" aria-label="Thư mục / Folders"><a class="button compose-link" href="/mail/compose">Soạn thư <span class="en" lang="en">/ Compose</span></a><ul>
 {{range .Folders}}<li{{if .Current}} class="cur"{{end}}><a href="{{.Href}}"{{if .Current}} aria-current="page"{{end}}>{{.Label}}</a>{{if .Unseen}}<span class="count" title="Chưa đọc / Unread">{{.Unseen}}</span>{{end}}</li>
 {{end}}</ul></nav>{{end}}`
 
+// searchForm is the search box of every folder page: one field, more
+// criteria behind "Tìm nâng cao" (a details element: no script).
+const searchForm = `{{define "searchform"}}<form class="search" method="get" action="/mail/search" role="search">
+<input type="hidden" name="folder" value="{{.Folder}}">
+<label for="q" class="vh">Tìm thư / Search mail</label>
+<div class="searchbox"><input type="search" id="q" name="q" value="{{.Q}}" maxlength="200" placeholder="Tìm thư (không cần gõ dấu) / Search">
+<button type="submit" class="secondary">Tìm <span class="en" lang="en">/ Search</span></button></div>
+<details class="advanced"{{if .Open}} open{{end}}><summary>Tìm nâng cao <span class="en" lang="en">/ Advanced</span></summary>
+<div class="grid2">
+<div><label for="s-from">Người gửi <span class="en" lang="en">/ From</span></label><input type="text" id="s-from" name="from" value="{{.From}}" maxlength="200"></div>
+<div><label for="s-to">Người nhận <span class="en" lang="en">/ To, Cc</span></label><input type="text" id="s-to" name="to" value="{{.To}}" maxlength="200"></div>
+<div><label for="s-subject">Tiêu đề <span class="en" lang="en">/ Subject</span></label><input type="text" id="s-subject" name="subject" value="{{.Subject}}" maxlength="200"></div>
+<div><label for="s-body">Nội dung <span class="en" lang="en">/ Text</span></label><input type="text" id="s-body" name="body" value="{{.Body}}" maxlength="200"></div>
+<div><label for="s-since">Từ ngày <span class="en" lang="en">/ From date</span></label><input type="date" id="s-since" name="since" value="{{.Since}}"></div>
+<div><label for="s-until">Đến ngày <span class="en" lang="en">/ To date</span></label><input type="date" id="s-until" name="until" value="{{.Until}}"></div>
+</div>
+<fieldset class="scope"><legend>Tìm trong <span class="en" lang="en">/ Look in</span></legend>
+<label class="check"><input type="radio" name="scope" value="folder"{{if not .All}} checked{{end}}> Thư mục này <span class="en" lang="en">/ This folder</span></label>
+<label class="check"><input type="radio" name="scope" value="all"{{if .All}} checked{{end}}> Mọi thư mục <span class="en" lang="en">/ All folders</span></label></fieldset>
+<button type="submit">Tìm <span class="en" lang="en">/ Search</span></button>
+</details></form>{{end}}`
+
 const mailListTemplate = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}<div class="mail">{{template "mailfolders" .}}
 <section class="mailmain">
+{{template "searchform" (searchBox .QueryFolder)}}
 <h1>{{.Folder.Label}}{{if .Folder.LabelEN}} <span class="en">/ {{.Folder.LabelEN}}</span>{{end}}</h1>
 {{if .Total}}<p class="hint">Thư {{.First}}–{{.Last}} trong {{.Total}} <span class="en">/ messages {{.First}}–{{.Last}} of {{.Total}}</span>{{if .Folder.Unseen}} · {{.Folder.Unseen}} chưa đọc <span class="en">unread</span>{{end}}</p>
 <form method="post" action="/mail/action">
@@ -79,12 +106,45 @@ const mailViewTemplate = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}<d
 <ul class="attachments">{{range .Attachments}}<li><a href="{{.Href}}" download>{{.Name}}</a> <span class="hint">{{.Type}}, {{.Size}}</span></li>{{end}}</ul>{{end}}
 </section></div>{{end}}{{end}}`
 
+const searchTemplate = `{{define "content"}}{{with .Data}}<div class="mail">{{template "mailfolders" .}}
+<section class="mailmain">
+{{template "searchform" (searchOf .Query)}}
+<h1>Kết quả tìm kiếm <span class="en" lang="en">/ Search results</span></h1>
+<p class="hint" id="search-count">{{if .Found}}{{.Found}} thư{{if .Truncated}} (mới nhất){{end}} trong {{.Folder.Label}} <span class="en" lang="en">/ {{.Found}} message(s){{if .Truncated}}, newest{{end}}</span>{{else}}Không tìm thấy thư nào. <span class="en" lang="en">Nothing found.</span>{{end}}</p>
+{{if .Truncated}}<p class="hint">Chỉ hiển thị những thư mới nhất; hãy thêm điều kiện (người gửi, ngày) để tìm thư cũ hơn. <span class="en" lang="en">Only the newest are shown; add criteria to find older ones.</span></p>{{end}}
+{{if .Rows}}<table class="msgs"><thead><tr><th>Người gửi <span class="en" lang="en">/ From</span></th><th>Tiêu đề <span class="en" lang="en">/ Subject</span></th>{{if .AllScope}}<th>Thư mục <span class="en" lang="en">/ Folder</span></th>{{end}}<th class="date">Ngày <span class="en" lang="en">/ Date</span></th></tr></thead>
+<tbody>{{range .Rows}}<tr class="msg{{if .Unread}} unread{{end}}" data-uid="{{.UID}}">
+<td class="who" title="{{.WhoTitle}}">{{.Who}}</td>
+<td class="subj"><a href="{{.Href}}">{{.Subject}}</a>{{if .Attachment}} <span class="mark att" title="Có tệp đính kèm / Has attachments">đính kèm</span>{{end}}</td>
+{{if $.Data.AllScope}}<td class="folder">{{.FolderLabel}}</td>{{end}}<td class="date" title="{{.DateTitle}}">{{.Date}}</td></tr>
+{{end}}</tbody></table>
+{{if gt .Pages 1}}<nav class="pager" aria-label="Trang / Pages">
+{{if .Prev}}<a href="{{.Prev}}" rel="prev">‹ Trang trước <span class="en" lang="en">/ Previous</span></a>{{end}}
+<span>Trang {{.Page}} / {{.Pages}}</span>
+{{if .Next}}<a href="{{.Next}}" rel="next">Trang sau <span class="en" lang="en">/ Next</span> ›</a>{{end}}</nav>{{end}}{{end}}
+</section></div>{{end}}{{end}}`
+
 const mailErrorTemplate = `{{define "content"}}<p><a href="/mail">Về hộp thư <span class="en">/ Back to the mailbox</span></a> · <a href="/">Tài khoản <span class="en">/ Account</span></a></p>{{end}}`
 
 // tmpl are the webmail's pages, parsed once.
-var tmpl = core.ParsePages(mailFolders, map[string]string{
+var tmpl = core.ParsePagesWith(mailFolders+searchForm, template.FuncMap{"searchBox": searchBox, "searchOf": searchOf}, map[string]string{
 	"maillist":  mailListTemplate,
 	"mailview":  mailViewTemplate,
 	"mailerror": mailErrorTemplate,
 	"compose":   composeTemplate,
+	"search":    searchTemplate,
 })
+
+// searchBoxData fills the search form.
+type searchBoxData struct {
+	Folder, Q, From, To, Subject, Body, Since, Until string
+	All, Open                                        bool
+}
+
+func searchBox(folder string) searchBoxData { return searchBoxData{Folder: folder} }
+
+func searchOf(q *searchQuery) searchBoxData {
+	return searchBoxData{Folder: q.Folder, Q: q.Q, From: q.From, To: q.To, Subject: q.Subject, Body: q.Body,
+		Since: q.Since, Until: q.Until, All: q.Folder == "",
+		Open: q.From != "" || q.To != "" || q.Subject != "" || q.Body != "" || q.Since != "" || q.Until != ""}
+}
