@@ -466,6 +466,11 @@ func (s *Site) Render(w http.ResponseWriter, status int, t *template.Template, p
 		http.Error(w, "Lỗi máy chủ / Server error", http.StatusInternalServerError)
 		return
 	}
+	if len(p.Scripts) > 0 {
+		// The page's own scripts, from this origin only; never inline.
+		h := w.Header()
+		h.Set("Content-Security-Policy", h.Get("Content-Security-Policy")+"; script-src 'self'; connect-src 'self'")
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())

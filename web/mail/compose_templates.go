@@ -8,7 +8,7 @@ package mail
 const composeTemplate = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}<div class="mail">{{template "mailfolders" .}}
 <section class="mailmain">
 <h1>{{.Heading}} <span class="en" lang="en">/ {{.HeadingEN}}</span></h1>
-<form class="compose" id="compose" method="post" action="/mail/compose" enctype="multipart/form-data" data-autosave="{{.AutosaveSeconds}}">
+<form class="compose" id="compose" method="post" action="/mail/compose" enctype="multipart/form-data" data-autosave="{{.AutosaveSeconds}}" data-max-bytes="{{.MaxBytes}}">
 <input type="hidden" name="csrf" value="{{$csrf}}">
 <input type="hidden" name="compose" value="{{.ComposeID}}">
 <input type="hidden" name="draft" value="{{if .DraftUID}}{{.DraftUID}}{{end}}" id="draft-uid">
@@ -23,7 +23,7 @@ const composeTemplate = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}<di
 </div>
 <label for="to">Người nhận <span class="en" lang="en">/ To</span></label>
 <input type="text" id="to" name="to" value="{{.To}}" autocomplete="off" list="contacts" maxlength="8192" aria-describedby="to-hint{{if .Outsiders}} outsiders{{end}}" data-recipients>
-<p class="hint" id="to-hint">Nhiều địa chỉ cách nhau bằng dấu phẩy. <span class="en" lang="en">Separate addresses with commas.</span></p>
+<p class="hint" id="to-hint">Nhiều địa chỉ cách nhau bằng dấu phẩy; gõ họ tên (không cần dấu) để chọn trong danh bạ, hoặc <a href="/danhba" target="_blank" rel="noopener">tra danh bạ</a>. <span class="en" lang="en">Separate addresses with commas; type a name to pick from the directory.</span></p>
 {{if .ShowCopies}}<label for="cc">Đồng gửi <span class="en" lang="en">/ Cc</span></label>
 <input type="text" id="cc" name="cc" value="{{.Cc}}" autocomplete="off" list="contacts" maxlength="8192" data-recipients>
 <label for="bcc">Gửi ẩn <span class="en" lang="en">/ Bcc</span></label>
@@ -45,7 +45,7 @@ const composeTemplate = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}<di
 {{range $i, $a := .Carried}}<label class="check"><input type="checkbox" name="keep" value="{{$a.Ref}}"{{if $a.Checked}} checked{{end}}> {{$a.Name}} <span class="hint">{{if $a.Size}}{{$a.Size}}{{end}}</span></label>
 {{end}}</fieldset>{{end}}
 <label for="files">Đính kèm tệp <span class="en" lang="en">/ Attach files</span></label>
-<input type="file" id="files" name="files" multiple aria-describedby="files-hint" data-max="{{$.Data.MaxSize}}">
+<input type="file" id="files" name="files" multiple aria-describedby="files-hint">
 <p class="hint" id="files-hint">Thư kèm tệp tối đa {{.MaxSize}}. <span class="en" lang="en">At most {{.MaxSize}} with attachments.</span></p>
 <p class="hint" id="autosave-status" aria-live="polite"></p>
 </form>

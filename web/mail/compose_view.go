@@ -48,6 +48,7 @@ type composeView struct {
 	ExternalOK      string
 	Outsiders       []string
 	MaxSize         string
+	MaxBytes        int64
 	Heading         string
 	HeadingEN       string
 	ShowCopies      bool
@@ -123,7 +124,7 @@ func (wb *room) outsidersOf(fields ...string) []string {
 }
 
 func (wb *room) renderCompose(w http.ResponseWriter, c *core.Ctx, status int, v *composeView, n *core.Notice) {
-	v.MaxSize = formatSize(wb.opts.MaxMessageBytes)
+	v.MaxSize, v.MaxBytes = formatSize(wb.opts.MaxMessageBytes), wb.opts.MaxMessageBytes
 	v.ShowCopies = v.ShowCopies || v.Cc != "" || v.Bcc != ""
 	v.AutosaveSeconds = 30
 	p := wb.Page(c, v.Heading, v.HeadingEN, v)
@@ -131,9 +132,6 @@ func (wb *room) renderCompose(w http.ResponseWriter, c *core.Ctx, status int, v 
 		p.Notice = n
 	}
 	p.Scripts = []string{"/static/compose.js"}
-	// This page runs its own script (autosave, completion), from here only.
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; "+
-		"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	wb.Render(w, status, tmpl["compose"], p)
 }
 

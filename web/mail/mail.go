@@ -67,6 +67,8 @@ type Options struct {
 	// SpoolDir holds uploads and messages being written; default the
 	// system's temporary directory.
 	SpoolDir string
+	// Contacts suggests recipients and names state senders; nil: none.
+	Contacts Contacts
 }
 
 // room is the webmail on a site.
@@ -86,6 +88,10 @@ func Register(site *core.Site, opts Options) {
 	wb := &room{Site: site, opts: opts}
 	m := site
 	m.HandleFunc("GET /mail/search", wb.Authed(wb.mailSearch))
+	m.HandleFunc("GET /mail/contacts", wb.Authed(wb.contacts))
+	m.HandleFunc("GET /mail/folders", wb.Authed(wb.foldersPage))
+	m.HandleFunc("POST /mail/folders", wb.Authed(wb.foldersPost))
+	m.HandleFunc("POST /mail/empty", wb.Authed(wb.emptyFolder))
 	m.HandleFunc("GET /mail/compose", wb.Authed(wb.composeGet))
 	m.HandleFunc("POST /mail/compose", wb.Authed(wb.composePost))
 	// The form with its files: the message limit, plus the form's fields.
@@ -225,6 +231,8 @@ type listData struct {
 	InArchive       bool
 	QueryPage       string // page number carried by the action form
 	QueryFolder     string
+	// Targets are the folders messages can be moved or copied to.
+	Targets []folderView
 }
 
 // pageURL is the list page p of folder.
@@ -316,12 +324,15 @@ func (wb *room) mailList(w http.ResponseWriter, r *http.Request, c *core.Ctx) {
 	if page < pages {
 		d.Next, d.LastP = pageURL(cur.Name, page+1), pageURL(cur.Name, pages)
 	}
+	d.Targets = moveTargets(d.Folders, cur.Name)
 	now := wb.Now()
 	for i := len(shown) - 1; i >= 0; i-- { // newest first
 		d.Rows = append(d.Rows, newListRow(shown[i], cached[shown[i].UID], cur.Name, page, d.ShowTo, now))
 	}
 	title := cur.Label
-	wb.Render(w, http.StatusOK, tmpl["maillist"], wb.Page(c, title, cur.LabelEN, d))
+	p := wb.Page(c, title, cur.LabelEN, d)
+	p.Scripts = []string{"/static/list.js"}
+	wb.Render(w, http.StatusOK, tmpl["maillist"], p)
 }
 
 // cachedMany reads the cached envelopes of uids in one query when the
@@ -467,4 +478,15 @@ func hasAttachment(bs imap.BodyStructure) bool {
 		return !found
 	})
 	return found
+}
+
+// moveTargets are the folders other than current.
+func moveTargets(folders []folderView, current string) []folderView {
+	var out []folderView
+	for _, f := range folders {
+		if f.Name != current {
+			out = append(out, f)
+		}
+	}
+	return out
 }

@@ -9,7 +9,36 @@ import (
 // mailFolders is the folder list beside every mail page.
 const mailFolders = `{{define "mailfolders"}}<nav class="folders" aria-label="Thư mục / Folders"><a class="button compose-link" href="/mail/compose">Soạn thư <span class="en" lang="en">/ Compose</span></a><ul>
 {{range .Folders}}<li{{if .Current}} class="cur"{{end}}><a href="{{.Href}}"{{if .Current}} aria-current="page"{{end}}>{{.Label}}</a>{{if .Unseen}}<span class="count" title="Chưa đọc / Unread">{{.Unseen}}</span>{{end}}</li>
-{{end}}</ul></nav>{{end}}`
+{{end}}</ul><p class="manage"><a href="/mail/folders">Quản lý thư mục <span class="en" lang="en">/ Manage folders</span></a></p></nav>{{end}}`
+
+// moveBox moves or copies the selected messages to another folder.
+const moveBox = `{{define "movebox"}}<span class="movebox"><label for="move-to" class="vh">Thư mục đích / Target folder</label>
+<select id="move-to" name="to">{{range .}}<option value="{{.Name}}">{{.Label}}</option>{{end}}</select>
+<button class="secondary" name="action" value="move">Chuyển <span class="en" lang="en">/ Move</span></button>
+<button class="secondary" name="action" value="copy">Sao chép <span class="en" lang="en">/ Copy</span></button></span>{{end}}`
+
+// foldersTemplate lists the folders with their counts; the official's
+// own folders can be renamed and deleted.
+const foldersTemplate = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}<div class="mail">{{template "mailfolders" .}}
+<section class="mailmain">
+<h1>Thư mục <span class="en" lang="en">/ Folders</span></h1>
+<form class="card" method="post" action="/mail/folders">
+<input type="hidden" name="csrf" value="{{$csrf}}"><input type="hidden" name="action" value="create">
+<h2>Tạo thư mục <span class="en" lang="en">/ New folder</span></h2>
+<div class="grid2"><div><label for="new-name">Tên thư mục <span class="en" lang="en">/ Name</span></label><input type="text" id="new-name" name="name" maxlength="200" required></div>
+<div><label for="new-parent">Nằm trong <span class="en" lang="en">/ Inside</span></label><select id="new-parent" name="parent"><option value="">(Không / None)</option>{{range .Parents}}<option value="{{.}}">{{.}}</option>{{end}}</select></div></div>
+<button type="submit" id="create-folder">Tạo <span class="en" lang="en">/ Create</span></button></form>
+<table class="folders-table"><thead><tr><th>Thư mục <span class="en" lang="en">/ Folder</span></th><th>Số thư <span class="en" lang="en">/ Messages</span></th><th>Dung lượng <span class="en" lang="en">/ Size</span></th><th>Thao tác <span class="en" lang="en">/ Actions</span></th></tr></thead><tbody>
+{{range $i, $r := .Rows}}{{with $r}}<tr><td><a href="{{.Href}}">{{.Label}}</a></td><td>{{.Messages}}{{if .Unseen}} ({{.Unseen}} chưa đọc){{end}}</td><td>{{.Size}}</td><td>
+{{if .Own}}<details class="folder-actions"><summary>Đổi tên, xoá <span class="en" lang="en">/ Rename, delete</span></summary>
+<form method="post" action="/mail/folders"><input type="hidden" name="csrf" value="{{$csrf}}"><input type="hidden" name="action" value="rename"><input type="hidden" name="folder" value="{{.Name}}">
+<label for="rename-{{$i}}">Tên mới <span class="en" lang="en">/ New name</span></label><input type="text" id="rename-{{$i}}" name="name" maxlength="200" required>
+<button type="submit" class="secondary">Đổi tên <span class="en" lang="en">/ Rename</span></button></form>
+<form method="post" action="/mail/folders"><input type="hidden" name="csrf" value="{{$csrf}}"><input type="hidden" name="action" value="delete"><input type="hidden" name="folder" value="{{.Name}}">
+<label class="check"><input type="checkbox" name="confirm" value="yes"> Xoá thư mục; thư trong đó chuyển vào Thùng rác <span class="en" lang="en">/ Delete; its messages go to Trash</span></label>
+<button type="submit" class="danger">Xoá <span class="en" lang="en">/ Delete</span></button></form></details>{{else if .Emptying}}<a href="{{.Href}}">Dọn sạch… <span class="en" lang="en">/ Empty…</span></a>{{end}}</td></tr>
+{{end}}{{end}}</tbody></table>
+</section></div>{{end}}{{end}}`
 
 // searchForm is the search box of every folder page: one field, more
 // criteria behind "Tìm nâng cao" (a details element: no script).
@@ -48,6 +77,7 @@ const mailListTemplate = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}<d
 {{if not .InArchive}}<button class="secondary" name="action" value="archive">Lưu trữ <span class="en">/ Archive</span></button>{{end}}
 {{if .InJunk}}<button class="secondary" name="action" value="notjunk">Không phải thư rác <span class="en">/ Not junk</span></button>{{else}}<button class="secondary" name="action" value="junk">Thư rác <span class="en">/ Junk</span></button>{{end}}
 <button class="danger" name="action" value="delete">{{if .InTrash}}Xoá vĩnh viễn <span class="en">/ Delete for good</span>{{else}}Xoá <span class="en">/ Delete</span>{{end}}</button>
+{{template "movebox" .Targets}}
 </div>
 <table class="msgs"><thead><tr><th class="sel"><span class="vh">Chọn / Select</span></th>
 <th>{{if .ShowTo}}Người nhận <span class="en">/ To</span>{{else}}Người gửi <span class="en">/ From</span>{{end}}</th>
@@ -65,6 +95,10 @@ const mailListTemplate = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}<d
 <span>Trang {{.Page}} / {{.Pages}} <span class="en">page</span></span>
 {{if .Next}}<a href="{{.Next}}" rel="next">Trang sau <span class="en">/ Older</span> ›</a><a href="{{.LastP}}">Cũ nhất <span class="en">/ Oldest</span> »</a>{{end}}
 </nav>
+{{if or .InTrash .InJunk}}<form class="empty card" method="post" action="/mail/empty">
+<input type="hidden" name="csrf" value="{{$csrf}}"><input type="hidden" name="folder" value="{{.QueryFolder}}">
+<label class="check"><input type="checkbox" name="confirm" value="yes" id="confirm-empty"> Xoá vĩnh viễn toàn bộ {{.Total}} thư trong {{.Folder.Label}} <span class="en" lang="en">/ Delete all {{.Total}} for good</span></label>
+<button class="danger" type="submit" id="empty">Dọn sạch <span class="en" lang="en">/ Empty</span></button></form>{{end}}
 {{else}}<div class="card"><p>Thư mục này chưa có thư nào. <span class="en">This folder is empty.</span></p></div>{{end}}
 </section></div>{{end}}{{end}}`
 
@@ -93,6 +127,7 @@ const mailViewTemplate = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}<d
 {{if not .InArchive}}<button class="secondary" name="action" value="archive">Lưu trữ <span class="en">/ Archive</span></button>{{end}}
 {{if .InJunk}}<button class="secondary" name="action" value="notjunk">Không phải thư rác <span class="en">/ Not junk</span></button>{{else}}<button class="secondary" name="action" value="junk">Thư rác <span class="en">/ Junk</span></button>{{end}}
 <button class="danger" name="action" value="delete">{{if .InTrash}}Xoá vĩnh viễn <span class="en">/ Delete for good</span>{{else}}Xoá <span class="en">/ Delete</span>{{end}}</button>
+{{template "movebox" .Targets}}
 </form>
 {{if .BlockedImages}}<div class="notice info" role="status"><p>Đã chặn {{.BlockedImages}} ảnh tải từ Internet để bảo vệ bạn (ảnh từ bên ngoài có thể báo cho người gửi biết bạn đã đọc thư).</p>
 <p class="en">{{.BlockedImages}} image(s) from the Internet blocked (they could tell the sender that you read the message).</p></div>{{end}}
@@ -127,12 +162,13 @@ const searchTemplate = `{{define "content"}}{{with .Data}}<div class="mail">{{te
 const mailErrorTemplate = `{{define "content"}}<p><a href="/mail">Về hộp thư <span class="en">/ Back to the mailbox</span></a> · <a href="/">Tài khoản <span class="en">/ Account</span></a></p>{{end}}`
 
 // tmpl are the webmail's pages, parsed once.
-var tmpl = core.ParsePagesWith(mailFolders+searchForm, template.FuncMap{"searchBox": searchBox, "searchOf": searchOf}, map[string]string{
+var tmpl = core.ParsePagesWith(mailFolders+searchForm+moveBox, template.FuncMap{"searchBox": searchBox, "searchOf": searchOf}, map[string]string{
 	"maillist":  mailListTemplate,
 	"mailview":  mailViewTemplate,
 	"mailerror": mailErrorTemplate,
 	"compose":   composeTemplate,
 	"search":    searchTemplate,
+	"folders":   foldersTemplate,
 })
 
 // searchBoxData fills the search form.

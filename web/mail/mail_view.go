@@ -114,6 +114,7 @@ type viewData struct {
 	InJunk         bool
 	InArchive      bool
 	InDrafts       bool
+	Targets        []folderView
 	ReplyHref      string
 	ReplyAllHref   string
 	ForwardHref    string
@@ -191,6 +192,7 @@ func (wb *room) mailView(w http.ResponseWriter, r *http.Request, c *core.Ctx) {
 		d.Subject = "(không có tiêu đề)"
 	}
 	d.InDrafts = cur.SpecialUse == `\Drafts`
+	d.Targets = moveTargets(d.Folders, ref.Folder)
 	d.ReplyHref, d.ReplyAllHref = composeURL("reply", ref), composeURL("replyall", ref)
 	d.ForwardHref, d.AttachHref = composeURL("forward", ref), composeURL("attach", ref)
 	d.EditHref = "/mail/compose?draft=" + strconv.FormatUint(uint64(ref.UID), 10)

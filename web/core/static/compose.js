@@ -52,4 +52,110 @@
     }
   });
   window.addEventListener("pagehide", function () { save(true); });
+
+  // Recipients: suggestions from the directory for the address being
+  // typed, and the outside recipients marked.
+  var list = document.getElementById("contacts");
+  var outside = document.getElementById("outsiders");
+  var fields = form.querySelectorAll("[data-recipients]");
+  var timer = 0;
+  function allRecipients() {
+    var v = [];
+    for (var i = 0; i < fields.length; i++) {
+      v.push(fields[i].value);
+    }
+    return v.join(",");
+  }
+  function showOutside(addrs) {
+    if (!outside) {
+      return;
+    }
+    outside.textContent = "";
+    if (!addrs.length) {
+      return;
+    }
+    var p = document.createElement("p");
+    p.className = "notice warn";
+    var strong = document.createElement("strong");
+    strong.textContent = "Ngoài hệ thống thư công vụ nhà nước";
+    p.appendChild(strong);
+    var en = document.createElement("span");
+    en.className = "en";
+    en.lang = "en";
+    en.textContent = " / Outside the state's mail: ";
+    p.appendChild(en);
+    addrs.forEach(function (a, i) {
+      if (i) {
+        p.appendChild(document.createTextNode(", "));
+      }
+      var s = document.createElement("span");
+      s.className = "outside";
+      s.textContent = a;
+      p.appendChild(s);
+    });
+    outside.appendChild(p);
+  }
+  function suggest(input) {
+    var value = input.value;
+    var cut = Math.max(value.lastIndexOf(","), value.lastIndexOf(";"));
+    var head = cut >= 0 ? value.slice(0, cut + 1) + " " : "";
+    var term = value.slice(cut + 1).trim();
+    var url = "/mail/contacts?check=" + encodeURIComponent(allRecipients());
+    if (term.length >= 2 && term.indexOf("@") < 0) {
+      url += "&q=" + encodeURIComponent(term);
+    }
+    fetch(url, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (ans) {
+        if (!ans) {
+          return;
+        }
+        showOutside(ans.outside || []);
+        if (!list) {
+          return;
+        }
+        list.textContent = "";
+        (ans.suggestions || []).forEach(function (c) {
+          var o = document.createElement("option");
+          var name = c.name.replace(/[",;<>]/g, " ").trim();
+          o.value = head + (name ? name + " <" + c.address + ">" : c.address);
+          o.label = c.unit_mailbox ? "Hộp thư đơn vị" : (c.unit || "");
+          list.appendChild(o);
+        });
+      })
+      .catch(function () {});
+  }
+  for (var i = 0; i < fields.length; i++) {
+    fields[i].addEventListener("input", function (ev) {
+      var input = ev.target;
+      window.clearTimeout(timer);
+      timer = window.setTimeout(function () { suggest(input); }, 200);
+    });
+  }
+
+  // Files over the limit are named before the form is sent.
+  var files = document.getElementById("files");
+  var limit = parseInt(form.getAttribute("data-max-bytes") || "0", 10);
+  if (files && limit > 0) {
+    files.addEventListener("change", function () {
+      var total = 0;
+      var big = [];
+      for (var i = 0; i < files.files.length; i++) {
+        total += files.files[i].size;
+        if (files.files[i].size * 4 / 3 > limit) {
+          big.push(files.files[i].name);
+        }
+      }
+      var msg = "";
+      if (big.length) {
+        msg = "Tệp quá lớn / Too large: " + big.join(", ");
+      } else if (total * 4 / 3 > limit) {
+        msg = "Các tệp cộng lại quá lớn / The files together are too large";
+      }
+      files.setCustomValidity(msg);
+      if (msg) {
+        files.reportValidity();
+      }
+    });
+  }
 })();
