@@ -90,8 +90,8 @@ type entry struct {
 type snapshot struct {
 	*directory.Tree
 	byAddress map[string]int // index into entries
-	order   []string // unit codes, parents before children
-	entries []entry  // in unit tree order, unit mailbox first
+	order     []string       // unit codes, parents before children
+	entries   []entry        // in unit tree order, unit mailbox first
 }
 
 func (d *Directory) snapshot(ctx context.Context) (*snapshot, error) {
