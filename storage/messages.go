@@ -344,6 +344,7 @@ func (m *mailbox) copyOrMove(ctx context.Context, from string, uids []uint32, to
 				}
 			}
 			df.highestModSeq++
+			var sliced [][2]uint32 // source and copy UIDs of packed filters
 			for _, msg := range rows {
 				uid, path, err := u.linkNext(u.messagePath(sf.id, msg.uid), df)
 				if err != nil {
@@ -359,13 +360,20 @@ func (m *mailbox) copyOrMove(ctx context.Context, from string, uids []uint32, to
 					SELECT ?, ?, header, parsed FROM cache WHERE folder_id = ? AND uid = ?`, df.id, uid, sf.id, msg.uid); err != nil {
 					return err
 				}
-				if _, err := tx.ExecContext(ctx, `INSERT INTO textidx (folder_id, uid, filter)
-					SELECT ?, ?, filter FROM textidx WHERE folder_id = ? AND uid = ?`, df.id, uid, sf.id, msg.uid); err != nil {
+				ins, err := tx.ExecContext(ctx, `INSERT INTO textidx (folder_id, uid, filter)
+					SELECT ?, ?, filter FROM textidx WHERE folder_id = ? AND uid = ?`, df.id, uid, sf.id, msg.uid)
+				if err != nil {
 					return err
+				}
+				if n, _ := ins.RowsAffected(); n == 0 {
+					sliced = append(sliced, [2]uint32{msg.uid, uid})
 				}
 				df.counts.add(contribution(msg.seen, msg.deleted, msg.size))
 				res.SourceUIDs = append(res.SourceUIDs, msg.uid)
 				res.DestUIDs = append(res.DestUIDs, uid)
+			}
+			if err := copySlicedFilters(ctx, tx, sf.id, df.id, sliced); err != nil {
+				return err
 			}
 			if err := u.s.dirSync(u.folderDir(df.id)); err != nil {
 				return err

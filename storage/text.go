@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"io"
 	"math"
 	stdbits "math/bits"
@@ -253,12 +254,22 @@ func (m *mailbox) textExcluded(ctx context.Context, folder string, q textQuery) 
 		if err != nil {
 			return err
 		}
+		if err := u.packTextFilters(ctx, f.id); err != nil {
+			// Not fatal: the unpacked rows are read below.
+			u.log.Warn("storage: packing text filters", "folder", name, "err", err)
+		}
+		if err := u.dropEmptyPacks(ctx, f.id); err != nil {
+			u.log.Warn("storage: dropping empty text filter packs", "folder", name, "err", err)
+		}
+		if err := excludePacked(ctx, u.db, f.id, q, out); err != nil {
+			return err
+		}
 		rows, err := u.db.QueryContext(ctx, "SELECT uid, filter FROM textidx WHERE folder_id = ?", f.id)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		var raw []byte
+		var raw sql.RawBytes
 		for rows.Next() {
 			var uid uint32
 			if err := rows.Scan(&uid, &raw); err != nil {

@@ -15,39 +15,67 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// Unaccent folds text for accent-free search: FoldText, then without
-// combining marks (NFD, marks dropped), đ as d.
+// Unaccent folds text for accent-free search, rune by rune (so that a
+// substring of a text stays a substring of its folded form): lower case,
+// a precomposed Latin letter as its base letter (what NFD leaves first),
+// combining marks dropped, đ as d. It runs on every candidate of a search,
+// hence the table rather than a normalisation per call.
 func Unaccent(s string) string {
-	s = FoldText(s)
-	if isASCIIString(s) {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 || 'A' <= s[i] && s[i] <= 'Z' {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
 		return s
 	}
 	var b strings.Builder
 	b.Grow(len(s))
-	for _, r := range norm.NFD.String(s) {
+	for _, r := range s {
 		switch {
+		case r < 0x80:
+			if 'A' <= r && r <= 'Z' {
+				r += 'a' - 'A'
+			}
+			b.WriteByte(byte(r))
+		case r >= latinFirst && r <= latinLast:
+			if base := latinBase[r-latinFirst]; base != 0 {
+				b.WriteRune(base)
+			}
 		case unicode.Is(unicode.Mn, r):
-		case r == 'đ' || r == 'Đ':
-			b.WriteByte('d')
 		default:
-			b.WriteRune(r)
+			b.WriteRune(unicode.ToLower(r))
 		}
 	}
 	return b.String()
 }
 
+// latinBase maps the precomposed letters of Latin-1 Supplement up to Latin
+// Extended Additional (Vietnamese: U+1EA0–U+1EF9) to their lower-case base
+// letter; 0 drops the rune (a combining mark). Built once, read only.
+const latinFirst, latinLast = 0x00C0, 0x1EFF
+
+var latinBase = func() []rune {
+	t := make([]rune, latinLast-latinFirst+1)
+	for r := rune(latinFirst); r <= latinLast; r++ {
+		switch {
+		case r == 'đ' || r == 'Đ':
+			t[r-latinFirst] = 'd'
+			continue
+		case unicode.Is(unicode.Mn, r):
+			continue
+		}
+		d := []rune(norm.NFD.String(string(r)))
+		t[r-latinFirst] = unicode.ToLower(d[0])
+	}
+	return t
+}()
+
 // HasAccents tells whether a query uses marks: a query with marks is
 // matched as typed (FoldText), one without matches both forms.
 func HasAccents(s string) bool { return Unaccent(s) != FoldText(s) }
-
-func isASCIIString(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
-}
 
 // ContainsUnaccented is ContainsText for a query folded with Unaccent.
 func ContainsUnaccented(raw []byte, unaccented string, header bool) bool {
