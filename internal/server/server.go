@@ -243,7 +243,8 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		Logger:      log.With("component", "web"),
 		Account:     account.Options{Listeners: clientListeners(r.Addrs)},
 		Mail: webmail.Options{Mail: r.Store, Send: webSender{smtpSrv}, IsStateDomain: r.Policy.IsStateDomain,
-			MaxMessageBytes: cfg.SMTP.MaxMessageBytes, Contacts: webContacts{publicDir}},
+			MaxMessageBytes: cfg.SMTP.MaxMessageBytes, Contacts: webContacts{publicDir},
+			AuthservID: cmpOr(cfg.Inbound.AuthservID, cfg.Server.Hostname)},
 		Admin: admin.Options{
 			Reports:   webPolicy{r.Policy},
 			Audit:     webPolicy{r.Policy},

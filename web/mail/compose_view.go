@@ -53,6 +53,7 @@ type composeView struct {
 	HeadingEN       string
 	ShowCopies      bool
 	AutosaveSeconds int
+	Quota           *quotaView
 }
 
 // composeGet shows the form: ?draft=UID reopens a draft; ?mode=reply,

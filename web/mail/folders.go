@@ -33,6 +33,7 @@ type foldersData struct {
 	Folder  folderView
 	Rows    []folderRow
 	Parents []string
+	Quota   *quotaView
 }
 
 func (wb *room) foldersPage(w http.ResponseWriter, r *http.Request, c *core.Ctx) {
@@ -62,6 +63,7 @@ func (wb *room) foldersPage(w http.ResponseWriter, r *http.Request, c *core.Ctx)
 			d.Parents = append(d.Parents, f.Name)
 		}
 	}
+	d.Quota = wb.quota(ctx, mb)
 	wb.Render(w, http.StatusOK, tmpl["folders"], wb.Page(c, "Thư mục", "Folders", d))
 }
 

@@ -69,6 +69,9 @@ type Options struct {
 	SpoolDir string
 	// Contacts suggests recipients and names state senders; nil: none.
 	Contacts Contacts
+	// AuthservID is this server's name in the Authentication-Results it
+	// writes at delivery (inbound.authserv_id); "" shows no DMARC banner.
+	AuthservID string
 }
 
 // room is the webmail on a site.
@@ -233,6 +236,7 @@ type listData struct {
 	QueryFolder     string
 	// Targets are the folders messages can be moved or copied to.
 	Targets []folderView
+	Quota   *quotaView
 }
 
 // pageURL is the list page p of folder.
@@ -325,9 +329,11 @@ func (wb *room) mailList(w http.ResponseWriter, r *http.Request, c *core.Ctx) {
 		d.Next, d.LastP = pageURL(cur.Name, page+1), pageURL(cur.Name, pages)
 	}
 	d.Targets = moveTargets(d.Folders, cur.Name)
+	d.Quota = wb.quota(ctx, mb)
+	names := func(a []imap.Address) []imap.Address { return wb.named(ctx, a) }
 	now := wb.Now()
 	for i := len(shown) - 1; i >= 0; i-- { // newest first
-		d.Rows = append(d.Rows, newListRow(shown[i], cached[shown[i].UID], cur.Name, page, d.ShowTo, now))
+		d.Rows = append(d.Rows, newListRow(shown[i], cached[shown[i].UID], cur.Name, page, d.ShowTo, now, names))
 	}
 	title := cur.Label
 	p := wb.Page(c, title, cur.LabelEN, d)
@@ -363,7 +369,10 @@ func msgURL(folder string, uid uint32, page int) string {
 	return "/mail/msg?" + v.Encode()
 }
 
-func newListRow(m storage.MessageInfo, c *storage.Cached, folder string, page int, showTo bool, now time.Time) listRow {
+// newListRow is one row of the list; names (nil: none) replaces the
+// names of state addresses with the directory's.
+func newListRow(m storage.MessageInfo, c *storage.Cached, folder string, page int, showTo bool, now time.Time,
+	names func([]imap.Address) []imap.Address) listRow {
 	row := listRow{UID: m.UID, Href: msgURL(folder, m.UID, page), Size: formatSize(m.Size),
 		Unread: !slices.Contains(m.Flags, flagSeen), Flagged: slices.Contains(m.Flags, flagFlagged),
 		Answered: slices.Contains(m.Flags, flagAnswered)}
@@ -388,6 +397,9 @@ func newListRow(m storage.MessageInfo, c *storage.Cached, folder string, page in
 		// An address list go-imap could not parse: show the decoded field.
 		row.Who = cleanText(headerText(c.Header, field), maxShownNameRunes)
 	} else {
+		if names != nil {
+			addrs = names(addrs)
+		}
 		row.Who, row.WhoTitle = whoSummary(addrs)
 	}
 	if row.Who == "" {
@@ -446,9 +458,16 @@ func formatSize(n int64) string {
 		return strconv.FormatInt(n, 10) + " B"
 	case n < 1000<<10:
 		return strconv.FormatInt((n+1023)>>10, 10) + " KB"
+	case n < 1<<30:
+		return decimal(float64(n)/(1<<20)) + " MB"
 	}
-	s := strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64)
-	return strings.Replace(s, ".", ",", 1) + " MB"
+	return decimal(float64(n)/(1<<30)) + " GB"
+}
+
+// decimal writes x with one decimal, a comma, and no ",0".
+func decimal(x float64) string {
+	s := strconv.FormatFloat(x, 'f', 1, 64)
+	return strings.Replace(strings.TrimSuffix(s, ".0"), ".", ",", 1)
 }
 
 // hasAttachment tells from the cached body structure whether the list
@@ -489,4 +508,39 @@ func moveTargets(folders []folderView, current string) []folderView {
 		}
 	}
 	return out
+}
+
+// named replaces the display names of state addresses with the
+// directory's, so that a message cannot claim a colleague's name.
+func (wb *room) named(ctx context.Context, addrs []imap.Address) []imap.Address {
+	if wb.opts.Contacts == nil {
+		return addrs
+	}
+	out := addrs
+	for i, a := range addrs {
+		if n := wb.directoryName(ctx, a.Addr()); n != "" && n != a.Name {
+			if &out[0] == &addrs[0] {
+				out = slices.Clone(addrs)
+			}
+			out[i].Name = n
+		}
+	}
+	return out
+}
+
+// quotaView is the mailbox's use of its quota, shown beside the folders.
+type quotaView struct {
+	Used, Limit string
+	Percent     int
+	Warn        bool // 90 % or more
+}
+
+// quota reads the mailbox's quota; nil when unknown or unlimited.
+func (wb *room) quota(ctx context.Context, mb storage.Mailbox) *quotaView {
+	used, limit, err := mb.Quota(ctx)
+	if err != nil || limit <= 0 {
+		return nil
+	}
+	pct := int(used * 100 / limit)
+	return &quotaView{Used: formatSize(used), Limit: formatSize(limit), Percent: min(pct, 100), Warn: pct >= 90}
 }

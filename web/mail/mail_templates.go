@@ -9,7 +9,10 @@ import (
 // mailFolders is the folder list beside every mail page.
 const mailFolders = `{{define "mailfolders"}}<nav class="folders" aria-label="Thư mục / Folders"><a class="button compose-link" href="/mail/compose">Soạn thư <span class="en" lang="en">/ Compose</span></a><ul>
 {{range .Folders}}<li{{if .Current}} class="cur"{{end}}><a href="{{.Href}}"{{if .Current}} aria-current="page"{{end}}>{{.Label}}</a>{{if .Unseen}}<span class="count" title="Chưa đọc / Unread">{{.Unseen}}</span>{{end}}</li>
-{{end}}</ul><p class="manage"><a href="/mail/folders">Quản lý thư mục <span class="en" lang="en">/ Manage folders</span></a></p></nav>{{end}}`
+{{end}}</ul><p class="manage"><a href="/mail/folders">Quản lý thư mục <span class="en" lang="en">/ Manage folders</span></a></p>
+{{with .Quota}}<div class="quota{{if .Warn}} warn{{end}}" id="quota"><p>Đã dùng {{.Used}} / {{.Limit}} <span class="en" lang="en">used</span></p>
+<meter min="0" max="100" low="75" high="90" optimum="0" value="{{.Percent}}" aria-label="Dung lượng hộp thư đã dùng / Mailbox space used">{{.Percent}}%</meter>
+{{if .Warn}}<p class="hint">Hộp thư sắp đầy: hãy xoá bớt thư cũ hoặc dọn Thùng rác. <span class="en" lang="en">Almost full: delete old mail or empty Trash.</span></p>{{end}}</div>{{end}}</nav>{{end}}`
 
 // moveBox moves or copies the selected messages to another folder.
 const moveBox = `{{define "movebox"}}<span class="movebox"><label for="move-to" class="vh">Thư mục đích / Target folder</label>
@@ -106,6 +109,7 @@ const mailViewTemplate = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}<d
 <section class="mailmain">
 <p><a href="{{.BackHref}}">‹ {{.Folder.Label}}</a></p>
 <h1 class="subject">{{.Subject}}</h1>
+{{range .Banners}}<div class="notice {{.Kind}} banner" role="note" id="{{.ID}}"><p>{{.VI}}</p><p class="en" lang="en">{{.EN}}</p></div>{{end}}
 <dl class="facts mailhead">
 <dt>Người gửi <span class="en">/ From</span></dt><dd>{{range $i, $a := .From}}{{if $i}}, {{end}}{{$a}}{{else}}—{{end}}</dd>
 {{if .To}}<dt>Người nhận <span class="en">/ To</span></dt><dd>{{range $i, $a := .To}}{{if $i}}, {{end}}{{$a}}{{end}}</dd>{{end}}

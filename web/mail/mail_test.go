@@ -575,7 +575,7 @@ func TestCleanTextAndSizes(t *testing.T) {
 	if got := cleanText(strings.Repeat("ạ", 10), 3); got != "ạạạ…" {
 		t.Errorf("cleanText max: %q", got)
 	}
-	for n, want := range map[int64]string{0: "0 B", 999: "999 B", 1000: "1 KB", 10 << 10: "10 KB", 3 << 20: "3,0 MB", 1536 << 10: "1,5 MB"} {
+	for n, want := range map[int64]string{0: "0 B", 999: "999 B", 1000: "1 KB", 10 << 10: "10 KB", 3 << 20: "3 MB", 1536 << 10: "1,5 MB", 2 << 30: "2 GB", 2684354560: "2,5 GB"} {
 		if got := formatSize(n); got != want {
 			t.Errorf("formatSize(%d) = %q, want %q", n, got, want)
 		}

@@ -105,6 +105,8 @@ type viewData struct {
 	Truncated      bool
 	UnknownCharset string
 	Damaged        bool
+	Banners        []banner
+	Quota          *quotaView
 	NoBody         bool
 	Attachments    []attachmentView
 	Flagged        bool
@@ -179,6 +181,14 @@ func (wb *room) mailView(w http.ResponseWriter, r *http.Request, c *core.Ctx) {
 	if env == nil {
 		env = &imap.Envelope{}
 	}
+	var senderAddr, senderName string
+	if len(env.From) > 0 {
+		senderAddr, senderName = strings.ToLower(env.From[0].Addr()), env.From[0].Name
+	}
+	banners := wb.banners(cached.Header, senderAddr, senderName, om.folder)
+	named := *env
+	named.From, named.To, named.Cc = wb.named(ctx, env.From), wb.named(ctx, env.To), wb.named(ctx, env.Cc)
+	env = &named
 	cur := newFolderView(om.folder)
 	cur.Current = true
 	d := viewData{Folders: folderViews(om.folders, ref.Folder), Folder: cur, UID: ref.UID,
@@ -187,7 +197,7 @@ func (wb *room) mailView(w http.ResponseWriter, r *http.Request, c *core.Ctx) {
 		Flagged:  slices.Contains(om.info.Flags, flagFlagged),
 		BackHref: pageURL(ref.Folder, ref.Page), Page: ref.Page,
 		InTrash: cur.SpecialUse == `\Trash`, InJunk: cur.SpecialUse == `\Junk`, InArchive: cur.SpecialUse == `\Archive`,
-		Truncated: mc.Truncated, UnknownCharset: mc.UnknownCharset, Damaged: mc.Damaged}
+		Truncated: mc.Truncated, UnknownCharset: mc.UnknownCharset, Damaged: mc.Damaged, Banners: banners}
 	if d.Subject == "" {
 		d.Subject = "(không có tiêu đề)"
 	}

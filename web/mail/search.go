@@ -356,7 +356,7 @@ func (wb *room) mailSearch(w http.ResponseWriter, r *http.Request, c *core.Ctx) 
 	lo, hi := (page-1)*pageSize, min(page*pageSize, len(hits))
 	now := wb.Now()
 	for _, h := range hits[lo:hi] {
-		row := newListRow(h.info, h.cached, h.folder, 1, false, now)
+		row := newListRow(h.info, h.cached, h.folder, 1, false, now, func(a []imap.Address) []imap.Address { return wb.named(ctx, a) })
 		if d.AllScope {
 			row.FolderLabel = newFolderView(storage.FolderStatus{Name: h.folder, SpecialUse: specialUseOf(folders, h.folder)}).Label
 		}
