@@ -2,7 +2,7 @@
 .PHONY: build test fuzz quickstart
 
 build:
-	CGO_ENABLED=1 go build -o bin/congvu ./cmd/congvu
+	CGO_ENABLED=1 go build -buildvcs=true -ldflags "-X main.version=$$(git describe --tags --always --dirty 2>/dev/null || echo dev)" -o bin/congvu ./cmd/congvu
 
 test:
 	./deploy/test.sh

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 export PATH="$PATH:/usr/sbin:/sbin"
 need=()
-for tool in swaks:swaks msmtp:msmtp mbsync:isync neomutt:neomutt tmux:tmux python3:python3 openssl:openssl gcc:gcc slapd:slapd ldapsearch:ldap-utils chromium:chromium postfix:postfix opendkim-testmsg:opendkim-tools dkimsign:python3-dkim; do
+for tool in swaks:swaks msmtp:msmtp mbsync:isync neomutt:neomutt tmux:tmux python3:python3 openssl:openssl gcc:gcc slapd:slapd ldapsearch:ldap-utils chromium:chromium postfix:postfix opendkim-testmsg:opendkim-tools dkimsign:python3-dkim clamd:clamav-daemon rspamd:rspamd; do
 	command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool##*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -436,6 +436,14 @@ func (e *Engine) audit(a AuditEntry) {
 }
 
 // refuse builds a refusal decision and audits it.
+// Audit implements Hooks: a daemon's own decision, audited like the
+// engine's (and counted in congvu_policy_decisions_total).
+func (e *Engine) Audit(_ context.Context, a AuditEntry) {
+	if e != nil {
+		e.audit(a)
+	}
+}
+
 func (e *Engine) refuse(v Verdict, rule string, reason *mailerr.Error, a AuditEntry) Decision {
 	a.Rule = rule
 	if a.Action == "" {

@@ -233,6 +233,9 @@ type Hooks interface {
 	// long-lived) session so that it is ended when its account is locked,
 	// retired or its password reset; call untrack when it ends.
 	TrackSession(s Session) (untrack func())
+	// Audit records a decision a daemon took itself (a virus found by the
+	// content scanner, spam sent to Junk) in the audit log.
+	Audit(ctx context.Context, a AuditEntry)
 }
 
 // Nop accepts everything and records nothing: the daemons use it when they
@@ -251,6 +254,7 @@ func (Nop) Delivered(context.Context, *Message)                  {}
 func (Nop) Append(context.Context, AppendEvent) Decision         { return Decision{} }
 func (Nop) WebAction(context.Context, WebAction) Decision        { return Decision{} }
 func (Nop) TrackSession(Session) func()                          { return func() {} }
+func (Nop) Audit(context.Context, AuditEntry)                    {}
 
 // OrNop returns h, or Nop when h is nil.
 func OrNop(h Hooks) Hooks {

@@ -102,3 +102,25 @@ func TestSessionsEndOnChangesElsewhere(t *testing.T) {
 		t.Errorf("an untracked session was ended: %v", r)
 	}
 }
+
+// TestLockoutCountsOtherLoginNames: failures typed under a login name the
+// directory resolves but Lookup does not know (AD sAMAccountName, UPN)
+// count toward the account's lockout (issue 15 §12).
+func TestLockoutCountsOtherLoginNames(t *testing.T) {
+	e := newEnv(t, testConfig())
+	acct := e.account(thanh)
+	var d Decision
+	for i := range 12 {
+		d = e.engine.AfterAuth(t.Context(), AuthOutcome{AuthAttempt: AuthAttempt{Protocol: IMAP, Login: "thanhnn"},
+			Result: AuthFailed, Account: acct})
+		if i < 11 && d.Refused() {
+			t.Fatalf("failure %d refused: %v", i+1, d)
+		}
+	}
+	if d.Verdict != Lock {
+		t.Fatalf("12th failure under another login name: %v, want a lock", d)
+	}
+	if a := e.account(thanh); a.State != directory.StateLocked {
+		t.Errorf("account %s", a.State)
+	}
+}

@@ -3,11 +3,13 @@ package smtpd
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-smtp"
 )
@@ -160,5 +162,32 @@ func TestDiskFull(t *testing.T) {
 	}
 	if err := submit(t, e, []string{mai}, message(thanh, mai, "nho 2", "van chay")); err != nil {
 		t.Errorf("small message after the failures: %v", err)
+	}
+}
+
+// TestDeepMIMERefused: 10,000 nested multiparts on the unauthenticated MX
+// port get 554 5.6.0 at once instead of minutes of parsing (issue 15 §1).
+func TestDeepMIMERefused(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	var b strings.Builder
+	b.WriteString("From: <" + remote + ">\r\nTo: <" + mai + ">\r\nSubject: nest\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b0\"\r\n\r\n")
+	for i := 1; i < 10000; i++ {
+		fmt.Fprintf(&b, "--b%d\r\nContent-Type: multipart/mixed; boundary=\"b%d\"\r\n\r\n", i-1, i)
+	}
+	b.WriteString("--b9999\r\n\r\nhello\r\n")
+	for i := 9999; i >= 0; i-- {
+		fmt.Fprintf(&b, "--b%d--\r\n", i)
+	}
+	start := time.Now()
+	r := dialRaw(t, e.mx, nil)
+	r.ehlo()
+	r.cmd(250, "", "MAIL FROM:<%s>", remote)
+	r.cmd(250, "", "RCPT TO:<%s>", mai)
+	r.data(554, "5.6.0", []byte(b.String()))
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("refusal took %v", d)
+	}
+	if n := len(e.inbox(mai)); n != 0 {
+		t.Errorf("%d messages stored", n)
 	}
 }

@@ -33,6 +33,7 @@ type mailDeps struct {
 	outbound Outbound
 	signer   Signer
 	inbound  InboundChecker
+	scanner  ContentScanner
 }
 
 // isIPDestination reports whether domain is an address literal (RFC 5321

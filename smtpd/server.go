@@ -75,8 +75,11 @@ type Deps struct {
 	Outbound Outbound
 	Signer   Signer
 	Inbound  InboundChecker
-	Logger   *slog.Logger
-	Metrics  *metrics.Metrics
+	// Scanner asks the content scanners (clamd, rspamd) about every
+	// message before the 250; nil scans nothing.
+	Scanner ContentScanner
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics
 	// Policy is the policy engine's hooks; nil accepts everything.
 	Policy policy.Hooks
 }
@@ -165,7 +168,7 @@ func New(cfg Config, deps Deps) *Server {
 		cfg:     cfg,
 		store:   deps.Store,
 		dir:     deps.Dir,
-		mail:    mailDeps{outbound: deps.Outbound, signer: deps.Signer, inbound: deps.Inbound},
+		mail:    mailDeps{outbound: deps.Outbound, signer: deps.Signer, inbound: deps.Inbound, scanner: deps.Scanner},
 		log:     deps.Logger,
 		metrics: deps.Metrics,
 		policy:  policy.OrNop(deps.Policy),

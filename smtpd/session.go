@@ -17,6 +17,7 @@ import (
 
 	"congvu/directory"
 	"congvu/internal/mailerr"
+	"congvu/storage"
 )
 
 // Time limits of single backend calls.
@@ -230,7 +231,15 @@ func (s *session) checkQuota(ctx context.Context, acct *directory.Account, size 
 
 // Data receives the message (DATA or the BDAT chunks, RFC 3030), then
 // delivers it. It answers only after the store has made the message durable.
-func (s *session) Data(r io.Reader) error {
+func (s *session) Data(r io.Reader) (err error) {
+	start := time.Now()
+	defer func() {
+		result := "accepted"
+		if err != nil {
+			result = "refused"
+		}
+		s.srv.metrics.SMTPDataSeconds.WithLabelValues(s.mode.String(), result).Observe(time.Since(start).Seconds())
+	}()
 	s.mu.Lock()
 	tx := s.tx
 	tx.rcpts = slices.Clone(tx.rcpts)
@@ -254,11 +263,18 @@ func (s *session) Data(r io.Reader) error {
 	if err := s.checkNUL(msg); err != nil {
 		return s.reply(phaseData, err)
 	}
+	// Before anything parses the MIME structure (issue 15 §1).
+	if err := storage.CheckMIMEStructure(msg.reader()); err != nil {
+		return s.reply(phaseData, err)
+	}
 	if err := s.checkAuthor(msg); err != nil {
 		return s.reply(phaseData, err)
 	}
 	in, err := s.checkInbound(tx, msg)
 	if err != nil {
+		return s.reply(phaseData, err)
+	}
+	if err := s.scanContent(tx, msg, &in); err != nil {
 		return s.reply(phaseData, err)
 	}
 	pm := s.policyMessage(tx, msg)

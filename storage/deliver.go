@@ -33,7 +33,11 @@ type spooled struct {
 // date (so Rebuild can restore it), fsyncs it and parses it. Parsing happens
 // here, in the caller's goroutine, so concurrent deliveries parse in
 // parallel and the commit path only links and inserts.
-func (s *FileStore) spoolMessage(r io.Reader, date time.Time) (sp *spooled, err error) {
+//
+// With checkStructure, a message nested too deeply or with too many parts
+// is refused with ErrMIMEStructure before it is parsed (APPEND: clients
+// write what they like; SMTP checks at DATA, and imports keep old mail).
+func (s *FileStore) spoolMessage(r io.Reader, date time.Time, checkStructure bool) (sp *spooled, err error) {
 	defer func() {
 		if err != nil && mailerr.IsStorageFull(err) {
 			s.alertFull(err)
@@ -70,6 +74,14 @@ func (s *FileStore) spoolMessage(r io.Reader, date time.Time) (sp *spooled, err 
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
+	if checkStructure {
+		if err := CheckMIMEStructure(f); err != nil {
+			return nil, err
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+	}
 	p := parseMessage(f)
 	parsed, err := encodeParsed(p)
 	if err != nil {
@@ -103,7 +115,7 @@ func (s *FileStore) Deliver(ctx context.Context, msg io.Reader, rcpts []Recipien
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	sp, err := s.spoolMessage(msg, time.Now().Truncate(time.Second))
+	sp, err := s.spoolMessage(msg, time.Now().Truncate(time.Second), false)
 	if err != nil {
 		return nil, mailerr.Classify(fmt.Errorf("storage: spooling message: %w", err))
 	}
@@ -159,7 +171,7 @@ func (m *mailbox) Append(ctx context.Context, folder string, r io.Reader, flags 
 		if _, err := getFolder(ctx, u.db, name); err != nil {
 			return err
 		}
-		sp, err := m.s.spoolMessage(r, date.Truncate(time.Second))
+		sp, err := m.s.spoolMessage(r, date.Truncate(time.Second), true)
 		if err != nil {
 			return fmt.Errorf("storage: spooling message: %w", err)
 		}

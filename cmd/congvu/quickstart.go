@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
+	"time"
 
 	"congvu/directory/sqldir"
 	"congvu/internal/config"
@@ -26,11 +26,10 @@ const (
 // serves it: configuration, self-signed certificate, SQLite directory seeded
 // with the demo province, mail store.
 func cmdQuickstart(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("quickstart", "congvu quickstart [--dir DIR] [listener flags] [--ready-file FILE]", stderr)
 	dir := fs.String("dir", "congvu-demo", "directory for the demo's configuration, certificate, directory and mail")
 	lf := addListenFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	abs, err := filepath.Abs(*dir)
@@ -145,6 +144,18 @@ func printWelcome(w io.Writer, dir, cfgPath string, r *server.Running, fresh boo
 	}
 	credPath := filepath.Join(dir, "demo-accounts.csv")
 	rows, err := readCredentials(credPath)
+	var written time.Time
+	if fi, err := os.Stat(credPath); err == nil {
+		written = fi.ModTime()
+	}
+	// The file holds the passwords as created; an official may have
+	// changed theirs on the web since. Say so rather than print a password
+	// that no longer works.
+	changed := func(address string) bool {
+		a, err := r.Dir.Lookup(context.Background(), address)
+		return err == nil && a.PasswordChanged.After(written.Add(time.Second))
+	}
+	example := -1
 	if err == nil {
 		fmt.Fprintf(w, "\nTài khoản demo / demo accounts (%d, all in %s):\n", len(rows), credPath)
 		for i, row := range rows {
@@ -152,12 +163,19 @@ func printWelcome(w io.Writer, dir, cfgPath string, r *server.Running, fresh boo
 				fmt.Fprintf(w, "  … %d more\n", len(rows)-5)
 				break
 			}
-			fmt.Fprintf(w, "  %-40s %-20s %s\n", row[0], row[1], row[2])
+			pw := row[1]
+			if changed(row[0]) {
+				pw = "(đã đổi mật khẩu / password changed since)"
+			} else if example < 0 {
+				example = i
+			}
+			fmt.Fprintf(w, "  %-40s %-20s %s\n", row[0], pw, row[2])
 		}
 	}
-	if len(rows) > 0 {
-		fmt.Fprintf(w, "\nVí dụ / example:\n  swaks --server %s --tls --auth-user %s --auth-password '%s' --to %s\n",
-			r.Addrs["submission"], rows[0][0], rows[0][1], rows[0][0])
+	if example >= 0 {
+		row := rows[example]
+		fmt.Fprintf(w, "\nVí dụ / example:\n  swaks --server %s --tls --tls-ca-path %s --auth-user %s --auth-password '%s' --from %s --to %s\n",
+			r.Addrs["submission"], r.CertPEM, row[0], row[1], row[0], row[0])
 	}
 	fmt.Fprintln(w, "\nNhấn Ctrl+C để dừng / press Ctrl+C to stop.")
 }

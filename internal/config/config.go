@@ -31,6 +31,7 @@ type Config struct {
 	Inbound   Inbound   `toml:"inbound"`
 	DNS       DNS       `toml:"dns"`
 	Limits    Limits    `toml:"limits"`
+	Scan      Scan      `toml:"scan"`
 }
 
 // Server holds identity and paths.
@@ -68,6 +69,9 @@ type Listen struct {
 	POP3S       string `toml:"pop3s"`
 	HTTP        string `toml:"http"`
 	HTTPS       string `toml:"https"`
+	// Admin serves /metrics and /healthz for operators and monitoring;
+	// keep it on loopback or a management network.
+	Admin string `toml:"admin"`
 }
 
 // Directory selects the directory backend.
@@ -133,6 +137,7 @@ func Default() Config {
 			POP3S:       "127.0.0.1:2995",
 			HTTP:        "127.0.0.1:8080",
 			HTTPS:       "127.0.0.1:8443",
+			Admin:       "127.0.0.1:8081",
 		},
 		Directory: Directory{Backend: "sqlite", SQLitePath: "directory.db",
 			LDAP: LDAP{PoolSize: 8, TimeoutSeconds: 5, CacheTTLSeconds: 60}},
@@ -144,7 +149,7 @@ func Default() Config {
 		Password: defaultPassword(),
 		// Mail between servers (outbound.go).
 		Outbound: defaultOutbound(), DKIM: defaultDKIM(), Inbound: defaultInbound(), DNS: defaultDNS(),
-		Limits: defaultLimits(),
+		Limits: defaultLimits(), Scan: defaultScan(),
 	}
 }
 
@@ -196,6 +201,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	if err := c.Limits.validate(); err != nil {
+		return err
+	}
+	if err := c.Scan.validate(); err != nil {
 		return err
 	}
 	switch c.Log.Format {
@@ -255,7 +263,7 @@ func (l Listen) byName() map[string]string {
 	return map[string]string{
 		"smtp": l.SMTP, "submission": l.Submission, "submissions": l.Submissions,
 		"imap": l.IMAP, "imaps": l.IMAPS, "pop3": l.POP3, "pop3s": l.POP3S, "http": l.HTTP,
-		"https": l.HTTPS,
+		"https": l.HTTPS, "admin": l.Admin,
 	}
 }
 

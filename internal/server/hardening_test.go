@@ -3,8 +3,10 @@ package server
 import (
 	"bufio"
 	"crypto/tls"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +21,7 @@ func startAll(t *testing.T, edit func(*config.Config)) *Running {
 	cfg.Server.DataDir = t.TempDir()
 	cfg.Server.LocalDomains = []string{"khanhhoa.gov.vn"}
 	l := &cfg.Listen
-	for _, a := range []*string{&l.SMTP, &l.Submission, &l.Submissions, &l.IMAP, &l.IMAPS, &l.POP3, &l.POP3S, &l.HTTP, &l.HTTPS} {
+	for _, a := range []*string{&l.SMTP, &l.Submission, &l.Submissions, &l.IMAP, &l.IMAPS, &l.POP3, &l.POP3S, &l.HTTP, &l.HTTPS, &l.Admin} {
 		*a = "127.0.0.1:0"
 	}
 	if edit != nil {
@@ -137,7 +139,7 @@ func TestStartBusyPort(t *testing.T) {
 	cfg.Server.DataDir = t.TempDir()
 	cfg.Server.LocalDomains = []string{"khanhhoa.gov.vn"}
 	l := &cfg.Listen
-	for _, a := range []*string{&l.SMTP, &l.Submission, &l.Submissions, &l.IMAP, &l.IMAPS, &l.POP3, &l.POP3S, &l.HTTP, &l.HTTPS} {
+	for _, a := range []*string{&l.SMTP, &l.Submission, &l.Submissions, &l.IMAP, &l.IMAPS, &l.POP3, &l.POP3S, &l.HTTP, &l.HTTPS, &l.Admin} {
 		*a = "127.0.0.1:0"
 	}
 	l.IMAPS = busy.Addr().String()
@@ -263,4 +265,35 @@ func counterValue(t *testing.T, r *Running, name string) float64 {
 		}
 	}
 	return sum
+}
+
+// TestMetricsOnAdminListenerOnly: /metrics is served to operators on the
+// admin listener, not on the public HTTP one; it carries the build info,
+// web logins and the SMTP DATA latency histogram (issue 15).
+func TestMetricsOnAdminListenerOnly(t *testing.T) {
+	r := startAll(t, nil)
+	get := func(url string) (int, string) {
+		res, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if code, _ := get("http://" + r.Addrs["http"] + "/metrics"); code != http.StatusNotFound {
+		t.Errorf("public /metrics: %d, want 404", code)
+	}
+	if code, body := get("http://" + r.Addrs["http"] + "/healthz"); code != 200 || body != "ok\n" {
+		t.Errorf("public /healthz: %d %q", code, body)
+	}
+	code, body := get("http://" + r.Addrs["admin"] + "/metrics")
+	if code != 200 {
+		t.Fatalf("admin /metrics: %d", code)
+	}
+	for _, want := range []string{"congvu_build_info{", "go1."} {
+		if !strings.Contains(body, want) {
+			t.Errorf("admin /metrics lacks %q", want)
+		}
+	}
 }

@@ -20,6 +20,7 @@ import (
 	"congvu/outbound"
 	"congvu/queue"
 	"congvu/resolve"
+	"congvu/scan"
 	"congvu/smtpd"
 	"congvu/storage"
 )
@@ -76,6 +77,7 @@ func startMail(cfg config.Config, r *Running, log *slog.Logger) (_ *mailParts, e
 		DMARCExempt:      in.DMARCExemptDomains,
 		SpoofAction:      in.SpoofAction,
 	}, res, signer, log.With("component", "inbound"))
+	mp.deps.Scanner = newScanner(cfg, log)
 	if !cfg.SMTP.Outbound {
 		return mp, nil
 	}
@@ -163,6 +165,27 @@ func newTransport(cfg config.Config, res resolve.Resolver, r *Running, log *slog
 		oc.SmarthostPassword = strings.TrimRight(string(b), "\r\n")
 	}
 	return outbound.New(oc, outbound.Deps{Resolver: res, Logger: log.With("component", "outbound"), Metrics: r.Metrics})
+}
+
+// newScanner builds the content scanners of [scan]; nil when none is set
+// (a nil interface, not a nil *scan.Scanner, so smtpd sees "off").
+func newScanner(cfg config.Config, log *slog.Logger) smtpd.ContentScanner {
+	sc := cfg.Scan
+	timeout := time.Duration(sc.TimeoutSeconds) * time.Second
+	c := scan.Config{ClamAVUnavailable: sc.ClamdUnavailable, RspamdUnavailable: sc.RspamdUnavailable,
+		Logger: log.With("component", "scan")}
+	if sc.Clamd != "" {
+		c.ClamAV = &scan.ClamAV{Addr: sc.Clamd, Timeout: timeout}
+	}
+	if sc.Rspamd != "" {
+		c.Rspamd = &scan.Rspamd{URL: sc.Rspamd, Timeout: timeout}
+	}
+	s := scan.New(c)
+	if s == nil {
+		return nil
+	}
+	log.Info("content scanning", "clamd", sc.Clamd, "rspamd", sc.Rspamd)
+	return s
 }
 
 func cmpOr(a, b string) string {

@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -109,6 +111,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	}
 	r.closers = append(r.closers, r.Store.Close)
 	r.Metrics = metrics.New()
+	r.Metrics.BuildInfo.WithLabelValues(buildInfo()).Set(1)
 
 	// Mail between servers: queue, DKIM, inbound authentication (mail.go).
 	mail, err := startMail(cfg, r, log)
@@ -154,12 +157,20 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	// Servers close before the store and directory they use.
 	r.closers = append(r.closers, smtpSrv.Close, imapSrv.Close, popSrv.Close)
 
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(r.Metrics.Registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+	healthz := func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
-	})
+	}
+	// Operators' listener: metrics (which name accounts and reveal load)
+	// are not for the public HTTP listener (issue 15).
+	adminMux := http.NewServeMux()
+	adminMux.Handle("GET /metrics", promhttp.HandlerFor(r.Metrics.Registry, promhttp.HandlerOpts{}))
+	adminMux.HandleFunc("GET /healthz", healthz)
+	adminSrv := &http.Server{Handler: adminMux, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: time.Minute,
+		ErrorLog: slog.NewLogLogger(log.With("listener", "admin").Handler(), slog.LevelDebug)}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", healthz)
 	// The published danh bạ: public, no login, only public attributes.
 	publicDir := danhba.New(r.Dir, danhba.Options{Logger: log.With("component", "danhba")})
 	for _, p := range []string{"GET /danhba", "GET /danhba.csv", "GET /danhba.vcf", "GET /danhba.ldif"} {
@@ -178,7 +189,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	httpsSrv := &http.Server{Handler: httpsMux, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.With("listener", "https").Handler(), slog.LevelDebug)}
-	r.closers = append(r.closers, httpSrv.Close, httpsSrv.Close)
+	r.closers = append(r.closers, httpSrv.Close, httpsSrv.Close, adminSrv.Close)
 
 	listeners := []struct {
 		name, addr string
@@ -194,6 +205,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		{"http", cfg.Listen.HTTP, httpSrv.Serve},
 		// ServeTLS clones TLSConfig and adds HTTP/2 to its protocols.
 		{"https", cfg.Listen.HTTPS, func(l net.Listener) error { return httpsSrv.ServeTLS(l, "", "") }},
+		{"admin", cfg.Listen.Admin, adminSrv.Serve},
 	}
 	// Bind everything first so a port conflict fails start-up cleanly
 	// before any client was served.
@@ -236,7 +248,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	httpsMux.Handle("/", web.New(web.Options{
 		DB:          webDB,
 		Dir:         r.Dir,
-		Policy:      webPolicy{r.Policy},
+		Policy:      webPolicy{e: r.Policy, logins: r.Metrics.Logins},
 		Rules:       cfg.Password.Rules(),
 		SessionIdle: cfg.Web.SessionIdle(),
 		SessionMax:  cfg.Web.SessionMax(),
@@ -246,9 +258,9 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 			MaxMessageBytes: cfg.SMTP.MaxMessageBytes, Contacts: webContacts{publicDir},
 			AuthservID: cmpOr(cfg.Inbound.AuthservID, cfg.Server.Hostname)},
 		Admin: admin.Options{
-			Reports:   webPolicy{r.Policy},
-			Audit:     webPolicy{r.Policy},
-			SendLocks: webPolicy{r.Policy},
+			Reports:   webPolicy{e: r.Policy},
+			Audit:     webPolicy{e: r.Policy},
+			SendLocks: webPolicy{e: r.Policy},
 			Queue:     newWebQueue(r.Queue),
 			States:    r.Policy,
 			Domains:   cfg.Server.LocalDomains,
@@ -270,6 +282,21 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		log.Info("listening", "listener", name, "addr", r.Addrs[name])
 	}
 	return r, nil
+}
+
+// buildInfo returns the module version, VCS revision and Go version the
+// toolchain recorded in the binary.
+func buildInfo() (version, revision, goVersion string) {
+	version, revision, goVersion = "unknown", "unknown", runtime.Version()
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		version = bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				revision = s.Value
+			}
+		}
+	}
+	return version, revision, goVersion
 }
 
 // clientListeners describes the bound mail listeners for the set-up page.

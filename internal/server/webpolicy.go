@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"congvu/directory"
 	"congvu/policy"
 	"congvu/web/admin"
@@ -17,7 +19,12 @@ import (
 // webPolicy adapts the policy engine to the web's narrow LoginPolicy,
 // Reports, Audit and SendLocks interfaces, so web logins count towards lockout, throttling and
 // daily access exactly like IMAP, POP3 and SMTP AUTH logins.
-type webPolicy struct{ e *policy.Engine }
+type webPolicy struct {
+	e *policy.Engine
+	// logins counts web logins like the other protocols'
+	// (congvu_logins_total{proto="web"}); nil counts nothing.
+	logins *prometheus.CounterVec
+}
 
 var (
 	_ core.LoginPolicy = webPolicy{}
@@ -32,7 +39,11 @@ func webIP(ip net.IP) netip.Addr {
 }
 
 func (p webPolicy) BeforeLogin(ctx context.Context, login string, ip net.IP) error {
-	return p.e.BeforeAuth(ctx, policy.AuthAttempt{Protocol: policy.Web, IP: webIP(ip), Login: login}).Err()
+	d := p.e.BeforeAuth(ctx, policy.AuthAttempt{Protocol: policy.Web, IP: webIP(ip), Login: login})
+	if d.Refused() && p.logins != nil {
+		p.logins.WithLabelValues("web", "throttled").Inc()
+	}
+	return d.Err()
 }
 
 func (p webPolicy) AfterLogin(ctx context.Context, login string, ip net.IP, acct *directory.Account, authErr error) error {
@@ -41,10 +52,25 @@ func (p webPolicy) AfterLogin(ctx context.Context, login string, ip net.IP, acct
 		Result:      policy.ClassifyAuth(authErr),
 		Account:     acct,
 	}
-	if d := p.e.AfterAuth(ctx, o); d.Refused() {
+	d := p.e.AfterAuth(ctx, o)
+	if p.logins != nil {
+		p.logins.WithLabelValues("web", loginResult(o.Result, d)).Inc()
+	}
+	if d.Refused() {
 		return d.Err()
 	}
 	return authErr
+}
+
+// loginResult names a login's outcome as the daemons' login counters do.
+func loginResult(r policy.AuthResult, d policy.Decision) string {
+	switch {
+	case d.Verdict == policy.Lock:
+		return "locked"
+	case d.Refused():
+		return "throttled"
+	}
+	return [...]string{"ok", "failed", "locked", "unavailable"}[r]
 }
 
 func (p webPolicy) RecordAccess(_ context.Context, address string) {

@@ -3,15 +3,19 @@ package server
 import (
 	"bytes"
 	"errors"
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"congvu/directory"
 	"congvu/directory/sqldir"
 	"congvu/internal/config"
 	"congvu/internal/mailerr"
+	"congvu/internal/metrics"
 	"congvu/policy"
 	"congvu/web/admin"
 )
@@ -46,7 +50,22 @@ func TestWebPolicyAdapter(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.Close() })
-	p := webPolicy{e}
+	m := metrics.New()
+	p := webPolicy{e: e, logins: m.Logins}
+
+	// Web logins are counted like the other protocols'.
+	acct, aerr := dir.Authenticate(ctx, addr, "sai")
+	p.AfterLogin(ctx, addr, net.ParseIP("10.0.0.9"), acct, aerr)
+	acct, aerr = dir.Authenticate(ctx, addr, "Khanh-Hoa#2025a")
+	p.AfterLogin(ctx, addr, net.ParseIP("10.0.0.9"), acct, aerr)
+	count := func(result string) float64 {
+		var out dto.Metric
+		m.Logins.WithLabelValues("web", result).Write(&out)
+		return out.GetCounter().GetValue()
+	}
+	if f, o := count("failed"), count("ok"); f != 1 || o != 1 {
+		t.Errorf("web logins counted failed=%v ok=%v, want 1 and 1", f, o)
+	}
 
 	if l, err := p.SendLock(ctx, addr); err != nil || l != nil {
 		t.Fatalf("before any lock: %+v, %v", l, err)

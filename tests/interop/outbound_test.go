@@ -234,7 +234,7 @@ func (s *system) submit(from account, to, subject string) error {
 // metric reads one sample from /metrics (0 when absent).
 func metric(t *testing.T, s *system, name string) float64 {
 	t.Helper()
-	resp, err := http.Get("http://" + s.addrs["http"] + "/metrics")
+	resp, err := http.Get("http://" + s.addrs["admin"] + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
