@@ -149,7 +149,7 @@ const searchTemplate = `{{define "content"}}{{with .Data}}<div class="mail">{{te
 <section class="mailmain">
 {{template "searchform" (searchOf .Query)}}
 <h1>Kết quả tìm kiếm <span class="en" lang="en">/ Search results</span></h1>
-<p class="hint" id="search-count">{{if .Found}}{{.Found}} thư{{if .Truncated}} (mới nhất){{end}} trong {{.Folder.Label}} <span class="en" lang="en">/ {{.Found}} message(s){{if .Truncated}}, newest{{end}}</span>{{else}}Không tìm thấy thư nào. <span class="en" lang="en">Nothing found.</span>{{end}}</p>
+<p class="hint" id="search-count">{{if .Rows}}Thư {{.First}}–{{.Last}}{{if .More}} (còn nữa){{end}} trong {{.Folder.Label}}, mới nhất trước <span class="en" lang="en">/ messages {{.First}}–{{.Last}}{{if .More}} of more{{end}}, newest first</span>{{else}}Không tìm thấy thư nào. <span class="en" lang="en">Nothing found.</span>{{end}}</p>
 {{if .Truncated}}<p class="hint">Chỉ hiển thị những thư mới nhất; hãy thêm điều kiện (người gửi, ngày) để tìm thư cũ hơn. <span class="en" lang="en">Only the newest are shown; add criteria to find older ones.</span></p>{{end}}
 {{if .Rows}}<table class="msgs"><thead><tr><th>Người gửi <span class="en" lang="en">/ From</span></th><th>Tiêu đề <span class="en" lang="en">/ Subject</span></th>{{if .AllScope}}<th>Thư mục <span class="en" lang="en">/ Folder</span></th>{{end}}<th class="date">Ngày <span class="en" lang="en">/ Date</span></th></tr></thead>
 <tbody>{{range .Rows}}<tr class="msg{{if .Unread}} unread{{end}}" data-uid="{{.UID}}">
@@ -157,9 +157,9 @@ const searchTemplate = `{{define "content"}}{{with .Data}}<div class="mail">{{te
 <td class="subj"><a href="{{.Href}}">{{.Subject}}</a>{{if .Attachment}} <span class="mark att" title="Có tệp đính kèm / Has attachments">đính kèm</span>{{end}}</td>
 {{if $.Data.AllScope}}<td class="folder">{{.FolderLabel}}</td>{{end}}<td class="date" title="{{.DateTitle}}">{{.Date}}</td></tr>
 {{end}}</tbody></table>
-{{if gt .Pages 1}}<nav class="pager" aria-label="Trang / Pages">
+{{if or .Prev .Next}}<nav class="pager" aria-label="Trang / Pages">
 {{if .Prev}}<a href="{{.Prev}}" rel="prev">‹ Trang trước <span class="en" lang="en">/ Previous</span></a>{{end}}
-<span>Trang {{.Page}} / {{.Pages}}</span>
+<span>Trang {{.Page}}</span>
 {{if .Next}}<a href="{{.Next}}" rel="next">Trang sau <span class="en" lang="en">/ Next</span> ›</a>{{end}}</nav>{{end}}{{end}}
 </section></div>{{end}}{{end}}`
 

@@ -33,7 +33,8 @@ import (
 
 // Bounds of one search.
 const (
-	maxSearchResults = 200   // newest matches kept (4 pages)
+	maxSearchPages   = 20    // pages of results one query can reach
+	maxSearchResults = maxSearchPages * pageSize
 	maxSearchChecked = 20000 // candidates checked per folder
 	maxTermRunes     = 200
 	searchBatch      = 100 // envelopes read in one query
@@ -288,6 +289,8 @@ type searchData struct {
 	AllScope  bool
 	Truncated bool
 	Found     int
+	// More: there are matches after this page (not counted).
+	More bool
 }
 
 // mailSearch answers the search form.
@@ -299,8 +302,11 @@ func (wb *room) mailSearch(w http.ResponseWriter, r *http.Request, c *core.Ctx) 
 	}
 	page := 1
 	if p, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && p > 1 {
-		page = p
+		page = min(p, maxSearchPages)
 	}
+	// A page needs only the matches up to it, and one more to know there
+	// is a next page: the first page of a broad query stops early.
+	need := min(page*pageSize+1, maxSearchResults)
 	ctx := r.Context()
 	mb, err := wb.openMailbox(ctx, c)
 	if err != nil {
@@ -336,7 +342,7 @@ func (wb *room) mailSearch(w http.ResponseWriter, r *http.Request, c *core.Ctx) 
 	if !q.empty() {
 		s := &searcher{mb: mb, q: q, any: newTerm(q.Q), from: newTerm(q.From), to: newTerm(q.To), subj: newTerm(q.Subject), txt: newTerm(q.Body)}
 		for _, f := range scope {
-			found, err := s.folder(ctx, f.Name, maxSearchResults)
+			found, err := s.folder(ctx, f.Name, need)
 			if err != nil {
 				wb.mailFail(w, c, "search", err)
 				return
@@ -344,12 +350,16 @@ func (wb *room) mailSearch(w http.ResponseWriter, r *http.Request, c *core.Ctx) 
 			hits = append(hits, found...)
 		}
 		slices.SortStableFunc(hits, func(a, b hit) int { return b.info.InternalDate.Compare(a.info.InternalDate) })
-		if len(hits) > maxSearchResults {
-			hits, s.truncated = hits[:maxSearchResults], true
+		if len(hits) > need {
+			hits = hits[:need]
 		}
-		d.Truncated = s.truncated
+		d.Truncated = s.truncated || len(hits) == maxSearchResults
 	}
-	d.Found, d.Total = len(hits), len(hits)
+	more := len(hits) > page*pageSize && page < maxSearchPages
+	if more {
+		hits = hits[:page*pageSize]
+	}
+	d.Found, d.Total, d.More = len(hits), len(hits), more
 	pages := max(1, (len(hits)+pageSize-1)/pageSize)
 	page = min(page, pages)
 	d.Page, d.Pages = page, pages
@@ -373,8 +383,8 @@ func (wb *room) mailSearch(w http.ResponseWriter, r *http.Request, c *core.Ctx) 
 	if page > 1 {
 		d.Prev, d.FirstP = link(page-1), link(1)
 	}
-	if page < pages {
-		d.Next, d.LastP = link(page+1), link(pages)
+	if more {
+		d.Next = link(page + 1)
 	}
 	wb.Render(w, http.StatusOK, tmpl["search"], wb.Page(c, "Tìm thư", "Search", d))
 }
