@@ -23,6 +23,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"congvu/internal/mailerr"
+	"congvu/smime"
 	"congvu/storage"
 	"congvu/web/core"
 )
@@ -69,6 +70,10 @@ type Options struct {
 	SpoolDir string
 	// Contacts suggests recipients and names state senders; nil: none.
 	Contacts Contacts
+	// Signatures reads the signature results stamped into a stored
+	// header (smime.FromHeader with inbound.authserv_id); nil shows no
+	// signature badge.
+	Signatures func(header []byte) []smime.Result
 	// AuthservID is this server's name in the Authentication-Results it
 	// writes at delivery (inbound.authserv_id); "" shows no DMARC banner.
 	AuthservID string

@@ -109,6 +109,7 @@ const mailViewTemplate = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}<d
 <section class="mailmain">
 <p><a href="{{.BackHref}}">‹ {{.Folder.Label}}</a></p>
 <h1 class="subject">{{.Subject}}</h1>
+{{range .Signatures}}<p class="sigbadge {{.Kind}}" id="sig-{{.Kind}}">{{if eq .Kind "valid"}}<strong>✔ Đã ký số hợp lệ</strong> <span class="en" lang="en">Validly signed</span>{{if .Part}} ({{.Part}}){{end}}: {{.Signer}}{{if .Org}}, {{.Org}}{{end}}{{if .Identifier}} &lt;{{.Identifier}}&gt;{{end}}{{else if eq .Kind "invalid"}}<strong>✘ Chữ ký số không hợp lệ</strong> <span class="en" lang="en">Invalid signature</span>{{if .Part}} ({{.Part}}){{end}}: {{.Reason}}{{if .RsnEN}} <span class="en" lang="en">({{.RsnEN}})</span>{{end}}{{else}}Thư không có chữ ký số <span class="en" lang="en">/ Not signed</span>{{end}}</p>{{end}}
 {{range .Banners}}<div class="notice {{.Kind}} banner" role="note" id="{{.ID}}"><p>{{.VI}}</p><p class="en" lang="en">{{.EN}}</p></div>{{end}}
 <dl class="facts mailhead">
 <dt>Người gửi <span class="en">/ From</span></dt><dd>{{range $i, $a := .From}}{{if $i}}, {{end}}{{$a}}{{else}}—{{end}}</dd>

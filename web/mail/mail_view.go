@@ -106,6 +106,7 @@ type viewData struct {
 	UnknownCharset string
 	Damaged        bool
 	Banners        []banner
+	Signatures     []signatureView
 	Quota          *quotaView
 	NoBody         bool
 	Attachments    []attachmentView
@@ -197,7 +198,8 @@ func (wb *room) mailView(w http.ResponseWriter, r *http.Request, c *core.Ctx) {
 		Flagged:  slices.Contains(om.info.Flags, flagFlagged),
 		BackHref: pageURL(ref.Folder, ref.Page), Page: ref.Page,
 		InTrash: cur.SpecialUse == `\Trash`, InJunk: cur.SpecialUse == `\Junk`, InArchive: cur.SpecialUse == `\Archive`,
-		Truncated: mc.Truncated, UnknownCharset: mc.UnknownCharset, Damaged: mc.Damaged, Banners: banners}
+		Truncated: mc.Truncated, UnknownCharset: mc.UnknownCharset, Damaged: mc.Damaged, Banners: banners,
+		Signatures: wb.signatureBadges(cached.Header)}
 	if d.Subject == "" {
 		d.Subject = "(không có tiêu đề)"
 	}
