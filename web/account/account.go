@@ -6,6 +6,7 @@ package account
 import (
 	"html/template"
 
+	"congvu/sieve"
 	"congvu/web/core"
 )
 
@@ -13,6 +14,15 @@ import (
 type Options struct {
 	// Listeners are the mail client settings shown on the account page.
 	Listeners []Listener
+	// Hostname is server.hostname, the name mail apps use.
+	Hostname string
+	// Domains are the local domains, for the set-up page.
+	Domains []string
+	// Forwarding is the policy engine's forwarding; nil hides it.
+	Forwarding Forwarding
+	// Vacation is the vacation auto-reply delivery applies (the sieve
+	// package); nil hides it.
+	Vacation sieve.Settings
 }
 
 // room is the account pages on a site.
@@ -27,9 +37,12 @@ func Register(site *core.Site, opts Options) {
 	site.HandleFunc("GET /{$}", wb.Authed(wb.home))
 	site.HandleFunc("GET /password", wb.Authed(wb.passwordForm))
 	site.HandleFunc("POST /password", wb.Authed(wb.passwordSubmit))
+	site.Handle("GET /setup", SetupPage(opts.Hostname, opts.Domains, opts.Listeners))
+	site.HandleFunc("GET /settings", wb.Authed(wb.settingsPage))
+	site.HandleFunc("POST /settings", wb.Authed(wb.settingsSubmit))
 }
 
 // tmpl are the account pages, parsed once.
 var tmpl = func() map[string]*template.Template {
-	return core.ParsePages("", map[string]string{"home": homeTemplate, "password": passwordTemplate})
+	return core.ParsePages("", map[string]string{"home": homeTemplate, "password": passwordTemplate, "settings": settingsTemplate})
 }()

@@ -28,6 +28,11 @@ func SetupPage(hostname string, domains []string, listeners []Listener) http.Han
 		if err != nil {
 			continue
 		}
+		if hostname != "" {
+			// What mail apps type: the server's name, not the address the
+			// listener happens to be bound to (0.0.0.0, a private IP).
+			host = hostname
+		}
 		rows = append(rows, row{l.Service, host, port, l.Security})
 	}
 	data := struct {
@@ -36,7 +41,7 @@ func SetupPage(hostname string, domains []string, listeners []Listener) http.Han
 		Rows     []row
 	}{hostname, domains, rows}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/" {
+		if r.URL.Path != "/" && r.URL.Path != "/setup" {
 			http.NotFound(w, r)
 			return
 		}

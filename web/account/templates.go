@@ -34,3 +34,37 @@ const passwordTemplate = `{{define "content"}}<div class="card narrow">
 <p class="hint" id="rules">{{.Data.RulesVI}}<br><span class="en">{{.Data.RulesEN}}</span></p>
 <button type="submit">Đổi mật khẩu / Change password</button>
 </form></div>{{end}}`
+
+const settingsTemplate = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}<h1>Cài đặt <span class="en" lang="en">/ Settings</span></h1>
+<nav class="toc" aria-label="Mục cài đặt / Sections"><a href="#sig">Chữ ký</a> · <a href="#vacation">Trả lời tự động</a> · <a href="#forward">Chuyển tiếp</a> · <a href="#lang">Ngôn ngữ</a> · <a href="{{.TwoFactorURL}}">Bảo mật đăng nhập</a> · <a href="/setup">Cài đặt ứng dụng thư</a></nav>
+{{if .HasDB}}<form class="card" method="post" action="/settings" id="sig">
+<input type="hidden" name="csrf" value="{{$csrf}}"><input type="hidden" name="what" value="signature">
+<h2>Chữ ký thư <span class="en" lang="en">/ Signature</span></h2>
+<label for="signature">Thêm vào cuối thư mới, thư trả lời và chuyển tiếp <span class="en" lang="en">/ Added to new messages, replies and forwards</span></label>
+<textarea id="signature" name="signature" rows="5" maxlength="2000">{{.Signature}}</textarea>
+<button type="submit">Lưu chữ ký <span class="en" lang="en">/ Save</span></button></form>{{end}}
+{{if .Vacation}}<form class="card" method="post" action="/settings" id="vacation">
+<input type="hidden" name="csrf" value="{{$csrf}}"><input type="hidden" name="what" value="vacation">
+<h2>Trả lời tự động <span class="en" lang="en">/ Vacation auto-reply</span></h2>
+<label class="check"><input type="checkbox" name="enabled" value="yes" id="vac-enabled"{{if .Vac.Enabled}} checked{{end}}> Bật trả lời tự động <span class="en" lang="en">/ On</span></label>
+<div class="grid2"><div><label for="vac-start">Từ ngày <span class="en" lang="en">/ From</span></label><input type="date" id="vac-start" name="start" value="{{.VacStart}}"></div>
+<div><label for="vac-end">Đến ngày <span class="en" lang="en">/ Until</span></label><input type="date" id="vac-end" name="end" value="{{.VacEnd}}"></div></div>
+<label for="vac-subject">Tiêu đề <span class="en" lang="en">/ Subject</span></label><input type="text" id="vac-subject" name="subject" value="{{.Vac.Subject}}" maxlength="200">
+<label for="vac-body">Nội dung <span class="en" lang="en">/ Text</span></label><textarea id="vac-body" name="body" rows="5" maxlength="5000">{{.Vac.Body}}</textarea>
+<p class="hint">Mỗi người gửi nhận trả lời tối đa một lần trong {{.Vac.Days}} ngày. <span class="en" lang="en">One reply per sender every {{.Vac.Days}} days.</span></p>
+<button type="submit">Lưu <span class="en" lang="en">/ Save</span></button></form>{{else}}<div class="card" id="vacation"><h2>Trả lời tự động <span class="en" lang="en">/ Vacation auto-reply</span></h2><p class="hint">Máy chủ này chưa bật trả lời tự động. <span class="en" lang="en">Not available on this server.</span></p></div>{{end}}
+{{if .Forwarding}}<form class="card" method="post" action="/settings" id="forward">
+<input type="hidden" name="csrf" value="{{$csrf}}"><input type="hidden" name="what" value="forward">
+<h2>Chuyển tiếp thư <span class="en" lang="en">/ Forwarding</span></h2>
+<p class="hint">Chỉ chuyển tiếp tới hộp thư trong hệ thống thư công vụ nhà nước; thư vẫn được giữ trong hộp thư này. <span class="en" lang="en">Only to mailboxes of the state's mail; a copy stays here.</span></p>
+<label for="fwd-target">Chuyển tiếp tới <span class="en" lang="en">/ Forward to</span></label>
+<input type="email" id="fwd-target" name="target" value="{{.Forward}}" maxlength="256" placeholder="ten.donvi@tinh.gov.vn">
+<button type="submit">Lưu <span class="en" lang="en">/ Save</span></button>{{if .Forward}} <button type="submit" name="clear" value="yes" class="secondary">Tắt chuyển tiếp <span class="en" lang="en">/ Turn off</span></button>{{end}}</form>{{end}}
+{{if .HasDB}}<form class="card" method="post" action="/settings" id="lang">
+<input type="hidden" name="csrf" value="{{$csrf}}"><input type="hidden" name="what" value="language">
+<h2>Ngôn ngữ <span class="en" lang="en">/ Language</span></h2>
+<fieldset class="scope"><legend class="vh">Ngôn ngữ / Language</legend>
+<label class="check"><input type="radio" name="language" value="vi"{{if ne .Language "en"}} checked{{end}}> Tiếng Việt</label>
+<label class="check" lang="en"><input type="radio" name="language" value="en"{{if eq .Language "en"}} checked{{end}}> English</label></fieldset>
+<button type="submit">Lưu <span class="en" lang="en">/ Save</span></button></form>{{end}}
+{{end}}{{end}}`

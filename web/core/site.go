@@ -133,6 +133,9 @@ func (s *Site) HandleFunc(pattern string, h http.HandlerFunc) { s.mux.HandleFunc
 // attachments); every other POST is bounded by MaxFormBytes.
 func (s *Site) LimitBody(path string, n int64) { s.bodyLimits[path] = n }
 
+// DB is the web database; nil when the site keeps everything in memory.
+func (s *Site) DB() *webdb.DB { return s.opts.DB }
+
 // Dir is the directory the site signs in against.
 func (s *Site) Dir() directory.Writer { return s.opts.Dir }
 

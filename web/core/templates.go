@@ -19,7 +19,7 @@ const layoutTemplate = `{{define "layout"}}<!doctype html>
 <header class="top"><div class="wrap">
 <a class="brand" href="/"><span class="star">★</span> Thư điện tử công vụ<span class="en">Official e-mail</span></a>
 {{if .User}}<nav aria-label="Chính">
-{{if not .Forced}}<a href="/mail">Hộp thư</a><a href="/">Tài khoản</a>{{if .User.IsAdmin}}<a href="/admin">Quản trị</a>{{end}}<a href="/password">Đổi mật khẩu</a>{{end}}
+{{if not .Forced}}<a href="/mail">Hộp thư</a><a href="/">Tài khoản</a>{{if .User.IsAdmin}}<a href="/admin">Quản trị</a>{{end}}<a href="/settings">Cài đặt</a><a href="/password">Đổi mật khẩu</a>{{end}}
 <span>{{.User.Address}}</span>
 <form class="inline" method="post" action="/logout"><input type="hidden" name="csrf" value="{{.CSRF}}"><button class="link" type="submit">Đăng xuất</button></form>
 </nav>{{end}}

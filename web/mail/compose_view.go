@@ -22,6 +22,7 @@ import (
 	"congvu/internal/mailerr"
 	"congvu/storage"
 	"congvu/web/core"
+	"congvu/web/webdb"
 )
 
 // origField carries, in drafts only, the message a reply or forward is
@@ -95,6 +96,9 @@ func (wb *room) composeGet(w http.ResponseWriter, r *http.Request, c *core.Ctx) 
 	if err != nil {
 		wb.mailFail(w, c, "compose", err)
 		return
+	}
+	if !q.Has("draft") {
+		wb.addSignature(ctx, c, v)
 	}
 	v.Folders = folderViews(folders, "")
 	if out := wb.outsidersOf(v.To, v.Cc, v.Bcc); len(out) > 0 {
@@ -496,3 +500,17 @@ func openPart(ctx context.Context, mb storage.Mailbox, folder string, uid uint32
 }
 
 func openFile(path string) (io.ReadCloser, error) { return os.Open(path) }
+
+// addSignature puts the official's signature under the text they will
+// write, above a quoted message (RFC 3676 4.3: "-- " on its own line).
+func (wb *room) addSignature(ctx context.Context, c *core.Ctx, v *composeView) {
+	db := wb.DB()
+	if db == nil {
+		return
+	}
+	sig, err := db.Setting(ctx, c.Acct.Address, webdb.SettingSignature)
+	if err != nil || sig == "" {
+		return
+	}
+	v.Body = "\n\n-- \n" + sig + "\n" + v.Body
+}

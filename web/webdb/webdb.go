@@ -5,7 +5,9 @@
 package webdb
 
 import (
+	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -33,6 +35,13 @@ var migrations = []string{
 	access_day TEXT NOT NULL
 ) STRICT;
 CREATE INDEX sessions_by_address ON sessions(address);`,
+	// 2: an official's web settings (signature text, language).
+	`CREATE TABLE settings (
+	address TEXT NOT NULL,
+	name    TEXT NOT NULL,
+	value   TEXT NOT NULL,
+	PRIMARY KEY (address, name)
+) STRICT, WITHOUT ROWID;`,
 }
 
 // Open opens (creating if needed) the web database at path, readable by
@@ -87,4 +96,31 @@ func migrate(db *sql.DB) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// Setting names.
+const (
+	SettingSignature = "signature" // text appended to new messages
+	SettingLanguage  = "language"  // "vi" (default) or "en"
+)
+
+// Setting returns an official's setting, "" when unset.
+func (db *DB) Setting(ctx context.Context, address, name string) (string, error) {
+	var v string
+	err := db.QueryRowContext(ctx, "SELECT value FROM settings WHERE address = ? AND name = ?", address, name).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return v, err
+}
+
+// SetSetting stores a setting; "" removes it.
+func (db *DB) SetSetting(ctx context.Context, address, name, value string) error {
+	if value == "" {
+		_, err := db.ExecContext(ctx, "DELETE FROM settings WHERE address = ? AND name = ?", address, name)
+		return err
+	}
+	_, err := db.ExecContext(ctx, "INSERT INTO settings (address, name, value) VALUES (?, ?, ?) ON CONFLICT (address, name) DO UPDATE SET value = excluded.value",
+		address, name, value)
+	return err
 }

@@ -138,6 +138,7 @@ type Env struct {
 	Policy *FakePolicy
 
 	opts     core.Options
+	account  account.Options
 	register []func(*core.Site)
 }
 
@@ -145,12 +146,18 @@ type Env struct {
 // adds; tune may change the site's options first.
 func New(t *testing.T, tune func(*core.Options), register ...func(*core.Site)) *Env {
 	t.Helper()
+	return NewAccount(t, tune, account.Options{}, register...)
+}
+
+// NewAccount is New with the account pages' options.
+func NewAccount(t *testing.T, tune func(*core.Options), acct account.Options, register ...func(*core.Site)) *Env {
+	t.Helper()
 	e := &Env{T: t, Dir: &FlakyDir{Writer: Seed(t, 0)}, Clock: &Clock{t: time.Now()}, Policy: &FakePolicy{}}
 	opts := core.Options{Dir: e.Dir, Policy: e.Policy, Now: e.Clock.Now}
 	if tune != nil {
 		tune(&opts)
 	}
-	e.opts, e.register = opts, register
+	e.opts, e.register, e.account = opts, register, acct
 	e.Site = e.newSite()
 	e.Srv = httptest.NewTLSServer(e.Site)
 	t.Cleanup(e.Srv.Close)
@@ -159,7 +166,7 @@ func New(t *testing.T, tune func(*core.Options), register ...func(*core.Site)) *
 
 func (e *Env) newSite() *core.Site {
 	site := core.New(e.opts)
-	account.Register(site, account.Options{})
+	account.Register(site, e.account)
 	for _, r := range e.register {
 		r(site)
 	}
