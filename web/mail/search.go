@@ -33,7 +33,7 @@ import (
 
 // Bounds of one search.
 const (
-	maxSearchPages   = 20    // pages of results one query can reach
+	maxSearchPages   = 20 // pages of results one query can reach
 	maxSearchResults = maxSearchPages * pageSize
 	maxSearchChecked = 20000 // candidates checked per folder
 	maxTermRunes     = 200
