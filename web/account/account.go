@@ -8,6 +8,7 @@ import (
 
 	"congvu/sieve"
 	"congvu/web/core"
+	"congvu/web/twofactor"
 )
 
 // Options configures the account pages.
@@ -23,6 +24,8 @@ type Options struct {
 	// Vacation is the vacation auto-reply delivery applies (the sieve
 	// package); nil hides it.
 	Vacation sieve.Settings
+	// TwoFactor is two-factor sign-in and app passwords; nil: not offered.
+	TwoFactor *twofactor.Store
 }
 
 // room is the account pages on a site.
@@ -38,11 +41,13 @@ func Register(site *core.Site, opts Options) {
 	site.HandleFunc("GET /password", wb.Authed(wb.passwordForm))
 	site.HandleFunc("POST /password", wb.Authed(wb.passwordSubmit))
 	site.Handle("GET /setup", SetupPage(opts.Hostname, opts.Domains, opts.Listeners))
+	site.HandleFunc("GET /security", wb.Authed(wb.securityPage))
+	site.HandleFunc("POST /security", wb.Authed(wb.securitySubmit))
 	site.HandleFunc("GET /settings", wb.Authed(wb.settingsPage))
 	site.HandleFunc("POST /settings", wb.Authed(wb.settingsSubmit))
 }
 
 // tmpl are the account pages, parsed once.
 var tmpl = func() map[string]*template.Template {
-	return core.ParsePages("", map[string]string{"home": homeTemplate, "password": passwordTemplate, "settings": settingsTemplate})
+	return core.ParsePages("", map[string]string{"home": homeTemplate, "password": passwordTemplate, "settings": settingsTemplate, "security": securityTemplate})
 }()

@@ -68,3 +68,37 @@ const settingsTemplate = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}<h
 <label class="check" lang="en"><input type="radio" name="language" value="en"{{if eq .Language "en"}} checked{{end}}> English</label></fieldset>
 <button type="submit">Lưu <span class="en" lang="en">/ Save</span></button></form>{{end}}
 {{end}}{{end}}`
+
+const securityTemplate = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}<h1>Bảo mật đăng nhập <span class="en" lang="en">/ Sign-in security</span></h1>
+{{if not .Available}}<div class="card"><p>Máy chủ này chưa có xác thực hai bước. <span class="en" lang="en">Not available on this server.</span></p></div>{{else}}
+{{if .Recovery}}<div class="card" id="recovery"><h2>Mã dự phòng <span class="en" lang="en">/ Recovery codes</span></h2>
+<p>Mỗi mã dùng được một lần khi không có điện thoại. Chỉ hiển thị lần này. <span class="en" lang="en">Each works once when you lack your phone. Shown only now.</span></p>
+<ul class="codes">{{range .Recovery}}<li><code>{{.}}</code></li>{{end}}</ul></div>{{end}}
+{{if .Enabled}}<div class="card"><h2>Xác thực hai bước: đang bật <span class="en" lang="en">/ Two-step verification: on</span></h2>
+<p class="hint">Còn {{.RecoveryLeft}} mã dự phòng chưa dùng. <span class="en" lang="en">{{.RecoveryLeft}} recovery codes left.</span></p>
+<details><summary>Tạo mã dự phòng mới hoặc tắt xác thực hai bước <span class="en" lang="en">/ New recovery codes, or turn off</span></summary>
+<form method="post" action="/security"><input type="hidden" name="csrf" value="{{$csrf}}">
+<label for="sec-password">Mật khẩu hiện tại <span class="en" lang="en">/ Current password</span></label><input type="password" id="sec-password" name="password" autocomplete="current-password" required maxlength="1024">
+<label for="sec-code">Mã xác thực <span class="en" lang="en">/ Code</span></label><input type="text" id="sec-code" name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="20">
+<button type="submit" name="action" value="recovery" class="secondary">Tạo mã dự phòng mới <span class="en" lang="en">/ New recovery codes</span></button>
+<button type="submit" name="action" value="disable" class="danger">Tắt xác thực hai bước <span class="en" lang="en">/ Turn off</span></button></form></details></div>
+<div class="card" id="apps"><h2>Mật khẩu ứng dụng <span class="en" lang="en">/ App passwords</span></h2>
+<p class="hint">Khi bật xác thực hai bước, Outlook, Thunderbird và ứng dụng thư trên điện thoại (IMAP, POP3, SMTP) không dùng mật khẩu chính nữa: mỗi ứng dụng dùng một mật khẩu ứng dụng riêng. <span class="en" lang="en">Mail apps (IMAP, POP3, SMTP) now need an app password each; the main password no longer works there.</span></p>
+{{if .NewApp}}<div class="notice ok" role="status" id="new-app"><p>Mật khẩu ứng dụng «{{.NewAppName}}»: <code class="secret">{{.NewApp}}</code></p><p class="en" lang="en">Type it into the app now; it is shown only once.</p></div>{{end}}
+{{if .Apps}}<table><thead><tr><th>Tên <span class="en" lang="en">/ Name</span></th><th>Tạo lúc <span class="en" lang="en">/ Created</span></th><th>Dùng lần cuối <span class="en" lang="en">/ Last used</span></th><th><span class="vh">Thu hồi / Revoke</span></th></tr></thead><tbody>
+{{range .Apps}}<tr><td>{{.Name}}</td><td>{{.Created}}</td><td>{{.Used}}</td><td><form method="post" action="/security"><input type="hidden" name="csrf" value="{{$csrf}}"><input type="hidden" name="id" value="{{.ID}}"><button type="submit" name="action" value="revoke" class="secondary">Thu hồi <span class="en" lang="en">/ Revoke</span></button></form></td></tr>{{end}}
+</tbody></table>{{end}}
+<form method="post" action="/security"><input type="hidden" name="csrf" value="{{$csrf}}">
+<label for="app-name">Tên ứng dụng <span class="en" lang="en">/ App name</span></label><input type="text" id="app-name" name="name" maxlength="60" placeholder="Thunderbird máy cơ quan">
+<button type="submit" name="action" value="newapp">Tạo mật khẩu ứng dụng <span class="en" lang="en">/ Create</span></button></form></div>
+{{else if .Enrolling}}<div class="card" id="enrol"><h2>Quét mã QR <span class="en" lang="en">/ Scan the QR code</span></h2>
+<p>Mở ứng dụng xác thực (Google Authenticator, Microsoft Authenticator, FreeOTP…), quét mã dưới đây rồi nhập mã 6 chữ số. <span class="en" lang="en">Scan with your authenticator app, then enter its 6-digit code.</span></p>
+<div class="qrbox">{{.QR}}</div>
+<p class="hint">Không quét được? Nhập khoá <span class="en" lang="en">/ or type the key</span>: <code class="secret" id="totp-secret">{{.Secret}}</code></p>
+<form method="post" action="/security"><input type="hidden" name="csrf" value="{{$csrf}}">
+<label for="confirm-code">Mã 6 chữ số <span class="en" lang="en">/ 6-digit code</span></label><input type="text" id="confirm-code" name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="8">
+<button type="submit" name="action" value="confirm">Bật xác thực hai bước <span class="en" lang="en">/ Turn on</span></button></form></div>
+{{else}}<div class="card"><h2>Xác thực hai bước: đang tắt <span class="en" lang="en">/ Two-step verification: off</span></h2>
+<p>Khi bật, đăng nhập web cần thêm mã từ ứng dụng trên điện thoại; kẻ lấy được mật khẩu cũng không vào được hộp thư. <span class="en" lang="en">Signing in then also needs a code from your phone.</span></p>
+<form method="post" action="/security"><input type="hidden" name="csrf" value="{{$csrf}}"><button type="submit" name="action" value="start" id="start-totp">Bật xác thực hai bước <span class="en" lang="en">/ Turn on</span></button></form></div>{{end}}
+{{end}}{{end}}{{end}}`

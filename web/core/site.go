@@ -65,6 +65,9 @@ type Options struct {
 	Now func() time.Time
 	// DB keeps the sessions across restarts; nil keeps them in memory.
 	DB *webdb.DB
+	// SecondFactor asks for a code after the password of officials who
+	// turned two-factor sign-in on; nil: passwords only.
+	SecondFactor SecondFactor
 }
 
 // Site is the http.Handler of the HTTPS listener's private pages. Rooms
@@ -114,6 +117,7 @@ func New(opts Options) *Site {
 	m.HandleFunc("GET /static/{file}", serveStatic)
 	m.HandleFunc("GET /login", s.loginForm)
 	m.HandleFunc("POST /login", s.loginSubmit)
+	m.HandleFunc("POST /login/code", s.codeSubmit)
 	m.HandleFunc("POST /logout", s.Authed(s.logout))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.Message(w, http.StatusNotFound, "Không tìm thấy trang.", "Page not found.")

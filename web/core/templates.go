@@ -46,10 +46,19 @@ const loginTemplate = `{{define "content"}}<div class="card narrow">
 <p class="hint">Quên mật khẩu? Liên hệ quản trị đơn vị của bạn. <span class="en">Forgot your password? Ask your unit's administrator.</span></p>
 </div>{{end}}`
 
+const codeTemplate = `{{define "content"}}<div class="card narrow">
+<h1>Xác thực hai bước <span class="en" lang="en">/ Two-step verification</span></h1>
+<form method="post" action="/login/code">
+<input type="hidden" name="csrf" value="{{.Data.Token}}">
+<label for="code">Mã 6 chữ số trong ứng dụng xác thực, hoặc một mã dự phòng <span class="en" lang="en">/ The 6-digit code from your authenticator app, or a recovery code</span></label>
+<input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required autofocus maxlength="20">
+<button type="submit">Xác nhận / Verify</button>
+</form></div>{{end}}`
+
 const messageTemplate = `{{define "content"}}<p><a href="/">Về trang chính / Home</a></p>{{end}}`
 
 // corePages are the pages of the core: sign-in and a notice.
-var corePages = ParsePages("", map[string]string{"login": loginTemplate, "message": messageTemplate})
+var corePages = ParsePages("", map[string]string{"login": loginTemplate, "message": messageTemplate, "code": codeTemplate})
 
 // ParsePages parses a room's page contents, each into its own copy of
 // the layout together with shared, the room's own {{define}}s. Content

@@ -42,6 +42,30 @@ CREATE INDEX sessions_by_address ON sessions(address);`,
 	value   TEXT NOT NULL,
 	PRIMARY KEY (address, name)
 ) STRICT, WITHOUT ROWID;`,
+	// 3: two-factor sign-in (TOTP, recovery codes) and app passwords.
+	// Codes and app passwords are random and stored as SHA-256 hashes.
+	`CREATE TABLE totp (
+	address   TEXT PRIMARY KEY,
+	secret    BLOB NOT NULL,
+	enabled   INTEGER NOT NULL,
+	last_step INTEGER NOT NULL
+) STRICT;
+CREATE TABLE recovery_codes (
+	address TEXT NOT NULL,
+	hash    BLOB NOT NULL,
+	used    INTEGER NOT NULL,
+	PRIMARY KEY (address, hash)
+) STRICT;
+CREATE TABLE app_passwords (
+	id         INTEGER PRIMARY KEY,
+	address    TEXT NOT NULL,
+	name       TEXT NOT NULL,
+	hash       BLOB NOT NULL,
+	created    INTEGER NOT NULL,
+	last_used  INTEGER NOT NULL,
+	last_proto TEXT NOT NULL
+) STRICT;
+CREATE INDEX app_passwords_by_address ON app_passwords(address);`,
 }
 
 // Open opens (creating if needed) the web database at path, readable by
