@@ -11,11 +11,11 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"strconv"
-	"time"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"congvu/directory"
 	"congvu/internal/mailerr"

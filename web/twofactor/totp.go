@@ -81,4 +81,6 @@ func URI(issuer, account string, secret []byte) string {
 func Code(secret []byte, t time.Time) string { return hotp(secret, step(t)) }
 
 // ParseSecret reads a secret as SecretText writes it.
-func ParseSecret(s string) ([]byte, error) { return b32.DecodeString(strings.ToUpper(strings.TrimSpace(s))) }
+func ParseSecret(s string) ([]byte, error) {
+	return b32.DecodeString(strings.ToUpper(strings.TrimSpace(s)))
+}
