@@ -156,6 +156,7 @@ func (m *mailbox) SetFlags(ctx context.Context, folder string, uids []uint32, op
 	var failed []uint32
 	err = m.with(ctx, func(u *userState) error {
 		var f *folderRow
+		var before listStamp
 		changed := false
 		err := u.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			updated, failed, changed = nil, nil, false
@@ -163,6 +164,7 @@ func (m *mailbox) SetFlags(ctx context.Context, folder string, uids []uint32, op
 			if f, err = getFolder(ctx, tx, name); err != nil {
 				return err
 			}
+			before = stampOf(f)
 			lo, hi := uidRange(uids)
 			rows, err := loadMessages(ctx, tx, f.id, lo, hi, false)
 			if err != nil {
@@ -195,6 +197,7 @@ func (m *mailbox) SetFlags(ctx context.Context, folder string, uids []uint32, op
 			return saveFolder(ctx, tx, f)
 		})
 		if err == nil && changed {
+			u.s.lists.update(listKey{u.key, f.id}, before, stampOf(f), updated)
 			u.notify(name, f.highestModSeq)
 		}
 		return err
