@@ -34,6 +34,7 @@ import (
 	"congvu/web"
 	"congvu/web/account"
 	"congvu/web/admin"
+	"congvu/web/core"
 	"congvu/web/danhba"
 	webmail "congvu/web/mail"
 	"congvu/web/twofactor"
@@ -241,6 +242,10 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		}
 		r.Addrs[l.name] = ln.Addr().String()
 		bound[i] = limits.wrap(ln, l.name, cfg.Server.Hostname, r.Metrics.ConnectionsRefused)
+	}
+	publicAssets := core.Assets()
+	for _, p := range []string{"GET /static/{file}", "GET /favicon.ico", "GET /robots.txt"} {
+		mux.Handle(p, publicAssets)
 	}
 	mux.Handle("GET /", account.SetupPage(cfg.Server.Hostname, cfg.Server.LocalDomains, clientListeners(r.Addrs)))
 	var httpsPort string

@@ -114,7 +114,10 @@ func New(opts Options) *Site {
 			"Request refused: it did not come from this site's pages.")
 	}))
 	m := s.mux
-	m.HandleFunc("GET /static/{file}", serveStatic)
+	assets := Assets()
+	for _, p := range []string{"GET /static/{file}", "GET /favicon.ico", "GET /robots.txt"} {
+		m.Handle(p, assets)
+	}
 	m.HandleFunc("GET /login", s.loginForm)
 	m.HandleFunc("POST /login", s.loginSubmit)
 	m.HandleFunc("POST /login/code", s.codeSubmit)

@@ -11,11 +11,15 @@ import (
 const layoutTemplate = `{{define "layout"}}<!doctype html>
 <html lang="vi"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="description" content="Hệ thống thư điện tử công vụ của cơ quan nhà nước / Official e-mail of the state's agencies">
+<meta name="robots" content="noindex">
 <title>{{.Title}} — Thư điện tử công vụ</title>
+<link rel="icon" href="/favicon.ico">
 <link rel="stylesheet" href="/static/congvu.css">
 {{range .Scripts}}<script src="{{.}}" defer></script>
 {{end}}</head>
 <body>
+<a class="skip" href="#main">Bỏ qua, tới nội dung chính / Skip to content</a>
 <header class="top"><div class="wrap">
 <a class="brand" href="/"><span class="star">★</span> Thư điện tử công vụ<span class="en">Official e-mail</span></a>
 {{if .User}}<nav aria-label="Chính">
@@ -24,13 +28,13 @@ const layoutTemplate = `{{define "layout"}}<!doctype html>
 <form class="inline" method="post" action="/logout"><input type="hidden" name="csrf" value="{{.CSRF}}"><button class="link" type="submit">Đăng xuất</button></form>
 </nav>{{end}}
 </div></header>
-<main class="wrap">
+<main class="wrap" id="main">
 {{with .Notice}}<div class="notice {{.Kind}}" role="{{if eq .Kind "error"}}alert{{else}}status{{end}}">
 <p>{{.VI}}</p>{{if .EN}}<p class="en">{{.EN}}</p>{{end}}
 {{if .Items}}<ul>{{range .Items}}<li>{{.VI}} <span class="en">/ {{.EN}}</span></li>{{end}}</ul>{{end}}</div>{{end}}
 {{template "content" .}}
 </main>
-<footer class="wrap">Hệ thống thư điện tử công vụ <span class="en">/ Official e-mail system</span></footer>
+<footer class="wrap" role="contentinfo">Hệ thống thư điện tử công vụ <span class="en">/ Official e-mail system</span></footer>
 </body></html>{{end}}`
 
 const loginTemplate = `{{define "content"}}<div class="card narrow">
@@ -72,10 +76,10 @@ func ParsePages(shared string, contents map[string]string) map[string]*template.
 func ParsePagesWith(shared string, funcs template.FuncMap, contents map[string]string) map[string]*template.Template {
 	base := template.Must(template.New("layout").Funcs(template.FuncMap{
 		"role": RoleName, "state": StateName, "time": FormatTime,
-	}).Funcs(funcs).Parse(layoutTemplate + shared))
+	}).Funcs(funcs).Parse(MarkEnglish(layoutTemplate + shared)))
 	m := make(map[string]*template.Template, len(contents))
 	for name, content := range contents {
-		m[name] = template.Must(template.Must(base.Clone()).Parse(content))
+		m[name] = template.Must(template.Must(base.Clone()).Parse(MarkEnglish(content)))
 	}
 	return m
 }
@@ -103,4 +107,12 @@ func serveStatic(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	w.Write(b)
+}
+
+// MarkEnglish gives every English label of a template (class "en") the
+// lang="en" it needs, so that a Vietnamese screen reader switches voice
+// for it (WCAG 3.1.2). Templates need not repeat it.
+func MarkEnglish(src string) string {
+	src = strings.ReplaceAll(src, `class="en" lang="en"`, `class="en"`)
+	return strings.ReplaceAll(src, `class="en"`, `class="en" lang="en"`)
 }

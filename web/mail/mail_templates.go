@@ -152,7 +152,7 @@ const searchTemplate = `{{define "content"}}{{with .Data}}<div class="mail">{{te
 <h1>Kết quả tìm kiếm <span class="en" lang="en">/ Search results</span></h1>
 <p class="hint" id="search-count">{{if .Rows}}Thư {{.First}}–{{.Last}}{{if .More}} (còn nữa){{end}} trong {{.Folder.Label}}, mới nhất trước <span class="en" lang="en">/ messages {{.First}}–{{.Last}}{{if .More}} of more{{end}}, newest first</span>{{else}}Không tìm thấy thư nào. <span class="en" lang="en">Nothing found.</span>{{end}}</p>
 {{if .Truncated}}<p class="hint">Chỉ hiển thị những thư mới nhất; hãy thêm điều kiện (người gửi, ngày) để tìm thư cũ hơn. <span class="en" lang="en">Only the newest are shown; add criteria to find older ones.</span></p>{{end}}
-{{if .Rows}}<table class="msgs"><thead><tr><th>Người gửi <span class="en" lang="en">/ From</span></th><th>Tiêu đề <span class="en" lang="en">/ Subject</span></th>{{if .AllScope}}<th>Thư mục <span class="en" lang="en">/ Folder</span></th>{{end}}<th class="date">Ngày <span class="en" lang="en">/ Date</span></th></tr></thead>
+{{if .Rows}}<table class="msgs results"><thead><tr><th>Người gửi <span class="en" lang="en">/ From</span></th><th>Tiêu đề <span class="en" lang="en">/ Subject</span></th>{{if .AllScope}}<th>Thư mục <span class="en" lang="en">/ Folder</span></th>{{end}}<th class="date">Ngày <span class="en" lang="en">/ Date</span></th></tr></thead>
 <tbody>{{range .Rows}}<tr class="msg{{if .Unread}} unread{{end}}" data-uid="{{.UID}}">
 <td class="who" title="{{.WhoTitle}}">{{.Who}}</td>
 <td class="subj"><a href="{{.Href}}">{{.Subject}}</a>{{if .Attachment}} <span class="mark att" title="Có tệp đính kèm / Has attachments">đính kèm</span>{{end}}</td>
