@@ -43,6 +43,9 @@ func TestWebmailPhoneInBrowser(t *testing.T) {
 			t.Errorf("%s is %v px wide on a 390 px screen", what, w)
 		}
 		screenshot(t, ctx, "phone-"+what)
+		for _, v := range axeSerious(t, ctx) {
+			t.Errorf("%s: axe %s (%s): %s at %v", what, v.ID, v.Impact, v.Help, v.Nodes)
+		}
 	}
 	visit := func(what, path, ready string) {
 		t.Helper()
