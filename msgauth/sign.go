@@ -356,3 +356,21 @@ func ZoneLine(domain, selector, record string) string {
 	parts = append(parts, `"`+record+`"`)
 	return fmt.Sprintf("%s._domainkey.%s. IN TXT ( %s )", selector, domain, strings.Join(parts, " "))
 }
+
+// KeyRecord is one DKIM key of a domain as published in DNS.
+type KeyRecord struct {
+	Selector string
+	Record   string // TXT value, "v=DKIM1; k=…; p=…"
+}
+
+// Records lists the published form of every key of domain, by selector
+// (for `congvu dns`).
+func (s *Signer) Records(domain string) []KeyRecord {
+	keys := s.domainKeys(strings.ToLower(domain))
+	out := make([]KeyRecord, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, KeyRecord{Selector: k.selector, Record: k.record})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Selector < out[j].Selector })
+	return out
+}

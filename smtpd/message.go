@@ -371,7 +371,7 @@ func (s *session) deliver(tx transaction, msg *spool, in inbound) error {
 
 	ctx, cancel := opContext(deliverTimeout)
 	defer cancel()
-	results, err := s.srv.store.Deliver(ctx, io.MultiReader(bytes.NewReader(trace), in.message(msg)), rcpts)
+	results, err := s.storeWithRules(ctx, tx, func() io.Reader { return io.MultiReader(bytes.NewReader(trace), in.message(msg)) }, msg.size, rcpts)
 	if err == nil && len(results) != len(rcpts) {
 		err = mailerr.ErrInternal.With(fmt.Errorf("store returned %d results for %d recipients", len(results), len(rcpts)))
 	}

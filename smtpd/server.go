@@ -82,6 +82,13 @@ type Deps struct {
 	Metrics *metrics.Metrics
 	// Policy is the policy engine's hooks; nil accepts everything.
 	Policy policy.Hooks
+	// Rules applies recipients' delivery rules (Sieve); nil stores every
+	// message in its default folder (rules.go).
+	Rules Rules
+
+	// Documents checks official documents on both listeners (signatures,
+	// the state-secret guard, centralised signing); nil skips it.
+	Documents DocumentChecker
 }
 
 // Defaults.
@@ -125,6 +132,10 @@ type Server struct {
 	tls     *tls.Config
 	domains map[string]bool
 	policy  policy.Hooks
+	rules   Rules
+
+	// documents is the official-document checker (documents.go).
+	documents DocumentChecker
 
 	mx, submission *smtp.Server
 
@@ -172,9 +183,11 @@ func New(cfg Config, deps Deps) *Server {
 		log:     deps.Logger,
 		metrics: deps.Metrics,
 		policy:  policy.OrNop(deps.Policy),
+		rules:   deps.Rules,
 		domains: make(map[string]bool, len(cfg.LocalDomains)),
 		conns:   make(map[*idleConn]struct{}),
 	}
+	s.documents = deps.Documents
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

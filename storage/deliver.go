@@ -134,6 +134,11 @@ func (s *FileStore) Deliver(ctx context.Context, msg io.Reader, rcpts []Recipien
 			results[i].Err = err
 			continue
 		}
+		flags, err := normalizeFlags(rc.Flags)
+		if err != nil {
+			results[i].Err = err
+			continue
+		}
 		wg.Go(func() {
 			u, err := s.acquire(ctx, key, domain, local)
 			if err != nil {
@@ -141,7 +146,7 @@ func (s *FileStore) Deliver(ctx context.Context, msg io.Reader, rcpts []Recipien
 				return
 			}
 			defer s.release(u)
-			results[i] = u.commit.append(&appendReq{folder: folder, msg: sp, limit: s.limit(rc.QuotaBytes)})
+			results[i] = u.commit.append(&appendReq{folder: folder, msg: sp, flags: flags, limit: s.limit(rc.QuotaBytes)})
 		})
 	}
 	wg.Wait()

@@ -64,7 +64,7 @@ func New(opts Options) *core.Site {
 // PrivatePaths returns the paths of the authenticated web, which the
 // plain HTTP listener never serves; mount HTTPSRedirect on each.
 func PrivatePaths() []string {
-	return []string{"/login", "/login/", "/logout", "/password", "/admin", "/admin/", "/mail", "/mail/", "/settings", "/security", "/setup"}
+	return []string{"/login", "/login/", "/logout", "/password", "/admin", "/admin/", "/mail", "/mail/", "/settings", "/security"}
 }
 
 // HTTPSRedirect sends a GET or HEAD of a private page on the plain HTTP

@@ -8,6 +8,7 @@
 //	congvu directory demo --config FILE --out accounts.csv
 //	congvu queue list|show|retry|delete --config FILE [ID|--all]
 //	congvu dkim keygen --config FILE [--algorithm rsa|ed25519] [--selector S] DOMAIN
+//	congvu dns [check] --config FILE DOMAIN
 //	congvu version
 package main
 
@@ -56,11 +57,14 @@ const usage = `usage:
   congvu forward set|clear|list --config FILE [ADDRESS [TARGET]]
   congvu queue list|show|retry|delete --config FILE [ID|--all]
   congvu dkim keygen --config FILE [--algorithm rsa|ed25519] [--selector S] DOMAIN
+  congvu dns [check] --config FILE DOMAIN
+  congvu cert import|show|remove --config FILE ADDRESS [CERT.pem]
   congvu version
 
 listener flags (override the [listen] section; "" disables a listener):
   --smtp-addr --submission-addr --submissions-addr --imap-addr --imaps-addr
-  --pop3-addr --pop3s-addr --http-addr --https-addr --admin-addr
+  --pop3-addr --pop3s-addr --http-addr --https-addr --admin-addr --ldap-addr
+  --ldaps-addr --managesieve-addr
 `
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -99,6 +103,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdQueue(args[1:], stdout, stderr)
 	case "dkim":
 		return cmdDkim(args[1:], stdout, stderr)
+	case "cert":
+		return cmdCert(args[1:], stdout, stderr)
+	case "dns":
+		return cmdDNS(args[1:], stdout, stderr)
 	case "version", "--version":
 		printVersion(stdout)
 		return nil
@@ -130,7 +138,7 @@ type listenFlags struct {
 
 func addListenFlags(fs *flag.FlagSet) *listenFlags {
 	lf := &listenFlags{fs: fs, values: map[string]*string{}}
-	for _, name := range []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http", "https", "admin"} {
+	for _, name := range []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http", "https", "admin", "ldap", "ldaps", "managesieve"} {
 		lf.values[name] = fs.String(name+"-addr", "", "listen address for "+name+` (host:port, "" disables)`)
 	}
 	lf.readyFile = fs.String("ready-file", "", "once every listener is bound, write their addresses here as JSON (for scripts and tests)")
@@ -141,7 +149,7 @@ func (lf *listenFlags) apply(l *config.Listen) {
 	fields := map[string]*string{
 		"smtp": &l.SMTP, "submission": &l.Submission, "submissions": &l.Submissions,
 		"imap": &l.IMAP, "imaps": &l.IMAPS, "pop3": &l.POP3, "pop3s": &l.POP3S, "http": &l.HTTP,
-		"https": &l.HTTPS, "admin": &l.Admin,
+		"https": &l.HTTPS, "admin": &l.Admin, "ldap": &l.LDAP, "ldaps": &l.LDAPS, "managesieve": &l.ManageSieve,
 	}
 	lf.fs.Visit(func(f *flag.Flag) {
 		for name, v := range lf.values {

@@ -21,7 +21,7 @@ func startAll(t *testing.T, edit func(*config.Config)) *Running {
 	cfg.Server.DataDir = t.TempDir()
 	cfg.Server.LocalDomains = []string{"khanhhoa.gov.vn"}
 	l := &cfg.Listen
-	for _, a := range []*string{&l.SMTP, &l.Submission, &l.Submissions, &l.IMAP, &l.IMAPS, &l.POP3, &l.POP3S, &l.HTTP, &l.HTTPS, &l.Admin} {
+	for _, a := range []*string{&l.SMTP, &l.Submission, &l.Submissions, &l.IMAP, &l.IMAPS, &l.POP3, &l.POP3S, &l.HTTP, &l.HTTPS, &l.Admin, &l.LDAP, &l.LDAPS, &l.ManageSieve} {
 		*a = "127.0.0.1:0"
 	}
 	if edit != nil {
@@ -74,6 +74,13 @@ func startTLS(t *testing.T, addr, proto string) net.Conn {
 		if s := line(); !strings.HasPrefix(s, "+OK") {
 			t.Fatalf("%s STLS: %q", addr, s)
 		}
+	case "sieve":
+		for s := line(); !strings.HasPrefix(s, "OK"); s = line() {
+		}
+		c.Write([]byte("STARTTLS\r\n"))
+		if s := line(); !strings.HasPrefix(s, "OK") {
+			t.Fatalf("%s STARTTLS: %q", addr, s)
+		}
 	}
 	if br.Buffered() > 0 {
 		t.Fatalf("%s: data after the STARTTLS reply", addr)
@@ -89,6 +96,7 @@ func TestTLSEveryListenerAEADOnly(t *testing.T) {
 	listeners := []struct{ name, proto string }{
 		{"smtp", "smtp"}, {"submission", "smtp"}, {"submissions", ""},
 		{"imap", "imap"}, {"imaps", ""}, {"pop3", "pop3"}, {"pop3s", ""}, {"https", ""},
+		{"managesieve", "sieve"}, {"ldaps", ""},
 	}
 	cases := []struct {
 		name string
@@ -139,7 +147,7 @@ func TestStartBusyPort(t *testing.T) {
 	cfg.Server.DataDir = t.TempDir()
 	cfg.Server.LocalDomains = []string{"khanhhoa.gov.vn"}
 	l := &cfg.Listen
-	for _, a := range []*string{&l.SMTP, &l.Submission, &l.Submissions, &l.IMAP, &l.IMAPS, &l.POP3, &l.POP3S, &l.HTTP, &l.HTTPS, &l.Admin} {
+	for _, a := range []*string{&l.SMTP, &l.Submission, &l.Submissions, &l.IMAP, &l.IMAPS, &l.POP3, &l.POP3S, &l.HTTP, &l.HTTPS, &l.Admin, &l.LDAP, &l.LDAPS, &l.ManageSieve} {
 		*a = "127.0.0.1:0"
 	}
 	l.IMAPS = busy.Addr().String()

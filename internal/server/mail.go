@@ -222,10 +222,18 @@ func (l *localDelivery) DeliverLocal(ctx context.Context, from, rcpt string, msg
 	}
 	// RFC 5321 4.4: the final delivery adds Return-Path and a Received.
 	trace := fmt.Sprintf("Return-Path: <%s>\r\nReceived: by %s (congvu queue);\r\n\t%s\r\n", from, l.hostname, time.Now().Format(time.RFC1123Z))
-	results, err := l.r.Store.Deliver(ctx, io.MultiReader(bytes.NewReader([]byte(trace)), msg),
-		[]storage.Recipient{{User: acct.Address, QuotaBytes: acct.QuotaBytes}})
+	rules := l.r.rules.Load()
+	if rules == nil {
+		results, err := l.r.Store.Deliver(ctx, io.MultiReader(bytes.NewReader([]byte(trace)), msg),
+			[]storage.Recipient{{User: acct.Address, QuotaBytes: acct.QuotaBytes}})
+		if err != nil {
+			return err
+		}
+		return results[0].Err
+	}
+	body, err := io.ReadAll(msg)
 	if err != nil {
 		return err
 	}
-	return results[0].Err
+	return deliverWithRules(ctx, l.r.Store, rules, acct, from, rcpt, append([]byte(trace), body...))
 }

@@ -16,19 +16,25 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"congvu/addressbook"
 	"congvu/directory"
 	"congvu/imapd"
 	"congvu/internal/config"
 	"congvu/internal/metrics"
 	"congvu/internal/tlsutil"
+	"congvu/ldapd"
+	"congvu/managesieve"
 	"congvu/msgauth"
 	"congvu/policy"
 	"congvu/pop3d"
 	"congvu/queue"
+	"congvu/sieve"
+	"congvu/smime"
 	"congvu/smtpd"
 	"congvu/storage"
 	"congvu/web"
@@ -52,8 +58,15 @@ type Running struct {
 	Policy  *policy.Engine
 	CertPEM string       // path of the certificate clients should trust
 	Queue   *queue.Queue // nil unless smtp.outbound is on
+	// Sieve holds users' delivery rules and vacation settings
+	// (sieve.Settings for the web).
+	Sieve *sieve.Store
 
-	dkim *msgauth.Signer
+	dkim  *msgauth.Signer
+	rules atomic.Pointer[sieve.Deliverer] // set once the policy engine exists
+	// trust is the signature trust store, reread by Reload (nil when
+	// verification is off).
+	trust *smime.TrustStore
 
 	log     *slog.Logger
 	closers []func() error
@@ -93,7 +106,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		certFile = filepath.Join(cfg.Server.DataDir, "tls-cert.pem")
 		keyFile = filepath.Join(cfg.Server.DataDir, "tls-key.pem")
 	}
-	cert, err := tlsutil.LoadOrCreate(certFile, keyFile, []string{cfg.Server.Hostname, "localhost", "127.0.0.1", "::1"})
+	cert, err := tlsutil.LoadOrCreate(certFile, keyFile, certificateNames(cfg))
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +141,8 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		Config: cfg.Policy, LocalDomains: cfg.Server.LocalDomains, Hostname: cfg.Server.Hostname,
 		DBPath: cfg.Path(cfg.Policy.DBPath), Dir: r.Dir, Writer: r.Dir, Store: r.Store,
 		Logger: log.With("component", "policy"), Registerer: r.Metrics.Registry,
-		Outbound: mail.enqueueFunc(),
+		Outbound:      mail.enqueueFunc(),
+		QuarantineDir: cfg.Path(cfg.Policy.SecretGuard.QuarantineDir),
 	})
 	if err != nil {
 		return nil, err
@@ -150,6 +164,23 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	smtpDeps := mail.deps
 	smtpDeps.Store, smtpDeps.Dir, smtpDeps.Logger, smtpDeps.Metrics = r.Store, protoDir("smtp"), log.With("proto", "smtp"), r.Metrics
 	smtpDeps.Policy = r.Policy
+	// Delivery rules (rules.go): smtpd and the queue's local delivery.
+	rules, err := startRules(cfg, r, mail)
+	if err != nil {
+		return nil, fmt.Errorf("sieve: %w", err)
+	}
+	r.rules.Store(rules)
+	r.Sieve = rules.Store()
+	smtpDeps.Rules = rules
+	// Digital signatures, the state-secret guard and central signing
+	// (signing.go).
+	signing, err := startSigning(cfg, r.Policy, log)
+	if err != nil {
+		return nil, fmt.Errorf("signing: %w", err)
+	}
+	r.closers = append(r.closers, signing.close)
+	r.trust = signing.trust
+	smtpDeps.Documents = signing.checker
 
 	smtpSrv := smtpd.New(smtpd.Config{
 		Hostname:        cfg.Server.Hostname,
@@ -167,8 +198,15 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		Policy: r.Policy})
 	popSrv := pop3d.New(pop3d.Config{TLS: tlsCfg, Hostname: cfg.Server.Hostname},
 		pop3d.Deps{Store: r.Store, Dir: protoDir("pop3"), Logger: log.With("proto", "pop3"), Metrics: r.Metrics, Policy: r.Policy})
+	sieveSrv := managesieve.New(managesieve.Config{TLS: tlsCfg, Hostname: cfg.Server.Hostname, MaxRedirects: cfg.Sieve.MaxRedirects},
+		managesieve.Deps{Store: r.Sieve, Dir: r.Dir, Policy: r.Policy, Logger: log.With("proto", "managesieve")})
+	// The danh bạ for mail clients: LDAP here, CardDAV on the HTTPS mux.
+	book := addressbook.New(r.Dir, addressbook.Options{Logger: log.With("component", "addressbook")})
+	ldapSrv := ldapd.New(ldapd.Config{TLS: tlsCfg, BaseDN: cfg.AddressBook.BaseDN(cfg.Server.LocalDomains[0]),
+		Anonymous: cfg.AddressBook.LDAPAnonymous, SizeLimit: cfg.AddressBook.SizeLimit},
+		ldapd.Deps{Book: book, Dir: r.Dir, Policy: r.Policy, Logger: log.With("proto", "ldap")})
 	// Servers close before the store and directory they use.
-	r.closers = append(r.closers, smtpSrv.Close, imapSrv.Close, popSrv.Close)
+	r.closers = append(r.closers, smtpSrv.Close, imapSrv.Close, popSrv.Close, sieveSrv.Close, ldapSrv.Close)
 
 	healthz := func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -219,6 +257,9 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		// ServeTLS clones TLSConfig and adds HTTP/2 to its protocols.
 		{"https", cfg.Listen.HTTPS, func(l net.Listener) error { return httpsSrv.ServeTLS(l, "", "") }},
 		{"admin", cfg.Listen.Admin, adminSrv.Serve},
+		{"managesieve", cfg.Listen.ManageSieve, sieveSrv.Serve},
+		{"ldap", cfg.Listen.LDAP, ldapSrv.Serve},
+		{"ldaps", cfg.Listen.LDAPS, ldapSrv.ServeTLS},
 	}
 	// Bind everything first so a port conflict fails start-up cleanly
 	// before any client was served.
@@ -247,7 +288,17 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	for _, p := range []string{"GET /static/{file}", "GET /favicon.ico", "GET /robots.txt"} {
 		mux.Handle(p, publicAssets)
 	}
-	mux.Handle("GET /", account.SetupPage(cfg.Server.Hostname, cfg.Server.LocalDomains, clientListeners(r.Addrs)))
+	mux.Handle("GET /", account.SetupPage(cfg.Server.Hostname, cfg.Server.LocalDomains, clientListeners(cfg, r.Addrs)))
+	// Client discovery (clients.go): autoconfig, Autodiscover, set-up pages.
+	httpSrv.Handler, httpsSrv.Handler = mountDiscovery(cfg, r.Addrs, mux, httpsMux, r)
+	if err := mountCardDAV(cfg, mux, httpsMux, r, book); err != nil {
+		for _, b := range bound {
+			if b != nil {
+				b.Close()
+			}
+		}
+		return nil, err
+	}
 	var httpsPort string
 	if a := r.Addrs["https"]; a != "" {
 		_, httpsPort, _ = net.SplitHostPort(a)
@@ -266,7 +317,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		SessionIdle:  cfg.Web.SessionIdle(),
 		SessionMax:   cfg.Web.SessionMax(),
 		Logger:       log.With("component", "web"),
-		Account: account.Options{Listeners: clientListeners(r.Addrs), Hostname: cfg.Server.Hostname,
+		Account: account.Options{Listeners: clientListeners(cfg, r.Addrs), Hostname: cfg.Server.Hostname,
 			Domains: cfg.Server.LocalDomains, Forwarding: webForwarding{r.Policy}, TwoFactor: secondFactor},
 		Mail: webmail.Options{Mail: r.Store, Send: webSender{smtpSrv}, IsStateDomain: r.Policy.IsStateDomain,
 			MaxMessageBytes: cfg.SMTP.MaxMessageBytes, Contacts: webContacts{publicDir},
@@ -295,6 +346,16 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		}()
 		log.Info("listening", "listener", name, "addr", r.Addrs[name])
 	}
+	// The LDAP library binds its own listeners: wait until they do.
+	ldapListeners := 0
+	for _, n := range []string{"ldap", "ldaps"} {
+		if r.Addrs[n] != "" {
+			ldapListeners++
+		}
+	}
+	if err := ldapSrv.WaitBound(ldapListeners, 10*time.Second); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -311,25 +372,6 @@ func buildInfo() (version, revision, goVersion string) {
 		}
 	}
 	return version, revision, goVersion
-}
-
-// clientListeners describes the bound mail listeners for the set-up page.
-func clientListeners(addrs map[string]string) []account.Listener {
-	var out []account.Listener
-	for _, l := range []account.Listener{
-		{Service: "IMAP (nhận thư / incoming)", Addr: addrs["imaps"], Security: "SSL/TLS"},
-		{Service: "IMAP (nhận thư / incoming)", Addr: addrs["imap"], Security: "STARTTLS"},
-		{Service: "POP3 (nhận thư / incoming)", Addr: addrs["pop3s"], Security: "SSL/TLS"},
-		{Service: "POP3 (nhận thư / incoming)", Addr: addrs["pop3"], Security: "STARTTLS"},
-		{Service: "SMTP (gửi thư / outgoing)", Addr: addrs["submissions"], Security: "SSL/TLS"},
-		{Service: "SMTP (gửi thư / outgoing)", Addr: addrs["submission"], Security: "STARTTLS"},
-		{Service: "Web (đăng nhập, đổi mật khẩu / sign in, password)", Addr: addrs["https"], Security: "HTTPS"},
-	} {
-		if l.Addr != "" {
-			out = append(out, l)
-		}
-	}
-	return out
 }
 
 func isClosed(err error) bool {
@@ -354,6 +396,12 @@ func (r *Running) Reload(cfg config.Config) error {
 	// itself is fixed until restart.
 	if err := r.dkim.Reload(); err != nil {
 		return fmt.Errorf("dkim keys: %w", err)
+	}
+	// Trust anchors dropped into signing.trust_dir since start.
+	if r.trust != nil {
+		if err := r.trust.Reload(); err != nil {
+			return fmt.Errorf("signing trust store: %w", err)
+		}
 	}
 	return r.Policy.Reload(cfg.Policy, cfg.Server.LocalDomains)
 }

@@ -40,7 +40,6 @@ func Register(site *core.Site, opts Options) {
 	site.HandleFunc("GET /{$}", wb.Authed(wb.home))
 	site.HandleFunc("GET /password", wb.Authed(wb.passwordForm))
 	site.HandleFunc("POST /password", wb.Authed(wb.passwordSubmit))
-	site.Handle("GET /setup", SetupPage(opts.Hostname, opts.Domains, opts.Listeners))
 	site.HandleFunc("GET /security", wb.Authed(wb.securityPage))
 	site.HandleFunc("POST /security", wb.Authed(wb.securitySubmit))
 	site.HandleFunc("GET /settings", wb.Authed(wb.settingsPage))

@@ -74,7 +74,8 @@ var setupTemplate = template.Must(template.New("setup").Parse(`<!doctype html>
 <p class="en" lang="en">Your user name is your full e-mail address. Every connection is encrypted (TLS 1.2 or later); passwords are never accepted over an unencrypted connection. With two-step verification on, use an app password.</p>
 <table><tr><th>Dịch vụ / Service</th><th>Máy chủ / Host</th><th>Cổng / Port</th><th>Bảo mật / Security</th></tr>
 {{range .Rows}}<tr><td>{{.Service}}</td><td>{{.Host}}</td><td>{{.Port}}</td><td>{{.Security}}</td></tr>
-{{end}}</table></div>
+{{end}}</table>
+<p><a href="/setup/">Hướng dẫn từng phần mềm (Thunderbird, Outlook, iPhone/iPad, Android) <span class="en" lang="en">/ step by step for each client</span></a></p></div>
 </main>
 <footer class="wrap" role="contentinfo">Hệ thống thư điện tử công vụ <span class="en" lang="en">/ Official e-mail system</span></footer>
 </body></html>

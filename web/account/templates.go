@@ -16,7 +16,11 @@ const homeTemplate = `{{define "content"}}{{with .Data}}<h1>Xin chào, {{if .Acc
 <p class="hint">Tên đăng nhập là địa chỉ thư đầy đủ; mật khẩu như trên web. <span class="en">The user name is the full address; the password is the same as here.</span></p>
 <table><tr><th>Dịch vụ <span class="en">/ Service</span></th><th>Máy chủ : cổng <span class="en">/ Server : port</span></th><th>Bảo mật <span class="en">/ Security</span></th></tr>
 {{range .Listeners}}<tr><td>{{.Service}}</td><td>{{.Addr}}</td><td>{{.Security}}</td></tr>{{end}}
-</table></div>{{end}}{{end}}{{end}}`
+</table>
+<p><a class="button secondary" href="/setup/congvu.mobileconfig?emailaddress={{.Account.Address}}">Tải cấu hình cho iPhone/iPad <span class="en" lang="en">/ iPhone, iPad profile</span></a>
+<a href="/setup/android?emailaddress={{.Account.Address}}">Android (mã QR) <span class="en" lang="en">/ Android, QR code</span></a>
+<a href="/setup/">Hướng dẫn Thunderbird, Outlook <span class="en" lang="en">/ Thunderbird, Outlook guide</span></a></p>
+</div>{{end}}{{end}}{{end}}`
 
 const passwordTemplate = `{{define "content"}}<div class="card narrow">
 <h1>Đổi mật khẩu <span class="en">/ Change password</span></h1>
@@ -36,7 +40,7 @@ const passwordTemplate = `{{define "content"}}<div class="card narrow">
 </form></div>{{end}}`
 
 const settingsTemplate = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}<h1>Cài đặt <span class="en" lang="en">/ Settings</span></h1>
-<nav class="toc" aria-label="Mục cài đặt / Sections"><a href="#sig">Chữ ký</a> · <a href="#vacation">Trả lời tự động</a> · <a href="#forward">Chuyển tiếp</a> · <a href="#lang">Ngôn ngữ</a> · <a href="{{.TwoFactorURL}}">Bảo mật đăng nhập</a> · <a href="/setup">Cài đặt ứng dụng thư</a></nav>
+<nav class="toc" aria-label="Mục cài đặt / Sections"><a href="#sig">Chữ ký</a> · <a href="#vacation">Trả lời tự động</a> · <a href="#forward">Chuyển tiếp</a> · <a href="#lang">Ngôn ngữ</a> · <a href="{{.TwoFactorURL}}">Bảo mật đăng nhập</a> · <a href="/setup/">Cài đặt ứng dụng thư</a></nav>
 {{if .HasDB}}<form class="card" method="post" action="/settings" id="sig">
 <input type="hidden" name="csrf" value="{{$csrf}}"><input type="hidden" name="what" value="signature">
 <h2>Chữ ký thư <span class="en" lang="en">/ Signature</span></h2>
