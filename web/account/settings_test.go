@@ -121,4 +121,5 @@ func TestSettings(t *testing.T) {
 	if l, _ := db.Setting(t.Context(), anAddr, webdb.SettingLanguage); l != "en" {
 		t.Errorf("language %q", l)
 	}
+	expect(t, b.Get("/"), 200, `<body class="en-first">`)
 }

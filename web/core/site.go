@@ -440,6 +440,9 @@ type Page struct {
 	// Scripts are the page's own scripts under /static (progressive
 	// enhancement; the page works without them).
 	Scripts []string
+	// EnglishFirst: the official chose English; the English labels are
+	// then shown in full rather than as small print.
+	EnglishFirst bool
 }
 
 // UserView is the logged-in user as the layout shows them.
@@ -459,6 +462,10 @@ func (s *Site) Page(c *Ctx, title, titleEN string, data any) *Page {
 		User: &UserView{Address: c.Acct.Address, Name: c.Acct.DisplayName, IsAdmin: IsAdmin(c.Acct),
 			IsOperator: c.Acct.Role == directory.RoleOperator}}
 	p.Notice = s.sessions.takeFlash(c.Session.key)
+	if s.opts.DB != nil {
+		lang, _ := s.opts.DB.Setting(context.Background(), c.Acct.Address, webdb.SettingLanguage)
+		p.EnglishFirst = lang == "en"
+	}
 	return p
 }
 

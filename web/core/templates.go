@@ -18,7 +18,7 @@ const layoutTemplate = `{{define "layout"}}<!doctype html>
 <link rel="stylesheet" href="/static/congvu.css">
 {{range .Scripts}}<script src="{{.}}" defer></script>
 {{end}}</head>
-<body>
+<body{{if .EnglishFirst}} class="en-first"{{end}}>
 <a class="skip" href="#main">Bỏ qua, tới nội dung chính / Skip to content</a>
 <header class="top"><div class="wrap">
 <a class="brand" href="/"><span class="star">★</span> Thư điện tử công vụ<span class="en">Official e-mail</span></a>
