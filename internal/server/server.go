@@ -318,10 +318,14 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		SessionMax:   cfg.Web.SessionMax(),
 		Logger:       log.With("component", "web"),
 		Account: account.Options{Listeners: clientListeners(cfg, r.Addrs), Hostname: cfg.Server.Hostname,
-			Domains: cfg.Server.LocalDomains, Forwarding: webForwarding{r.Policy}, TwoFactor: secondFactor},
+			Domains: cfg.Server.LocalDomains, Forwarding: webForwarding{r.Policy}, TwoFactor: secondFactor,
+			Vacation: r.Sieve},
 		Mail: webmail.Options{Mail: r.Store, Send: webSender{smtpSrv}, IsStateDomain: r.Policy.IsStateDomain,
 			MaxMessageBytes: cfg.SMTP.MaxMessageBytes, Contacts: webContacts{publicDir},
-			AuthservID: cmpOr(cfg.Inbound.AuthservID, cfg.Server.Hostname)},
+			AuthservID: cmpOr(cfg.Inbound.AuthservID, cfg.Server.Hostname),
+			Signatures: func(h []byte) []smime.Result {
+				return smime.FromHeader(h, cmpOr(cfg.Inbound.AuthservID, cfg.Server.Hostname))
+			}},
 		Admin: admin.Options{
 			Reports:   webPolicy{e: r.Policy},
 			Audit:     webPolicy{e: r.Policy},
