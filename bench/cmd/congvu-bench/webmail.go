@@ -309,7 +309,7 @@ func webmailRows(r *results) []tableRow {
 			cell(w.AfterReadP50Ms, w.AfterReadP95Ms), aref, arat},
 		{fmt.Sprintf("Webmail: search p50/p95, large folder (%s), a rare word in the text (%d hits), vs Roundcube over Dovecot", size, w.SearchRareHits),
 			cell(w.SearchRareP50Ms, w.SearchRareP95Ms), sref, srat},
-		{fmt.Sprintf("Webmail: search p50/p95, large folder (%s), %q typed without marks (one subject in twelve; congvu lists the newest 200, Roundcube every match and matches marks exactly)", size, searchPhrase),
+		{fmt.Sprintf("Webmail: search p50/p95, large folder (%s), %q typed without marks (one subject in twelve; congvu answers its first page of 50, Roundcube every match and matches marks exactly)", size, searchPhrase),
 			cell(w.SearchPhraseP50Ms, w.SearchPhraseP95Ms), pref, prat},
 		{"Webmail: compose-and-send p50/p95 of a short message to a colleague (POST to the stored answer)",
 			cell(w.SendP50Ms, w.SendP95Ms), "not measured (the bench's Roundcube has no SMTP)", "–"},
