@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"io"
 	"math"
 	stdbits "math/bits"
@@ -135,8 +136,9 @@ const (
 	bloomBitsPerTrigram = 8
 	minBloomBytes       = 64
 	maxBloomBytes       = 32 << 10
-	// bloomVersion is the first byte of every filter.
-	bloomVersion = 1
+	// bloomVersion is the first byte of every filter. Version 2 filters
+	// also hold the trigrams of the accent-free text (unaccent.go).
+	bloomVersion = 2
 )
 
 // trigramHash hashes three bytes (FNV-1a), giving two bit positions.
@@ -181,6 +183,10 @@ func buildTextFilter(r io.Reader) []byte {
 		}
 		texts = append(texts, s)
 		occurrences += max(len(s)-2, 0)
+		if u := Unaccent(s); u != s {
+			texts = append(texts, u)
+			occurrences += max(len(u)-2, 0)
+		}
 		return false
 	})
 	if total > maxFilterText {
@@ -217,21 +223,26 @@ func buildTextFilter(r io.Reader) []byte {
 
 // textQuery is the trigrams a message must have to contain all of some
 // folded strings; strings shorter than three bytes say nothing.
-type textQuery []uint32
+type textQuery struct {
+	trigrams []uint32
+	// unaccented: the strings are Unaccent results, which only version 2
+	// filters index.
+	unaccented bool
+}
 
 func newTextQuery(folded []string) textQuery {
-	var q textQuery
+	var q []uint32
 	for _, s := range folded {
 		q = addTrigrams(q, s)
 	}
 	slices.Sort(q)
-	return slices.Compact(q)
+	return textQuery{trigrams: slices.Compact(q)}
 }
 
 // mayMatch reports whether a message with filter f can contain the query
 // (true for messages without a usable filter).
 func (q textQuery) mayMatch(f []byte) bool {
-	if len(q) == 0 || len(f) < 1+minBloomBytes || f[0] != bloomVersion {
+	if len(q.trigrams) == 0 || len(f) < 1+minBloomBytes || f[0] > bloomVersion || f[0] < 1 || q.unaccented && f[0] < 2 {
 		return true
 	}
 	bits := f[1:]
@@ -240,7 +251,7 @@ func (q textQuery) mayMatch(f []byte) bool {
 		return true // not a power of two: not ours
 	}
 	mask := uint32(size*8 - 1)
-	for _, h := range q {
+	for _, h := range q.trigrams {
 		for _, bit := range bloomBits(h, mask) {
 			if bits[bit/8]&(1<<(bit%8)) == 0 {
 				return false
@@ -263,9 +274,12 @@ type TextFilter interface {
 var _ TextFilter = (*mailbox)(nil)
 
 func (m *mailbox) TextExcluded(ctx context.Context, folder string, folded []string) (map[uint32]bool, error) {
-	q := newTextQuery(folded)
+	return m.textExcluded(ctx, folder, newTextQuery(folded))
+}
+
+func (m *mailbox) textExcluded(ctx context.Context, folder string, q textQuery) (map[uint32]bool, error) {
 	out := map[uint32]bool{}
-	if len(q) == 0 {
+	if len(q.trigrams) == 0 {
 		return out, nil
 	}
 	name, err := normalizeFolder(folder)
@@ -277,12 +291,22 @@ func (m *mailbox) TextExcluded(ctx context.Context, folder string, folded []stri
 		if err != nil {
 			return err
 		}
+		if err := u.packTextFilters(ctx, f.id); err != nil {
+			// Not fatal: the unpacked rows are read below.
+			u.log.Warn("storage: packing text filters", "folder", name, "err", err)
+		}
+		if err := u.dropEmptyPacks(ctx, f.id); err != nil {
+			u.log.Warn("storage: dropping empty text filter packs", "folder", name, "err", err)
+		}
+		if err := excludePacked(ctx, u.db, f.id, q, out); err != nil {
+			return err
+		}
 		rows, err := u.db.QueryContext(ctx, "SELECT uid, filter FROM textidx WHERE folder_id = ?", f.id)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		var raw []byte
+		var raw sql.RawBytes
 		for rows.Next() {
 			var uid uint32
 			if err := rows.Scan(&uid, &raw); err != nil {
