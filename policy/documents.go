@@ -245,7 +245,6 @@ func (e *Engine) Quarantine(ctx context.Context, m *Message, d *Documents, msg [
 	return id, nil
 }
 
-
 func (a AuditEntry) withRule(rule string) AuditEntry {
 	a.Rule = rule
 	return a
