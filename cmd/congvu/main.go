@@ -9,6 +9,8 @@
 //	congvu queue list|show|retry|delete --config FILE [ID|--all]
 //	congvu dkim keygen --config FILE [--algorithm rsa|ed25519] [--selector S] DOMAIN
 //	congvu dns [check] --config FILE DOMAIN
+//	congvu backup --config FILE --to DIR [--incremental] [--link]
+//	congvu restore --config FILE --from BACKUP [--force]
 //	congvu version
 package main
 
@@ -58,6 +60,8 @@ const usage = `usage:
   congvu queue list|show|retry|delete --config FILE [ID|--all]
   congvu dkim keygen --config FILE [--algorithm rsa|ed25519] [--selector S] DOMAIN
   congvu dns [check] --config FILE DOMAIN
+  congvu backup --config FILE --to DIR [--incremental] [--link]
+  congvu restore --config FILE --from BACKUP [--force]
   congvu version
 
 listener flags (override the [listen] section; "" disables a listener):
@@ -104,6 +108,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdDkim(args[1:], stdout, stderr)
 	case "dns":
 		return cmdDNS(args[1:], stdout, stderr)
+	case "backup":
+		return cmdBackup(args[1:], stdout, stderr)
+	case "restore":
+		return cmdRestore(args[1:], stdout, stderr)
 	case "version", "--version":
 		printVersion(stdout)
 		return nil
