@@ -9,6 +9,7 @@
 //	congvu queue list|show|retry|delete --config FILE [ID|--all]
 //	congvu dkim keygen --config FILE [--algorithm rsa|ed25519] [--selector S] DOMAIN
 //	congvu dns [check] --config FILE DOMAIN
+//	congvu export --config FILE --format mbox|maildir [--out PATH] ADDRESS
 //	congvu backup --config FILE --to DIR [--incremental] [--link]
 //	congvu restore --config FILE --from BACKUP [--force]
 //	congvu version
@@ -60,6 +61,7 @@ const usage = `usage:
   congvu queue list|show|retry|delete --config FILE [ID|--all]
   congvu dkim keygen --config FILE [--algorithm rsa|ed25519] [--selector S] DOMAIN
   congvu dns [check] --config FILE DOMAIN
+  congvu export --config FILE --format mbox|maildir [--out PATH] [--folder NAME]... ADDRESS
   congvu backup --config FILE --to DIR [--incremental] [--link]
   congvu restore --config FILE --from BACKUP [--force]
   congvu version
@@ -108,6 +110,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdDkim(args[1:], stdout, stderr)
 	case "dns":
 		return cmdDNS(args[1:], stdout, stderr)
+	case "export":
+		return cmdExport(args[1:], stdout, stderr)
 	case "backup":
 		return cmdBackup(args[1:], stdout, stderr)
 	case "restore":

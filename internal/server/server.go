@@ -282,7 +282,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		return nil, err
 	}
 	r.closers = append(r.closers, webDB.Close)
-	httpsMux.Handle("/", web.New(web.Options{
+	site := web.New(web.Options{
 		DB:          webDB,
 		Dir:         r.Dir,
 		Policy:      webPolicy{e: r.Policy, logins: r.Metrics.Logins},
@@ -300,7 +300,9 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 			States:    r.Policy,
 			Domains:   cfg.Server.LocalDomains,
 		},
-	}))
+	})
+	mountExport(site, r.Store, r.Policy) // export.go
+	httpsMux.Handle("/", site)
 	for i, l := range listeners {
 		if bound[i] == nil {
 			continue
