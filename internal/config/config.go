@@ -36,6 +36,8 @@ type Config struct {
 	Publish     Publish     `toml:"publish"`
 	Sieve       Sieve       `toml:"sieve"`
 	AddressBook AddressBook `toml:"addressbook"`
+	// Production (acme.go, cluster.go).
+	ACME ACME `toml:"acme"`
 }
 
 // Server holds identity and paths.
@@ -164,6 +166,7 @@ func Default() Config {
 		Limits: defaultLimits(), Scan: defaultScan(),
 		// Clients (clients.go).
 		Publish: defaultPublish(), Sieve: defaultSieve(), AddressBook: defaultAddressBook(),
+		ACME: defaultACME(),
 	}
 }
 
@@ -256,6 +259,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateClients(); err != nil {
+		return err
+	}
+	if err := c.validateACME(); err != nil {
 		return err
 	}
 	return c.validateMail()

@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -24,9 +23,9 @@ import (
 	"congvu/addressbook"
 	"congvu/directory"
 	"congvu/imapd"
+	"congvu/internal/certs"
 	"congvu/internal/config"
 	"congvu/internal/metrics"
-	"congvu/internal/tlsutil"
 	"congvu/ldapd"
 	"congvu/managesieve"
 	"congvu/msgauth"
@@ -61,6 +60,7 @@ type Running struct {
 
 	dkim  *msgauth.Signer
 	rules atomic.Pointer[sieve.Deliverer] // set once the policy engine exists
+	certs *certs.Manager                  // the certificate listeners present
 
 	log     *slog.Logger
 	closers []func() error
@@ -95,17 +95,12 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		return nil, err
 	}
 
-	certFile, keyFile := cfg.TLS.CertFile, cfg.TLS.KeyFile
-	if certFile == "" {
-		certFile = filepath.Join(cfg.Server.DataDir, "tls-cert.pem")
-		keyFile = filepath.Join(cfg.Server.DataDir, "tls-key.pem")
-	}
-	cert, err := tlsutil.LoadOrCreate(certFile, keyFile, certificateNames(cfg))
+	// One tls.Config for every listener; its certificate can change
+	// while serving (certs.go).
+	tlsCfg, err := startCertificates(cfg, r, log)
 	if err != nil {
 		return nil, err
 	}
-	r.CertPEM = certFile
-	tlsCfg := tlsutil.ServerConfig(cert)
 
 	r.Dir, err = OpenDirectory(cfg, log)
 	if err != nil {
@@ -121,6 +116,9 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	r.closers = append(r.closers, r.Store.Close)
 	r.Metrics = metrics.New()
 	r.Metrics.BuildInfo.WithLabelValues(buildInfo()).Set(1)
+	if err := r.certs.Register(r.Metrics.Registry); err != nil {
+		return nil, err
+	}
 
 	// Mail between servers: queue, DKIM, inbound authentication (mail.go).
 	mail, err := startMail(cfg, r, log)
@@ -195,6 +193,10 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		ErrorLog: slog.NewLogLogger(log.With("listener", "admin").Handler(), slog.LevelDebug)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", healthz)
+	runACME, err := startACME(cfg, r, mux, log)
+	if err != nil {
+		return nil, err
+	}
 	// The published danh bạ: public, no login, only public attributes.
 	publicDir := danhba.New(r.Dir, danhba.Options{Logger: log.With("component", "danhba")})
 	for _, p := range []string{"GET /danhba", "GET /danhba.csv", "GET /danhba.vcf", "GET /danhba.ldif"} {
@@ -328,6 +330,12 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	if err := ldapSrv.WaitBound(ldapListeners, 10*time.Second); err != nil {
 		return nil, err
 	}
+	if runACME != nil { // needs the HTTP listener up for its challenges
+		ctx, cancel := context.WithCancel(context.Background())
+		r.wg.Add(1)
+		go func() { defer r.wg.Done(); runACME(ctx) }()
+		r.closers = append(r.closers, func() error { cancel(); return nil })
+	}
 	return r, nil
 }
 
@@ -361,13 +369,17 @@ func (r *Running) Wait(ctx context.Context) error {
 }
 
 // Reload applies a re-read configuration while serving: the [policy]
-// section and the DKIM keys on disk take effect at once (connections stay
-// open); other sections need a restart.
+// section, the DKIM keys and the TLS certificate on disk take effect at
+// once (connections stay open); other sections need a restart.
 func (r *Running) Reload(cfg config.Config) error {
 	// DKIM keys made by `congvu dkim keygen` since start; the keys_path
 	// itself is fixed until restart.
 	if err := r.dkim.Reload(); err != nil {
 		return fmt.Errorf("dkim keys: %w", err)
+	}
+	// Certificate files renewed by another tool (certbot…), or ACME's.
+	if err := r.certs.Reload(); err != nil {
+		return fmt.Errorf("tls certificate: %w", err)
 	}
 	return r.Policy.Reload(cfg.Policy, cfg.Server.LocalDomains)
 }

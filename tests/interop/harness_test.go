@@ -80,11 +80,22 @@ func startServe(t *testing.T, dir string) *system {
 // file in dir; accountsCSV lists the accounts the tests may use.
 func startCommand(t *testing.T, dir, accountsCSV string, args ...string) *system {
 	t.Helper()
+	return startCommandAddrs(t, dir, accountsCSV, nil, args...)
+}
+
+// startCommandAddrs is startCommand with some listeners at given
+// addresses (listener name → host:port) instead of free ports.
+func startCommandAddrs(t *testing.T, dir, accountsCSV string, addrs map[string]string, args ...string) *system {
+	t.Helper()
 	ready := filepath.Join(dir, "ready.json")
 	os.Remove(ready)
 	args = append(args, "--ready-file", ready)
 	for _, l := range []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http", "https", "admin", "ldap", "ldaps", "managesieve"} {
-		args = append(args, "--"+l+"-addr", "127.0.0.1:0")
+		addr := "127.0.0.1:0"
+		if a, ok := addrs[l]; ok {
+			addr = a
+		}
+		args = append(args, "--"+l+"-addr", addr)
 	}
 	s := &system{t: t, dir: dir, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
 	s.cmd = exec.Command(binaryPath, args...)
