@@ -24,6 +24,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"congvu/internal/config"
@@ -69,7 +70,8 @@ const usage = `usage:
 listener flags (override the [listen] section; "" disables a listener):
   --smtp-addr --submission-addr --submissions-addr --imap-addr --imaps-addr
   --pop3-addr --pop3s-addr --http-addr --https-addr --admin-addr --ldap-addr
-  --ldaps-addr --managesieve-addr
+  --ldaps-addr --managesieve-addr --imap-proxy-addr --pop3-proxy-addr
+  --submission-proxy-addr --relay-addr
 `
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -137,6 +139,13 @@ var groupUsage = map[string]string{
 
 func isHelpFlag(a string) bool { return a == "-h" || a == "-help" || a == "--help" || a == "--h" }
 
+// listenerNames are the listeners as the [listen] section names them.
+var listenerNames = []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http", "https",
+	"admin", "ldap", "ldaps", "managesieve", "imap_proxy", "pop3_proxy", "submission_proxy", "relay"}
+
+// flagName is a listener's flag: --imap-proxy-addr for imap_proxy.
+func flagName(listener string) string { return strings.ReplaceAll(listener, "_", "-") + "-addr" }
+
 // listenFlags registers the per-listener address flags. Only flags the user
 // actually set override the configuration.
 type listenFlags struct {
@@ -147,8 +156,8 @@ type listenFlags struct {
 
 func addListenFlags(fs *flag.FlagSet) *listenFlags {
 	lf := &listenFlags{fs: fs, values: map[string]*string{}}
-	for _, name := range []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http", "https", "admin", "ldap", "ldaps", "managesieve"} {
-		lf.values[name] = fs.String(name+"-addr", "", "listen address for "+name+` (host:port, "" disables)`)
+	for _, name := range listenerNames {
+		lf.values[name] = fs.String(flagName(name), "", "listen address for "+name+` (host:port, "" disables)`)
 	}
 	lf.readyFile = fs.String("ready-file", "", "once every listener is bound, write their addresses here as JSON (for scripts and tests)")
 	return lf
@@ -159,10 +168,11 @@ func (lf *listenFlags) apply(l *config.Listen) {
 		"smtp": &l.SMTP, "submission": &l.Submission, "submissions": &l.Submissions,
 		"imap": &l.IMAP, "imaps": &l.IMAPS, "pop3": &l.POP3, "pop3s": &l.POP3S, "http": &l.HTTP,
 		"https": &l.HTTPS, "admin": &l.Admin, "ldap": &l.LDAP, "ldaps": &l.LDAPS, "managesieve": &l.ManageSieve,
+		"imap_proxy": &l.IMAPProxy, "pop3_proxy": &l.POP3Proxy, "submission_proxy": &l.SubmissionProxy, "relay": &l.Relay,
 	}
 	lf.fs.Visit(func(f *flag.Flag) {
 		for name, v := range lf.values {
-			if f.Name == name+"-addr" {
+			if f.Name == flagName(name) {
 				*fields[name] = *v
 			}
 		}

@@ -37,7 +37,8 @@ type Config struct {
 	Sieve       Sieve       `toml:"sieve"`
 	AddressBook AddressBook `toml:"addressbook"`
 	// Production (acme.go, cluster.go).
-	ACME ACME `toml:"acme"`
+	ACME    ACME    `toml:"acme"`
+	Cluster Cluster `toml:"cluster"`
 }
 
 // Server holds identity and paths.
@@ -83,6 +84,15 @@ type Listen struct {
 	LDAP        string `toml:"ldap"`
 	LDAPS       string `toml:"ldaps"`
 	ManageSieve string `toml:"managesieve"`
+	// Behind nginx's mail proxy (cluster.go): connections from
+	// cluster.proxy_networks only, the client's address from the PROXY
+	// protocol (IMAP, POP3) or XCLIENT (submission).
+	IMAPProxy       string `toml:"imap_proxy"`
+	POP3Proxy       string `toml:"pop3_proxy"`
+	SubmissionProxy string `toml:"submission_proxy"`
+	// Relay takes mail for this node's mailboxes from the other nodes
+	// (SMTP over TLS, authenticated with cluster.secret_file).
+	Relay string `toml:"relay"`
 }
 
 // Directory selects the directory backend.
@@ -166,7 +176,7 @@ func Default() Config {
 		Limits: defaultLimits(), Scan: defaultScan(),
 		// Clients (clients.go).
 		Publish: defaultPublish(), Sieve: defaultSieve(), AddressBook: defaultAddressBook(),
-		ACME: defaultACME(),
+		ACME: defaultACME(), Cluster: defaultCluster(),
 	}
 }
 
@@ -264,6 +274,9 @@ func (c *Config) Validate() error {
 	if err := c.validateACME(); err != nil {
 		return err
 	}
+	if err := c.validateCluster(); err != nil {
+		return err
+	}
 	return c.validateMail()
 }
 
@@ -287,6 +300,7 @@ func (l Listen) byName() map[string]string {
 		"smtp": l.SMTP, "submission": l.Submission, "submissions": l.Submissions,
 		"imap": l.IMAP, "imaps": l.IMAPS, "pop3": l.POP3, "pop3s": l.POP3S, "http": l.HTTP,
 		"https": l.HTTPS, "admin": l.Admin, "ldap": l.LDAP, "ldaps": l.LDAPS, "managesieve": l.ManageSieve,
+		"imap_proxy": l.IMAPProxy, "pop3_proxy": l.POP3Proxy, "submission_proxy": l.SubmissionProxy, "relay": l.Relay,
 	}
 }
 

@@ -217,25 +217,29 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		ErrorLog: slog.NewLogLogger(log.With("listener", "https").Handler(), slog.LevelDebug)}
 	r.closers = append(r.closers, httpSrv.Close, httpsSrv.Close, adminSrv.Close)
 
-	listeners := []struct {
-		name, addr string
-		serve      func(net.Listener) error
-	}{
-		{"smtp", cfg.Listen.SMTP, smtpSrv.ServeMX},
-		{"submission", cfg.Listen.Submission, smtpSrv.ServeSubmission},
-		{"submissions", cfg.Listen.Submissions, smtpSrv.ServeSubmissions},
-		{"imap", cfg.Listen.IMAP, imapSrv.Serve},
-		{"imaps", cfg.Listen.IMAPS, imapSrv.ServeTLS},
-		{"pop3", cfg.Listen.POP3, popSrv.Serve},
-		{"pop3s", cfg.Listen.POP3S, popSrv.ServeTLS},
-		{"http", cfg.Listen.HTTP, httpSrv.Serve},
+	listeners := []listenerSpec{
+		{name: "smtp", addr: cfg.Listen.SMTP, serve: smtpSrv.ServeMX},
+		{name: "submission", addr: cfg.Listen.Submission, serve: smtpSrv.ServeSubmission},
+		{name: "submissions", addr: cfg.Listen.Submissions, serve: smtpSrv.ServeSubmissions},
+		{name: "imap", addr: cfg.Listen.IMAP, serve: imapSrv.Serve},
+		{name: "imaps", addr: cfg.Listen.IMAPS, serve: imapSrv.ServeTLS},
+		{name: "pop3", addr: cfg.Listen.POP3, serve: popSrv.Serve},
+		{name: "pop3s", addr: cfg.Listen.POP3S, serve: popSrv.ServeTLS},
+		{name: "http", addr: cfg.Listen.HTTP, serve: httpSrv.Serve},
 		// ServeTLS clones TLSConfig and adds HTTP/2 to its protocols.
-		{"https", cfg.Listen.HTTPS, func(l net.Listener) error { return httpsSrv.ServeTLS(l, "", "") }},
-		{"admin", cfg.Listen.Admin, adminSrv.Serve},
-		{"managesieve", cfg.Listen.ManageSieve, sieveSrv.Serve},
-		{"ldap", cfg.Listen.LDAP, ldapSrv.Serve},
-		{"ldaps", cfg.Listen.LDAPS, ldapSrv.ServeTLS},
+		{name: "https", addr: cfg.Listen.HTTPS, serve: func(l net.Listener) error { return httpsSrv.ServeTLS(l, "", "") }},
+		{name: "admin", addr: cfg.Listen.Admin, serve: adminSrv.Serve},
+		{name: "managesieve", addr: cfg.Listen.ManageSieve, serve: sieveSrv.Serve},
+		{name: "ldap", addr: cfg.Listen.LDAP, serve: ldapSrv.Serve},
+		{name: "ldaps", addr: cfg.Listen.LDAPS, serve: ldapSrv.ServeTLS},
 	}
+	// nginx's mail proxy in front (frontend.go).
+	proxies, err := proxyListeners(cfg, imapSrv.ServeTLS, popSrv.ServeTLS, smtpSrv.ServeSubmissions, log)
+	if err != nil {
+		return nil, err
+	}
+	listeners = append(listeners, proxies...)
+	mountAuthHTTP(cfg, r, adminMux, log)
 	// Bind everything first so a port conflict fails start-up cleanly
 	// before any client was served.
 	limits, err := listenerLimits(cfg.Limits)
@@ -257,6 +261,9 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 			return nil, fmt.Errorf("listen %s on %s: %w", l.name, l.addr, err)
 		}
 		r.Addrs[l.name] = ln.Addr().String()
+		if l.wrap != nil {
+			ln = l.wrap(ln)
+		}
 		bound[i] = limits.wrap(ln, l.name, cfg.Server.Hostname, r.Metrics.ConnectionsRefused)
 	}
 	mux.Handle("GET /", account.SetupPage(cfg.Server.Hostname, cfg.Server.LocalDomains, clientListeners(cfg, r.Addrs)))
