@@ -37,9 +37,9 @@ func TestReadProxyHeader(t *testing.T) {
 	binary.BigEndian.PutUint16(v6[34:], 143)
 	for _, c := range []struct {
 		name, in, src string
-		local     bool
-		err       bool
-		rest      string
+		local         bool
+		err           bool
+		rest          string
 	}{
 		{"v1 tcp4", "PROXY TCP4 203.0.113.7 10.0.0.1 50000 993\r\na1 LOGIN", "203.0.113.7:50000", false, false, "a1 LOGIN"},
 		{"v1 tcp6", "PROXY TCP6 2001:db8::7 2001:db8::1 40000 143\r\n", "[2001:db8::7]:40000", false, false, ""},

@@ -58,7 +58,7 @@ func startNginx(t *testing.T, authHTTP, certFile, keyFile string) *nginxProxy {
 		conf = re.ReplaceAllString(conf, "listen "+n.addrs[name]+"$1;")
 	}
 	for old, new := range map[string]string{
-		"auth_http 10.0.0.11:8081/auth;":                      "auth_http " + authHTTP + "/auth;",
+		"auth_http 10.0.0.11:8081/auth;":                     "auth_http " + authHTTP + "/auth;",
 		"ssl_certificate     /etc/congvu/tls/fullchain.pem;": "ssl_certificate " + certFile + ";",
 		"ssl_certificate_key /etc/congvu/tls/privkey.pem;":   "ssl_certificate_key " + keyFile + ";",
 	} {
@@ -265,4 +265,3 @@ func (s *system) fetchAllAt(a account, addr string, starttls bool) []fetched {
 	}
 	return r.Messages
 }
-
