@@ -3,7 +3,10 @@ package ldapdir
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +22,7 @@ var errClosed = errors.New("ldapdir: directory closed")
 // pool heals by dialing afresh when the server comes back.
 type pool struct {
 	cfg     Config
+	servers *servers
 	service bool // bind as the service account after dialing
 	slots   chan struct{}
 	idle    chan *pooled
@@ -32,8 +36,8 @@ type pooled struct {
 	used time.Time // when it was last returned healthy
 }
 
-func newPool(cfg Config, service bool) *pool {
-	return &pool{cfg: cfg, service: service,
+func newPool(cfg Config, service bool, servers *servers) *pool {
+	return &pool{cfg: cfg, service: service, servers: servers,
 		slots: make(chan struct{}, cfg.PoolSize), idle: make(chan *pooled, cfg.PoolSize)}
 }
 
@@ -88,15 +92,44 @@ func ping(c *ldap.Conn) error {
 	return err
 }
 
+// dial connects to the first server that answers, starting with the one
+// that answered last: with replicated providers a dead one costs at most
+// failoverTimeout before the next is tried.
 func (p *pool) dial() (*pooled, error) {
-	dialer := &net.Dialer{Timeout: p.cfg.Timeout}
-	c, err := ldap.DialURL(p.cfg.URL, ldap.DialWithDialer(dialer), ldap.DialWithTLSConfig(p.cfg.TLS))
+	urls, first := p.servers.order()
+	timeout := p.cfg.Timeout
+	if len(urls) > 1 {
+		timeout = min(timeout, failoverTimeout)
+	}
+	var errs []error
+	for i := range urls {
+		k := (first + i) % len(urls)
+		pc, err := p.dialOne(urls[k], timeout)
+		if err == nil {
+			p.servers.good(k)
+			return pc, nil
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", urls[k], err))
+	}
+	return nil, errors.Join(errs...)
+}
+
+func (p *pool) dialOne(u string, timeout time.Duration) (*pooled, error) {
+	tlsCfg := p.cfg.TLS
+	if tlsCfg.ServerName == "" {
+		tlsCfg = tlsCfg.Clone()
+		if pu, err := url.Parse(u); err == nil {
+			tlsCfg.ServerName = pu.Hostname()
+		}
+	}
+	dialer := &net.Dialer{Timeout: timeout}
+	c, err := ldap.DialURL(u, ldap.DialWithDialer(dialer), ldap.DialWithTLSConfig(tlsCfg))
 	if err != nil {
 		return nil, err
 	}
 	c.SetTimeout(p.cfg.Timeout)
 	if p.cfg.StartTLS {
-		if err := c.StartTLS(p.cfg.TLS); err != nil {
+		if err := c.StartTLS(tlsCfg); err != nil {
 			c.Close()
 			return nil, err
 		}
@@ -174,4 +207,33 @@ func (p *pool) do(ctx context.Context, fn func(*ldap.Conn) error) error {
 		}
 		return err
 	}
+}
+
+// failoverTimeout bounds the connection attempt to one of several
+// servers, so a dead provider is passed over within a second.
+const failoverTimeout = 700 * time.Millisecond
+
+// servers are the directory's URLs and the one that answered last.
+type servers struct {
+	urls []string
+	mu   sync.Mutex
+	last int
+}
+
+func (s *servers) order() ([]string, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.urls, s.last
+}
+
+func (s *servers) good(i int) {
+	s.mu.Lock()
+	s.last = i
+	s.mu.Unlock()
+}
+
+// SplitURLs splits a URL setting that lists several servers (spaces or
+// commas between them).
+func SplitURLs(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' || r == '\n' })
 }

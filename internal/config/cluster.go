@@ -119,6 +119,12 @@ func (c *Config) validateCluster() error {
 	if _, ok := cl.Nodes[cl.Node]; !ok {
 		return fmt.Errorf("cluster.node %q is not in cluster.nodes", cl.Node)
 	}
+	if !c.SMTP.Outbound {
+		return fmt.Errorf("cluster.node needs smtp.outbound = true: mail for other nodes waits in the outbound queue")
+	}
+	if c.Listen.Relay == "" {
+		return fmt.Errorf("cluster.node needs listen.relay: the other nodes relay this node's mail there")
+	}
 	if cl.DefaultNode != "" {
 		if _, ok := cl.Nodes[cl.DefaultNode]; !ok {
 			return fmt.Errorf("cluster.default_node %q is not in cluster.nodes", cl.DefaultNode)

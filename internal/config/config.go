@@ -250,8 +250,11 @@ func (c *Config) Validate() error {
 		if l.URL == "" || l.BaseDN == "" {
 			return fmt.Errorf("directory.ldap.url and directory.ldap.base_dn must be set for the ldap backend")
 		}
-		if !strings.HasPrefix(l.URL, "ldaps://") && !l.StartTLS && !isLoopbackURL(l.URL) {
-			return fmt.Errorf("directory.ldap: %s is not encrypted; use ldaps:// or start_tls = true", l.URL)
+		// Several URLs (replicated providers) are separated by spaces or commas.
+		for _, u := range strings.FieldsFunc(l.URL, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' }) {
+			if !strings.HasPrefix(u, "ldaps://") && !l.StartTLS && !isLoopbackURL(u) {
+				return fmt.Errorf("directory.ldap: %s is not encrypted; use ldaps:// or start_tls = true", u)
+			}
 		}
 		if l.PoolSize <= 0 || l.TimeoutSeconds <= 0 {
 			return fmt.Errorf("directory.ldap.pool_size and timeout_seconds must be positive")

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"congvu/addressbook"
+	"congvu/cluster"
 	"congvu/directory"
 	"congvu/imapd"
 	"congvu/internal/certs"
@@ -61,6 +62,8 @@ type Running struct {
 	dkim  *msgauth.Signer
 	rules atomic.Pointer[sieve.Deliverer] // set once the policy engine exists
 	certs *certs.Manager                  // the certificate listeners present
+	// cluster routes mail and logins by home node; nil for one node.
+	cluster *cluster.Node
 
 	log     *slog.Logger
 	closers []func() error
@@ -141,9 +144,16 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	// Closed after the daemons, which call it, and before the queue it
 	// forwards into and the store.
 	r.closers = append(r.closers, r.Policy.Close)
+	// Several nodes (cluster.go): mail and logins by home node.
+	node, relaySrv, err := startCluster(cfg, r, mail, tlsCfg, log)
+	if err != nil {
+		return nil, err
+	}
+	r.cluster = node
+	cp := r.clusterParts(node, relaySrv)
 	smtpDeps := mail.deps
-	smtpDeps.Store, smtpDeps.Dir, smtpDeps.Logger, smtpDeps.Metrics = r.Store, r.Dir, log.With("proto", "smtp"), r.Metrics
-	smtpDeps.Policy = r.Policy
+	smtpDeps.Store, smtpDeps.Dir, smtpDeps.Logger, smtpDeps.Metrics = cp.store, r.Dir, log.With("proto", "smtp"), r.Metrics
+	smtpDeps.Policy = cp.hooks
 	// Delivery rules (rules.go): smtpd and the queue's local delivery.
 	rules, err := startRules(cfg, r, mail)
 	if err != nil {
@@ -152,6 +162,9 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	r.rules.Store(rules)
 	r.Sieve = rules.Store()
 	smtpDeps.Rules = rules
+	if node != nil {
+		smtpDeps.Rules = node.Rules(rules)
+	}
 
 	smtpSrv := smtpd.New(smtpd.Config{
 		Hostname:        cfg.Server.Hostname,
@@ -166,11 +179,11 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		MaxLiteralSize: cfg.SMTP.MaxMessageBytes,
 		IdleTimeout:    time.Duration(cfg.IMAP.IdleTimeoutSeconds) * time.Second,
 	}, imapd.Deps{Store: r.Store, Dir: r.Dir, Logger: log.With("proto", "imap"), Metrics: r.Metrics,
-		Policy: r.Policy})
+		Policy: cp.hooks})
 	popSrv := pop3d.New(pop3d.Config{TLS: tlsCfg, Hostname: cfg.Server.Hostname},
-		pop3d.Deps{Store: r.Store, Dir: r.Dir, Logger: log.With("proto", "pop3"), Metrics: r.Metrics, Policy: r.Policy})
+		pop3d.Deps{Store: r.Store, Dir: r.Dir, Logger: log.With("proto", "pop3"), Metrics: r.Metrics, Policy: cp.hooks})
 	sieveSrv := managesieve.New(managesieve.Config{TLS: tlsCfg, Hostname: cfg.Server.Hostname, MaxRedirects: cfg.Sieve.MaxRedirects},
-		managesieve.Deps{Store: r.Sieve, Dir: r.Dir, Policy: r.Policy, Logger: log.With("proto", "managesieve")})
+		managesieve.Deps{Store: r.Sieve, Dir: r.Dir, Policy: cp.hooks, Logger: log.With("proto", "managesieve")})
 	// The danh bạ for mail clients: LDAP here, CardDAV on the HTTPS mux.
 	book := addressbook.New(r.Dir, addressbook.Options{Logger: log.With("component", "addressbook")})
 	ldapSrv := ldapd.New(ldapd.Config{TLS: tlsCfg, BaseDN: cfg.AddressBook.BaseDN(cfg.Server.LocalDomains[0]),
@@ -178,6 +191,9 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		ldapd.Deps{Book: book, Dir: r.Dir, Policy: r.Policy, Logger: log.With("proto", "ldap")})
 	// Servers close before the store and directory they use.
 	r.closers = append(r.closers, smtpSrv.Close, imapSrv.Close, popSrv.Close, sieveSrv.Close, ldapSrv.Close)
+	if cp.closeRly != nil {
+		r.closers = append(r.closers, cp.closeRly)
+	}
 
 	healthz := func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -239,6 +255,9 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		return nil, err
 	}
 	listeners = append(listeners, proxies...)
+	if cp.relay != nil {
+		listeners = append(listeners, listenerSpec{name: "relay", addr: cfg.Listen.Relay, serve: cp.relay})
+	}
 	mountAuthHTTP(cfg, r, adminMux, log)
 	// Bind everything first so a port conflict fails start-up cleanly
 	// before any client was served.
@@ -300,7 +319,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		SessionMax:  cfg.Web.SessionMax(),
 		Logger:      log.With("component", "web"),
 		Account:     account.Options{Listeners: clientListeners(cfg, r.Addrs)},
-		Mail:        webmail.Options{Mail: r.Store},
+		Mail:        webmail.Options{Mail: cp.store},
 		Admin: admin.Options{
 			Reports:   webPolicy{e: r.Policy},
 			Audit:     webPolicy{e: r.Policy},
@@ -310,7 +329,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 			Domains:   cfg.Server.LocalDomains,
 		},
 	})
-	mountExport(site, r.Store, r.Policy) // export.go
+	mountExport(site, cp.store, r.Policy) // export.go
 	httpsMux.Handle("/", site)
 	for i, l := range listeners {
 		if bound[i] == nil {
