@@ -65,8 +65,8 @@ func startCluster(cfg config.Config, r *Running, mp *mailParts, tlsCfg *tls.Conf
 
 // clusterParts are what Start hands the daemons, cluster or not.
 type clusterParts struct {
-	hooks    policy.Hooks   // for the daemons' logins
-	store    storage.Store  // for smtpd and the web
+	hooks    policy.Hooks  // for the daemons' logins
+	store    storage.Store // for smtpd and the web
 	relay    func(net.Listener) error
 	closeRly func() error
 }
