@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -117,7 +118,7 @@ func (l *Listener) prepare(raw net.Conn) {
 	case XCLIENT:
 		client, err = l.xclient(raw, br)
 	}
-	if errors.Is(err, io.EOF) {
+	if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) {
 		// A reachability check (auth_http's, a load balancer's).
 		l.cfg.Logger.Debug("frontend: closed before the proxy handshake", "remote", raw.RemoteAddr().String())
 		raw.Close()
