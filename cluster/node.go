@@ -52,6 +52,8 @@ type Node struct {
 	// Freeze returns no delivery to a frozen mailbox is in flight.
 	gate sync.RWMutex
 
+	move MoveDeps // move.go
+
 	mu       sync.Mutex
 	frozen   map[string]bool
 	sessions map[string]map[*policy.Session]bool

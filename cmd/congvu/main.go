@@ -11,6 +11,7 @@
 //	congvu dns [check] --config FILE DOMAIN
 //	congvu export --config FILE --format mbox|maildir [--out PATH] ADDRESS
 //	congvu backup --config FILE --to DIR [--incremental] [--link]
+//	congvu mailbox move --config FILE ADDRESS NODE
 //	congvu restore --config FILE --from BACKUP [--force]
 //	congvu version
 package main
@@ -64,6 +65,7 @@ const usage = `usage:
   congvu dns [check] --config FILE DOMAIN
   congvu export --config FILE --format mbox|maildir [--out PATH] [--folder NAME]... ADDRESS
   congvu backup --config FILE --to DIR [--incremental] [--link]
+  congvu mailbox move --config FILE ADDRESS NODE
   congvu restore --config FILE --from BACKUP [--force]
   congvu version
 
@@ -114,6 +116,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdDNS(args[1:], stdout, stderr)
 	case "export":
 		return cmdExport(args[1:], stdout, stderr)
+	case "mailbox":
+		return cmdMailbox(args[1:], stdout, stderr)
 	case "backup":
 		return cmdBackup(args[1:], stdout, stderr)
 	case "restore":
@@ -135,6 +139,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 var groupUsage = map[string]string{
 	"account": accountUsage, "queue": queueUsage, "report": reportUsage, "forward": forwardUsage,
 	"digest": digestUsage, "dkim": dkimUsage, "directory": directoryUsage, "storage": storageUsage,
+	"mailbox": mailboxUsage,
 }
 
 func isHelpFlag(a string) bool { return a == "-h" || a == "-help" || a == "--help" || a == "--h" }

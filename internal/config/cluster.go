@@ -40,6 +40,8 @@ type ClusterNode struct {
 	POP3       string `toml:"pop3"`       // its listen.pop3_proxy
 	Submission string `toml:"submission"` // its listen.submission_proxy
 	Relay      string `toml:"relay"`      // its listen.relay
+	// Admin is its listen.admin: where a mailbox moved to it is sent.
+	Admin string `toml:"admin"`
 	// RelayName is the name in the relay listener's certificate
 	// (default: the host of Relay).
 	RelayName string `toml:"relay_name"`
@@ -96,7 +98,7 @@ func (c *Config) validateCluster() error {
 	nodes := map[string]ClusterNode{}
 	for name, n := range cl.Nodes {
 		name = strings.ToLower(name)
-		for field, addr := range map[string]string{"imap": n.IMAP, "pop3": n.POP3, "submission": n.Submission, "relay": n.Relay} {
+		for field, addr := range map[string]string{"imap": n.IMAP, "pop3": n.POP3, "submission": n.Submission, "relay": n.Relay, "admin": n.Admin} {
 			if addr == "" {
 				continue
 			}
@@ -104,7 +106,7 @@ func (c *Config) validateCluster() error {
 			if err != nil {
 				return fmt.Errorf("cluster.nodes.%s.%s: %w", name, field, err)
 			}
-			if field != "relay" {
+			if field != "relay" && field != "admin" {
 				if _, err := netip.ParseAddr(host); err != nil {
 					return fmt.Errorf("cluster.nodes.%s.%s: %q must be IP:port (nginx connects to what auth_http answers)", name, field, addr)
 				}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 
 	"congvu/cluster"
@@ -60,7 +61,28 @@ func startCluster(cfg config.Config, r *Running, mp *mailParts, tlsCfg *tls.Conf
 	if err != nil {
 		return nil, nil, err
 	}
+	admins := map[string]string{}
+	for name, n := range cl.Nodes {
+		admins[name] = n.Admin
+	}
+	node.SetMoveDeps(cluster.MoveDeps{Files: r.Store, Writer: r.Dir, Admins: admins, Secret: secret,
+		RetryQueue: func(ctx context.Context) {
+			if mp.queue != nil {
+				mp.queue.Admin().Retry(ctx, "")
+			}
+		}})
 	return node, relay, nil
+}
+
+// mountCluster serves the moves of mailboxes on the admin listener:
+// POST /cluster/move (congvu mailbox move) and /cluster/mailbox/ (a
+// mailbox arriving from another node); both need the cluster secret.
+func mountCluster(node *cluster.Node, adminMux *http.ServeMux) {
+	if node == nil {
+		return
+	}
+	adminMux.Handle("POST /cluster/move", node.MoveHandler())
+	adminMux.Handle("POST /cluster/mailbox/", node.ReceiveHandler())
 }
 
 // clusterParts are what Start hands the daemons, cluster or not.

@@ -259,6 +259,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		listeners = append(listeners, listenerSpec{name: "relay", addr: cfg.Listen.Relay, serve: cp.relay})
 	}
 	mountAuthHTTP(cfg, r, adminMux, log)
+	mountCluster(node, adminMux) // cluster.go
 	// Bind everything first so a port conflict fails start-up cleanly
 	// before any client was served.
 	limits, err := listenerLimits(cfg.Limits)

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -163,7 +164,7 @@ func startCluster(t *testing.T) *clusterEnv {
 	for name, ip := range ips {
 		l := listen(ip)
 		nodes[name] = config.ClusterNode{IMAP: l.IMAPProxy, POP3: l.POP3Proxy, Submission: l.SubmissionProxy,
-			Relay: l.Relay, RelayName: "mail." + clusterDomain}
+			Relay: l.Relay, RelayName: "mail." + clusterDomain, Admin: l.Admin}
 	}
 	for name, ip := range ips {
 		n := &clusterNode{t: t, name: name, ip: ip, dir: filepath.Join(root, name)}
@@ -404,6 +405,11 @@ func TestThreeNodeCluster(t *testing.T) {
 	e.waitSubject(u3, "Mot slapd nghi", 30*time.Second)
 	e.ldap[0].start()
 
+	// A mailbox moved from node 2 to node 3 while MX mail for it keeps
+	// arriving at all three nodes: every message answered 250 is there
+	// once, on node 3.
+	e.moveUnderLoad(e.users["node2-second"], "node2", "node3")
+
 	// Every mailbox is on its home node and nowhere else.
 	for name, n := range e.nodes {
 		for home, u := range map[string]account{"node1": u1, "node2": u2, "node3": u3} {
@@ -415,3 +421,74 @@ func TestThreeNodeCluster(t *testing.T) {
 }
 
 func plainAuth(a account) sasl.Client { return sasl.NewPlainClient("", a.Address, a.Password) }
+
+func (e *clusterEnv) moveUnderLoad(u account, from, to string) {
+	t := e.t
+	t.Helper()
+	var mu sync.Mutex
+	acked := map[string]bool{}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g, name := range []string{"node1", "node2", "node3"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				subject := fmt.Sprintf("mv-%d-%d", g, i)
+				if e.sendMX(e.nodes[name], u.Address, subject) == nil {
+					mu.Lock()
+					acked[subject] = true
+					mu.Unlock()
+				} else {
+					time.Sleep(50 * time.Millisecond)
+				}
+			}
+		}()
+	}
+	time.Sleep(time.Second)
+	out, err := run(t, nil, binaryPath, "mailbox", "move", "--config", e.nodes[from].cfgPath, u.Address, to)
+	time.Sleep(time.Second)
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		t.Fatalf("congvu mailbox move: %v\n%s", err, out)
+	}
+	t.Logf("mailbox move under load (%d messages acknowledged):\n%s", len(acked), out)
+	if len(acked) < 20 {
+		t.Fatalf("only %d messages acknowledged during the move: not under load", len(acked))
+	}
+	var got map[string]int
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
+		subjects, err := e.subjects(u)
+		if err != nil {
+			continue
+		}
+		got = map[string]int{}
+		for _, s := range subjects {
+			got[s]++
+		}
+		missing := 0
+		for s := range acked {
+			if got[s] == 0 {
+				missing++
+			}
+		}
+		if missing == 0 {
+			break
+		}
+	}
+	for s := range acked {
+		if got[s] != 1 {
+			t.Errorf("%s answered 250 during the move, present %d times after it", s, got[s])
+		}
+	}
+	if !e.nodes[to].hasMailbox(u.Address) || e.nodes[from].hasMailbox(u.Address) {
+		t.Errorf("after the move: on %s %v, on %s %v; want only on %s", to, e.nodes[to].hasMailbox(u.Address),
+			from, e.nodes[from].hasMailbox(u.Address), to)
+	}
+}

@@ -44,13 +44,19 @@ func startNginx(t *testing.T, authHTTP, certFile, keyFile string) *nginxProxy {
 	n := &nginxProxy{dir: t.TempDir(), addrs: map[string]string{}, done: make(chan struct{})}
 	conf := string(shipped)
 	names := map[string]string{"993": "imaps", "143": "imap", "995": "pop3s", "110": "pop3", "465": "submissions", "587": "submission"}
-	for port, name := range names {
+	var held []net.Listener // closed once all are chosen, so no port comes twice
+	for _, name := range names {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
+		held = append(held, l)
 		n.addrs[name] = l.Addr().String()
+	}
+	for _, l := range held {
 		l.Close()
+	}
+	for port, name := range names {
 		re := regexp.MustCompile(`listen ` + port + `( ssl)?;`)
 		if !re.MatchString(conf) {
 			t.Fatalf("deploy/nginx/congvu-mail.conf has no listen %s", port)
