@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 export PATH="$PATH:/usr/sbin:/sbin"
 need=()
-for tool in swaks:swaks msmtp:msmtp mbsync:isync neomutt:neomutt tmux:tmux python3:python3 openssl:openssl gcc:gcc slapd:slapd ldapsearch:ldap-utils chromium:chromium postfix:postfix opendkim-testmsg:opendkim-tools dkimsign:python3-dkim clamd:clamav-daemon rspamd:rspamd vdirsyncer:vdirsyncer sieve-connect:sieve-connect nginx:nginx pebble:pebble; do
+for tool in swaks:swaks msmtp:msmtp mbsync:isync neomutt:neomutt tmux:tmux python3:python3 openssl:openssl gcc:gcc slapd:slapd ldapsearch:ldap-utils chromium:chromium postfix:postfix opendkim-testmsg:opendkim-tools dkimsign:python3-dkim clamd:clamav-daemon rspamd:rspamd vdirsyncer:vdirsyncer sieve-connect:sieve-connect softhsm2-util:softhsm2 qpdf:qpdf nginx:nginx pebble:pebble; do
 	command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool##*:}")
 done
 # Debian's python3-ldap3 (the LDAP address book tests) has no command.
@@ -29,6 +29,11 @@ if [ ${#need[@]} -gt 0 ]; then
 	fi
 fi
 
+# axe-core (npm) for the browser tests' accessibility check.
+if [ ! -f tests/interop/node_modules/axe-core/axe.min.js ]; then
+	(cd tests/interop && npm ci --no-audit --no-fund >/dev/null)
+fi
+
 export CGO_ENABLED=1
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then
@@ -39,4 +44,4 @@ go vet ./...
 # -race on the packages with concurrency; the interop tests run the real
 # binary (built without -race) and dominate wall time.
 go test -race -timeout 15m $(go list ./... | grep -v /tests/)
-go test -timeout 15m ./tests/...
+go test -timeout 40m ./tests/...

@@ -44,6 +44,8 @@ type Options struct {
 	// forwarding to state domains elsewhere; nil while outbound mail is not
 	// available, and such forwards are logged and audited as deferred.
 	Outbound func(ctx context.Context, from string, rcpts []string, msg io.Reader) error
+	// QuarantineDir keeps inbound messages the state-secret guard stopped.
+	QuarantineDir string
 }
 
 // Engine is the policy engine. Create it with New; it is safe for
@@ -311,6 +313,9 @@ func (e *Engine) flush(cache map[string]int64) error {
 		if err := writeUsage(ctx, tx, b.usage); err != nil {
 			return err
 		}
+		if err := writeDocumentCounts(ctx, tx, b.docs); err != nil {
+			return err
+		}
 		if err := writeFailures(ctx, tx, b.failures); err != nil {
 			return err
 		}
@@ -330,6 +335,7 @@ type pending struct {
 	mu     sync.Mutex
 	access map[accessKey]accessSlot
 	usage  map[usageKey]int64
+	docs   map[docKey]docCounts
 	audit  []AuditEntry
 }
 
@@ -340,23 +346,25 @@ const maxPendingAudit = 200_000
 type batch struct {
 	access   map[accessKey]accessSlot
 	usage    map[usageKey]int64
+	docs     map[docKey]docCounts
 	audit    []AuditEntry
 	failures map[string]failState
 }
 
 func (b *batch) empty() bool {
-	return len(b.access) == 0 && len(b.usage) == 0 && len(b.audit) == 0 && len(b.failures) == 0
+	return len(b.access) == 0 && len(b.usage) == 0 && len(b.docs) == 0 && len(b.audit) == 0 && len(b.failures) == 0
 }
 
 func (p *pending) init() {
 	p.access = map[accessKey]accessSlot{}
 	p.usage = map[usageKey]int64{}
+	p.docs = map[docKey]docCounts{}
 }
 
 func (p *pending) take() *batch {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	b := &batch{access: p.access, usage: p.usage, audit: p.audit}
+	b := &batch{access: p.access, usage: p.usage, docs: p.docs, audit: p.audit}
 	p.init()
 	p.audit = nil
 	return b
@@ -372,6 +380,9 @@ func (p *pending) putBack(b *batch) {
 	}
 	for k, n := range b.usage {
 		p.usage[k] += n
+	}
+	for k, c := range b.docs {
+		p.docs[k] = p.docs[k].plus(c)
 	}
 	if len(p.audit)+len(b.audit) <= maxPendingAudit {
 		p.audit = append(b.audit, p.audit...)

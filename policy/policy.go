@@ -187,6 +187,9 @@ type Message struct {
 	// Open returns the message (as received, without our trace fields)
 	// from its start. Each call returns a new reader.
 	Open func() io.Reader
+	// Documents are the official-document facts (package official), set
+	// before delivery; nil when not checked.
+	Documents *Documents
 }
 
 // AppendEvent is an IMAP APPEND (RFC 9051 6.3.12) before it is stored.

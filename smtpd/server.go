@@ -85,6 +85,10 @@ type Deps struct {
 	// Rules applies recipients' delivery rules (Sieve); nil stores every
 	// message in its default folder (rules.go).
 	Rules Rules
+
+	// Documents checks official documents on both listeners (signatures,
+	// the state-secret guard, centralised signing); nil skips it.
+	Documents DocumentChecker
 }
 
 // Defaults.
@@ -129,6 +133,9 @@ type Server struct {
 	domains map[string]bool
 	policy  policy.Hooks
 	rules   Rules
+
+	// documents is the official-document checker (documents.go).
+	documents DocumentChecker
 
 	mx, submission *smtp.Server
 
@@ -180,6 +187,7 @@ func New(cfg Config, deps Deps) *Server {
 		domains: make(map[string]bool, len(cfg.LocalDomains)),
 		conns:   make(map[*idleConn]struct{}),
 	}
+	s.documents = deps.Documents
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

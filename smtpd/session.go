@@ -281,6 +281,9 @@ func (s *session) Data(r io.Reader) (err error) {
 	if err := s.policyData(pm); err != nil {
 		return s.reply(phaseData, err)
 	}
+	if quarantined, err := s.checkDocuments(msg, &in, pm); err != nil || quarantined {
+		return s.reply(phaseData, err)
+	}
 	if err := s.deliver(tx, msg, in); err != nil {
 		return s.reply(phaseData, err)
 	}

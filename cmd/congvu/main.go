@@ -67,6 +67,7 @@ const usage = `usage:
   congvu backup --config FILE --to DIR [--incremental] [--link]
   congvu mailbox move --config FILE ADDRESS NODE
   congvu restore --config FILE --from BACKUP [--force]
+  congvu cert import|show|remove --config FILE ADDRESS [CERT.pem]
   congvu version
 
 listener flags (override the [listen] section; "" disables a listener):
@@ -112,6 +113,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdQueue(args[1:], stdout, stderr)
 	case "dkim":
 		return cmdDkim(args[1:], stdout, stderr)
+	case "cert":
+		return cmdCert(args[1:], stdout, stderr)
 	case "dns":
 		return cmdDNS(args[1:], stdout, stderr)
 	case "export":

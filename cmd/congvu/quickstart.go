@@ -85,10 +85,30 @@ func createDemo(dir, cfgPath string, stdout io.Writer) error {
 	if err := writeCredentials(filepath.Join(dir, "demo-accounts.csv"), creds); err != nil {
 		return err
 	}
+	// Signature trust anchors besides the built-in Government root G2
+	// (signing.trust_dir); `congvu reload` rereads the directory.
+	if err := os.MkdirAll(filepath.Join(dir, cfg.Signing.TrustDir), 0o700); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, cfg.Signing.TrustDir, "README.txt"), []byte(trustReadme), 0o600); err != nil {
+		return err
+	}
 	// The config is written last: its presence marks a complete demo, so an
 	// interrupted first run starts over instead of reusing half a setup.
 	return config.Write(cfgPath, cfg)
 }
+
+// trustReadme explains the trust directory to the operator.
+const trustReadme = `Chứng thư số gốc tin cậy / Trusted signing roots
+
+Đặt tại đây các tệp PEM (*.pem, *.crt) của CA gốc được tin cậy để kiểm tra chữ
+ký số, bên cạnh "RootCA chuyên dùng Chính phủ G2" đã có sẵn trong congvu; CA
+trung gian đặt ở đây cũng được dùng để dựng chuỗi. Chạy "congvu reload" để
+nạp lại.
+
+Put PEM files of trusted root CAs here, besides the built-in Government root
+G2; intermediate CAs here help build chains. Run "congvu reload" to reread.
+`
 
 func writeCredentials(path string, creds []demo.Credential) error {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)

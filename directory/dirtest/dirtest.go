@@ -16,9 +16,18 @@
 package dirtest
 
 import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"math/big"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -128,6 +137,7 @@ func Run(t *testing.T, newDir func(t *testing.T) directory.Writer) {
 	t.Run("AccountsByUnit", func(t *testing.T) { testAccounts(t, seed(t)) })
 	t.Run("VietnameseNFC", func(t *testing.T) { testNFC(t, seed(t)) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, seed(t)) })
+	t.Run("Certificates", func(t *testing.T) { testCertificates(t, seed(t)) })
 }
 
 // wantErr fails unless err matches target with errors.Is.
@@ -682,4 +692,52 @@ func testMailHost(t *testing.T, w directory.Writer) {
 	if err := w.PutAccount(ctx, b, ""); err == nil {
 		t.Error("a mail host with a space was accepted")
 	}
+}
+
+// testCertificates: a published S/MIME certificate comes back byte for
+// byte, through an alias too, is replaced and removed; an unknown address
+// is ErrUnknownUser.
+func testCertificates(t *testing.T, w directory.Writer) {
+	cs, ok := w.(directory.Certificates)
+	if !ok {
+		t.Fatal("backend does not publish certificates (directory.Certificates)")
+	}
+	ctx := context.Background()
+	der := testCertificate(t)
+	if got, err := cs.Certificate(ctx, thanh); err != nil || got != nil {
+		t.Fatalf("before: %v %d bytes", err, len(got))
+	}
+	if err := cs.PutCertificate(ctx, thanh, der); err != nil {
+		t.Fatal(err)
+	}
+	got, err := cs.Certificate(ctx, thanh)
+	if err != nil || !bytes.Equal(got, der) {
+		t.Fatalf("after put: %v, %d bytes, want %d", err, len(got), len(der))
+	}
+	if got, err := cs.Certificate(ctx, thanhAlias); err != nil || !bytes.Equal(got, der) {
+		t.Fatalf("through an alias: %v", err)
+	}
+	if err := cs.PutCertificate(ctx, strings.ToUpper(thanh), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := cs.Certificate(ctx, thanh); err != nil || got != nil {
+		t.Fatalf("after removal: %v %d bytes", err, len(got))
+	}
+	wantErr(t, "unknown address", cs.PutCertificate(ctx, "khongco@khanhhoa.gov.vn", der), mailerr.ErrUnknownUser)
+}
+
+// testCertificate makes a self-signed certificate (DER).
+func testCertificate(t *testing.T) []byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "Nguyễn Ngọc Thành"},
+		EmailAddresses: []string{thanh}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
 }

@@ -39,6 +39,7 @@ type Config struct {
 	// Production (acme.go, cluster.go).
 	ACME    ACME    `toml:"acme"`
 	Cluster Cluster `toml:"cluster"`
+	Signing Signing `toml:"signing"`
 }
 
 // Server holds identity and paths.
@@ -177,6 +178,8 @@ func Default() Config {
 		// Clients (clients.go).
 		Publish: defaultPublish(), Sieve: defaultSieve(), AddressBook: defaultAddressBook(),
 		ACME: defaultACME(), Cluster: defaultCluster(),
+		// Digital signatures (signing.go).
+		Signing: defaultSigning(),
 	}
 }
 
@@ -278,6 +281,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateCluster(); err != nil {
+		return err
+	}
+	if err := c.Signing.validate(); err != nil {
 		return err
 	}
 	return c.validateMail()

@@ -50,6 +50,10 @@ type Policy struct {
 	//   [policy.domains."ninhbinh.gov.vn"]
 	//   lockout_failures = 5
 	Domains map[string]RuleOverrides `toml:"domains"`
+	// Documents is the signed-document rule and SecretGuard the
+	// state-secret guard (signing.go).
+	Documents   Documents   `toml:"documents"`
+	SecretGuard SecretGuard `toml:"secret_guard"`
 }
 
 // Rules are the per-domain thresholds.
@@ -102,6 +106,8 @@ func DefaultPolicy() Policy {
 		JobIntervalMinutes:  60,
 		DenyNetworks:        []string{},
 		SessionCheckSeconds: 5,
+		Documents:           defaultDocuments(),
+		SecretGuard:         defaultSecretGuard(),
 		Rules: Rules{
 			LockoutFailures:        12,
 			IPMaxFailures:          30,
@@ -160,6 +166,9 @@ func (p *Policy) Validate() error {
 		}
 	}
 	if err := p.Rules.validate("policy.rules"); err != nil {
+		return err
+	}
+	if err := p.Documents.validate(); err != nil {
 		return err
 	}
 	names := make([]string, 0, len(p.Domains))

@@ -20,7 +20,10 @@ import (
 
 // AuthDeps are what the auth_http endpoint uses.
 type AuthDeps struct {
-	Dir    directory.Directory
+	Dir directory.Directory
+	// DirFor, when set, is the directory a protocol's logins check
+	// ("imap", "pop3", "smtp": app passwords where a second factor is on).
+	DirFor func(protocol string) directory.Directory
 	Policy policy.Hooks
 	// Route returns the address nginx must connect to for the account's
 	// mailbox and protocol ("imap", "pop3", "smtp"): its home node's proxy
@@ -107,7 +110,11 @@ func AuthHTTP(deps AuthDeps) http.Handler {
 			refuse(mailerr.Classify(d.Err()), d.Verdict == policy.Defer)
 			return
 		}
-		acct, err := deps.Dir.Authenticate(ctx, login, pass)
+		dir := deps.Dir
+		if deps.DirFor != nil {
+			dir = deps.DirFor(proto)
+		}
+		acct, err := dir.Authenticate(ctx, login, pass)
 		if err == nil && acct == nil {
 			err = mailerr.ErrInternal.With(errors.New("directory returned no account"))
 		}

@@ -45,7 +45,7 @@ func proxyListeners(cfg config.Config, imaps, pop3s, submissions func(net.Listen
 
 // mountAuthHTTP serves nginx's auth_http requests at /auth on the admin
 // listener (operators' network only; nginx runs there).
-func mountAuthHTTP(cfg config.Config, r *Running, adminMux *http.ServeMux, log *slog.Logger) {
+func mountAuthHTTP(cfg config.Config, r *Running, adminMux *http.ServeMux, dirFor func(string) directory.Directory, log *slog.Logger) {
 	route := func(ctx context.Context, acct *directory.Account, protocol string) (netip.AddrPort, error) {
 		listener := map[string]string{"imap": "imap_proxy", "pop3": "pop3_proxy", "smtp": "submission_proxy"}[protocol]
 		home := cfg.Cluster.HomeNode(acct.MailHost)
@@ -76,7 +76,7 @@ func mountAuthHTTP(cfg config.Config, r *Running, adminMux *http.ServeMux, log *
 		// A node that is down: a temporary answer now, not nginx's error.
 		return ap, frontend.CheckReachable(ctx, ap, time.Second)
 	}
-	adminMux.Handle("GET /auth", frontend.AuthHTTP(frontend.AuthDeps{Dir: r.Dir, Policy: r.Policy, Route: route,
+	adminMux.Handle("GET /auth", frontend.AuthHTTP(frontend.AuthDeps{Dir: r.Dir, DirFor: dirFor, Policy: r.Policy, Route: route,
 		Logger: log.With("component", "auth_http"), Wait: time.Duration(cfg.Cluster.AuthWaitSeconds) * time.Second}))
 }
 

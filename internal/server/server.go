@@ -34,13 +34,16 @@ import (
 	"congvu/pop3d"
 	"congvu/queue"
 	"congvu/sieve"
+	"congvu/smime"
 	"congvu/smtpd"
 	"congvu/storage"
 	"congvu/web"
 	"congvu/web/account"
 	"congvu/web/admin"
+	"congvu/web/core"
 	"congvu/web/danhba"
 	webmail "congvu/web/mail"
+	"congvu/web/twofactor"
 	"congvu/web/webdb"
 )
 
@@ -64,6 +67,9 @@ type Running struct {
 	certs *certs.Manager                  // the certificate listeners present
 	// cluster routes mail and logins by home node; nil for one node.
 	cluster *cluster.Node
+	// trust is the signature trust store, reread by Reload (nil when
+	// verification is off).
+	trust *smime.TrustStore
 
 	log     *slog.Logger
 	closers []func() error
@@ -136,7 +142,8 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		Config: cfg.Policy, LocalDomains: cfg.Server.LocalDomains, Hostname: cfg.Server.Hostname,
 		DBPath: cfg.Path(cfg.Policy.DBPath), Dir: r.Dir, Writer: r.Dir, Store: r.Store,
 		Logger: log.With("component", "policy"), Registerer: r.Metrics.Registry,
-		Outbound: mail.enqueueFunc(),
+		Outbound:      mail.enqueueFunc(),
+		QuarantineDir: cfg.Path(cfg.Policy.SecretGuard.QuarantineDir),
 	})
 	if err != nil {
 		return nil, err
@@ -144,6 +151,18 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	// Closed after the daemons, which call it, and before the queue it
 	// forwards into and the store.
 	r.closers = append(r.closers, r.Policy.Close)
+	// The web's database: sessions, settings, and the second factors the
+	// mail protocols also consult (app passwords).
+	webDB, err := webdb.Open(cfg.Path(cfg.Web.DBPath))
+	if err != nil {
+		return nil, err
+	}
+	r.closers = append(r.closers, webDB.Close)
+	secondFactor := twofactor.New(webDB, nil)
+	protoDir := func(proto string) directory.Directory {
+		return twofactor.ProtocolDirectory{Directory: r.Dir, Store: secondFactor, Proto: proto}
+	}
+	smtpDeps := mail.deps
 	// Several nodes (cluster.go): mail and logins by home node.
 	node, relaySrv, err := startCluster(cfg, r, mail, tlsCfg, log)
 	if err != nil {
@@ -151,8 +170,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	}
 	r.cluster = node
 	cp := r.clusterParts(node, relaySrv)
-	smtpDeps := mail.deps
-	smtpDeps.Store, smtpDeps.Dir, smtpDeps.Logger, smtpDeps.Metrics = cp.store, r.Dir, log.With("proto", "smtp"), r.Metrics
+	smtpDeps.Store, smtpDeps.Dir, smtpDeps.Logger, smtpDeps.Metrics = cp.store, protoDir("smtp"), log.With("proto", "smtp"), r.Metrics
 	smtpDeps.Policy = cp.hooks
 	// Delivery rules (rules.go): smtpd and the queue's local delivery.
 	rules, err := startRules(cfg, r, mail)
@@ -165,6 +183,15 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	if node != nil {
 		smtpDeps.Rules = node.Rules(rules)
 	}
+	// Digital signatures, the state-secret guard and central signing
+	// (signing.go).
+	signing, err := startSigning(cfg, r.Policy, log)
+	if err != nil {
+		return nil, fmt.Errorf("signing: %w", err)
+	}
+	r.closers = append(r.closers, signing.close)
+	r.trust = signing.trust
+	smtpDeps.Documents = signing.checker
 
 	smtpSrv := smtpd.New(smtpd.Config{
 		Hostname:        cfg.Server.Hostname,
@@ -178,10 +205,10 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		Hostname:       cfg.Server.Hostname,
 		MaxLiteralSize: cfg.SMTP.MaxMessageBytes,
 		IdleTimeout:    time.Duration(cfg.IMAP.IdleTimeoutSeconds) * time.Second,
-	}, imapd.Deps{Store: r.Store, Dir: r.Dir, Logger: log.With("proto", "imap"), Metrics: r.Metrics,
+	}, imapd.Deps{Store: r.Store, Dir: protoDir("imap"), Logger: log.With("proto", "imap"), Metrics: r.Metrics,
 		Policy: cp.hooks})
 	popSrv := pop3d.New(pop3d.Config{TLS: tlsCfg, Hostname: cfg.Server.Hostname},
-		pop3d.Deps{Store: r.Store, Dir: r.Dir, Logger: log.With("proto", "pop3"), Metrics: r.Metrics, Policy: cp.hooks})
+		pop3d.Deps{Store: r.Store, Dir: protoDir("pop3"), Logger: log.With("proto", "pop3"), Metrics: r.Metrics, Policy: cp.hooks})
 	sieveSrv := managesieve.New(managesieve.Config{TLS: tlsCfg, Hostname: cfg.Server.Hostname, MaxRedirects: cfg.Sieve.MaxRedirects},
 		managesieve.Deps{Store: r.Sieve, Dir: r.Dir, Policy: cp.hooks, Logger: log.With("proto", "managesieve")})
 	// The danh bạ for mail clients: LDAP here, CardDAV on the HTTPS mux.
@@ -258,7 +285,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	if cp.relay != nil {
 		listeners = append(listeners, listenerSpec{name: "relay", addr: cfg.Listen.Relay, serve: cp.relay})
 	}
-	mountAuthHTTP(cfg, r, adminMux, log)
+	mountAuthHTTP(cfg, r, adminMux, protoDir, log)
 	mountCluster(node, adminMux) // cluster.go
 	// Bind everything first so a port conflict fails start-up cleanly
 	// before any client was served.
@@ -286,6 +313,10 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		}
 		bound[i] = limits.wrap(ln, l.name, cfg.Server.Hostname, r.Metrics.ConnectionsRefused)
 	}
+	publicAssets := core.Assets()
+	for _, p := range []string{"GET /static/{file}", "GET /favicon.ico", "GET /robots.txt"} {
+		mux.Handle(p, publicAssets)
+	}
 	mux.Handle("GET /", account.SetupPage(cfg.Server.Hostname, cfg.Server.LocalDomains, clientListeners(cfg, r.Addrs)))
 	// Client discovery (clients.go): autoconfig, Autodiscover, set-up pages.
 	httpSrv.Handler, httpsSrv.Handler = mountDiscovery(cfg, r.Addrs, mux, httpsMux, r)
@@ -306,21 +337,24 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		mux.Handle("GET "+p, web.HTTPSRedirect(httpsPort))
 		mux.Handle("POST "+p, web.HTTPSRedirect(httpsPort))
 	}
-	webDB, err := webdb.Open(cfg.Path(cfg.Web.DBPath))
-	if err != nil {
-		return nil, err
-	}
-	r.closers = append(r.closers, webDB.Close)
 	site := web.New(web.Options{
-		DB:          webDB,
-		Dir:         r.Dir,
-		Policy:      webPolicy{e: r.Policy, logins: r.Metrics.Logins},
-		Rules:       cfg.Password.Rules(),
-		SessionIdle: cfg.Web.SessionIdle(),
-		SessionMax:  cfg.Web.SessionMax(),
-		Logger:      log.With("component", "web"),
-		Account:     account.Options{Listeners: clientListeners(cfg, r.Addrs)},
-		Mail:        webmail.Options{Mail: cp.store},
+		DB:           webDB,
+		SecondFactor: secondFactor,
+		Dir:          r.Dir,
+		Policy:       webPolicy{e: r.Policy, logins: r.Metrics.Logins},
+		Rules:        cfg.Password.Rules(),
+		SessionIdle:  cfg.Web.SessionIdle(),
+		SessionMax:   cfg.Web.SessionMax(),
+		Logger:       log.With("component", "web"),
+		Account: account.Options{Listeners: clientListeners(cfg, r.Addrs), Hostname: cfg.Server.Hostname,
+			Domains: cfg.Server.LocalDomains, Forwarding: webForwarding{r.Policy}, TwoFactor: secondFactor,
+			Vacation: r.Sieve},
+		Mail: webmail.Options{Mail: cp.store, Send: webSender{smtpSrv}, IsStateDomain: r.Policy.IsStateDomain,
+			MaxMessageBytes: cfg.SMTP.MaxMessageBytes, Contacts: webContacts{publicDir},
+			AuthservID: cmpOr(cfg.Inbound.AuthservID, cfg.Server.Hostname),
+			Signatures: func(h []byte) []smime.Result {
+				return smime.FromHeader(h, cmpOr(cfg.Inbound.AuthservID, cfg.Server.Hostname))
+			}},
 		Admin: admin.Options{
 			Reports:   webPolicy{e: r.Policy},
 			Audit:     webPolicy{e: r.Policy},
@@ -407,6 +441,12 @@ func (r *Running) Reload(cfg config.Config) error {
 	// Certificate files renewed by another tool (certbot…), or ACME's.
 	if err := r.certs.Reload(); err != nil {
 		return fmt.Errorf("tls certificate: %w", err)
+	}
+	// Trust anchors dropped into signing.trust_dir since start.
+	if r.trust != nil {
+		if err := r.trust.Reload(); err != nil {
+			return fmt.Errorf("signing trust store: %w", err)
+		}
 	}
 	return r.Policy.Reload(cfg.Policy, cfg.Server.LocalDomains)
 }

@@ -77,7 +77,14 @@ func TestScanningWithClamdAndRspamd(t *testing.T) {
 		if n := len(s.fetchAll(official, "INBOX")) + len(s.fetchAll(s.user(1), "INBOX")); n != 0 {
 			t.Errorf("%d infected messages stored", n)
 		}
-		audit, err := s.congvu("audit", "--rule", "virus")
+		// Audit entries are written in batches (policy.flush_seconds).
+		var audit string
+		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+			audit, err = s.congvu("audit", "--rule", "virus")
+			if err == nil && strings.Count(audit, scantest.EICARSignature) >= 2 || time.Now().After(deadline) {
+				break
+			}
+		}
 		if err != nil || strings.Count(audit, scantest.EICARSignature) < 2 {
 			t.Errorf("audit log: %v\n%s", err, audit)
 		}
