@@ -229,6 +229,11 @@ func (c *Client) Send(ctx context.Context, addr, serverName, from, rcpt string, 
 	if err == nil {
 		err = sc.Auth(sasl.NewPlainClient("", relayUser, string(c.Secret)))
 	}
+	if err != nil {
+		// The nodes' secrets or certificates disagree: an operator's
+		// mistake, never a reason to bounce the mail.
+		return ErrNodeUnavailable.With(fmt.Errorf("relay to %s: %w", addr, err))
+	}
 	if err == nil {
 		err = sc.SendMail(from, []string{rcpt}, io.MultiReader(strings.NewReader(hop), msg))
 	}
