@@ -18,8 +18,8 @@ import (
 func TestSplitReturnPath(t *testing.T) {
 	for in, want := range map[string][2]string{
 		"Return-Path: <a@b.vn>\r\nReceived: x\r\n\r\nbody": {"a@b.vn", "Received: x\r\n\r\nbody"},
-		"return-path: <>\r\nX: y\r\n\r\n":                   {"", "X: y\r\n\r\n"},
-		"Received: x\r\nReturn-Path: <a@b.vn>\r\n\r\n":      {"", "Received: x\r\nReturn-Path: <a@b.vn>\r\n\r\n"},
+		"return-path: <>\r\nX: y\r\n\r\n":                  {"", "X: y\r\n\r\n"},
+		"Received: x\r\nReturn-Path: <a@b.vn>\r\n\r\n":     {"", "Received: x\r\nReturn-Path: <a@b.vn>\r\n\r\n"},
 	} {
 		from, rest := splitReturnPath([]byte(in))
 		if from != want[0] || string(rest) != want[1] {
