@@ -30,6 +30,9 @@ type AuthDeps struct {
 	// listener. An error means that node cannot take it now.
 	Route  func(ctx context.Context, acct *directory.Account, protocol string) (netip.AddrPort, error)
 	Logger *slog.Logger
+	// Tickets, when set, replace the password nginx sends to the node
+	// (Auth-Pass), so the node need not hash it again (ticket.go).
+	Tickets *Tickets
 	// Wait is Auth-Wait after a refusal the client may retry.
 	Wait time.Duration
 }
@@ -137,6 +140,10 @@ func AuthHTTP(deps AuthDeps) http.Handler {
 			return
 		}
 		w.Header().Set("Auth-Status", "OK")
+		if deps.Tickets != nil {
+			w.Header().Set("Auth-User", acct.Address)
+			w.Header().Set("Auth-Pass", deps.Tickets.Issue(acct.Address))
+		}
 		w.Header().Set("Auth-Server", to.Addr().String())
 		w.Header().Set("Auth-Port", strconv.Itoa(int(to.Port())))
 		w.WriteHeader(http.StatusOK)

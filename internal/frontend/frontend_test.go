@@ -283,7 +283,8 @@ func TestAuthHTTP(t *testing.T) {
 		"locked@angiang.gov.vn": {Address: "locked@angiang.gov.vn", State: directory.StateLocked},
 	}}
 	pol := &recordingPolicy{}
-	h := AuthHTTP(AuthDeps{Dir: dir, Policy: pol, Wait: 2 * time.Second,
+	tickets := NewTickets(nil)
+	h := AuthHTTP(AuthDeps{Dir: dir, Policy: pol, Wait: 2 * time.Second, Tickets: tickets,
 		Route: func(_ context.Context, a *directory.Account, proto string) (netip.AddrPort, error) {
 			if a.MailHost == "node2" && proto == "imap" {
 				return netip.MustParseAddrPort("10.0.0.12:1143"), nil
@@ -309,6 +310,9 @@ func TestAuthHTTP(t *testing.T) {
 	got := ask("imap", "nva@angiang.gov.vn", good, "203.0.113.7")
 	if got.Get("Auth-Status") != "OK" || got.Get("Auth-Server") != "10.0.0.12" || got.Get("Auth-Port") != "1143" {
 		t.Errorf("good login: %v", got)
+	}
+	if got.Get("Auth-User") != "nva@angiang.gov.vn" || !tickets.Check("nva@angiang.gov.vn", got.Get("Auth-Pass")) {
+		t.Errorf("good login: nginx is not given a ticket for the node: %v", got)
 	}
 	if strings.Join(pol.calls, "; ") != "connect 203.0.113.7; before imap 203.0.113.7 nva@angiang.gov.vn; after nva@angiang.gov.vn 0" {
 		t.Errorf("policy hooks: %q", pol.calls)
@@ -340,5 +344,55 @@ func TestAuthHTTP(t *testing.T) {
 	got = ask("pop3", "nva@angiang.gov.vn", good, "203.0.113.7") // home node down for POP3
 	if got.Get("Auth-Status") == "OK" || got.Get("Auth-Wait") == "" {
 		t.Errorf("home node down: %v", got)
+	}
+}
+
+func TestTickets(t *testing.T) {
+	now := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	tk := NewTickets([]byte("the cluster secret"))
+	tk.now = func() time.Time { return now }
+	a := tk.Issue("NVA@angiang.gov.vn")
+	if !IsTicket(a) || strings.ContainsAny(a, " \r\n") {
+		t.Fatalf("ticket %q", a)
+	}
+	if tk.Check("other@angiang.gov.vn", a) {
+		t.Error("a ticket for one address opened another")
+	}
+	if !tk.Check("nva@angiang.gov.vn", a) {
+		t.Fatal("a fresh ticket was refused")
+	}
+	if tk.Check("nva@angiang.gov.vn", a) {
+		t.Error("a ticket was accepted twice")
+	}
+	other := NewTickets([]byte("another secret"))
+	if other.Check("nva@angiang.gov.vn", tk.Issue("nva@angiang.gov.vn")) {
+		t.Error("a ticket made with another key was accepted")
+	}
+	b := tk.Issue("nva@angiang.gov.vn")
+	now = now.Add(2 * time.Minute)
+	if tk.Check("nva@angiang.gov.vn", b) {
+		t.Error("an expired ticket was accepted")
+	}
+	tampered := tk.Issue("nva@angiang.gov.vn")
+	if tk.Check("nva@angiang.gov.vn", tampered[:len(tampered)-2]+"AA") {
+		t.Error("a tampered ticket was accepted")
+	}
+
+	dir := TicketDirectory{Tickets: tk, Directory: fakeDir{accts: map[string]*directory.Account{
+		"nva@angiang.gov.vn":    {Address: "nva@angiang.gov.vn", State: directory.StateActive},
+		"locked@angiang.gov.vn": {Address: "locked@angiang.gov.vn", State: directory.StateLocked},
+	}}}
+	ctx := context.Background()
+	if acct, err := dir.Authenticate(ctx, "nva@angiang.gov.vn", tk.Issue("nva@angiang.gov.vn")); err != nil || acct.Address != "nva@angiang.gov.vn" {
+		t.Errorf("ticket login: %v, %v", acct, err)
+	}
+	if _, err := dir.Authenticate(ctx, "locked@angiang.gov.vn", tk.Issue("locked@angiang.gov.vn")); !errors.Is(err, mailerr.ErrAccountDisabled) {
+		t.Errorf("ticket of an account locked since: %v", err)
+	}
+	if _, err := dir.Authenticate(ctx, "nva@angiang.gov.vn", "congvu-ticket:v1:forged"); !errors.Is(err, mailerr.ErrAuthFailed) {
+		t.Errorf("forged ticket: %v", err)
+	}
+	if _, err := dir.Authenticate(ctx, "nva@angiang.gov.vn", "Đúng-mật-khẩu 1+2%"); err != nil {
+		t.Errorf("password still works: %v", err)
 	}
 }

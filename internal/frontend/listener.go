@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -130,7 +131,12 @@ func (l *Listener) prepare(raw net.Conn) {
 		return
 	}
 	raw.SetDeadline(time.Time{})
-	inner, outer := net.Pipe()
+	inner, outer, err := socketPair()
+	if err != nil {
+		l.cfg.Logger.Error("frontend: socket pair", "err", err)
+		raw.Close()
+		return
+	}
 	conn := &proxiedConn{Conn: inner, local: raw.LocalAddr(),
 		remote: &net.TCPAddr{IP: client.Addr().AsSlice(), Port: int(client.Port())}}
 	go l.relay(raw, br, outer)
@@ -310,3 +316,29 @@ type proxiedConn struct {
 
 func (c *proxiedConn) LocalAddr() net.Addr  { return c.local }
 func (c *proxiedConn) RemoteAddr() net.Addr { return c.remote }
+
+// socketPair is a connected pair of Unix stream sockets: unlike
+// net.Pipe, the kernel buffers each direction, so the relay and the
+// daemon do not wait on each other for every write.
+func socketPair() (net.Conn, net.Conn, error) {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	var conns [2]net.Conn
+	for i, fd := range fds {
+		f := os.NewFile(uintptr(fd), "frontend-pipe")
+		c, err := net.FileConn(f)
+		f.Close() // FileConn dups the descriptor
+		if err != nil {
+			if i == 1 {
+				conns[0].Close()
+			} else {
+				syscall.Close(fds[1])
+			}
+			return nil, nil, err
+		}
+		conns[i] = c
+	}
+	return conns[0], conns[1], nil
+}

@@ -1,12 +1,14 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"time"
 
 	"congvu/directory"
@@ -45,7 +47,8 @@ func proxyListeners(cfg config.Config, imaps, pop3s, submissions func(net.Listen
 
 // mountAuthHTTP serves nginx's auth_http requests at /auth on the admin
 // listener (operators' network only; nginx runs there).
-func mountAuthHTTP(cfg config.Config, r *Running, adminMux *http.ServeMux, dirFor func(string) directory.Directory, log *slog.Logger) {
+func mountAuthHTTP(cfg config.Config, r *Running, adminMux *http.ServeMux, dirFor func(string) directory.Directory,
+	tickets *frontend.Tickets, log *slog.Logger) {
 	route := func(ctx context.Context, acct *directory.Account, protocol string) (netip.AddrPort, error) {
 		listener := map[string]string{"imap": "imap_proxy", "pop3": "pop3_proxy", "smtp": "submission_proxy"}[protocol]
 		home := cfg.Cluster.HomeNode(acct.MailHost)
@@ -76,7 +79,7 @@ func mountAuthHTTP(cfg config.Config, r *Running, adminMux *http.ServeMux, dirFo
 		// A node that is down: a temporary answer now, not nginx's error.
 		return ap, frontend.CheckReachable(ctx, ap, time.Second)
 	}
-	adminMux.Handle("GET /auth", frontend.AuthHTTP(frontend.AuthDeps{Dir: r.Dir, DirFor: dirFor, Policy: r.Policy, Route: route,
+	adminMux.Handle("GET /auth", frontend.AuthHTTP(frontend.AuthDeps{Dir: r.Dir, DirFor: dirFor, Policy: r.Policy, Route: route, Tickets: tickets,
 		Logger: log.With("component", "auth_http"), Wait: time.Duration(cfg.Cluster.AuthWaitSeconds) * time.Second}))
 }
 
@@ -90,4 +93,17 @@ func nodeAddr(n config.ClusterNode, protocol string) string {
 		return n.Submission
 	}
 	return ""
+}
+
+// loginTickets are what auth_http gives nginx instead of the password for
+// its login to the node: keyed with the cluster secret, which every node
+// has, or for one node a key of this process.
+func loginTickets(cfg config.Config) *frontend.Tickets {
+	var key []byte
+	if cfg.Cluster.Node != "" {
+		if b, err := os.ReadFile(cfg.Path(cfg.Cluster.SecretFile)); err == nil {
+			key = bytes.TrimSpace(b)
+		}
+	}
+	return frontend.NewTickets(key)
 }

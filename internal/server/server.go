@@ -26,6 +26,7 @@ import (
 	"congvu/imapd"
 	"congvu/internal/certs"
 	"congvu/internal/config"
+	"congvu/internal/frontend"
 	"congvu/internal/metrics"
 	"congvu/ldapd"
 	"congvu/managesieve"
@@ -159,8 +160,11 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	}
 	r.closers = append(r.closers, webDB.Close)
 	secondFactor := twofactor.New(webDB, nil)
+	// nginx logs in to this node with auth_http's ticket (frontend.go).
+	tickets := loginTickets(cfg)
 	protoDir := func(proto string) directory.Directory {
-		return twofactor.ProtocolDirectory{Directory: r.Dir, Store: secondFactor, Proto: proto}
+		return frontend.TicketDirectory{Tickets: tickets,
+			Directory: twofactor.ProtocolDirectory{Directory: r.Dir, Store: secondFactor, Proto: proto}}
 	}
 	smtpDeps := mail.deps
 	// Several nodes (cluster.go): mail and logins by home node.
@@ -285,7 +289,11 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	if cp.relay != nil {
 		listeners = append(listeners, listenerSpec{name: "relay", addr: cfg.Listen.Relay, serve: cp.relay})
 	}
-	mountAuthHTTP(cfg, r, adminMux, protoDir, log)
+	// auth_http checks passwords as the protocols do (app passwords), not
+	// tickets: nginx never sends one there.
+	mountAuthHTTP(cfg, r, adminMux, func(proto string) directory.Directory {
+		return twofactor.ProtocolDirectory{Directory: r.Dir, Store: secondFactor, Proto: proto}
+	}, tickets, log)
 	mountCluster(node, adminMux) // cluster.go
 	// Bind everything first so a port conflict fails start-up cleanly
 	// before any client was served.
