@@ -68,6 +68,7 @@ const usage = `usage:
   congvu mailbox move --config FILE ADDRESS NODE
   congvu restore --config FILE --from BACKUP [--force]
   congvu cert import|show|remove --config FILE ADDRESS [CERT.pem]
+  congvu quarantine list|show|release|delete --config FILE [--reason TEXT] [ID]
   congvu version
 
 listener flags (override the [listen] section; "" disables a listener):
@@ -115,6 +116,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdDkim(args[1:], stdout, stderr)
 	case "cert":
 		return cmdCert(args[1:], stdout, stderr)
+	case "quarantine":
+		return cmdQuarantine(args[1:], stdout, stderr)
 	case "dns":
 		return cmdDNS(args[1:], stdout, stderr)
 	case "export":
@@ -142,7 +145,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 var groupUsage = map[string]string{
 	"account": accountUsage, "queue": queueUsage, "report": reportUsage, "forward": forwardUsage,
 	"digest": digestUsage, "dkim": dkimUsage, "directory": directoryUsage, "storage": storageUsage,
-	"mailbox": mailboxUsage,
+	"mailbox": mailboxUsage, "quarantine": quarantineUsage,
 }
 
 func isHelpFlag(a string) bool { return a == "-h" || a == "-help" || a == "--help" || a == "--h" }
