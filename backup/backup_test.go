@@ -248,3 +248,47 @@ func TestRestoreWritesMissingConfiguration(t *testing.T) {
 		t.Errorf("restored configuration: %v", err)
 	}
 }
+
+// TestRestoreQuickstartLayout: a node whose configuration lies in its data
+// directory with data_dir = "." (the quickstart's layout), named by a
+// relative path as an operator types it, is backed up, loses the whole
+// directory, configuration included, and comes back from the backup.
+func TestRestoreQuickstartLayout(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	t.Chdir(root)
+	const cfgPath = "demo/congvu.toml"
+	n := &node{cfg: config.Default(), cfgPath: cfgPath}
+	n.cfg.Server.DataDir = "."
+	n.cfg.Server.LocalDomains = []string{"angiang.gov.vn"}
+	n.cfg.Server.Hostname = "mail.angiang.gov.vn"
+	if err := os.Mkdir("demo", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := config.Write(cfgPath, n.cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := storage.Open(cfg.Path(cfg.Storage.Path), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.fill(t, s, 0, 2)
+	s.Close()
+	if _, err := Run(ctx, Options{Config: cfg, ConfigPath: cfgPath, To: "backups"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll("demo"); err != nil {
+		t.Fatal(err)
+	}
+	rr, err := Restore(ctx, RestoreOptions{From: "backups", ConfigPath: cfgPath})
+	if err != nil {
+		t.Fatalf("restore onto an empty disk: %v", err)
+	}
+	if rr.Check.Messages != 4 || !rr.Check.Clean() {
+		t.Fatalf("after restore: %s", rr.Check)
+	}
+}

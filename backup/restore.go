@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -93,7 +94,7 @@ func Restore(ctx context.Context, opts RestoreOptions) (*RestoreResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	targets := map[string]string{"data": cfg.Server.DataDir}
+	targets := map[string]string{"data": absPath(cfg.Server.DataDir)}
 	for _, r := range namedPaths(cfg) {
 		targets[r.Name] = r.Path
 	}
@@ -129,6 +130,11 @@ func Restore(ctx context.Context, opts RestoreOptions) (*RestoreResult, error) {
 			moves = append(moves, move{filepath.Join(src, e.Name()), filepath.Join(target, e.Name())})
 		}
 	}
+	// The configuration in place (restored above or kept) is the one that
+	// said where everything goes; a copy of it in the data tree (backups
+	// taken before the roots were absolute held one) does not replace it.
+	configAbs := absPath(opts.ConfigPath)
+	moves = slices.DeleteFunc(moves, func(mv move) bool { return absPath(mv.dst) == configAbs })
 	var conflicts []string
 	for _, mv := range moves {
 		if _, err := os.Lstat(mv.dst); err == nil {

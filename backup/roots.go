@@ -46,7 +46,7 @@ type root struct {
 // or do not exist, are left out. The configuration file itself is the
 // root "config".
 func roots(cfg config.Config, configPath string) []root {
-	out := []root{{Name: "data", Kind: kindData, Path: cfg.Server.DataDir}}
+	out := []root{{Name: "data", Kind: kindData, Path: absPath(cfg.Server.DataDir)}}
 	for _, r := range namedPaths(cfg) {
 		if r.Path == "" {
 			continue
@@ -92,7 +92,24 @@ func namedPaths(cfg config.Config) []root {
 	if cfg.Directory.Backend == "sqlite" {
 		rs = append(rs, root{Name: "directory.db", Kind: kindFile, Path: cfg.Path(cfg.Directory.SQLitePath)})
 	}
+	for i := range rs {
+		rs[i].Path = absPath(rs[i].Path)
+	}
 	return rs
+}
+
+// absPath makes a path absolute: the data directory of a configuration
+// given by a relative path (quickstart's data_dir = ".") is relative too,
+// and the roots are compared with each other and with the configuration
+// file, which is absolute.
+func absPath(p string) string {
+	if p == "" {
+		return ""
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
 }
 
 // within reports whether path is dir or below it.
