@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"congvu/internal/mailerr"
 	"congvu/internal/tlsutil"
@@ -102,4 +103,40 @@ func TestRelay(t *testing.T) {
 	if !errors.Is(err, ErrNodeUnavailable) {
 		t.Errorf("node down: %v", err)
 	}
+}
+
+// TestFreezeWaitsForHeldDelivery: a queue or relay delivery that passed
+// its checks before a move froze the mailbox is committed before Freeze
+// returns (so the final copy holds it); after the freeze, such deliveries
+// are refused with a temporary error and wait in the queue.
+func TestFreezeWaitsForHeldDelivery(t *testing.T) {
+	n := New(Config{Self: "node2"})
+	const user = "dungpt.ubnd@khanhhoa.gov.vn"
+	release, err := n.HoldLocal(user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frozen := make(chan func())
+	go func() { frozen <- n.Freeze(user) }()
+	select {
+	case <-frozen:
+		t.Fatal("Freeze returned while a delivery into the mailbox was still being committed")
+	case <-time.After(200 * time.Millisecond):
+	}
+	release()
+	var unfreeze func()
+	select {
+	case unfreeze = <-frozen:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Freeze did not return after the delivery was committed")
+	}
+	if _, err := n.HoldLocal(user); !errors.Is(err, ErrMoving) {
+		t.Errorf("delivery to a frozen mailbox: %v, want ErrMoving (451 4.2.1)", err)
+	}
+	unfreeze()
+	release, err = n.HoldLocal(user)
+	if err != nil {
+		t.Fatalf("after unfreeze: %v", err)
+	}
+	release()
 }

@@ -116,7 +116,10 @@ func (n *Node) Move(ctx context.Context, address, target string, progress func(s
 	flipped = true
 	progress(fmt.Sprintf("đóng băng / frozen %s: %d new files, %d messages in all; congvuMailHost = %s",
 		time.Since(frozen).Round(time.Millisecond), len(delta), st.Messages, target))
-	unfreeze()
+	// The old copy stays frozen until it is removed: a delivery let in now
+	// (a queue or relay delivery looked up before the flip) would land in
+	// the copy about to be deleted. Held mail is retried by the deferred
+	// function, after the removal, and goes to the new node.
 	// Sessions ended by the freeze may still be closing: retry the removal.
 	for i := 0; ; i++ {
 		err = d.Files.DeleteUser(context.WithoutCancel(ctx), acct.Address)

@@ -122,6 +122,23 @@ func (n *Node) Freeze(address string) (unfreeze func()) {
 	}
 }
 
+// HoldLocal is for deliveries into this node's store that do not go
+// through Store (the queue's and the relay listener's, after Route said
+// the mailbox is here): it takes the delivery gate shared and checks,
+// under it, that the mailbox is not frozen. The caller commits the
+// delivery, then calls release; a Freeze begun meanwhile waits for it, so
+// the final copy of a move holds the message. Without the gate, a
+// delivery that passed Route's check just before a freeze could land
+// after the final copy and be removed with the old mailbox.
+func (n *Node) HoldLocal(address string) (release func(), err error) {
+	n.gate.RLock()
+	if n.isFrozen(directory.NormalizeAddress(address)) {
+		n.gate.RUnlock()
+		return nil, ErrMoving
+	}
+	return n.gate.RUnlock, nil
+}
+
 // Store wraps the local store for smtpd and the web: deliveries to
 // mailboxes of other nodes (and to frozen ones) go to the outbound queue
 // with their envelope sender instead, which relays them.

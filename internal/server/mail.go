@@ -225,6 +225,11 @@ func (l *localDelivery) DeliverLocal(ctx context.Context, from, rcpt string, msg
 		if handled, err := n.Route(ctx, acct, from, rcpt, msg); handled {
 			return err
 		}
+		release, err := n.HoldLocal(acct.Address) // a move waits for this delivery
+		if err != nil {
+			return err
+		}
+		defer release()
 	}
 	// RFC 5321 4.4: the final delivery adds Return-Path and a Received.
 	trace := fmt.Sprintf("Return-Path: <%s>\r\nReceived: by %s (congvu queue);\r\n\t%s\r\n", from, l.hostname, time.Now().Format(time.RFC1123Z))
