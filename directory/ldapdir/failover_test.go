@@ -3,7 +3,9 @@ package ldapdir
 import (
 	"encoding/base64"
 	"os/exec"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -49,6 +51,7 @@ func TestReplicatedProvidersFailover(t *testing.T) {
 	cfg := a.config()
 	cfg.URL = a.env["LDAP_URL"] + " " + b.env["LDAP_URL"]
 	cfg.CacheTTL, cfg.NegativeCacheTTL = -1, -1 // ask the servers every time
+	cfg.Timeout = time.Second                   // timeout_seconds = 1: a hung provider costs a second
 	d := open(t, cfg)
 	ctx := t.Context()
 	if err := d.PutUnit(ctx, directory.Unit{Code: "56", Name: "Tỉnh Khánh Hòa", Abbr: "khanhhoa", Kind: directory.UnitProvince}); err != nil {
@@ -70,14 +73,23 @@ func TestReplicatedProvidersFailover(t *testing.T) {
 	}
 	waitFor("entry replicated to the second provider", func() bool { return strings.Contains(lookupAt(t, b, addr), "title:") })
 
-	a.stop(t)
+	// The first provider killed (its connections reset).
+	pid, _ := strconv.Atoi(a.env["SLAPD_PID"])
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	for syscall.Kill(pid, 0) == nil {
+		time.Sleep(20 * time.Millisecond)
+	}
 	start := time.Now()
 	if _, err := d.Authenticate(ctx, addr, "Mật-khẩu-2026!"); err != nil {
 		t.Fatalf("login with the first provider down: %v", err)
 	}
-	if took := time.Since(start); took > 1500*time.Millisecond {
+	took := time.Since(start)
+	if took > 1500*time.Millisecond {
 		t.Errorf("failover took %v, want about a second at most", took)
 	}
+	t.Logf("login with the first provider down answered in %v", took)
 	acct, err := d.Lookup(ctx, addr)
 	if err != nil {
 		t.Fatal(err)
@@ -94,4 +106,23 @@ func TestReplicatedProvidersFailover(t *testing.T) {
 	waitFor("the write made while it was down reaches the first provider", func() bool {
 		return strings.Contains(lookupAt(t, a, addr), newTitle) // non-ASCII: base64
 	})
+
+	// The provider in use hangs (accepts connections, never answers, as a
+	// frozen machine does): the request on its connection times out after
+	// timeout_seconds and the retry goes to the other provider at once.
+	pidB, _ := strconv.Atoi(b.env["SLAPD_PID"])
+	if err := syscall.Kill(pidB, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(pidB, syscall.SIGCONT)
+	start = time.Now()
+	if _, err := d.Authenticate(ctx, addr, "Mật-khẩu-2026!"); err != nil {
+		t.Fatalf("login with the provider in use hung: %v", err)
+	}
+	took = time.Since(start)
+	t.Logf("login with the provider in use hung answered in %v", took)
+	if took > 1800*time.Millisecond {
+		t.Errorf("failover from a hung provider took %v, want about timeout_seconds (1s)", took)
+	}
+	syscall.Kill(pidB, syscall.SIGCONT)
 }

@@ -32,8 +32,9 @@ type pool struct {
 }
 
 type pooled struct {
-	conn *ldap.Conn
-	used time.Time // when it was last returned healthy
+	conn   *ldap.Conn
+	used   time.Time // when it was last returned healthy
+	server int       // index of its URL in servers
 }
 
 func newPool(cfg Config, service bool, servers *servers) *pool {
@@ -78,6 +79,10 @@ func (p *pool) get(ctx context.Context) (pc *pooled, reused bool, err error) {
 // usable checks an idle connection, closing it (and freeing its slot) when
 // it is broken.
 func (p *pool) usable(pc *pooled) bool {
+	if p.servers.failedSince(pc.server, pc.used) {
+		p.discard(pc) // its server failed a request since: do not wait on it again
+		return false
+	}
 	if !pc.conn.IsClosing() && (time.Since(pc.used) < p.cfg.HealthCheckAfter || ping(pc.conn) == nil) {
 		return true
 	}
@@ -107,6 +112,7 @@ func (p *pool) dial() (*pooled, error) {
 		pc, err := p.dialOne(urls[k], timeout)
 		if err == nil {
 			p.servers.good(k)
+			pc.server = k
 			return pc, nil
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", urls[k], err))
@@ -127,7 +133,10 @@ func (p *pool) dialOne(u string, timeout time.Duration) (*pooled, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.SetTimeout(p.cfg.Timeout)
+	// A server that accepts connections but does not answer (stopped,
+	// overloaded) is as dead as one that refuses them: StartTLS and the
+	// service bind get the dial's bound too.
+	c.SetTimeout(timeout)
 	if p.cfg.StartTLS {
 		if err := c.StartTLS(tlsCfg); err != nil {
 			c.Close()
@@ -140,6 +149,7 @@ func (p *pool) dialOne(u string, timeout time.Duration) (*pooled, error) {
 			return nil, err
 		}
 	}
+	c.SetTimeout(p.cfg.Timeout)
 	return &pooled{conn: c}, nil
 }
 
@@ -201,6 +211,9 @@ func (p *pool) do(ctx context.Context, fn func(*ldap.Conn) error) error {
 		}
 		err = fn(pc.conn)
 		broken := brokenConn(err)
+		if broken {
+			p.servers.bad(pc.server) // the retry and later dials start with the next
+		}
 		p.put(pc, broken)
 		if broken && reused && attempt == 0 {
 			continue
@@ -215,9 +228,10 @@ const failoverTimeout = 700 * time.Millisecond
 
 // servers are the directory's URLs and the one that answered last.
 type servers struct {
-	urls []string
-	mu   sync.Mutex
-	last int
+	urls   []string
+	mu     sync.Mutex
+	last   int
+	failed map[int]time.Time // when a request to each last failed
 }
 
 func (s *servers) order() ([]string, int) {
@@ -230,6 +244,30 @@ func (s *servers) good(i int) {
 	s.mu.Lock()
 	s.last = i
 	s.mu.Unlock()
+}
+
+// bad passes over server i (a request on a connection to it failed): dials
+// start with the next one, unless another connection has already moved on.
+func (s *servers) bad(i int) {
+	s.mu.Lock()
+	if s.last == i && len(s.urls) > 1 {
+		s.last = (i + 1) % len(s.urls)
+	}
+	if s.failed == nil {
+		s.failed = map[int]time.Time{}
+	}
+	s.failed[i] = time.Now()
+	s.mu.Unlock()
+}
+
+// failedSince reports whether a request to server i failed after t: idle
+// connections to it from before (in either pool) are dropped rather than
+// each waiting out its own timeout.
+func (s *servers) failedSince(i int, t time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, ok := s.failed[i]
+	return ok && f.After(t)
 }
 
 // SplitURLs splits a URL setting that lists several servers (spaces or

@@ -55,6 +55,11 @@ type clusterEnv struct {
 	certFile string
 	users    map[string]account // by home node
 	password string
+
+	root    string
+	ports   []int                         // the same on every node's address
+	members map[string]config.ClusterNode // the [cluster.nodes] table
+	base    config.Config                 // what every node's configuration shares
 }
 
 // sharedPorts finds ports free on every address (nodes listen on the same
@@ -94,6 +99,7 @@ func startCluster(t *testing.T) *clusterEnv {
 	requireRoot(t)
 	env := &clusterEnv{t: t, nodes: map[string]*clusterNode{}, users: map[string]account{}, password: "Cum-May-Chu#2026"}
 	root := t.TempDir()
+	env.root = root
 
 	// The directory: two providers replicating each other.
 	t.Setenv("LDAP_BIND_PW", "cluster-directory-secret")
@@ -135,7 +141,7 @@ func startCluster(t *testing.T) *clusterEnv {
 	dir.Close()
 
 	// One certificate for the service name, the nodes' addresses and names.
-	certPEM, keyPEM, err := tlsutil.SelfSigned([]string{"mail." + clusterDomain, "127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"})
+	certPEM, keyPEM, err := tlsutil.SelfSigned([]string{"mail." + clusterDomain, "127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,53 +160,69 @@ func startCluster(t *testing.T) *clusterEnv {
 	t.Cleanup(func() { dns.Close() })
 
 	ips := map[string]string{"node1": "127.0.0.2", "node2": "127.0.0.3", "node3": "127.0.0.4"}
-	ports := sharedPorts(t, []string{"127.0.0.2", "127.0.0.3", "127.0.0.4"}, 7)
-	listen := func(ip string) config.Listen {
-		a := func(p int) string { return fmt.Sprintf("%s:%d", ip, p) }
-		return config.Listen{SMTP: a(ports[0]), IMAPS: a(ports[1]), Admin: a(ports[2]), IMAPProxy: a(ports[3]),
-			POP3Proxy: a(ports[4]), SubmissionProxy: a(ports[5]), Relay: a(ports[6])}
-	}
-	nodes := map[string]config.ClusterNode{}
+	// 127.0.0.5 is for the node added later (addNode).
+	env.ports = sharedPorts(t, []string{"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"}, 7)
+	env.members = map[string]config.ClusterNode{}
 	for name, ip := range ips {
-		l := listen(ip)
-		nodes[name] = config.ClusterNode{IMAP: l.IMAPProxy, POP3: l.POP3Proxy, Submission: l.SubmissionProxy,
-			Relay: l.Relay, RelayName: "mail." + clusterDomain, Admin: l.Admin}
+		env.members[name] = env.member(ip)
 	}
+	cfg := config.Default()
+	cfg.Server.Hostname = "mail." + clusterDomain
+	cfg.Server.LocalDomains = []string{clusterDomain}
+	cfg.TLS.CertFile, cfg.TLS.KeyFile = env.certFile, keyFile
+	cfg.Directory.Backend = "ldap"
+	cfg.Directory.LDAP.URL = ldapURL
+	cfg.Directory.LDAP.BaseDN = env.ldap[0].env["LDAP_BASE"]
+	cfg.Directory.LDAP.BindDN = env.ldap[0].env["LDAP_BIND_DN"]
+	cfg.Directory.LDAP.BindPasswordFile = "ldap-password"
+	cfg.Directory.LDAP.CacheTTLSeconds = 2
+	cfg.SMTP.Outbound = true
+	cfg.DNS.Servers = []string{dns.Addr}
+	cfg.Outbound.RetryIntervals = []time.Duration{time.Second}
+	cfg.Cluster.DefaultNode = "node1"
+	cfg.Cluster.CAFile = env.certFile
+	env.base = cfg
 	for name, ip := range ips {
-		n := &clusterNode{t: t, name: name, ip: ip, dir: filepath.Join(root, name)}
-		os.MkdirAll(n.dir, 0o700)
-		os.WriteFile(filepath.Join(n.dir, "cluster-secret"), []byte("a-secret-every-node-shares-2026\n"), 0o600)
-		os.WriteFile(filepath.Join(n.dir, "ldap-password"), []byte(env.ldap[0].env["LDAP_BIND_PW"]), 0o600)
-		cfg := config.Default()
-		cfg.Server.Hostname = "mail." + clusterDomain
-		cfg.Server.DataDir = n.dir
-		cfg.Server.LocalDomains = []string{clusterDomain}
-		cfg.TLS.CertFile, cfg.TLS.KeyFile = env.certFile, keyFile
-		cfg.Listen = listen(ip)
-		cfg.Directory.Backend = "ldap"
-		cfg.Directory.LDAP.URL = ldapURL
-		cfg.Directory.LDAP.BaseDN = env.ldap[0].env["LDAP_BASE"]
-		cfg.Directory.LDAP.BindDN = env.ldap[0].env["LDAP_BIND_DN"]
-		cfg.Directory.LDAP.BindPasswordFile = "ldap-password"
-		cfg.Directory.LDAP.CacheTTLSeconds = 2
-		cfg.SMTP.Outbound = true
-		cfg.DNS.Servers = []string{dns.Addr}
-		cfg.Outbound.RetryIntervals = []time.Duration{time.Second}
-		cfg.Cluster.Node = name
-		cfg.Cluster.DefaultNode = "node1"
-		cfg.Cluster.Nodes = nodes
-		cfg.Cluster.CAFile = env.certFile
-		n.cfgPath = filepath.Join(n.dir, "congvu.toml")
-		if err := config.Write(n.cfgPath, cfg); err != nil {
-			t.Fatal(err)
-		}
-		env.nodes[name] = n
+		env.nodes[name] = env.newNode(name, ip)
 	}
 	for _, n := range env.nodes {
 		n.start()
 	}
 	env.nginx = startNginx(t, env.nodes["node1"].addrs["admin"], env.certFile, keyFile)
 	return env
+}
+
+// listen is a node's listeners on its own address.
+func (e *clusterEnv) listen(ip string) config.Listen {
+	a := func(p int) string { return fmt.Sprintf("%s:%d", ip, e.ports[p]) }
+	return config.Listen{SMTP: a(0), IMAPS: a(1), Admin: a(2), IMAPProxy: a(3),
+		POP3Proxy: a(4), SubmissionProxy: a(5), Relay: a(6)}
+}
+
+// member is a node's entry in the [cluster.nodes] table.
+func (e *clusterEnv) member(ip string) config.ClusterNode {
+	l := e.listen(ip)
+	return config.ClusterNode{IMAP: l.IMAPProxy, POP3: l.POP3Proxy, Submission: l.SubmissionProxy,
+		Relay: l.Relay, RelayName: "mail." + clusterDomain, Admin: l.Admin}
+}
+
+// newNode writes a node's data directory and configuration (not started).
+func (e *clusterEnv) newNode(name, ip string) *clusterNode {
+	t := e.t
+	n := &clusterNode{t: t, name: name, ip: ip, dir: filepath.Join(e.root, name)}
+	os.MkdirAll(n.dir, 0o700)
+	os.WriteFile(filepath.Join(n.dir, "cluster-secret"), []byte("a-secret-every-node-shares-2026\n"), 0o600)
+	os.WriteFile(filepath.Join(n.dir, "ldap-password"), []byte(e.ldap[0].env["LDAP_BIND_PW"]), 0o600)
+	cfg := e.base
+	cfg.Server.DataDir = n.dir
+	cfg.Listen = e.listen(ip)
+	cfg.Cluster.Node = name
+	cfg.Cluster.Nodes = e.members
+	n.cfgPath = filepath.Join(n.dir, "congvu.toml")
+	if err := config.Write(n.cfgPath, cfg); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func (n *clusterNode) start() {
@@ -418,6 +440,42 @@ func TestThreeNodeCluster(t *testing.T) {
 			}
 		}
 	}
+
+	// Adding a node as docs/operations.md says, then moving a mailbox onto
+	// it: logins through nginx reach it with the mail moved, MX mail taken
+	// by another node arrives there, nothing stays behind.
+	n4 := e.addNode("node4", "127.0.0.5")
+	if out, err := run(t, nil, binaryPath, "mailbox", "move", "--config", e.nodes["node1"].cfgPath, u1.Address, "node4"); err != nil {
+		t.Fatalf("congvu mailbox move to the new node: %v\n%s", err, out)
+	}
+	e.waitSubject(u1, "Nut 3 van gui duoc", 30*time.Second)
+	if err := e.sendMX(e.nodes["node3"], u1.Address, "Den nut moi"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitSubject(u1, "Den nut moi", 30*time.Second)
+	if !n4.hasMailbox(u1.Address) || e.nodes["node1"].hasMailbox(u1.Address) {
+		t.Errorf("after the move to the new node: on node4 %v, on node1 %v; want only on node4",
+			n4.hasMailbox(u1.Address), e.nodes["node1"].hasMailbox(u1.Address))
+	}
+}
+
+// addNode adds a node to the running cluster as docs/operations.md
+// ("Adding a node") says: the new node gets the whole [cluster.nodes]
+// table and starts; every other node gets the new entry and is restarted,
+// one at a time.
+func (e *clusterEnv) addNode(name, ip string) *clusterNode {
+	e.t.Helper()
+	e.members[name] = e.member(ip)
+	n := e.newNode(name, ip)
+	n.start()
+	for _, old := range []string{"node1", "node2", "node3"} {
+		o := e.nodes[old]
+		editConfigFile(e.t, o.cfgPath, func(c *config.Config) { c.Cluster.Nodes[name] = e.member(ip) })
+		o.stop()
+		o.start()
+	}
+	e.nodes[name] = n
+	return n
 }
 
 func plainAuth(a account) sasl.Client { return sasl.NewPlainClient("", a.Address, a.Password) }
