@@ -71,6 +71,10 @@ type Running struct {
 	// trust is the signature trust store, reread by Reload (nil when
 	// verification is off).
 	trust *smime.TrustStore
+	// published are the caches of the published directory (address book
+	// for LDAP and CardDAV, danh bạ), forgotten by Reload so that changes
+	// made with the CLI (a published certificate…) show at once.
+	published []interface{ Forget() }
 
 	log     *slog.Logger
 	closers []func() error
@@ -217,6 +221,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		managesieve.Deps{Store: r.Sieve, Dir: r.Dir, Policy: cp.hooks, Logger: log.With("proto", "managesieve")})
 	// The danh bạ for mail clients: LDAP here, CardDAV on the HTTPS mux.
 	book := addressbook.New(r.Dir, addressbook.Options{Logger: log.With("component", "addressbook")})
+	r.published = append(r.published, book)
 	ldapSrv := ldapd.New(ldapd.Config{TLS: tlsCfg, BaseDN: cfg.AddressBook.BaseDN(cfg.Server.LocalDomains[0]),
 		Anonymous: cfg.AddressBook.LDAPAnonymous, SizeLimit: cfg.AddressBook.SizeLimit},
 		ldapd.Deps{Book: book, Dir: r.Dir, Policy: r.Policy, Logger: log.With("proto", "ldap")})
@@ -246,7 +251,8 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	}
 	// The published danh bạ: public, no login, only public attributes.
 	publicDir := danhba.New(r.Dir, danhba.Options{Logger: log.With("component", "danhba")})
-	for _, p := range []string{"GET /danhba", "GET /danhba.csv", "GET /danhba.vcf", "GET /danhba.ldif"} {
+	r.published = append(r.published, publicDir)
+	for _, p := range []string{"GET /danhba", "GET /danhba.csv", "GET /danhba.vcf", "GET /danhba.ldif", "GET /danhba.cer"} {
 		mux.Handle(p, publicDir)
 	}
 	// The plain listener is public (danh bạ, set-up page): every timeout
@@ -256,7 +262,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		ErrorLog: slog.NewLogLogger(log.With("listener", "http").Handler(), slog.LevelDebug)}
 	// The authenticated web, over TLS only; the public danh bạ is there too.
 	httpsMux := http.NewServeMux()
-	for _, p := range []string{"GET /danhba", "GET /danhba.csv", "GET /danhba.vcf", "GET /danhba.ldif"} {
+	for _, p := range []string{"GET /danhba", "GET /danhba.csv", "GET /danhba.vcf", "GET /danhba.ldif", "GET /danhba.cer"} {
 		httpsMux.Handle(p, publicDir)
 	}
 	httpsSrv := &http.Server{Handler: httpsMux, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second,
@@ -456,6 +462,9 @@ func (r *Running) Reload(cfg config.Config) error {
 		if err := r.trust.Reload(); err != nil {
 			return fmt.Errorf("signing trust store: %w", err)
 		}
+	}
+	for _, p := range r.published {
+		p.Forget()
 	}
 	return r.Policy.Reload(cfg.Policy, cfg.Server.LocalDomains)
 }

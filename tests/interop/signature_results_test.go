@@ -2,6 +2,10 @@ package interop
 
 import (
 	"bytes"
+	"encoding/base64"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,6 +40,9 @@ func TestSignatureResultsOverIMAP(t *testing.T) {
 		t.Fatalf("congvu reload: %v\n%s", err, out)
 	}
 	official := s.user(5)
+	t.Run("a published certificate reaches LDAP, the danh bạ and CardDAV", func(t *testing.T) {
+		testPublishedCertificate(t, s, pki, s.user(6))
+	})
 	const sender = "vanthu.stnmt@angiang.gov.vn"
 	spec := func(s smimetest.Spec) smimetest.Spec {
 		s.CommonName, s.Organization, s.Email = "Văn thư Sở TN&MT", "UBND tỉnh An Giang", sender
@@ -107,5 +114,82 @@ func TestSignatureResultsOverIMAP(t *testing.T) {
 		if tc.want == smime.Pass && (r.Identifier != sender || r.Organization != "UBND tỉnh An Giang") {
 			t.Errorf("%s: signer %q of %q", tc.name, r.Identifier, r.Organization)
 		}
+	}
+}
+
+// testPublishedCertificate: `congvu cert import` publishes an official's
+// certificate; after `congvu reload` colleagues' clients find it where
+// they look — Thunderbird's and Outlook's LDAP lookup (ldapsearch for
+// userCertificate;binary and userSMIMECertificate), the danh bạ page's
+// download (which openssl reads), its vCard (KEY) and LDIF exports, and
+// CardDAV.
+func testPublishedCertificate(t *testing.T, s *system, pki *smimetest.PKI, official account) {
+	cert := pki.Issue(smimetest.Spec{CommonName: "Cán bộ nhận", Organization: "UBND tỉnh Khánh Hòa", Email: official.Address})
+	leaf, _ := os.ReadFile(cert.CertPEM)
+	chain, _ := os.ReadFile(cert.ChainPEM)
+	file := filepath.Join(t.TempDir(), "cert.pem")
+	os.WriteFile(file, append(leaf, chain...), 0o600)
+	if out, err := s.congvu("cert import", official.Address, file); err != nil {
+		t.Fatalf("congvu cert import: %v\n%s", err, out)
+	}
+	if out, err := s.congvu("reload"); err != nil {
+		t.Fatalf("congvu reload: %v\n%s", err, out)
+	}
+	der := cert.Cert.Raw
+
+	out, err := run(t, nil, "ldapsearch", "-x", "-LLL", "-H", "ldap://"+s.addrs["ldap"], "-b", demoBaseDN,
+		"(mail="+official.Address+")", "userCertificate;binary", "userSMIMECertificate")
+	if err != nil {
+		t.Fatalf("ldapsearch: %v\n%s", err, out)
+	}
+	if got := ldifValues(out, "userCertificate;binary"); len(got) != 1 || got[0] != string(der) {
+		t.Errorf("ldapsearch userCertificate;binary: %d values\n%.1500s", len(got), out)
+	}
+	if got := ldifValues(out, "userSMIMECertificate"); len(got) != 1 || !bytes.Contains([]byte(got[0]), der) {
+		t.Errorf("ldapsearch userSMIMECertificate: %d values", len(got))
+	}
+
+	get := func(path string) []byte {
+		t.Helper()
+		resp, err := http.Get("http://" + s.addrs["http"] + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %d\n%.800s", path, resp.StatusCode, b)
+		}
+		return b
+	}
+	q := url.Values{"q": {official.Address}}.Encode()
+	if page := get("/danhba?" + q); !bytes.Contains(page, []byte(`href="danhba.cer?address=`)) {
+		t.Errorf("the danh bạ page offers no certificate for %s", official.Address)
+	}
+	cer := get("/danhba.cer?" + url.Values{"address": {official.Address}}.Encode())
+	x509Out, err := run(t, cer, "openssl", "x509", "-inform", "DER", "-noout", "-email")
+	if err != nil || strings.TrimSpace(x509Out) != official.Address {
+		t.Errorf("openssl x509 on the danh bạ's .cer: %v %q", err, x509Out)
+	}
+	vcf := strings.ReplaceAll(string(get("/danhba.vcf?"+q)), "\r\n ", "")
+	if !strings.Contains(vcf, "KEY:data:application/pkix-cert;base64,"+base64.StdEncoding.EncodeToString(der)) {
+		t.Errorf("vCard export without the certificate:\n%.600s", vcf)
+	}
+	if got := ldifValues(string(get("/danhba.ldif?"+q)), "userCertificate;binary"); len(got) != 1 || got[0] != string(der) {
+		t.Errorf("LDIF export: %d certificate values", len(got))
+	}
+
+	// CardDAV: the colleague's card in the province book, as a client GETs it.
+	req, _ := http.NewRequest("GET", "https://"+s.addrs["https"]+"/carddav/"+official.Address+"/books/tinh/"+official.Address+".vcf", nil)
+	req.SetBasicAuth(official.Address, official.Password)
+	resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: s.tlsConfig()}}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	card, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	unfolded := strings.ReplaceAll(string(card), "\r\n ", "")
+	if resp.StatusCode != 200 || !strings.Contains(unfolded, base64.StdEncoding.EncodeToString(der)) {
+		t.Errorf("CardDAV card: %d\n%.600s", resp.StatusCode, card)
 	}
 }
