@@ -141,6 +141,15 @@ func backupUser(ctx context.Context, ur userRef, dest string, put PutFile) (Back
 	}
 	defer tx.Rollback()
 	snap, err := readSnapshot(ctx, tx)
+	if errors.Is(err, sql.ErrNoRows) {
+		// No account row yet: the mailbox is being created (its index is
+		// opened before the row is committed) and holds nothing; it is
+		// created afresh at its first use after a restore.
+		tx.Rollback()
+		db.Close()
+		os.RemoveAll(dest)
+		return st, nil
+	}
 	if err != nil {
 		return st, fmt.Errorf("reading snapshot: %w", err)
 	}

@@ -134,3 +134,37 @@ func TestBackupIsTheSnapshotWhileDeliveriesGoOn(t *testing.T) {
 		t.Errorf("UIDVALIDITY changed: %d, was %d", back.UIDValidity, live.UIDValidity)
 	}
 }
+
+// TestBackupSkipsMailboxBeingCreated: a mailbox whose index exists but
+// whose account row is not committed yet (the moment between opening the
+// index and creating the default folders) holds nothing; the backup passes
+// over it instead of failing, and keeps the others.
+func TestBackupSkipsMailboxBeingCreated(t *testing.T) {
+	ctx := context.Background()
+	s, dir := newStore(t)
+	mb := mailboxOf(t, s, "nva@angiang.gov.vn")
+	appendMsg(t, mb, "INBOX", testMsg("kept", "body"))
+	creating := filepath.Join(dir, "users", "angiang.gov.vn", "ttb")
+	if err := os.MkdirAll(creating, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	db, err := openIndex(filepath.Join(creating, indexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := initSchema(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	dest := filepath.Join(t.TempDir(), "store")
+	st, err := Backup(ctx, dir, dest, copyPut, 2)
+	if err != nil {
+		t.Fatalf("backup with a mailbox being created: %v", err)
+	}
+	if st.Messages != 1 {
+		t.Errorf("backup holds %d messages, want the 1 committed", st.Messages)
+	}
+	if _, err := os.Stat(filepath.Join(dest, "users", "angiang.gov.vn", "ttb")); err == nil {
+		t.Errorf("the mailbox being created is in the backup")
+	}
+}
