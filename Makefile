@@ -43,3 +43,14 @@ bench-full:
 .PHONY: soak
 soak:
 	go run ./bench/cmd/congvu-soak $(SOAK)
+
+# Debian package (issue 16): dist/congvu_<version>_<arch>.deb with the
+# binary, the hardened systemd unit (deploy/systemd), the configuration as a
+# conffile and the operator documentation. Cluster test: the three-node test
+# (also part of ./deploy/test.sh).
+.PHONY: deb cluster-test
+deb:
+	./deploy/debian/build-deb.sh
+
+cluster-test:
+	go test -count=1 -run 'TestThreeNodeCluster|TestNginxMailProxy' ./tests/interop/

@@ -62,6 +62,11 @@ type Account struct {
 	// MustChangePassword is set for new accounts and after admin resets.
 	MustChangePassword bool
 	PasswordChanged    time.Time
+	// MailHost is the node that stores the mailbox (LDAP congvuMailHost);
+	// "" means the cluster's default node, or the only node. PutAccount
+	// with "" keeps the stored value, so writers that do not know about
+	// nodes (imports, the admin pages) never move a mailbox.
+	MailHost string
 }
 
 // Unit is a node of the organisation tree.

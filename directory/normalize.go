@@ -40,6 +40,10 @@ func CleanAccount(a Account) (Account, error) {
 	a.Phone = strings.TrimSpace(a.Phone)
 	a.UnitCode = strings.TrimSpace(a.UnitCode)
 	a.StateReason = norm.NFC.String(strings.TrimSpace(a.StateReason))
+	a.MailHost = strings.ToLower(strings.TrimSpace(a.MailHost))
+	if strings.ContainsAny(a.MailHost, " \t\r\n,;") {
+		return a, ErrInvalid.With(fmt.Errorf("account %s: mail host %q", a.Address, a.MailHost))
+	}
 	if a.State == StateActive {
 		a.StateReason = "" // a reason explains a lock or a retirement only
 	}

@@ -9,6 +9,10 @@
 //	congvu queue list|show|retry|delete --config FILE [ID|--all]
 //	congvu dkim keygen --config FILE [--algorithm rsa|ed25519] [--selector S] DOMAIN
 //	congvu dns [check] --config FILE DOMAIN
+//	congvu export --config FILE --format mbox|maildir [--out PATH] ADDRESS
+//	congvu backup --config FILE --to DIR [--incremental] [--link]
+//	congvu mailbox move --config FILE ADDRESS NODE
+//	congvu restore --config FILE --from BACKUP [--force]
 //	congvu version
 package main
 
@@ -21,6 +25,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"congvu/internal/config"
@@ -58,6 +63,10 @@ const usage = `usage:
   congvu queue list|show|retry|delete --config FILE [ID|--all]
   congvu dkim keygen --config FILE [--algorithm rsa|ed25519] [--selector S] DOMAIN
   congvu dns [check] --config FILE DOMAIN
+  congvu export --config FILE --format mbox|maildir [--out PATH] [--folder NAME]... ADDRESS
+  congvu backup --config FILE --to DIR [--incremental] [--link]
+  congvu mailbox move --config FILE ADDRESS NODE
+  congvu restore --config FILE --from BACKUP [--force]
   congvu cert import|show|remove --config FILE ADDRESS [CERT.pem]
   congvu quarantine list|show|release|delete --config FILE [--reason TEXT] [ID]
   congvu version
@@ -65,7 +74,8 @@ const usage = `usage:
 listener flags (override the [listen] section; "" disables a listener):
   --smtp-addr --submission-addr --submissions-addr --imap-addr --imaps-addr
   --pop3-addr --pop3s-addr --http-addr --https-addr --admin-addr --ldap-addr
-  --ldaps-addr --managesieve-addr
+  --ldaps-addr --managesieve-addr --imap-proxy-addr --pop3-proxy-addr
+  --submission-proxy-addr --relay-addr
 `
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -110,6 +120,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdQuarantine(args[1:], stdout, stderr)
 	case "dns":
 		return cmdDNS(args[1:], stdout, stderr)
+	case "export":
+		return cmdExport(args[1:], stdout, stderr)
+	case "mailbox":
+		return cmdMailbox(args[1:], stdout, stderr)
+	case "backup":
+		return cmdBackup(args[1:], stdout, stderr)
+	case "restore":
+		return cmdRestore(args[1:], stdout, stderr)
 	case "version", "--version":
 		printVersion(stdout)
 		return nil
@@ -127,10 +145,17 @@ func run(args []string, stdout, stderr io.Writer) error {
 var groupUsage = map[string]string{
 	"account": accountUsage, "queue": queueUsage, "report": reportUsage, "forward": forwardUsage,
 	"digest": digestUsage, "dkim": dkimUsage, "directory": directoryUsage, "storage": storageUsage,
-	"quarantine": quarantineUsage,
+	"mailbox": mailboxUsage, "quarantine": quarantineUsage,
 }
 
 func isHelpFlag(a string) bool { return a == "-h" || a == "-help" || a == "--help" || a == "--h" }
+
+// listenerNames are the listeners as the [listen] section names them.
+var listenerNames = []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http", "https",
+	"admin", "ldap", "ldaps", "managesieve", "imap_proxy", "pop3_proxy", "submission_proxy", "relay"}
+
+// flagName is a listener's flag: --imap-proxy-addr for imap_proxy.
+func flagName(listener string) string { return strings.ReplaceAll(listener, "_", "-") + "-addr" }
 
 // listenFlags registers the per-listener address flags. Only flags the user
 // actually set override the configuration.
@@ -142,8 +167,8 @@ type listenFlags struct {
 
 func addListenFlags(fs *flag.FlagSet) *listenFlags {
 	lf := &listenFlags{fs: fs, values: map[string]*string{}}
-	for _, name := range []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http", "https", "admin", "ldap", "ldaps", "managesieve"} {
-		lf.values[name] = fs.String(name+"-addr", "", "listen address for "+name+` (host:port, "" disables)`)
+	for _, name := range listenerNames {
+		lf.values[name] = fs.String(flagName(name), "", "listen address for "+name+` (host:port, "" disables)`)
 	}
 	lf.readyFile = fs.String("ready-file", "", "once every listener is bound, write their addresses here as JSON (for scripts and tests)")
 	return lf
@@ -154,10 +179,11 @@ func (lf *listenFlags) apply(l *config.Listen) {
 		"smtp": &l.SMTP, "submission": &l.Submission, "submissions": &l.Submissions,
 		"imap": &l.IMAP, "imaps": &l.IMAPS, "pop3": &l.POP3, "pop3s": &l.POP3S, "http": &l.HTTP,
 		"https": &l.HTTPS, "admin": &l.Admin, "ldap": &l.LDAP, "ldaps": &l.LDAPS, "managesieve": &l.ManageSieve,
+		"imap_proxy": &l.IMAPProxy, "pop3_proxy": &l.POP3Proxy, "submission_proxy": &l.SubmissionProxy, "relay": &l.Relay,
 	}
 	lf.fs.Visit(func(f *flag.Flag) {
 		for name, v := range lf.values {
-			if f.Name == name+"-addr" {
+			if f.Name == flagName(name) {
 				*fields[name] = *v
 			}
 		}

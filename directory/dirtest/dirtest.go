@@ -128,6 +128,7 @@ func Run(t *testing.T, newDir func(t *testing.T) directory.Writer) {
 	t.Run("Authenticate", func(t *testing.T) { testAuthenticate(t, seed(t)) })
 	t.Run("Locked", func(t *testing.T) { testLocked(t, seed(t)) })
 	t.Run("StateReason", func(t *testing.T) { testStateReason(t, seed(t)) })
+	t.Run("MailHost", func(t *testing.T) { testMailHost(t, seed(t)) })
 	t.Run("Retired", func(t *testing.T) { testRetired(t, seed(t)) })
 	t.Run("SetPassword", func(t *testing.T) { testSetPassword(t, seed(t)) })
 	t.Run("UpdateAccount", func(t *testing.T) { testUpdate(t, seed(t)) })
@@ -645,6 +646,51 @@ func testConcurrent(t *testing.T, w directory.Writer) {
 	}
 	for i := range 4 {
 		wantAuth(t, w, fmt.Sprintf("song%d.skhcn@%s", i, domain), newPass, fmt.Sprintf("song%d.skhcn@%s", i, domain))
+	}
+}
+
+// testMailHost: the home node is stored and listed, a PutAccount that
+// leaves it empty (an import, an admin edit) keeps it, a move changes it.
+func testMailHost(t *testing.T, w directory.Writer) {
+	ctx := t.Context()
+	a, err := w.Lookup(ctx, thanh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.MailHost != "" {
+		t.Errorf("seeded account has MailHost %q, want none", a.MailHost)
+	}
+	a.MailHost = "Node2"
+	if err := w.PutAccount(ctx, *a, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := w.Lookup(ctx, thanhAlias); got == nil || got.MailHost != "node2" {
+		t.Fatalf("after PutAccount(MailHost Node2) Lookup has %+v, want node2 (lower case)", got)
+	}
+	b := *a
+	b.MailHost, b.Title = "", "Phó Giám đốc"
+	if err := w.PutAccount(ctx, b, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := w.Lookup(ctx, thanh); got.MailHost != "node2" || got.Title != "Phó Giám đốc" {
+		t.Errorf("PutAccount without a mail host: MailHost %q title %q, want node2 kept and the new title", got.MailHost, got.Title)
+	}
+	b.MailHost = "node3"
+	if err := w.PutAccount(ctx, b, ""); err != nil {
+		t.Fatal(err)
+	}
+	all, err := w.Accounts(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range all {
+		if x.Address == thanh && x.MailHost != "node3" {
+			t.Errorf("Accounts lists MailHost %q after the move, want node3", x.MailHost)
+		}
+	}
+	b.MailHost = "node 4"
+	if err := w.PutAccount(ctx, b, ""); err == nil {
+		t.Error("a mail host with a space was accepted")
 	}
 }
 

@@ -185,6 +185,7 @@ func (d *Directory) toAccount(e *ldap.Entry) *directory.Account {
 		StateReason:        norm.NFC.String(get(at.StateReason)),
 		PasswordChanged:    parseTime(get(at.PasswordChanged)),
 		MustChangePassword: strings.EqualFold(get(at.MustChangePassword), "TRUE"),
+		MailHost:           strings.ToLower(get(at.MailHost)),
 	}
 	a.QuotaBytes, _ = strconv.ParseInt(get(at.Quota), 10, 64)
 	if at.Aliases != "" {
@@ -291,6 +292,7 @@ func (d *Directory) accountAttrs(a directory.Account, stateChanged, pwdChanged t
 		{Type: at.StateChanged, Vals: one(stateTime)}, {Type: at.StateReason, Vals: one(a.StateReason)},
 		{Type: at.Quota, Vals: one(quota)},
 		{Type: at.MustChangePassword, Vals: one(must)}, {Type: at.PasswordChanged, Vals: one(pwdTime)},
+		{Type: at.MailHost, Vals: one(a.MailHost)},
 	}
 	return slices.DeleteFunc(list, func(x ldap.Attribute) bool { return x.Type == "" })
 }
@@ -367,6 +369,9 @@ func (d *Directory) putAccountEntry(ctx context.Context, a directory.Account, ne
 		pwdChanged = now
 	} else if pwdChanged.IsZero() && old != nil {
 		pwdChanged = old.PasswordChanged
+	}
+	if a.MailHost == "" && old != nil {
+		a.MailHost = old.MailHost // "" keeps the home node (directory.Account)
 	}
 	attrs := d.accountAttrs(a, stateChanged, pwdChanged)
 	if old != nil {

@@ -121,7 +121,9 @@ func (a Attributes) list() []string {
 
 // Config configures the LDAP directory. Zero fields take the defaults given.
 type Config struct {
-	// URL is ldap://host[:port]/ or ldaps://host[:port]/.
+	// URL is ldap://host[:port]/ or ldaps://host[:port]/, or several
+	// separated by spaces or commas (as in OpenLDAP's ldap.conf URI):
+	// replicated providers, tried in turn when one does not answer.
 	URL    string
 	BaseDN string
 	// UnitsDN and PeopleDN hold new units and accounts; default
@@ -185,15 +187,20 @@ var _ directory.Writer = (*Directory)(nil)
 // a directory that is down at start-up gives ErrDirectoryUnavailable on use
 // and works as soon as it comes back. Use Ping to check at start-up.
 func Open(cfg Config, opts Options) (*Directory, error) {
-	if cfg.URL == "" || cfg.BaseDN == "" {
+	urls := SplitURLs(cfg.URL)
+	if len(urls) == 0 || cfg.BaseDN == "" {
 		return nil, errors.New("ldapdir: URL and BaseDN are required")
 	}
-	u, err := url.Parse(cfg.URL)
-	if err != nil || (u.Scheme != "ldap" && u.Scheme != "ldaps") || u.Host == "" {
-		return nil, fmt.Errorf("ldapdir: URL %q is not ldap://host/ or ldaps://host/", cfg.URL)
-	}
-	if cfg.StartTLS && u.Scheme == "ldaps" {
-		return nil, errors.New("ldapdir: StartTLS with ldaps:// makes no sense")
+	var u *url.URL
+	for _, s := range urls {
+		var err error
+		u, err = url.Parse(s)
+		if err != nil || (u.Scheme != "ldap" && u.Scheme != "ldaps") || u.Host == "" {
+			return nil, fmt.Errorf("ldapdir: URL %q is not ldap://host/ or ldaps://host/", s)
+		}
+		if cfg.StartTLS && u.Scheme == "ldaps" {
+			return nil, errors.New("ldapdir: StartTLS with ldaps:// makes no sense")
+		}
 	}
 	if _, err := ldap.ParseDN(cfg.BaseDN); err != nil {
 		return nil, fmt.Errorf("ldapdir: BaseDN %q: %w", cfg.BaseDN, err)
@@ -229,8 +236,8 @@ func Open(cfg Config, opts Options) (*Directory, error) {
 		tlsCfg = cfg.TLS.Clone()
 	}
 	tlsCfg.MinVersion = max(tlsCfg.MinVersion, tls.VersionTLS12)
-	if tlsCfg.ServerName == "" {
-		tlsCfg.ServerName = u.Hostname()
+	if tlsCfg.ServerName == "" && len(urls) == 1 {
+		tlsCfg.ServerName = u.Hostname() // several: each dial names its own host
 	}
 	cfg.TLS = tlsCfg
 	logger := opts.Logger
@@ -246,8 +253,9 @@ func Open(cfg Config, opts Options) (*Directory, error) {
 		}
 		d.roleGroups[strings.ToLower(g)] = r
 	}
-	d.svc = newPool(cfg, true)
-	d.auth = newPool(cfg, false)
+	servers := &servers{urls: urls}
+	d.svc = newPool(cfg, true, servers)
+	d.auth = newPool(cfg, false, servers)
 	return d, nil
 }
 

@@ -3,7 +3,10 @@ package ldapdir
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +22,7 @@ var errClosed = errors.New("ldapdir: directory closed")
 // pool heals by dialing afresh when the server comes back.
 type pool struct {
 	cfg     Config
+	servers *servers
 	service bool // bind as the service account after dialing
 	slots   chan struct{}
 	idle    chan *pooled
@@ -28,12 +32,13 @@ type pool struct {
 }
 
 type pooled struct {
-	conn *ldap.Conn
-	used time.Time // when it was last returned healthy
+	conn   *ldap.Conn
+	used   time.Time // when it was last returned healthy
+	server int       // index of its URL in servers
 }
 
-func newPool(cfg Config, service bool) *pool {
-	return &pool{cfg: cfg, service: service,
+func newPool(cfg Config, service bool, servers *servers) *pool {
+	return &pool{cfg: cfg, service: service, servers: servers,
 		slots: make(chan struct{}, cfg.PoolSize), idle: make(chan *pooled, cfg.PoolSize)}
 }
 
@@ -74,6 +79,10 @@ func (p *pool) get(ctx context.Context) (pc *pooled, reused bool, err error) {
 // usable checks an idle connection, closing it (and freeing its slot) when
 // it is broken.
 func (p *pool) usable(pc *pooled) bool {
+	if p.servers.failedSince(pc.server, pc.used) {
+		p.discard(pc) // its server failed a request since: do not wait on it again
+		return false
+	}
 	if !pc.conn.IsClosing() && (time.Since(pc.used) < p.cfg.HealthCheckAfter || ping(pc.conn) == nil) {
 		return true
 	}
@@ -88,15 +97,48 @@ func ping(c *ldap.Conn) error {
 	return err
 }
 
+// dial connects to the first server that answers, starting with the one
+// that answered last: with replicated providers a dead one costs at most
+// failoverTimeout before the next is tried.
 func (p *pool) dial() (*pooled, error) {
-	dialer := &net.Dialer{Timeout: p.cfg.Timeout}
-	c, err := ldap.DialURL(p.cfg.URL, ldap.DialWithDialer(dialer), ldap.DialWithTLSConfig(p.cfg.TLS))
+	urls, first := p.servers.order()
+	timeout := p.cfg.Timeout
+	if len(urls) > 1 {
+		timeout = min(timeout, failoverTimeout)
+	}
+	var errs []error
+	for i := range urls {
+		k := (first + i) % len(urls)
+		pc, err := p.dialOne(urls[k], timeout)
+		if err == nil {
+			p.servers.good(k)
+			pc.server = k
+			return pc, nil
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", urls[k], err))
+	}
+	return nil, errors.Join(errs...)
+}
+
+func (p *pool) dialOne(u string, timeout time.Duration) (*pooled, error) {
+	tlsCfg := p.cfg.TLS
+	if tlsCfg.ServerName == "" {
+		tlsCfg = tlsCfg.Clone()
+		if pu, err := url.Parse(u); err == nil {
+			tlsCfg.ServerName = pu.Hostname()
+		}
+	}
+	dialer := &net.Dialer{Timeout: timeout}
+	c, err := ldap.DialURL(u, ldap.DialWithDialer(dialer), ldap.DialWithTLSConfig(tlsCfg))
 	if err != nil {
 		return nil, err
 	}
-	c.SetTimeout(p.cfg.Timeout)
+	// A server that accepts connections but does not answer (stopped,
+	// overloaded) is as dead as one that refuses them: StartTLS and the
+	// service bind get the dial's bound too.
+	c.SetTimeout(timeout)
 	if p.cfg.StartTLS {
-		if err := c.StartTLS(p.cfg.TLS); err != nil {
+		if err := c.StartTLS(tlsCfg); err != nil {
 			c.Close()
 			return nil, err
 		}
@@ -107,6 +149,7 @@ func (p *pool) dial() (*pooled, error) {
 			return nil, err
 		}
 	}
+	c.SetTimeout(p.cfg.Timeout)
 	return &pooled{conn: c}, nil
 }
 
@@ -168,10 +211,67 @@ func (p *pool) do(ctx context.Context, fn func(*ldap.Conn) error) error {
 		}
 		err = fn(pc.conn)
 		broken := brokenConn(err)
+		if broken {
+			p.servers.bad(pc.server) // the retry and later dials start with the next
+		}
 		p.put(pc, broken)
 		if broken && reused && attempt == 0 {
 			continue
 		}
 		return err
 	}
+}
+
+// failoverTimeout bounds the connection attempt to one of several
+// servers, so a dead provider is passed over within a second.
+const failoverTimeout = 700 * time.Millisecond
+
+// servers are the directory's URLs and the one that answered last.
+type servers struct {
+	urls   []string
+	mu     sync.Mutex
+	last   int
+	failed map[int]time.Time // when a request to each last failed
+}
+
+func (s *servers) order() ([]string, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.urls, s.last
+}
+
+func (s *servers) good(i int) {
+	s.mu.Lock()
+	s.last = i
+	s.mu.Unlock()
+}
+
+// bad passes over server i (a request on a connection to it failed): dials
+// start with the next one, unless another connection has already moved on.
+func (s *servers) bad(i int) {
+	s.mu.Lock()
+	if s.last == i && len(s.urls) > 1 {
+		s.last = (i + 1) % len(s.urls)
+	}
+	if s.failed == nil {
+		s.failed = map[int]time.Time{}
+	}
+	s.failed[i] = time.Now()
+	s.mu.Unlock()
+}
+
+// failedSince reports whether a request to server i failed after t: idle
+// connections to it from before (in either pool) are dropped rather than
+// each waiting out its own timeout.
+func (s *servers) failedSince(i int, t time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, ok := s.failed[i]
+	return ok && f.After(t)
+}
+
+// SplitURLs splits a URL setting that lists several servers (spaces or
+// commas between them).
+func SplitURLs(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' || r == '\n' })
 }

@@ -1,6 +1,7 @@
 package sqldir
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -16,7 +17,7 @@ import (
 // accountColumns are read by scanAccount, in this order. Aliases come as one
 // space-separated string (addresses never contain spaces).
 const accountColumns = `a.address, a.display_name, a.unit_code, a.title, a.phone, a.role, a.state,
-	a.state_changed, a.quota_bytes, a.must_change, a.password_changed, a.password_hash, a.state_reason,
+	a.state_changed, a.quota_bytes, a.must_change, a.password_changed, a.password_hash, a.state_reason, a.mail_host,
 	coalesce((SELECT group_concat(l.alias, ' ') FROM aliases l WHERE l.address = a.address), '')`
 
 // resolveQuery finds the account whose primary address or alias is ?1.
@@ -37,7 +38,7 @@ func scanAccount(s scanner) (*directory.Account, string, error) {
 		mustChange                    bool
 	)
 	err := s.Scan(&a.Address, &a.DisplayName, &a.UnitCode, &a.Title, &a.Phone, &role, &state,
-		&stateChanged, &a.QuotaBytes, &mustChange, &passwordChanged, &hash, &a.StateReason, &aliases)
+		&stateChanged, &a.QuotaBytes, &mustChange, &passwordChanged, &hash, &a.StateReason, &a.MailHost, &aliases)
 	if err != nil {
 		return nil, "", err
 	}
@@ -234,10 +235,10 @@ func putAccountTx(ctx context.Context, tx *sql.Tx, a directory.Account, hash str
 	var (
 		oldState                       string
 		oldStateChanged, oldPwdChanged int64
-		oldHash                        string
+		oldHash, oldMailHost           string
 	)
-	err = tx.QueryRowContext(ctx, `SELECT state, state_changed, password_changed, password_hash FROM accounts WHERE address = ?`,
-		a.Address).Scan(&oldState, &oldStateChanged, &oldPwdChanged, &oldHash)
+	err = tx.QueryRowContext(ctx, `SELECT state, state_changed, password_changed, password_hash, mail_host FROM accounts WHERE address = ?`,
+		a.Address).Scan(&oldState, &oldStateChanged, &oldPwdChanged, &oldHash, &oldMailHost)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		created = true
@@ -261,15 +262,16 @@ func putAccountTx(ctx context.Context, tx *sql.Tx, a directory.Account, hash str
 		}
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO accounts (address, display_name, unit_code, title, phone, role, state,
-			state_changed, quota_bytes, must_change, password_changed, password_hash, state_reason)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			state_changed, quota_bytes, must_change, password_changed, password_hash, state_reason, mail_host)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (address) DO UPDATE SET display_name = excluded.display_name, unit_code = excluded.unit_code,
 			title = excluded.title, phone = excluded.phone, role = excluded.role, state = excluded.state,
 			state_changed = excluded.state_changed, quota_bytes = excluded.quota_bytes,
 			must_change = excluded.must_change, password_changed = excluded.password_changed,
-			password_hash = excluded.password_hash, state_reason = excluded.state_reason`,
+			password_hash = excluded.password_hash, state_reason = excluded.state_reason,
+			mail_host = excluded.mail_host`,
 		a.Address, a.DisplayName, a.UnitCode, a.Title, a.Phone, string(a.Role), string(a.State),
-		stateChanged, a.QuotaBytes, a.MustChangePassword, pwdChanged, hash, a.StateReason)
+		stateChanged, a.QuotaBytes, a.MustChangePassword, pwdChanged, hash, a.StateReason, cmp.Or(a.MailHost, oldMailHost))
 	if err != nil {
 		return false, unavailable(err)
 	}

@@ -51,7 +51,7 @@ type DB struct {
 var _ directory.Writer = (*DB)(nil)
 
 // schemaVersion is stored in PRAGMA user_version.
-const schemaVersion = 3
+const schemaVersion = 4
 
 // schemaV1 creates the first schema.
 const schemaV1 = `CREATE TABLE units (
@@ -88,6 +88,9 @@ const schemaV2 = `ALTER TABLE accounts ADD COLUMN state_reason TEXT NOT NULL DEF
 
 // schemaV3 publishes S/MIME certificates (userSMIMECertificate).
 const schemaV3 = `ALTER TABLE accounts ADD COLUMN smime_certificate BLOB`
+
+// schemaV4 records the node that stores the mailbox (LDAP's congvuMailHost).
+const schemaV4 = `ALTER TABLE accounts ADD COLUMN mail_host TEXT NOT NULL DEFAULT ''`
 
 // Open opens (creating if needed) the directory database at path.
 func Open(path string, opts Options) (*DB, error) {
@@ -141,7 +144,7 @@ func (d *DB) migrate() error {
 	}
 	defer tx.Rollback()
 	// migrations[i] brings a database from schema version i to i+1.
-	migrations := [schemaVersion]string{schemaV1, schemaV2, schemaV3}
+	migrations := [schemaVersion]string{schemaV1, schemaV2, schemaV3, schemaV4}
 	var version int
 	if err := tx.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
 		return err

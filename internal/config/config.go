@@ -36,7 +36,10 @@ type Config struct {
 	Publish     Publish     `toml:"publish"`
 	Sieve       Sieve       `toml:"sieve"`
 	AddressBook AddressBook `toml:"addressbook"`
-	Signing     Signing     `toml:"signing"`
+	// Production (acme.go, cluster.go).
+	ACME    ACME    `toml:"acme"`
+	Cluster Cluster `toml:"cluster"`
+	Signing Signing `toml:"signing"`
 }
 
 // Server holds identity and paths.
@@ -82,6 +85,15 @@ type Listen struct {
 	LDAP        string `toml:"ldap"`
 	LDAPS       string `toml:"ldaps"`
 	ManageSieve string `toml:"managesieve"`
+	// Behind nginx's mail proxy (cluster.go): connections from
+	// cluster.proxy_networks only, the client's address from the PROXY
+	// protocol (IMAP, POP3) or XCLIENT (submission).
+	IMAPProxy       string `toml:"imap_proxy"`
+	POP3Proxy       string `toml:"pop3_proxy"`
+	SubmissionProxy string `toml:"submission_proxy"`
+	// Relay takes mail for this node's mailboxes from the other nodes
+	// (SMTP over TLS, authenticated with cluster.secret_file).
+	Relay string `toml:"relay"`
 }
 
 // Directory selects the directory backend.
@@ -165,6 +177,7 @@ func Default() Config {
 		Limits: defaultLimits(), Scan: defaultScan(),
 		// Clients (clients.go).
 		Publish: defaultPublish(), Sieve: defaultSieve(), AddressBook: defaultAddressBook(),
+		ACME: defaultACME(), Cluster: defaultCluster(),
 		// Digital signatures (signing.go).
 		Signing: defaultSigning(),
 	}
@@ -240,8 +253,11 @@ func (c *Config) Validate() error {
 		if l.URL == "" || l.BaseDN == "" {
 			return fmt.Errorf("directory.ldap.url and directory.ldap.base_dn must be set for the ldap backend")
 		}
-		if !strings.HasPrefix(l.URL, "ldaps://") && !l.StartTLS && !isLoopbackURL(l.URL) {
-			return fmt.Errorf("directory.ldap: %s is not encrypted; use ldaps:// or start_tls = true", l.URL)
+		// Several URLs (replicated providers) are separated by spaces or commas.
+		for _, u := range strings.FieldsFunc(l.URL, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' }) {
+			if !strings.HasPrefix(u, "ldaps://") && !l.StartTLS && !isLoopbackURL(u) {
+				return fmt.Errorf("directory.ldap: %s is not encrypted; use ldaps:// or start_tls = true", u)
+			}
 		}
 		if l.PoolSize <= 0 || l.TimeoutSeconds <= 0 {
 			return fmt.Errorf("directory.ldap.pool_size and timeout_seconds must be positive")
@@ -259,6 +275,12 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateClients(); err != nil {
+		return err
+	}
+	if err := c.validateACME(); err != nil {
+		return err
+	}
+	if err := c.validateCluster(); err != nil {
 		return err
 	}
 	if err := c.Signing.validate(); err != nil {
@@ -287,6 +309,7 @@ func (l Listen) byName() map[string]string {
 		"smtp": l.SMTP, "submission": l.Submission, "submissions": l.Submissions,
 		"imap": l.IMAP, "imaps": l.IMAPS, "pop3": l.POP3, "pop3s": l.POP3S, "http": l.HTTP,
 		"https": l.HTTPS, "admin": l.Admin, "ldap": l.LDAP, "ldaps": l.LDAPS, "managesieve": l.ManageSieve,
+		"imap_proxy": l.IMAPProxy, "pop3_proxy": l.POP3Proxy, "submission_proxy": l.SubmissionProxy, "relay": l.Relay,
 	}
 }
 

@@ -220,6 +220,17 @@ func (l *localDelivery) DeliverLocal(ctx context.Context, from, rcpt string, msg
 	if acct.State == directory.StateRetired {
 		return mailerr.ErrUnknownUser.With(fmt.Errorf("%s is retired", rcpt))
 	}
+	// A mailbox of another node of the cluster: relay it there (cluster.go).
+	if n := l.r.cluster; n != nil {
+		if handled, err := n.Route(ctx, acct, from, rcpt, msg); handled {
+			return err
+		}
+		release, err := n.HoldLocal(acct.Address) // a move waits for this delivery
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
 	// RFC 5321 4.4: the final delivery adds Return-Path and a Received.
 	trace := fmt.Sprintf("Return-Path: <%s>\r\nReceived: by %s (congvu queue);\r\n\t%s\r\n", from, l.hostname, time.Now().Format(time.RFC1123Z))
 	rules := l.r.rules.Load()

@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -22,11 +21,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"congvu/addressbook"
+	"congvu/cluster"
 	"congvu/directory"
 	"congvu/imapd"
+	"congvu/internal/certs"
 	"congvu/internal/config"
+	"congvu/internal/frontend"
 	"congvu/internal/metrics"
-	"congvu/internal/tlsutil"
 	"congvu/ldapd"
 	"congvu/managesieve"
 	"congvu/msgauth"
@@ -64,6 +65,9 @@ type Running struct {
 
 	dkim  *msgauth.Signer
 	rules atomic.Pointer[sieve.Deliverer] // set once the policy engine exists
+	certs *certs.Manager                  // the certificate listeners present
+	// cluster routes mail and logins by home node; nil for one node.
+	cluster *cluster.Node
 	// trust is the signature trust store, reread by Reload (nil when
 	// verification is off).
 	trust *smime.TrustStore
@@ -105,17 +109,12 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		return nil, err
 	}
 
-	certFile, keyFile := cfg.TLS.CertFile, cfg.TLS.KeyFile
-	if certFile == "" {
-		certFile = filepath.Join(cfg.Server.DataDir, "tls-cert.pem")
-		keyFile = filepath.Join(cfg.Server.DataDir, "tls-key.pem")
-	}
-	cert, err := tlsutil.LoadOrCreate(certFile, keyFile, certificateNames(cfg))
+	// One tls.Config for every listener; its certificate can change
+	// while serving (certs.go).
+	tlsCfg, err := startCertificates(cfg, r, log)
 	if err != nil {
 		return nil, err
 	}
-	r.CertPEM = certFile
-	tlsCfg := tlsutil.ServerConfig(cert)
 
 	r.Dir, err = OpenDirectory(cfg, log)
 	if err != nil {
@@ -131,6 +130,9 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	r.closers = append(r.closers, r.Store.Close)
 	r.Metrics = metrics.New()
 	r.Metrics.BuildInfo.WithLabelValues(buildInfo()).Set(1)
+	if err := r.certs.Register(r.Metrics.Registry); err != nil {
+		return nil, err
+	}
 
 	// Mail between servers: queue, DKIM, inbound authentication (mail.go).
 	mail, err := startMail(cfg, r, log)
@@ -162,12 +164,22 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	}
 	r.closers = append(r.closers, webDB.Close)
 	secondFactor := twofactor.New(webDB, nil)
+	// nginx logs in to this node with auth_http's ticket (frontend.go).
+	tickets := loginTickets(cfg)
 	protoDir := func(proto string) directory.Directory {
-		return twofactor.ProtocolDirectory{Directory: r.Dir, Store: secondFactor, Proto: proto}
+		return frontend.TicketDirectory{Tickets: tickets,
+			Directory: twofactor.ProtocolDirectory{Directory: r.Dir, Store: secondFactor, Proto: proto}}
 	}
 	smtpDeps := mail.deps
-	smtpDeps.Store, smtpDeps.Dir, smtpDeps.Logger, smtpDeps.Metrics = r.Store, protoDir("smtp"), log.With("proto", "smtp"), r.Metrics
-	smtpDeps.Policy = r.Policy
+	// Several nodes (cluster.go): mail and logins by home node.
+	node, relaySrv, err := startCluster(cfg, r, mail, tlsCfg, log)
+	if err != nil {
+		return nil, err
+	}
+	r.cluster = node
+	cp := r.clusterParts(node, relaySrv)
+	smtpDeps.Store, smtpDeps.Dir, smtpDeps.Logger, smtpDeps.Metrics = cp.store, protoDir("smtp"), log.With("proto", "smtp"), r.Metrics
+	smtpDeps.Policy = cp.hooks
 	// Delivery rules (rules.go): smtpd and the queue's local delivery.
 	rules, err := startRules(cfg, r, mail)
 	if err != nil {
@@ -176,6 +188,9 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	r.rules.Store(rules)
 	r.Sieve = rules.Store()
 	smtpDeps.Rules = rules
+	if node != nil {
+		smtpDeps.Rules = node.Rules(rules)
+	}
 	// Digital signatures, the state-secret guard and central signing
 	// (signing.go).
 	signing, err := startSigning(cfg, r.Policy, log)
@@ -199,11 +214,11 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		MaxLiteralSize: cfg.SMTP.MaxMessageBytes,
 		IdleTimeout:    time.Duration(cfg.IMAP.IdleTimeoutSeconds) * time.Second,
 	}, imapd.Deps{Store: r.Store, Dir: protoDir("imap"), Logger: log.With("proto", "imap"), Metrics: r.Metrics,
-		Policy: r.Policy})
+		Policy: cp.hooks})
 	popSrv := pop3d.New(pop3d.Config{TLS: tlsCfg, Hostname: cfg.Server.Hostname},
-		pop3d.Deps{Store: r.Store, Dir: protoDir("pop3"), Logger: log.With("proto", "pop3"), Metrics: r.Metrics, Policy: r.Policy})
+		pop3d.Deps{Store: r.Store, Dir: protoDir("pop3"), Logger: log.With("proto", "pop3"), Metrics: r.Metrics, Policy: cp.hooks})
 	sieveSrv := managesieve.New(managesieve.Config{TLS: tlsCfg, Hostname: cfg.Server.Hostname, MaxRedirects: cfg.Sieve.MaxRedirects},
-		managesieve.Deps{Store: r.Sieve, Dir: r.Dir, Policy: r.Policy, Logger: log.With("proto", "managesieve")})
+		managesieve.Deps{Store: r.Sieve, Dir: r.Dir, Policy: cp.hooks, Logger: log.With("proto", "managesieve")})
 	// The danh bạ for mail clients: LDAP here, CardDAV on the HTTPS mux.
 	book := addressbook.New(r.Dir, addressbook.Options{Logger: log.With("component", "addressbook")})
 	r.published = append(r.published, book)
@@ -212,6 +227,9 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		ldapd.Deps{Book: book, Dir: r.Dir, Policy: r.Policy, Logger: log.With("proto", "ldap")})
 	// Servers close before the store and directory they use.
 	r.closers = append(r.closers, smtpSrv.Close, imapSrv.Close, popSrv.Close, sieveSrv.Close, ldapSrv.Close)
+	if cp.closeRly != nil {
+		r.closers = append(r.closers, cp.closeRly)
+	}
 
 	healthz := func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -227,6 +245,10 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		ErrorLog: slog.NewLogLogger(log.With("listener", "admin").Handler(), slog.LevelDebug)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", healthz)
+	runACME, err := startACME(cfg, r, mux, log)
+	if err != nil {
+		return nil, err
+	}
 	// The published danh bạ: public, no login, only public attributes.
 	publicDir := danhba.New(r.Dir, danhba.Options{Logger: log.With("component", "danhba")})
 	r.published = append(r.published, publicDir)
@@ -248,25 +270,37 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		ErrorLog: slog.NewLogLogger(log.With("listener", "https").Handler(), slog.LevelDebug)}
 	r.closers = append(r.closers, httpSrv.Close, httpsSrv.Close, adminSrv.Close)
 
-	listeners := []struct {
-		name, addr string
-		serve      func(net.Listener) error
-	}{
-		{"smtp", cfg.Listen.SMTP, smtpSrv.ServeMX},
-		{"submission", cfg.Listen.Submission, smtpSrv.ServeSubmission},
-		{"submissions", cfg.Listen.Submissions, smtpSrv.ServeSubmissions},
-		{"imap", cfg.Listen.IMAP, imapSrv.Serve},
-		{"imaps", cfg.Listen.IMAPS, imapSrv.ServeTLS},
-		{"pop3", cfg.Listen.POP3, popSrv.Serve},
-		{"pop3s", cfg.Listen.POP3S, popSrv.ServeTLS},
-		{"http", cfg.Listen.HTTP, httpSrv.Serve},
+	listeners := []listenerSpec{
+		{name: "smtp", addr: cfg.Listen.SMTP, serve: smtpSrv.ServeMX},
+		{name: "submission", addr: cfg.Listen.Submission, serve: smtpSrv.ServeSubmission},
+		{name: "submissions", addr: cfg.Listen.Submissions, serve: smtpSrv.ServeSubmissions},
+		{name: "imap", addr: cfg.Listen.IMAP, serve: imapSrv.Serve},
+		{name: "imaps", addr: cfg.Listen.IMAPS, serve: imapSrv.ServeTLS},
+		{name: "pop3", addr: cfg.Listen.POP3, serve: popSrv.Serve},
+		{name: "pop3s", addr: cfg.Listen.POP3S, serve: popSrv.ServeTLS},
+		{name: "http", addr: cfg.Listen.HTTP, serve: httpSrv.Serve},
 		// ServeTLS clones TLSConfig and adds HTTP/2 to its protocols.
-		{"https", cfg.Listen.HTTPS, func(l net.Listener) error { return httpsSrv.ServeTLS(l, "", "") }},
-		{"admin", cfg.Listen.Admin, adminSrv.Serve},
-		{"managesieve", cfg.Listen.ManageSieve, sieveSrv.Serve},
-		{"ldap", cfg.Listen.LDAP, ldapSrv.Serve},
-		{"ldaps", cfg.Listen.LDAPS, ldapSrv.ServeTLS},
+		{name: "https", addr: cfg.Listen.HTTPS, serve: func(l net.Listener) error { return httpsSrv.ServeTLS(l, "", "") }},
+		{name: "admin", addr: cfg.Listen.Admin, serve: adminSrv.Serve},
+		{name: "managesieve", addr: cfg.Listen.ManageSieve, serve: sieveSrv.Serve},
+		{name: "ldap", addr: cfg.Listen.LDAP, serve: ldapSrv.Serve},
+		{name: "ldaps", addr: cfg.Listen.LDAPS, serve: ldapSrv.ServeTLS},
 	}
+	// nginx's mail proxy in front (frontend.go).
+	proxies, err := proxyListeners(cfg, imapSrv.ServeTLS, popSrv.ServeTLS, smtpSrv.ServeSubmissions, log)
+	if err != nil {
+		return nil, err
+	}
+	listeners = append(listeners, proxies...)
+	if cp.relay != nil {
+		listeners = append(listeners, listenerSpec{name: "relay", addr: cfg.Listen.Relay, serve: cp.relay})
+	}
+	// auth_http checks passwords as the protocols do (app passwords), not
+	// tickets: nginx never sends one there.
+	mountAuthHTTP(cfg, r, adminMux, func(proto string) directory.Directory {
+		return twofactor.ProtocolDirectory{Directory: r.Dir, Store: secondFactor, Proto: proto}
+	}, tickets, log)
+	mountCluster(node, adminMux) // cluster.go
 	// Bind everything first so a port conflict fails start-up cleanly
 	// before any client was served.
 	limits, err := listenerLimits(cfg.Limits)
@@ -288,6 +322,9 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 			return nil, fmt.Errorf("listen %s on %s: %w", l.name, l.addr, err)
 		}
 		r.Addrs[l.name] = ln.Addr().String()
+		if l.wrap != nil {
+			ln = l.wrap(ln)
+		}
 		bound[i] = limits.wrap(ln, l.name, cfg.Server.Hostname, r.Metrics.ConnectionsRefused)
 	}
 	publicAssets := core.Assets()
@@ -314,7 +351,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		mux.Handle("GET "+p, web.HTTPSRedirect(httpsPort))
 		mux.Handle("POST "+p, web.HTTPSRedirect(httpsPort))
 	}
-	httpsMux.Handle("/", web.New(web.Options{
+	site := web.New(web.Options{
 		DB:           webDB,
 		SecondFactor: secondFactor,
 		Dir:          r.Dir,
@@ -326,7 +363,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		Account: account.Options{Listeners: clientListeners(cfg, r.Addrs), Hostname: cfg.Server.Hostname,
 			Domains: cfg.Server.LocalDomains, Forwarding: webForwarding{r.Policy}, TwoFactor: secondFactor,
 			Vacation: r.Sieve},
-		Mail: webmail.Options{Mail: r.Store, Send: webSender{smtpSrv, cfg.Signing.Central.Header}, IsStateDomain: r.Policy.IsStateDomain,
+		Mail: webmail.Options{Mail: cp.store, Send: webSender{smtpSrv, cfg.Signing.Central.Header}, IsStateDomain: r.Policy.IsStateDomain,
 			CentralKey:      signing.hasCentralKey,
 			MaxMessageBytes: cfg.SMTP.MaxMessageBytes, Contacts: webContacts{publicDir},
 			AuthservID: cmpOr(cfg.Inbound.AuthservID, cfg.Server.Hostname),
@@ -341,7 +378,9 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 			States:    r.Policy,
 			Domains:   cfg.Server.LocalDomains,
 		},
-	}))
+	})
+	mountExport(site, cp.store, r.Policy) // export.go
+	httpsMux.Handle("/", site)
 	for i, l := range listeners {
 		if bound[i] == nil {
 			continue
@@ -366,6 +405,12 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	}
 	if err := ldapSrv.WaitBound(ldapListeners, 10*time.Second); err != nil {
 		return nil, err
+	}
+	if runACME != nil { // needs the HTTP listener up for its challenges
+		ctx, cancel := context.WithCancel(context.Background())
+		r.wg.Add(1)
+		go func() { defer r.wg.Done(); runACME(ctx) }()
+		r.closers = append(r.closers, func() error { cancel(); return nil })
 	}
 	return r, nil
 }
@@ -400,13 +445,17 @@ func (r *Running) Wait(ctx context.Context) error {
 }
 
 // Reload applies a re-read configuration while serving: the [policy]
-// section and the DKIM keys on disk take effect at once (connections stay
-// open); other sections need a restart.
+// section, the DKIM keys and the TLS certificate on disk take effect at
+// once (connections stay open); other sections need a restart.
 func (r *Running) Reload(cfg config.Config) error {
 	// DKIM keys made by `congvu dkim keygen` since start; the keys_path
 	// itself is fixed until restart.
 	if err := r.dkim.Reload(); err != nil {
 		return fmt.Errorf("dkim keys: %w", err)
+	}
+	// Certificate files renewed by another tool (certbot…), or ACME's.
+	if err := r.certs.Reload(); err != nil {
+		return fmt.Errorf("tls certificate: %w", err)
 	}
 	// Trust anchors dropped into signing.trust_dir since start.
 	if r.trust != nil {

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -80,11 +81,28 @@ func startServe(t *testing.T, dir string) *system {
 // file in dir; accountsCSV lists the accounts the tests may use.
 func startCommand(t *testing.T, dir, accountsCSV string, args ...string) *system {
 	t.Helper()
+	return startCommandAddrs(t, dir, accountsCSV, nil, args...)
+}
+
+// startCommandAddrs is startCommand with some listeners at given
+// addresses (listener name → host:port) instead of free ports.
+func startCommandAddrs(t *testing.T, dir, accountsCSV string, addrs map[string]string, args ...string) *system {
+	t.Helper()
 	ready := filepath.Join(dir, "ready.json")
 	os.Remove(ready)
 	args = append(args, "--ready-file", ready)
-	for _, l := range []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http", "https", "admin", "ldap", "ldaps", "managesieve"} {
-		args = append(args, "--"+l+"-addr", "127.0.0.1:0")
+	standard := []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http", "https", "admin", "ldap", "ldaps", "managesieve"}
+	for _, l := range standard {
+		addr := "127.0.0.1:0"
+		if a, ok := addrs[l]; ok {
+			addr = a
+		}
+		args = append(args, "--"+l+"-addr", addr)
+	}
+	for l, a := range addrs { // listeners off by default (imap_proxy…)
+		if !slices.Contains(standard, l) {
+			args = append(args, "--"+strings.ReplaceAll(l, "_", "-")+"-addr", a)
+		}
 	}
 	s := &system{t: t, dir: dir, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
 	s.cmd = exec.Command(binaryPath, args...)

@@ -38,6 +38,8 @@ type results struct {
 	SMIME []loadResult `json:"smime,omitempty"`
 	// MIME times the structure check by nesting depth (mime.go).
 	MIME []mimeResult `json:"mime,omitempty"`
+	// Nginx compares congvu through nginx's mail proxy with direct (nginx.go).
+	Nginx *nginxResults `json:"nginx,omitempty"`
 	// FileLimit is RLIMIT_NOFILE after raising it (servers inherit it).
 	FileLimit uint64 `json:"file_limit"`
 	// NotMeasured says, per target, why it was skipped.
@@ -75,7 +77,7 @@ func run(args []string, stdout io.Writer) error {
 	jsonOut := fs.String("json", "", "write raw figures as JSON to this file")
 	perPoint := fs.Duration("point-time", 0, "time budget per load point (default 6s quick, 30s full)")
 	keep := fs.Bool("keep", false, "keep the temporary directory (for debugging)")
-	only := fs.String("only", "smtp,imap,ldap,smime,mime", "parts to run (comma-separated: smtp, imap, ldap, smime, mime)")
+	only := fs.String("only", "smtp,imap,ldap,smime,mime,nginx", "parts to run (comma-separated: smtp, imap, ldap, smime, mime, nginx)")
 	imapTime := fs.Duration("imap-time", 0, "time per IMAP mixed-workload point (default 8s quick, 30s full)")
 	largeN := fs.Int("large", 0, "messages in the large folder (default 20000 quick, 100000 full)")
 	importN := fs.Int("import", -1, "messages in the separate import test (default 0 quick, 200000 full)")
@@ -221,6 +223,14 @@ func run(args []string, stdout io.Writer) error {
 		if err != nil {
 			res.NotMeasured["directory"] = firstLine(err.Error())
 			fmt.Fprintln(os.Stderr, "directory part stopped:", err)
+		}
+	}
+
+	if parts["nginx"] {
+		var err error
+		if res.Nginx, err = runNginxPart(tmp, *congvuBin, sizes, budget, &cleanups); err != nil {
+			res.NotMeasured["nginx"] = firstLine(err.Error())
+			fmt.Fprintln(os.Stderr, "nginx part stopped:", err)
 		}
 	}
 

@@ -73,7 +73,7 @@ func printReport(w io.Writer, r *results, points []loadPoint) {
 		row(fmt.Sprintf("best 10KB durable msgs/s, vs disk ceiling: 10 KB write+fsync+rename+dir-fsync files/s, %s", label),
 			rate(best), rate(d.FilesPer), ratio(best, d.FilesPer))
 	}
-	for _, tr := range append(imapRows(r), ldapRows(r)...) {
+	for _, tr := range append(append(imapRows(r), ldapRows(r)...), nginxRows(r)...) {
 		row(tr.measure, tr.congvu, tr.reference, tr.ratio)
 	}
 	for _, tr := range webmailRows(r) {

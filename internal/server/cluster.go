@@ -1,0 +1,101 @@
+package server
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+
+	"congvu/cluster"
+	"congvu/internal/config"
+	"congvu/policy"
+	"congvu/storage"
+)
+
+// startCluster makes this node one of several ([cluster]): mail for
+// mailboxes of other nodes is queued and relayed to them, the relay
+// listener takes theirs, logins to mailboxes elsewhere are deferred.
+// Both results are nil for a single node.
+func startCluster(cfg config.Config, r *Running, mp *mailParts, tlsCfg *tls.Config, log *slog.Logger) (*cluster.Node, *cluster.RelayServer, error) {
+	cl := cfg.Cluster
+	if cl.Node == "" {
+		return nil, nil, nil
+	}
+	secret, err := os.ReadFile(cfg.Path(cl.SecretFile))
+	if err != nil {
+		return nil, nil, fmt.Errorf("cluster.secret_file: %w", err)
+	}
+	secret = bytes.TrimSpace(secret)
+	trust := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cl.CAFile != "" {
+		pem, err := os.ReadFile(cfg.Path(cl.CAFile))
+		if err != nil {
+			return nil, nil, fmt.Errorf("cluster.ca_file: %w", err)
+		}
+		trust.RootCAs = x509.NewCertPool()
+		if !trust.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, nil, fmt.Errorf("cluster.ca_file %s: no certificate", cl.CAFile)
+		}
+	}
+	peers := map[string]cluster.Peer{}
+	for name, n := range cl.Nodes {
+		host, _, _ := net.SplitHostPort(n.Relay)
+		peers[name] = cluster.Peer{Relay: n.Relay, RelayName: cmp.Or(n.RelayName, host)}
+	}
+	node := cluster.New(cluster.Config{Self: cl.Node, DefaultNode: cl.DefaultNode, Peers: peers, Dir: r.Dir,
+		Local: r.Store, Enqueue: mp.enqueueFunc(), MaxBytes: cfg.SMTP.MaxMessageBytes,
+		Relay:  &cluster.Client{Node: cl.Node, Secret: secret, TLS: trust},
+		Logger: log.With("component", "cluster")})
+	ld := &localDelivery{r: r, hostname: cfg.Server.Hostname}
+	relay, err := cluster.NewRelayServer(cluster.RelayConfig{Node: cl.Node, Hostname: cfg.Server.Hostname, TLS: tlsCfg,
+		Secret: secret, MaxBytes: cfg.SMTP.MaxMessageBytes + 1<<20, Logger: log.With("listener", "relay")},
+		func(ctx context.Context, from, rcpt string, msg []byte) error {
+			return ld.DeliverLocal(ctx, from, rcpt, bytes.NewReader(msg))
+		})
+	if err != nil {
+		return nil, nil, err
+	}
+	admins := map[string]string{}
+	for name, n := range cl.Nodes {
+		admins[name] = n.Admin
+	}
+	node.SetMoveDeps(cluster.MoveDeps{Files: r.Store, Writer: r.Dir, Admins: admins, Secret: secret,
+		RetryQueue: func(ctx context.Context) {
+			if mp.queue != nil {
+				mp.queue.Admin().Retry(ctx, "")
+			}
+		}})
+	return node, relay, nil
+}
+
+// mountCluster serves the moves of mailboxes on the admin listener:
+// POST /cluster/move (congvu mailbox move) and /cluster/mailbox/ (a
+// mailbox arriving from another node); both need the cluster secret.
+func mountCluster(node *cluster.Node, adminMux *http.ServeMux) {
+	if node == nil {
+		return
+	}
+	adminMux.Handle("POST /cluster/move", node.MoveHandler())
+	adminMux.Handle("POST /cluster/mailbox/", node.ReceiveHandler())
+}
+
+// clusterParts are what Start hands the daemons, cluster or not.
+type clusterParts struct {
+	hooks    policy.Hooks  // for the daemons' logins
+	store    storage.Store // for smtpd and the web
+	relay    func(net.Listener) error
+	closeRly func() error
+}
+
+func (r *Running) clusterParts(node *cluster.Node, relay *cluster.RelayServer) clusterParts {
+	if node == nil {
+		return clusterParts{hooks: r.Policy, store: r.Store}
+	}
+	return clusterParts{hooks: node.Hooks(r.Policy), store: node.Store(), relay: relay.ServeTLS, closeRly: relay.Close}
+}
