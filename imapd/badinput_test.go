@@ -46,7 +46,7 @@ func TestBadInput(t *testing.T) {
 		{"UID FETCH 500:600 FLAGS", "OK"},
 		{"STORE 1 +FLAGS (\\Bogus)", "OK"},
 		{"STORE 1 XFLAGS (\\Seen)", "BAD"},
-		{"SEARCH CHARSET KOI8-R TEXT x", "NO [BADCHARSET]"},
+		{"SEARCH CHARSET KOI8-R TEXT x", "NO [BADCHARSET"},
 		{"SEARCH NOSUCHKEY", ""},
 		{"SEARCH OR SEEN", "BAD"},
 		{"COPY 1 nosuch", "NO [TRYCREATE]"},

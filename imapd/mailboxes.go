@@ -1,0 +1,122 @@
+package imapd
+
+import (
+	"strings"
+
+	"congvu/imapd/wire"
+	"congvu/storage"
+)
+
+// delim is the hierarchy separator of storage folder names.
+const delim = '/'
+
+// cleanFolder strips a trailing hierarchy separator (RFC 9051 §6.3.4
+// allows it on CREATE as a hint) and canonicalises INBOX, whose name is
+// case-insensitive also as the first level of a hierarchy (RFC 9051 §5.1).
+func cleanFolder(name string) string {
+	name = strings.TrimRight(name, string(delim))
+	if strings.EqualFold(name, storage.Inbox) {
+		return storage.Inbox
+	}
+	if len(name) > len(storage.Inbox) && strings.EqualFold(name[:len(storage.Inbox)+1], storage.Inbox+string(delim)) {
+		return storage.Inbox + name[len(storage.Inbox):]
+	}
+	return name
+}
+
+// cmdCreate implements CREATE (RFC 9051 §6.3.4).
+func (c *conn) cmdCreate(cmd *wire.Command) error {
+	if len(cmd.UseAttrs) > 0 {
+		return no("USEATTR", "Special-use attributes cannot be assigned")
+	}
+	name := cleanFolder(cmd.Mailbox)
+	if name == "" {
+		return no("CANNOT", "Invalid folder name: empty")
+	}
+	return c.mbox.Create(c.ctx, name)
+}
+
+// cmdDelete implements DELETE (RFC 9051 §6.3.5).
+func (c *conn) cmdDelete(cmd *wire.Command) error {
+	return c.mbox.Delete(c.ctx, cleanFolder(cmd.Mailbox))
+}
+
+// cmdRename implements RENAME (RFC 9051 §6.3.6).
+func (c *conn) cmdRename(cmd *wire.Command) error {
+	return c.mbox.Rename(c.ctx, cleanFolder(cmd.Mailbox), cleanFolder(cmd.Mailbox2))
+}
+
+// cmdSubscribe implements SUBSCRIBE and UNSUBSCRIBE (RFC 9051 §6.3.7, §6.3.8).
+func (c *conn) cmdSubscribe(cmd *wire.Command, on bool) error {
+	return c.mbox.Subscribe(c.ctx, cleanFolder(cmd.Mailbox), on)
+}
+
+// cmdStatus implements STATUS (RFC 9051 §6.3.11) with STATUS=SIZE (RFC
+// 8438), APPENDLIMIT (RFC 7889), DELETED-STORAGE (RFC 9208 §4.1.5) and
+// RECENT (RFC 3501).
+func (c *conn) cmdStatus(cmd *wire.Command) error {
+	st, err := c.mbox.Status(c.ctx, cleanFolder(cmd.Mailbox))
+	if err != nil {
+		return err
+	}
+	var deletedStorage int64
+	for _, item := range cmd.Status {
+		if item == "DELETED-STORAGE" {
+			if deletedStorage, err = c.deletedStorage(st.Name); err != nil {
+				return err
+			}
+		}
+	}
+	c.writeStatus(st, cmd.Status, deletedStorage)
+	return nil
+}
+
+// deletedStorage is what EXPUNGE would free in folder (RFC 9208 §4.1.5).
+func (c *conn) deletedStorage(folder string) (int64, error) {
+	msgs, err := c.mbox.Messages(c.ctx, folder)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, m := range msgs {
+		if hasFlag(m.Flags, `\Deleted`) {
+			n += m.Size
+		}
+	}
+	return n, nil
+}
+
+// writeStatus writes "* STATUS name (items)".
+func (c *conn) writeStatus(st storage.FolderStatus, items []string, deletedStorage int64) {
+	w := c.w
+	w.Raw("* STATUS ").Mailbox(st.Name).Raw(" (")
+	for i, item := range items {
+		if i > 0 {
+			w.SP()
+		}
+		w.Raw(item).SP()
+		switch item {
+		case "MESSAGES":
+			w.Num32(st.Messages)
+		case "UIDNEXT":
+			w.Num32(st.UIDNext)
+		case "UIDVALIDITY":
+			w.Num32(st.UIDValidity)
+		case "UNSEEN":
+			w.Num32(st.Unseen)
+		case "DELETED":
+			w.Num32(st.Deleted)
+		case "SIZE":
+			w.Num(uint64(max(st.Size, 0)))
+		case "RECENT":
+			w.Num(0)
+		case "HIGHESTMODSEQ":
+			w.Num(st.HighestModSeq)
+		case "APPENDLIMIT":
+			w.Num32(c.srv.appendLimit)
+		case "DELETED-STORAGE":
+			w.Num(uint64(max(deletedStorage, 0)))
+		}
+	}
+	w.Byte(')').CRLF()
+}

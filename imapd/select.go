@@ -1,0 +1,275 @@
+package imapd
+
+import (
+	"errors"
+	"time"
+
+	"congvu/imapd/wire"
+	"congvu/internal/mailerr"
+	"congvu/storage"
+)
+
+// unselect drops the selected folder (RFC 9051 §6.4.2 UNSELECT).
+func (c *conn) unselect() {
+	if c.sel != nil {
+		c.sel.close()
+		c.sel = nil
+	}
+	c.state = stateAuth
+}
+
+// cmdSelect implements SELECT and EXAMINE (RFC 9051 §6.3.2, §6.3.3).
+func (c *conn) cmdSelect(cmd *wire.Command) error {
+	if c.sel != nil {
+		c.unselect()
+		// RFC 9051 §6.3.2 (RFC 7162 §3.2.11): the previous folder is closed.
+		c.w.Status("*", "OK", "CLOSED", "Previous mailbox closed")
+	}
+	readOnly := cmd.BaseName() == "EXAMINE"
+	st, err := c.mbox.Status(c.ctx, cleanFolder(cmd.Mailbox))
+	if err != nil {
+		return err
+	}
+	// Watch before listing so no change falls between the two.
+	events, cancel := c.mbox.Watch(st.Name)
+	msgs, err := c.mbox.Messages(c.ctx, st.Name)
+	if err != nil {
+		cancel()
+		return err
+	}
+	sel := newSelected()
+	sel.folder, sel.readOnly, sel.uidValidity, sel.last, sel.lastCheck = st.Name, readOnly, st.UIDValidity, st, time.Now()
+	sel.events, sel.cancelWatch = events, cancel
+	sel.msgs = make([]snapMsg, len(msgs))
+	for i, m := range msgs {
+		sel.msgs[i] = sel.toSnap(m)
+	}
+	sel.learnAllKeywords()
+	c.sel, c.state = sel, stateSelected
+
+	uidNext := st.UIDNext
+	if n := len(msgs); n > 0 && msgs[n-1].UID >= uidNext {
+		uidNext = msgs[n-1].UID + 1 // delivered between Status and Messages
+	}
+	w := c.w
+	w.Raw("* FLAGS ")
+	writeFlagList(w, sel.mailboxFlags())
+	w.CRLF()
+	if readOnly {
+		w.Status("*", "OK", "PERMANENTFLAGS ()", "Read-only mailbox") // RFC 9051 §6.3.3
+	} else {
+		w.Status("*", "OK", `PERMANENTFLAGS (\Seen \Answered \Flagged \Deleted \Draft \*)`, "Flags permitted")
+	}
+	w.Raw("* ").Num(uint64(len(msgs))).Raw(" EXISTS").CRLF()
+	if !c.rev2 {
+		w.Raw("* 0 RECENT").CRLF()
+		for i, m := range sel.msgs {
+			if !hasFlag(sel.flagsOf(m), `\Seen`) {
+				w.Status("*", "OK", "UNSEEN "+itoa(uint32(i+1)), "First unseen") // RFC 3501 §6.3.1
+				break
+			}
+		}
+	}
+	w.Status("*", "OK", "UIDVALIDITY "+itoa(st.UIDValidity), "UIDs valid")
+	w.Status("*", "OK", "UIDNEXT "+itoa(uidNext), "Predicted next UID")
+	if c.rev2 {
+		// RFC 9051 §6.3.2: the mailbox name as the server knows it.
+		w.Raw(`* LIST () "/" `).Mailbox(st.Name).CRLF()
+	}
+	if readOnly {
+		c.okCode = "READ-ONLY"
+	} else {
+		c.okCode = "READ-WRITE"
+	}
+	c.okText = cmd.BaseName() + " completed"
+	return nil
+}
+
+// cmdClose implements CLOSE (RFC 9051 §6.4.1): a silent expunge, then
+// unselect. A read-only folder is left untouched without an error.
+func (c *conn) cmdClose() error {
+	sel := c.sel
+	if !sel.readOnly {
+		if _, err := c.mbox.Expunge(c.ctx, sel.folder, nil); err != nil {
+			return err
+		}
+	}
+	c.unselect()
+	return nil
+}
+
+// pollAfter sends what changed in the selected folder since the client
+// was last told (RFC 9051 §7: unilateral responses before the tagged
+// reply). EXPUNGE is held back after commands that use sequence numbers
+// (RFC 9051 §7.5.1).
+func (c *conn) pollAfter(cmd *wire.Command) error {
+	allowExpunge := true
+	switch cmd.Name {
+	case "FETCH", "STORE", "SEARCH", "COPY", "SORT", "THREAD":
+		allowExpunge = false
+	}
+	return c.refresh(allowExpunge, false)
+}
+
+// refreshInterval bounds how long a session trusts change events alone:
+// changes made by other processes (congvu storage import-maildir) are
+// found by comparing with the store at least this often.
+const refreshInterval = 2 * time.Second
+
+// refresh compares the store with the client's view and writes the
+// differences as unilateral responses (RFC 9051 §7.4.1 EXPUNGE, §7.3.1
+// EXISTS, §7.5.2 FETCH FLAGS). With force the store is always read.
+func (c *conn) refresh(allowExpunge, force bool) error {
+	sel := c.sel
+	w := c.w
+	if allowExpunge && sel.ghosts > 0 {
+		// Report messages found gone during FETCH/STORE/SEARCH, highest
+		// sequence number first so each number is valid when sent.
+		for i := len(sel.msgs) - 1; i >= 0; i-- {
+			if sel.msgs[i].gone() {
+				c.writeExpunge(uint32(i + 1))
+				sel.msgs = append(sel.msgs[:i], sel.msgs[i+1:]...)
+			}
+		}
+		sel.ghosts = 0
+	}
+drain:
+	for {
+		select {
+		case <-sel.events:
+			sel.dirty = true
+		default:
+			break drain
+		}
+	}
+	if !sel.dirty && !force && time.Since(sel.lastCheck) < refreshInterval {
+		return w.Err()
+	}
+	sel.dirty, sel.lastCheck = false, time.Now()
+	st, err := c.mbox.Status(c.ctx, sel.folder)
+	if err != nil {
+		if errors.Is(err, mailerr.ErrNoSuchFolder) {
+			// Deleted or renamed by another session: the view cannot be
+			// kept consistent, so end the session (RFC 9051 §7.1.5 BYE).
+			c.log.Info("selected folder disappeared", "folder", sel.folder)
+			return byeError{"Selected folder was deleted or renamed"}
+		}
+		c.log.Warn("imap poll status failed", "folder", sel.folder, "err", err)
+		return nil
+	}
+	if st.UIDValidity != sel.uidValidity {
+		// RFC 9051 §2.3.1.1: UIDs of this view are no longer valid.
+		return byeError{"Folder UIDVALIDITY changed, please reconnect"}
+	}
+	if st.UIDNext == sel.last.UIDNext && st.HighestModSeq == sel.last.HighestModSeq && st.Messages == sel.last.Messages {
+		return w.Err()
+	}
+	cur, err := c.mbox.Messages(c.ctx, sel.folder)
+	if err != nil {
+		c.log.Warn("imap poll list failed", "folder", sel.folder, "err", err)
+		return nil
+	}
+	sel.last = st
+	c.applyChanges(cur, allowExpunge)
+	return w.Err()
+}
+
+// applyChanges diffs the view against cur (ordered by UID).
+func (c *conn) applyChanges(cur []storage.MessageInfo, allowExpunge bool) {
+	sel := c.sel
+	byUID := make(map[uint32]int, len(cur))
+	for i, m := range cur {
+		byUID[m.UID] = i
+	}
+	var maxUID uint32
+	if n := len(sel.msgs); n > 0 {
+		maxUID = sel.msgs[n-1].uid
+	}
+	// Expunged by others.
+	for i := len(sel.msgs) - 1; i >= 0; i-- {
+		m := &sel.msgs[i]
+		if _, ok := byUID[m.uid]; ok || m.gone() {
+			continue
+		}
+		if !allowExpunge {
+			m.markGone()
+			sel.ghosts++
+			continue
+		}
+		c.writeExpunge(uint32(i + 1))
+		sel.msgs = append(sel.msgs[:i], sel.msgs[i+1:]...)
+	}
+	// Flags changed by others; a keyword the client has not seen yet is
+	// announced with FLAGS before the first FETCH that carries it
+	// (RFC 9051 §7.3.5).
+	type change struct {
+		i     int
+		flags []string
+	}
+	var changes []change
+	newKeyword := false
+	for i := range sel.msgs {
+		m := sel.msgs[i]
+		j, ok := byUID[m.uid]
+		if !ok || sameFlags(sel.flagsOf(m), cur[j].Flags) {
+			continue
+		}
+		changes = append(changes, change{i, cur[j].Flags})
+		newKeyword = sel.learnKeywords(cur[j].Flags) || newKeyword
+	}
+	// New messages: UIDs only grow (RFC 9051 §2.3.1.1).
+	start := len(sel.msgs)
+	for _, m := range cur {
+		if m.UID > maxUID {
+			sel.msgs = append(sel.msgs, sel.toSnap(m))
+			newKeyword = sel.learnKeywords(m.Flags) || newKeyword
+		}
+	}
+	if newKeyword {
+		c.w.Raw("* FLAGS ")
+		writeFlagList(c.w, sel.mailboxFlags())
+		c.w.CRLF()
+	}
+	for _, ch := range changes {
+		sel.setFlags(ch.i, ch.flags)
+		c.writeFlagsUpdate(ch.i)
+	}
+	if len(sel.msgs) > start {
+		c.w.Raw("* ").Num(uint64(len(sel.msgs))).Raw(" EXISTS").CRLF()
+	}
+}
+
+// writeExpunge reports one expunged message (RFC 9051 §7.5.1).
+func (c *conn) writeExpunge(seq uint32) {
+	c.w.Raw("* ").Num32(seq).Raw(" EXPUNGE").CRLF()
+}
+
+// writeFlagsUpdate reports the flags of the message at view index i as
+// FETCH (UID FLAGS); UID helps clients that track by UID (RFC 9051 §7.5.2).
+func (c *conn) writeFlagsUpdate(i int) {
+	sel := c.sel
+	m := sel.msgs[i]
+	c.w.Raw("* ").Num(uint64(i + 1)).Raw(" FETCH (UID ").Num32(m.uid).Raw(" FLAGS ")
+	writeFlagList(c.w, sel.flagsOf(m))
+	c.w.Raw(")").CRLF()
+}
+
+// expungeFromView removes uids from the view, writing one EXPUNGE per
+// message, highest sequence number first.
+func (c *conn) expungeFromView(uids []uint32) {
+	sel := c.sel
+	gone := make(map[uint32]bool, len(uids))
+	for _, u := range uids {
+		gone[u] = true
+	}
+	for i := len(sel.msgs) - 1; i >= 0; i-- {
+		if !gone[sel.msgs[i].uid] {
+			continue
+		}
+		if sel.msgs[i].gone() {
+			sel.ghosts--
+		}
+		sel.msgs = append(sel.msgs[:i], sel.msgs[i+1:]...)
+		c.writeExpunge(uint32(i + 1))
+	}
+}
