@@ -50,7 +50,7 @@ func TestBadInput(t *testing.T) {
 		{"SEARCH NOSUCHKEY", ""},
 		{"SEARCH OR SEEN", "BAD"},
 		{"COPY 1 nosuch", "NO [TRYCREATE]"},
-		{"MOVE 1 INBOX", "NO"},
+		{"MOVE 1 INBOX", "OK"}, // RFC 6851 §3.3: allowed, new UIDs
 		{"STATUS INBOX (DELETED-STORAGE APPENDLIMIT RECENT SIZE)", "OK"},
 		{"LIST \"\" \"\"", "OK"},
 		{"LIST (NOSUCH) \"\" *", "BAD"},

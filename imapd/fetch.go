@@ -251,7 +251,7 @@ func (c *conn) writeFetch(seq uint32, m msgView, it *fetchItems, cmd *wire.Comma
 		case "FLAGS":
 			if !wroteFlags {
 				item("FLAGS ")
-				writeFlagList(w, m.flags)
+				c.writeMsgFlags(m.uid, m.flags)
 				wroteFlags = true
 			}
 		case "INTERNALDATE":
@@ -316,7 +316,7 @@ func (c *conn) writeFetch(seq uint32, m msgView, it *fetchItems, cmd *wire.Comma
 	}
 	if seenChanged && !wroteFlags {
 		item("FLAGS ")
-		writeFlagList(w, m.flags)
+		c.writeMsgFlags(m.uid, m.flags)
 	}
 	w.Byte(')').CRLF()
 	return w.Err()

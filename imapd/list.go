@@ -48,44 +48,45 @@ func (c *conn) cmdList(l *wire.ListParams) error {
 	for _, p := range l.Patterns {
 		matchers = append(matchers, newListMatcher(l.Reference, p))
 	}
-	for _, e := range entries {
+	selected := func(e *listEntry) bool {
+		switch {
+		case l.SelectSubscribed:
+			return e.subscribed
+		case l.SelectSpecialUse:
+			return e.SpecialUse != "" && !e.nonExistent
+		}
+		// Names that are not mailboxes are listed when they have some.
+		return !e.nonExistent && !e.virtual || e.hasChildren
+	}
+	filtering := l.SelectSubscribed || l.SelectSpecialUse
+	for i := range entries {
+		e := &entries[i]
 		if !matchAny(matchers, e.Name) {
 			continue
 		}
+		// RFC 5258 §3.5: with RECURSIVEMATCH, a name is also returned
+		// (with CHILDINFO) when a descendant that the patterns do not
+		// match satisfies the selection.
 		childInfo := false
-		switch {
-		case l.SelectSubscribed:
-			if !e.subscribed {
-				// RFC 5258 §3.5: with RECURSIVEMATCH a parent of
-				// subscribed folders is returned with CHILDINFO.
-				if !l.SelectRecursive || !e.subscribedChild {
-					continue
+		if l.SelectRecursive && filtering {
+			for j := range entries {
+				d := &entries[j]
+				if strings.HasPrefix(d.Name, e.Name+"/") && selected(d) && !matchAny(matchers, d.Name) {
+					childInfo = true
+					break
 				}
-				childInfo = true
-			} else if l.SelectRecursive && e.subscribedChild {
-				childInfo = true
-			}
-		case l.SelectSpecialUse:
-			if e.SpecialUse == "" {
-				if !l.SelectRecursive || !e.specialChild {
-					continue
-				}
-				childInfo = true
-			}
-		default:
-			if e.nonExistent {
-				continue
 			}
 		}
-		c.writeListEntry(e, l, childInfo)
+		if !selected(e) && !childInfo {
+			continue
+		}
+		c.writeListEntry(*e, l, childInfo)
 		if l.ReturnStatus != nil && !e.virtual && !e.nonExistent {
-			var ds int64
-			if containsItem(l.ReturnStatus, "DELETED-STORAGE") {
-				if ds, err = c.deletedStorage(e.Name); err != nil {
-					return err
-				}
+			ex, err := c.statusExtras(e.FolderStatus, l.ReturnStatus)
+			if err != nil {
+				return err
 			}
-			c.writeStatus(e.FolderStatus, l.ReturnStatus, ds)
+			c.writeStatus(e.FolderStatus, l.ReturnStatus, ex)
 		}
 	}
 	return nil
@@ -103,19 +104,20 @@ func containsItem(l []string, s string) bool {
 func (c *conn) writeListEntry(e listEntry, l *wire.ListParams, childInfo bool) {
 	w := c.w
 	var attrs []string
-	switch {
-	case e.nonExistent:
-		// RFC 5258 §3: \NonExistent implies \Noselect.
-		attrs = append(attrs, `\NonExistent`)
-	case e.virtual:
-		attrs = append(attrs, `\Noselect`)
-	}
-	if !e.nonExistent {
-		if e.hasChildren {
-			attrs = append(attrs, `\HasChildren`)
+	if e.nonExistent || e.virtual {
+		// RFC 5258 §3.4: \NonExistent (which implies \Noselect) for a
+		// name the selection returns that is no mailbox; \Noselect for a
+		// level of the hierarchy.
+		if l.SelectSubscribed || l.SelectSpecialUse || !e.hasChildren {
+			attrs = append(attrs, `\NonExistent`)
 		} else {
-			attrs = append(attrs, `\HasNoChildren`)
+			attrs = append(attrs, `\Noselect`)
 		}
+	}
+	if e.hasChildren {
+		attrs = append(attrs, `\HasChildren`)
+	} else {
+		attrs = append(attrs, `\HasNoChildren`)
 	}
 	if e.subscribed && (l.SelectSubscribed || l.ReturnSubscribed) {
 		attrs = append(attrs, `\Subscribed`)
@@ -172,10 +174,15 @@ func (c *conn) cmdLsub(ref, pattern string) error {
 	return nil
 }
 
-// listEntries returns the folders, the hierarchy levels implied by them,
-// and the subscriptions without folder, INBOX first then by name.
+// listEntries returns the folders, the subscriptions whose folder was
+// deleted, and the hierarchy levels implied by either, INBOX first then
+// by name.
 func (c *conn) listEntries() ([]listEntry, error) {
 	folders, err := c.mbox.Folders(c.ctx)
+	if err != nil {
+		return nil, err
+	}
+	subs, err := c.mbox.Subscriptions(c.ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -193,14 +200,21 @@ func (c *conn) listEntries() ([]listEntry, error) {
 	for _, f := range folders {
 		add(listEntry{FolderStatus: f, subscribed: f.Subscribed})
 	}
-	for _, f := range folders {
-		for _, parent := range parentNames(f.Name) {
+	for _, n := range subs {
+		e := add(listEntry{FolderStatus: storage.FolderStatus{Name: n}, nonExistent: true})
+		e.subscribed = true
+	}
+	for _, n := range append([]string(nil), names...) {
+		e := byName[n]
+		for _, parent := range parentNames(n) {
 			p := add(listEntry{FolderStatus: storage.FolderStatus{Name: parent}, virtual: true})
-			p.hasChildren = true
-			if f.Subscribed {
+			if !e.nonExistent {
+				p.hasChildren = true
+			}
+			if e.subscribed {
 				p.subscribedChild = true
 			}
-			if f.SpecialUse != "" {
+			if e.SpecialUse != "" {
 				p.specialChild = true
 			}
 		}

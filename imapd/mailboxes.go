@@ -59,16 +59,49 @@ func (c *conn) cmdStatus(cmd *wire.Command) error {
 	if err != nil {
 		return err
 	}
-	var deletedStorage int64
-	for _, item := range cmd.Status {
-		if item == "DELETED-STORAGE" {
-			if deletedStorage, err = c.deletedStorage(st.Name); err != nil {
-				return err
+	ex, err := c.statusExtras(st, cmd.Status)
+	if err != nil {
+		return err
+	}
+	c.writeStatus(st, cmd.Status, ex)
+	return nil
+}
+
+// statusExtras are the STATUS items that need more than the folder row.
+type statusExtras struct {
+	deletedStorage int64
+	recent         uint32
+}
+
+func (c *conn) statusExtras(st storage.FolderStatus, items []string) (statusExtras, error) {
+	var ex statusExtras
+	var err error
+	for _, item := range items {
+		switch item {
+		case "DELETED-STORAGE":
+			if ex.deletedStorage, err = c.deletedStorage(st.Name); err != nil {
+				return ex, err
+			}
+		case "RECENT":
+			// RFC 3501 §6.3.10: STATUS looks, it does not take \Recent.
+			first, err := c.mbox.ClaimRecent(c.ctx, st.Name, st.UIDNext, false)
+			if err != nil {
+				return ex, err
+			}
+			if first < st.UIDNext {
+				msgs, err := c.mbox.Messages(c.ctx, st.Name)
+				if err != nil {
+					return ex, err
+				}
+				for _, m := range msgs {
+					if m.UID >= first {
+						ex.recent++
+					}
+				}
 			}
 		}
 	}
-	c.writeStatus(st, cmd.Status, deletedStorage)
-	return nil
+	return ex, nil
 }
 
 // deletedStorage is what EXPUNGE would free in folder (RFC 9208 §4.1.5).
@@ -87,7 +120,7 @@ func (c *conn) deletedStorage(folder string) (int64, error) {
 }
 
 // writeStatus writes "* STATUS name (items)".
-func (c *conn) writeStatus(st storage.FolderStatus, items []string, deletedStorage int64) {
+func (c *conn) writeStatus(st storage.FolderStatus, items []string, ex statusExtras) {
 	w := c.w
 	w.Raw("* STATUS ").Mailbox(st.Name).Raw(" (")
 	for i, item := range items {
@@ -109,13 +142,13 @@ func (c *conn) writeStatus(st storage.FolderStatus, items []string, deletedStora
 		case "SIZE":
 			w.Num(uint64(max(st.Size, 0)))
 		case "RECENT":
-			w.Num(0)
+			w.Num32(ex.recent)
 		case "HIGHESTMODSEQ":
 			w.Num(st.HighestModSeq)
 		case "APPENDLIMIT":
 			w.Num32(c.srv.appendLimit)
 		case "DELETED-STORAGE":
-			w.Num(uint64(max(deletedStorage, 0)))
+			w.Num(uint64(max(ex.deletedStorage, 0)))
 		}
 	}
 	w.Byte(')').CRLF()

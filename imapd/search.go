@@ -254,10 +254,12 @@ func (mc *matchCtx) match(k *wire.SearchKey) (bool, error) {
 		return hasFlag(m.flags, k.Str), nil
 	case wire.SearchNotFlag:
 		return !hasFlag(m.flags, k.Str), nil
-	case wire.SearchRecent, wire.SearchNew:
-		return false, nil
+	case wire.SearchRecent:
+		return mc.c.sel.isRecent(m.uid), nil
+	case wire.SearchNew: // RFC 3501 §6.4.4: RECENT UNSEEN
+		return mc.c.sel.isRecent(m.uid) && !hasFlag(m.flags, `\Seen`), nil
 	case wire.SearchOld:
-		return true, nil
+		return !mc.c.sel.isRecent(m.uid), nil
 	case wire.SearchSeq:
 		if k.Set.SearchRes {
 			return containsUID(mc.prep.searchRes, m.uid), nil
@@ -292,7 +294,7 @@ func (mc *matchCtx) match(k *wire.SearchKey) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		return matchFields(h.FieldsByKey(k.Field), k.Str), nil
+		return matchFields(h.FieldsByKey(k.Field), k.Str, isAddressField(k.Field)), nil
 	case wire.SearchBody, wire.SearchText:
 		return mc.matchContent(k.Str, k.Op == wire.SearchText)
 	}
@@ -353,7 +355,17 @@ func (c *conn) textExcluded(folder string, k *wire.SearchKey) (map[uint32]bool, 
 	return tf.TextExcluded(c.ctx, folder, folded)
 }
 
-func matchFields(fields gomessage.HeaderFields, value string) bool {
+// isAddressField: fields whose addresses, names and comments SEARCH
+// compares (RFC 9051 §6.4.4 FROM, TO, CC, BCC and their relatives).
+func isAddressField(k string) bool {
+	switch strings.ToLower(k) {
+	case "from", "to", "cc", "bcc", "sender", "reply-to":
+		return true
+	}
+	return false
+}
+
+func matchFields(fields gomessage.HeaderFields, value string, address bool) bool {
 	if value == "" {
 		return fields.Len() > 0 // RFC 9051 §6.4.4: HEADER with an empty string
 	}
@@ -364,6 +376,11 @@ func matchFields(fields gomessage.HeaderFields, value string) bool {
 			v = fields.Value()
 		}
 		if strings.Contains(fold(v), value) {
+			return true
+		}
+		// RFC 2047 words in comments and quoted names are not decoded
+		// by the plain text form: compare the parsed addresses too.
+		if address && strings.Contains(fold(storage.AddressSearchText(fields.Value())), value) {
 			return true
 		}
 	}

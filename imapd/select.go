@@ -51,6 +51,13 @@ func (c *conn) cmdSelect(cmd *wire.Command) error {
 	if n := len(msgs); n > 0 && msgs[n-1].UID >= uidNext {
 		uidNext = msgs[n-1].UID + 1 // delivered between Status and Messages
 	}
+	// RFC 3501 §6.3.1: SELECT takes \Recent for this session; EXAMINE
+	// only looks (§6.3.2).
+	first, err := c.mbox.ClaimRecent(c.ctx, st.Name, uidNext, !readOnly)
+	if err != nil {
+		return err
+	}
+	sel.addRecent(first, uidNext)
 	w := c.w
 	w.Raw("* FLAGS ")
 	writeFlagList(w, sel.mailboxFlags())
@@ -62,7 +69,7 @@ func (c *conn) cmdSelect(cmd *wire.Command) error {
 	}
 	w.Raw("* ").Num(uint64(len(msgs))).Raw(" EXISTS").CRLF()
 	if !c.rev2 {
-		w.Raw("* 0 RECENT").CRLF()
+		w.Raw("* ").Num32(sel.recentCount()).Raw(" RECENT").CRLF()
 		for i, m := range sel.msgs {
 			if !hasFlag(sel.flagsOf(m), `\Seen`) {
 				w.Status("*", "OK", "UNSEEN "+itoa(uint32(i+1)), "First unseen") // RFC 3501 §6.3.1
@@ -235,7 +242,16 @@ func (c *conn) applyChanges(cur []storage.MessageInfo, allowExpunge bool) {
 		c.writeFlagsUpdate(ch.i)
 	}
 	if len(sel.msgs) > start {
+		// New mail is \Recent for the first session to see it (RFC 3501
+		// §2.3.2); a read-only session only looks.
+		next := sel.msgs[len(sel.msgs)-1].uid + 1
+		if first, err := c.mbox.ClaimRecent(c.ctx, sel.folder, next, !sel.readOnly); err == nil {
+			sel.addRecent(max(first, sel.msgs[start].uid), next)
+		}
 		c.w.Raw("* ").Num(uint64(len(sel.msgs))).Raw(" EXISTS").CRLF()
+		if !c.rev2 {
+			c.w.Raw("* ").Num32(sel.recentCount()).Raw(" RECENT").CRLF()
+		}
 	}
 }
 
@@ -250,8 +266,17 @@ func (c *conn) writeFlagsUpdate(i int) {
 	sel := c.sel
 	m := sel.msgs[i]
 	c.w.Raw("* ").Num(uint64(i + 1)).Raw(" FETCH (UID ").Num32(m.uid).Raw(" FLAGS ")
-	writeFlagList(c.w, sel.flagsOf(m))
+	c.writeMsgFlags(m.uid, sel.flagsOf(m))
 	c.w.Raw(")").CRLF()
+}
+
+// writeMsgFlags writes a message's flag list, with \Recent for IMAP4rev1
+// sessions (RFC 3501 §2.3.2; IMAP4rev2 has no \Recent).
+func (c *conn) writeMsgFlags(uid uint32, flags []string) {
+	if !c.rev2 && c.sel.isRecent(uid) {
+		flags = append(append(make([]string, 0, len(flags)+1), flags...), `\Recent`)
+	}
+	writeFlagList(c.w, flags)
 }
 
 // expungeFromView removes uids from the view, writing one EXPUNGE per

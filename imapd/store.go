@@ -127,9 +127,8 @@ func (c *conn) cmdMove(cmd *wire.Command) error {
 	if len(uids) == 0 {
 		return nil
 	}
-	if dest == sel.folder {
-		return no("CANNOT", "Source and destination folders are the same")
-	}
+	// MOVE into the selected folder itself gives the messages new UIDs,
+	// as Dovecot does: RFC 6851 §3.3 allows it like COPY.
 	res, err := c.mbox.Move(c.ctx, sel.folder, uids, dest)
 	if err != nil {
 		return err

@@ -41,6 +41,44 @@ type selected struct {
 	flagsByPtr map[*string]uint32
 	// farDates are internal dates outside what snapMsg.date holds.
 	farDates map[uint32]int64
+	// recent are the UID ranges [lo, hi) that are \Recent in this session
+	// (RFC 3501 §2.3.2); usually one or two.
+	recent [][2]uint32
+}
+
+// addRecent marks UIDs lo..hi-1 \Recent in this session.
+func (sel *selected) addRecent(lo, hi uint32) {
+	if lo >= hi {
+		return
+	}
+	if n := len(sel.recent); n > 0 && sel.recent[n-1][1] >= lo {
+		sel.recent[n-1][1] = max(sel.recent[n-1][1], hi)
+		return
+	}
+	sel.recent = append(sel.recent, [2]uint32{lo, hi})
+}
+
+func (sel *selected) isRecent(uid uint32) bool {
+	for _, r := range sel.recent {
+		if uid >= r[0] && uid < r[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// recentCount counts the view's \Recent messages.
+func (sel *selected) recentCount() uint32 {
+	if len(sel.recent) == 0 {
+		return 0
+	}
+	var n uint32
+	for _, m := range sel.msgs {
+		if !m.gone() && sel.isRecent(m.uid) {
+			n++
+		}
+	}
+	return n
 }
 
 // snapMsg is one message as the client knows it, in 16 bytes: every

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"os"
 	"slices"
 	"strings"
@@ -120,14 +121,21 @@ func (m *mailbox) Create(ctx context.Context, folder string) error {
 			if err := saveAccount(ctx, tx, acct); err != nil {
 				return err
 			}
+			if err := reconcileSubscriptions(ctx, tx); err != nil {
+				return err
+			}
 			return durable.SyncDir(u.dir)
 		})
 		if err != nil {
 			for _, id := range created {
 				os.RemoveAll(u.folderDir(id))
 			}
+			return err
 		}
-		return err
+		for _, id := range created {
+			u.syncMeta(ctx, id) // a revived subscription
+		}
+		return nil
 	})
 }
 
@@ -160,8 +168,15 @@ func (m *mailbox) Delete(ctx context.Context, folder string) error {
 				return mailerr.ErrCannotDo.WithMessage("Folder has subfolders; delete them first",
 					"Thư mục có thư mục con, hãy xoá các thư mục con trước")
 			}
+			if f.subscribed {
+				// RFC 9051 §6.3.7: the subscription stays.
+				if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO lost_subscriptions (name) VALUES (?)", f.name); err != nil {
+					return err
+				}
+			}
 			for _, q := range []string{"DELETE FROM messages WHERE folder_id = ?", "DELETE FROM cache WHERE folder_id = ?",
-				"DELETE FROM textidx WHERE folder_id = ?", "DELETE FROM folders WHERE id = ?", "INSERT OR IGNORE INTO removals (folder_id, uid) VALUES (?, 0)"} {
+				"DELETE FROM textidx WHERE folder_id = ?", "DELETE FROM expunged WHERE folder_id = ?",
+				"DELETE FROM folders WHERE id = ?", "INSERT OR IGNORE INTO removals (folder_id, uid) VALUES (?, 0)"} {
 				if _, err := tx.ExecContext(ctx, q, f.id); err != nil {
 					return err
 				}
@@ -257,6 +272,9 @@ func (m *mailbox) Rename(ctx context.Context, from, to string) error {
 				}
 				created = append(created, f.id)
 			}
+			if err := reconcileSubscriptions(ctx, tx); err != nil {
+				return err
+			}
 			if len(created) == 0 {
 				return nil
 			}
@@ -312,6 +330,16 @@ func (m *mailbox) Subscribe(ctx context.Context, folder string, subscribed bool)
 		var id int64
 		err := u.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			f, err := getFolder(ctx, tx, name)
+			if err != nil && !subscribed && errors.Is(err, mailerr.ErrNoSuchFolder) {
+				// UNSUBSCRIBE of a deleted folder's subscription.
+				res, derr := tx.ExecContext(ctx, "DELETE FROM lost_subscriptions WHERE name = ?", name)
+				if derr != nil {
+					return derr
+				}
+				if n, _ := res.RowsAffected(); n > 0 {
+					return nil
+				}
+			}
 			if err != nil || f.subscribed == subscribed {
 				return err
 			}

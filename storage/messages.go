@@ -270,6 +270,9 @@ func deleteMessages(ctx context.Context, tx *sql.Tx, f *folderRow, rows []messag
 		f.counts.add(contribution(msg.seen, msg.deleted, msg.size).neg())
 	}
 	f.highestModSeq++
+	if err := logExpunged(ctx, tx, f, rows); err != nil {
+		return err
+	}
 	return saveFolder(ctx, tx, f)
 }
 

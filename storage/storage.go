@@ -117,6 +117,9 @@ type Mailbox interface {
 	Delete(ctx context.Context, folder string) error
 	Rename(ctx context.Context, from, to string) error
 	Subscribe(ctx context.Context, folder string, subscribed bool) error
+	// Subscriptions lists every subscribed name, also of folders that were
+	// deleted (RFC 9051 §6.3.7: DELETE does not unsubscribe).
+	Subscriptions(ctx context.Context) ([]string, error)
 
 	// Append stores a message durably (see package doc). Quota exceeded
 	// gives mailerr.ErrOverQuota.
@@ -139,6 +142,14 @@ type Mailbox interface {
 	Copy(ctx context.Context, from string, uids []uint32, to string) (CopyResult, error)
 	// Move is Copy + expunge of the sources, atomically in the index.
 	Move(ctx context.Context, from string, uids []uint32, to string) (CopyResult, error)
+	// ClaimRecent returns the first \Recent UID of folder for the caller
+	// (RFC 3501 §2.3.2): messages from it to uidNext-1 are \Recent in the
+	// caller's session. With claim they stop being \Recent for others.
+	ClaimRecent(ctx context.Context, folder string, uidNext uint32, claim bool) (uint32, error)
+	// Vanished returns the UIDs expunged from folder with a MODSEQ above
+	// since, ascending; complete is false when the bounded log no longer
+	// reaches back to since (RFC 7162 §3.2.5.2).
+	Vanished(ctx context.Context, folder string, since uint64) (uids []uint32, complete bool, err error)
 	// Quota returns bytes used and the limit.
 	Quota(ctx context.Context) (used, limit int64, err error)
 	// Watch delivers an Event whenever the folder changes, until cancel is

@@ -422,10 +422,17 @@ type userState struct {
 	writeMu sync.Mutex
 	// metaMu serializes rewrites of folder.json files.
 	metaMu sync.Mutex
+	// recent holds \Recent claims not yet written (sync.go).
+	recent recentClaims
 }
 
 func (u *userState) close() error {
 	u.commit.stop()
+	if u.recentDirty() {
+		if err := u.write(context.Background(), func(context.Context, *sql.Tx) error { return nil }); err != nil {
+			u.log.Warn("storage: saving \\Recent claims", "err", err)
+		}
+	}
 	return u.db.Close()
 }
 
@@ -452,6 +459,10 @@ func (u *userState) write(ctx context.Context, fn func(ctx context.Context, tx *
 		return err
 	}
 	if err := fn(ctx, tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := u.flushRecent(ctx, tx); err != nil {
 		tx.Rollback()
 		return err
 	}

@@ -1,0 +1,207 @@
+package storage
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"congvu/internal/mailerr"
+)
+
+// untar extracts a testdata tarball into dir.
+func untar(t *testing.T, tarball, dir string) {
+	t.Helper()
+	f, err := os.Open(tarball)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(gz)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, filepath.Clean(h.Name))
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(p, 0o700); err != nil {
+				t.Fatal(err)
+			}
+		case tar.TypeReg:
+			os.MkdirAll(filepath.Dir(p), 0o700)
+			out, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.Copy(out, tr); err != nil {
+				t.Fatal(err)
+			}
+			out.Close()
+			os.Chtimes(p, h.ModTime, h.ModTime)
+		case tar.TypeLink: // COPY hard-links message files
+			if err := os.Link(filepath.Join(dir, filepath.Clean(h.Linkname)), p); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// A store written by the code before schema version 4 (testdata, made
+// with commit eaa34cc) opens with everything it had, and gains the
+// expunge log, \Recent thresholds and lost subscriptions.
+func TestMigrateSchema2Store(t *testing.T) {
+	dir := t.TempDir()
+	untar(t, filepath.Join("testdata", "store-schema2.tar.gz"), dir)
+	s := openStore(t, dir)
+	ctx := context.Background()
+	mb := mailboxOf(t, s, "an.nguyen@sokhcn.gov.vn")
+	msgs, err := mb.Messages(ctx, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 4 || msgs[0].UID != 1 || msgs[2].UID != 4 || !slices.Contains(msgs[0].Flags, `\Seen`) ||
+		!slices.Contains(msgs[0].Flags, "$Label1") || msgs[0].ModSeq != 7 {
+		t.Fatalf("INBOX after migration: %+v", msgs)
+	}
+	st := status(t, mb, "INBOX")
+	if st.HighestModSeq != 9 || st.UIDNext != 6 || st.Messages != 4 {
+		t.Fatalf("INBOX status %+v", st)
+	}
+	if got := readMsg(t, mb, "Dự án/2025", 1); len(got) == 0 {
+		t.Fatal("copied message lost")
+	}
+	// The log knew nothing before: a client with MODSEQ 1 must resync.
+	uids, complete, err := mb.Vanished(ctx, "INBOX", 1)
+	if err != nil || complete || len(uids) != 0 {
+		t.Fatalf("Vanished before any logged expunge: %v %v %v", uids, complete, err)
+	}
+	// Existing messages are not \Recent; new ones are.
+	if first, err := mb.ClaimRecent(ctx, "INBOX", st.UIDNext, false); err != nil || first != st.UIDNext {
+		t.Fatalf("first recent %d %v, want %d", first, err, st.UIDNext)
+	}
+	// Expunges from now on are logged with their MODSEQ.
+	if _, _, err := mb.SetFlags(ctx, "INBOX", []uint32{4}, FlagsAdd, []string{`\Deleted`}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mb.Expunge(ctx, "INBOX", nil); err != nil {
+		t.Fatal(err)
+	}
+	st2 := status(t, mb, "INBOX")
+	uids, complete, err = mb.Vanished(ctx, "INBOX", st.HighestModSeq)
+	if err != nil || !complete || !slices.Equal(uids, []uint32{4}) {
+		t.Fatalf("Vanished since %d: %v %v %v", st.HighestModSeq, uids, complete, err)
+	}
+	if uids, _, _ := mb.Vanished(ctx, "INBOX", st2.HighestModSeq); len(uids) != 0 {
+		t.Fatalf("Vanished since now: %v", uids)
+	}
+	checkClean(t, s)
+	var v int
+	u, err := s.acquire(ctx, "an.nguyen@sokhcn.gov.vn", "sokhcn.gov.vn", "an.nguyen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
+	s.release(u)
+	if v != schemaVersion {
+		t.Fatalf("user_version %d", v)
+	}
+}
+
+// \Recent (RFC 3501 §2.3.2): a new message is \Recent for exactly one
+// session, the first to claim it; EXAMINE looks without claiming.
+func TestRecentClaims(t *testing.T) {
+	s, dir := newStore(t)
+	ctx := context.Background()
+	mb := mailboxOf(t, s, "a@x.vn")
+	appendMsg(t, mb, "INBOX", testMsg("one", "1"))
+	appendMsg(t, mb, "INBOX", testMsg("two", "2"))
+	if first, _ := mb.ClaimRecent(ctx, "INBOX", 3, false); first != 1 {
+		t.Fatalf("peek: first recent %d, want 1", first)
+	}
+	if first, _ := mb.ClaimRecent(ctx, "INBOX", 3, true); first != 1 {
+		t.Fatalf("claim: first recent %d, want 1", first)
+	}
+	if first, _ := mb.ClaimRecent(ctx, "INBOX", 3, true); first != 3 {
+		t.Fatalf("second claim: first recent %d, want 3 (nothing recent)", first)
+	}
+	// Claims survive closing the store (they are written on close).
+	s.Close()
+	s = openStore(t, dir)
+	mb = mailboxOf(t, s, "a@x.vn")
+	if first, _ := mb.ClaimRecent(ctx, "INBOX", 3, false); first != 3 {
+		t.Fatalf("after reopen: first recent %d, want 3", first)
+	}
+	if _, err := mb.ClaimRecent(ctx, "Nope", 1, true); !errorsIsNoFolder(err) {
+		t.Fatalf("missing folder: %v", err)
+	}
+}
+
+func errorsIsNoFolder(err error) bool {
+	me := mailerr.As(err)
+	return me != nil && me.IMAPCode == "NONEXISTENT"
+}
+
+// A deleted folder's subscription stays (RFC 9051 §6.3.7) until
+// UNSUBSCRIBE, and comes back to life with the folder.
+func TestSubscriptionsOutliveFolders(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	mb := mailboxOf(t, s, "a@x.vn")
+	if err := mb.Create(ctx, "Dự án/Cũ"); err != nil {
+		t.Fatal(err)
+	}
+	if err := mb.Subscribe(ctx, "Dự án/Cũ", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := mb.Delete(ctx, "Dự án/Cũ"); err != nil {
+		t.Fatal(err)
+	}
+	subs, _ := mb.Subscriptions(ctx)
+	if !slices.Contains(subs, "Dự án/Cũ") {
+		t.Fatalf("subscription gone with its folder: %v", subs)
+	}
+	if err := mb.Create(ctx, "Dự án/Cũ"); err != nil {
+		t.Fatal(err)
+	}
+	if st := status(t, mb, "Dự án/Cũ"); !st.Subscribed {
+		t.Fatal("re-created folder not subscribed")
+	}
+	mb.Delete(ctx, "Dự án/Cũ")
+	if err := mb.Subscribe(ctx, "Dự án/Cũ", false); err != nil {
+		t.Fatalf("UNSUBSCRIBE of a deleted folder: %v", err)
+	}
+	subs, _ = mb.Subscriptions(ctx)
+	if slices.Contains(subs, "Dự án/Cũ") {
+		t.Fatalf("still subscribed: %v", subs)
+	}
+	if err := mb.Subscribe(ctx, "Không có", false); !errorsIsNoFolder(err) {
+		t.Fatalf("UNSUBSCRIBE of an unknown name: %v", err)
+	}
+}
+
+// Names clients turn into file paths are refused.
+func TestDotFolderNamesRefused(t *testing.T) {
+	s, _ := newStore(t)
+	mb := mailboxOf(t, s, "a@x.vn")
+	for _, name := range []string{".", "..", "../x", "a/../b", "a/.", "INBOX/.."} {
+		if err := mb.Create(context.Background(), name); err == nil {
+			t.Errorf("CREATE %q accepted", name)
+		}
+	}
+	if err := mb.Create(context.Background(), ".hidden"); err != nil {
+		t.Errorf("CREATE .hidden: %v", err)
+	}
+}
