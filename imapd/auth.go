@@ -216,6 +216,17 @@ func (c *conn) cmdEnable(cmd *wire.Command) error {
 				c.utf8 = true
 				enabled = append(enabled, "UTF8=ACCEPT")
 			}
+		case "CONDSTORE":
+			if !c.condstore {
+				c.condstore = true
+				enabled = append(enabled, "CONDSTORE")
+			}
+		case "QRESYNC":
+			// RFC 7162 §3.2.3: QRESYNC implies CONDSTORE.
+			if !c.qresync {
+				c.qresync, c.condstore = true, true
+				enabled = append(enabled, "QRESYNC")
+			}
 		}
 	}
 	c.p.UTF8, c.w.UTF8 = c.utf8, c.utf8

@@ -58,6 +58,8 @@ type conn struct {
 	// Enabled extensions (RFC 5161).
 	rev2, utf8, condstore, qresync bool
 	compressed                     bool
+	// vanished gathers expunged UIDs for one VANISHED response.
+	vanished []uint32
 
 	// bye is set by shutdown (another goroutine): the session ends with
 	// BYE bye before its next command.

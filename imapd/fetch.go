@@ -84,7 +84,42 @@ func (c *conn) cmdFetch(cmd *wire.Command) error {
 	}
 	atts := cmd.Fetch.Atts
 	needs := needsOf(atts)
-	seenNow := map[uint32]bool{}
+	f := cmd.Fetch
+	if f.Vanished && !c.qresync {
+		return bad("", "VANISHED needs ENABLE QRESYNC") // RFC 7162 §3.2.6
+	}
+	var list []storage.MessageInfo
+	if f.ChangedSince > 0 || hasAtt(atts, "MODSEQ") {
+		// RFC 7162 §3.1: CONDSTORE-enabling; MODSEQ comes from the store.
+		c.enableCondstore()
+		if list, err = c.listing(); err != nil {
+			return err
+		}
+	}
+	if f.ChangedSince > 0 {
+		if f.Vanished {
+			// RFC 7162 §3.2.6: expunged UIDs of the set first.
+			var maxUID uint32
+			if n := len(sel.msgs); n > 0 {
+				maxUID = sel.msgs[n-1].uid
+			}
+			star := max(maxUID, sel.last.UIDNext-1)
+			if err := c.writeVanishedEarlier(f.ChangedSince, &cmd.Set, func(u uint32) bool {
+				return setContains(cmd.Set, u, star)
+			}); err != nil {
+				return err
+			}
+		}
+		// RFC 7162 §3.1.4.1: only messages changed since.
+		kept := idx[:0]
+		for _, i := range idx {
+			if modseqOf(list, sel.msgs[i].uid) > f.ChangedSince {
+				kept = append(kept, i)
+			}
+		}
+		idx = kept
+	}
+	seenNow := map[uint32]uint64{}
 	if !sel.readOnly && needs.setsSeen {
 		if seenNow, err = c.markSeen(idx); err != nil {
 			return err
@@ -108,7 +143,13 @@ func (c *conn) cmdFetch(cmd *wire.Command) error {
 			}
 			return err
 		}
-		err = c.writeFetch(uint32(i+1), m, it, cmd, seenNow[m.uid])
+		if list != nil {
+			it.modseq = modseqOf(list, m.uid)
+		}
+		if ms := seenNow[m.uid]; ms > 0 {
+			it.modseq = ms
+		}
+		err = c.writeFetch(uint32(i+1), m, it, cmd, seenNow[m.uid] > 0)
 		it.close()
 		if err != nil {
 			return err
@@ -117,8 +158,9 @@ func (c *conn) cmdFetch(cmd *wire.Command) error {
 	return nil
 }
 
-// markSeen sets \Seen on the unseen messages at idx and returns their UIDs.
-func (c *conn) markSeen(idx []int) (map[uint32]bool, error) {
+// markSeen sets \Seen on the unseen messages at idx and returns their
+// UIDs with their new MODSEQ.
+func (c *conn) markSeen(idx []int) (map[uint32]uint64, error) {
 	sel := c.sel
 	var unseen []uint32
 	for _, i := range idx {
@@ -126,7 +168,7 @@ func (c *conn) markSeen(idx []int) (map[uint32]bool, error) {
 			unseen = append(unseen, m.uid)
 		}
 	}
-	seen := map[uint32]bool{}
+	seen := map[uint32]uint64{}
 	if len(unseen) == 0 {
 		return seen, nil
 	}
@@ -136,7 +178,7 @@ func (c *conn) markSeen(idx []int) (map[uint32]bool, error) {
 	}
 	newFlags := make(map[uint32][]string, len(updated))
 	for _, m := range updated {
-		seen[m.UID] = true
+		seen[m.UID] = max(m.ModSeq, 1)
 		newFlags[m.UID] = m.Flags
 	}
 	for _, i := range idx {
@@ -156,6 +198,16 @@ type fetchItems struct {
 	whole  io.ReadCloser // BODY[] streamed from the file
 	size   int64         // of whole
 	binary [][]byte      // decoded BINARY[] sections, by attribute index
+	modseq uint64        // for MODSEQ, CHANGEDSINCE
+}
+
+func hasAtt(atts []wire.FetchAtt, name string) bool {
+	for _, a := range atts {
+		if a.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 func (f *fetchItems) close() {
@@ -317,6 +369,12 @@ func (c *conn) writeFetch(seq uint32, m msgView, it *fetchItems, cmd *wire.Comma
 	if seenChanged && !wroteFlags {
 		item("FLAGS ")
 		c.writeMsgFlags(m.uid, m.flags)
+	}
+	// RFC 7162 §3.1.4.1: MODSEQ when asked for, with CHANGEDSINCE, and
+	// with flags that changed.
+	if it.modseq > 0 && (hasAtt(cmd.Fetch.Atts, "MODSEQ") || cmd.Fetch.ChangedSince > 0 || seenChanged && c.condstore) {
+		item("MODSEQ (")
+		w.Num(it.modseq).Byte(')')
 	}
 	w.Byte(')').CRLF()
 	return w.Err()

@@ -59,6 +59,9 @@ func (c *conn) cmdStatus(cmd *wire.Command) error {
 	if err != nil {
 		return err
 	}
+	if containsItem(cmd.Status, "HIGHESTMODSEQ") {
+		c.enableCondstore() // RFC 7162 §3.1: a CONDSTORE-enabling command
+	}
 	ex, err := c.statusExtras(st, cmd.Status)
 	if err != nil {
 		return err

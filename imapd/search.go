@@ -20,6 +20,9 @@ import (
 type searchResult struct {
 	idx  []int    // positions in the view
 	uids []uint32 // their UIDs
+	// maxModSeq is the highest MODSEQ of the matches when the program
+	// used MODSEQ (RFC 7162 §3.1.5); 0 otherwise.
+	maxModSeq uint64
 }
 
 // cmdSearch implements SEARCH and UID SEARCH (RFC 9051 §6.4.4) with
@@ -33,7 +36,7 @@ func (c *conn) cmdSearch(cmd *wire.Command) error {
 	if err != nil {
 		return err
 	}
-	c.answerSearch(cmd, res.idx, res.uids, 0)
+	c.answerSearch(cmd, res.idx, res.uids, res.maxModSeq)
 	return nil
 }
 
@@ -133,7 +136,9 @@ func (c *conn) search(key *wire.SearchKey) (*searchResult, error) {
 		prep.maxUID = sel.msgs[n-1].uid
 	}
 	header, sent := keyNeeds(key)
-	if keyUses(key, wire.SearchModSeq) {
+	usesModSeq := keyUses(key, wire.SearchModSeq)
+	if usesModSeq {
+		c.enableCondstore() // RFC 7162 §3.1: a CONDSTORE-enabling command
 		msgs, err := c.mbox.Messages(c.ctx, sel.folder)
 		if err != nil {
 			return nil, err
@@ -173,6 +178,9 @@ func (c *conn) search(key *wire.SearchKey) (*searchResult, error) {
 		if ok {
 			res.idx = append(res.idx, i)
 			res.uids = append(res.uids, sm.uid)
+			if usesModSeq {
+				res.maxModSeq = max(res.maxModSeq, prep.modseq[sm.uid])
+			}
 		}
 	}
 	return res, nil

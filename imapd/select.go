@@ -26,6 +26,13 @@ func (c *conn) cmdSelect(cmd *wire.Command) error {
 		c.w.Status("*", "OK", "CLOSED", "Previous mailbox closed")
 	}
 	readOnly := cmd.BaseName() == "EXAMINE"
+	if q := cmd.Select.QResync; q != nil && !c.qresync {
+		// RFC 7162 §3.2.5: QRESYNC must be enabled first.
+		return bad("", "QRESYNC parameter without ENABLE QRESYNC")
+	}
+	if cmd.Select.CondStore {
+		c.condstore = true
+	}
 	st, err := c.mbox.Status(c.ctx, cleanFolder(cmd.Mailbox))
 	if err != nil {
 		return err
@@ -79,9 +86,18 @@ func (c *conn) cmdSelect(cmd *wire.Command) error {
 	}
 	w.Status("*", "OK", "UIDVALIDITY "+itoa(st.UIDValidity), "UIDs valid")
 	w.Status("*", "OK", "UIDNEXT "+itoa(uidNext), "Predicted next UID")
+	if c.condstore {
+		// RFC 7162 §3.1.2.1.
+		w.Status("*", "OK", "HIGHESTMODSEQ "+u64toa(st.HighestModSeq), "Highest mailbox modseq")
+	}
 	if c.rev2 {
 		// RFC 9051 §6.3.2: the mailbox name as the server knows it.
 		w.Raw(`* LIST () "/" `).Mailbox(st.Name).CRLF()
+	}
+	if q := cmd.Select.QResync; q != nil {
+		if err := c.qresyncSelect(q); err != nil {
+			return err
+		}
 	}
 	if readOnly {
 		c.okCode = "READ-ONLY"
@@ -134,11 +150,12 @@ func (c *conn) refresh(allowExpunge, force bool) error {
 		// sequence number first so each number is valid when sent.
 		for i := len(sel.msgs) - 1; i >= 0; i-- {
 			if sel.msgs[i].gone() {
-				c.writeExpunge(uint32(i + 1))
+				c.writeExpunge(uint32(i+1), sel.msgs[i].uid)
 				sel.msgs = append(sel.msgs[:i], sel.msgs[i+1:]...)
 			}
 		}
 		sel.ghosts = 0
+		c.flushVanished()
 	}
 drain:
 	for {
@@ -203,15 +220,17 @@ func (c *conn) applyChanges(cur []storage.MessageInfo, allowExpunge bool) {
 			sel.ghosts++
 			continue
 		}
-		c.writeExpunge(uint32(i + 1))
+		c.writeExpunge(uint32(i+1), m.uid)
 		sel.msgs = append(sel.msgs[:i], sel.msgs[i+1:]...)
 	}
+	c.flushVanished()
 	// Flags changed by others; a keyword the client has not seen yet is
 	// announced with FLAGS before the first FETCH that carries it
 	// (RFC 9051 §7.3.5).
 	type change struct {
-		i     int
-		flags []string
+		i      int
+		flags  []string
+		modseq uint64
 	}
 	var changes []change
 	newKeyword := false
@@ -221,7 +240,7 @@ func (c *conn) applyChanges(cur []storage.MessageInfo, allowExpunge bool) {
 		if !ok || sameFlags(sel.flagsOf(m), cur[j].Flags) {
 			continue
 		}
-		changes = append(changes, change{i, cur[j].Flags})
+		changes = append(changes, change{i, cur[j].Flags, cur[j].ModSeq})
 		newKeyword = sel.learnKeywords(cur[j].Flags) || newKeyword
 	}
 	// New messages: UIDs only grow (RFC 9051 §2.3.1.1).
@@ -239,7 +258,7 @@ func (c *conn) applyChanges(cur []storage.MessageInfo, allowExpunge bool) {
 	}
 	for _, ch := range changes {
 		sel.setFlags(ch.i, ch.flags)
-		c.writeFlagsUpdate(ch.i)
+		c.writeFlagsUpdate(ch.i, ch.modseq)
 	}
 	if len(sel.msgs) > start {
 		// New mail is \Recent for the first session to see it (RFC 3501
@@ -255,18 +274,36 @@ func (c *conn) applyChanges(cur []storage.MessageInfo, allowExpunge bool) {
 	}
 }
 
-// writeExpunge reports one expunged message (RFC 9051 §7.5.1).
-func (c *conn) writeExpunge(seq uint32) {
+// writeExpunge reports one expunged message: EXPUNGE (RFC 9051 §7.5.1),
+// or with QRESYNC its UID, gathered into one VANISHED (RFC 7162 §3.2.10)
+// by flushVanished.
+func (c *conn) writeExpunge(seq, uid uint32) {
+	if c.qresync {
+		c.vanished = append(c.vanished, uid)
+		return
+	}
 	c.w.Raw("* ").Num32(seq).Raw(" EXPUNGE").CRLF()
 }
 
+// flushVanished sends the UIDs gathered by writeExpunge.
+func (c *conn) flushVanished() {
+	if len(c.vanished) > 0 {
+		c.w.Raw("* VANISHED ").Raw(uidSetString(c.vanished)).CRLF()
+		c.vanished = c.vanished[:0]
+	}
+}
+
 // writeFlagsUpdate reports the flags of the message at view index i as
-// FETCH (UID FLAGS); UID helps clients that track by UID (RFC 9051 §7.5.2).
-func (c *conn) writeFlagsUpdate(i int) {
+// FETCH (UID FLAGS), with MODSEQ once CONDSTORE is on (RFC 7162 §3.1.4);
+// UID helps clients that track by UID (RFC 9051 §7.5.2).
+func (c *conn) writeFlagsUpdate(i int, modseq uint64) {
 	sel := c.sel
 	m := sel.msgs[i]
 	c.w.Raw("* ").Num(uint64(i + 1)).Raw(" FETCH (UID ").Num32(m.uid).Raw(" FLAGS ")
 	c.writeMsgFlags(m.uid, sel.flagsOf(m))
+	if c.condstore && modseq > 0 {
+		c.w.Raw(" MODSEQ (").Num(modseq).Byte(')')
+	}
 	c.w.Raw(")").CRLF()
 }
 
@@ -280,7 +317,7 @@ func (c *conn) writeMsgFlags(uid uint32, flags []string) {
 }
 
 // expungeFromView removes uids from the view, writing one EXPUNGE per
-// message, highest sequence number first.
+// message, highest sequence number first (or one VANISHED).
 func (c *conn) expungeFromView(uids []uint32) {
 	sel := c.sel
 	gone := make(map[uint32]bool, len(uids))
@@ -288,13 +325,15 @@ func (c *conn) expungeFromView(uids []uint32) {
 		gone[u] = true
 	}
 	for i := len(sel.msgs) - 1; i >= 0; i-- {
-		if !gone[sel.msgs[i].uid] {
+		uid := sel.msgs[i].uid
+		if !gone[uid] {
 			continue
 		}
 		if sel.msgs[i].gone() {
 			sel.ghosts--
 		}
 		sel.msgs = append(sel.msgs[:i], sel.msgs[i+1:]...)
-		c.writeExpunge(uint32(i + 1))
+		c.writeExpunge(uint32(i+1), uid)
 	}
+	c.flushVanished()
 }

@@ -166,6 +166,9 @@ func (s *Server) capabilities() []string {
 		"BINARY",        // RFC 3516
 		"STATUS=SIZE",   // RFC 8438
 		"UTF8=ACCEPT",   // RFC 6855
+		"ID",            // RFC 2971
+		"CONDSTORE",     // RFC 7162
+		"QRESYNC",       // RFC 7162
 		fmt.Sprintf("APPENDLIMIT=%d", s.appendLimit), // RFC 7889
 	}
 }

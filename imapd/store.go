@@ -17,11 +17,20 @@ func (c *conn) cmdStore(cmd *wire.Command) error {
 	if err != nil {
 		return err
 	}
+	st := cmd.Store
+	if st.HasUnchanged {
+		c.enableCondstore() // RFC 7162 §3.1: a CONDSTORE-enabling command
+	}
 	uids := sel.liveUIDs(idx)
 	if len(uids) == 0 {
 		return nil
 	}
-	st := cmd.Store
+	if st.HasUnchanged && st.UnchangedSince == 0 {
+		// RFC 7162 §3.1.3: UNCHANGEDSINCE 0 always fails.
+		c.okCode = "MODIFIED " + c.numbersOf(idx, cmd.UID)
+		c.okText = "Conditional STORE failed"
+		return nil
+	}
 	op := storage.FlagsSet
 	switch st.Op {
 	case '+':
@@ -29,9 +38,15 @@ func (c *conn) cmdStore(cmd *wire.Command) error {
 	case '-':
 		op = storage.FlagsRemove
 	}
-	updated, _, err := c.mbox.SetFlags(c.ctx, sel.folder, uids, op, storeFlags(st.Flags), 0)
+	updated, failed, err := c.mbox.SetFlags(c.ctx, sel.folder, uids, op, storeFlags(st.Flags), st.UnchangedSince)
 	if err != nil {
 		return err
+	}
+	if len(failed) > 0 {
+		// RFC 7162 §3.1.3: the messages changed since are listed, by
+		// sequence number for STORE and by UID for UID STORE.
+		c.okCode = "MODIFIED " + c.numbersOf(sel.resolveUIDs(failed), cmd.UID)
+		c.okText = "Conditional STORE failed for some messages"
 	}
 	byUID := make(map[uint32]storage.MessageInfo, len(updated))
 	newKeyword := false
@@ -55,9 +70,22 @@ func (c *conn) cmdStore(cmd *wire.Command) error {
 		if st.Silent {
 			continue
 		}
-		c.writeFlagsUpdate(i)
+		c.writeFlagsUpdate(i, m.ModSeq)
 	}
 	return nil
+}
+
+// numbersOf formats the view positions idx as sequence numbers or UIDs.
+func (c *conn) numbersOf(idx []int, uid bool) string {
+	nums := make([]uint32, len(idx))
+	for i, j := range idx {
+		if uid {
+			nums[i] = c.sel.msgs[j].uid
+		} else {
+			nums[i] = uint32(j + 1)
+		}
+	}
+	return uidSetString(nums)
 }
 
 // cmdExpunge implements EXPUNGE and UID EXPUNGE (RFC 9051 §6.4.3, §6.4.9).

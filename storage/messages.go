@@ -234,7 +234,7 @@ func (m *mailbox) Expunge(ctx context.Context, folder string, uids []uint32) ([]
 			if len(rows) == 0 {
 				return nil
 			}
-			if err := deleteMessages(ctx, tx, f, rows); err != nil {
+			if err := deleteMessages(ctx, tx, f, rows, u.s.expungeLog); err != nil {
 				return err
 			}
 			var size int64
@@ -257,7 +257,7 @@ func (m *mailbox) Expunge(ctx context.Context, folder string, uids []uint32) ([]
 // deleteMessages deletes rows (as expunge), records their files for
 // removal and updates the folder's counts and MODSEQ (RFC 7162 3.2.10:
 // an expunge is a change). It does not touch the account's used bytes.
-func deleteMessages(ctx context.Context, tx *sql.Tx, f *folderRow, rows []messageRow) error {
+func deleteMessages(ctx context.Context, tx *sql.Tx, f *folderRow, rows []messageRow, lim expungeLogLimits) error {
 	for _, msg := range rows {
 		for _, q := range []string{"DELETE FROM messages WHERE folder_id = ? AND uid = ?",
 			"DELETE FROM cache WHERE folder_id = ? AND uid = ?",
@@ -270,7 +270,7 @@ func deleteMessages(ctx context.Context, tx *sql.Tx, f *folderRow, rows []messag
 		f.counts.add(contribution(msg.seen, msg.deleted, msg.size).neg())
 	}
 	f.highestModSeq++
-	if err := logExpunged(ctx, tx, f, rows); err != nil {
+	if err := logExpunged(ctx, tx, f, rows, lim); err != nil {
 		return err
 	}
 	return saveFolder(ctx, tx, f)
@@ -377,7 +377,7 @@ func (m *mailbox) copyOrMove(ctx context.Context, from string, uids []uint32, to
 				return err
 			}
 			if move {
-				return deleteMessages(ctx, tx, sf, rows)
+				return deleteMessages(ctx, tx, sf, rows, u.s.expungeLog)
 			}
 			return addUsed(ctx, tx, total)
 		})

@@ -92,6 +92,8 @@ type FileStore struct {
 	copyBufs sync.Pool // *[]byte buffers for spooling
 	decoded  *decodedCache
 	lists    *listCache
+	// expungeLog bounds each folder's expunge log (sync.go).
+	expungeLog expungeLogLimits
 	// dirSync makes new directory entries durable on the delivery path
 	// (durable.SyncDir; tests wrap it to observe group commit).
 	dirSync func(dir string) error
@@ -135,6 +137,7 @@ func Open(dir string, opts Options) (*FileStore, error) {
 		watchers:    watchers{m: map[watchKey]map[chan Event]struct{}{}},
 		dirSync:     durable.SyncDir,
 		decoded:     newDecodedCache(decodedCacheBytes),
+		expungeLog:  defaultExpungeLog,
 		lists:       newListCache(listCacheBytes),
 	}
 	s.cond = sync.NewCond(&s.mu)

@@ -31,13 +31,13 @@ func reconcileSubscriptions(ctx context.Context, tx *sql.Tx) error {
 // expunged UIDs by MODSEQ (RFC 7162 §3.2.5.2 VANISHED (EARLIER)) and
 // subscriptions that outlive their folder (RFC 9051 §6.3.7).
 
-// expungeLogMax bounds the expunge log of one folder; older entries are
-// dropped and the folder's expunge_floor records up to where.
-const expungeLogMax = 20000
+// expungeLogLimits bound the expunge log of one folder: when the
+// folder's HIGHESTMODSEQ passes a multiple of every (so trimming costs
+// nothing per expunge), entries beyond max are dropped and the folder's
+// expunge_floor records up to where.
+type expungeLogLimits struct{ max, every uint64 }
 
-// expungeTrimEvery: the log is trimmed when a folder's HIGHESTMODSEQ
-// passes a multiple of this, so trimming costs nothing per expunge.
-const expungeTrimEvery = 256
+var defaultExpungeLog = expungeLogLimits{max: 20000, every: 256}
 
 // recentClaims is a user's \Recent thresholds: messages with a UID at or
 // above a folder's threshold are \Recent for the next session that
@@ -109,19 +109,19 @@ func (u *userState) recentDirty() bool {
 
 // logExpunged records expunged UIDs at modseq (their folder's new
 // HIGHESTMODSEQ) and trims the log now and then.
-func logExpunged(ctx context.Context, tx *sql.Tx, f *folderRow, rows []messageRow) error {
+func logExpunged(ctx context.Context, tx *sql.Tx, f *folderRow, rows []messageRow, lim expungeLogLimits) error {
 	for _, msg := range rows {
 		if _, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO expunged (folder_id, uid, modseq) VALUES (?, ?, ?)",
 			f.id, msg.uid, f.highestModSeq); err != nil {
 			return err
 		}
 	}
-	if f.highestModSeq%expungeTrimEvery != 0 {
+	if f.highestModSeq%lim.every != 0 {
 		return nil
 	}
 	var cut uint64
 	err := tx.QueryRowContext(ctx, `SELECT modseq FROM expunged WHERE folder_id = ? ORDER BY modseq DESC LIMIT 1 OFFSET ?`,
-		f.id, expungeLogMax).Scan(&cut)
+		f.id, lim.max).Scan(&cut)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	} else if err != nil {

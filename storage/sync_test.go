@@ -205,3 +205,34 @@ func TestDotFolderNamesRefused(t *testing.T) {
 		t.Errorf("CREATE .hidden: %v", err)
 	}
 }
+
+// The expunge log is bounded: once trimmed, a MODSEQ older than the
+// floor gets an incomplete answer, a newer one the exact UIDs.
+func TestExpungeLogBounded(t *testing.T) {
+	s, _ := newStore(t)
+	s.expungeLog = expungeLogLimits{max: 3, every: 1}
+	ctx := context.Background()
+	mb := mailboxOf(t, s, "a@x.vn")
+	for i := range 8 {
+		appendMsg(t, mb, "INBOX", testMsg(string(rune('a'+i)), "x"))
+	}
+	start := status(t, mb, "INBOX").HighestModSeq
+	var mid uint64
+	for uid := uint32(1); uid <= 6; uid++ {
+		if _, _, err := mb.SetFlags(ctx, "INBOX", []uint32{uid}, FlagsAdd, []string{`\Deleted`}, 0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := mb.Expunge(ctx, "INBOX", nil); err != nil {
+			t.Fatal(err)
+		}
+		if uid == 4 {
+			mid = status(t, mb, "INBOX").HighestModSeq
+		}
+	}
+	if uids, complete, _ := mb.Vanished(ctx, "INBOX", start); complete || len(uids) > 4 {
+		t.Errorf("since before the floor: %v complete=%v, want incomplete", uids, complete)
+	}
+	if uids, complete, _ := mb.Vanished(ctx, "INBOX", mid); !complete || !slices.Equal(uids, []uint32{5, 6}) {
+		t.Errorf("since after the floor: %v complete=%v, want [5 6]", uids, complete)
+	}
+}
