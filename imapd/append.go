@@ -3,78 +3,93 @@ package imapd
 import (
 	"errors"
 	"io"
-	"time"
 
 	"congvu/imapd/wire"
 	"congvu/internal/mailerr"
 	"congvu/internal/metrics"
+	"congvu/storage"
 )
 
 // cmdAppend implements APPEND (RFC 9051 §6.3.12) with APPENDUID (RFC
-// 4315) and APPENDLIMIT (RFC 7889). The literal is streamed into the
-// store, which writes it durably before we answer; a refused message's
-// literal is never requested (synchronizing) or is skipped (LITERAL+).
+// 4315), APPENDLIMIT (RFC 7889) and MULTIAPPEND (RFC 3502): each message
+// is streamed into the store's spool as the client sends it, then all are
+// appended at once, durably, or none. A refused message's literal is
+// never requested (synchronizing) or is skipped (LITERAL+).
 func (c *conn) cmdAppend(cmd *wire.Command) error {
 	folder := cleanFolder(cmd.Mailbox)
 	if err := c.policyAppend(folder); err != nil {
 		return err
 	}
-	msg, done, err := c.p.AppendMessage()
-	if err != nil {
-		return err
-	}
-	if done {
-		return bad("", "APPEND needs a message")
-	}
-	if msg.Catenate {
-		return bad("", "CATENATE is not supported")
-	}
-	lit := msg.Literal
-	if lit.Size > int64(c.srv.appendLimit) {
-		c.countAppend(mailerr.ErrTooBig)
-		if err := c.p.SkipLiteral(lit); err != nil {
+	var msgs []storage.SpooledMessage
+	defer func() {
+		for _, m := range msgs {
+			m.Msg.Discard()
+		}
+	}()
+	for {
+		msg, done, err := c.p.AppendMessage()
+		if err != nil {
 			return err
 		}
-		return no("TOOBIG", "Message too large (APPENDLIMIT "+itoa(c.srv.appendLimit)+")")
-	}
-	// A missing folder is answered before the client sends the message.
-	if _, err := c.mbox.Status(c.ctx, folder); err != nil {
-		if serr := c.p.SkipLiteral(lit); serr != nil {
-			return serr
+		if done {
+			break
 		}
-		return err
+		if msg.Catenate {
+			return bad("", "CATENATE is not supported")
+		}
+		lit := msg.Literal
+		if lit.Size > int64(c.srv.appendLimit) {
+			c.countAppend(mailerr.ErrTooBig)
+			if err := c.p.SkipLiteral(lit); err != nil {
+				return err
+			}
+			return no("TOOBIG", "Message too large (APPENDLIMIT "+itoa(c.srv.appendLimit)+")")
+		}
+		if len(msgs) == 0 {
+			// A missing folder is answered before the client sends data.
+			if _, err := c.mbox.Status(c.ctx, folder); err != nil {
+				if serr := c.p.SkipLiteral(lit); serr != nil {
+					return serr
+				}
+				return err
+			}
+		}
+		data, err := c.p.LiteralData(lit)
+		if err != nil {
+			return err
+		}
+		sp, err := c.mbox.Spool(c.ctx, data, msg.Date)
+		// Whatever the store did, the rest of the literal is the client's
+		// and must be read to keep the stream in step.
+		if _, derr := io.Copy(io.Discard, data); derr != nil {
+			sp.Discard()
+			return derr
+		}
+		if lerr := c.p.AfterLiteral(); lerr != nil {
+			sp.Discard()
+			return lerr
+		}
+		if err != nil {
+			c.countAppend(err)
+			return err
+		}
+		msgs = append(msgs, storage.SpooledMessage{Msg: sp, Flags: storeFlags(msg.Flags)})
 	}
-	date := msg.Date
-	if date.IsZero() {
-		date = time.Now()
+	if len(msgs) == 0 {
+		return bad("", "APPEND needs a message")
 	}
-	data, err := c.p.LiteralData(lit)
+	results, err := c.mbox.AppendSpooled(c.ctx, folder, msgs)
+	for range msgs {
+		c.countAppend(err)
+	}
 	if err != nil {
 		return err
 	}
-	res, err := c.mbox.Append(c.ctx, folder, data, storeFlags(msg.Flags), date)
-	if err == nil {
-		err = res.Err
+	uids := make([]uint32, len(results))
+	for i, r := range results {
+		uids[i] = r.UID
 	}
-	// Whatever the store did, the rest of the literal is the client's and
-	// must be read to keep the stream in step.
-	if _, derr := io.Copy(io.Discard, data); derr != nil {
-		return derr
-	}
-	if lerr := c.p.AfterLiteral(); lerr != nil {
-		return lerr
-	}
-	c.countAppend(err)
-	if err != nil {
-		return err
-	}
-	if _, done, perr := c.p.AppendMessage(); perr != nil || !done {
-		if perr == nil {
-			perr = bad("", "Only one message per APPEND")
-		}
-		return perr
-	}
-	c.okCode = "APPENDUID " + itoa(res.UIDValidity) + " " + itoa(res.UID)
+	c.okCode = "APPENDUID " + itoa(results[0].UIDValidity) + " " + uidSetString(uids)
 	return nil
 }
 

@@ -356,3 +356,54 @@ func TestConformanceDotNames(t *testing.T) {
 		t.Errorf("RENAME to ..: %q", done)
 	}
 }
+
+// RFC 3502 §6.3.11: MULTIAPPEND appends every message or none, and
+// APPENDUID lists their UIDs (RFC 4315 §3).
+func TestConformanceMultiappend(t *testing.T) {
+	e := newEnv(t)
+	r := e.loggedIn(t)
+	m1, m2 := "Subject: a\r\n\r\na\r\n", "Subject: b\r\n\r\nbb\r\n"
+	_, done := r.cmdBytes("a1", fmt.Sprintf("APPEND Archive (\\Seen) {%d+}\r\n%s {%d+}\r\n%s", len(m1), m1, len(m2), m2))
+	if !strings.HasPrefix(done, "a1 OK [APPENDUID ") || !strings.HasSuffix(strings.Fields(done)[4], "1:2]") {
+		t.Fatalf("MULTIAPPEND: %q", done)
+	}
+	// The second message is too large: neither is stored, and the rest
+	// of the command is skipped.
+	big := strings.Repeat("x", 2<<20)
+	_, done = r.cmdBytes("a2", fmt.Sprintf("APPEND Archive {%d+}\r\n%s {%d+}\r\n%s", len(m1), m1, len(big), big))
+	if !strings.HasPrefix(done, "a2 NO [TOOBIG]") {
+		t.Fatalf("MULTIAPPEND with a message too large: %q", done)
+	}
+	if un, _ := r.cmd("a3", "STATUS Archive (MESSAGES)"); len(un) != 1 || !strings.Contains(un[0], "MESSAGES 2") {
+		t.Errorf("after the refused MULTIAPPEND: %q", un)
+	}
+	// Synchronizing literals: one continuation per message.
+	r.send(fmt.Sprintf("a4 APPEND INBOX {%d}", len(m1)))
+	if l := r.line(); !strings.HasPrefix(l, "+ ") {
+		t.Fatalf("continuation: %q", l)
+	}
+	r.conn.Write([]byte(m1 + fmt.Sprintf(" {%d}\r\n", len(m2))))
+	if l := r.line(); !strings.HasPrefix(l, "+ ") {
+		t.Fatalf("second continuation: %q", l)
+	}
+	r.conn.Write([]byte(m2 + "\r\n"))
+	if l := r.line(); !strings.HasPrefix(l, "a4 OK [APPENDUID ") {
+		t.Fatalf("synchronizing MULTIAPPEND: %q", l)
+	}
+}
+
+// RFC 6154 §3 CREATE-SPECIAL-USE.
+func TestConformanceCreateSpecialUse(t *testing.T) {
+	e := newEnv(t)
+	r := e.loggedIn(t)
+	mustOK(t, func() string { _, d := r.cmd("a1", `CREATE "Lưu trữ 2024" (USE (\Archive))`); return d }())
+	un, _ := r.cmd("a2", `LIST "" "Lưu trữ 2024"`)
+	if len(un) != 1 || !strings.Contains(un[0], `\Archive`) {
+		t.Errorf("LIST of the new folder: %q", un)
+	}
+	for _, c := range []string{`CREATE x (USE (\All))`, `CREATE y (USE (\Sent \Trash))`} {
+		if _, done := r.cmd("t", c); !strings.HasPrefix(done, "t NO [USEATTR]") {
+			t.Errorf("%s: %q", c, done)
+		}
+	}
+}

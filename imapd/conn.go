@@ -2,6 +2,7 @@ package imapd
 
 import (
 	"bufio"
+	"compress/flate"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -60,6 +61,8 @@ type conn struct {
 	compressed                     bool
 	// vanished gathers expunged UIDs for one VANISHED response.
 	vanished []uint32
+	// zw compresses what is sent once COMPRESS is active.
+	zw *flate.Writer
 
 	// bye is set by shutdown (another goroutine): the session ends with
 	// BYE bye before its next command.
@@ -155,6 +158,9 @@ func (c *conn) cleanup() {
 func (c *conn) flush() error {
 	c.tcp.SetWriteDeadline(time.Now().Add(writeTimeout))
 	err := c.w.Flush()
+	if err == nil && c.zw != nil {
+		err = c.zw.Flush()
+	}
 	if err != nil {
 		c.log.Debug("imap write failed", "err", err)
 	}
@@ -413,6 +419,18 @@ func (c *conn) dispatch(cmd *wire.Command) error {
 		return c.cmdCopy(cmd)
 	case "MOVE":
 		return c.cmdMove(cmd)
+	case "SORT":
+		return c.cmdSort(cmd)
+	case "THREAD":
+		return c.cmdThread(cmd)
+	case "GETQUOTAROOT":
+		return c.cmdGetQuotaRoot(cmd)
+	case "GETQUOTA":
+		return c.cmdGetQuota(cmd)
+	case "SETQUOTA":
+		return c.cmdSetQuota()
+	case "COMPRESS":
+		return c.cmdCompress(cmd)
 	}
 	return bad("", cmd.Name+" is not supported")
 }

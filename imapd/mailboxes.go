@@ -26,14 +26,18 @@ func cleanFolder(name string) string {
 
 // cmdCreate implements CREATE (RFC 9051 §6.3.4).
 func (c *conn) cmdCreate(cmd *wire.Command) error {
-	if len(cmd.UseAttrs) > 0 {
-		return no("USEATTR", "Special-use attributes cannot be assigned")
-	}
 	name := cleanFolder(cmd.Mailbox)
 	if name == "" {
 		return no("CANNOT", "Invalid folder name: empty")
 	}
-	return c.mbox.Create(c.ctx, name)
+	switch len(cmd.UseAttrs) {
+	case 0:
+		return c.mbox.Create(c.ctx, name)
+	case 1:
+		// RFC 6154 §3 CREATE-SPECIAL-USE.
+		return c.mbox.CreateSpecialUse(c.ctx, name, cmd.UseAttrs[0])
+	}
+	return no("USEATTR", "A folder has one special use")
 }
 
 // cmdDelete implements DELETE (RFC 9051 §6.3.5).

@@ -147,28 +147,39 @@ func New(cfg Config, deps Deps) *Server {
 // them too.
 func (s *Server) capabilities() []string {
 	return []string{
-		"IMAP4rev1",     // RFC 3501
-		"IMAP4rev2",     // RFC 9051
-		"LITERAL+",      // RFC 7888
-		"SASL-IR",       // RFC 4959
-		"ENABLE",        // RFC 5161
-		"IDLE",          // RFC 2177
-		"NAMESPACE",     // RFC 2342
-		"UNSELECT",      // RFC 3691
-		"UIDPLUS",       // RFC 4315
-		"MOVE",          // RFC 6851
-		"CHILDREN",      // RFC 3348
-		"LIST-EXTENDED", // RFC 5258
-		"LIST-STATUS",   // RFC 5819
-		"SPECIAL-USE",   // RFC 6154
-		"ESEARCH",       // RFC 4731
-		"SEARCHRES",     // RFC 5182
-		"BINARY",        // RFC 3516
-		"STATUS=SIZE",   // RFC 8438
-		"UTF8=ACCEPT",   // RFC 6855
-		"ID",            // RFC 2971
-		"CONDSTORE",     // RFC 7162
-		"QRESYNC",       // RFC 7162
+		"IMAP4rev1",          // RFC 3501
+		"IMAP4rev2",          // RFC 9051
+		"LITERAL+",           // RFC 7888
+		"MULTIAPPEND",        // RFC 3502
+		"SASL-IR",            // RFC 4959
+		"ENABLE",             // RFC 5161
+		"IDLE",               // RFC 2177
+		"NAMESPACE",          // RFC 2342
+		"UNSELECT",           // RFC 3691
+		"UIDPLUS",            // RFC 4315
+		"MOVE",               // RFC 6851
+		"CHILDREN",           // RFC 3348
+		"LIST-EXTENDED",      // RFC 5258
+		"LIST-STATUS",        // RFC 5819
+		"SPECIAL-USE",        // RFC 6154
+		"CREATE-SPECIAL-USE", // RFC 6154
+		"ESEARCH",            // RFC 4731
+		"SEARCHRES",          // RFC 5182
+		"BINARY",             // RFC 3516
+		"STATUS=SIZE",        // RFC 8438
+		"UTF8=ACCEPT",        // RFC 6855
+		"ID",                 // RFC 2971
+		"COMPRESS=DEFLATE",   // RFC 4978
+		"CONDSTORE",          // RFC 7162
+		"QRESYNC",            // RFC 7162
+		"QUOTA",              // RFC 9208
+		"QUOTA=RES-STORAGE",
+		"QUOTA=RES-MESSAGE",
+		"SORT",              // RFC 5256
+		"SORT=DISPLAY",      // RFC 5957
+		"ESORT",             // RFC 5267
+		"THREAD=REFERENCES", // RFC 5256
+		"THREAD=ORDEREDSUBJECT",
 		fmt.Sprintf("APPENDLIMIT=%d", s.appendLimit), // RFC 7889
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -94,9 +95,31 @@ func (m *mailbox) Status(ctx context.Context, folder string) (FolderStatus, erro
 
 // Create makes a folder and any missing superior folders (RFC 9051 6.3.4).
 func (m *mailbox) Create(ctx context.Context, folder string) error {
+	return m.CreateSpecialUse(ctx, folder, "")
+}
+
+// specialUses are the attributes CREATE-SPECIAL-USE may give a folder
+// (RFC 6154 §2); \All and \Flagged name virtual folders the store has not.
+var specialUses = map[string]string{`\archive`: `\Archive`, `\drafts`: `\Drafts`, `\junk`: `\Junk`,
+	`\sent`: `\Sent`, `\trash`: `\Trash`}
+
+// ErrUseAttr refuses a special-use attribute (RFC 6154 §3 USEATTR).
+var ErrUseAttr = &mailerr.Error{SMTPCode: 550, Enhanced: [3]int{5, 2, 0}, IMAPCode: "USEATTR",
+	Message: "Unsupported special-use attribute", MessageVI: "Thuộc tính thư mục đặc biệt không được hỗ trợ"}
+
+// CreateSpecialUse is Create giving the new folder a special use (RFC
+// 6154 §3), e.g. `\Archive`; "" for none.
+func (m *mailbox) CreateSpecialUse(ctx context.Context, folder, use string) error {
 	name, err := normalizeFolder(folder)
 	if err != nil {
 		return err
+	}
+	if use != "" {
+		canon, ok := specialUses[strings.ToLower(use)]
+		if !ok {
+			return ErrUseAttr.With(fmt.Errorf("attribute %q", use))
+		}
+		use = canon
 	}
 	return m.with(ctx, func(u *userState) error {
 		var created []int64
@@ -112,7 +135,11 @@ func (m *mailbox) Create(ctx context.Context, folder string) error {
 				if _, err := getFolder(ctx, tx, n); err == nil {
 					continue
 				}
-				f, err := u.createFolderTx(ctx, tx, acct, n, "", false)
+				fuse := ""
+				if n == name {
+					fuse = use
+				}
+				f, err := u.createFolderTx(ctx, tx, acct, n, fuse, false)
 				if err != nil {
 					return err
 				}

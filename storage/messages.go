@@ -338,12 +338,16 @@ func (m *mailbox) copyOrMove(ctx context.Context, from string, uids []uint32, to
 				total += msg.size
 			}
 			if !move {
-				var used int64
-				if err := tx.QueryRowContext(ctx, "SELECT used_bytes FROM account WHERE id = 1").Scan(&used); err != nil {
+				var used, count int64
+				if err := tx.QueryRowContext(ctx, "SELECT used_bytes, (SELECT COALESCE(SUM(messages), 0) FROM folders) FROM account WHERE id = 1").
+					Scan(&used, &count); err != nil {
 					return err
 				}
 				if overQuota(used, total, m.limit) {
 					return mailerr.ErrOverQuota.With(fmt.Errorf("%s: %d + %d bytes > %d", u.key, used, total, m.limit))
+				}
+				if overQuota(count, int64(len(rows)), u.s.maxMsgs) {
+					return mailerr.ErrOverQuota.With(fmt.Errorf("%s: %d + %d messages > %d", u.key, count, len(rows), u.s.maxMsgs))
 				}
 			}
 			df.highestModSeq++
@@ -403,6 +407,23 @@ func (m *mailbox) copyOrMove(ctx context.Context, from string, uids []uint32, to
 		return CopyResult{}, err
 	}
 	return res, nil
+}
+
+// Usage is what a mailbox holds against its quotas (RFC 9208 STORAGE and
+// MESSAGE resources); a limit of 0 or less means none.
+type Usage struct {
+	Bytes, BytesLimit       int64
+	Messages, MessagesLimit int64
+}
+
+// Usage returns the bytes and messages held and their limits.
+func (m *mailbox) Usage(ctx context.Context) (Usage, error) {
+	us := Usage{BytesLimit: m.limit, MessagesLimit: m.s.maxMsgs}
+	err := m.with(ctx, func(u *userState) error {
+		return u.db.QueryRowContext(ctx, "SELECT used_bytes, (SELECT COALESCE(SUM(messages), 0) FROM folders) FROM account WHERE id = 1").
+			Scan(&us.Bytes, &us.Messages)
+	})
+	return us, err
 }
 
 // Quota returns the bytes used and the limit (negative: no limit).

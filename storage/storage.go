@@ -114,6 +114,9 @@ type Mailbox interface {
 	Folders(ctx context.Context) ([]FolderStatus, error)
 	Status(ctx context.Context, folder string) (FolderStatus, error)
 	Create(ctx context.Context, folder string) error
+	// CreateSpecialUse creates a folder with a special use such as
+	// `\Archive` (RFC 6154 §3); others give ErrUseAttr.
+	CreateSpecialUse(ctx context.Context, folder, use string) error
 	Delete(ctx context.Context, folder string) error
 	Rename(ctx context.Context, from, to string) error
 	Subscribe(ctx context.Context, folder string, subscribed bool) error
@@ -124,6 +127,11 @@ type Mailbox interface {
 	// Append stores a message durably (see package doc). Quota exceeded
 	// gives mailerr.ErrOverQuota.
 	Append(ctx context.Context, folder string, r io.Reader, flags []string, date time.Time) (DeliveryResult, error)
+	// Spool reads a message into the store's spool for AppendSpooled.
+	Spool(ctx context.Context, r io.Reader, date time.Time) (*Spooled, error)
+	// AppendSpooled appends spooled messages, several atomically (RFC
+	// 3502 MULTIAPPEND), with the durability of Append.
+	AppendSpooled(ctx context.Context, folder string, msgs []SpooledMessage) ([]DeliveryResult, error)
 	// Messages lists a folder's messages ordered by UID. The slice and its
 	// Flags are shared (with other messages and other callers): callers
 	// must not modify them.
@@ -152,6 +160,8 @@ type Mailbox interface {
 	Vanished(ctx context.Context, folder string, since uint64) (uids []uint32, complete bool, err error)
 	// Quota returns bytes used and the limit.
 	Quota(ctx context.Context) (used, limit int64, err error)
+	// Usage returns the bytes and messages held and their limits.
+	Usage(ctx context.Context) (Usage, error)
 	// Watch delivers an Event whenever the folder changes, until cancel is
 	// called. The channel is buffered and coalescing: a slow reader misses
 	// no change, it just sees fewer events.

@@ -42,6 +42,8 @@ const (
 
 	// defaultQuota applies when Options.DefaultQuotaBytes is 0.
 	defaultQuota = 2 << 30
+	// defaultMaxMessages applies when Options.MaxMessages is 0.
+	defaultMaxMessages = 1_000_000
 	// userIdleTimeout is how long an unused user's index stays open.
 	userIdleTimeout = 2 * time.Minute
 	// maxOpenUsers bounds the unused indexes kept open: a delivery burst to
@@ -55,8 +57,11 @@ var _ Store = (*FileStore)(nil)
 
 // Options configures a FileStore.
 type Options struct {
-	DefaultQuotaBytes int64        // 0 → 2 GiB; negative → no limit
-	Logger            *slog.Logger // nil → discard
+	DefaultQuotaBytes int64 // 0 → 2 GiB; negative → no limit
+	// MaxMessages bounds the messages of one mailbox (RFC 9208 MESSAGE
+	// resource): 0 → 1,000,000; negative → no limit.
+	MaxMessages int64
+	Logger      *slog.Logger // nil → discard
 }
 
 // FileStore is the file-and-SQLite mail store. It implements Store.
@@ -85,6 +90,7 @@ type FileStore struct {
 	spoolFd  *os.File // holds the flock on spool while the store is open
 	lockFd   *os.File // shared flock on dir/lockFile while the store is open
 	quota    int64
+	maxMsgs  int64 // see Options.MaxMessages
 	log      *slog.Logger
 	idle     time.Duration
 	maxOpen  int // see maxOpenUsers
@@ -144,6 +150,12 @@ func Open(dir string, opts Options) (*FileStore, error) {
 	s.copyBufs.New = func() any { b := make([]byte, 32<<10); return &b }
 	if s.quota == 0 {
 		s.quota = defaultQuota
+	}
+	switch s.maxMsgs = opts.MaxMessages; {
+	case s.maxMsgs == 0:
+		s.maxMsgs = defaultMaxMessages
+	case s.maxMsgs < 0:
+		s.maxMsgs = 0
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))

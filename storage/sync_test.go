@@ -236,3 +236,35 @@ func TestExpungeLogBounded(t *testing.T) {
 		t.Errorf("since after the floor: %v complete=%v, want [5 6]", uids, complete)
 	}
 }
+
+// RFC 9208 MESSAGE resource: past the message limit, delivery, APPEND
+// and COPY are refused with OVERQUOTA, and Usage reports the count.
+func TestMessageLimit(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{MaxMessages: 2, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	mb := mailboxOf(t, s, "a@x.vn")
+	appendMsg(t, mb, "INBOX", testMsg("one", "1"))
+	res := deliver(t, s, testMsg("two", "2"), Recipient{User: "a@x.vn"})
+	if res[0].Err != nil {
+		t.Fatal(res[0].Err)
+	}
+	res = deliver(t, s, testMsg("three", "3"), Recipient{User: "a@x.vn"})
+	if me := mailerr.As(res[0].Err); me == nil || me.IMAPCode != "OVERQUOTA" {
+		t.Fatalf("third delivery: %v", res[0].Err)
+	}
+	if _, err := mb.Copy(ctx, "INBOX", []uint32{1}, "Archive"); mailerr.As(err) == nil || mailerr.As(err).IMAPCode != "OVERQUOTA" {
+		t.Fatalf("COPY past the limit: %v", err)
+	}
+	if _, err := mb.Move(ctx, "INBOX", []uint32{1}, "Archive"); err != nil {
+		t.Fatalf("MOVE keeps the count: %v", err)
+	}
+	us, err := mb.Usage(ctx)
+	if err != nil || us.Messages != 2 || us.MessagesLimit != 2 || us.Bytes == 0 {
+		t.Fatalf("usage %+v %v", us, err)
+	}
+}

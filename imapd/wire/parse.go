@@ -326,7 +326,10 @@ func (p *Parser) AString() (string, error) {
 		return p.String()
 	}
 	start := p.pos
-	for p.pos < len(p.line) && isAtomChar(p.line[p.pos]) {
+	// 8-bit bytes are not ATOM-CHARs, but clients send raw UTF-8 names and
+	// search words unquoted; they are accepted (and checked as UTF-8
+	// where it matters).
+	for p.pos < len(p.line) && (isAtomChar(p.line[p.pos]) || p.line[p.pos] >= 0x80) {
 		p.pos++
 	}
 	if p.pos == start {
@@ -387,7 +390,7 @@ func (p *Parser) ListMailbox() (string, error) {
 		start := p.pos
 		for p.pos < len(p.line) {
 			c := p.line[p.pos]
-			if !isAtomChar(c) && c != '%' && c != '*' {
+			if !isAtomChar(c) && c != '%' && c != '*' && c < 0x80 {
 				break
 			}
 			p.pos++

@@ -97,6 +97,9 @@ type LDAP struct {
 type Storage struct {
 	Path              string `toml:"path"` // relative to DataDir
 	DefaultQuotaBytes int64  `toml:"default_quota_bytes"`
+	// MaxMessages bounds the messages of one mailbox (IMAP QUOTA MESSAGE
+	// resource, RFC 9208); negative means no limit.
+	MaxMessages int64 `toml:"max_messages"`
 }
 
 // SMTP configures smtpd.
@@ -135,7 +138,7 @@ func Default() Config {
 		},
 		Directory: Directory{Backend: "sqlite", SQLitePath: "directory.db",
 			LDAP: LDAP{PoolSize: 8, TimeoutSeconds: 5, CacheTTLSeconds: 60}},
-		Storage:  Storage{Path: "mail", DefaultQuotaBytes: 2 << 30},
+		Storage:  Storage{Path: "mail", DefaultQuotaBytes: 2 << 30, MaxMessages: 1_000_000},
 		SMTP:     SMTP{MaxMessageBytes: 30 << 20, MaxRecipients: 100},
 		IMAP:     IMAP{IdleTimeoutSeconds: 1800},
 		Policy:   DefaultPolicy(),

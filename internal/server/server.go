@@ -94,7 +94,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	}
 	r.closers = append(r.closers, r.Dir.Close)
 	r.Store, err = storage.Open(cfg.Path(cfg.Storage.Path), storage.Options{
-		DefaultQuotaBytes: cfg.Storage.DefaultQuotaBytes, Logger: log,
+		DefaultQuotaBytes: cfg.Storage.DefaultQuotaBytes, MaxMessages: cfg.Storage.MaxMessages, Logger: log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("storage: %w", err)

@@ -1,6 +1,8 @@
 package interop
 
 import (
+	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -10,11 +12,12 @@ import (
 func TestIMAPExtensionsWithImaplib(t *testing.T) {
 	s := startSystem(t, "")
 	u := s.user(1)
-	ext := func(t *testing.T, flow string) string {
+	ext := func(t *testing.T, flow string, extra ...string) string {
 		t.Helper()
 		requireTool(t, "python3")
-		out, err := run(t, nil, "python3", "testdata/imap_ext.py", "--cafile", s.certFile, "--addr", s.addrs["imaps"],
-			"--user", u.Address, "--password", u.Password, flow)
+		args := append([]string{"testdata/imap_ext.py", "--cafile", s.certFile, "--addr", s.addrs["imaps"],
+			"--user", u.Address, "--password", u.Password}, extra...)
+		out, err := run(t, nil, "python3", append(args, flow)...)
 		if err != nil {
 			t.Fatalf("%s: %v\n%s", flow, err, out)
 		}
@@ -25,4 +28,24 @@ func TestIMAPExtensionsWithImaplib(t *testing.T) {
 			t.Fatalf("qresync: %s", out)
 		}
 	})
+	t.Run("quota", func(t *testing.T) {
+		// An administrator gives the official a 64 KiB mailbox.
+		setQuota(t, s, u.Address, 64<<10)
+		if out := ext(t, "quota", "--quota-kib", "64"); !strings.Contains(out, "QUOTA OK") {
+			t.Fatalf("quota: %s", out)
+		}
+	})
+}
+
+// setQuota changes an account's quota in the quickstart's SQLite
+// directory, as the account pages do.
+func setQuota(t *testing.T, s *system, address string, bytes int64) {
+	t.Helper()
+	script := `import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=15)
+db.execute("UPDATE accounts SET quota_bytes = ? WHERE address = ?", (int(sys.argv[3]), sys.argv[2]))
+db.commit()`
+	if out, err := run(t, nil, "python3", "-c", script, filepath.Join(s.dir, "demo", "directory.db"), address, fmt.Sprint(bytes)); err != nil {
+		t.Fatalf("setting the quota: %v\n%s", err, out)
+	}
 }

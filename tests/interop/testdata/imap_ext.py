@@ -85,15 +85,39 @@ def qresync(args):
     print(json.dumps({"result": "QRESYNC OK", "enabled": str(enabled.get("ENABLED")), "vanished": vanished, "fetch": fetches}))
 
 
+def quota(args):
+    """RFC 9208: the client reads its quota; an APPEND past it is refused
+    with NO [OVERQUOTA] and the session goes on. The caller has set the
+    account's quota to --quota-kib KiB in the directory."""
+    m = connect(args)
+    typ, data = m.getquotaroot("INBOX")
+    if typ != "OK":
+        sys.exit(f"GETQUOTAROOT: {typ} {data}")
+    roots, quotas = data
+    line = quotas[0].decode()
+    mt = re.search(r"STORAGE (\d+) (\d+) MESSAGE (\d+) (\d+)", line)
+    if roots[0].decode() != 'INBOX ""' or not mt or int(mt.group(2)) != args.quota_kib:
+        sys.exit(f"GETQUOTAROOT: {data}")
+    room = (int(mt.group(2)) - int(mt.group(1))) * 1024
+    big = b"Subject: qua han muc\r\n\r\n" + b"x" * (room + 4096) + b"\r\n"
+    typ, data = m.append("INBOX", None, None, big)
+    if typ != "NO" or b"[OVERQUOTA]" not in data[0]:
+        sys.exit(f"APPEND past the quota: {typ} {data}")
+    ok(m.append("INBOX", None, None, b"Subject: nho\r\n\r\nx\r\n"), "small APPEND after")
+    m.logout()
+    print(json.dumps({"result": "QUOTA OK", "quota": line}))
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--cafile", required=True)
     p.add_argument("--addr", required=True)
     p.add_argument("--user", required=True)
     p.add_argument("--password", required=True)
-    p.add_argument("flow", choices=["qresync"])
+    p.add_argument("--quota-kib", type=int, default=0)
+    p.add_argument("flow", choices=["qresync", "quota"])
     args = p.parse_args()
-    {"qresync": qresync}[args.flow](args)
+    {"qresync": qresync, "quota": quota}[args.flow](args)
 
 
 if __name__ == "__main__":
