@@ -16,8 +16,15 @@ import (
 // appended at once, durably, or none. A refused message's literal is
 // never requested (synchronizing) or is skipped (LITERAL+).
 func (c *conn) cmdAppend(cmd *wire.Command) error {
-	folder := cleanFolder(cmd.Mailbox)
-	if err := c.policyAppend(folder); err != nil {
+	p, err := c.resolve(cmd.Mailbox)
+	if err != nil {
+		return err
+	}
+	if !p.can("i") {
+		return errNoPerm("add messages (i)") // RFC 4314 §4
+	}
+	folder := p.folder
+	if err := c.policyAppend(p.name); err != nil {
 		return err
 	}
 	var msgs []storage.SpooledMessage
@@ -47,7 +54,7 @@ func (c *conn) cmdAppend(cmd *wire.Command) error {
 		}
 		if len(msgs) == 0 {
 			// A missing folder is answered before the client sends data.
-			if _, err := c.mbox.Status(c.ctx, folder); err != nil {
+			if _, err := p.mbox.Status(c.ctx, folder); err != nil {
 				if serr := c.p.SkipLiteral(lit); serr != nil {
 					return serr
 				}
@@ -58,7 +65,7 @@ func (c *conn) cmdAppend(cmd *wire.Command) error {
 		if err != nil {
 			return err
 		}
-		sp, err := c.mbox.Spool(c.ctx, data, msg.Date)
+		sp, err := p.mbox.Spool(c.ctx, data, msg.Date)
 		// Whatever the store did, the rest of the literal is the client's
 		// and must be read to keep the stream in step.
 		if _, derr := io.Copy(io.Discard, data); derr != nil {
@@ -73,12 +80,12 @@ func (c *conn) cmdAppend(cmd *wire.Command) error {
 			c.countAppend(err)
 			return err
 		}
-		msgs = append(msgs, storage.SpooledMessage{Msg: sp, Flags: storeFlags(msg.Flags)})
+		msgs = append(msgs, storage.SpooledMessage{Msg: sp, Flags: permittedFlags(p.rights, storeFlags(msg.Flags))})
 	}
 	if len(msgs) == 0 {
 		return bad("", "APPEND needs a message")
 	}
-	results, err := c.mbox.AppendSpooled(c.ctx, folder, msgs)
+	results, err := p.mbox.AppendSpooled(c.ctx, folder, msgs)
 	for range msgs {
 		c.countAppend(err)
 	}

@@ -155,6 +155,12 @@ func (c *conn) login(username, password string) error {
 	if err == nil && acct == nil {
 		err = mailerr.ErrAuthFailed
 	}
+	if err == nil && acct.Role == directory.RoleUnit && c.srv.deps.Sharing != nil {
+		// The unit mailbox has no password of its own any more.
+		c.srv.count(func(m *metrics.Metrics) { m.Logins.WithLabelValues("imap", "refused").Inc() })
+		c.log.Info("imap login as a unit mailbox refused", "user", username)
+		return c.mapError("LOGIN", errUnitLogin)
+	}
 	if err != nil {
 		result := "failed"
 		switch {
@@ -239,7 +245,12 @@ func (c *conn) cmdEnable(cmd *wire.Command) error {
 }
 
 // cmdNamespace implements NAMESPACE (RFC 9051 §6.3.10, RFC 2342).
+// With shared mailboxes the third namespace is theirs.
 func (c *conn) cmdNamespace() error {
+	if c.srv.deps.Sharing != nil {
+		c.w.Raw(`* NAMESPACE (("" "/")) NIL (("` + sharedRoot + `/" "/"))`).CRLF()
+		return nil
+	}
 	c.w.Raw(`* NAMESPACE (("" "/")) NIL NIL`).CRLF()
 	return nil
 }

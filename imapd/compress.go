@@ -23,8 +23,9 @@ func (c *conn) cmdCompress(cmd *wire.Command) error {
 		return err
 	}
 	// What the client sent after the command is compressed already: the
-	// inflater reads through the buffered reader that may hold it.
-	c.r.SetSource(bufio.NewReaderSize(flate.NewReader(c.r.Source()), 4096))
+	// inflater reads through the buffered reader that may hold it; see
+	// inflater for why it is our own.
+	c.r.SetSource(bufio.NewReaderSize(newInflater(c.r.Source()), 4096))
 	zw, err := flate.NewWriter(c.nc, flate.DefaultCompression)
 	if err != nil {
 		return err

@@ -40,7 +40,7 @@ func u64toa(n uint64) string {
 // listing returns the store's rows of the selected folder (UID order),
 // for MODSEQ values the view does not keep.
 func (c *conn) listing() ([]storage.MessageInfo, error) {
-	return c.mbox.Messages(c.ctx, c.sel.folder)
+	return c.sel.mbox.Messages(c.ctx, c.sel.folder)
 }
 
 // modseqOf finds uid's MODSEQ in a listing (0: not there).
@@ -89,7 +89,7 @@ func (c *conn) qresyncSelect(q *wire.QResyncParams) error {
 // sent, as RFC 7162 §3.2.5.2 allows.
 func (c *conn) writeVanishedEarlier(since uint64, scope *wire.NumSet, inScope func(uint32) bool) error {
 	sel := c.sel
-	uids, complete, err := c.mbox.Vanished(c.ctx, sel.folder, since)
+	uids, complete, err := sel.mbox.Vanished(c.ctx, sel.folder, since)
 	if err != nil {
 		return err
 	}

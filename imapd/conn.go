@@ -21,6 +21,7 @@ import (
 	"congvu/internal/mailerr"
 	"congvu/internal/metrics"
 	"congvu/policy"
+	"congvu/sharing"
 	"congvu/storage"
 )
 
@@ -63,6 +64,11 @@ type conn struct {
 	vanished []uint32
 	// zw compresses what is sent once COMPRESS is active.
 	zw *flate.Writer
+	// The unit mailboxes the user may open (shared.go), read when the
+	// ACLs were at sharedVersion, and their open handles by owner.
+	shared        []sharing.Box
+	sharedVersion uint64
+	sharedMboxes  map[string]storage.Mailbox
 
 	// bye is set by shutdown (another goroutine): the session ends with
 	// BYE bye before its next command.
@@ -431,6 +437,14 @@ func (c *conn) dispatch(cmd *wire.Command) error {
 		return c.cmdSetQuota()
 	case "COMPRESS":
 		return c.cmdCompress(cmd)
+	case "GETACL":
+		return c.cmdGetACL(cmd)
+	case "SETACL", "DELETEACL":
+		return c.cmdSetACL(cmd)
+	case "LISTRIGHTS":
+		return c.cmdListRights(cmd)
+	case "MYRIGHTS":
+		return c.cmdMyRights(cmd)
 	}
 	return bad("", cmd.Name+" is not supported")
 }

@@ -12,6 +12,7 @@ import (
 
 	"congvu/imapd/wire"
 	"congvu/internal/mailerr"
+	"congvu/sharing"
 	"congvu/storage"
 )
 
@@ -120,7 +121,7 @@ func (c *conn) cmdFetch(cmd *wire.Command) error {
 		idx = kept
 	}
 	seenNow := map[uint32]uint64{}
-	if !sel.readOnly && needs.setsSeen {
+	if !sel.readOnly && needs.setsSeen && sharing.Has(sel.rights, "s") {
 		if seenNow, err = c.markSeen(idx); err != nil {
 			return err
 		}
@@ -172,7 +173,7 @@ func (c *conn) markSeen(idx []int) (map[uint32]uint64, error) {
 	if len(unseen) == 0 {
 		return seen, nil
 	}
-	updated, _, err := c.mbox.SetFlags(c.ctx, sel.folder, unseen, storage.FlagsAdd, []string{`\Seen`}, 0)
+	updated, _, err := sel.mbox.SetFlags(c.ctx, sel.folder, unseen, storage.FlagsAdd, []string{`\Seen`}, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -219,12 +220,12 @@ func (f *fetchItems) close() {
 func (c *conn) loadFetch(folder string, m msgView, needs fetchNeeds, atts []wire.FetchAtt, cached *storage.Cached) (_ *fetchItems, err error) {
 	it := &fetchItems{cached: cached}
 	if needs.cached && it.cached == nil {
-		if it.cached, err = c.mbox.Cached(c.ctx, folder, m.uid); err != nil {
+		if it.cached, err = c.sel.mbox.Cached(c.ctx, folder, m.uid); err != nil {
 			return nil, err
 		}
 	}
 	if needs.raw {
-		r, err := c.mbox.Open(c.ctx, folder, m.uid)
+		r, err := c.sel.mbox.Open(c.ctx, folder, m.uid)
 		if err != nil {
 			return nil, err
 		}
@@ -254,7 +255,7 @@ func (c *conn) loadFetch(folder string, m msgView, needs fetchNeeds, atts []wire
 
 // openWhole opens the message file with its real length.
 func (c *conn) openWhole(folder string, uid uint32) (io.ReadCloser, int64, error) {
-	r, err := c.mbox.Open(c.ctx, folder, uid)
+	r, err := c.sel.mbox.Open(c.ctx, folder, uid)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -496,7 +497,7 @@ type cachedWindow struct {
 func newCachedWindow(c *conn, sel *selected, idx []int, need, headerOnly bool) *cachedWindow {
 	w := &cachedWindow{c: c, sel: sel, idx: idx, headerOnly: headerOnly}
 	if need {
-		w.lister, _ = c.mbox.(storage.CachedLister)
+		w.lister, _ = sel.mbox.(storage.CachedLister)
 	}
 	return w
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"congvu/imapd/wire"
+	"congvu/sharing"
 	"congvu/storage"
 )
 
@@ -20,6 +21,11 @@ type listEntry struct {
 	// subscribedChild: a descendant is subscribed (RFC 5258 CHILDINFO).
 	subscribedChild bool
 	specialChild    bool
+	// A folder of a shared mailbox: its handle, its name there and the
+	// user's rights; mbox nil for the user's own folders.
+	mbox   storage.Mailbox
+	folder string
+	rights string
 }
 
 // maxPattern bounds a LIST pattern; matching is O(name × pattern).
@@ -81,12 +87,17 @@ func (c *conn) cmdList(l *wire.ListParams) error {
 			continue
 		}
 		c.writeListEntry(*e, l, childInfo)
-		if l.ReturnStatus != nil && !e.virtual && !e.nonExistent {
-			ex, err := c.statusExtras(e.FolderStatus, l.ReturnStatus)
+		// RFC 5819 §2: no STATUS for a folder the user may not read.
+		if l.ReturnStatus != nil && !e.virtual && !e.nonExistent && (e.mbox == nil || sharing.Has(e.rights, "r")) {
+			mbox, st := c.mbox, e.FolderStatus
+			if e.mbox != nil {
+				mbox, st.Name = e.mbox, e.folder
+			}
+			ex, err := c.statusExtras(mbox, st, l.ReturnStatus)
 			if err != nil {
 				return err
 			}
-			c.writeStatus(e.FolderStatus, l.ReturnStatus, ex)
+			c.writeStatus(e.Name, st, l.ReturnStatus, ex)
 		}
 	}
 	return nil
@@ -201,8 +212,14 @@ func (c *conn) listEntries() ([]listEntry, error) {
 		add(listEntry{FolderStatus: f, subscribed: f.Subscribed})
 	}
 	for _, n := range subs {
+		if isSharedName(n) && c.srv.deps.Sharing != nil {
+			continue // the shared namespace is listed from the shared mailboxes
+		}
 		e := add(listEntry{FolderStatus: storage.FolderStatus{Name: n}, nonExistent: true})
 		e.subscribed = true
+	}
+	if err := c.sharedEntries(add); err != nil {
+		return nil, err
 	}
 	for _, n := range append([]string(nil), names...) {
 		e := byName[n]
@@ -231,6 +248,33 @@ func (c *conn) listEntries() ([]listEntry, error) {
 		out[i] = *byName[n]
 	}
 	return out, nil
+}
+
+// sharedEntries adds the folders of the shared mailboxes the user may
+// see, under "Shared/<name>", always subscribed. Their special uses are
+// not shown: a client must not take a unit's Sent for the user's own.
+func (c *conn) sharedEntries(add func(listEntry) *listEntry) error {
+	boxes, err := c.boxes()
+	if err != nil || len(boxes) == 0 {
+		return err
+	}
+	for i := range boxes {
+		b := &boxes[i]
+		m, err := c.boxMailbox(b)
+		if err != nil {
+			return err
+		}
+		folders, err := m.Folders(c.ctx)
+		if err != nil {
+			return err
+		}
+		for _, f := range folders {
+			st := f
+			st.Name, st.SpecialUse = clientName(b, f.Name), ""
+			add(listEntry{FolderStatus: st, subscribed: true, mbox: m, folder: f.Name, rights: b.Rights})
+		}
+	}
+	return nil
 }
 
 // parentNames returns the superior names of a folder, outermost first:

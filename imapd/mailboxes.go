@@ -24,53 +24,105 @@ func cleanFolder(name string) string {
 	return name
 }
 
-// cmdCreate implements CREATE (RFC 9051 §6.3.4).
+// cmdCreate implements CREATE (RFC 9051 §6.3.4); in a shared mailbox
+// it needs the k right (RFC 4314 §4).
 func (c *conn) cmdCreate(cmd *wire.Command) error {
-	name := cleanFolder(cmd.Mailbox)
-	if name == "" {
-		return no("CANNOT", "Invalid folder name: empty")
+	p, err := c.resolve(cmd.Mailbox)
+	if err != nil {
+		return err
+	}
+	if p.folder == "" || p.box != nil && p.folder == storage.Inbox && !isSharedInboxAlias(cmd.Mailbox) {
+		return no("CANNOT", "Invalid folder name")
+	}
+	if !p.can("k") {
+		return errNoPerm("create folders (k)")
 	}
 	switch len(cmd.UseAttrs) {
 	case 0:
-		return c.mbox.Create(c.ctx, name)
+		return p.mbox.Create(c.ctx, p.folder)
 	case 1:
 		// RFC 6154 §3 CREATE-SPECIAL-USE.
-		return c.mbox.CreateSpecialUse(c.ctx, name, cmd.UseAttrs[0])
+		return p.mbox.CreateSpecialUse(c.ctx, p.folder, cmd.UseAttrs[0])
 	}
 	return no("USEATTR", "A folder has one special use")
 }
 
-// cmdDelete implements DELETE (RFC 9051 §6.3.5).
+// isSharedInboxAlias: "Shared/x/INBOX" names the shared INBOX itself.
+func isSharedInboxAlias(name string) bool {
+	return strings.HasSuffix(strings.ToUpper(strings.TrimRight(name, "/")), "/INBOX")
+}
+
+// cmdDelete implements DELETE (RFC 9051 §6.3.5); x right (RFC 4314 §4).
 func (c *conn) cmdDelete(cmd *wire.Command) error {
-	return c.mbox.Delete(c.ctx, cleanFolder(cmd.Mailbox))
+	p, err := c.resolve(cmd.Mailbox)
+	if err != nil {
+		return err
+	}
+	if !p.can("x") {
+		return errNoPerm("delete folders (x)")
+	}
+	return p.mbox.Delete(c.ctx, p.folder)
 }
 
-// cmdRename implements RENAME (RFC 9051 §6.3.6).
+// cmdRename implements RENAME (RFC 9051 §6.3.6) within one mailbox: x on
+// the source and k where it goes (RFC 4314 §4).
 func (c *conn) cmdRename(cmd *wire.Command) error {
-	return c.mbox.Rename(c.ctx, cleanFolder(cmd.Mailbox), cleanFolder(cmd.Mailbox2))
+	from, err := c.resolve(cmd.Mailbox)
+	if err != nil {
+		return err
+	}
+	to, err := c.resolve(cmd.Mailbox2)
+	if err != nil {
+		return err
+	}
+	if from.box != to.box && (from.box == nil || to.box == nil || from.box.Owner != to.box.Owner) {
+		return no("CANNOT", "Folders cannot be renamed from one mailbox into another")
+	}
+	if !from.can("x") || !to.can("k") {
+		return errNoPerm("rename folders (x, k)")
+	}
+	return from.mbox.Rename(c.ctx, from.folder, to.folder)
 }
 
-// cmdSubscribe implements SUBSCRIBE and UNSUBSCRIBE (RFC 9051 §6.3.7, §6.3.8).
+// cmdSubscribe implements SUBSCRIBE and UNSUBSCRIBE (RFC 9051 §6.3.7,
+// §6.3.8). The folders of shared mailboxes are always subscribed.
 func (c *conn) cmdSubscribe(cmd *wire.Command, on bool) error {
-	return c.mbox.Subscribe(c.ctx, cleanFolder(cmd.Mailbox), on)
+	p, err := c.resolve(cmd.Mailbox)
+	if err != nil {
+		return err
+	}
+	if p.box != nil {
+		return nil
+	}
+	return p.mbox.Subscribe(c.ctx, p.folder, on)
 }
 
 // cmdStatus implements STATUS (RFC 9051 §6.3.11) with STATUS=SIZE (RFC
 // 8438), APPENDLIMIT (RFC 7889), DELETED-STORAGE (RFC 9208 §4.1.5) and
-// RECENT (RFC 3501).
+// RECENT (RFC 3501); it needs the r right (RFC 4314 §4).
 func (c *conn) cmdStatus(cmd *wire.Command) error {
-	st, err := c.mbox.Status(c.ctx, cleanFolder(cmd.Mailbox))
+	p, err := c.resolve(cmd.Mailbox)
+	if err != nil {
+		return err
+	}
+	if !p.can("r") {
+		if !p.can("l") {
+			return errNoMailbox
+		}
+		return errNoPerm("read (r)")
+	}
+	st, err := p.mbox.Status(c.ctx, p.folder)
 	if err != nil {
 		return err
 	}
 	if containsItem(cmd.Status, "HIGHESTMODSEQ") {
 		c.enableCondstore() // RFC 7162 §3.1: a CONDSTORE-enabling command
 	}
-	ex, err := c.statusExtras(st, cmd.Status)
+	ex, err := c.statusExtras(p.mbox, st, cmd.Status)
 	if err != nil {
 		return err
 	}
-	c.writeStatus(st, cmd.Status, ex)
+	c.writeStatus(clientName(p.box, st.Name), st, cmd.Status, ex)
 	return nil
 }
 
@@ -80,23 +132,23 @@ type statusExtras struct {
 	recent         uint32
 }
 
-func (c *conn) statusExtras(st storage.FolderStatus, items []string) (statusExtras, error) {
+func (c *conn) statusExtras(mbox storage.Mailbox, st storage.FolderStatus, items []string) (statusExtras, error) {
 	var ex statusExtras
 	var err error
 	for _, item := range items {
 		switch item {
 		case "DELETED-STORAGE":
-			if ex.deletedStorage, err = c.deletedStorage(st.Name); err != nil {
+			if ex.deletedStorage, err = c.deletedStorage(mbox, st.Name); err != nil {
 				return ex, err
 			}
 		case "RECENT":
 			// RFC 3501 §6.3.10: STATUS looks, it does not take \Recent.
-			first, err := c.mbox.ClaimRecent(c.ctx, st.Name, st.UIDNext, false)
+			first, err := mbox.ClaimRecent(c.ctx, st.Name, st.UIDNext, false)
 			if err != nil {
 				return ex, err
 			}
 			if first < st.UIDNext {
-				msgs, err := c.mbox.Messages(c.ctx, st.Name)
+				msgs, err := mbox.Messages(c.ctx, st.Name)
 				if err != nil {
 					return ex, err
 				}
@@ -112,8 +164,8 @@ func (c *conn) statusExtras(st storage.FolderStatus, items []string) (statusExtr
 }
 
 // deletedStorage is what EXPUNGE would free in folder (RFC 9208 §4.1.5).
-func (c *conn) deletedStorage(folder string) (int64, error) {
-	msgs, err := c.mbox.Messages(c.ctx, folder)
+func (c *conn) deletedStorage(mbox storage.Mailbox, folder string) (int64, error) {
+	msgs, err := mbox.Messages(c.ctx, folder)
 	if err != nil {
 		return 0, err
 	}
@@ -127,9 +179,9 @@ func (c *conn) deletedStorage(folder string) (int64, error) {
 }
 
 // writeStatus writes "* STATUS name (items)".
-func (c *conn) writeStatus(st storage.FolderStatus, items []string, ex statusExtras) {
+func (c *conn) writeStatus(name string, st storage.FolderStatus, items []string, ex statusExtras) {
 	w := c.w
-	w.Raw("* STATUS ").Mailbox(st.Name).Raw(" (")
+	w.Raw("* STATUS ").Mailbox(name).Raw(" (")
 	for i, item := range items {
 		if i > 0 {
 			w.SP()

@@ -139,7 +139,7 @@ func (c *conn) search(key *wire.SearchKey) (*searchResult, error) {
 	usesModSeq := keyUses(key, wire.SearchModSeq)
 	if usesModSeq {
 		c.enableCondstore() // RFC 7162 §3.1: a CONDSTORE-enabling command
-		msgs, err := c.mbox.Messages(c.ctx, sel.folder)
+		msgs, err := sel.mbox.Messages(c.ctx, sel.folder)
 		if err != nil {
 			return nil, err
 		}
@@ -340,7 +340,7 @@ func fold(s string) string { return storage.FoldText(s) }
 // TEXT keys that must all hold (the top-level AND), so that their files
 // are never read. Nil when there are none or the store keeps no filters.
 func (c *conn) textExcluded(folder string, k *wire.SearchKey) (map[uint32]bool, error) {
-	tf, ok := c.mbox.(storage.TextFilter)
+	tf, ok := c.sel.mbox.(storage.TextFilter)
 	if !ok {
 		return nil, nil
 	}
@@ -402,7 +402,7 @@ func (mc *matchCtx) loadHeader() (*mail.Header, error) {
 	cached := mc.cached
 	if cached == nil {
 		var err error
-		if cached, err = mc.c.mbox.Cached(mc.c.ctx, mc.folder, mc.msg.uid); err != nil {
+		if cached, err = mc.c.sel.mbox.Cached(mc.c.ctx, mc.folder, mc.msg.uid); err != nil {
 			return nil, err
 		}
 	}
@@ -437,7 +437,7 @@ func (mc *matchCtx) sent() (time.Time, error) {
 // header field) for text.
 func (mc *matchCtx) matchContent(text string, header bool) (bool, error) {
 	if !mc.rawLoaded {
-		r, err := mc.c.mbox.Open(mc.c.ctx, mc.folder, mc.msg.uid)
+		r, err := mc.c.sel.mbox.Open(mc.c.ctx, mc.folder, mc.msg.uid)
 		if err != nil {
 			return false, err
 		}

@@ -2,10 +2,12 @@ package imapd
 
 import (
 	"errors"
+	"strings"
 	"time"
 
 	"congvu/imapd/wire"
 	"congvu/internal/mailerr"
+	"congvu/sharing"
 	"congvu/storage"
 )
 
@@ -26,6 +28,18 @@ func (c *conn) cmdSelect(cmd *wire.Command) error {
 		c.w.Status("*", "OK", "CLOSED", "Previous mailbox closed")
 	}
 	readOnly := cmd.BaseName() == "EXAMINE"
+	p, err := c.resolve(cmd.Mailbox)
+	if err != nil {
+		return err
+	}
+	if !p.can("r") {
+		if !p.can("l") {
+			return errNoMailbox
+		}
+		return errNoPerm("read")
+	}
+	// RFC 4314 §4: without a right to change anything, read-only.
+	readOnly = readOnly || !strings.ContainsAny(p.rights, "swte")
 	if q := cmd.Select.QResync; q != nil && !c.qresync {
 		// RFC 7162 §3.2.5: QRESYNC must be enabled first.
 		return bad("", "QRESYNC parameter without ENABLE QRESYNC")
@@ -33,18 +47,19 @@ func (c *conn) cmdSelect(cmd *wire.Command) error {
 	if cmd.Select.CondStore {
 		c.condstore = true
 	}
-	st, err := c.mbox.Status(c.ctx, cleanFolder(cmd.Mailbox))
+	st, err := p.mbox.Status(c.ctx, p.folder)
 	if err != nil {
 		return err
 	}
 	// Watch before listing so no change falls between the two.
-	events, cancel := c.mbox.Watch(st.Name)
-	msgs, err := c.mbox.Messages(c.ctx, st.Name)
+	events, cancel := p.mbox.Watch(st.Name)
+	msgs, err := p.mbox.Messages(c.ctx, st.Name)
 	if err != nil {
 		cancel()
 		return err
 	}
 	sel := newSelected()
+	sel.mbox, sel.name, sel.rights = p.mbox, clientName(p.box, st.Name), p.rights
 	sel.folder, sel.readOnly, sel.uidValidity, sel.last, sel.lastCheck = st.Name, readOnly, st.UIDValidity, st, time.Now()
 	sel.events, sel.cancelWatch = events, cancel
 	sel.msgs = make([]snapMsg, len(msgs))
@@ -60,7 +75,7 @@ func (c *conn) cmdSelect(cmd *wire.Command) error {
 	}
 	// RFC 3501 §6.3.1: SELECT takes \Recent for this session; EXAMINE
 	// only looks (§6.3.2).
-	first, err := c.mbox.ClaimRecent(c.ctx, st.Name, uidNext, !readOnly)
+	first, err := p.mbox.ClaimRecent(c.ctx, st.Name, uidNext, !readOnly)
 	if err != nil {
 		return err
 	}
@@ -72,7 +87,7 @@ func (c *conn) cmdSelect(cmd *wire.Command) error {
 	if readOnly {
 		w.Status("*", "OK", "PERMANENTFLAGS ()", "Read-only mailbox") // RFC 9051 §6.3.3
 	} else {
-		w.Status("*", "OK", `PERMANENTFLAGS (\Seen \Answered \Flagged \Deleted \Draft \*)`, "Flags permitted")
+		w.Status("*", "OK", "PERMANENTFLAGS ("+strings.Join(permanentFlags(p.rights), " ")+")", "Flags permitted")
 	}
 	w.Raw("* ").Num(uint64(len(msgs))).Raw(" EXISTS").CRLF()
 	if !c.rev2 {
@@ -92,7 +107,7 @@ func (c *conn) cmdSelect(cmd *wire.Command) error {
 	}
 	if c.rev2 {
 		// RFC 9051 §6.3.2: the mailbox name as the server knows it.
-		w.Raw(`* LIST () "/" `).Mailbox(st.Name).CRLF()
+		w.Raw(`* LIST () "/" `).Mailbox(sel.name).CRLF()
 	}
 	if q := cmd.Select.QResync; q != nil {
 		if err := c.qresyncSelect(q); err != nil {
@@ -108,12 +123,27 @@ func (c *conn) cmdSelect(cmd *wire.Command) error {
 	return nil
 }
 
+// permanentFlags are the flags the rights let the user change (RFC 4314
+// §4, RFC 9051 §7.1 PERMANENTFLAGS).
+func permanentFlags(rights string) []string {
+	var out []string
+	for _, f := range systemFlags {
+		if sharing.Has(rights, flagRight(f)) {
+			out = append(out, f)
+		}
+	}
+	if sharing.Has(rights, "w") {
+		out = append(out, `\*`)
+	}
+	return out
+}
+
 // cmdClose implements CLOSE (RFC 9051 §6.4.1): a silent expunge, then
 // unselect. A read-only folder is left untouched without an error.
 func (c *conn) cmdClose() error {
 	sel := c.sel
-	if !sel.readOnly {
-		if _, err := c.mbox.Expunge(c.ctx, sel.folder, nil); err != nil {
+	if !sel.readOnly && sharing.Has(sel.rights, "e") {
+		if _, err := sel.mbox.Expunge(c.ctx, sel.folder, nil); err != nil {
 			return err
 		}
 	}
@@ -170,7 +200,7 @@ drain:
 		return w.Err()
 	}
 	sel.dirty, sel.lastCheck = false, time.Now()
-	st, err := c.mbox.Status(c.ctx, sel.folder)
+	st, err := sel.mbox.Status(c.ctx, sel.folder)
 	if err != nil {
 		if errors.Is(err, mailerr.ErrNoSuchFolder) {
 			// Deleted or renamed by another session: the view cannot be
@@ -188,7 +218,7 @@ drain:
 	if st.UIDNext == sel.last.UIDNext && st.HighestModSeq == sel.last.HighestModSeq && st.Messages == sel.last.Messages {
 		return w.Err()
 	}
-	cur, err := c.mbox.Messages(c.ctx, sel.folder)
+	cur, err := sel.mbox.Messages(c.ctx, sel.folder)
 	if err != nil {
 		c.log.Warn("imap poll list failed", "folder", sel.folder, "err", err)
 		return nil
@@ -264,7 +294,7 @@ func (c *conn) applyChanges(cur []storage.MessageInfo, allowExpunge bool) {
 		// New mail is \Recent for the first session to see it (RFC 3501
 		// §2.3.2); a read-only session only looks.
 		next := sel.msgs[len(sel.msgs)-1].uid + 1
-		if first, err := c.mbox.ClaimRecent(c.ctx, sel.folder, next, !sel.readOnly); err == nil {
+		if first, err := sel.mbox.ClaimRecent(c.ctx, sel.folder, next, !sel.readOnly); err == nil {
 			sel.addRecent(max(first, sel.msgs[start].uid), next)
 		}
 		c.w.Raw("* ").Num(uint64(len(sel.msgs))).Raw(" EXISTS").CRLF()

@@ -26,6 +26,7 @@ import (
 	"congvu/directory"
 	"congvu/internal/metrics"
 	"congvu/policy"
+	"congvu/sharing"
 	"congvu/storage"
 )
 
@@ -73,6 +74,11 @@ type Deps struct {
 	Metrics *metrics.Metrics
 	// Policy is the policy engine's hooks; nil accepts everything.
 	Policy policy.Hooks
+	// Sharing gives officials their units' shared mailboxes under
+	// "Shared/" (RFC 2342, RFC 4314); nil: no shared namespace.
+	Sharing *sharing.Service
+	// Audit records ACL changes (SETACL, DELETEACL); nil only logs them.
+	Audit func(ctx context.Context, e policy.AuditEntry) error
 }
 
 // Server is a running IMAP service; one Server can serve several listeners.
@@ -175,6 +181,8 @@ func (s *Server) capabilities() []string {
 		"QUOTA",              // RFC 9208
 		"QUOTA=RES-STORAGE",
 		"QUOTA=RES-MESSAGE",
+		"ACL", // RFC 4314
+		"RIGHTS=texk",
 		"SORT",              // RFC 5256
 		"SORT=DISPLAY",      // RFC 5957
 		"ESORT",             // RFC 5267

@@ -51,7 +51,7 @@ func (c *conn) loadSortItems(res *searchResult, headers bool) ([]*sortItem, erro
 			return nil, err
 		}
 		if cached == nil {
-			if cached, err = c.mbox.Cached(c.ctx, sel.folder, v.uid); err != nil {
+			if cached, err = sel.mbox.Cached(c.ctx, sel.folder, v.uid); err != nil {
 				if isGone(err) {
 					continue
 				}

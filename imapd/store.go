@@ -1,7 +1,10 @@
 package imapd
 
 import (
+	"errors"
+
 	"congvu/imapd/wire"
+	"congvu/sharing"
 	"congvu/storage"
 )
 
@@ -18,6 +21,18 @@ func (c *conn) cmdStore(cmd *wire.Command) error {
 		return err
 	}
 	st := cmd.Store
+	// RFC 4314 §4: s for \Seen, t for \Deleted, w for the rest; a
+	// replacement may touch them all.
+	need := ""
+	for _, f := range storeFlags(st.Flags) {
+		need += flagRight(f)
+	}
+	if st.Op == 0 {
+		need = "swt"
+	}
+	if !sharing.Has(sel.rights, need) {
+		return errNoPerm("change these flags (" + sharing.Canonical(need) + ")")
+	}
 	if st.HasUnchanged {
 		c.enableCondstore() // RFC 7162 §3.1: a CONDSTORE-enabling command
 	}
@@ -38,7 +53,7 @@ func (c *conn) cmdStore(cmd *wire.Command) error {
 	case '-':
 		op = storage.FlagsRemove
 	}
-	updated, failed, err := c.mbox.SetFlags(c.ctx, sel.folder, uids, op, storeFlags(st.Flags), st.UnchangedSince)
+	updated, failed, err := sel.mbox.SetFlags(c.ctx, sel.folder, uids, op, storeFlags(st.Flags), st.UnchangedSince)
 	if err != nil {
 		return err
 	}
@@ -94,6 +109,9 @@ func (c *conn) cmdExpunge(cmd *wire.Command) error {
 	if sel.readOnly {
 		return errReadOnly
 	}
+	if !sharing.Has(sel.rights, "e") {
+		return errNoPerm("expunge (e)")
+	}
 	var only []uint32
 	if cmd.UID {
 		idx, err := sel.resolve(cmd.Set, true)
@@ -104,7 +122,7 @@ func (c *conn) cmdExpunge(cmd *wire.Command) error {
 			return nil
 		}
 	}
-	removed, err := c.mbox.Expunge(c.ctx, sel.folder, only)
+	removed, err := sel.mbox.Expunge(c.ctx, sel.folder, only)
 	if err != nil {
 		return err
 	}
@@ -118,46 +136,27 @@ func copyUIDCode(res storage.CopyResult) string {
 }
 
 // cmdCopy implements COPY and UID COPY with COPYUID (RFC 9051 §6.4.7,
-// RFC 4315).
+// RFC 4315); the target needs the i right (RFC 4314 §4).
 func (c *conn) cmdCopy(cmd *wire.Command) error {
-	sel := c.sel
-	idx, err := sel.resolve(cmd.Set, cmd.UID)
-	if err != nil {
-		return err
-	}
-	uids := sel.liveUIDs(idx)
-	if len(uids) == 0 {
-		return nil
-	}
-	res, err := c.mbox.Copy(c.ctx, sel.folder, uids, cleanFolder(cmd.Mailbox))
-	if err != nil {
-		return err
-	}
-	if len(res.DestUIDs) > 0 {
+	res, err := c.copyMessages(cmd, false)
+	if err == nil && len(res.DestUIDs) > 0 {
 		c.okCode = copyUIDCode(res)
 	}
-	return nil
+	return err
 }
 
 // cmdMove implements MOVE and UID MOVE (RFC 9051 §6.4.8, RFC 6851): the
-// untagged COPYUID first, then one EXPUNGE per moved message.
+// untagged COPYUID first, then one EXPUNGE per moved message. The source
+// needs t and e, the target i (RFC 4314 §4).
 func (c *conn) cmdMove(cmd *wire.Command) error {
 	sel := c.sel
 	if sel.readOnly {
 		return errReadOnly
 	}
-	dest := cleanFolder(cmd.Mailbox)
-	idx, err := sel.resolve(cmd.Set, cmd.UID)
-	if err != nil {
-		return err
+	if !sharing.Has(sel.rights, "te") {
+		return errNoPerm("move messages out (t, e)")
 	}
-	uids := sel.liveUIDs(idx)
-	if len(uids) == 0 {
-		return nil
-	}
-	// MOVE into the selected folder itself gives the messages new UIDs,
-	// as Dovecot does: RFC 6851 §3.3 allows it like COPY.
-	res, err := c.mbox.Move(c.ctx, sel.folder, uids, dest)
+	res, err := c.copyMessages(cmd, true)
 	if err != nil {
 		return err
 	}
@@ -166,4 +165,98 @@ func (c *conn) cmdMove(cmd *wire.Command) error {
 	}
 	c.expungeFromView(res.SourceUIDs)
 	return nil
+}
+
+// copyMessages copies (or moves) the messages of cmd.Set to cmd.Mailbox.
+// Within one store mailbox the store does it in one transaction; between
+// the user's own mailbox and a shared one the messages are appended
+// (atomically, with the flags the target's rights allow) and, for a
+// move, then expunged from the source.
+func (c *conn) copyMessages(cmd *wire.Command, move bool) (storage.CopyResult, error) {
+	sel := c.sel
+	idx, err := sel.resolve(cmd.Set, cmd.UID)
+	if err != nil {
+		return storage.CopyResult{}, err
+	}
+	dest, err := c.resolve(cmd.Mailbox)
+	if err != nil {
+		if errors.Is(err, errNoMailbox) {
+			return storage.CopyResult{}, no("TRYCREATE", "No such mailbox")
+		}
+		return storage.CopyResult{}, err
+	}
+	if !dest.can("i") {
+		return storage.CopyResult{}, errNoPerm("add messages (i)")
+	}
+	uids := sel.liveUIDs(idx)
+	if len(uids) == 0 {
+		return storage.CopyResult{}, nil
+	}
+	if dest.mbox == sel.mbox {
+		if move {
+			// MOVE into the selected folder itself gives the messages
+			// new UIDs, as Dovecot does: RFC 6851 §3.3 allows it.
+			return sel.mbox.Move(c.ctx, sel.folder, uids, dest.folder)
+		}
+		return sel.mbox.Copy(c.ctx, sel.folder, uids, dest.folder)
+	}
+	return c.copyAcross(idx, dest, move)
+}
+
+// copyAcross appends the messages at idx to another mailbox.
+func (c *conn) copyAcross(idx []int, dest *place, move bool) (storage.CopyResult, error) {
+	sel := c.sel
+	if _, err := dest.mbox.Status(c.ctx, dest.folder); err != nil {
+		return storage.CopyResult{}, err
+	}
+	var msgs []storage.SpooledMessage
+	defer func() {
+		for _, m := range msgs {
+			m.Msg.Discard()
+		}
+	}()
+	var src []uint32
+	for _, i := range idx {
+		m := sel.msgs[i]
+		if m.gone() {
+			continue
+		}
+		v := sel.view(i)
+		r, err := sel.mbox.Open(c.ctx, sel.folder, v.uid)
+		if err != nil {
+			if isGone(err) {
+				continue
+			}
+			return storage.CopyResult{}, err
+		}
+		sp, err := dest.mbox.Spool(c.ctx, r, v.date)
+		r.Close()
+		if err != nil {
+			return storage.CopyResult{}, err
+		}
+		msgs = append(msgs, storage.SpooledMessage{Msg: sp, Flags: permittedFlags(dest.rights, v.flags)})
+		src = append(src, v.uid)
+	}
+	if len(msgs) == 0 {
+		return storage.CopyResult{}, nil
+	}
+	results, err := dest.mbox.AppendSpooled(c.ctx, dest.folder, msgs)
+	if err != nil {
+		return storage.CopyResult{}, err
+	}
+	res := storage.CopyResult{UIDValidity: results[0].UIDValidity, SourceUIDs: src}
+	for _, r := range results {
+		res.DestUIDs = append(res.DestUIDs, r.UID)
+	}
+	if move {
+		if _, _, err := sel.mbox.SetFlags(c.ctx, sel.folder, src, storage.FlagsAdd, []string{`\Deleted`}, 0); err != nil {
+			return storage.CopyResult{}, err
+		}
+		removed, err := sel.mbox.Expunge(c.ctx, sel.folder, src)
+		if err != nil {
+			return storage.CopyResult{}, err
+		}
+		res.SourceUIDs = removed
+	}
+	return res, nil
 }

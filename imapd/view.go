@@ -15,6 +15,12 @@ import (
 // changes when the client is told (EXISTS, EXPUNGE), which keeps the
 // seq↔UID mapping of RFC 9051 §2.3.1.2 correct whatever other sessions do.
 type selected struct {
+	// mbox is the mailbox the folder is in: the user's own, or a unit's
+	// shared mailbox opened for the user; name is the folder's name as
+	// the client knows it, rights the user's rights on it (RFC 4314).
+	mbox        storage.Mailbox
+	name        string
+	rights      string
 	folder      string
 	readOnly    bool
 	uidValidity uint32

@@ -23,6 +23,9 @@ type mailbox struct {
 	s                  *FileStore
 	key, domain, local string
 	limit              int64
+	// reader is the account reading a shared mailbox; "" for the owner.
+	// Its \Seen flags are its own (shared.go).
+	reader string
 }
 
 func (m *mailbox) User() string { return m.key }
@@ -61,7 +64,13 @@ func (m *mailbox) Folders(ctx context.Context) ([]FolderStatus, error) {
 	err := m.with(ctx, func(u *userState) error {
 		folders, err := allFolders(ctx, u.db)
 		for _, f := range folders {
-			out = append(out, f.status())
+			st := f.status()
+			if m.reader != "" {
+				if st.Unseen, err = m.readerUnseen(ctx, u, f); err != nil {
+					return err
+				}
+			}
+			out = append(out, st)
 		}
 		return err
 	})
@@ -87,6 +96,9 @@ func (m *mailbox) Status(ctx context.Context, folder string) (FolderStatus, erro
 		f, err := getFolder(ctx, u.db, name)
 		if err == nil {
 			st = f.status()
+			if m.reader != "" {
+				st.Unseen, err = m.readerUnseen(ctx, u, f)
+			}
 		}
 		return err
 	})
@@ -203,6 +215,7 @@ func (m *mailbox) Delete(ctx context.Context, folder string) error {
 			}
 			for _, q := range []string{"DELETE FROM messages WHERE folder_id = ?", "DELETE FROM cache WHERE folder_id = ?",
 				"DELETE FROM textidx WHERE folder_id = ?", "DELETE FROM expunged WHERE folder_id = ?",
+				"DELETE FROM seen WHERE folder_id = ?",
 				"DELETE FROM folders WHERE id = ?", "INSERT OR IGNORE INTO removals (folder_id, uid) VALUES (?, 0)"} {
 				if _, err := tx.ExecContext(ctx, q, f.id); err != nil {
 					return err

@@ -44,6 +44,8 @@ const schemaVersion = 4
 //     the next session that selects the folder (RFC 3501 §2.3.2).
 //   - lost_subscriptions: subscriptions whose folder was deleted; a
 //     subscription is not removed with its folder (RFC 9051 §6.3.7).
+//   - seen: in a shared mailbox, which messages each reader has seen
+//     (per-user \Seen, RFC 4314 §4); messages.seen is the owner's.
 const schema = `
 CREATE TABLE IF NOT EXISTS account (
 	id               INTEGER PRIMARY KEY CHECK (id = 1),
@@ -104,6 +106,12 @@ CREATE TABLE IF NOT EXISTS expunged (
 CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged (folder_id, modseq);
 CREATE TABLE IF NOT EXISTS lost_subscriptions (
 	name TEXT PRIMARY KEY
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS seen (
+	folder_id INTEGER NOT NULL,
+	reader    TEXT NOT NULL,
+	uid       INTEGER NOT NULL,
+	PRIMARY KEY (folder_id, reader, uid)
 ) WITHOUT ROWID;
 `
 

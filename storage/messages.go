@@ -31,11 +31,14 @@ func (m *mailbox) Messages(ctx context.Context, folder string) ([]MessageInfo, e
 			return err
 		}
 		k, st := listKey{u.key, f.id}, stampOf(f)
-		if out = u.s.lists.get(k, st); out != nil {
-			return nil
-		}
-		if out, err = listMessages(ctx, u.db, f); err == nil {
+		if out = u.s.lists.get(k, st); out == nil {
+			if out, err = listMessages(ctx, u.db, f); err != nil {
+				return err
+			}
 			u.s.lists.put(k, st, out)
+		}
+		if m.reader != "" {
+			out, err = m.readerView(ctx, u, f.id, out)
 		}
 		return err
 	})
@@ -169,12 +172,33 @@ func (m *mailbox) SetFlags(ctx context.Context, folder string, uids []uint32, op
 				return err
 			}
 			modseq := f.highestModSeq + 1
+			var rs *readerSeen
+			if m.reader != "" {
+				if rs, err = m.loadReaderSeen(ctx, tx, f.id, uids); err != nil {
+					return err
+				}
+			}
 			for _, msg := range selectUIDs(rows, uids) {
 				if unchangedSince > 0 && msg.modseq > unchangedSince {
 					failed = append(failed, msg.uid)
 					continue
 				}
 				nf := applyFlags(msg.flags, op, flags)
+				if rs != nil {
+					// The reader's \Seen is theirs; the stored one stays.
+					var seenChanged bool
+					if nf, seenChanged, err = rs.apply(ctx, tx, msg, op, flags); err != nil {
+						return err
+					}
+					if seenChanged && sameFlags(nf, msg.flags) {
+						msg.modseq = modseq
+						if _, err := tx.ExecContext(ctx, "UPDATE messages SET modseq = ? WHERE folder_id = ? AND uid = ?",
+							modseq, f.id, msg.uid); err != nil {
+							return err
+						}
+						changed = true
+					}
+				}
 				if !sameFlags(nf, msg.flags) {
 					f.counts.add(contribution(msg.seen, msg.deleted, msg.size).neg())
 					msg.setFlags(nf)
@@ -186,7 +210,11 @@ func (m *mailbox) SetFlags(ctx context.Context, folder string, uids []uint32, op
 					}
 					changed = true
 				}
-				updated = append(updated, msg.info())
+				info := msg.info()
+				if rs != nil {
+					info.Flags = rs.overlay(info.UID, info.Flags)
+				}
+				updated = append(updated, info)
 			}
 			if !changed {
 				return nil
@@ -261,6 +289,7 @@ func deleteMessages(ctx context.Context, tx *sql.Tx, f *folderRow, rows []messag
 	for _, msg := range rows {
 		for _, q := range []string{"DELETE FROM messages WHERE folder_id = ? AND uid = ?",
 			"DELETE FROM cache WHERE folder_id = ? AND uid = ?",
+			"DELETE FROM seen WHERE folder_id = ? AND uid = ?",
 			"DELETE FROM textidx WHERE folder_id = ? AND uid = ?",
 			"INSERT OR IGNORE INTO removals (folder_id, uid) VALUES (?, ?)"} {
 			if _, err := tx.ExecContext(ctx, q, f.id, msg.uid); err != nil {
@@ -368,6 +397,11 @@ func (m *mailbox) copyOrMove(ctx context.Context, from string, uids []uint32, to
 				}
 				if _, err := tx.ExecContext(ctx, `INSERT INTO textidx (folder_id, uid, filter)
 					SELECT ?, ?, filter FROM textidx WHERE folder_id = ? AND uid = ?`, df.id, uid, sf.id, msg.uid); err != nil {
+					return err
+				}
+				// Every reader of a shared mailbox keeps their \Seen.
+				if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO seen (folder_id, reader, uid)
+					SELECT ?, reader, ? FROM seen WHERE folder_id = ? AND uid = ?`, df.id, uid, sf.id, msg.uid); err != nil {
 					return err
 				}
 				df.counts.add(contribution(msg.seen, msg.deleted, msg.size))

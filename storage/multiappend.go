@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"congvu/internal/mailerr"
@@ -57,11 +58,36 @@ func (m *mailbox) AppendSpooled(ctx context.Context, folder string, msgs []Spool
 		return nil, err
 	}
 	flags := make([][]string, len(msgs))
+	readerSeen := make([]bool, len(msgs))
 	for i, msg := range msgs {
 		if flags[i], err = normalizeFlags(msg.Flags); err != nil {
 			return nil, err
 		}
+		if m.reader != "" && containsFold(flags[i], flagSeen) {
+			// A reader's \Seen is theirs (shared.go), set after the commit.
+			readerSeen[i], flags[i] = true, withSeen(flags[i], false)
+		}
 	}
+	results, err := m.appendSpooled(ctx, name, msgs, flags)
+	if err == nil && slices.Contains(readerSeen, true) {
+		err = m.with(ctx, func(u *userState) error {
+			return u.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+				for i, r := range results {
+					if readerSeen[i] {
+						if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO seen (folder_id, reader, uid)
+							SELECT id, ?, ? FROM folders WHERE name = ?`, m.reader, r.UID, name); err != nil {
+							return err
+						}
+					}
+				}
+				return nil
+			})
+		})
+	}
+	return results, err
+}
+
+func (m *mailbox) appendSpooled(ctx context.Context, name string, msgs []SpooledMessage, flags [][]string) ([]DeliveryResult, error) {
 	if len(msgs) == 1 {
 		var res DeliveryResult
 		err := m.with(ctx, func(u *userState) error {
@@ -71,7 +97,7 @@ func (m *mailbox) AppendSpooled(ctx context.Context, folder string, msgs []Spool
 		return []DeliveryResult{res}, err
 	}
 	results := make([]DeliveryResult, len(msgs))
-	err = m.with(ctx, func(u *userState) error {
+	err := m.with(ctx, func(u *userState) error {
 		var f *folderRow
 		var linked []string
 		err := u.write(ctx, func(ctx context.Context, tx *sql.Tx) error {

@@ -103,6 +103,9 @@ type Store interface {
 	// Mailbox opens a user's mailbox, creating it with the special-use
 	// folders on first use. quotaBytes 0 means the store default.
 	Mailbox(ctx context.Context, user string, quotaBytes int64) (Mailbox, error)
+	// SharedMailbox opens owner's mailbox for another account, reader,
+	// whose \Seen flags are its own (a unit's shared mailbox).
+	SharedMailbox(ctx context.Context, owner, reader string, quotaBytes int64) (Mailbox, error)
 	Close() error
 }
 

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -406,6 +407,21 @@ func (s *FileStore) Mailbox(ctx context.Context, user string, quotaBytes int64) 
 	}
 	s.release(u)
 	return &mailbox{s: s, key: key, domain: domain, local: local, limit: s.limit(quotaBytes)}, nil
+}
+
+// SharedMailbox opens owner's mailbox for reader (another account): the
+// same messages, folders and flags, except \Seen, which is reader's own
+// (RFC 4314 §4 per-user \Seen). Who may do what is the caller's business.
+func (s *FileStore) SharedMailbox(ctx context.Context, owner, reader string, quotaBytes int64) (Mailbox, error) {
+	mb, err := s.Mailbox(ctx, owner, quotaBytes)
+	if err != nil {
+		return nil, err
+	}
+	m := mb.(*mailbox)
+	if r := strings.ToLower(reader); r != m.key {
+		m.reader = r
+	}
+	return m, nil
 }
 
 // limit resolves a per-account quota: 0 is the store default; a negative

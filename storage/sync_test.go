@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"congvu/internal/mailerr"
 )
@@ -267,4 +269,80 @@ func TestMessageLimit(t *testing.T) {
 	if err != nil || us.Messages != 2 || us.MessagesLimit != 2 || us.Bytes == 0 {
 		t.Fatalf("usage %+v %v", us, err)
 	}
+}
+
+// A shared mailbox: each reader has their own \Seen (RFC 4314 §4), the
+// other flags and the messages are shared, and copies keep everyone's
+// \Seen.
+func TestSharedMailboxSeenPerReader(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	unit := "skhcn@x.vn"
+	deliver(t, s, testMsg("cv1", "1"), Recipient{User: unit})
+	deliver(t, s, testMsg("cv2", "2"), Recipient{User: unit})
+	a, err := s.SharedMailbox(ctx, unit, "a@x.vn", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := s.SharedMailbox(ctx, unit, "b@x.vn", 0)
+	if _, _, err := a.SetFlags(ctx, "INBOX", []uint32{1}, FlagsAdd, []string{`\Seen`, `\Flagged`}, 0); err != nil {
+		t.Fatal(err)
+	}
+	flagsOf := func(mb Mailbox, uid uint32) []string {
+		msgs, err := mb.Messages(ctx, "INBOX")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			if m.UID == uid {
+				return m.Flags
+			}
+		}
+		return nil
+	}
+	if f := flagsOf(a, 1); !slices.Equal(f, []string{`\Flagged`, `\Seen`}) {
+		t.Errorf("reader A: %v", f)
+	}
+	if f := flagsOf(b, 1); !slices.Equal(f, []string{`\Flagged`}) {
+		t.Errorf("reader B sees A's \\Seen: %v", f)
+	}
+	if st := status(t, a, "INBOX"); st.Unseen != 1 {
+		t.Errorf("A unseen %d", st.Unseen)
+	}
+	if st := status(t, b, "INBOX"); st.Unseen != 2 {
+		t.Errorf("B unseen %d", st.Unseen)
+	}
+	// STORE FLAGS (replace) by B keeps A's \Seen.
+	if _, _, err := b.SetFlags(ctx, "INBOX", []uint32{1}, FlagsSet, []string{`\Answered`, `\Seen`}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if f := flagsOf(a, 1); !slices.Equal(f, []string{`\Answered`, `\Seen`}) {
+		t.Errorf("A after B's STORE FLAGS: %v", f)
+	}
+	if _, err := a.Move(ctx, "INBOX", []uint32{1}, "Archive"); err != nil {
+		t.Fatal(err)
+	}
+	for _, mb := range []Mailbox{a, b} {
+		msgs, _ := mb.Messages(ctx, "Archive")
+		if len(msgs) != 1 || !slices.Contains(msgs[0].Flags, `\Seen`) {
+			t.Errorf("after MOVE: %+v", msgs)
+		}
+	}
+	// APPEND with \Seen marks it for the appender only.
+	sp, err := a.Spool(ctx, strings.NewReader(testMsg("cv3", "3")), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Discard()
+	res, err := a.AppendSpooled(ctx, "INBOX", []SpooledMessage{{Msg: sp, Flags: []string{`\Seen`}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := flagsOf(a, res[0].UID); !slices.Contains(f, `\Seen`) {
+		t.Errorf("appender: %v", f)
+	}
+	if f := flagsOf(b, res[0].UID); slices.Contains(f, `\Seen`) {
+		t.Errorf("other reader: %v", f)
+	}
+	checkClean(t, s)
 }

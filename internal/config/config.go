@@ -114,6 +114,9 @@ type SMTP struct {
 // IMAP configures imapd.
 type IMAP struct {
 	IdleTimeoutSeconds int `toml:"idle_timeout_seconds"`
+	// SharedACLPath is the database of the rights administrators gave on
+	// the units' shared mailboxes (SETACL), relative to data_dir.
+	SharedACLPath string `toml:"shared_acl_path"`
 }
 
 // Default returns the configuration used when a file leaves options out.
@@ -140,7 +143,7 @@ func Default() Config {
 			LDAP: LDAP{PoolSize: 8, TimeoutSeconds: 5, CacheTTLSeconds: 60}},
 		Storage:  Storage{Path: "mail", DefaultQuotaBytes: 2 << 30, MaxMessages: 1_000_000},
 		SMTP:     SMTP{MaxMessageBytes: 30 << 20, MaxRecipients: 100},
-		IMAP:     IMAP{IdleTimeoutSeconds: 1800},
+		IMAP:     IMAP{IdleTimeoutSeconds: 1800, SharedACLPath: "shared-acl.db"},
 		Policy:   DefaultPolicy(),
 		Web:      defaultWeb(),
 		Password: defaultPassword(),

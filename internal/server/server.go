@@ -27,6 +27,7 @@ import (
 	"congvu/policy"
 	"congvu/pop3d"
 	"congvu/queue"
+	"congvu/sharing"
 	"congvu/smtpd"
 	"congvu/storage"
 	"congvu/webmail"
@@ -134,13 +135,24 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		MaxRecipients:   cfg.SMTP.MaxRecipients,
 		TLS:             tlsCfg,
 	}, smtpDeps)
+	// The units' shared mailboxes: rights from the directory and SETACL.
+	shares, err := sharing.Open(cfg.Path(cfg.IMAP.SharedACLPath), r.Dir, log.With("component", "sharing"))
+	if err != nil {
+		return nil, fmt.Errorf("sharing: %w", err)
+	}
+	r.closers = append(r.closers, shares.Close)
 	imapSrv := imapd.New(imapd.Config{
 		TLS:            tlsCfg,
 		Hostname:       cfg.Server.Hostname,
 		MaxLiteralSize: cfg.SMTP.MaxMessageBytes,
 		IdleTimeout:    time.Duration(cfg.IMAP.IdleTimeoutSeconds) * time.Second,
 	}, imapd.Deps{Store: r.Store, Dir: r.Dir, Logger: log.With("proto", "imap"), Metrics: r.Metrics,
-		Policy: r.Policy})
+		Policy: r.Policy, Sharing: shares, Audit: func(ctx context.Context, e policy.AuditEntry) error {
+			if e.At.IsZero() {
+				e.At = time.Now()
+			}
+			return r.Policy.DB().AppendAudit(ctx, e)
+		}})
 	popSrv := pop3d.New(pop3d.Config{TLS: tlsCfg, Hostname: cfg.Server.Hostname},
 		pop3d.Deps{Store: r.Store, Dir: r.Dir, Logger: log.With("proto", "pop3"), Metrics: r.Metrics, Policy: r.Policy})
 	// Servers close before the store and directory they use.

@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -35,6 +36,28 @@ func TestIMAPExtensionsWithImaplib(t *testing.T) {
 			t.Fatalf("quota: %s", out)
 		}
 	})
+}
+
+// The văn thư mailbox with real clients: two clerks (one made so by the
+// unit administrator's SETACL, which the audit log records) and a leader
+// (testdata/vanthu.py drives imaplib and smtplib).
+func TestSharedUnitMailboxWithClients(t *testing.T) {
+	s := startSystem(t, "")
+	requireTool(t, "python3")
+	out, err := run(t, nil, "python3", "testdata/vanthu.py", "--cafile", s.certFile, "--imaps", s.addrs["imaps"],
+		"--smtp", s.addrs["smtp"], "--dir", filepath.Join(s.dir, "demo"))
+	if err != nil || !strings.Contains(out, "VANTHU OK") {
+		t.Fatalf("vanthu.py: %v\n%s", err, out)
+	}
+	var res struct {
+		Clerks []string `json:"clerks"`
+		Admin  string   `json:"admin"`
+	}
+	json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &res)
+	audit, err := run(t, nil, binaryPath, "audit", "--config", filepath.Join(s.dir, "demo", "congvu.toml"), "--action", "acl-set")
+	if err != nil || !strings.Contains(audit, res.Clerks[1]) || !strings.Contains(audit, res.Admin) {
+		t.Errorf("audit of the SETACL: %v\n%s", err, audit)
+	}
 }
 
 // setQuota changes an account's quota in the quickstart's SQLite
