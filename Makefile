@@ -2,7 +2,7 @@
 .PHONY: build test fuzz quickstart
 
 build:
-	CGO_ENABLED=1 go build -o bin/congvu ./cmd/congvu
+	CGO_ENABLED=1 go build -buildvcs=true -ldflags "-X main.version=$$(git describe --tags --always --dirty 2>/dev/null || echo dev)" -o bin/congvu ./cmd/congvu
 
 test:
 	./deploy/test.sh
@@ -10,11 +10,16 @@ test:
 quickstart:
 	go run ./cmd/congvu quickstart --dir ./congvu-demo
 
-# Long fuzzing runs (not part of the test command). FUZZTIME=10m make fuzz
-FUZZTIME ?= 1m
+# Fuzzing (not part of the test command; the seed corpora run as ordinary
+# tests there). `make fuzz` runs every fuzzer for 1 minute, `make
+# fuzz-long` for 10 minutes each (FUZZTIME=30m to change, ONLY=regexp to
+# pick fuzzers by name).
+.PHONY: fuzz-long
 fuzz:
-	go test ./pop3d -run '^$$' -fuzz FuzzParseCommand -fuzztime $(FUZZTIME)
-	go test ./storage -run '^$$' -fuzz FuzzParseMessage -fuzztime $(FUZZTIME)
+	FUZZTIME=$${FUZZTIME:-1m} ./deploy/fuzz.sh
+
+fuzz-long:
+	FUZZTIME=$${FUZZTIME:-10m} ./deploy/fuzz.sh
 
 # Benchmarks (issue 4), tools not tests: congvu side by side with Postfix
 # (→ Dovecot LMTP → Maildir, smtp-sink, ldap: tables), Dovecot IMAP and the
@@ -30,3 +35,11 @@ bench:
 bench-full:
 	./bench/reference/install-debian.sh
 	PATH="$$PATH:/usr/sbin:/sbin" go run ./bench/cmd/congvu-bench --quick=false --json bench-results-full.json
+
+# Soak (issue 15; not part of the test command, which runs a short smoke
+# version): 30 minutes of mixed SMTP/IMAP/POP3/web load with a kill -9 every
+# 5 minutes, then storage check and a count of every acknowledged message.
+# SOAK="-duration 2h -rate 40" to change it.
+.PHONY: soak
+soak:
+	go run ./bench/cmd/congvu-soak $(SOAK)

@@ -83,9 +83,14 @@ type Unit struct {
 type Directory interface {
 	// Lookup resolves an address or alias (case-insensitive) to its account.
 	Lookup(ctx context.Context, address string) (*Account, error)
-	// Authenticate checks a password for a login name (primary address or
-	// alias). It returns the account even when it is locked, together with
-	// mailerr.ErrAccountDisabled, so callers can tell the user why.
+	// Authenticate checks a password for a login name (primary address,
+	// alias, or what the backend accepts: an AD sAMAccountName or UPN). It
+	// returns the account even when it is locked, together with
+	// mailerr.ErrAccountDisabled, so callers can tell the user why; and
+	// with a wrong password for a login that names an account, the account
+	// with mailerr.ErrAuthFailed, so the policy engine counts the failure
+	// against the account whatever name was typed (clients are answered
+	// exactly as for an unknown login, where the account is nil).
 	Authenticate(ctx context.Context, login, password string) (*Account, error)
 	// Units lists every unit, parents before children.
 	Units(ctx context.Context) ([]Unit, error)

@@ -68,6 +68,18 @@ func (t *Tree) SubtreeSet(code string) map[string]bool {
 	return set
 }
 
+// ManagedBy is the set of units a unit administrator of code manages: the
+// unit and everything below it. Unlike SubtreeSet, an empty or unknown code
+// manages nothing: an administrator whose directory entry lacks a unit (an
+// AD account in the admin group without a department, an LDAP entry without
+// congvuUnitCode) must not fall through to "every root".
+func (t *Tree) ManagedBy(code string) map[string]bool {
+	if code == "" {
+		return map[string]bool{}
+	}
+	return t.SubtreeSet(code)
+}
+
 // Path returns the units from the root down to code (empty when unknown).
 func (t *Tree) Path(code string) []Unit {
 	var p []Unit

@@ -192,10 +192,9 @@ func (c *conn) login(username, password string) error {
 	}
 	c.srv.count(func(m *metrics.Metrics) { m.Logins.WithLabelValues("imap", "ok").Inc() })
 	c.acct, c.mbox, c.state = acct, mbox, stateAuth
-	addr := strings.ToLower(acct.Address)
-	c.user.Store(&addr)
 	c.log = c.log.With("user", acct.Address)
 	c.log.Info("imap login")
+	c.untrack = c.srv.policy.TrackSession(policy.Session{Protocol: policy.IMAP, Account: acct, End: c.revoke})
 	lim := wire.DefaultLimits()
 	lim.MaxDiscard = max(lim.MaxDiscard, 2*int64(c.srv.appendLimit))
 	c.r.SetLimits(lim)

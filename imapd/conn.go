@@ -53,9 +53,6 @@ type conn struct {
 	acct  *directory.Account
 	mbox  storage.Mailbox
 	sel   *selected
-	// user is the logged-in address, read by other goroutines
-	// (Server.EndSessions).
-	user atomic.Pointer[string]
 
 	// Enabled extensions (RFC 5161).
 	rev2, utf8, condstore, qresync bool
@@ -73,6 +70,8 @@ type conn struct {
 	// bye is set by shutdown (another goroutine): the session ends with
 	// BYE bye before its next command.
 	bye atomic.Pointer[string]
+	// untrack ends the policy engine's tracking of the signed-in session.
+	untrack func()
 
 	// The current command: its tag, and the code and text of its OK.
 	tag            string
@@ -106,6 +105,21 @@ func (s *Server) newConn(nc net.Conn, implicitTLS bool) *conn {
 func (c *conn) shutdown(text string) {
 	c.bye.Store(&text)
 	c.tcp.SetReadDeadline(time.Unix(1, 0))
+}
+
+// revokeGrace is how long a session ended by an account change may take
+// to finish its command and say BYE before its connection is cut.
+const revokeGrace = 5 * time.Second
+
+// revoke ends the signed-in session because its account was locked,
+// retired or its password reset (issue 15 §8): an untagged BYE with the
+// reason (RFC 9051 §7.1.5), then the connection closes, whatever command
+// or IDLE was running. Called by the policy engine from its goroutine.
+func (c *conn) revoke(reason *mailerr.Error) {
+	c.log.Info("imap session ended by account change", "reason", reason.Message)
+	// English, as every IMAP response text here: RFC 3501 text is 7-bit.
+	c.shutdown(reason.Message)
+	time.AfterFunc(revokeGrace, func() { c.tcp.Close() })
 }
 
 func (c *conn) serve() {
@@ -149,6 +163,9 @@ func (c *conn) serve() {
 }
 
 func (c *conn) cleanup() {
+	if c.untrack != nil {
+		c.untrack()
+	}
 	if c.sel != nil {
 		c.sel.close()
 		c.sel = nil

@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strings"
 	"sync"
 	"time"
 
@@ -303,31 +302,6 @@ func (s *Server) count(f func(m *metrics.Metrics)) {
 	if s.deps.Metrics != nil {
 		f(s.deps.Metrics)
 	}
-}
-
-// sessionsOf returns the live connections logged in as address (lower
-// case), for ending them when the account is locked or its password
-// changes.
-func (s *Server) sessionsOf(address string) []*conn {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []*conn
-	for c := range s.conns {
-		if a := c.user.Load(); a != nil && strings.EqualFold(*a, address) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// EndSessions ends every IMAP session of address with BYE text and
-// reports how many there were.
-func (s *Server) EndSessions(address, text string) int {
-	conns := s.sessionsOf(address)
-	for _, c := range conns {
-		c.shutdown(text)
-	}
-	return len(conns)
 }
 
 // baseContext is the context of a connection: cancelled when it ends.

@@ -226,8 +226,7 @@ func Authors(h textproto.Header) ([]*mail.Address, error) {
 	if len(froms) != 1 {
 		return nil, fmt.Errorf("%d From fields", len(froms))
 	}
-	wd := &mime.WordDecoder{CharsetReader: func(_ string, r io.Reader) (io.Reader, error) { return r, nil }}
-	addrs, err := (&mail.AddressParser{WordDecoder: wd}).ParseList(froms[0])
+	addrs, err := ParseAddressList(froms[0])
 	if err != nil {
 		return nil, err
 	}
@@ -235,6 +234,15 @@ func Authors(h textproto.Header) ([]*mail.Address, error) {
 		return nil, errors.New("empty From field")
 	}
 	return addrs, nil
+}
+
+// ParseAddressList parses an address-list field value (From, Sender,
+// To…) with RFC 2047 display names decoded. Only the addresses matter: a
+// display name in an unknown charset keeps its raw bytes rather than making
+// the field unparsable.
+func ParseAddressList(v string) ([]*mail.Address, error) {
+	wd := &mime.WordDecoder{CharsetReader: func(_ string, r io.Reader) (io.Reader, error) { return r, nil }}
+	return (&mail.AddressParser{WordDecoder: wd}).ParseList(v)
 }
 
 // FromDomain returns the domain of the single author in the From field
@@ -347,4 +355,22 @@ func ZoneLine(domain, selector, record string) string {
 	}
 	parts = append(parts, `"`+record+`"`)
 	return fmt.Sprintf("%s._domainkey.%s. IN TXT ( %s )", selector, domain, strings.Join(parts, " "))
+}
+
+// KeyRecord is one DKIM key of a domain as published in DNS.
+type KeyRecord struct {
+	Selector string
+	Record   string // TXT value, "v=DKIM1; k=…; p=…"
+}
+
+// Records lists the published form of every key of domain, by selector
+// (for `congvu dns`).
+func (s *Signer) Records(domain string) []KeyRecord {
+	keys := s.domainKeys(strings.ToLower(domain))
+	out := make([]KeyRecord, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, KeyRecord{Selector: k.selector, Record: k.record})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Selector < out[j].Selector })
+	return out
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"congvu/internal/netguard"
 	"congvu/queue"
 	"congvu/resolve"
 	"congvu/resolve/dnstest"
@@ -226,6 +227,14 @@ func (w *world) client(cfg Config) *Client {
 	cfg.Hostname = "mail.khanhhoa.gov.vn"
 	cfg.ConnectTimeout = 2 * time.Second
 	cfg.CommandTimeout = 5 * time.Second
+	if cfg.Guard == nil {
+		// The test destinations listen on loopback, an internal network.
+		g, err := netguard.New([]string{"127.0.0.0/8"})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		cfg.Guard = g
+	}
 	c, err := New(cfg, Deps{Resolver: w.res, Logger: slog.New(slog.NewTextHandler(testWriter{w.t}, nil))})
 	if err != nil {
 		w.t.Fatal(err)

@@ -61,7 +61,7 @@ const (
 )
 
 func newSTSCache(c *Client) *stsCache {
-	dialer := &net.Dialer{Timeout: c.cfg.ConnectTimeout}
+	dialer := c.cfg.Guard.Dialer(net.Dialer{Timeout: c.cfg.ConnectTimeout})
 	tr := &http.Transport{
 		// The policy host is resolved with our resolver, so tests (and
 		// operators) control where it goes.

@@ -21,6 +21,7 @@ import (
 
 	"congvu/internal/mailerr"
 	"congvu/internal/metrics"
+	"congvu/internal/netguard"
 	"congvu/queue"
 	"congvu/resolve"
 )
@@ -46,6 +47,10 @@ type Config struct {
 	IdleTimeout                          time.Duration // reuse window; default 30 s, negative disables
 	MaxHosts                             int           // MX hosts tried per attempt; default 5
 	MTASTSPort                           int           // HTTPS port of policy hosts: 443 except in tests
+	// Guard decides which internal addresses MX delivery and MTA-STS
+	// fetches may reach; nil allows none (the smarthost is always allowed:
+	// the operator chose it).
+	Guard *netguard.Guard
 }
 
 // Deps are the services a Client uses.

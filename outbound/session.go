@@ -16,6 +16,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"congvu/internal/mailerr"
+	"congvu/internal/netguard"
 	"congvu/queue"
 	"congvu/resolve"
 )
@@ -74,6 +75,21 @@ func (c *Client) connect(ctx context.Context, h host) (*session, error) {
 		}
 		return nil, errDNS.With(err)
 	}
+	if h.policy.source != "smarthost" {
+		// Recipient addresses choose MX hosts: never let them aim at the
+		// internal network (issue 15 §10). Permanent, so the sender learns
+		// at once; no reply from such a host can reach a bounce.
+		allowed := ips[:0:0]
+		for _, ip := range ips {
+			if c.cfg.Guard.AllowedIP(ip) {
+				allowed = append(allowed, ip)
+			}
+		}
+		if len(allowed) == 0 {
+			return nil, netguard.ErrInternal.With(fmt.Errorf("%s resolves only to internal addresses %v", h.name, ips))
+		}
+		ips = allowed
+	}
 	var lastErr error
 	for _, ip := range ips[:min(len(ips), 4)] {
 		s, err := c.dial(ctx, h, ip, false)
@@ -95,7 +111,10 @@ func (c *Client) connect(ctx context.Context, h host) (*session, error) {
 // library can only start TLS unconditionally), then hands the connection to
 // go-smtp for the transaction.
 func (c *Client) dial(ctx context.Context, h host, ip net.IP, plaintext bool) (*session, error) {
-	d := net.Dialer{Timeout: c.cfg.ConnectTimeout}
+	d := &net.Dialer{Timeout: c.cfg.ConnectTimeout}
+	if h.policy.source != "smarthost" {
+		d = c.cfg.Guard.Dialer(*d)
+	}
 	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(ip.String(), strconv.Itoa(h.port)))
 	if err != nil {
 		return nil, errNoAnswer.With(err)

@@ -35,6 +35,7 @@ const (
 	ActionDeleteData   = "delete-mailbox"
 	ActionForwardSet   = "forward-set"
 	ActionForwardClear = "forward-clear"
+	ActionJunk         = "junk"
 )
 
 // ActorPolicy is the actor of decisions the engine takes by itself.

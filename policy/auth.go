@@ -287,7 +287,11 @@ func (e *Engine) lockAccount(ctx context.Context, address, reason string) error 
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	return e.opts.Writer.SetStateReason(ctx, address, directory.StateLocked, reason)
+	if err := e.opts.Writer.SetStateReason(ctx, address, directory.StateLocked, reason); err != nil {
+		return err
+	}
+	e.EndSessions(address, disabledReason(&directory.Account{StateReason: reason}))
+	return nil
 }
 
 // FailedLogins returns the current count of consecutive failed logins.

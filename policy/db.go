@@ -22,7 +22,7 @@ type DB struct {
 	ro *sql.DB
 }
 
-const dbSchemaVersion = 1
+const dbSchemaVersion = 2
 
 // dbSchemaV1: times are Unix seconds. Access records are one row per
 // official and month with a fixed slot per day (see accessSlot), which keeps
@@ -87,6 +87,19 @@ CREATE TABLE job_runs (
 ) STRICT;
 `
 
+// dbSchemaV2 counts official documents sent per unit and month (the
+// roadmap tables' signed and electronic shares).
+const dbSchemaV2 = `
+CREATE TABLE documents (
+	month      INTEGER NOT NULL,
+	unit       TEXT NOT NULL,
+	official   INTEGER NOT NULL, -- messages carrying an official document
+	signed     INTEGER NOT NULL, -- of which with a valid digital signature
+	electronic INTEGER NOT NULL, -- of which electronic originals, not scans
+	PRIMARY KEY (month, unit)
+) STRICT, WITHOUT ROWID;
+`
+
 // OpenDB opens (creating if needed) the policy database at path.
 func OpenDB(path string) (*DB, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
@@ -131,7 +144,7 @@ func (db *DB) migrate() error {
 	if err := tx.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
 		return err
 	}
-	migrations := [dbSchemaVersion]string{dbSchemaV1}
+	migrations := [dbSchemaVersion]string{dbSchemaV1, dbSchemaV2}
 	if version > dbSchemaVersion {
 		return fmt.Errorf("schema version %d is newer than this program (%d)", version, dbSchemaVersion)
 	}

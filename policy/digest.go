@@ -205,6 +205,17 @@ func composeMessage(from, hostname string, to []*mail.Address, subject, body str
 // alertOperators mails the provincial operators (directory.RoleOperator)
 // that an account's sending was locked.
 func (e *Engine) alertOperators(ctx context.Context, address, reason string, at time.Time) {
+	loc := e.rules.Load().loc
+	body := fmt.Sprintf("Tài khoản %s đã bị khoá gửi thư lúc %s.\r\nLý do: %s\r\n\r\n"+
+		"Có thể tài khoản đã bị lộ mật khẩu. Đề nghị kiểm tra, đặt lại mật khẩu rồi mở khoá bằng lệnh:\r\n"+
+		"  congvu account unlock-sending %s\r\n\r\n-- \r\nEnglish: sending was locked for %s at %s (%s). "+
+		"Check the account, reset its password, then unlock it with the command above.\r\n",
+		address, at.In(loc).Format("15:04 02/01/2006"), reason, address, address, at.Format(time.RFC3339), reason)
+	e.notifyOperators(ctx, "[Cảnh báo] Khoá gửi thư tài khoản "+address+" / Sending locked for "+address, body, at)
+}
+
+// notifyOperators delivers a message to every active operator's INBOX.
+func (e *Engine) notifyOperators(ctx context.Context, subject, body string, at time.Time) {
 	if e.opts.Store == nil {
 		return
 	}
@@ -222,17 +233,10 @@ func (e *Engine) alertOperators(ctx context.Context, address, reason string, at 
 		}
 	}
 	if len(rcpts) == 0 {
-		e.log.Warn("policy: no operator account to alert", "address", address)
+		e.log.Warn("policy: no operator account to alert", "subject", subject)
 		return
 	}
-	loc := e.rules.Load().loc
-	body := fmt.Sprintf("Tài khoản %s đã bị khoá gửi thư lúc %s.\r\nLý do: %s\r\n\r\n"+
-		"Có thể tài khoản đã bị lộ mật khẩu. Đề nghị kiểm tra, đặt lại mật khẩu rồi mở khoá bằng lệnh:\r\n"+
-		"  congvu account unlock-sending %s\r\n\r\n-- \r\nEnglish: sending was locked for %s at %s (%s). "+
-		"Check the account, reset its password, then unlock it with the command above.\r\n",
-		address, at.In(loc).Format("15:04 02/01/2006"), reason, address, address, at.Format(time.RFC3339), reason)
-	msg, err := composeMessage(e.sender(), e.opts.Hostname, to,
-		"[Cảnh báo] Khoá gửi thư tài khoản "+address+" / Sending locked for "+address, body, at)
+	msg, err := composeMessage(e.sender(), e.opts.Hostname, to, subject, body, at)
 	if err == nil {
 		var res []storage.DeliveryResult
 		res, err = e.opts.Store.Deliver(ctx, bytes.NewReader(msg), rcpts)
@@ -241,7 +245,7 @@ func (e *Engine) alertOperators(ctx context.Context, address, reason string, at 
 		}
 	}
 	if err != nil {
-		e.log.Error("policy: operator alert not delivered", "address", address, "err", err)
+		e.log.Error("policy: operator alert not delivered", "subject", subject, "err", err)
 	}
 }
 

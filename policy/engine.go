@@ -44,6 +44,8 @@ type Options struct {
 	// forwarding to state domains elsewhere; nil while outbound mail is not
 	// available, and such forwards are logged and audited as deferred.
 	Outbound func(ctx context.Context, from string, rcpts []string, msg io.Reader) error
+	// QuarantineDir keeps inbound messages the state-secret guard stopped.
+	QuarantineDir string
 }
 
 // Engine is the policy engine. Create it with New; it is safe for
@@ -63,11 +65,14 @@ type Engine struct {
 	ips      ipThrottle
 	sends    sendRates
 	pending  pending
+	sessions sessionRegistry
 	flushReq chan chan error
 	stop     chan struct{}
 	done     chan struct{}
 	jobsDone chan struct{}
-	closed   atomic.Bool
+	// sessionsDone closes when the session checker has stopped.
+	sessionsDone chan struct{}
+	closed       atomic.Bool
 }
 
 var _ Hooks = (*Engine)(nil)
@@ -174,6 +179,8 @@ func New(opts Options) (*Engine, error) {
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 		jobsDone: make(chan struct{}),
+
+		sessionsDone: make(chan struct{}),
 	}
 	e.rules.Store(rs)
 	e.fails.init()
@@ -196,6 +203,7 @@ func New(opts Options) (*Engine, error) {
 	}
 	go e.writer()
 	go e.jobs()
+	go e.sessionChecks()
 	return e, nil
 }
 
@@ -232,6 +240,7 @@ func (e *Engine) Close() error {
 	close(e.stop)
 	<-e.done
 	<-e.jobsDone
+	<-e.sessionsDone
 	return e.db.Close()
 }
 
@@ -304,6 +313,9 @@ func (e *Engine) flush(cache map[string]int64) error {
 		if err := writeUsage(ctx, tx, b.usage); err != nil {
 			return err
 		}
+		if err := writeDocumentCounts(ctx, tx, b.docs); err != nil {
+			return err
+		}
 		if err := writeFailures(ctx, tx, b.failures); err != nil {
 			return err
 		}
@@ -323,6 +335,7 @@ type pending struct {
 	mu     sync.Mutex
 	access map[accessKey]accessSlot
 	usage  map[usageKey]int64
+	docs   map[docKey]docCounts
 	audit  []AuditEntry
 }
 
@@ -333,23 +346,25 @@ const maxPendingAudit = 200_000
 type batch struct {
 	access   map[accessKey]accessSlot
 	usage    map[usageKey]int64
+	docs     map[docKey]docCounts
 	audit    []AuditEntry
 	failures map[string]failState
 }
 
 func (b *batch) empty() bool {
-	return len(b.access) == 0 && len(b.usage) == 0 && len(b.audit) == 0 && len(b.failures) == 0
+	return len(b.access) == 0 && len(b.usage) == 0 && len(b.docs) == 0 && len(b.audit) == 0 && len(b.failures) == 0
 }
 
 func (p *pending) init() {
 	p.access = map[accessKey]accessSlot{}
 	p.usage = map[usageKey]int64{}
+	p.docs = map[docKey]docCounts{}
 }
 
 func (p *pending) take() *batch {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	b := &batch{access: p.access, usage: p.usage, audit: p.audit}
+	b := &batch{access: p.access, usage: p.usage, docs: p.docs, audit: p.audit}
 	p.init()
 	p.audit = nil
 	return b
@@ -365,6 +380,9 @@ func (p *pending) putBack(b *batch) {
 	}
 	for k, n := range b.usage {
 		p.usage[k] += n
+	}
+	for k, c := range b.docs {
+		p.docs[k] = p.docs[k].plus(c)
 	}
 	if len(p.audit)+len(b.audit) <= maxPendingAudit {
 		p.audit = append(b.audit, p.audit...)
@@ -429,6 +447,14 @@ func (e *Engine) audit(a AuditEntry) {
 }
 
 // refuse builds a refusal decision and audits it.
+// Audit implements Hooks: a daemon's own decision, audited like the
+// engine's (and counted in congvu_policy_decisions_total).
+func (e *Engine) Audit(_ context.Context, a AuditEntry) {
+	if e != nil {
+		e.audit(a)
+	}
+}
+
 func (e *Engine) refuse(v Verdict, rule string, reason *mailerr.Error, a AuditEntry) Decision {
 	a.Rule = rule
 	if a.Action == "" {

@@ -30,6 +30,9 @@ func (e *Engine) SetAccountState(ctx context.Context, actor, address string, s d
 	if err == nil && s == directory.StateActive {
 		e.fails.reset(addr)
 	}
+	if err == nil && s != directory.StateActive {
+		e.EndSessions(addr, disabledReason(&directory.Account{StateReason: reason}))
+	}
 	return err
 }
 

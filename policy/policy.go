@@ -187,6 +187,9 @@ type Message struct {
 	// Open returns the message (as received, without our trace fields)
 	// from its start. Each call returns a new reader.
 	Open func() io.Reader
+	// Documents are the official-document facts (package official), set
+	// before delivery; nil when not checked.
+	Documents *Documents
 }
 
 // AppendEvent is an IMAP APPEND (RFC 9051 6.3.12) before it is stored.
@@ -229,6 +232,13 @@ type Hooks interface {
 	Delivered(ctx context.Context, m *Message)
 	Append(ctx context.Context, a AppendEvent) Decision
 	WebAction(ctx context.Context, w WebAction) Decision
+	// TrackSession registers an authenticated IMAP/POP3 (or other
+	// long-lived) session so that it is ended when its account is locked,
+	// retired or its password reset; call untrack when it ends.
+	TrackSession(s Session) (untrack func())
+	// Audit records a decision a daemon took itself (a virus found by the
+	// content scanner, spam sent to Junk) in the audit log.
+	Audit(ctx context.Context, a AuditEntry)
 }
 
 // Nop accepts everything and records nothing: the daemons use it when they
@@ -246,6 +256,8 @@ func (Nop) Data(context.Context, *Message) Decision              { return Decisi
 func (Nop) Delivered(context.Context, *Message)                  {}
 func (Nop) Append(context.Context, AppendEvent) Decision         { return Decision{} }
 func (Nop) WebAction(context.Context, WebAction) Decision        { return Decision{} }
+func (Nop) TrackSession(Session) func()                          { return func() {} }
+func (Nop) Audit(context.Context, AuditEntry)                    {}
 
 // OrNop returns h, or Nop when h is nil.
 func OrNop(h Hooks) Hooks {

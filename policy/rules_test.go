@@ -304,7 +304,7 @@ func TestUsageReport(t *testing.T) {
 		t.Errorf("total %+v", rep.Total.UsageCounts)
 	}
 	var b strings.Builder
-	if err := RenderUsageCSV(&b, rep); err != nil || !strings.Contains(b.String(), "chưa xác định / unknown") {
+	if err := RenderUsageCSV(&b, rep); err != nil || !strings.Contains(b.String(), "Văn bản có chữ ký số hợp lệ") {
 		t.Errorf("usage CSV: %v", err)
 	}
 	b.Reset()

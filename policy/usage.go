@@ -50,6 +50,37 @@ func writeUsage(ctx context.Context, tx *sql.Tx, m map[usageKey]int64) error {
 	return nil
 }
 
+// docKey and docCounts count official documents sent per unit and month.
+type docKey struct {
+	month Month
+	unit  string
+}
+
+type docCounts struct{ official, signed, electronic int64 }
+
+func (c docCounts) plus(o docCounts) docCounts {
+	return docCounts{c.official + o.official, c.signed + o.signed, c.electronic + o.electronic}
+}
+
+func writeDocumentCounts(ctx context.Context, tx *sql.Tx, m map[docKey]docCounts) error {
+	if len(m) == 0 {
+		return nil
+	}
+	st, err := tx.PrepareContext(ctx, `INSERT INTO documents (month, unit, official, signed, electronic) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (month, unit) DO UPDATE SET official = official + excluded.official,
+		signed = signed + excluded.signed, electronic = electronic + excluded.electronic`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for k, c := range m {
+		if _, err := st.ExecContext(ctx, int64(k.month), k.unit, c.official, c.signed, c.electronic); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // countUsage adds a delivered message to the counters: once as sent by the
 // sender's unit (submission; "outside" when any recipient is outside the
 // state mail system), and once as received by each local recipient's unit
@@ -73,6 +104,19 @@ func (e *Engine) countUsage(m *Message) {
 			}
 		}
 		add(usageKey{month: month, unit: m.Account.UnitCode, outside: outside, attachment: attach})
+		if d := m.Documents; d != nil && len(d.Official) > 0 {
+			c := docCounts{official: 1}
+			if d.Signed() {
+				c.signed = 1
+			}
+			if !d.Scanned {
+				c.electronic = 1
+			}
+			k := docKey{month: month, unit: m.Account.UnitCode}
+			e.pending.mu.Lock()
+			e.pending.docs[k] = e.pending.docs[k].plus(c)
+			e.pending.mu.Unlock()
+		}
 	}
 	for _, r := range m.Rcpts {
 		if r.Account != nil {

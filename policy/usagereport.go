@@ -18,6 +18,25 @@ import (
 type UsageCounts struct {
 	SentState, SentOutside, SentWithAttachment             int64
 	ReceivedState, ReceivedOutside, ReceivedWithAttachment int64
+	// Official documents sent (messages carrying one), of which with a
+	// valid digital signature (S/MIME or a signed PDF) and of which
+	// electronic originals rather than scans.
+	OfficialSent, OfficialSigned, OfficialElectronic int64
+}
+
+// SignedShare is the share of official documents sent with a valid
+// signature, in percent ("–" when none were sent).
+func (c UsageCounts) SignedShare() string { return percent(c.OfficialSigned, c.OfficialSent) }
+
+// ElectronicShare is the share of official documents sent as electronic
+// originals (with a text layer), not scans, in percent.
+func (c UsageCounts) ElectronicShare() string { return percent(c.OfficialElectronic, c.OfficialSent) }
+
+func percent(n, of int64) string {
+	if of == 0 {
+		return "–"
+	}
+	return strconv.FormatFloat(float64(n)*100/float64(of), 'f', 1, 64) + "%"
 }
 
 // Sent is every message sent.
@@ -33,6 +52,9 @@ func (c *UsageCounts) add(o UsageCounts) {
 	c.ReceivedState += o.ReceivedState
 	c.ReceivedOutside += o.ReceivedOutside
 	c.ReceivedWithAttachment += o.ReceivedWithAttachment
+	c.OfficialSent += o.OfficialSent
+	c.OfficialSigned += o.OfficialSigned
+	c.OfficialElectronic += o.OfficialElectronic
 }
 
 // UsageRow is one unit's line (or a sub-total) of a usage report.
@@ -43,9 +65,7 @@ type UsageRow struct {
 	UsageCounts
 }
 
-// UsageReport is the result of BuildUsageReport. Digitally signed
-// official documents are not counted yet (the signing issue adds them):
-// renderers show "chưa xác định / unknown".
+// UsageReport is the result of BuildUsageReport.
 type UsageReport struct {
 	Unit     string
 	UnitName string
@@ -136,6 +156,28 @@ func BuildUsageReport(ctx context.Context, db *DB, dir directory.Directory, unit
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	docs, err := db.ro.QueryContext(ctx, `SELECT unit, sum(official), sum(signed), sum(electronic) FROM documents
+		WHERE month BETWEEN ? AND ? GROUP BY unit`, int64(from), int64(to))
+	if err != nil {
+		return nil, err
+	}
+	defer docs.Close()
+	for docs.Next() {
+		var u string
+		var official, signed, electronic int64
+		if err := docs.Scan(&u, &official, &signed, &electronic); err != nil {
+			return nil, err
+		}
+		c := counts[u]
+		if c == nil {
+			c = &UsageCounts{}
+			counts[u] = c
+		}
+		c.OfficialSent, c.OfficialSigned, c.OfficialElectronic = official, signed, electronic
+	}
+	if err := docs.Err(); err != nil {
+		return nil, err
+	}
 	inScope := map[string]bool{}
 	for _, u := range scope {
 		inScope[u.Code] = true
@@ -183,8 +225,6 @@ func BuildUsageReport(ctx context.Context, db *DB, dir directory.Directory, unit
 	return rep, nil
 }
 
-const signedUnknown = "chưa xác định / unknown"
-
 // RenderUsageCSV writes the usage report as CSV (UTF-8 with BOM, CRLF).
 func RenderUsageCSV(w io.Writer, r *UsageReport) error {
 	if _, err := io.WriteString(w, "\ufeff"); err != nil {
@@ -193,13 +233,15 @@ func RenderUsageCSV(w io.Writer, r *UsageReport) error {
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = true
 	cw.Write([]string{"Mã đơn vị", "Đơn vị", "Cấp", "Dòng", "Kỳ", "Thư gửi", "Gửi cơ quan nhà nước", "Gửi ra ngoài",
-		"Gửi có đính kèm", "Thư nhận", "Nhận từ cơ quan nhà nước", "Nhận từ bên ngoài", "Nhận có đính kèm", "Văn bản có ký số"})
+		"Gửi có đính kèm", "Thư nhận", "Nhận từ cơ quan nhà nước", "Nhận từ bên ngoài", "Nhận có đính kèm",
+		"Văn bản gửi", "Văn bản có chữ ký số hợp lệ", "Tỷ lệ ký số", "Tỷ lệ văn bản điện tử (không phải bản quét)"})
 	period := r.From.String() + ".." + r.To.String()
 	row := func(x UsageRow, kind string) {
 		i := func(n int64) string { return strconv.FormatInt(n, 10) }
 		cw.Write([]string{x.Unit.Code, csvCell(x.Unit.Name), strconv.Itoa(x.Depth), kind, period,
 			i(x.Sent()), i(x.SentState), i(x.SentOutside), i(x.SentWithAttachment),
-			i(x.Received()), i(x.ReceivedState), i(x.ReceivedOutside), i(x.ReceivedWithAttachment), signedUnknown})
+			i(x.Received()), i(x.ReceivedState), i(x.ReceivedOutside), i(x.ReceivedWithAttachment),
+			i(x.OfficialSent), i(x.OfficialSigned), x.SignedShare(), x.ElectronicShare()})
 	}
 	for _, x := range r.Rows {
 		kind := "đơn vị"
@@ -223,19 +265,22 @@ var usageTmpl = template.Must(template.New("usage").Funcs(template.FuncMap{
 <p>{{.UnitName}} — {{.From}} đến / to {{.To}}</p>
 <table class="report">
 <thead>
-<tr><th rowspan="2">Đơn vị / Unit</th><th colspan="4">Thư gửi / Sent</th><th colspan="4">Thư nhận / Received</th><th rowspan="2">Văn bản có ký số / Digitally signed</th></tr>
+<tr><th rowspan="2">Đơn vị / Unit</th><th colspan="4">Thư gửi / Sent</th><th colspan="4">Thư nhận / Received</th><th colspan="4">Văn bản gửi đi / Official documents sent</th></tr>
 <tr><th>Tổng / Total</th><th>Cơ quan nhà nước / State agencies</th><th>Ra ngoài / Outside</th><th>Có đính kèm / With attachment</th>
-<th>Tổng / Total</th><th>Cơ quan nhà nước / State agencies</th><th>Từ bên ngoài / Outside</th><th>Có đính kèm / With attachment</th></tr>
+<th>Tổng / Total</th><th>Cơ quan nhà nước / State agencies</th><th>Từ bên ngoài / Outside</th><th>Có đính kèm / With attachment</th>
+<th>Số văn bản / Documents</th><th>Có chữ ký số hợp lệ / Validly signed</th><th>Tỷ lệ ký số / Signed share</th><th>Tỷ lệ điện tử / Electronic share</th></tr>
 </thead>
 <tbody>
 {{- range .Rows}}
 <tr{{if .Subtotal}} class="subtotal"{{end}}><td class="depth-{{level .Depth}}" style="{{indent .Depth}}">{{if .Subtotal}}Cộng / Subtotal: {{end}}{{.Unit.Name}}</td>
 <td>{{.Sent}}</td><td>{{.SentState}}</td><td>{{.SentOutside}}</td><td>{{.SentWithAttachment}}</td>
-<td>{{.Received}}</td><td>{{.ReceivedState}}</td><td>{{.ReceivedOutside}}</td><td>{{.ReceivedWithAttachment}}</td><td>chưa xác định / unknown</td></tr>
+<td>{{.Received}}</td><td>{{.ReceivedState}}</td><td>{{.ReceivedOutside}}</td><td>{{.ReceivedWithAttachment}}</td>
+<td>{{.OfficialSent}}</td><td>{{.OfficialSigned}}</td><td>{{.SignedShare}}</td><td>{{.ElectronicShare}}</td></tr>
 {{- end}}
 </tbody>
 <tfoot>{{with .Total}}<tr class="total"><th>{{.Unit.Name}}</th><th>{{.Sent}}</th><th>{{.SentState}}</th><th>{{.SentOutside}}</th><th>{{.SentWithAttachment}}</th>
-<th>{{.Received}}</th><th>{{.ReceivedState}}</th><th>{{.ReceivedOutside}}</th><th>{{.ReceivedWithAttachment}}</th><th>chưa xác định / unknown</th></tr>{{end}}</tfoot>
+<th>{{.Received}}</th><th>{{.ReceivedState}}</th><th>{{.ReceivedOutside}}</th><th>{{.ReceivedWithAttachment}}</th>
+<th>{{.OfficialSent}}</th><th>{{.OfficialSigned}}</th><th>{{.SignedShare}}</th><th>{{.ElectronicShare}}</th></tr>{{end}}</tfoot>
 </table>
 </section>
 `))

@@ -10,6 +10,7 @@ import (
 
 	"congvu/directory"
 	"congvu/internal/mailerr"
+	"congvu/policy"
 )
 
 // errNeedTLS refuses logins in clear text. RFC 2595 section 6 says plain
@@ -158,6 +159,7 @@ func (s *session) login(login, password, authzid string) {
 		return
 	}
 	s.lockedBy, s.md, s.state = acct.Address, md, stateTransaction
+	s.untrack = s.srv.policy.TrackSession(policy.Session{Protocol: policy.POP3, Account: acct, End: s.revoke})
 	s.log = log
 	count, size := md.stat()
 	log.Info("pop3: logged in", "messages", count, "octets", size, "tls", s.tls)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"congvu/internal/mailerr"
@@ -48,6 +49,11 @@ type session struct {
 	badCmds   int
 	authFails int
 	done      bool // QUIT, a fatal error, or too many bad commands
+	// revoked is set (from another goroutine) when the account was locked,
+	// retired or its password reset while signed in; untrack ends the
+	// policy engine's tracking of this session.
+	revoked atomic.Pointer[mailerr.Error]
+	untrack func()
 }
 
 func newSession(srv *Server, c net.Conn) *session {
@@ -96,6 +102,9 @@ func (s *session) startTLS() bool {
 // section 6: a connection closed other than by QUIT deletes nothing) and
 // closes the connection.
 func (s *session) close() {
+	if s.untrack != nil {
+		s.untrack()
+	}
 	if s.lockedBy != "" {
 		s.srv.unlockMaildrop(s.lockedBy)
 		s.lockedBy = ""
@@ -159,7 +168,15 @@ func (s *session) run() {
 			}
 		}
 		s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.IdleTimeout))
+		// Checked after the deadline is set: revoke sets the reason, then
+		// a past deadline, so either this sees it or the read is cut.
+		if s.endRevoked() {
+			return
+		}
 		line, err := readLine(s.r)
+		if s.endRevoked() {
+			return
+		}
 		switch {
 		case errors.Is(err, errLineTooLong):
 			s.bad("Command line too long")
@@ -182,6 +199,27 @@ func (s *session) run() {
 		s.dispatch(cmd, args)
 	}
 	s.w.Flush()
+}
+
+// revoke ends a signed-in session from another goroutine: the account
+// can no longer be used (issue 15 §8). Nothing is deleted (no UPDATE).
+func (s *session) revoke(reason *mailerr.Error) {
+	s.revoked.Store(reason)
+	s.conn.SetReadDeadline(time.Now())
+}
+
+// endRevoked answers the next command of a revoked session with the reason
+// and reports that the session must end. POP3 has no unsolicited
+// responses, so the client reads it as the answer to whatever it sends.
+func (s *session) endRevoked() bool {
+	reason := s.revoked.Load()
+	if reason == nil {
+		return false
+	}
+	s.log.Info("pop3: session ended by account change", "reason", reason.Message)
+	s.printf("-ERR [%s] %s / %s", respCode(reason), reason.MessageVI, reason.Message)
+	s.w.Flush()
+	return true
 }
 
 func (s *session) dispatch(cmd string, args []string) {

@@ -311,3 +311,18 @@ func IsNotFound(err error) bool {
 	var de *net.DNSError
 	return errors.As(err, &de) && de.IsNotFound
 }
+
+// LookupSRV returns the SRV records of name (e.g. _imaps._tcp.example.),
+// for `congvu dns check`; it is not part of Resolver.
+func (r *DNS) LookupSRV(ctx context.Context, name string) ([]*net.SRV, error) {
+	rrs, _, err := r.query(ctx, name, dns.TypeSRV)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*net.SRV, 0, len(rrs))
+	for _, rr := range rrs {
+		s := rr.(*dns.SRV)
+		out = append(out, &net.SRV{Target: s.Target, Port: s.Port, Priority: s.Priority, Weight: s.Weight})
+	}
+	return out, nil
+}

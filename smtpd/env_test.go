@@ -57,10 +57,13 @@ type envOptions struct {
 	outbound Outbound
 	signer   Signer
 	inbound  InboundChecker
+	// storeDir puts the store (and the spool) elsewhere, e.g. on a small
+	// file system; "" is under the test's temporary directory.
+	storeDir string
 }
 
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *Server
 	store   *storage.FileStore
 	dir     *sqldir.DB
@@ -71,10 +74,14 @@ type env struct {
 	client  *tls.Config // trusts the test certificate
 }
 
-func newEnv(t *testing.T, opts envOptions) *env {
+func newEnv(t testing.TB, opts envOptions) *env {
 	t.Helper()
 	tmp := t.TempDir()
 	log := slog.New(slog.NewTextHandler(newTestWriter(t), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if _, fuzzing := t.(*testing.F); fuzzing {
+		// f.Log may not be called from inside the fuzz target.
+		log = slog.New(slog.DiscardHandler)
+	}
 	dir, err := sqldir.Open(filepath.Join(tmp, "dir.db"), sqldir.Options{Logger: log})
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +101,11 @@ func newEnv(t *testing.T, opts envOptions) *env {
 			t.Fatal(err)
 		}
 	}
-	store, err := storage.Open(filepath.Join(tmp, "store"), storage.Options{DefaultQuotaBytes: 1 << 30, Logger: log})
+	storeDir, spoolDir := filepath.Join(tmp, "store"), tmp
+	if opts.storeDir != "" {
+		storeDir, spoolDir = filepath.Join(opts.storeDir, "store"), opts.storeDir
+	}
+	store, err := storage.Open(storeDir, storage.Options{DefaultQuotaBytes: 1 << 30, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +137,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		MaxMessageBytes: opts.maxMessageBytes,
 		MaxRecipients:   opts.maxRecipients,
 		TLS:             &tls.Config{Certificates: []tls.Certificate{cert}},
-		SpoolDir:        tmp,
+		SpoolDir:        spoolDir,
 	}, Deps{Store: store, Dir: d, Logger: log, Metrics: e.metrics, Policy: hooks,
 		Outbound: opts.outbound, Signer: opts.signer, Inbound: opts.inbound})
 
@@ -161,12 +172,12 @@ func newEnv(t *testing.T, opts envOptions) *env {
 // testWriter sends server logs to the test log until the test ends
 // (connection goroutines may still log after Close returns).
 type testWriter struct {
-	t    *testing.T
+	t    testing.TB
 	mu   sync.Mutex
 	done bool
 }
 
-func newTestWriter(t *testing.T) *testWriter {
+func newTestWriter(t testing.TB) *testWriter {
 	w := &testWriter{t: t}
 	t.Cleanup(func() {
 		w.mu.Lock()
@@ -285,12 +296,12 @@ func checkStored(t *testing.T, stored, sent []byte, from string) string {
 
 // raw is a hand-driven SMTP conversation, to assert exact replies.
 type raw struct {
-	t  *testing.T
+	t  testing.TB
 	c  net.Conn
 	tp *textproto.Conn
 }
 
-func dialRaw(t *testing.T, addr string, implicit *tls.Config) *raw {
+func dialRaw(t testing.TB, addr string, implicit *tls.Config) *raw {
 	t.Helper()
 	var c net.Conn
 	var err error

@@ -41,6 +41,11 @@ var (
 	// errMailboxDisabled: RFC 3463 X.2.1, a retired account.
 	errMailboxDisabled = &mailerr.Error{SMTPCode: 550, Enhanced: [3]int{5, 2, 1}, IMAPCode: "NONEXISTENT",
 		Message: "Mailbox disabled, not accepting messages", MessageVI: "Hộp thư đã ngừng hoạt động"}
+	// errAddressLiteral: a submitted recipient at an address literal or a
+	// bare IP address instead of a domain name.
+	errAddressLiteral = &mailerr.Error{SMTPCode: 553, Enhanced: [3]int{5, 1, 3},
+		Message:   "Recipients must be at a domain name, not an IP address",
+		MessageVI: "Địa chỉ người nhận phải thuộc một tên miền, không phải địa chỉ IP"}
 	// errNoRecipients: DATA whose recipients were all reset away.
 	errNoRecipients = &mailerr.Error{SMTPCode: 554, Enhanced: [3]int{5, 5, 1},
 		Message: "No valid recipients", MessageVI: "Không có người nhận hợp lệ"}
@@ -91,18 +96,14 @@ func (s *session) reply(p phase, err error) error {
 	code := strconv.Itoa(me.SMTPCode)
 	s.srv.metrics.MessagesRejected.WithLabelValues(s.mode.String(), code).Inc()
 	level := slog.LevelInfo
-	if errors.Is(me, mailerr.ErrInternal) || me.SMTPCode == 421 {
+	if errors.Is(me, mailerr.ErrInternal) || errors.Is(me, mailerr.ErrStorageFull) || me.SMTPCode == 421 {
 		level = slog.LevelError // our fault, not the client's
 	}
 	// err, not me.Err: for a sentinel returned as is, its own text is the
 	// whole story; for a wrapped one, the cause follows.
 	s.log.Log(context.Background(), level, "refused", "cmd", p.String(), "code", code,
 		"enhanced", enhanced(me.Enhanced), "err", err)
-	return &smtp.SMTPError{
-		Code:         me.SMTPCode,
-		EnhancedCode: smtp.EnhancedCode(me.Enhanced),
-		Message:      me.Message,
-	}
+	return s.asReply(me)
 }
 
 // toMailErr classifies err. go-smtp's own errors (the data reader's size
@@ -114,8 +115,8 @@ func toMailErr(err error) *mailerr.Error {
 	if errors.Is(err, smtp.ErrTooLongLine) {
 		return errLineTooLong.With(err)
 	}
-	if me := mailerr.As(err); me != nil {
-		return me
+	if mailerr.As(err) != nil {
+		return mailerr.Classify(err)
 	}
 	var se *smtp.SMTPError
 	if errors.As(err, &se) {

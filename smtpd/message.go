@@ -23,11 +23,18 @@ import (
 // this much per session.
 const spoolMemory = 256 << 10
 
-// spool is a message as received, in memory or in a temporary file.
+// spool is a message as received, in memory or in a temporary file,
+// behind header fields the MSA added (prefix); every reader sees the
+// prefix as the start of the message.
 type spool struct {
-	mem  []byte
-	file *os.File
-	size int64
+	mem    []byte
+	file   *os.File
+	size   int64  // prefix and received bytes
+	prefix []byte // fields added on submission (Message-ID, Date)
+	// nulAt is the offset in the received bytes of the first NUL (-1:
+	// none) and headerEnd the offset just after the blank line ending the
+	// header (-1: the message has no body), both found while receiving.
+	nulAt, headerEnd int64
 }
 
 // receive reads the whole message from the client before anything is
@@ -35,7 +42,8 @@ type spool struct {
 // aborted BDAT never leaves a partial message in the store, and the store
 // is never kept waiting on a slow client.
 func receive(r io.Reader, dir string, limit int64) (*spool, error) {
-	lr := &io.LimitedReader{R: r, N: limit + 1}
+	scan := newByteScanner(&io.LimitedReader{R: r, N: limit + 1})
+	lr := io.Reader(scan)
 	var buf bytes.Buffer
 	n, err := io.CopyN(&buf, lr, spoolMemory)
 	if err != nil && err != io.EOF {
@@ -67,13 +75,69 @@ func receive(r io.Reader, dir string, limit int64) (*spool, error) {
 		sp.Close()
 		return nil, mailerr.ErrTooBig.With(fmt.Errorf("message over %d bytes", limit))
 	}
+	sp.nulAt, sp.headerEnd = scan.nulAt, scan.headerEnd
 	return sp, nil
+}
+
+// byteScanner notes, while the message streams past, where its first NUL
+// byte is and where its header ends, so nothing reads it twice for that.
+type byteScanner struct {
+	r         io.Reader
+	off       int64
+	nulAt     int64
+	headerEnd int64
+	tail      [3]byte // the last bytes of the previous read
+	tailLen   int
+}
+
+// newByteScanner starts as if a line had just ended, so a message whose
+// first line is empty has an empty header.
+func newByteScanner(r io.Reader) *byteScanner {
+	return &byteScanner{r: r, nulAt: -1, headerEnd: -1, tail: [3]byte{'\r', '\n'}, tailLen: 2}
+}
+
+func (b *byteScanner) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	chunk := p[:n]
+	if b.nulAt < 0 {
+		if i := bytes.IndexByte(chunk, 0); i >= 0 {
+			b.nulAt = b.off + int64(i)
+		}
+	}
+	if b.headerEnd < 0 && n > 0 {
+		// The header ends at the first empty line: CRLF CRLF, or LF LF
+		// for bare-LF input, possibly split across reads. Only the header
+		// is searched; it is small next to the body.
+		joined := append(b.tail[:b.tailLen:b.tailLen], chunk...)
+		if i := headerEndIn(joined); i >= 0 {
+			b.headerEnd = b.off - int64(b.tailLen) + int64(i)
+		}
+		b.tailLen = copy(b.tail[:], joined[max(0, len(joined)-3):])
+	}
+	b.off += int64(n)
+	return n, err
+}
+
+// headerEndIn returns the offset just after the first empty line in b, -1
+// when there is none.
+func headerEndIn(b []byte) int {
+	i := bytes.Index(b, []byte("\r\n\r\n"))
+	j := bytes.Index(b, []byte("\n\n"))
+	switch {
+	case i >= 0 && (j < 0 || i+1 <= j):
+		return i + 4
+	case j >= 0:
+		return j + 2
+	}
+	return -1
 }
 
 // spoolWriter marks write errors so receive can tell them from read errors.
 type spoolWriter struct{ f *os.File }
 
 type spoolWriteError struct{ error }
+
+func (e spoolWriteError) Unwrap() error { return e.error }
 
 func (w spoolWriter) Write(p []byte) (int, error) {
 	n, err := w.f.Write(p)
@@ -83,21 +147,32 @@ func (w spoolWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// reader returns the message from its start; call it once per delivery.
-func (sp *spool) reader() io.Reader {
-	if sp.file == nil {
-		return bytes.NewReader(sp.mem)
-	}
-	return io.NewSectionReader(sp.file, 0, sp.size)
-}
-
-// readerFrom returns the message from offset on.
-func (sp *spool) readerFrom(offset int64) io.Reader {
-	offset = min(offset, sp.size)
+// received returns the received bytes (without the prefix) from offset on.
+func (sp *spool) received(offset int64) io.Reader {
+	n := sp.size - int64(len(sp.prefix))
+	offset = min(max(offset, 0), n)
 	if sp.file == nil {
 		return bytes.NewReader(sp.mem[offset:])
 	}
-	return io.NewSectionReader(sp.file, offset, sp.size-offset)
+	return io.NewSectionReader(sp.file, offset, n-offset)
+}
+
+// reader returns the message from its start; call it once per delivery.
+func (sp *spool) reader() io.Reader { return sp.readerFrom(0) }
+
+// readerFrom returns the message from offset on.
+func (sp *spool) readerFrom(offset int64) io.Reader {
+	p := int64(len(sp.prefix))
+	if offset >= p {
+		return sp.received(offset - p)
+	}
+	return io.MultiReader(bytes.NewReader(sp.prefix[offset:]), sp.received(0))
+}
+
+// addHeader puts fields (each ending in CRLF) at the top of the message.
+func (sp *spool) addHeader(fields []byte) {
+	sp.prefix = append(fields, sp.prefix...)
+	sp.size += int64(len(fields))
 }
 
 // header returns the message's header block (at most 64 KiB), for
@@ -296,7 +371,7 @@ func (s *session) deliver(tx transaction, msg *spool, in inbound) error {
 
 	ctx, cancel := opContext(deliverTimeout)
 	defer cancel()
-	results, err := s.srv.store.Deliver(ctx, io.MultiReader(bytes.NewReader(trace), in.message(msg)), rcpts)
+	results, err := s.storeWithRules(ctx, tx, func() io.Reader { return io.MultiReader(bytes.NewReader(trace), in.message(msg)) }, msg.size, rcpts)
 	if err == nil && len(results) != len(rcpts) {
 		err = mailerr.ErrInternal.With(fmt.Errorf("store returned %d results for %d recipients", len(results), len(rcpts)))
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
+	"strings"
 	"time"
 
 	"congvu/internal/mailerr"
@@ -31,6 +33,17 @@ type mailDeps struct {
 	outbound Outbound
 	signer   Signer
 	inbound  InboundChecker
+	scanner  ContentScanner
+}
+
+// isIPDestination reports whether domain is an address literal (RFC 5321
+// 4.1.3, "[10.0.0.5]", "[IPv6:::1]") or a bare IP address.
+func isIPDestination(domain string) bool {
+	if strings.HasPrefix(domain, "[") {
+		return true
+	}
+	_, err := netip.ParseAddr(domain)
+	return err == nil
 }
 
 // addRemote accepts a recipient of another domain on submission. RFC 6409

@@ -111,3 +111,21 @@ func TestMXStillRefusesRelayWithQueue(t *testing.T) {
 	r.cmd(250, "2.0.0", "MAIL FROM:<a@example.com>")
 	r.cmd(554, "5.7.1", "RCPT TO:<%s>", remote)
 }
+
+// TestSubmissionRefusesIPDestinations: address literals and bare IP
+// addresses are refused at RCPT with 553 5.1.3 and nothing is queued
+// (issue 15 §10).
+func TestSubmissionRefusesIPDestinations(t *testing.T) {
+	q := &fakeQueue{}
+	e := newEnv(t, envOptions{outbound: q})
+	for _, rcpt := range []string{"x@[127.0.0.1]", "x@[10.0.0.5]", "x@[IPv6:::1]", "x@127.0.0.1", "x@169.254.169.254", "x@10.0.0.5"} {
+		err := submit(t, e, []string{rcpt}, message(thanh, rcpt, "thử", "thân thư"))
+		var se *smtp.SMTPError
+		if !errors.As(err, &se) || se.Code != 553 || se.EnhancedCode != (smtp.EnhancedCode{5, 1, 3}) {
+			t.Errorf("RCPT TO:<%s>: %v, want 553 5.1.3", rcpt, err)
+		}
+	}
+	if len(q.msgs) != 0 {
+		t.Errorf("queued %d messages for IP destinations", len(q.msgs))
+	}
+}

@@ -75,10 +75,20 @@ type Deps struct {
 	Outbound Outbound
 	Signer   Signer
 	Inbound  InboundChecker
-	Logger   *slog.Logger
-	Metrics  *metrics.Metrics
+	// Scanner asks the content scanners (clamd, rspamd) about every
+	// message before the 250; nil scans nothing.
+	Scanner ContentScanner
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics
 	// Policy is the policy engine's hooks; nil accepts everything.
 	Policy policy.Hooks
+	// Rules applies recipients' delivery rules (Sieve); nil stores every
+	// message in its default folder (rules.go).
+	Rules Rules
+
+	// Documents checks official documents on both listeners (signatures,
+	// the state-secret guard, centralised signing); nil skips it.
+	Documents DocumentChecker
 }
 
 // Defaults.
@@ -122,6 +132,10 @@ type Server struct {
 	tls     *tls.Config
 	domains map[string]bool
 	policy  policy.Hooks
+	rules   Rules
+
+	// documents is the official-document checker (documents.go).
+	documents DocumentChecker
 
 	mx, submission *smtp.Server
 
@@ -165,13 +179,15 @@ func New(cfg Config, deps Deps) *Server {
 		cfg:     cfg,
 		store:   deps.Store,
 		dir:     deps.Dir,
-		mail:    mailDeps{outbound: deps.Outbound, signer: deps.Signer, inbound: deps.Inbound},
+		mail:    mailDeps{outbound: deps.Outbound, signer: deps.Signer, inbound: deps.Inbound, scanner: deps.Scanner},
 		log:     deps.Logger,
 		metrics: deps.Metrics,
 		policy:  policy.OrNop(deps.Policy),
+		rules:   deps.Rules,
 		domains: make(map[string]bool, len(cfg.LocalDomains)),
 		conns:   make(map[*idleConn]struct{}),
 	}
+	s.documents = deps.Documents
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -197,6 +213,9 @@ func New(cfg Config, deps Deps) *Server {
 func (s *Server) newSMTPServer(m mode) *smtp.Server {
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		sess := s.newSession(c, m)
+		if err := checkCommand("EHLO", c.Hostname()); err != nil {
+			return nil, sess.reply(phaseConnect, err)
+		}
 		if err := sess.policyConnect(); err != nil {
 			return nil, sess.reply(phaseConnect, err)
 		}

@@ -17,6 +17,7 @@ import (
 
 	"congvu/directory"
 	"congvu/internal/mailerr"
+	"congvu/storage"
 )
 
 // Time limits of single backend calls.
@@ -41,6 +42,8 @@ type session struct {
 	rdns *rdnsLookup
 	// account is the authenticated account (submission), set once by AUTH.
 	account *directory.Account
+	// via names the front end of a session without a connection (Submit).
+	via string
 
 	mu sync.Mutex
 	tx transaction
@@ -90,6 +93,12 @@ func (s *session) Logout() error { return nil }
 // refused a SIZE parameter above MaxMessageBytes with 552 5.3.4 (RFC 1870 6).
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	s.Reset()
+	if err := checkCommand("EHLO", s.heloName()); err != nil {
+		return s.reply(phaseMail, err)
+	}
+	if err := checkCommand("MAIL", from); err != nil {
+		return s.reply(phaseMail, err)
+	}
 	if s.mode == modeSubmission {
 		// RFC 4954 6 / RFC 6409 4.3: submission only after authentication.
 		if s.account == nil {
@@ -108,11 +117,11 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if err := s.policyMail(from); err != nil {
 		return s.reply(phaseMail, err)
 	}
-	tx := transaction{from: from, authn: s.account != nil, helo: s.conn.Hostname()}
+	tx := transaction{from: from, authn: s.account != nil, helo: s.heloName()}
 	if opts != nil {
 		tx.utf8, tx.size = opts.UTF8, opts.Size
 	}
-	if st, ok := s.conn.TLSConnectionState(); ok {
+	if st, ok := s.tlsState(); ok {
 		tx.tls = &st
 	}
 	s.mu.Lock()
@@ -134,11 +143,20 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if s.mode == modeSubmission && s.account == nil {
 		return s.reply(phaseRcpt, errAuthRequired)
 	}
+	if err := checkCommand("RCPT", to); err != nil {
+		return s.reply(phaseRcpt, err)
+	}
 	address := directory.NormalizeAddress(to)
 	if !s.srv.isLocalDomain(directory.Domain(address)) {
 		if s.mode == modeMX {
 			// RFC 5321 3.9 / RFC 2505: an MX is not an open relay.
 			return s.reply(phaseRcpt, mailerr.ErrRelayDenied.With(fmt.Errorf("RCPT TO:<%s>", to)))
+		}
+		if isIPDestination(directory.Domain(address)) {
+			// Issue 15 §10: submission is not a port-25 probe of the
+			// government network; internal relays go through a smarthost
+			// or a DNS name (outbound.allow_internal_networks).
+			return s.reply(phaseRcpt, errAddressLiteral.With(fmt.Errorf("RCPT TO:<%s>", to)))
 		}
 		if s.srv.mail.outbound != nil {
 			if err := s.policyRcpt(s.from(), address, nil); err != nil {
@@ -213,7 +231,15 @@ func (s *session) checkQuota(ctx context.Context, acct *directory.Account, size 
 
 // Data receives the message (DATA or the BDAT chunks, RFC 3030), then
 // delivers it. It answers only after the store has made the message durable.
-func (s *session) Data(r io.Reader) error {
+func (s *session) Data(r io.Reader) (err error) {
+	start := time.Now()
+	defer func() {
+		result := "accepted"
+		if err != nil {
+			result = "refused"
+		}
+		s.srv.metrics.SMTPDataSeconds.WithLabelValues(s.mode.String(), result).Observe(time.Since(start).Seconds())
+	}()
 	s.mu.Lock()
 	tx := s.tx
 	tx.rcpts = slices.Clone(tx.rcpts)
@@ -234,6 +260,13 @@ func (s *session) Data(r io.Reader) error {
 		return s.reply(phaseData, err)
 	}
 	defer msg.Close()
+	if err := s.checkNUL(msg); err != nil {
+		return s.reply(phaseData, err)
+	}
+	// Before anything parses the MIME structure (issue 15 §1).
+	if err := storage.CheckMIMEStructure(msg.reader()); err != nil {
+		return s.reply(phaseData, err)
+	}
 	if err := s.checkAuthor(msg); err != nil {
 		return s.reply(phaseData, err)
 	}
@@ -241,8 +274,14 @@ func (s *session) Data(r io.Reader) error {
 	if err != nil {
 		return s.reply(phaseData, err)
 	}
+	if err := s.scanContent(tx, msg, &in); err != nil {
+		return s.reply(phaseData, err)
+	}
 	pm := s.policyMessage(tx, msg)
 	if err := s.policyData(pm); err != nil {
+		return s.reply(phaseData, err)
+	}
+	if quarantined, err := s.checkDocuments(msg, &in, pm); err != nil || quarantined {
 		return s.reply(phaseData, err)
 	}
 	if err := s.deliver(tx, msg, in); err != nil {

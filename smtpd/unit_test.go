@@ -2,6 +2,7 @@ package smtpd
 
 import (
 	"errors"
+	"io"
 	"testing"
 
 	"congvu/internal/mailerr"
@@ -66,4 +67,45 @@ func TestQuotePathAndHelo(t *testing.T) {
 			t.Errorf("heloDomain(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// TestByteScanner finds the first NUL and the end of the header however
+// the message is split into reads.
+func TestByteScanner(t *testing.T) {
+	for _, tc := range []struct {
+		msg            string
+		nul, headerEnd int64
+	}{
+		{"Subject: a\r\n\r\nbody\x00x", 18, 14},
+		{"Subject: a\x00\r\n\r\nbody", 10, 15},
+		{"Subject: a\n\nbody", -1, 12},
+		{"Subject: a\r\nFrom: b\r\n", -1, -1},
+		{"\r\n\r\n", -1, 2},
+		{"A: b\r\n\r\n\x00", 8, 8},
+	} {
+		for _, step := range []int{1, 2, 3, 5, 1 << 10} {
+			sc := newByteScanner(&chunked{s: tc.msg, step: step})
+			if _, err := io.ReadAll(sc); err != nil {
+				t.Fatal(err)
+			}
+			if sc.nulAt != tc.nul || sc.headerEnd != tc.headerEnd {
+				t.Errorf("%q in reads of %d: NUL at %d, header end %d; want %d, %d", tc.msg, step, sc.nulAt, sc.headerEnd, tc.nul, tc.headerEnd)
+			}
+		}
+	}
+}
+
+// chunked returns s in reads of at most step bytes.
+type chunked struct {
+	s    string
+	step int
+}
+
+func (c *chunked) Read(p []byte) (int, error) {
+	if c.s == "" {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), c.step)], c.s)
+	c.s = c.s[n:]
+	return n, nil
 }

@@ -33,7 +33,16 @@ type spooled struct {
 // date (so Rebuild can restore it), fsyncs it and parses it. Parsing happens
 // here, in the caller's goroutine, so concurrent deliveries parse in
 // parallel and the commit path only links and inserts.
-func (s *FileStore) spoolMessage(r io.Reader, date time.Time) (sp *spooled, err error) {
+//
+// With checkStructure, a message nested too deeply or with too many parts
+// is refused with ErrMIMEStructure before it is parsed (APPEND: clients
+// write what they like; SMTP checks at DATA, and imports keep old mail).
+func (s *FileStore) spoolMessage(r io.Reader, date time.Time, checkStructure bool) (sp *spooled, err error) {
+	defer func() {
+		if err != nil && mailerr.IsStorageFull(err) {
+			s.alertFull(err)
+		}
+	}()
 	f, err := os.CreateTemp(s.spool, "msg-")
 	if err != nil {
 		return nil, err
@@ -65,6 +74,14 @@ func (s *FileStore) spoolMessage(r io.Reader, date time.Time) (sp *spooled, err 
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
+	if checkStructure {
+		if err := CheckMIMEStructure(f); err != nil {
+			return nil, err
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+	}
 	p := parseMessage(f)
 	parsed, err := encodeParsed(p)
 	if err != nil {
@@ -77,13 +94,28 @@ func (s *FileStore) spoolMessage(r io.Reader, date time.Time) (sp *spooled, err 
 	return &spooled{path: f.Name(), size: n, date: date, header: p.Header, parsed: parsed, filter: filter}, nil
 }
 
+// fullAlertEvery spaces the operator alerts of a full disk: one per
+// episode, not one per refused message.
+const fullAlertEvery = 10 * time.Minute
+
+// alertFull tells operators, at most once per fullAlertEvery, that mail is
+// being refused because the store's file system is full (issue 15 §6).
+func (s *FileStore) alertFull(err error) {
+	now := time.Now().UnixNano()
+	last := s.lastFullAlert.Load()
+	if now-last < int64(fullAlertEvery) || !s.lastFullAlert.CompareAndSwap(last, now) {
+		return
+	}
+	s.log.Error("storage: file system full, mail is refused with 452 4.3.1 until there is room", "dir", s.dir, "err", err)
+}
+
 // Deliver stores msg once for each recipient: one spool file, fsynced once,
 // hard-linked into each recipient's folder.
 func (s *FileStore) Deliver(ctx context.Context, msg io.Reader, rcpts []Recipient) ([]DeliveryResult, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	sp, err := s.spoolMessage(msg, time.Now().Truncate(time.Second))
+	sp, err := s.spoolMessage(msg, time.Now().Truncate(time.Second), false)
 	if err != nil {
 		return nil, mailerr.Classify(fmt.Errorf("storage: spooling message: %w", err))
 	}
@@ -102,6 +134,11 @@ func (s *FileStore) Deliver(ctx context.Context, msg io.Reader, rcpts []Recipien
 			results[i].Err = err
 			continue
 		}
+		flags, err := normalizeFlags(rc.Flags)
+		if err != nil {
+			results[i].Err = err
+			continue
+		}
 		wg.Go(func() {
 			u, err := s.acquire(ctx, key, domain, local)
 			if err != nil {
@@ -109,7 +146,7 @@ func (s *FileStore) Deliver(ctx context.Context, msg io.Reader, rcpts []Recipien
 				return
 			}
 			defer s.release(u)
-			results[i] = u.commit.append(&appendReq{folder: folder, msg: sp, limit: s.limit(rc.QuotaBytes)})
+			results[i] = u.commit.append(&appendReq{folder: folder, msg: sp, flags: flags, limit: s.limit(rc.QuotaBytes)})
 		})
 	}
 	wg.Wait()
@@ -139,7 +176,7 @@ func (m *mailbox) Append(ctx context.Context, folder string, r io.Reader, flags 
 		if _, err := getFolder(ctx, u.db, name); err != nil {
 			return err
 		}
-		sp, err := m.s.spoolMessage(r, date.Truncate(time.Second))
+		sp, err := m.s.spoolMessage(r, date.Truncate(time.Second), true)
 		if err != nil {
 			return fmt.Errorf("storage: spooling message: %w", err)
 		}

@@ -31,6 +31,9 @@ type Recipient struct {
 	User       string // primary address (directory.Account.Address)
 	Folder     string // "" means INBOX
 	QuotaBytes int64  // 0 means the store default
+	// Flags are set on the stored message (a Sieve rule's imap4flags);
+	// an invalid flag fails this recipient's delivery.
+	Flags []string
 }
 
 // DeliveryResult reports the outcome for one recipient, in the order given.

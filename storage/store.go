@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"congvu/internal/durable"
@@ -101,6 +102,8 @@ type FileStore struct {
 	lists    *listCache
 	// expungeLog bounds each folder's expunge log (sync.go).
 	expungeLog expungeLogLimits
+	// lastFullAlert is when alertFull last logged (UnixNano).
+	lastFullAlert atomic.Int64
 	// dirSync makes new directory entries durable on the delivery path
 	// (durable.SyncDir; tests wrap it to observe group commit).
 	dirSync func(dir string) error

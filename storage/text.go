@@ -37,6 +37,14 @@ const maxSearchBody = 64 << 20
 // untyped leaf parts; attachments are not searched. visit returns true to
 // stop the walk.
 func walkText(e *gomessage.Entity, header bool, visit func(folded string) bool) bool {
+	return walkTextDepth(e, header, 0, visit)
+}
+
+// walkTextDepth is walkText below depth levels of multiparts. Parts nested
+// deeper than maxMIMEDepth are not searched: each level reads through the
+// readers of all its parents, so unbounded nesting would cost time
+// quadratic in the message (issue 15 §1).
+func walkTextDepth(e *gomessage.Entity, header bool, depth int, visit func(folded string) bool) bool {
 	if header {
 		fields := e.Header.Fields()
 		for fields.Next() {
@@ -50,12 +58,15 @@ func walkText(e *gomessage.Entity, header bool, visit func(folded string) bool) 
 		}
 	}
 	if mr := e.MultipartReader(); mr != nil {
+		if depth >= maxMIMEDepth {
+			return false
+		}
 		for {
 			p, err := mr.NextPart()
 			if p == nil || (err != nil && err != io.EOF && !gomessage.IsUnknownCharset(err) && !gomessage.IsUnknownEncoding(err)) {
 				return false
 			}
-			if walkText(p, header, visit) {
+			if walkTextDepth(p, header, depth+1, visit) {
 				return true
 			}
 		}

@@ -52,13 +52,12 @@ func cmdDirectory(args []string, stdout, stderr io.Writer) error {
 }
 
 func cmdDirectoryDemo(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("directory demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("directory demo", "congvu directory demo --config FILE [--out FILE]", stderr)
 	path := fs.String("config", "/etc/congvu/congvu.toml", "configuration file")
 	out := fs.String("out", "demo-accounts.csv", "where to write address,password,role")
 	province := fs.String("province", demo.DefaultProvinceCode, "province code from the 2025 unit list")
 	domain := fs.String("domain", "", "mail domain (default: the first of server.local_domains)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	cfg, err := config.Load(*path)
@@ -87,14 +86,13 @@ func cmdDirectoryDemo(args []string, stdout, stderr io.Writer) error {
 }
 
 func cmdDirectoryImport(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("directory import", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("directory import", "congvu directory import --config FILE [--dry-run] FILE.csv|FILE.xlsx", stderr)
 	path := fs.String("config", "/etc/congvu/congvu.toml", "configuration file")
 	dryRun := fs.Bool("dry-run", false, "show what would be done without writing")
 	pwOut := fs.String("passwords-out", "", "where to write address,password,role of new accounts (mode 0600)")
 	unitsFile := fs.String("units", "", "units file (from `directory generate --units-out`): create the units that do not exist yet")
 	domain := fs.String("domain", "", "mail domain (default: the first of server.local_domains)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -200,15 +198,14 @@ func printReport(w io.Writer, rep *importer.Report, dryRun bool, pwOut string) {
 }
 
 func cmdDirectoryGenerate(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("directory generate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("directory generate", "congvu directory generate [--province CODE|all] [--seed N] ...", stderr)
 	province := fs.String("province", demo.DefaultProvinceCode, `province code from the 2025 unit list, or "all"`)
 	seed := fs.Int64("seed", 1, "seed: the same seed gives the same officials")
 	perMin := fs.Int("min", 20, "fewest officials per unit")
 	perMax := fs.Int("max", 40, "most officials per unit")
 	out := fs.String("out", "officials.csv", "import file to write")
 	unitsOut := fs.String("units-out", "", "also write the units, for `directory import --units`")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	rows, units := importer.Generate(*province, *seed, *perMin, *perMax)

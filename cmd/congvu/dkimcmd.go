@@ -21,12 +21,11 @@ func cmdDkim(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, dkimUsage)
 		return flag.ErrHelp
 	}
-	fs := flag.NewFlagSet("dkim keygen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("dkim keygen", "congvu dkim keygen --config FILE [--algorithm rsa|ed25519] [--selector NAME] DOMAIN", stderr)
 	path := fs.String("config", "/etc/congvu/congvu.toml", "configuration file")
 	alg := fs.String("algorithm", msgauth.AlgRSA, "rsa (rsa-sha256, 2048 bits) or ed25519 (ed25519-sha256)")
 	selector := fs.String("selector", "", "DKIM selector (default: ALGORITHM-YYYYMM)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:], stdout); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

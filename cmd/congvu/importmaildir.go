@@ -43,13 +43,12 @@ type maildirMessage struct {
 // rest. The server may keep running; its open sessions see the messages at
 // their next poll.
 func cmdImportMaildir(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("storage import-maildir", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("storage import-maildir", "congvu storage import-maildir --config FILE --user ADDRESS [--folder NAME] [--workers N] MAILDIR", stderr)
 	path := fs.String("config", "/etc/congvu/congvu.toml", "configuration file")
 	user := fs.String("user", "", "address of the account to import into (must exist in the directory)")
 	folder := fs.String("folder", storage.Inbox, "destination folder, created if missing")
 	workers := fs.Int("workers", 4*runtime.GOMAXPROCS(0), "concurrent appends (they share group commits)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 || *user == "" || *workers < 1 {

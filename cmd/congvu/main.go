@@ -8,6 +8,7 @@
 //	congvu directory demo --config FILE --out accounts.csv
 //	congvu queue list|show|retry|delete --config FILE [ID|--all]
 //	congvu dkim keygen --config FILE [--algorithm rsa|ed25519] [--selector S] DOMAIN
+//	congvu dns [check] --config FILE DOMAIN
 //	congvu version
 package main
 
@@ -31,10 +32,14 @@ var version = "dev"
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
+		switch {
+		case errors.Is(err, errHelpRequested):
+			return
+		case errors.Is(err, flag.ErrHelp):
+			// Misuse: the usage was printed on stderr.
 			os.Exit(2)
 		}
-		fmt.Fprintln(os.Stderr, "congvu:", err)
+		fmt.Fprintln(os.Stderr, "congvu:", sentence(err))
 		os.Exit(1)
 	}
 }
@@ -52,17 +57,26 @@ const usage = `usage:
   congvu forward set|clear|list --config FILE [ADDRESS [TARGET]]
   congvu queue list|show|retry|delete --config FILE [ID|--all]
   congvu dkim keygen --config FILE [--algorithm rsa|ed25519] [--selector S] DOMAIN
+  congvu dns [check] --config FILE DOMAIN
+  congvu cert import|show|remove --config FILE ADDRESS [CERT.pem]
   congvu version
 
 listener flags (override the [listen] section; "" disables a listener):
   --smtp-addr --submission-addr --submissions-addr --imap-addr --imaps-addr
-  --pop3-addr --pop3s-addr --http-addr --https-addr
+  --pop3-addr --pop3s-addr --http-addr --https-addr --admin-addr --ldap-addr
+  --ldaps-addr --managesieve-addr
 `
 
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return flag.ErrHelp
+	}
+	if len(args) >= 2 && isHelpFlag(args[1]) {
+		if u, ok := groupUsage[args[0]]; ok {
+			fmt.Fprint(stdout, u)
+			return errHelpRequested
+		}
 	}
 	switch args[0] {
 	case "serve":
@@ -89,8 +103,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdQueue(args[1:], stdout, stderr)
 	case "dkim":
 		return cmdDkim(args[1:], stdout, stderr)
-	case "version":
-		fmt.Fprintln(stdout, "congvu", version)
+	case "cert":
+		return cmdCert(args[1:], stdout, stderr)
+	case "dns":
+		return cmdDNS(args[1:], stdout, stderr)
+	case "version", "--version":
+		printVersion(stdout)
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
@@ -100,6 +118,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unknown command %q", args[0])
 	}
 }
+
+// groupUsage is the usage of each command with subcommands, printed for
+// "congvu GROUP --help".
+var groupUsage = map[string]string{
+	"account": accountUsage, "queue": queueUsage, "report": reportUsage, "forward": forwardUsage,
+	"digest": digestUsage, "dkim": dkimUsage, "directory": directoryUsage, "storage": storageUsage,
+}
+
+func isHelpFlag(a string) bool { return a == "-h" || a == "-help" || a == "--help" || a == "--h" }
 
 // listenFlags registers the per-listener address flags. Only flags the user
 // actually set override the configuration.
@@ -111,7 +138,7 @@ type listenFlags struct {
 
 func addListenFlags(fs *flag.FlagSet) *listenFlags {
 	lf := &listenFlags{fs: fs, values: map[string]*string{}}
-	for _, name := range []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http", "https"} {
+	for _, name := range []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http", "https", "admin", "ldap", "ldaps", "managesieve"} {
 		lf.values[name] = fs.String(name+"-addr", "", "listen address for "+name+` (host:port, "" disables)`)
 	}
 	lf.readyFile = fs.String("ready-file", "", "once every listener is bound, write their addresses here as JSON (for scripts and tests)")
@@ -122,7 +149,7 @@ func (lf *listenFlags) apply(l *config.Listen) {
 	fields := map[string]*string{
 		"smtp": &l.SMTP, "submission": &l.Submission, "submissions": &l.Submissions,
 		"imap": &l.IMAP, "imaps": &l.IMAPS, "pop3": &l.POP3, "pop3s": &l.POP3S, "http": &l.HTTP,
-		"https": &l.HTTPS,
+		"https": &l.HTTPS, "admin": &l.Admin, "ldap": &l.LDAP, "ldaps": &l.LDAPS, "managesieve": &l.ManageSieve,
 	}
 	lf.fs.Visit(func(f *flag.Flag) {
 		for name, v := range lf.values {
@@ -144,11 +171,10 @@ func (lf *listenFlags) load(path string) (config.Config, error) {
 }
 
 func cmdServe(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("serve", "congvu serve --config FILE [listener flags] [--ready-file FILE]", stderr)
 	path := fs.String("config", "/etc/congvu/congvu.toml", "configuration file")
 	lf := addListenFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	cfg, err := lf.load(*path)

@@ -19,7 +19,8 @@ func TestUnknownCommand(t *testing.T) {
 
 func TestVersion(t *testing.T) {
 	var out bytes.Buffer
-	if err := run([]string{"version"}, &out, &out); err != nil || !strings.HasPrefix(out.String(), "congvu ") {
+	if err := run([]string{"version"}, &out, &out); err != nil || !strings.HasPrefix(out.String(), "congvu ") ||
+		!strings.Contains(out.String(), "\nrevision ") || !strings.Contains(out.String(), "go1.") {
 		t.Fatalf("err=%v out=%q", err, out.String())
 	}
 }

@@ -72,9 +72,7 @@ const auditUsage = `usage:
 
 // cmdAudit lists audit entries, newest first.
 func cmdAudit(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, auditUsage) }
+	fs := newFlags("audit", "congvu audit --config FILE [filters]", stderr)
 	path := fs.String("config", "/etc/congvu/congvu.toml", "configuration file")
 	var q policy.AuditQuery
 	fs.StringVar(&q.Subject, "subject", "", "account address or client IP")
@@ -84,7 +82,7 @@ func cmdAudit(args []string, stdout, stderr io.Writer) error {
 	until := fs.String("until", "", "last day (YYYY-MM-DD, local time)")
 	fs.IntVar(&q.Limit, "limit", 100, "at most this many entries")
 	format := fs.String("format", "text", "text or csv")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	p, err := openPolicyTools(*path, stderr)
@@ -136,6 +134,13 @@ const accountUsage = `usage:
   congvu account lock-sending|unlock-sending --config FILE [--reason TEXT] ADDRESS
 `
 
+// accountSynopsis completes "congvu account VERB" in each verb's usage.
+var accountSynopsis = map[string]string{
+	"show": " --config FILE ADDRESS", "lock": " --config FILE [--reason TEXT] ADDRESS",
+	"unlock": " --config FILE [--reason TEXT] ADDRESS", "retire": " --config FILE [--reason TEXT] ADDRESS",
+	"lock-sending": " --config FILE [--reason TEXT] ADDRESS", "unlock-sending": " --config FILE [--reason TEXT] ADDRESS",
+}
+
 // cmdAccount changes account lifecycle states with an audit entry.
 func cmdAccount(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -143,11 +148,17 @@ func cmdAccount(args []string, stdout, stderr io.Writer) error {
 		return flag.ErrHelp
 	}
 	verb := args[0]
-	fs := flag.NewFlagSet("account "+verb, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("account "+verb, "congvu account "+verb+accountSynopsis[verb], stderr)
+	if _, ok := accountSynopsis[verb]; !ok {
+		fmt.Fprint(stderr, accountUsage)
+		return fmt.Errorf("unknown account command %q", verb)
+	}
 	path := fs.String("config", "/etc/congvu/congvu.toml", "configuration file")
-	reason := fs.String("reason", "", "why (kept with the state and in the audit log)")
-	if err := fs.Parse(args[1:]); err != nil {
+	reason := new(string)
+	if verb != "show" {
+		reason = fs.String("reason", "", "why (kept with the state and in the audit log)")
+	}
+	if err := parseFlags(fs, args[1:], stdout); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -166,7 +177,7 @@ func cmdAccount(args []string, stdout, stderr io.Writer) error {
 	case "show":
 		a, err := p.dir.Lookup(ctx, address)
 		if err != nil {
-			return err
+			return fmt.Errorf("%s: %w", address, err)
 		}
 		fmt.Fprintf(stdout, "%s\t%s\ttrạng thái/state: %s", a.Address, a.DisplayName, a.State)
 		if a.StateReason != "" {
@@ -226,10 +237,9 @@ func cmdForward(args []string, stdout, stderr io.Writer) error {
 		return flag.ErrHelp
 	}
 	verb := args[0]
-	fs := flag.NewFlagSet("forward "+verb, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("forward "+verb, "congvu forward "+verb+" --config FILE"+map[string]string{"set": " ADDRESS TARGET", "clear": " ADDRESS", "list": ""}[verb], stderr)
 	path := fs.String("config", "/etc/congvu/congvu.toml", "configuration file")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:], stdout); err != nil {
 		return err
 	}
 	want := map[string]int{"set": 2, "clear": 1, "list": 0}
@@ -282,11 +292,10 @@ func cmdDigest(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, digestUsage)
 		return flag.ErrHelp
 	}
-	fs := flag.NewFlagSet("digest send", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("digest send", "congvu digest send --config FILE [--day YYYY-MM-DD]", stderr)
 	path := fs.String("config", "/etc/congvu/congvu.toml", "configuration file")
 	dayFlag := fs.String("day", "", "the day to report (YYYY-MM-DD); default yesterday")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:], stdout); err != nil {
 		return err
 	}
 	p, err := openPolicyTools(*path, stderr)

@@ -30,11 +30,13 @@ func cmdQueue(args []string, stdout, stderr io.Writer) error {
 		return flag.ErrHelp
 	}
 	sub := args[0]
-	fs := flag.NewFlagSet("queue "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("queue "+sub, "congvu queue "+sub+" --config FILE"+map[string]string{"show": " ID", "retry": " ID|--all", "delete": " ID"}[sub], stderr)
 	path := fs.String("config", "/etc/congvu/congvu.toml", "configuration file")
-	all := fs.Bool("all", false, "retry: every message")
-	if err := fs.Parse(args[1:]); err != nil {
+	all := new(bool)
+	if sub == "retry" {
+		all = fs.Bool("all", false, "every message instead of one ID")
+	}
+	if err := parseFlags(fs, args[1:], stdout); err != nil {
 		return err
 	}
 	id := strings.ToUpper(fs.Arg(0))

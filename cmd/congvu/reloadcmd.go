@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -75,10 +74,9 @@ func handleReload(ctx context.Context, r *server.Running, reload func() (config.
 // cmdReload checks the configuration, then asks the running server (its
 // PID is in data_dir/congvu.pid) to apply it with SIGHUP.
 func cmdReload(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("reload", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("reload", "congvu reload --config FILE", stderr)
 	path := fs.String("config", "/etc/congvu/congvu.toml", "configuration file")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	cfg, err := config.Load(*path)

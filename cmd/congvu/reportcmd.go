@@ -17,6 +17,12 @@ const reportUsage = `usage:
   congvu report usage --config FILE [--unit CODE] [--period YYYY|YYYY-Qn|YYYY-MM] [--format csv|html] [--out FILE]
 `
 
+// reportSynopsis is each report's usage line.
+var reportSynopsis = map[string]string{
+	"access": "congvu report access --config FILE [--unit CODE] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--inactive-days N] [--format csv|html|svg|png] [--out FILE]",
+	"usage":  "congvu report usage --config FILE [--unit CODE] [--period YYYY|YYYY-Qn|YYYY-MM] [--format csv|html] [--out FILE]",
+}
+
 // cmdReport writes access and usage reports.
 func cmdReport(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || (args[0] != "access" && args[0] != "usage") {
@@ -24,18 +30,23 @@ func cmdReport(args []string, stdout, stderr io.Writer) error {
 		return flag.ErrHelp
 	}
 	kind := args[0]
-	fs := flag.NewFlagSet("report "+kind, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, reportUsage) }
+	fs := newFlags("report "+kind, reportSynopsis[kind], stderr)
 	path := fs.String("config", "/etc/congvu/congvu.toml", "configuration file")
 	unit := fs.String("unit", "", "unit code (its sub-units included); default every unit")
-	from := fs.String("from", "", "first day (access; default today)")
-	to := fs.String("to", "", "last day (access; default --from)")
-	inactive := fs.Int("inactive-days", 0, "list officials without access for this many days (default policy.rules.inactive_days)")
-	period := fs.String("period", "", "usage: YYYY, YYYY-Qn or YYYY-MM (default this month)")
-	format := fs.String("format", "csv", "csv, html, svg or png")
+	from, to, period := new(string), new(string), new(string)
+	inactive := new(int)
+	var format *string
+	if kind == "access" {
+		from = fs.String("from", "", "first day, YYYY-MM-DD (default today)")
+		to = fs.String("to", "", "last day, YYYY-MM-DD (default --from)")
+		inactive = fs.Int("inactive-days", 0, "list officials without access for this many days (default policy.rules.inactive_days)")
+		format = fs.String("format", "csv", "csv, html, svg or png")
+	} else {
+		period = fs.String("period", "", "YYYY, YYYY-Qn or YYYY-MM (default this month)")
+		format = fs.String("format", "csv", "csv or html")
+	}
 	out := fs.String("out", "", "output file (default stdout)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:], stdout); err != nil {
 		return err
 	}
 	p, err := openPolicyTools(*path, stderr)

@@ -14,18 +14,19 @@ import (
 // files with the index, `rebuild` recreates the index from the files (stop
 // the server first: rebuild replaces indexes that a running server holds),
 // `import-maildir` copies a Maildir folder into an account.
+const storageUsage = "usage: congvu storage check|rebuild --config FILE\n" + importMaildirUsage
+
 func cmdStorage(args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "import-maildir" {
 		return cmdImportMaildir(args[1:], stdout, stderr)
 	}
 	if len(args) == 0 || (args[0] != "check" && args[0] != "rebuild") {
-		fmt.Fprint(stderr, "usage: congvu storage check|rebuild --config FILE\n"+importMaildirUsage)
+		fmt.Fprint(stderr, storageUsage)
 		return flag.ErrHelp
 	}
-	fs := flag.NewFlagSet("storage "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("storage "+args[0], "congvu storage "+args[0]+" --config FILE", stderr)
 	path := fs.String("config", "/etc/congvu/congvu.toml", "configuration file")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:], stdout); err != nil {
 		return err
 	}
 	cfg, err := config.Load(*path)

@@ -16,9 +16,18 @@
 package dirtest
 
 import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"math/big"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -127,6 +136,7 @@ func Run(t *testing.T, newDir func(t *testing.T) directory.Writer) {
 	t.Run("AccountsByUnit", func(t *testing.T) { testAccounts(t, seed(t)) })
 	t.Run("VietnameseNFC", func(t *testing.T) { testNFC(t, seed(t)) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, seed(t)) })
+	t.Run("Certificates", func(t *testing.T) { testCertificates(t, seed(t)) })
 }
 
 // wantErr fails unless err matches target with errors.Is.
@@ -209,12 +219,24 @@ func wantAuth(t *testing.T, w directory.Writer, login, password, address string)
 	}
 }
 
-// wantRefused checks a failed login: ErrAuthFailed and no account.
+// wantRefused checks a failed login of an unknown name: ErrAuthFailed and
+// no account.
 func wantRefused(t *testing.T, w directory.Writer, login, password string) {
 	t.Helper()
 	a, err := w.Authenticate(t.Context(), login, password)
 	if !errors.Is(err, mailerr.ErrAuthFailed) || a != nil {
 		t.Errorf("Authenticate(%q, wrong) = %v, %v; want nil, ErrAuthFailed", login, a, err)
+	}
+}
+
+// wantWrongPassword checks a wrong password for a login naming an account:
+// ErrAuthFailed with the account, so the policy can count the failure
+// against it whatever name was typed.
+func wantWrongPassword(t *testing.T, w directory.Writer, login, password, address string) {
+	t.Helper()
+	a, err := w.Authenticate(t.Context(), login, password)
+	if !errors.Is(err, mailerr.ErrAuthFailed) || a == nil || a.Address != address {
+		t.Errorf("Authenticate(%q, wrong) = %v, %v; want %s, ErrAuthFailed", login, a, err, address)
 	}
 }
 
@@ -224,10 +246,11 @@ func testAuthenticate(t *testing.T, w directory.Writer) {
 	wantAuth(t, w, thanhAlias, thanhPass, thanh)
 	wantAuth(t, w, unitBox, unitPass, unitBox)
 	wantAuth(t, w, duc, ducPass, duc) // must-change accounts still log in
-	wantRefused(t, w, thanh, maiPass)
-	wantRefused(t, w, thanh, "khanh-hoa#2025a") // passwords are case-sensitive
-	wantRefused(t, w, thanh, thanhPass+" ")
-	wantRefused(t, w, thanh, "")
+	wantWrongPassword(t, w, thanh, maiPass, thanh)
+	wantWrongPassword(t, w, thanh, "khanh-hoa#2025a", thanh) // passwords are case-sensitive
+	wantWrongPassword(t, w, thanh, thanhPass+" ", thanh)
+	wantWrongPassword(t, w, thanh, "", thanh)
+	wantWrongPassword(t, w, thanhAlias, maiPass, thanh)
 	wantRefused(t, w, "khongco.skhcn@"+domain, thanhPass)
 	wantRefused(t, w, "", "")
 	// Unknown user and wrong password must be indistinguishable.
@@ -248,7 +271,7 @@ func testLocked(t *testing.T, w directory.Writer) {
 	if !errors.Is(err, mailerr.ErrAccountDisabled) || a == nil || a.Address != thanh || a.State != directory.StateLocked {
 		t.Errorf("Authenticate(locked, right password) = %v, %v; want account, ErrAccountDisabled", a, err)
 	}
-	wantRefused(t, w, thanh, maiPass) // a wrong password does not reveal the lock
+	wantWrongPassword(t, w, thanh, maiPass, thanh) // a wrong password does not reveal the lock
 	l, err := w.Lookup(ctx, thanh)
 	if err != nil || l.State != directory.StateLocked {
 		t.Fatalf("Lookup(locked) = %+v, %v", l, err)
@@ -329,7 +352,7 @@ func testRetired(t *testing.T, w directory.Writer) {
 	if err == nil || !errors.Is(err, mailerr.ErrAccountDisabled) && !errors.Is(err, mailerr.ErrAuthFailed) {
 		t.Errorf("Authenticate(retired) error %v, want ErrAccountDisabled or ErrAuthFailed", err)
 	}
-	wantRefused(t, w, mai, thanhPass)
+	wantWrongPassword(t, w, mai, thanhPass, mai)
 	// Retired accounts stay visible (retention) until deleted.
 	if a, err := w.Lookup(ctx, mai); err != nil || a.State != directory.StateRetired || a.StateChanged.IsZero() {
 		t.Errorf("Lookup(retired) = %+v, %v", a, err)
@@ -342,7 +365,7 @@ func testSetPassword(t *testing.T, w directory.Writer) {
 	if err := w.SetPassword(ctx, "THANH.NGUYEN@khanhhoa.gov.vn", newPass, true); err != nil {
 		t.Fatalf("SetPassword via alias: %v", err)
 	}
-	wantRefused(t, w, thanh, thanhPass)
+	wantWrongPassword(t, w, thanh, thanhPass, thanh)
 	wantAuth(t, w, thanh, newPass, thanh)
 	a, err := w.Lookup(ctx, thanh)
 	if err != nil || !a.MustChangePassword || a.PasswordChanged.Before(before) {
@@ -352,7 +375,7 @@ func testSetPassword(t *testing.T, w directory.Writer) {
 		t.Fatal(err)
 	}
 	wantAuth(t, w, thanh, thanhPass, thanh)
-	wantRefused(t, w, thanh, newPass)
+	wantWrongPassword(t, w, thanh, newPass, thanh)
 	if a, _ := w.Lookup(ctx, thanh); a == nil || a.MustChangePassword {
 		t.Errorf("MustChangePassword still set: %+v", a)
 	}
@@ -420,7 +443,7 @@ func testUpdate(t *testing.T, w directory.Writer) {
 		t.Fatal(err)
 	}
 	wantAuth(t, w, thanh, newPass, thanh)
-	wantRefused(t, w, thanh, thanhPass)
+	wantWrongPassword(t, w, thanh, thanhPass, thanh)
 	// An account created with a mixed-case address is stored in lower case.
 	if err := w.PutAccount(ctx, directory.Account{Address: " HoaLT.SNV@KhanhHoa.gov.vn", DisplayName: "Lê Thị Hoa",
 		UnitCode: skhcnCode, Role: directory.RoleOfficial, State: directory.StateActive}, newPass); err != nil {
@@ -623,4 +646,52 @@ func testConcurrent(t *testing.T, w directory.Writer) {
 	for i := range 4 {
 		wantAuth(t, w, fmt.Sprintf("song%d.skhcn@%s", i, domain), newPass, fmt.Sprintf("song%d.skhcn@%s", i, domain))
 	}
+}
+
+// testCertificates: a published S/MIME certificate comes back byte for
+// byte, through an alias too, is replaced and removed; an unknown address
+// is ErrUnknownUser.
+func testCertificates(t *testing.T, w directory.Writer) {
+	cs, ok := w.(directory.Certificates)
+	if !ok {
+		t.Fatal("backend does not publish certificates (directory.Certificates)")
+	}
+	ctx := context.Background()
+	der := testCertificate(t)
+	if got, err := cs.Certificate(ctx, thanh); err != nil || got != nil {
+		t.Fatalf("before: %v %d bytes", err, len(got))
+	}
+	if err := cs.PutCertificate(ctx, thanh, der); err != nil {
+		t.Fatal(err)
+	}
+	got, err := cs.Certificate(ctx, thanh)
+	if err != nil || !bytes.Equal(got, der) {
+		t.Fatalf("after put: %v, %d bytes, want %d", err, len(got), len(der))
+	}
+	if got, err := cs.Certificate(ctx, thanhAlias); err != nil || !bytes.Equal(got, der) {
+		t.Fatalf("through an alias: %v", err)
+	}
+	if err := cs.PutCertificate(ctx, strings.ToUpper(thanh), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := cs.Certificate(ctx, thanh); err != nil || got != nil {
+		t.Fatalf("after removal: %v %d bytes", err, len(got))
+	}
+	wantErr(t, "unknown address", cs.PutCertificate(ctx, "khongco@khanhhoa.gov.vn", der), mailerr.ErrUnknownUser)
+}
+
+// testCertificate makes a self-signed certificate (DER).
+func testCertificate(t *testing.T) []byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "Nguyễn Ngọc Thành"},
+		EmailAddresses: []string{thanh}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
 }

@@ -111,9 +111,6 @@ func (d *Directory) Authenticate(ctx context.Context, login, password string) (*
 	// The same password typed with combining marks or precomposed
 	// characters is one password (SetPassword stores the NFC form).
 	password = norm.NFC.String(password)
-	if password == "" { // an empty simple bind is anonymous (RFC 4513 5.1.2)
-		return nil, mailerr.ErrAuthFailed
-	}
 	e, a, err := d.find(ctx, login, false)
 	if errors.Is(err, mailerr.ErrUnknownUser) {
 		return nil, mailerr.ErrAuthFailed
@@ -121,11 +118,16 @@ func (d *Directory) Authenticate(ctx context.Context, login, password string) (*
 	if err != nil {
 		return nil, err
 	}
+	if password == "" { // an empty simple bind is anonymous (RFC 4513 5.1.2)
+		return a, mailerr.ErrAuthFailed
+	}
 	err = d.auth.do(ctx, func(c *ldap.Conn) error { return c.Bind(e.DN, password) })
 	switch {
 	case isCode(err, ldap.LDAPResultInvalidCredentials, ldap.LDAPResultInappropriateAuthentication,
 		ldap.LDAPResultInsufficientAccessRights, ldap.LDAPResultUnwillingToPerform):
-		return nil, mailerr.ErrAuthFailed
+		// The account, so a failure typed as sAMAccountName or UPN counts
+		// against it (issue 15 §12).
+		return a, mailerr.ErrAuthFailed
 	case err != nil:
 		return nil, unavailable(err)
 	}

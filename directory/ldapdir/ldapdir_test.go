@@ -385,3 +385,39 @@ func TestDown(t *testing.T) {
 		t.Errorf("Units: %v", err)
 	}
 }
+
+// TestWrongPasswordByOtherLoginName: with a user filter that accepts
+// another login name (AD's sAMAccountName; here employeeNumber), a wrong
+// password returns the account with ErrAuthFailed, so the policy engine
+// counts it toward the lockout (issue 15 §12); the right one logs in.
+func TestWrongPasswordByOtherLoginName(t *testing.T) {
+	s := startSlapd(t)
+	cfg := s.config()
+	cfg.UserFilter = "(&(objectClass=congvuAccount)(|(mail=%s)(congvuMailAlias=%s)(employeeNumber=%s)))"
+	d := open(t, cfg)
+	defer d.Close()
+	seed(t, d)
+	c, err := ldap.DialURL(s.env["LDAP_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Bind(s.env["LDAP_BIND_DN"], s.env["LDAP_BIND_PW"]); err != nil {
+		t.Fatal(err)
+	}
+	mod := ldap.NewModifyRequest("uid=thanhnn.skhcn@khanhhoa.gov.vn,ou=people,"+s.env["LDAP_BASE"], nil)
+	mod.Add("employeeNumber", []string{"thanhnn"})
+	if err := c.Modify(mod); err != nil {
+		t.Fatal(err)
+	}
+	a, err := d.Authenticate(t.Context(), "thanhnn", "sai-mat-khau")
+	if !errors.Is(err, mailerr.ErrAuthFailed) || a == nil || a.Address != "thanhnn.skhcn@khanhhoa.gov.vn" {
+		t.Fatalf("wrong password by employeeNumber: %v, %v", a, err)
+	}
+	if a, err := d.Authenticate(t.Context(), "thanhnn", "Khanh-Hoa#2025a"); err != nil || a.Address != "thanhnn.skhcn@khanhhoa.gov.vn" {
+		t.Fatalf("right password by employeeNumber: %v, %v", a, err)
+	}
+	if a, err := d.Authenticate(t.Context(), "khongco", "x"); !errors.Is(err, mailerr.ErrAuthFailed) || a != nil {
+		t.Fatalf("unknown login: %v, %v", a, err)
+	}
+}

@@ -84,7 +84,8 @@ func (d *DB) Authenticate(ctx context.Context, login, password string) (*directo
 	if err != nil && !errors.Is(err, mailerr.ErrUnknownUser) {
 		return nil, err
 	}
-	known := err == nil && hash != "" && password != ""
+	exists := err == nil
+	known := exists && hash != "" && password != ""
 	if !known {
 		hash = d.dummyHash // equalise timing: no user enumeration
 	}
@@ -92,15 +93,16 @@ func (d *DB) Authenticate(ctx context.Context, login, password string) (*directo
 	if kerr := d.withKDF(ctx, func() { ok, rehash, err = verifyPassword(hash, password) }); kerr != nil {
 		return nil, unavailable(kerr)
 	}
-	if !known {
+	switch {
+	case !exists:
 		return nil, mailerr.ErrAuthFailed
-	}
-	if err != nil {
+	case !known:
+		return a, mailerr.ErrAuthFailed
+	case err != nil:
 		d.log.Warn("directory: unusable password hash", "address", a.Address, "err", err)
-		return nil, mailerr.ErrAuthFailed
-	}
-	if !ok {
-		return nil, mailerr.ErrAuthFailed
+		return a, mailerr.ErrAuthFailed
+	case !ok:
+		return a, mailerr.ErrAuthFailed
 	}
 	switch a.State {
 	case directory.StateLocked:

@@ -51,7 +51,7 @@ type DB struct {
 var _ directory.Writer = (*DB)(nil)
 
 // schemaVersion is stored in PRAGMA user_version.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // schemaV1 creates the first schema.
 const schemaV1 = `CREATE TABLE units (
@@ -85,6 +85,9 @@ const schemaV1 = `CREATE TABLE units (
 
 // schemaV2 records why an account is locked or retired.
 const schemaV2 = `ALTER TABLE accounts ADD COLUMN state_reason TEXT NOT NULL DEFAULT ''`
+
+// schemaV3 publishes S/MIME certificates (userSMIMECertificate).
+const schemaV3 = `ALTER TABLE accounts ADD COLUMN smime_certificate BLOB`
 
 // Open opens (creating if needed) the directory database at path.
 func Open(path string, opts Options) (*DB, error) {
@@ -138,7 +141,7 @@ func (d *DB) migrate() error {
 	}
 	defer tx.Rollback()
 	// migrations[i] brings a database from schema version i to i+1.
-	migrations := [schemaVersion]string{schemaV1, schemaV2}
+	migrations := [schemaVersion]string{schemaV1, schemaV2, schemaV3}
 	var version int
 	if err := tx.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
 		return err

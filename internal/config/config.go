@@ -30,6 +30,13 @@ type Config struct {
 	DKIM      DKIM      `toml:"dkim"`
 	Inbound   Inbound   `toml:"inbound"`
 	DNS       DNS       `toml:"dns"`
+	Limits    Limits    `toml:"limits"`
+	Scan      Scan      `toml:"scan"`
+	// What clients and other servers are told (clients.go).
+	Publish     Publish     `toml:"publish"`
+	Sieve       Sieve       `toml:"sieve"`
+	AddressBook AddressBook `toml:"addressbook"`
+	Signing     Signing     `toml:"signing"`
 }
 
 // Server holds identity and paths.
@@ -41,6 +48,8 @@ type Server struct {
 	DataDir string `toml:"data_dir"`
 	// LocalDomains are the domains whose mail this server stores.
 	LocalDomains []string `toml:"local_domains"`
+	// Domains holds per-domain overrides, keyed by a local domain.
+	Domains map[string]ServerDomain `toml:"domains"`
 }
 
 // Log configures log/slog output.
@@ -67,6 +76,12 @@ type Listen struct {
 	POP3S       string `toml:"pop3s"`
 	HTTP        string `toml:"http"`
 	HTTPS       string `toml:"https"`
+	// Admin serves /metrics and /healthz for operators and monitoring;
+	// keep it on loopback or a management network.
+	Admin       string `toml:"admin"`
+	LDAP        string `toml:"ldap"`
+	LDAPS       string `toml:"ldaps"`
+	ManageSieve string `toml:"managesieve"`
 }
 
 // Directory selects the directory backend.
@@ -138,6 +153,10 @@ func Default() Config {
 			POP3S:       "127.0.0.1:2995",
 			HTTP:        "127.0.0.1:8080",
 			HTTPS:       "127.0.0.1:8443",
+			Admin:       "127.0.0.1:8081",
+			LDAP:        "127.0.0.1:2389",
+			LDAPS:       "127.0.0.1:2636",
+			ManageSieve: "127.0.0.1:24190",
 		},
 		Directory: Directory{Backend: "sqlite", SQLitePath: "directory.db",
 			LDAP: LDAP{PoolSize: 8, TimeoutSeconds: 5, CacheTTLSeconds: 60}},
@@ -149,6 +168,11 @@ func Default() Config {
 		Password: defaultPassword(),
 		// Mail between servers (outbound.go).
 		Outbound: defaultOutbound(), DKIM: defaultDKIM(), Inbound: defaultInbound(), DNS: defaultDNS(),
+		Limits: defaultLimits(), Scan: defaultScan(),
+		// Clients (clients.go).
+		Publish: defaultPublish(), Sieve: defaultSieve(), AddressBook: defaultAddressBook(),
+		// Digital signatures (signing.go).
+		Signing: defaultSigning(),
 	}
 }
 
@@ -199,6 +223,12 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("listen.%s: %w", name, err)
 		}
 	}
+	if err := c.Limits.validate(); err != nil {
+		return err
+	}
+	if err := c.Scan.validate(); err != nil {
+		return err
+	}
 	switch c.Log.Format {
 	case "text", "json":
 	default:
@@ -234,6 +264,12 @@ func (c *Config) Validate() error {
 	if err := c.Policy.Validate(); err != nil {
 		return err
 	}
+	if err := c.validateClients(); err != nil {
+		return err
+	}
+	if err := c.Signing.validate(); err != nil {
+		return err
+	}
 	return c.validateMail()
 }
 
@@ -256,7 +292,7 @@ func (l Listen) byName() map[string]string {
 	return map[string]string{
 		"smtp": l.SMTP, "submission": l.Submission, "submissions": l.Submissions,
 		"imap": l.IMAP, "imaps": l.IMAPS, "pop3": l.POP3, "pop3s": l.POP3S, "http": l.HTTP,
-		"https": l.HTTPS,
+		"https": l.HTTPS, "admin": l.Admin, "ldap": l.LDAP, "ldaps": l.LDAPS, "managesieve": l.ManageSieve,
 	}
 }
 

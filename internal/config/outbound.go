@@ -5,6 +5,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"congvu/internal/netguard"
 )
 
 // Outbound configures the outbound queue and delivery to other servers;
@@ -30,6 +32,12 @@ type Outbound struct {
 	SmarthostUser   string        `toml:"smarthost_username"`
 	// SmarthostPasswordFile keeps the secret out of this file.
 	SmarthostPasswordFile string `toml:"smarthost_password_file"`
+	// AllowInternalNetworks are CIDR prefixes (or addresses) of internal
+	// relays that MX delivery may reach. Everything else that is not a
+	// global unicast address (loopback, RFC 1918, link-local, ULA…) is
+	// refused, so recipient addresses cannot aim delivery at the internal
+	// network. The smarthost is always allowed.
+	AllowInternalNetworks []string `toml:"allow_internal_networks"`
 }
 
 // DKIM configures signing of outgoing mail.
@@ -75,7 +83,8 @@ func defaultOutbound() Outbound {
 		MaxConnections: 20, MaxPerDomain: 4,
 		ConnectionReuse: 30 * time.Second,
 		MTASTS:          true, DANE: true,
-		SmarthostTLS: "starttls",
+		SmarthostTLS:          "starttls",
+		AllowInternalNetworks: []string{},
 	}
 }
 
@@ -104,6 +113,9 @@ func (c *Config) validateMail() error {
 		if _, _, err := net.SplitHostPort(o.Smarthost); err != nil {
 			return fmt.Errorf("outbound.smarthost: %w", err)
 		}
+	}
+	if _, err := netguard.New(o.AllowInternalNetworks); err != nil {
+		return fmt.Errorf("outbound.allow_internal_networks: %w", err)
 	}
 	switch o.SmarthostTLS {
 	case "starttls", "tls":

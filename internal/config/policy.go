@@ -39,12 +39,21 @@ type Policy struct {
 	// DenyNetworks refuses connections from these CIDR prefixes on every
 	// protocol.
 	DenyNetworks []string `toml:"deny_networks"`
+	// SessionCheckSeconds is how often open IMAP/POP3 sessions are checked
+	// against the directory, so a lock, retirement or password reset made
+	// by another process or node ends them within this time (changes made
+	// through this server end them at once).
+	SessionCheckSeconds int `toml:"session_check_seconds"`
 	// Rules apply to every domain unless Domains overrides them.
 	Rules Rules `toml:"rules"`
 	// Domains overrides rules for one mail domain, for example
 	//   [policy.domains."ninhbinh.gov.vn"]
 	//   lockout_failures = 5
 	Domains map[string]RuleOverrides `toml:"domains"`
+	// Documents is the signed-document rule and SecretGuard the
+	// state-secret guard (signing.go).
+	Documents   Documents   `toml:"documents"`
+	SecretGuard SecretGuard `toml:"secret_guard"`
 }
 
 // Rules are the per-domain thresholds.
@@ -89,13 +98,16 @@ type RuleOverrides struct {
 // DefaultPolicy returns the defaults of the [policy] section.
 func DefaultPolicy() Policy {
 	return Policy{
-		DBPath:             "policy.db",
-		TimeZone:           "Asia/Ho_Chi_Minh",
-		FlushSeconds:       2,
-		StateDomains:       []string{"*.gov.vn"},
-		DigestHour:         7,
-		JobIntervalMinutes: 60,
-		DenyNetworks:       []string{},
+		DBPath:              "policy.db",
+		TimeZone:            "Asia/Ho_Chi_Minh",
+		FlushSeconds:        2,
+		StateDomains:        []string{"*.gov.vn"},
+		DigestHour:          7,
+		JobIntervalMinutes:  60,
+		DenyNetworks:        []string{},
+		SessionCheckSeconds: 5,
+		Documents:           defaultDocuments(),
+		SecretGuard:         defaultSecretGuard(),
 		Rules: Rules{
 			LockoutFailures:        12,
 			IPMaxFailures:          30,
@@ -135,8 +147,8 @@ func (p *Policy) Validate() error {
 	if _, err := time.LoadLocation(p.TimeZone); err != nil {
 		return fmt.Errorf("policy.time_zone: %w", err)
 	}
-	if p.FlushSeconds <= 0 || p.JobIntervalMinutes <= 0 {
-		return fmt.Errorf("policy.flush_seconds and policy.job_interval_minutes must be positive")
+	if p.FlushSeconds <= 0 || p.JobIntervalMinutes <= 0 || p.SessionCheckSeconds <= 0 {
+		return fmt.Errorf("policy.flush_seconds, policy.job_interval_minutes and policy.session_check_seconds must be positive")
 	}
 	if p.DigestHour < -1 || p.DigestHour > 23 {
 		return fmt.Errorf("policy.digest_hour must be -1 (off) or 0-23, not %d", p.DigestHour)
@@ -154,6 +166,9 @@ func (p *Policy) Validate() error {
 		}
 	}
 	if err := p.Rules.validate("policy.rules"); err != nil {
+		return err
+	}
+	if err := p.Documents.validate(); err != nil {
 		return err
 	}
 	names := make([]string, 0, len(p.Domains))

@@ -14,6 +14,9 @@ type Web struct {
 	SessionIdleMinutes int `toml:"session_idle_minutes"`
 	// SessionMaxHours ends a session this long after login, however active.
 	SessionMaxHours int `toml:"session_max_hours"`
+	// DBPath is the web database (sessions, officials' web settings),
+	// relative to the data directory.
+	DBPath string `toml:"db_path"`
 }
 
 // Password holds the password rules applied whenever a user sets a
@@ -29,7 +32,7 @@ type Password struct {
 	MaxAgeDays int `toml:"max_age_days"`
 }
 
-func defaultWeb() Web { return Web{SessionIdleMinutes: 30, SessionMaxHours: 12} }
+func defaultWeb() Web { return Web{SessionIdleMinutes: 30, SessionMaxHours: 12, DBPath: "web.db"} }
 
 func defaultPassword() Password {
 	r := password.Default()
@@ -50,6 +53,9 @@ func (w Web) SessionMax() time.Duration  { return time.Duration(w.SessionMaxHour
 func (c *Config) validateWeb() error {
 	if c.Web.SessionIdleMinutes <= 0 || c.Web.SessionMaxHours <= 0 {
 		return fmt.Errorf("web.session_idle_minutes and web.session_max_hours must be positive")
+	}
+	if c.Web.DBPath == "" {
+		return fmt.Errorf("web.db_path must be set")
 	}
 	if c.Web.SessionIdle() > c.Web.SessionMax() {
 		return fmt.Errorf("web.session_idle_minutes is longer than web.session_max_hours")

@@ -45,3 +45,32 @@ func MkdirAll(dir string) error {
 	}
 	return SyncDir(parent)
 }
+
+// WriteFile replaces dir/name with data crash-safely: a temporary file in
+// dir, fsynced, renamed over the old one, then dir fsynced. Readers see
+// the old content or the new, never a mix. dir is created if needed.
+func WriteFile(dir, name string, data []byte) error {
+	if err := MkdirAll(dir); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".tmp-")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(dir, name))
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return SyncDir(dir)
+}

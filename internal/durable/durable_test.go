@@ -31,3 +31,18 @@ func TestMkdirAllAndSyncDir(t *testing.T) {
 		t.Error("MkdirAll below a file succeeded")
 	}
 }
+
+func TestWriteFileReplaces(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "b")
+	if err := WriteFile(dir, "f", []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(dir, "f", []byte("two")); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "f"))
+	entries, _ := os.ReadDir(dir)
+	if err != nil || string(b) != "two" || len(entries) != 1 {
+		t.Errorf("content %q, %d entries (no temporary file may remain): %v", b, len(entries), err)
+	}
+}

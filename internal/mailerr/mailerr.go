@@ -9,6 +9,7 @@ package mailerr
 import (
 	"errors"
 	"fmt"
+	"syscall"
 )
 
 // Error is a mail-level failure with protocol-independent meaning.
@@ -107,10 +108,22 @@ func As(err error) *Error {
 // generic temporary local error, so that unknown failures are never reported
 // as permanent and never leak internal text to clients.
 func Classify(err error) *Error {
-	if e := As(err); e != nil {
+	e := As(err)
+	if (e == nil || errors.Is(e, ErrInternal)) && IsStorageFull(err) {
+		// A full disk is not a bug: say so (RFC 3463 X.3.1), so clients
+		// retry later instead of reporting a server fault.
+		return ErrStorageFull.With(err)
+	}
+	if e != nil {
 		return e
 	}
 	return ErrInternal.With(err)
+}
+
+// IsStorageFull reports whether err comes from a full file system (or a
+// file-system quota) under the store, the spool or the queue.
+func IsStorageFull(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 }
 
 // Sentinels. Compare with errors.Is; derive with With / WithMessage.
@@ -123,6 +136,11 @@ var (
 		Message: "Relay access denied", MessageVI: "Không được phép chuyển tiếp thư"}
 	ErrSenderNotOwned = &Error{SMTPCode: 553, Enhanced: [3]int{5, 7, 1},
 		Message: "Sender address not owned by authenticated user", MessageVI: "Bạn không được gửi thư bằng địa chỉ này"}
+	// ErrStorageFull: the server's disk is full (not the user's quota).
+	// IMAP has no closer code than OVERQUOTA (RFC 5530 3), as Dovecot
+	// answers too.
+	ErrStorageFull = &Error{SMTPCode: 452, Enhanced: [3]int{4, 3, 1}, Temporary: true, IMAPCode: "OVERQUOTA",
+		Message: "Mail system full, try again later", MessageVI: "Hệ thống lưu trữ thư đã đầy, vui lòng thử lại sau"}
 	ErrOverQuota = &Error{SMTPCode: 552, Enhanced: [3]int{5, 2, 2}, IMAPCode: "OVERQUOTA",
 		Message: "Mailbox full", MessageVI: "Hộp thư đã đầy"}
 	ErrTooBig = &Error{SMTPCode: 552, Enhanced: [3]int{5, 3, 4}, IMAPCode: "TOOBIG",

@@ -20,6 +20,20 @@ type Metrics struct {
 	Deliveries *prometheus.CounterVec
 	// Appends counts IMAP APPENDs by result.
 	Appends *prometheus.CounterVec
+	// SMTPDataSeconds is how long the end of DATA takes until the reply
+	// (spooling, checks, scanning, fsynced delivery), by listener and
+	// result (accepted, refused).
+	SMTPDataSeconds *prometheus.HistogramVec
+	// IMAPCommandSeconds is how long IMAP commands take, by command.
+	IMAPCommandSeconds *prometheus.HistogramVec
+	// BuildInfo is 1, labelled with the version, VCS revision and Go version.
+	BuildInfo *prometheus.GaugeVec
+	// ScanVerdicts counts content-scanner verdicts by listener and action
+	// (deliver, junk, reject, defer).
+	ScanVerdicts *prometheus.CounterVec
+	// ConnectionsRefused counts connections refused by the [limits] caps,
+	// by listener and reason (per_ip, total).
+	ConnectionsRefused *prometheus.CounterVec
 	// Mail between servers: outbound queue, delivery and inbound
 	// authentication (see mail.go).
 	Mail
@@ -49,9 +63,26 @@ func New() *Metrics {
 		Appends: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "congvu_imap_appends_total", Help: "IMAP APPEND commands by result.",
 		}, []string{"result"}),
+		SMTPDataSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "congvu_smtp_data_seconds", Help: "Time from the start of DATA to its reply, by listener and result.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"listener", "result"}),
+		IMAPCommandSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "congvu_imap_command_seconds", Help: "IMAP command duration by command.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5},
+		}, []string{"command"}),
+		BuildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "congvu_build_info", Help: "Always 1; the labels say which build is running.",
+		}, []string{"version", "revision", "goversion"}),
+		ScanVerdicts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "congvu_scan_verdicts_total", Help: "Content scanner (clamd, rspamd) verdicts by listener and action.",
+		}, []string{"listener", "action"}),
+		ConnectionsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "congvu_connections_refused_total", Help: "Connections refused by the [limits] caps, by listener and reason.",
+		}, []string{"listener", "reason"}),
 	}
 	m.Mail = newMail(reg)
-	reg.MustRegister(m.Connections, m.Logins, m.MessagesAccepted, m.MessagesRejected, m.Deliveries, m.Appends,
+	reg.MustRegister(m.SMTPDataSeconds, m.IMAPCommandSeconds, m.BuildInfo, m.ScanVerdicts, m.ConnectionsRefused, m.Connections, m.Logins, m.MessagesAccepted, m.MessagesRejected, m.Deliveries, m.Appends,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

@@ -15,10 +15,12 @@ import (
 	"congvu/directory"
 	"congvu/internal/config"
 	"congvu/internal/mailerr"
+	"congvu/internal/netguard"
 	"congvu/msgauth"
 	"congvu/outbound"
 	"congvu/queue"
 	"congvu/resolve"
+	"congvu/scan"
 	"congvu/smtpd"
 	"congvu/storage"
 )
@@ -75,6 +77,7 @@ func startMail(cfg config.Config, r *Running, log *slog.Logger) (_ *mailParts, e
 		DMARCExempt:      in.DMARCExemptDomains,
 		SpoofAction:      in.SpoofAction,
 	}, res, signer, log.With("component", "inbound"))
+	mp.deps.Scanner = newScanner(cfg, log)
 	if !cfg.SMTP.Outbound {
 		return mp, nil
 	}
@@ -135,6 +138,11 @@ func newTransport(cfg config.Config, res resolve.Resolver, r *Running, log *slog
 	if o.ConnectionReuse == 0 {
 		oc.IdleTimeout = -1
 	}
+	guard, err := netguard.New(o.AllowInternalNetworks)
+	if err != nil {
+		return nil, fmt.Errorf("outbound.allow_internal_networks: %w", err)
+	}
+	oc.Guard = guard
 	if o.TLSCAFile != "" {
 		pem, err := os.ReadFile(cfg.Path(o.TLSCAFile))
 		if err != nil {
@@ -157,6 +165,27 @@ func newTransport(cfg config.Config, res resolve.Resolver, r *Running, log *slog
 		oc.SmarthostPassword = strings.TrimRight(string(b), "\r\n")
 	}
 	return outbound.New(oc, outbound.Deps{Resolver: res, Logger: log.With("component", "outbound"), Metrics: r.Metrics})
+}
+
+// newScanner builds the content scanners of [scan]; nil when none is set
+// (a nil interface, not a nil *scan.Scanner, so smtpd sees "off").
+func newScanner(cfg config.Config, log *slog.Logger) smtpd.ContentScanner {
+	sc := cfg.Scan
+	timeout := time.Duration(sc.TimeoutSeconds) * time.Second
+	c := scan.Config{ClamAVUnavailable: sc.ClamdUnavailable, RspamdUnavailable: sc.RspamdUnavailable,
+		Logger: log.With("component", "scan")}
+	if sc.Clamd != "" {
+		c.ClamAV = &scan.ClamAV{Addr: sc.Clamd, Timeout: timeout}
+	}
+	if sc.Rspamd != "" {
+		c.Rspamd = &scan.Rspamd{URL: sc.Rspamd, Timeout: timeout}
+	}
+	s := scan.New(c)
+	if s == nil {
+		return nil
+	}
+	log.Info("content scanning", "clamd", sc.Clamd, "rspamd", sc.Rspamd)
+	return s
 }
 
 func cmpOr(a, b string) string {
@@ -193,10 +222,18 @@ func (l *localDelivery) DeliverLocal(ctx context.Context, from, rcpt string, msg
 	}
 	// RFC 5321 4.4: the final delivery adds Return-Path and a Received.
 	trace := fmt.Sprintf("Return-Path: <%s>\r\nReceived: by %s (congvu queue);\r\n\t%s\r\n", from, l.hostname, time.Now().Format(time.RFC1123Z))
-	results, err := l.r.Store.Deliver(ctx, io.MultiReader(bytes.NewReader([]byte(trace)), msg),
-		[]storage.Recipient{{User: acct.Address, QuotaBytes: acct.QuotaBytes}})
+	rules := l.r.rules.Load()
+	if rules == nil {
+		results, err := l.r.Store.Deliver(ctx, io.MultiReader(bytes.NewReader([]byte(trace)), msg),
+			[]storage.Recipient{{User: acct.Address, QuotaBytes: acct.QuotaBytes}})
+		if err != nil {
+			return err
+		}
+		return results[0].Err
+	}
+	body, err := io.ReadAll(msg)
 	if err != nil {
 		return err
 	}
-	return results[0].Err
+	return deliverWithRules(ctx, l.r.Store, rules, acct, from, rcpt, append([]byte(trace), body...))
 }

@@ -13,24 +13,37 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"congvu/addressbook"
 	"congvu/directory"
 	"congvu/imapd"
 	"congvu/internal/config"
 	"congvu/internal/metrics"
 	"congvu/internal/tlsutil"
+	"congvu/ldapd"
+	"congvu/managesieve"
 	"congvu/msgauth"
 	"congvu/policy"
 	"congvu/pop3d"
 	"congvu/queue"
 	"congvu/sharing"
+	"congvu/sieve"
+	"congvu/smime"
 	"congvu/smtpd"
 	"congvu/storage"
-	"congvu/webmail"
+	"congvu/web"
+	"congvu/web/account"
+	"congvu/web/admin"
+	"congvu/web/danhba"
+	webmail "congvu/web/mail"
+	"congvu/web/webdb"
 )
 
 // Running is a started congvu. Addrs maps listener names (as in the
@@ -44,8 +57,15 @@ type Running struct {
 	Policy  *policy.Engine
 	CertPEM string       // path of the certificate clients should trust
 	Queue   *queue.Queue // nil unless smtp.outbound is on
+	// Sieve holds users' delivery rules and vacation settings
+	// (sieve.Settings for the web).
+	Sieve *sieve.Store
 
-	dkim *msgauth.Signer
+	dkim  *msgauth.Signer
+	rules atomic.Pointer[sieve.Deliverer] // set once the policy engine exists
+	// trust is the signature trust store, reread by Reload (nil when
+	// verification is off).
+	trust *smime.TrustStore
 
 	log     *slog.Logger
 	closers []func() error
@@ -67,10 +87,13 @@ func NewLogger(cfg config.Log, w io.Writer) *slog.Logger {
 // Start opens the directory and the store and starts every configured
 // listener. On error everything already started is closed.
 func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
-	r = &Running{Addrs: map[string]string{}, log: log, errc: make(chan error, 16)}
+	started := &Running{Addrs: map[string]string{}, log: log, errc: make(chan error, 16)}
+	r = started
 	defer func() {
+		// Every error return sets r to nil; close what was opened through
+		// the Running made here, not through the named result.
 		if err != nil {
-			r.Close()
+			started.Close()
 		}
 	}()
 	if err := os.MkdirAll(cfg.Server.DataDir, 0o700); err != nil {
@@ -82,7 +105,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		certFile = filepath.Join(cfg.Server.DataDir, "tls-cert.pem")
 		keyFile = filepath.Join(cfg.Server.DataDir, "tls-key.pem")
 	}
-	cert, err := tlsutil.LoadOrCreate(certFile, keyFile, []string{cfg.Server.Hostname, "localhost", "127.0.0.1", "::1"})
+	cert, err := tlsutil.LoadOrCreate(certFile, keyFile, certificateNames(cfg))
 	if err != nil {
 		return nil, err
 	}
@@ -102,6 +125,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	}
 	r.closers = append(r.closers, r.Store.Close)
 	r.Metrics = metrics.New()
+	r.Metrics.BuildInfo.WithLabelValues(buildInfo()).Set(1)
 
 	// Mail between servers: queue, DKIM, inbound authentication (mail.go).
 	mail, err := startMail(cfg, r, log)
@@ -116,7 +140,8 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		Config: cfg.Policy, LocalDomains: cfg.Server.LocalDomains, Hostname: cfg.Server.Hostname,
 		DBPath: cfg.Path(cfg.Policy.DBPath), Dir: r.Dir, Writer: r.Dir, Store: r.Store,
 		Logger: log.With("component", "policy"), Registerer: r.Metrics.Registry,
-		Outbound: mail.enqueueFunc(),
+		Outbound:      mail.enqueueFunc(),
+		QuarantineDir: cfg.Path(cfg.Policy.SecretGuard.QuarantineDir),
 	})
 	if err != nil {
 		return nil, err
@@ -127,6 +152,23 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	smtpDeps := mail.deps
 	smtpDeps.Store, smtpDeps.Dir, smtpDeps.Logger, smtpDeps.Metrics = r.Store, r.Dir, log.With("proto", "smtp"), r.Metrics
 	smtpDeps.Policy = r.Policy
+	// Delivery rules (rules.go): smtpd and the queue's local delivery.
+	rules, err := startRules(cfg, r, mail)
+	if err != nil {
+		return nil, fmt.Errorf("sieve: %w", err)
+	}
+	r.rules.Store(rules)
+	r.Sieve = rules.Store()
+	smtpDeps.Rules = rules
+	// Digital signatures, the state-secret guard and central signing
+	// (signing.go).
+	signing, err := startSigning(cfg, r.Policy, log)
+	if err != nil {
+		return nil, fmt.Errorf("signing: %w", err)
+	}
+	r.closers = append(r.closers, signing.close)
+	r.trust = signing.trust
+	smtpDeps.Documents = signing.checker
 
 	smtpSrv := smtpd.New(smtpd.Config{
 		Hostname:        cfg.Server.Hostname,
@@ -155,30 +197,49 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		}})
 	popSrv := pop3d.New(pop3d.Config{TLS: tlsCfg, Hostname: cfg.Server.Hostname},
 		pop3d.Deps{Store: r.Store, Dir: r.Dir, Logger: log.With("proto", "pop3"), Metrics: r.Metrics, Policy: r.Policy})
+	sieveSrv := managesieve.New(managesieve.Config{TLS: tlsCfg, Hostname: cfg.Server.Hostname, MaxRedirects: cfg.Sieve.MaxRedirects},
+		managesieve.Deps{Store: r.Sieve, Dir: r.Dir, Policy: r.Policy, Logger: log.With("proto", "managesieve")})
+	// The danh bạ for mail clients: LDAP here, CardDAV on the HTTPS mux.
+	book := addressbook.New(r.Dir, addressbook.Options{Logger: log.With("component", "addressbook")})
+	ldapSrv := ldapd.New(ldapd.Config{TLS: tlsCfg, BaseDN: cfg.AddressBook.BaseDN(cfg.Server.LocalDomains[0]),
+		Anonymous: cfg.AddressBook.LDAPAnonymous, SizeLimit: cfg.AddressBook.SizeLimit},
+		ldapd.Deps{Book: book, Dir: r.Dir, Policy: r.Policy, Logger: log.With("proto", "ldap")})
 	// Servers close before the store and directory they use.
-	r.closers = append(r.closers, smtpSrv.Close, imapSrv.Close, popSrv.Close)
+	r.closers = append(r.closers, smtpSrv.Close, imapSrv.Close, popSrv.Close, sieveSrv.Close, ldapSrv.Close)
 
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(r.Metrics.Registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+	healthz := func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
-	})
-	// The published danh bạ: public, no login, only public attributes.
-	danhba := webmail.Danhba(r.Dir, webmail.DanhbaOptions{Logger: log.With("component", "danhba")})
-	for _, p := range []string{"GET /danhba", "GET /danhba.csv", "GET /danhba.vcf", "GET /danhba.ldif"} {
-		mux.Handle(p, danhba)
 	}
-	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// Operators' listener: metrics (which name accounts and reveal load)
+	// are not for the public HTTP listener (issue 15).
+	adminMux := http.NewServeMux()
+	adminMux.Handle("GET /metrics", promhttp.HandlerFor(r.Metrics.Registry, promhttp.HandlerOpts{}))
+	adminMux.HandleFunc("GET /healthz", healthz)
+	adminSrv := &http.Server{Handler: adminMux, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: time.Minute,
+		ErrorLog: slog.NewLogLogger(log.With("listener", "admin").Handler(), slog.LevelDebug)}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", healthz)
+	// The published danh bạ: public, no login, only public attributes.
+	publicDir := danhba.New(r.Dir, danhba.Options{Logger: log.With("component", "danhba")})
+	for _, p := range []string{"GET /danhba", "GET /danhba.csv", "GET /danhba.vcf", "GET /danhba.ldif"} {
+		mux.Handle(p, publicDir)
+	}
+	// The plain listener is public (danh bạ, set-up page): every timeout
+	// set, so idle keep-alive connections do not pile up (issue 15 §11).
+	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: time.Minute,
+		ErrorLog: slog.NewLogLogger(log.With("listener", "http").Handler(), slog.LevelDebug)}
 	// The authenticated web, over TLS only; the public danh bạ is there too.
 	httpsMux := http.NewServeMux()
 	for _, p := range []string{"GET /danhba", "GET /danhba.csv", "GET /danhba.vcf", "GET /danhba.ldif"} {
-		httpsMux.Handle(p, danhba)
+		httpsMux.Handle(p, publicDir)
 	}
 	httpsSrv := &http.Server{Handler: httpsMux, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.With("listener", "https").Handler(), slog.LevelDebug)}
-	r.closers = append(r.closers, httpSrv.Close, httpsSrv.Close)
+	r.closers = append(r.closers, httpSrv.Close, httpsSrv.Close, adminSrv.Close)
 
 	listeners := []struct {
 		name, addr string
@@ -194,9 +255,17 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		{"http", cfg.Listen.HTTP, httpSrv.Serve},
 		// ServeTLS clones TLSConfig and adds HTTP/2 to its protocols.
 		{"https", cfg.Listen.HTTPS, func(l net.Listener) error { return httpsSrv.ServeTLS(l, "", "") }},
+		{"admin", cfg.Listen.Admin, adminSrv.Serve},
+		{"managesieve", cfg.Listen.ManageSieve, sieveSrv.Serve},
+		{"ldap", cfg.Listen.LDAP, ldapSrv.Serve},
+		{"ldaps", cfg.Listen.LDAPS, ldapSrv.ServeTLS},
 	}
 	// Bind everything first so a port conflict fails start-up cleanly
 	// before any client was served.
+	limits, err := listenerLimits(cfg.Limits)
+	if err != nil {
+		return nil, err
+	}
 	bound := make([]net.Listener, len(listeners))
 	for i, l := range listeners {
 		if l.addr == "" {
@@ -211,34 +280,52 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 			}
 			return nil, fmt.Errorf("listen %s on %s: %w", l.name, l.addr, err)
 		}
-		bound[i] = ln
 		r.Addrs[l.name] = ln.Addr().String()
+		bound[i] = limits.wrap(ln, l.name, cfg.Server.Hostname, r.Metrics.ConnectionsRefused)
 	}
-	mux.Handle("GET /", webmail.SetupPage(cfg.Server.Hostname, cfg.Server.LocalDomains, clientListeners(r.Addrs)))
+	mux.Handle("GET /", account.SetupPage(cfg.Server.Hostname, cfg.Server.LocalDomains, clientListeners(cfg, r.Addrs)))
+	// Client discovery (clients.go): autoconfig, Autodiscover, set-up pages.
+	httpSrv.Handler, httpsSrv.Handler = mountDiscovery(cfg, r.Addrs, mux, httpsMux, r)
+	if err := mountCardDAV(cfg, mux, httpsMux, r, book); err != nil {
+		for _, b := range bound {
+			if b != nil {
+				b.Close()
+			}
+		}
+		return nil, err
+	}
 	var httpsPort string
 	if a := r.Addrs["https"]; a != "" {
 		_, httpsPort, _ = net.SplitHostPort(a)
 	}
-	for _, p := range webmail.PrivatePaths() {
+	for _, p := range web.PrivatePaths() {
 		// GET and POST only: a method-less pattern would conflict with "GET /".
-		mux.Handle("GET "+p, webmail.HTTPSRedirect(httpsPort))
-		mux.Handle("POST "+p, webmail.HTTPSRedirect(httpsPort))
+		mux.Handle("GET "+p, web.HTTPSRedirect(httpsPort))
+		mux.Handle("POST "+p, web.HTTPSRedirect(httpsPort))
 	}
-	httpsMux.Handle("/", webmail.NewWeb(webmail.WebOptions{
+	webDB, err := webdb.Open(cfg.Path(cfg.Web.DBPath))
+	if err != nil {
+		return nil, err
+	}
+	r.closers = append(r.closers, webDB.Close)
+	httpsMux.Handle("/", web.New(web.Options{
+		DB:          webDB,
 		Dir:         r.Dir,
-		Policy:      webPolicy{r.Policy},
-		Reports:     webPolicy{r.Policy},
-		Audit:       webPolicy{r.Policy},
-		SendLocks:   webPolicy{r.Policy},
-		Queue:       newWebQueue(r.Queue),
-		States:      r.Policy,
+		Policy:      webPolicy{e: r.Policy, logins: r.Metrics.Logins},
 		Rules:       cfg.Password.Rules(),
-		Domains:     cfg.Server.LocalDomains,
 		SessionIdle: cfg.Web.SessionIdle(),
 		SessionMax:  cfg.Web.SessionMax(),
-		Mail:        r.Store,
-		Listeners:   clientListeners(r.Addrs),
 		Logger:      log.With("component", "web"),
+		Account:     account.Options{Listeners: clientListeners(cfg, r.Addrs)},
+		Mail:        webmail.Options{Mail: r.Store},
+		Admin: admin.Options{
+			Reports:   webPolicy{e: r.Policy},
+			Audit:     webPolicy{e: r.Policy},
+			SendLocks: webPolicy{e: r.Policy},
+			Queue:     newWebQueue(r.Queue),
+			States:    r.Policy,
+			Domains:   cfg.Server.LocalDomains,
+		},
 	}))
 	for i, l := range listeners {
 		if bound[i] == nil {
@@ -255,26 +342,32 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		}()
 		log.Info("listening", "listener", name, "addr", r.Addrs[name])
 	}
+	// The LDAP library binds its own listeners: wait until they do.
+	ldapListeners := 0
+	for _, n := range []string{"ldap", "ldaps"} {
+		if r.Addrs[n] != "" {
+			ldapListeners++
+		}
+	}
+	if err := ldapSrv.WaitBound(ldapListeners, 10*time.Second); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
-// clientListeners describes the bound mail listeners for the set-up page.
-func clientListeners(addrs map[string]string) []webmail.Listener {
-	var out []webmail.Listener
-	for _, l := range []webmail.Listener{
-		{Service: "IMAP (nhận thư / incoming)", Addr: addrs["imaps"], Security: "SSL/TLS"},
-		{Service: "IMAP (nhận thư / incoming)", Addr: addrs["imap"], Security: "STARTTLS"},
-		{Service: "POP3 (nhận thư / incoming)", Addr: addrs["pop3s"], Security: "SSL/TLS"},
-		{Service: "POP3 (nhận thư / incoming)", Addr: addrs["pop3"], Security: "STARTTLS"},
-		{Service: "SMTP (gửi thư / outgoing)", Addr: addrs["submissions"], Security: "SSL/TLS"},
-		{Service: "SMTP (gửi thư / outgoing)", Addr: addrs["submission"], Security: "STARTTLS"},
-		{Service: "Web (đăng nhập, đổi mật khẩu / sign in, password)", Addr: addrs["https"], Security: "HTTPS"},
-	} {
-		if l.Addr != "" {
-			out = append(out, l)
+// buildInfo returns the module version, VCS revision and Go version the
+// toolchain recorded in the binary.
+func buildInfo() (version, revision, goVersion string) {
+	version, revision, goVersion = "unknown", "unknown", runtime.Version()
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		version = bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				revision = s.Value
+			}
 		}
 	}
-	return out
+	return version, revision, goVersion
 }
 
 func isClosed(err error) bool {
@@ -299,6 +392,12 @@ func (r *Running) Reload(cfg config.Config) error {
 	// itself is fixed until restart.
 	if err := r.dkim.Reload(); err != nil {
 		return fmt.Errorf("dkim keys: %w", err)
+	}
+	// Trust anchors dropped into signing.trust_dir since start.
+	if r.trust != nil {
+		if err := r.trust.Reload(); err != nil {
+			return fmt.Errorf("signing trust store: %w", err)
+		}
 	}
 	return r.Policy.Reload(cfg.Policy, cfg.Server.LocalDomains)
 }

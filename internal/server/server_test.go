@@ -21,7 +21,7 @@ func TestWebListeners(t *testing.T) {
 	cfg.Server.DataDir = t.TempDir()
 	cfg.Server.LocalDomains = []string{"khanhhoa.gov.vn"}
 	l := &cfg.Listen
-	for _, a := range []*string{&l.SMTP, &l.Submission, &l.Submissions, &l.IMAP, &l.IMAPS, &l.POP3, &l.POP3S, &l.HTTP, &l.HTTPS} {
+	for _, a := range []*string{&l.SMTP, &l.Submission, &l.Submissions, &l.IMAP, &l.IMAPS, &l.POP3, &l.POP3S, &l.HTTP, &l.HTTPS, &l.Admin, &l.LDAP, &l.LDAPS, &l.ManageSieve} {
 		*a = "127.0.0.1:0"
 	}
 	r, err := Start(cfg, slog.New(slog.DiscardHandler))

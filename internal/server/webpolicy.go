@@ -8,21 +8,29 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"congvu/directory"
 	"congvu/policy"
-	"congvu/webmail"
+	"congvu/web/admin"
+	"congvu/web/core"
 )
 
 // webPolicy adapts the policy engine to the web's narrow LoginPolicy,
 // Reports, Audit and SendLocks interfaces, so web logins count towards lockout, throttling and
 // daily access exactly like IMAP, POP3 and SMTP AUTH logins.
-type webPolicy struct{ e *policy.Engine }
+type webPolicy struct {
+	e *policy.Engine
+	// logins counts web logins like the other protocols'
+	// (congvu_logins_total{proto="web"}); nil counts nothing.
+	logins *prometheus.CounterVec
+}
 
 var (
-	_ webmail.LoginPolicy = webPolicy{}
-	_ webmail.Reports     = webPolicy{}
-	_ webmail.Audit       = webPolicy{}
-	_ webmail.SendLocks   = webPolicy{}
+	_ core.LoginPolicy = webPolicy{}
+	_ admin.Reports    = webPolicy{}
+	_ admin.Audit      = webPolicy{}
+	_ admin.SendLocks  = webPolicy{}
 )
 
 func webIP(ip net.IP) netip.Addr {
@@ -31,7 +39,11 @@ func webIP(ip net.IP) netip.Addr {
 }
 
 func (p webPolicy) BeforeLogin(ctx context.Context, login string, ip net.IP) error {
-	return p.e.BeforeAuth(ctx, policy.AuthAttempt{Protocol: policy.Web, IP: webIP(ip), Login: login}).Err()
+	d := p.e.BeforeAuth(ctx, policy.AuthAttempt{Protocol: policy.Web, IP: webIP(ip), Login: login})
+	if d.Refused() && p.logins != nil {
+		p.logins.WithLabelValues("web", "throttled").Inc()
+	}
+	return d.Err()
 }
 
 func (p webPolicy) AfterLogin(ctx context.Context, login string, ip net.IP, acct *directory.Account, authErr error) error {
@@ -40,10 +52,25 @@ func (p webPolicy) AfterLogin(ctx context.Context, login string, ip net.IP, acct
 		Result:      policy.ClassifyAuth(authErr),
 		Account:     acct,
 	}
-	if d := p.e.AfterAuth(ctx, o); d.Refused() {
+	d := p.e.AfterAuth(ctx, o)
+	if p.logins != nil {
+		p.logins.WithLabelValues("web", loginResult(o.Result, d)).Inc()
+	}
+	if d.Refused() {
 		return d.Err()
 	}
 	return authErr
+}
+
+// loginResult names a login's outcome as the daemons' login counters do.
+func loginResult(r policy.AuthResult, d policy.Decision) string {
+	switch {
+	case d.Verdict == policy.Lock:
+		return "locked"
+	case d.Refused():
+		return "throttled"
+	}
+	return [...]string{"ok", "failed", "locked", "unavailable"}[r]
 }
 
 func (p webPolicy) RecordAccess(_ context.Context, address string) {
@@ -53,7 +80,7 @@ func (p webPolicy) RecordAccess(_ context.Context, address string) {
 // AccessReport renders the daily-access report of a unit's subtree.
 // The web passes midnights in Asia/Ho_Chi_Minh; the engine counts in its
 // configured zone, the same by default.
-func (p webPolicy) AccessReport(ctx context.Context, w io.Writer, f webmail.ReportFormat, unitCode string, from, to time.Time) error {
+func (p webPolicy) AccessReport(ctx context.Context, w io.Writer, f admin.ReportFormat, unitCode string, from, to time.Time) error {
 	loc := p.e.Location()
 	rep, err := p.e.AccessReport(ctx, policy.AccessQuery{
 		Unit: unitCode,
@@ -64,13 +91,13 @@ func (p webPolicy) AccessReport(ctx context.Context, w io.Writer, f webmail.Repo
 		return err
 	}
 	switch f {
-	case webmail.FormatHTML:
+	case admin.FormatHTML:
 		return policy.RenderAccessHTML(w, rep)
-	case webmail.FormatCSV:
+	case admin.FormatCSV:
 		return policy.RenderAccessCSV(w, rep)
-	case webmail.FormatSVG:
+	case admin.FormatSVG:
 		return policy.RenderAccessSVG(w, rep)
-	case webmail.FormatPNG:
+	case admin.FormatPNG:
 		return policy.RenderAccessPNG(w, rep)
 	}
 	return fmt.Errorf("access report: no format %q", f)
@@ -78,7 +105,7 @@ func (p webPolicy) AccessReport(ctx context.Context, w io.Writer, f webmail.Repo
 
 // UsageReport renders the usage report of a unit's subtree for a year,
 // quarter or month.
-func (p webPolicy) UsageReport(ctx context.Context, w io.Writer, f webmail.ReportFormat, unitCode, period string) error {
+func (p webPolicy) UsageReport(ctx context.Context, w io.Writer, f admin.ReportFormat, unitCode, period string) error {
 	from, to, err := policy.ParsePeriod(period)
 	if err != nil {
 		return err
@@ -88,9 +115,9 @@ func (p webPolicy) UsageReport(ctx context.Context, w io.Writer, f webmail.Repor
 		return err
 	}
 	switch f {
-	case webmail.FormatHTML:
+	case admin.FormatHTML:
 		return policy.RenderUsageHTML(w, rep)
-	case webmail.FormatCSV:
+	case admin.FormatCSV:
 		return policy.RenderUsageCSV(w, rep)
 	}
 	return fmt.Errorf("usage report: no format %q", f)
@@ -98,7 +125,7 @@ func (p webPolicy) UsageReport(ctx context.Context, w io.Writer, f webmail.Repor
 
 // AuditEntries queries the audit log, after writing the entries the engine
 // still holds in memory.
-func (p webPolicy) AuditEntries(ctx context.Context, q webmail.AuditQuery) ([]webmail.AuditEntry, error) {
+func (p webPolicy) AuditEntries(ctx context.Context, q admin.AuditQuery) ([]admin.AuditEntry, error) {
 	if err := p.e.Flush(ctx); err != nil {
 		return nil, err
 	}
@@ -107,21 +134,21 @@ func (p webPolicy) AuditEntries(ctx context.Context, q webmail.AuditQuery) ([]we
 	if err != nil {
 		return nil, err
 	}
-	out := make([]webmail.AuditEntry, len(list))
+	out := make([]admin.AuditEntry, len(list))
 	for i, e := range list {
-		out[i] = webmail.AuditEntry{At: e.At, Actor: e.Actor, Subject: e.Subject, Action: e.Action, Rule: e.Rule,
+		out[i] = admin.AuditEntry{At: e.At, Actor: e.Actor, Subject: e.Subject, Action: e.Action, Rule: e.Rule,
 			Protocol: string(e.Protocol), IP: e.IP, Detail: e.Detail}
 	}
 	return out, nil
 }
 
 // SendLock returns the account's sending lock.
-func (p webPolicy) SendLock(ctx context.Context, address string) (*webmail.SendLock, error) {
+func (p webPolicy) SendLock(ctx context.Context, address string) (*admin.SendLock, error) {
 	l, err := p.e.DB().SendLocked(ctx, address)
 	if err != nil || l == nil {
 		return nil, err
 	}
-	return &webmail.SendLock{At: l.At, Reason: l.Reason}, nil
+	return &admin.SendLock{At: l.At, Reason: l.Reason}, nil
 }
 
 // UnlockSending lifts a sending lock with an audit entry.

@@ -5,17 +5,17 @@ import (
 	"errors"
 
 	"congvu/queue"
-	"congvu/webmail"
+	"congvu/web/admin"
 )
 
 // webQueue adapts queue.Admin to the operators' queue view of the web.
 type webQueue struct{ a *queue.Admin }
 
-var _ webmail.Queue = webQueue{}
+var _ admin.Queue = webQueue{}
 
 // newWebQueue returns the queue view of q, or nil (outbound off) so that
 // the web gets a nil interface, not a nil pointer inside one.
-func newWebQueue(q *queue.Queue) webmail.Queue {
+func newWebQueue(q *queue.Queue) admin.Queue {
 	if q == nil {
 		return nil
 	}
@@ -24,7 +24,7 @@ func newWebQueue(q *queue.Queue) webmail.Queue {
 
 func notQueued(err error) error {
 	if errors.Is(err, queue.ErrNotFound) {
-		return webmail.ErrNotQueued
+		return admin.ErrNotQueued
 	}
 	return err
 }
@@ -33,19 +33,19 @@ func notQueued(err error) error {
 func recipientState(r queue.RecipientStatus) string {
 	switch {
 	case r.State == queue.StateDelivered:
-		return webmail.QueueDelivered
+		return admin.QueueDelivered
 	case r.State == queue.StateFailed:
-		return webmail.QueueFailed
+		return admin.QueueFailed
 	case r.Attempts > 0:
-		return webmail.QueueDeferred
+		return admin.QueueDeferred
 	}
-	return webmail.QueueWaiting
+	return admin.QueueWaiting
 }
 
-func queuedMessage(e queue.Entry) webmail.QueuedMessage {
-	m := webmail.QueuedMessage{ID: e.ID, From: e.From, Created: e.Created, Size: e.Size}
+func queuedMessage(e queue.Entry) admin.QueuedMessage {
+	m := admin.QueuedMessage{ID: e.ID, From: e.From, Created: e.Created, Size: e.Size}
 	for _, r := range e.Rcpts {
-		qr := webmail.QueuedRecipient{Address: r.Rcpt, State: recipientState(r), Attempts: r.Attempts,
+		qr := admin.QueuedRecipient{Address: r.Rcpt, State: recipientState(r), Attempts: r.Attempts,
 			LastAttempt: r.LastAttempt, RemoteMTA: r.RemoteMTA, Security: r.Security, LastReply: r.LastError}
 		if r.State == queue.StateQueued {
 			qr.NextAttempt = r.NextAttempt
@@ -55,19 +55,19 @@ func queuedMessage(e queue.Entry) webmail.QueuedMessage {
 	return m
 }
 
-func (q webQueue) List(ctx context.Context) ([]webmail.QueuedMessage, error) {
+func (q webQueue) List(ctx context.Context) ([]admin.QueuedMessage, error) {
 	es, err := q.a.List(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]webmail.QueuedMessage, len(es))
+	out := make([]admin.QueuedMessage, len(es))
 	for i, e := range es {
 		out[i] = queuedMessage(e)
 	}
 	return out, nil
 }
 
-func (q webQueue) Show(ctx context.Context, id string) (*webmail.QueuedMessage, error) {
+func (q webQueue) Show(ctx context.Context, id string) (*admin.QueuedMessage, error) {
 	e, err := q.a.Show(ctx, id)
 	if err != nil {
 		return nil, notQueued(err)

@@ -20,7 +20,8 @@ import (
 	"congvu/directory/sqldir"
 	"congvu/internal/mailerr"
 	"congvu/queue"
-	"congvu/webmail"
+	"congvu/web"
+	"congvu/web/admin"
 )
 
 // deferringTransport answers every recipient with a 4xx, as a busy
@@ -132,7 +133,7 @@ func TestWebQueueView(t *testing.T) {
 	if err := dir.PutAccount(ctx, directory.Account{Address: operator, UnitCode: "56", Role: directory.RoleOperator, State: directory.StateActive}, pw); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewTLSServer(webmail.NewWeb(webmail.WebOptions{Dir: dir, Queue: newWebQueue(q)}))
+	srv := httptest.NewTLSServer(web.New(web.Options{Dir: dir, Admin: admin.Options{Queue: newWebQueue(q)}}))
 	t.Cleanup(srv.Close)
 	jar, _ := cookiejar.New(nil)
 	c := *srv.Client()
@@ -174,6 +175,6 @@ func TestWebQueueView(t *testing.T) {
 // nil interface, not a nil *queue.Queue inside one).
 func TestWebQueueOff(t *testing.T) {
 	if newWebQueue(nil) != nil {
-		t.Fatal("newWebQueue(nil) is not a nil webmail.Queue")
+		t.Fatal("newWebQueue(nil) is not a nil admin.Queue")
 	}
 }

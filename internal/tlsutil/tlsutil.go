@@ -19,11 +19,27 @@ import (
 )
 
 // ServerConfig returns a TLS configuration with TLS 1.2 as the minimum
-// version (Circular 39/2017 requires TLS 1.2).
+// version (Circular 39/2017 requires TLS 1.2) and, for TLS 1.2, only AEAD
+// suites with forward secrecy (RFC 7525 §4.2): Go's defaults without the
+// CBC-SHA ones. TLS 1.3 suites are all AEAD and not configurable.
 func ServerConfig(cert tls.Certificate) *tls.Config {
 	return &tls.Config{
 		Certificates: []tls.Certificate{cert},
 		MinVersion:   tls.VersionTLS12,
+		CipherSuites: AEADSuites(),
+	}
+}
+
+// AEADSuites lists the TLS 1.2 cipher suites congvu offers: ECDHE key
+// exchange with AES-GCM or ChaCha20-Poly1305.
+func AEADSuites() []uint16 {
+	return []uint16{
+		tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+		tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+		tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+		tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+		tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 	}
 }
 

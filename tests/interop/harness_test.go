@@ -83,7 +83,7 @@ func startCommand(t *testing.T, dir, accountsCSV string, args ...string) *system
 	ready := filepath.Join(dir, "ready.json")
 	os.Remove(ready)
 	args = append(args, "--ready-file", ready)
-	for _, l := range []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http", "https"} {
+	for _, l := range []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http", "https", "admin", "ldap", "ldaps", "managesieve"} {
 		args = append(args, "--"+l+"-addr", "127.0.0.1:0")
 	}
 	s := &system{t: t, dir: dir, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}

@@ -123,6 +123,7 @@ func TestOutboundWithPostfix(t *testing.T) {
 	})
 
 	testInbound(t, p)
+	t.Run("vacation replies once per sender, never to lists or bounces", func(t *testing.T) { testVacation(t, p) })
 
 	t.Run("deferred, explained, then bounced", func(t *testing.T) {
 		out, err := run(t, nil, "swaks", "--server", s.addrs["submission"], "--tls", "--tls-ca-path", s.certFile,
@@ -229,7 +230,7 @@ func (s *system) submit(from account, to, subject string) error {
 // metric reads one sample from /metrics (0 when absent).
 func metric(t *testing.T, s *system, name string) float64 {
 	t.Helper()
-	resp, err := http.Get("http://" + s.addrs["http"] + "/metrics")
+	resp, err := http.Get("http://" + s.addrs["admin"] + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,12 +1,14 @@
 package interop
 
 import (
+	"bufio"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -240,17 +242,23 @@ func TestPolicyDigestReachesUnitAdmin(t *testing.T) {
 	if err != nil {
 		t.Fatalf("congvu digest send: %v\n%s", err, out)
 	}
-	msgs := s.fetchAll(admin, "INBOX")
-	if len(msgs) != 1 {
-		t.Fatalf("admin INBOX has %d messages, want the digest", len(msgs))
+	// From digest_hour (7:00 ICT) on, the server also sends yesterday's
+	// digest by itself at start-up: look for today's.
+	var r *mail.Reader
+	var subjects []string
+	for _, m := range s.fetchAll(admin, "INBOX") {
+		mr, err := mail.CreateReader(strings.NewReader(string(m.Raw)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		subject, _ := mr.Header.Subject()
+		subjects = append(subjects, subject)
+		if strings.Contains(subject, "chưa truy cập hộp thư") && strings.HasSuffix(subject, " on "+today) {
+			r = mr
+		}
 	}
-	r, err := mail.CreateReader(strings.NewReader(string(msgs[0].Raw)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	subject, _ := r.Header.Subject()
-	if !strings.Contains(subject, "chưa truy cập hộp thư") {
-		t.Errorf("subject %q", subject)
+	if r == nil {
+		t.Fatalf("no digest for %s in the admin's INBOX: %q", today, subjects)
 	}
 	p, err := r.NextPart()
 	if err != nil {
@@ -326,7 +334,7 @@ func TestPolicyReloadKeepsIMAPConnection(t *testing.T) {
 
 // reloads reads congvu_policy_reloads_total from /metrics.
 func reloads(t *testing.T, s *system) int {
-	resp, err := http.Get("http://" + s.addrs["http"] + "/metrics")
+	resp, err := http.Get("http://" + s.addrs["admin"] + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,4 +347,50 @@ func reloads(t *testing.T, s *system) int {
 		}
 	}
 	return n
+}
+
+// TestLockEndsOpenSessions: an official's IMAPS and POP3S sessions (Python
+// imaplib and poplib), open before `congvu account lock` runs in another
+// process, are ended within the check interval: IMAP gets BYE with the
+// lock's reason, POP3 an -ERR [AUTH], and neither can read mail any more
+// (issue 15 §8).
+func TestLockEndsOpenSessions(t *testing.T) {
+	requireTool(t, "python3")
+	s := startSystem(t, "")
+	u := s.user(3)
+	cmd := exec.Command("python3", "testdata/client.py", "--cafile", s.certFile, "hold-sessions",
+		"--imap", s.addrs["imaps"], "--pop3", s.addrs["pop3s"], "--user", u.Address, "--password", u.Password)
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	lines := bufio.NewScanner(stdout)
+	if !lines.Scan() || !strings.Contains(lines.Text(), "ready") {
+		t.Fatalf("sessions not opened: %q %s", lines.Text(), stderr.String())
+	}
+	if out, err := s.congvu("account lock", "--reason", "nghi lo mat khau", u.Address); err != nil {
+		t.Fatalf("account lock: %v\n%s", err, out)
+	}
+	// session_check_seconds is 5 by default: the CLI is another process.
+	time.Sleep(7 * time.Second)
+	io.WriteString(stdin, "go\n")
+	if !lines.Scan() {
+		t.Fatalf("no answer: %s", stderr.String())
+	}
+	var res map[string]string
+	if err := json.Unmarshal(lines.Bytes(), &res); err != nil {
+		t.Fatalf("%q: %v", lines.Text(), err)
+	}
+	t.Logf("after the lock: %v", res)
+	if _, ok := res["imap_fetch"]; ok || !strings.Contains(res["imap_error"]+res["imap_noop"], "nghi lo mat khau") {
+		t.Errorf("IMAP session still usable or not told why: %v", res)
+	}
+	if res["pop3_stat"] == "OK" || !strings.Contains(res["pop3_error"], "[AUTH]") || !strings.Contains(res["pop3_error"], "nghi lo mat khau") {
+		t.Errorf("POP3 session still usable or not told why: %v", res)
+	}
+	cmd.Wait()
 }

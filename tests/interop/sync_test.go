@@ -219,7 +219,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.fetchAll(u, "INBOX") // one IMAP login
-	resp, err := http.Get("http://" + s.addrs["http"] + "/metrics")
+	resp, err := http.Get("http://" + s.addrs["admin"] + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

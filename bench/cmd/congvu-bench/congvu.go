@@ -94,7 +94,7 @@ func startCongvuArgs(bin, dir string, args ...string) (*congvuSystem, error) {
 	ready := filepath.Join(dir, "ready.json")
 	os.Remove(ready) // left by an earlier start in the same directory
 	args = append(args, "--ready-file", ready)
-	for _, l := range []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http", "https"} {
+	for _, l := range []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http", "https", "admin", "ldap", "ldaps", "managesieve"} {
 		args = append(args, "--"+l+"-addr", "127.0.0.1:0")
 	}
 	cmd := exec.Command(bin, args...)

@@ -171,7 +171,7 @@ func runIMAPPart(env imapEnv) (*imapResults, error) {
 		logf("IMAP %s: %d idle connections", t.Name, sz.IdleConns)
 		out.Idle = append(out.Idle, measureIdle(t.Name, t.Addr, loadUsers, sz.IdleConns, pid, measure, metricsURL))
 	}
-	runTarget(cvTarget, cv.pid(), "RSS", "http://"+cv.addrs["http"]+"/metrics")
+	runTarget(cvTarget, cv.pid(), "RSS", "http://"+cv.addrs["admin"]+"/metrics")
 	cv.proc.stop()
 
 	logf("IMAP: starting a private Dovecot with the same users and mailboxes")

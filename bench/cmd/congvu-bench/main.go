@@ -34,6 +34,8 @@ type results struct {
 	SMTP    []loadResult `json:"smtp"`
 	IMAP    *imapResults `json:"imap,omitempty"`
 	LDAP    *ldapResults `json:"ldap,omitempty"`
+	// SMIME compares signed with unsigned 10 KB messages (smime.go).
+	SMIME []loadResult `json:"smime,omitempty"`
 	// FileLimit is RLIMIT_NOFILE after raising it (servers inherit it).
 	FileLimit uint64 `json:"file_limit"`
 	// NotMeasured says, per target, why it was skipped.
@@ -71,7 +73,7 @@ func run(args []string, stdout io.Writer) error {
 	jsonOut := fs.String("json", "", "write raw figures as JSON to this file")
 	perPoint := fs.Duration("point-time", 0, "time budget per load point (default 6s quick, 30s full)")
 	keep := fs.Bool("keep", false, "keep the temporary directory (for debugging)")
-	only := fs.String("only", "smtp,imap,ldap", "parts to run (comma-separated: smtp, imap, ldap)")
+	only := fs.String("only", "smtp,imap,ldap,smime", "parts to run (comma-separated: smtp, imap, ldap, smime)")
 	imapTime := fs.Duration("imap-time", 0, "time per IMAP mixed-workload point (default 8s quick, 30s full)")
 	largeN := fs.Int("large", 0, "messages in the large folder (default 20000 quick, 100000 full)")
 	importN := fs.Int("import", -1, "messages in the separate import test (default 0 quick, 200000 full)")
@@ -186,6 +188,12 @@ func run(args []string, stdout io.Writer) error {
 	if parts["smtp"] {
 		if err := runSMTPPart(&res, tmp, *congvuBin, points, budget, maxMsgs, &cleanups); err != nil {
 			return err
+		}
+	}
+	if parts["smime"] {
+		if err := runSMIMEPart(&res, tmp, *congvuBin, budget, maxMsgs, &cleanups); err != nil {
+			res.NotMeasured["smime"] = firstLine(err.Error())
+			fmt.Fprintln(os.Stderr, "S/MIME part stopped:", err)
 		}
 	}
 	if parts["imap"] {

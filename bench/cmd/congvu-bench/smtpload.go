@@ -37,7 +37,10 @@ type loadResult struct {
 	// DeliveredPerS is messages per second until the last one was on disk
 	// in the recipient's mailbox (only for targets that deliver after the
 	// 250, i.e. Postfix→Dovecot; congvu replies only after the fsync).
-	DeliveredPerS   float64 `json:"delivered_per_s,omitempty"`
+	DeliveredPerS float64 `json:"delivered_per_s,omitempty"`
+	// CPUMsPerMsg is the server's CPU time per accepted message (the
+	// S/MIME row only).
+	CPUMsPerMsg     float64 `json:"cpu_ms_per_msg,omitempty"`
 	DeliveredSecond float64 `json:"delivered_seconds,omitempty"`
 }
 
@@ -50,6 +53,8 @@ type loadSpec struct {
 	Duration   time.Duration
 	From       string
 	Recipients []string
+	// Make builds message seq for to; nil is makeMessage.
+	Make func(seq int64, to string) []byte
 }
 
 // makeMessage builds an RFC 5322 message of about size bytes.
@@ -90,7 +95,12 @@ func runLoad(spec loadSpec) loadResult {
 					break
 				}
 				to := spec.Recipients[int(seq)%len(spec.Recipients)]
-				msg := makeMessage(seq, spec.From, to, spec.Point.SizeBytes)
+				var msg []byte
+				if spec.Make != nil {
+					msg = spec.Make(seq, to)
+				} else {
+					msg = makeMessage(seq, spec.From, to, spec.Point.SizeBytes)
+				}
 				attempted++
 				t0 := time.Now()
 				if e := sendOne(c, spec.From, to, msg); e != nil {

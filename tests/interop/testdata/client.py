@@ -258,6 +258,39 @@ def smtp_burst(args):
     out({"results": codes})
 
 
+def hold_sessions(args):
+    """Signs in over IMAPS (SELECT INBOX, IDLE-free) and POP3S (STAT),
+    prints {"ready": true}, waits for a line on stdin, then tries the
+    sessions again: IMAP NOOP and FETCH, POP3 STAT. Prints what each
+    answered (OK, or the exception the server's words caused)."""
+    host, iport = split(args.imap)
+    m = imaplib.IMAP4_SSL(host, iport, ssl_context=ctx(args), timeout=30)
+    m.login(args.user, args.password)
+    m.select("INBOX")
+    host, pport = split(args.pop3)
+    p = poplib.POP3_SSL(host, pport, context=ctx(args), timeout=30)
+    p.user(args.user)
+    p.pass_(args.password)
+    p.stat()
+    out({"ready": True})
+    sys.stdout.flush()
+    sys.stdin.readline()
+    res = {}
+    try:
+        typ, data = m.noop()
+        res["imap_noop"] = typ + " " + repr(m.untagged_responses.get("BYE"))
+        typ, data = m.fetch("1:*", "(FLAGS)")
+        res["imap_fetch"] = typ
+    except (imaplib.IMAP4.error, OSError) as e:
+        res["imap_error"] = str(e)
+    try:
+        p.stat()
+        res["pop3_stat"] = "OK"
+    except (poplib.error_proto, OSError) as e:
+        res["pop3_error"] = e.args[0].decode(errors="replace") if e.args and isinstance(e.args[0], bytes) else str(e)
+    out(res)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cafile", required=True)
@@ -329,6 +362,11 @@ def main():
     s.add_argument("--password", required=True)
     s.add_argument("--dele", type=int, action="append")
     s.set_defaults(fn=pop3)
+
+    s = sub.add_parser("hold-sessions")
+    for a in ("--imap", "--pop3", "--user", "--password"):
+        s.add_argument(a, required=True)
+    s.set_defaults(fn=hold_sessions)
 
     args = ap.parse_args()
     args.fn(args)

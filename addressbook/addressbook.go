@@ -1,0 +1,181 @@
+// Package addressbook is the published danh bạ as mail clients see it:
+// what /danhba publishes (name, title, unit, address and phone of every
+// mailbox that is not retired), fetched from whatever directory backs
+// congvu (SQLite or OpenLDAP) and cached briefly. The LDAP endpoint
+// (package ldapd) and CardDAV (package carddav) serve it.
+package addressbook
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"congvu/directory"
+	"congvu/directory/addr"
+)
+
+// Entry is one published mailbox: only public attributes.
+type Entry struct {
+	Address   string
+	Name      string // "Nguyễn Ngọc Thành", or the unit's name for its mailbox
+	Surname   string // họ: the first word of a person's name
+	GivenName string // tên: the last word
+	Title     string
+	Unit      string // unit name
+	UnitCode  string
+	Phone     string
+	IsUnit    bool // the unit's shared mailbox
+	Updated   time.Time
+
+	// Folded copies for diacritic- and case-insensitive matching.
+	FoldedName, FoldedTitle, FoldedUnit string
+}
+
+// Snapshot is the danh bạ at one moment; immutable and shared.
+type Snapshot struct {
+	*directory.Tree
+	Entries   []Entry // in unit tree order
+	byAddress map[string]int
+	// Fetched is when the snapshot was read from the directory.
+	Fetched time.Time
+}
+
+// Lookup returns the entry of an address.
+func (s *Snapshot) Lookup(address string) (Entry, bool) {
+	i, ok := s.byAddress[strings.ToLower(address)]
+	if !ok {
+		return Entry{}, false
+	}
+	return s.Entries[i], true
+}
+
+// Options tune a Book.
+type Options struct {
+	// TTL is how long a snapshot is served; default 60 s. Failures are
+	// remembered for at most 5 s.
+	TTL    time.Duration
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Book fetches and caches snapshots.
+type Book struct {
+	dir  directory.Directory
+	opts Options
+
+	mu      sync.Mutex // held during a fetch: one fetch for many waiting requests
+	snap    *Snapshot
+	err     error
+	expires time.Time
+}
+
+// New returns a Book over dir.
+func New(dir directory.Directory, opts Options) *Book {
+	if opts.TTL <= 0 {
+		opts.TTL = time.Minute
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Book{dir: dir, opts: opts}
+}
+
+// fetchTimeout bounds one fetch of the whole directory.
+const fetchTimeout = 20 * time.Second
+
+// Snapshot returns the current snapshot, fetching it when expired.
+func (b *Book) Snapshot(ctx context.Context) (*Snapshot, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.opts.Now()
+	if now.Before(b.expires) {
+		return b.snap, b.err
+	}
+	// Not the request's context: a client going away must not become a
+	// cached failure for everybody else.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
+	defer cancel()
+	snap, err := fetch(fctx, b.dir, now)
+	if err != nil {
+		b.opts.Logger.Warn("addressbook: directory fetch failed", "err", err)
+		b.snap, b.err, b.expires = nil, err, now.Add(min(b.opts.TTL, 5*time.Second))
+		return nil, err
+	}
+	b.snap, b.err, b.expires = snap, nil, now.Add(b.opts.TTL)
+	return snap, nil
+}
+
+func fetch(ctx context.Context, dir directory.Directory, now time.Time) (*Snapshot, error) {
+	units, err := dir.Units(ctx)
+	if err != nil {
+		return nil, err
+	}
+	accounts, err := dir.Accounts(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	s := &Snapshot{Tree: directory.NewTree(units), byAddress: map[string]int{}, Fetched: now}
+	rank := map[string]int{}
+	s.Walk("", func(u directory.Unit, _ int) { rank[u.Code] = len(rank) })
+	byUnit := map[string][]Entry{}
+	var orphans []Entry
+	for _, a := range accounts {
+		if a.State == directory.StateRetired {
+			continue // locked accounts stay listed: they still receive mail
+		}
+		e := Entry{Address: a.Address, Name: a.DisplayName, Title: a.Title, UnitCode: a.UnitCode, Phone: a.Phone,
+			IsUnit: a.Role == directory.RoleUnit, Updated: a.StateChanged}
+		if u, ok := s.Units[a.UnitCode]; ok {
+			e.Unit = u.Name
+			if e.IsUnit && e.Name == "" {
+				e.Name = u.Name
+			}
+		}
+		if e.Name == "" {
+			e.Name = a.Address
+		}
+		if !e.IsUnit {
+			if w := strings.Fields(e.Name); len(w) > 1 {
+				e.Surname, e.GivenName = w[0], w[len(w)-1]
+			}
+		}
+		e.FoldedName, e.FoldedTitle, e.FoldedUnit = addr.Fold(e.Name), addr.Fold(e.Title), addr.Fold(e.Unit)
+		if _, ok := rank[a.UnitCode]; ok {
+			byUnit[a.UnitCode] = append(byUnit[a.UnitCode], e)
+		} else {
+			orphans = append(orphans, e)
+		}
+	}
+	s.Walk("", func(u directory.Unit, _ int) {
+		list := byUnit[u.Code]
+		// The unit's own mailbox first, then people by address.
+		for _, e := range list {
+			if e.IsUnit {
+				s.add(e)
+			}
+		}
+		for _, e := range list {
+			if !e.IsUnit {
+				s.add(e)
+			}
+		}
+	})
+	for _, e := range orphans {
+		s.add(e)
+	}
+	return s, nil
+}
+
+func (s *Snapshot) add(e Entry) {
+	s.byAddress[e.Address] = len(s.Entries)
+	s.Entries = append(s.Entries, e)
+}
+
+// Fold is the matching form of a string: lower case, without diacritics
+// (đ becomes d), as the danh bạ compares names.
+func Fold(s string) string { return addr.Fold(s) }

@@ -1,0 +1,274 @@
+// Package secretguard finds state-secret classification stamps in a
+// message: the three levels of the Law on Protection of State Secrets
+// (Luật Bảo vệ bí mật nhà nước 2018, art. 8) — "MẬT", "TỐI MẬT",
+// "TUYỆT MẬT" — written as a stamp: a line of its own (the stamp box of a
+// document, a line of the body), a bracketed or leading tag of the
+// subject, an "Độ mật:" field, or a classification header field; and any
+// marking the operator configures. Such documents must never travel
+// through the official mail system (regulations forbid state secrets in
+// it), so the policy engine refuses them at submission and quarantines
+// them on arrival.
+//
+// Ordinary words must pass: "bí mật" in running text, "mật khẩu",
+// "mật độ", "thân mật", "mật ong", "bảo mật" — so the guard never looks
+// for the word, only for the word standing as a stamp.
+package secretguard
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Config configures a Guard.
+type Config struct {
+	// Markings are extra stamps (whole lines, compared like the built-in
+	// ones: case, spacing and diacritics variants), e.g. "MẬT - CHỈ LƯU
+	// HÀNH NỘI BỘ".
+	Markings []string
+	// HeaderFields are header fields whose value is a classification
+	// (RFC 7444 SIO-Label, X-Classification…).
+	HeaderFields []string
+}
+
+// DefaultHeaderFields are the classification fields checked by default.
+var DefaultHeaderFields = []string{"SIO-Label", "X-Classification", "X-Security-Classification"}
+
+// Match is a stamp found.
+type Match struct {
+	// Level is "MẬT", "TỐI MẬT", "TUYỆT MẬT" or the configured marking.
+	Level string
+	// Where says where: "subject", "header X-Classification", "body",
+	// "attachment Kế hoạch.docx".
+	Where string
+	// Line is the line that carries the stamp (at most 120 characters).
+	Line string
+}
+
+// Guard detects stamps. It is immutable and safe for concurrent use.
+type Guard struct {
+	stamps  map[string]string // compact form → level
+	ascii   map[string]string // compact form without diacritics → level (for lines typed without them)
+	headers []string
+}
+
+// levels are the built-in stamps. The plain-ASCII form is accepted for
+// the two-word levels only: "MAT" alone also spells mát, mắt, mất.
+var levels = []struct{ level, ascii string }{
+	{"MẬT", ""},
+	{"TỐI MẬT", "TOI MAT"},
+	{"TUYỆT MẬT", "TUYET MAT"},
+}
+
+// New returns a Guard.
+func New(cfg Config) *Guard {
+	g := &Guard{stamps: map[string]string{}, ascii: map[string]string{}, headers: cfg.HeaderFields}
+	if g.headers == nil {
+		g.headers = DefaultHeaderFields
+	}
+	for _, l := range levels {
+		g.stamps[compact(l.level)] = l.level
+		if l.ascii != "" {
+			g.ascii[compact(l.ascii)] = l.level
+		}
+	}
+	for _, m := range cfg.Markings {
+		m = strings.TrimSpace(norm.NFC.String(m))
+		if m == "" {
+			continue
+		}
+		g.stamps[compact(m)] = m
+		if a := stripMarks(compact(m)); !hasMarks(m) {
+			g.ascii[a] = m
+		}
+	}
+	return g
+}
+
+// HeaderFields are the classification fields the Guard reads.
+func (g *Guard) HeaderFields() []string { return g.headers }
+
+// maxStampLine: a stamp line is short; longer lines are running text
+// and are not examined (which also bounds the work per line).
+const maxStampLine = 120
+
+// Line reports the level if line, on its own, is a stamp: "MẬT",
+// "* TỐI MẬT *", "[TUYỆT MẬT]", "M Ậ T", "Độ mật: Tối mật", "TOI MAT".
+func (g *Guard) Line(line string) (string, bool) {
+	if utf8.RuneCountInString(line) > maxStampLine {
+		return "", false
+	}
+	core := trimDecoration(norm.NFC.String(line))
+	if core == "" {
+		return "", false
+	}
+	if lv, ok := g.stamp(core); ok {
+		return lv, true
+	}
+	// "Độ mật: Tối mật" (the field of a document's header block).
+	up := strings.ToUpper(core)
+	for _, label := range []string{"ĐỘ MẬT", "DO MAT"} {
+		if rest, ok := strings.CutPrefix(up, label); ok && (label == "ĐỘ MẬT" || !hasMarks(core)) {
+			rest = strings.TrimLeft(rest, " :：-–—=")
+			if lv, ok := g.stamp(trimDecoration(rest)); ok {
+				return lv, true
+			}
+		}
+	}
+	return "", false
+}
+
+// stamp compares a trimmed line with the stamps.
+func (g *Guard) stamp(core string) (string, bool) {
+	c := compact(core)
+	if lv, ok := g.stamps[c]; ok {
+		return lv, true
+	}
+	if !hasMarks(core) {
+		if lv, ok := g.ascii[c]; ok {
+			return lv, true
+		}
+	}
+	return "", false
+}
+
+// Text scans text line by line and returns the first stamp.
+func (g *Guard) Text(where, text string) *Match {
+	for len(text) > 0 {
+		i := strings.IndexAny(text, "\n\r\f\v\u2028\u2029")
+		line := text
+		if i >= 0 {
+			line = text[:i]
+			_, n := utf8.DecodeRuneInString(text[i:])
+			text = text[i+n:]
+		} else {
+			text = ""
+		}
+		if lv, ok := g.Line(line); ok {
+			return &Match{Level: lv, Where: where, Line: clip(strings.TrimSpace(line))}
+		}
+	}
+	return nil
+}
+
+// Subject checks a (decoded) subject: the whole subject, a bracketed
+// tag anywhere ("[MẬT]", "(Tối mật)"), or a leading or trailing tag set
+// off by a separator ("TỐI MẬT: Kế hoạch…", "Kế hoạch… - MẬT").
+func (g *Guard) Subject(subject string) *Match {
+	s := norm.NFC.String(strings.TrimSpace(subject))
+	found := func(lv string) *Match { return &Match{Level: lv, Where: "subject", Line: clip(s)} }
+	if lv, ok := g.Line(s); ok {
+		return found(lv)
+	}
+	for _, br := range []string{"[]", "()", "{}", "<>", "【】"} {
+		open, close := string([]rune(br)[0]), string([]rune(br)[1])
+		rest := s
+		for {
+			i := strings.Index(rest, open)
+			if i < 0 {
+				break
+			}
+			j := strings.Index(rest[i:], close)
+			if j < 0 {
+				break
+			}
+			if lv, ok := g.Line(rest[i+len(open) : i+j]); ok {
+				return found(lv)
+			}
+			rest = rest[i+j+len(close):]
+		}
+	}
+	seps := ":|-–—"
+	if i := strings.IndexAny(s, seps); i > 0 {
+		if lv, ok := g.Line(s[:i]); ok {
+			return found(lv)
+		}
+	}
+	if i := strings.LastIndexAny(s, seps); i >= 0 {
+		_, n := utf8.DecodeRuneInString(s[i:])
+		if lv, ok := g.Line(s[i+n:]); ok {
+			return found(lv)
+		}
+	}
+	return nil
+}
+
+// Header checks a classification header field's value: the whole value
+// or one of its ";"/","-separated items ("level=TỐI MẬT" included).
+func (g *Guard) Header(name, value string) *Match {
+	for _, item := range strings.FieldsFunc(value, func(r rune) bool { return r == ';' || r == ',' }) {
+		if _, v, ok := strings.Cut(item, "="); ok {
+			item = v
+		}
+		if lv, ok := g.Line(strings.Trim(item, ` "'`)); ok {
+			return &Match{Level: lv, Where: "header " + name, Line: clip(value)}
+		}
+	}
+	if lv, ok := g.Line(value); ok {
+		return &Match{Level: lv, Where: "header " + name, Line: clip(value)}
+	}
+	return nil
+}
+
+// trimDecoration drops what frames a stamp: spaces, punctuation,
+// brackets, quotes, asterisks, box-drawing and bullet characters.
+func trimDecoration(s string) string {
+	return strings.TrimFunc(s, func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	})
+}
+
+// compact is the upper-case form without any space, so "M Ậ T",
+// "TỐI  MẬT" and "Tối mật" compare equal to "MẬT"/"TỐI MẬT".
+func compact(s string) string {
+	var b strings.Builder
+	for _, r := range norm.NFC.String(s) {
+		if unicode.IsSpace(r) || r == '\u200b' || r == '\u00ad' {
+			continue
+		}
+		b.WriteRune(unicode.ToUpper(r))
+	}
+	return b.String()
+}
+
+// hasMarks reports Vietnamese letters beyond ASCII (tone or vowel marks,
+// Đ): a line that has any was typed with diacritics, so a stamp must
+// carry the right ones.
+func hasMarks(s string) bool {
+	for _, r := range s {
+		if r >= 0x80 && unicode.IsLetter(r) {
+			return true
+		}
+		if r >= 0x300 && r <= 0x36f {
+			return true
+		}
+	}
+	return false
+}
+
+// stripMarks removes diacritics: decompose, drop combining marks, Đ → D.
+func stripMarks(s string) string {
+	var b strings.Builder
+	for _, r := range norm.NFD.String(s) {
+		switch {
+		case unicode.Is(unicode.Mn, r):
+		case r == 'Đ':
+			b.WriteRune('D')
+		case r == 'đ':
+			b.WriteRune('d')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func clip(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if utf8.RuneCountInString(s) <= maxStampLine {
+		return s
+	}
+	return string([]rune(s)[:maxStampLine]) + "…"
+}

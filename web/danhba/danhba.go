@@ -1,0 +1,405 @@
+// Package danhba is the published danh bạ (directory of officials): a public page at /danhba
+// to search and browse the province's units and officials, and exports of a
+// unit or the whole province at /danhba.csv, /danhba.vcf and /danhba.ldif.
+// Only public attributes are ever shown or exported: name, title, unit,
+// address and phone. State, quota, role and password data never leave here.
+package danhba
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"congvu/directory"
+	"congvu/directory/addr"
+	"congvu/internal/mailerr"
+)
+
+// Options tunes the published directory.
+type Options struct {
+	// CacheTTL is how long units and accounts fetched from the directory
+	// are served before being fetched again; default 30 s. Failures are
+	// remembered for min(CacheTTL, 5 s) so a public page cannot hammer a
+	// directory that is down either.
+	CacheTTL time.Duration
+	// PageSize is the number of people per page; default 50.
+	PageSize int
+	// Logger receives directory failures; default discards.
+	Logger *slog.Logger
+	// Now is the clock, for tests; default time.Now.
+	Now func() time.Time
+}
+
+// maxQueryRunes bounds the work one search does.
+const maxQueryRunes = 200
+
+// fetchTimeout bounds one fetch of the whole directory.
+const fetchTimeout = 20 * time.Second
+
+// New returns the handler for GET /danhba, /danhba.csv, /danhba.vcf and
+// /danhba.ldif. Mount it on each of those paths.
+func New(dir directory.Directory, opts Options) http.Handler {
+	if opts.CacheTTL <= 0 {
+		opts.CacheTTL = 30 * time.Second
+	}
+	if opts.PageSize <= 0 {
+		opts.PageSize = 50
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &danhba{dir: dir, opts: opts}
+}
+
+type danhba struct {
+	dir  directory.Directory
+	opts Options
+
+	// mu guards the cache and is held during a fetch, so that concurrent
+	// requests on an expired cache cause one directory fetch, not many.
+	mu      sync.Mutex
+	snap    *snapshot
+	err     error
+	expires time.Time
+}
+
+// entry is one listed mailbox with only its public attributes.
+type entry struct {
+	Name, Title, Unit, UnitCode, Address, Phone string
+	IsUnit                                      bool     // the unit's shared mailbox
+	words                                       []string // of name, title and unit name
+	nameWords                                   int      // words[:nameWords] are the name's
+	folded                                      string   // folded address
+}
+
+// snapshot is the published view of the directory at one moment. It is
+// immutable once built and shared by concurrent requests.
+type snapshot struct {
+	*directory.Tree
+	order   []string // unit codes, parents before children
+	entries []entry  // in unit tree order, unit mailbox first
+}
+
+func (d *danhba) snapshot(ctx context.Context) (*snapshot, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.opts.Now()
+	if now.Before(d.expires) {
+		return d.snap, d.err
+	}
+	// Not the request's context: a client going away must not turn into a
+	// cached failure for everybody else.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
+	defer cancel()
+	snap, err := fetch(fctx, d.dir)
+	if err != nil {
+		d.opts.Logger.Warn("danhba: directory fetch failed", "err", err)
+		d.snap, d.err, d.expires = nil, err, now.Add(min(d.opts.CacheTTL, 5*time.Second))
+		return nil, err
+	}
+	d.snap, d.err, d.expires = snap, nil, now.Add(d.opts.CacheTTL)
+	return snap, nil
+}
+
+func fetch(ctx context.Context, dir directory.Directory) (*snapshot, error) {
+	units, err := dir.Units(ctx)
+	if err != nil {
+		return nil, err
+	}
+	accounts, err := dir.Accounts(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	s := &snapshot{Tree: directory.NewTree(units)}
+	rank := map[string]int{}
+	s.Walk("", func(u directory.Unit, _ int) {
+		rank[u.Code] = len(s.order)
+		s.order = append(s.order, u.Code)
+	})
+	for _, a := range accounts {
+		if a.State == directory.StateRetired {
+			continue // locked accounts stay listed: they still receive mail
+		}
+		e := entry{Name: a.DisplayName, Title: a.Title, UnitCode: a.UnitCode, Address: a.Address,
+			Phone: a.Phone, IsUnit: a.Role == directory.RoleUnit}
+		if u, ok := s.Units[a.UnitCode]; ok {
+			e.Unit = u.Name
+			if e.IsUnit && e.Name == "" {
+				e.Name = u.Name
+			}
+		}
+		if e.Name == "" {
+			e.Name = a.Address
+		}
+		e.words = words(e.Name)
+		e.nameWords = len(e.words)
+		e.words = append(e.words, words(e.Title+" "+e.Unit)...)
+		e.folded = addr.Fold(e.Address)
+		s.entries = append(s.entries, e)
+	}
+	unitRank := func(code string) int {
+		if r, ok := rank[code]; ok {
+			return r
+		}
+		return len(s.order) // accounts outside the tree last
+	}
+	sort.SliceStable(s.entries, func(i, j int) bool {
+		a, b := s.entries[i], s.entries[j]
+		if ra, rb := unitRank(a.UnitCode), unitRank(b.UnitCode); ra != rb {
+			return ra < rb
+		}
+		if a.IsUnit != b.IsUnit {
+			return a.IsUnit
+		}
+		return a.Address < b.Address
+	})
+	return s, nil
+}
+
+// words folds s (no diacritics, lower case) and splits it into words.
+func words(s string) []string {
+	return strings.FieldsFunc(addr.Fold(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+}
+
+// filter returns the entries in unit's subtree (all when unit is empty)
+// that match every word of q: a word matches when it starts a word of the
+// name, title or unit name, or occurs in the address. Matching ignores
+// diacritics and case: "nguyen van an" finds "Nguyễn Văn An". People whose
+// name alone matches come first ("van" is also the title "Văn thư").
+func (s *snapshot) filter(unit, q string) []entry {
+	var in map[string]bool
+	if unit != "" {
+		in = s.SubtreeSet(unit)
+	}
+	terms := words(q)
+	var byName, other []entry
+	for _, e := range s.entries {
+		if in != nil && !in[e.UnitCode] {
+			continue
+		}
+		if matches(e.words[:e.nameWords], "", terms) {
+			byName = append(byName, e)
+		} else if matches(e.words, e.folded, terms) {
+			other = append(other, e)
+		}
+	}
+	return append(byName, other...)
+}
+
+// matches tells whether every term starts one of words or occurs in address.
+func matches(words []string, address string, terms []string) bool {
+	for _, t := range terms {
+		ok := address != "" && strings.Contains(address, t)
+		for _, w := range words {
+			if ok {
+				break
+			}
+			ok = strings.HasPrefix(w, t)
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// request is the parsed query of every danh bạ route.
+type request struct {
+	Q, Unit string
+	Page    int
+}
+
+func parseRequest(r *http.Request) (request, error) {
+	v := r.URL.Query()
+	q := strings.TrimSpace(v.Get("q"))
+	if rs := []rune(q); len(rs) > maxQueryRunes {
+		q = string(rs[:maxQueryRunes])
+	}
+	req := request{Q: q, Unit: strings.TrimSpace(v.Get("unit")), Page: 1}
+	if p := v.Get("page"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 {
+			return req, errors.New("bad page")
+		}
+		req.Page = n
+	}
+	return req, nil
+}
+
+// SetSecurityHeaders sets the headers of the public pages.
+func SetSecurityHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+}
+
+func (d *danhba) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	SetSecurityHeaders(w.Header())
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		d.message(w, http.StatusMethodNotAllowed, "Phương thức không được hỗ trợ.", "Method not allowed.")
+		return
+	}
+	var format string
+	switch {
+	case strings.HasSuffix(r.URL.Path, "/danhba"):
+	case strings.HasSuffix(r.URL.Path, "/danhba.csv"):
+		format = "csv"
+	case strings.HasSuffix(r.URL.Path, "/danhba.vcf"):
+		format = "vcf"
+	case strings.HasSuffix(r.URL.Path, "/danhba.ldif"):
+		format = "ldif"
+	default:
+		d.message(w, http.StatusNotFound, "Không tìm thấy trang.", "Page not found.")
+		return
+	}
+	req, err := parseRequest(r)
+	if err != nil {
+		d.message(w, http.StatusBadRequest, "Số trang không hợp lệ.", "Invalid page number.")
+		return
+	}
+	snap, err := d.snapshot(r.Context())
+	if err != nil {
+		// Never internal text: only the classified, user-readable message.
+		e := mailerr.Classify(err)
+		code := http.StatusInternalServerError
+		if e.Temporary {
+			code = http.StatusServiceUnavailable
+			w.Header().Set("Retry-After", "30")
+		}
+		d.message(w, code, e.MessageVI+".", e.Message+".")
+		return
+	}
+	if req.Unit != "" {
+		if _, ok := snap.Units[req.Unit]; !ok {
+			d.message(w, http.StatusNotFound, "Không có đơn vị này trong danh bạ.", "No such unit in the directory.")
+			return
+		}
+	}
+	list := snap.filter(req.Unit, req.Q)
+	if format == "" {
+		d.page(w, snap, req, list)
+		return
+	}
+	export(w, snap, req, list, format)
+}
+
+// crumb is a link in the unit path or the sub-unit list.
+type crumb struct{ Code, Name, Href string }
+
+type pageLink struct {
+	N       int
+	Href    string
+	Current bool
+}
+
+func (s *snapshot) link(unit, q string, page int) string {
+	v := url.Values{}
+	if q != "" {
+		v.Set("q", q)
+	}
+	if unit != "" {
+		v.Set("unit", unit)
+	}
+	if page > 1 {
+		v.Set("page", strconv.Itoa(page))
+	}
+	if len(v) == 0 {
+		return "danhba"
+	}
+	return "danhba?" + v.Encode()
+}
+
+func (d *danhba) page(w http.ResponseWriter, s *snapshot, req request, list []entry) {
+	size := d.opts.PageSize
+	pages := max(1, (len(list)+size-1)/size)
+	req.Page = min(req.Page, pages) // clamp: a stale link still shows the last page
+	lo, hi := (req.Page-1)*size, min(req.Page*size, len(list))
+	data := struct {
+		Q, Unit, UnitName, UnitAddress string
+		Path, Sub                      []crumb
+		Entries                        []entry
+		Total, From, To, Page, Pages   int
+		PageLinks                      []pageLink
+		Prev, Next                     string
+		CSV, VCF, LDIF                 string
+	}{Q: req.Q, Unit: req.Unit, Entries: list[lo:hi], Total: len(list), From: lo + 1, To: hi,
+		Page: req.Page, Pages: pages}
+	children := s.Roots
+	if req.Unit != "" {
+		u := s.Units[req.Unit]
+		data.UnitName, data.UnitAddress = u.Name, u.Address
+		for _, uc := range s.Path(req.Unit) {
+			data.Path = append(data.Path, crumb{uc.Code, uc.Name, s.link(uc.Code, "", 1)})
+		}
+		children = s.Children[req.Unit]
+	}
+	for _, c := range children {
+		data.Sub = append(data.Sub, crumb{c, s.Units[c].Name, s.link(c, "", 1)})
+	}
+	if pages > 1 {
+		for n := 1; n <= pages; n++ {
+			// Around the current page and the ends, so a province of
+			// thousands does not print hundreds of links.
+			if n == 1 || n == pages || (n >= req.Page-3 && n <= req.Page+3) {
+				data.PageLinks = append(data.PageLinks, pageLink{n, s.link(req.Unit, req.Q, n), n == req.Page})
+			} else if l := len(data.PageLinks); l > 0 && data.PageLinks[l-1].N != 0 {
+				data.PageLinks = append(data.PageLinks, pageLink{}) // an ellipsis
+			}
+		}
+		if req.Page > 1 {
+			data.Prev = s.link(req.Unit, req.Q, req.Page-1)
+		}
+		if req.Page < pages {
+			data.Next = s.link(req.Unit, req.Q, req.Page+1)
+		}
+	}
+	exp := url.Values{}
+	if req.Unit != "" {
+		exp.Set("unit", req.Unit)
+	}
+	if req.Q != "" {
+		exp.Set("q", req.Q)
+	}
+	suffix := ""
+	if len(exp) > 0 {
+		suffix = "?" + exp.Encode()
+	}
+	data.CSV, data.VCF, data.LDIF = "danhba.csv"+suffix, "danhba.vcf"+suffix, "danhba.ldif"+suffix
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=30")
+	danhbaTemplate.Execute(w, data)
+}
+
+// message writes a small Vietnamese-first error or notice page.
+func (d *danhba) message(w http.ResponseWriter, code int, vi, en string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	danhbaMessageTemplate.Execute(w, struct {
+		Code   int
+		VI, EN string
+	}{code, vi, en})
+}
+
+// WriteNotice writes a minimal page with one notice in the public pages'
+// style (the plain HTTP listener's answers).
+func WriteNotice(w http.ResponseWriter, code int, vi, en string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
+	danhbaMessageTemplate.Execute(w, struct {
+		Code   int
+		VI, EN string
+	}{code, vi, en})
+}

@@ -1,0 +1,446 @@
+// Package mail is the webmail room of the web: folders, a folder's
+// messages newest first in pages, one message (its text, or its HTML sanitised and shown in a sandboxed
+// frame), attachment downloads, and flag and move actions. Everything
+// goes through storage.Mailbox, the interface the IMAP server reads too,
+// so a message read here is \Seen in Thunderbird a moment later.
+//
+// A list page must stay fast on a 100,000-message folder: it pages by UID
+// over Mailbox.Messages (index rows, kept in the store's listing cache)
+// and reads envelopes only for the rows it shows, in one CachedMany query.
+package mail
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+
+	"congvu/internal/mailerr"
+	"congvu/storage"
+	"congvu/web/core"
+)
+
+// MailStore is what the webmail needs of the mail store (storage.Store
+// has it).
+type MailStore interface {
+	Mailbox(ctx context.Context, user string, quotaBytes int64) (storage.Mailbox, error)
+}
+
+// IMAP system flags as storage keeps them (RFC 9051 2.3.2).
+const (
+	flagSeen     = `\Seen`
+	flagFlagged  = `\Flagged`
+	flagDeleted  = `\Deleted`
+	flagAnswered = `\Answered`
+)
+
+// pageSize is the number of messages on one list page.
+const pageSize = 50
+
+// errNoMailStore answers the mail pages of a web started without a store.
+var errNoMailStore = &mailerr.Error{SMTPCode: 451, Enhanced: [3]int{4, 3, 0}, Temporary: true, HTTPStatus: http.StatusServiceUnavailable,
+	Message: "Mail is not available on this server", MessageVI: "Máy chủ này chưa bật hộp thư trên web"}
+
+// errBadRequest is a malformed query or form (a hand-edited URL).
+var errBadRequest = &mailerr.Error{SMTPCode: 501, Enhanced: [3]int{5, 5, 4}, HTTPStatus: http.StatusBadRequest,
+	Message: "Invalid request", MessageVI: "Yêu cầu không hợp lệ"}
+
+// Options configures the webmail.
+type Options struct {
+	// Mail is the mail store; nil shows that mail is not available.
+	Mail MailStore
+}
+
+// room is the webmail on a site.
+type room struct {
+	*core.Site
+	opts Options
+}
+
+// Register adds the webmail pages to site.
+func Register(site *core.Site, opts Options) {
+	wb := &room{Site: site, opts: opts}
+	m := site
+	m.HandleFunc("GET /mail", wb.Authed(wb.mailList))
+	m.HandleFunc("GET /mail/{$}", wb.Authed(wb.mailList))
+	m.HandleFunc("GET /mail/msg", wb.Authed(wb.mailView))
+	m.HandleFunc("GET /mail/frame", wb.Authed(wb.mailFrame))
+	m.HandleFunc("GET /mail/part", wb.Authed(wb.mailPart))
+	m.HandleFunc("POST /mail/action", wb.Authed(wb.mailAction))
+}
+
+// openMailbox opens the signed-in official's own mailbox: the only one a
+// web session ever reaches, whatever the URL says.
+func (wb *room) openMailbox(ctx context.Context, c *core.Ctx) (storage.Mailbox, error) {
+	if wb.opts.Mail == nil {
+		return nil, errNoMailStore
+	}
+	return wb.opts.Mail.Mailbox(ctx, c.Acct.Address, c.Acct.QuotaBytes)
+}
+
+// mailFail answers a failed mail request with a readable page, keeping the
+// official signed in and the folders one click away.
+func (wb *room) mailFail(w http.ResponseWriter, c *core.Ctx, what string, err error) {
+	e := mailerr.Classify(err)
+	code := e.HTTP()
+	if code >= 500 || mailerr.As(err) == nil {
+		wb.Log.Warn("web: mail "+what+" failed", "address", c.Acct.Address, "err", err)
+	}
+	if code == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "30")
+	}
+	p := wb.Page(c, "Thông báo", "Notice", nil)
+	p.Notice = core.ErrorNotice(e)
+	wb.Render(w, code, tmpl["mailerror"], p)
+}
+
+// folderView is one folder in the side list.
+type folderView struct {
+	Name           string // IMAP name
+	Label, LabelEN string
+	SpecialUse     string
+	Messages       uint32
+	Unseen         uint32
+	Href           string
+	Current        bool
+}
+
+// specialFolders gives the order and the names of the special-use folders
+// (RFC 6154), INBOX first.
+var specialFolders = []struct{ use, vi, en string }{
+	{"INBOX", "Hộp thư đến", "Inbox"},
+	{`\Drafts`, "Thư nháp", "Drafts"},
+	{`\Sent`, "Đã gửi", "Sent"},
+	{`\Archive`, "Lưu trữ", "Archive"},
+	{`\Junk`, "Thư rác", "Junk"},
+	{`\Trash`, "Thùng rác", "Trash"},
+}
+
+func specialRank(use string) int {
+	for i, s := range specialFolders {
+		if s.use == use {
+			return i
+		}
+	}
+	return len(specialFolders)
+}
+
+func folderUse(st storage.FolderStatus) string {
+	if strings.EqualFold(st.Name, storage.Inbox) {
+		return "INBOX"
+	}
+	return st.SpecialUse
+}
+
+func newFolderView(st storage.FolderStatus) folderView {
+	f := folderView{Name: st.Name, Label: st.Name, SpecialUse: folderUse(st), Messages: st.Messages, Unseen: st.Unseen,
+		Href: "/mail?" + url.Values{"folder": {st.Name}}.Encode()}
+	if r := specialRank(f.SpecialUse); r < len(specialFolders) {
+		f.Label, f.LabelEN = specialFolders[r].vi, specialFolders[r].en
+	}
+	return f
+}
+
+// folderViews lists the folders: special-use ones in a fixed order, then
+// the official's own folders by name.
+func folderViews(list []storage.FolderStatus, current string) []folderView {
+	out := make([]folderView, 0, len(list))
+	for _, st := range list {
+		f := newFolderView(st)
+		f.Current = f.Name == current
+		out = append(out, f)
+	}
+	slices.SortStableFunc(out, func(a, b folderView) int {
+		if ra, rb := specialRank(a.SpecialUse), specialRank(b.SpecialUse); ra != rb {
+			return ra - rb
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return out
+}
+
+// specialFolder finds the folder with a special use, e.g. `\Trash`.
+func specialFolder(list []storage.FolderStatus, use string) (string, bool) {
+	for _, st := range list {
+		if folderUse(st) == use {
+			return st.Name, true
+		}
+	}
+	return "", false
+}
+
+// listRow is one message in the list.
+type listRow struct {
+	UID                         uint32
+	Href                        string
+	Who, WhoTitle               string
+	Subject                     string
+	Date, DateTitle             string
+	Size                        string
+	Unread, Flagged, Attachment bool
+	Answered                    bool
+}
+
+type listData struct {
+	Folders         []folderView
+	Folder          folderView
+	Rows            []listRow
+	ShowTo          bool // Sent and Drafts show the recipients
+	Page, Pages     int
+	First, Last     int
+	Total           int
+	Prev, Next      string
+	FirstP, LastP   string
+	InTrash, InJunk bool
+	InArchive       bool
+	QueryPage       string // page number carried by the action form
+	QueryFolder     string
+}
+
+// pageURL is the list page p of folder.
+func pageURL(folder string, p int) string {
+	v := url.Values{"folder": {folder}}
+	if p > 1 {
+		v.Set("page", strconv.Itoa(p))
+	}
+	return "/mail?" + v.Encode()
+}
+
+// folderParam is the folder of a request; INBOX when absent.
+func folderParam(v string) string {
+	if v == "" {
+		return storage.Inbox
+	}
+	return v
+}
+
+// pageBounds returns the index range [lo, hi) of ascending-UID messages
+// shown on page p (1 = newest) of n messages, and the page after clamping
+// to the last one.
+func pageBounds(n, p int) (lo, hi, page, pages int) {
+	pages = max(1, (n+pageSize-1)/pageSize)
+	page = min(max(p, 1), pages)
+	hi = n - (page-1)*pageSize
+	lo = max(0, hi-pageSize)
+	return lo, hi, page, pages
+}
+
+func (wb *room) mailList(w http.ResponseWriter, r *http.Request, c *core.Ctx) {
+	q := r.URL.Query()
+	folder := folderParam(q.Get("folder"))
+	page := 1
+	if s := q.Get("page"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			wb.mailFail(w, c, "list", errBadRequest.WithMessage("Invalid page number", "Số trang không hợp lệ"))
+			return
+		}
+		page = n
+	}
+	ctx := r.Context()
+	mb, err := wb.openMailbox(ctx, c)
+	if err != nil {
+		wb.mailFail(w, c, "open", err)
+		return
+	}
+	folders, err := mb.Folders(ctx)
+	if err != nil {
+		wb.mailFail(w, c, "folders", err)
+		return
+	}
+	i := slices.IndexFunc(folders, func(st storage.FolderStatus) bool {
+		return st.Name == folder || strings.EqualFold(folder, storage.Inbox) && strings.EqualFold(st.Name, storage.Inbox)
+	})
+	if i < 0 {
+		wb.mailFail(w, c, "list", mailerr.ErrNoSuchFolder)
+		return
+	}
+	cur := newFolderView(folders[i])
+	msgs, err := mb.Messages(ctx, cur.Name)
+	if err != nil {
+		wb.mailFail(w, c, "list", err)
+		return
+	}
+	lo, hi, page, pages := pageBounds(len(msgs), page)
+	shown := msgs[lo:hi]
+	uids := make([]uint32, len(shown))
+	for i, m := range shown {
+		uids[i] = m.UID
+	}
+	cached, err := cachedMany(ctx, mb, cur.Name, uids)
+	if err != nil {
+		wb.mailFail(w, c, "list", err)
+		return
+	}
+	cur.Current = true
+	d := listData{Folders: folderViews(folders, cur.Name), Folder: cur, Page: page, Pages: pages, Total: len(msgs),
+		ShowTo:  cur.SpecialUse == `\Sent` || cur.SpecialUse == `\Drafts`,
+		InTrash: cur.SpecialUse == `\Trash`, InJunk: cur.SpecialUse == `\Junk`, InArchive: cur.SpecialUse == `\Archive`,
+		QueryPage: strconv.Itoa(page), QueryFolder: cur.Name}
+	if len(msgs) > 0 {
+		d.First, d.Last = len(msgs)-hi+1, len(msgs)-lo
+	}
+	if page > 1 {
+		d.Prev, d.FirstP = pageURL(cur.Name, page-1), pageURL(cur.Name, 1)
+	}
+	if page < pages {
+		d.Next, d.LastP = pageURL(cur.Name, page+1), pageURL(cur.Name, pages)
+	}
+	now := wb.Now()
+	for i := len(shown) - 1; i >= 0; i-- { // newest first
+		d.Rows = append(d.Rows, newListRow(shown[i], cached[shown[i].UID], cur.Name, page, d.ShowTo, now))
+	}
+	title := cur.Label
+	wb.Render(w, http.StatusOK, tmpl["maillist"], wb.Page(c, title, cur.LabelEN, d))
+}
+
+// cachedMany reads the cached envelopes of uids in one query when the
+// mailbox can; one by one otherwise.
+func cachedMany(ctx context.Context, mb storage.Mailbox, folder string, uids []uint32) (map[uint32]*storage.Cached, error) {
+	if cl, ok := mb.(storage.CachedLister); ok {
+		return cl.CachedMany(ctx, folder, uids, false)
+	}
+	out := make(map[uint32]*storage.Cached, len(uids))
+	for _, uid := range uids {
+		c, err := mb.Cached(ctx, folder, uid)
+		if errors.Is(err, storage.ErrNoSuchMessage) {
+			continue // expunged meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[uid] = c
+	}
+	return out, nil
+}
+
+func msgURL(folder string, uid uint32, page int) string {
+	v := url.Values{"folder": {folder}, "uid": {strconv.FormatUint(uint64(uid), 10)}}
+	if page > 1 {
+		v.Set("page", strconv.Itoa(page))
+	}
+	return "/mail/msg?" + v.Encode()
+}
+
+func newListRow(m storage.MessageInfo, c *storage.Cached, folder string, page int, showTo bool, now time.Time) listRow {
+	row := listRow{UID: m.UID, Href: msgURL(folder, m.UID, page), Size: formatSize(m.Size),
+		Unread: !slices.Contains(m.Flags, flagSeen), Flagged: slices.Contains(m.Flags, flagFlagged),
+		Answered: slices.Contains(m.Flags, flagAnswered)}
+	row.Date, row.DateTitle = listDate(m.InternalDate, now), core.FormatTime(m.InternalDate)
+	var env *imap.Envelope
+	if c != nil {
+		env = c.Envelope
+		row.Attachment = hasAttachment(c.BodyStructure)
+	}
+	if env == nil {
+		env = &imap.Envelope{}
+	}
+	row.Subject = cleanText(env.Subject, maxSubjectRunes)
+	if row.Subject == "" {
+		row.Subject = "(không có tiêu đề)"
+	}
+	addrs, field := env.From, "From"
+	if showTo {
+		addrs, field = env.To, "To"
+	}
+	if len(addrs) == 0 && c != nil {
+		// An address list go-imap could not parse: show the decoded field.
+		row.Who = cleanText(headerText(c.Header, field), maxShownNameRunes)
+	} else {
+		row.Who, row.WhoTitle = whoSummary(addrs)
+	}
+	if row.Who == "" {
+		row.Who = "(không rõ)"
+	}
+	return row
+}
+
+// whoSummary is how the list shows senders or recipients: names (or
+// addresses), the first two and a count of the rest.
+func whoSummary(addrs []imap.Address) (show, title string) {
+	var names, full []string
+	for _, a := range addrs {
+		full = append(full, addressText(a))
+		if len(names) < 2 {
+			n := cleanText(a.Name, maxShownNameRunes)
+			if n == "" {
+				n = a.Addr()
+			}
+			names = append(names, n)
+		}
+	}
+	show = strings.Join(names, ", ")
+	if len(addrs) > 2 {
+		show += " +" + strconv.Itoa(len(addrs)-2)
+	}
+	return show, strings.Join(full, ", ")
+}
+
+// addressText is "Name <address>", or the address alone.
+func addressText(a imap.Address) string {
+	n := cleanText(a.Name, maxShownNameRunes)
+	if n == "" {
+		return a.Addr()
+	}
+	return n + " <" + a.Addr() + ">"
+}
+
+// listDate shows today's messages by their time, older ones by their day,
+// in Viet Nam.
+func listDate(t, now time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	t, now = t.In(core.Vietnam()), now.In(core.Vietnam())
+	if t.Year() == now.Year() && t.YearDay() == now.YearDay() {
+		return t.Format("15:04")
+	}
+	return t.Format("02/01/2006")
+}
+
+// formatSize writes a size the Vietnamese way (decimal comma).
+func formatSize(n int64) string {
+	switch {
+	case n < 1000:
+		return strconv.FormatInt(n, 10) + " B"
+	case n < 1000<<10:
+		return strconv.FormatInt((n+1023)>>10, 10) + " KB"
+	}
+	s := strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64)
+	return strings.Replace(s, ".", ",", 1) + " MB"
+}
+
+// hasAttachment tells from the cached body structure whether the list
+// marks a message as having attachments: a part that is an attachment by
+// its disposition, or any part with a file name that is not an inline
+// image of an HTML message.
+func hasAttachment(bs imap.BodyStructure) bool {
+	found := false
+	if bs == nil {
+		return false
+	}
+	bs.Walk(func(path []int, part imap.BodyStructure) bool {
+		sp, ok := part.(*imap.BodyStructureSinglePart)
+		if !ok {
+			return true
+		}
+		disp := sp.Disposition()
+		switch {
+		case disp != nil && strings.EqualFold(disp.Value, "attachment"):
+			found = true
+		case disp != nil && strings.EqualFold(disp.Value, "inline"):
+		case sp.Filename() != "" || sp.Params["name"] != "":
+			found = true
+		case sp.MessageRFC822 != nil:
+			found = true
+		}
+		return !found
+	})
+	return found
+}

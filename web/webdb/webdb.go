@@ -1,0 +1,90 @@
+// Package webdb is the web's own SQLite database: the sessions (so that a
+// restart, a certificate renewal or an upgrade signs nobody out) and the
+// officials' web settings. One file in WAL mode beside the other databases
+// of the data directory; its schema grows by numbered migrations.
+package webdb
+
+import (
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+
+	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+)
+
+// DB is the web database. Writes are few (a sign-in, a session touched at
+// most once a minute, a setting saved); one connection serves them all.
+type DB struct {
+	*sql.DB
+}
+
+// migrations are the schema, one step per version (PRAGMA user_version).
+// Times are Unix milliseconds.
+var migrations = []string{
+	// 1: sessions, keyed by the SHA-256 of the cookie (never the cookie).
+	`CREATE TABLE sessions (
+	key        TEXT PRIMARY KEY,
+	address    TEXT NOT NULL,
+	csrf       TEXT NOT NULL,
+	created    INTEGER NOT NULL,
+	last_seen  INTEGER NOT NULL,
+	access_day TEXT NOT NULL
+) STRICT;
+CREATE INDEX sessions_by_address ON sessions(address);`,
+}
+
+// Open opens (creating if needed) the web database at path, readable by
+// the server's user only.
+func Open(path string) (*DB, error) {
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("webdb: unusable database path %q", path)
+	}
+	// Sessions are credentials: the file is the server's alone.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
+		f.Close()
+	}
+	params := url.Values{
+		"_journal_mode": {"WAL"},
+		"_busy_timeout": {"10000"},
+		// NORMAL in WAL: a crash may lose the last touches of a session,
+		// never corrupt the file.
+		"_synchronous": {"NORMAL"},
+		"_txlock":      {"immediate"},
+	}
+	db, err := sql.Open("sqlite3", "file:"+path+"?"+params.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("webdb: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	if err := migrate(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("webdb: %s: %w", path, err)
+	}
+	return &DB{DB: db}, nil
+}
+
+func migrate(db *sql.DB) error {
+	tx, err := db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var version int
+	if err := tx.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
+		return err
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this program (%d)", version, len(migrations))
+	}
+	for ; version < len(migrations); version++ {
+		if _, err := tx.Exec(migrations[version]); err != nil {
+			return fmt.Errorf("migration to schema %d: %w", version+1, err)
+		}
+	}
+	if _, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, version)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
