@@ -314,3 +314,14 @@ func (s *Service) SetACL(ctx context.Context, actor *directory.Account, owner, i
 	}
 	return before, after, err
 }
+
+// MaySendAs reports whether account may send as the shared mailbox at
+// address: the p right (RFC 4314 "post"), which the unit's clerks hold.
+func (s *Service) MaySendAs(ctx context.Context, account *directory.Account, address string) bool {
+	r, err := s.Rights(ctx, account, address)
+	if err != nil {
+		s.log.Warn("sharing: rights unavailable, send-as refused", "account", account.Address, "as", address, "err", err)
+		return false
+	}
+	return strings.Contains(r, "p")
+}

@@ -170,6 +170,13 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	r.trust = signing.trust
 	smtpDeps.Documents = signing.checker
 
+	// The units' shared mailboxes: rights from the directory and SETACL.
+	shares, err := sharing.Open(cfg.Path(cfg.IMAP.SharedACLPath), r.Dir, log.With("component", "sharing"))
+	if err != nil {
+		return nil, fmt.Errorf("sharing: %w", err)
+	}
+	r.closers = append(r.closers, shares.Close)
+	smtpDeps.SendAs = shares
 	smtpSrv := smtpd.New(smtpd.Config{
 		Hostname:        cfg.Server.Hostname,
 		LocalDomains:    cfg.Server.LocalDomains,
@@ -177,12 +184,6 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		MaxRecipients:   cfg.SMTP.MaxRecipients,
 		TLS:             tlsCfg,
 	}, smtpDeps)
-	// The units' shared mailboxes: rights from the directory and SETACL.
-	shares, err := sharing.Open(cfg.Path(cfg.IMAP.SharedACLPath), r.Dir, log.With("component", "sharing"))
-	if err != nil {
-		return nil, fmt.Errorf("sharing: %w", err)
-	}
-	r.closers = append(r.closers, shares.Close)
 	imapSrv := imapd.New(imapd.Config{
 		TLS:            tlsCfg,
 		Hostname:       cfg.Server.Hostname,

@@ -45,7 +45,7 @@ func TestSharedUnitMailboxWithClients(t *testing.T) {
 	s := startSystem(t, "")
 	requireTool(t, "python3")
 	out, err := run(t, nil, "python3", "testdata/vanthu.py", "--cafile", s.certFile, "--imaps", s.addrs["imaps"],
-		"--smtp", s.addrs["smtp"], "--dir", filepath.Join(s.dir, "demo"))
+		"--smtp", s.addrs["smtp"], "--submissions", s.addrs["submissions"], "--dir", filepath.Join(s.dir, "demo"))
 	if err != nil || !strings.Contains(out, "VANTHU OK") {
 		t.Fatalf("vanthu.py: %v\n%s", err, out)
 	}

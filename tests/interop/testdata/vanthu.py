@@ -27,6 +27,7 @@ def main():
     p.add_argument("--cafile", required=True)
     p.add_argument("--imaps", required=True)
     p.add_argument("--smtp", required=True)
+    p.add_argument("--submissions", required=True)
     p.add_argument("--dir", required=True)
     args = p.parse_args()
 
@@ -125,6 +126,26 @@ def main():
         fail(f"leader STORE \\Deleted: {typ} {data}")
     for c in (c1, c2, ld):
         c.logout()
+
+    # A clerk answers for the unit: From the unit's address, recorded in
+    # Sender; the leader may not.
+    shost, sport = args.submissions.rsplit(":", 1)
+    def send_as(who):
+        m = EmailMessage()
+        m["From"] = unit_addr
+        m["To"] = leader
+        m["Subject"] = "Công văn đi"
+        m.set_content("Kính gửi.")
+        with smtplib.SMTP_SSL(shost, int(sport), context=ctx, timeout=30) as s:
+            s.login(who, pw[who])
+            s.send_message(m)
+    send_as(clerk)
+    try:
+        send_as(leader)
+        fail("the leader sent as the unit")
+    except smtplib.SMTPSenderRefused as e:
+        if e.smtp_code != 553:
+            fail(f"leader send-as: {e}")
     print(json.dumps({"result": "VANTHU OK", "unit": unit_addr, "clerks": [clerk, second], "leader": leader, "admin": admin}))
 
 
