@@ -197,7 +197,8 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 			return r.Policy.DB().AppendAudit(ctx, e)
 		}})
 	popSrv := pop3d.New(pop3d.Config{TLS: tlsCfg, Hostname: cfg.Server.Hostname},
-		pop3d.Deps{Store: r.Store, Dir: r.Dir, Logger: log.With("proto", "pop3"), Metrics: r.Metrics, Policy: r.Policy})
+		pop3d.Deps{Store: r.Store, Dir: r.Dir, Logger: log.With("proto", "pop3"), Metrics: r.Metrics, Policy: r.Policy,
+			NoUnitLogin: true})
 	sieveSrv := managesieve.New(managesieve.Config{TLS: tlsCfg, Hostname: cfg.Server.Hostname, MaxRedirects: cfg.Sieve.MaxRedirects},
 		managesieve.Deps{Store: r.Sieve, Dir: r.Dir, Policy: r.Policy, Logger: log.With("proto", "managesieve")})
 	// The danh bạ for mail clients: LDAP here, CardDAV on the HTTPS mux.
