@@ -147,7 +147,7 @@ func (c *conn) login(username, password string) error {
 		c.srv.count(func(m *metrics.Metrics) { m.Logins.WithLabelValues("imap", "throttled").Inc() })
 		return c.mapError("LOGIN", err)
 	}
-	acct, err := c.srv.deps.Dir.Authenticate(c.ctx, username, password)
+	acct, cached, err := c.srv.creds.Authenticate(c.ctx, c.srv.deps.Dir, username, password)
 	err = c.policyAfterAuth(username, acct, err)
 	if err == nil && acct != nil && acct.State != directory.StateActive {
 		err = mailerr.ErrAccountDisabled
@@ -193,7 +193,7 @@ func (c *conn) login(username, password string) error {
 	c.srv.count(func(m *metrics.Metrics) { m.Logins.WithLabelValues("imap", "ok").Inc() })
 	c.acct, c.mbox, c.state = acct, mbox, stateAuth
 	c.log = c.log.With("user", acct.Address)
-	c.log.Info("imap login")
+	c.log.Info("imap login", "cached", cached)
 	c.untrack = c.srv.policy.TrackSession(policy.Session{Protocol: policy.IMAP, Account: acct, End: c.revoke})
 	lim := wire.DefaultLimits()
 	lim.MaxDiscard = max(lim.MaxDiscard, 2*int64(c.srv.appendLimit))

@@ -2,6 +2,7 @@ package imapd
 
 import (
 	"errors"
+	"sort"
 	"strings"
 	"time"
 
@@ -218,6 +219,19 @@ drain:
 	if st.UIDNext == sel.last.UIDNext && st.HighestModSeq == sel.last.HighestModSeq && st.Messages == sel.last.Messages {
 		return w.Err()
 	}
+	// What changed since the last look, through the store's MODSEQ index
+	// and expunge log: the cost follows the changes, not the folder.
+	if since := sel.last.HighestModSeq; since > 0 {
+		vanished, complete, verr := sel.mbox.Vanished(c.ctx, sel.folder, since)
+		if verr == nil && complete {
+			changed, cerr := sel.mbox.ChangedSince(c.ctx, sel.folder, since)
+			if cerr == nil {
+				sel.last = st
+				c.applyDiff(vanished, changed, allowExpunge)
+				return w.Err()
+			}
+		}
+	}
 	cur, err := sel.mbox.Messages(c.ctx, sel.folder)
 	if err != nil {
 		c.log.Warn("imap poll list failed", "folder", sel.folder, "err", err)
@@ -228,58 +242,74 @@ drain:
 	return w.Err()
 }
 
-// applyChanges diffs the view against cur (ordered by UID).
+// find returns the view position of uid (the view is in UID order).
+func (sel *selected) find(uid uint32) (int, bool) {
+	i := sort.Search(len(sel.msgs), func(i int) bool { return sel.msgs[i].uid >= uid })
+	return i, i < len(sel.msgs) && sel.msgs[i].uid == uid
+}
+
+// applyChanges diffs the view against cur, the whole folder by UID.
 func (c *conn) applyChanges(cur []storage.MessageInfo, allowExpunge bool) {
 	sel := c.sel
-	byUID := make(map[uint32]int, len(cur))
-	for i, m := range cur {
-		byUID[m.UID] = i
+	present := make(map[uint32]bool, len(cur))
+	for _, m := range cur {
+		present[m.UID] = true
 	}
+	var gone []uint32
+	for _, m := range sel.msgs {
+		if !present[m.uid] {
+			gone = append(gone, m.uid)
+		}
+	}
+	c.applyDiff(gone, cur, allowExpunge)
+}
+
+// applyDiff brings the view up to date: gone are expunged UIDs, changed
+// are rows (by UID) whose flags may differ or which are new.
+func (c *conn) applyDiff(gone []uint32, changed []storage.MessageInfo, allowExpunge bool) {
+	sel := c.sel
 	var maxUID uint32
 	if n := len(sel.msgs); n > 0 {
 		maxUID = sel.msgs[n-1].uid
 	}
-	// Expunged by others.
-	for i := len(sel.msgs) - 1; i >= 0; i-- {
-		m := &sel.msgs[i]
-		if _, ok := byUID[m.uid]; ok || m.gone() {
+	// Expunged by others, highest sequence number first.
+	for k := len(gone) - 1; k >= 0; k-- {
+		i, ok := sel.find(gone[k])
+		if !ok || sel.msgs[i].gone() {
 			continue
 		}
 		if !allowExpunge {
-			m.markGone()
+			sel.msgs[i].markGone()
 			sel.ghosts++
 			continue
 		}
-		c.writeExpunge(uint32(i+1), m.uid)
+		c.writeExpunge(uint32(i+1), gone[k])
 		sel.msgs = append(sel.msgs[:i], sel.msgs[i+1:]...)
 	}
 	c.flushVanished()
 	// Flags changed by others; a keyword the client has not seen yet is
 	// announced with FLAGS before the first FETCH that carries it
-	// (RFC 9051 §7.3.5).
+	// (RFC 9051 §7.3.5). New messages: UIDs only grow (RFC 9051 §2.3.1.1).
 	type change struct {
-		i      int
+		uid    uint32
 		flags  []string
 		modseq uint64
 	}
 	var changes []change
 	newKeyword := false
-	for i := range sel.msgs {
-		m := sel.msgs[i]
-		j, ok := byUID[m.uid]
-		if !ok || sameFlags(sel.flagsOf(m), cur[j].Flags) {
-			continue
-		}
-		changes = append(changes, change{i, cur[j].Flags, cur[j].ModSeq})
-		newKeyword = sel.learnKeywords(cur[j].Flags) || newKeyword
-	}
-	// New messages: UIDs only grow (RFC 9051 §2.3.1.1).
 	start := len(sel.msgs)
-	for _, m := range cur {
+	for _, m := range changed {
 		if m.UID > maxUID {
 			sel.msgs = append(sel.msgs, sel.toSnap(m))
 			newKeyword = sel.learnKeywords(m.Flags) || newKeyword
+			continue
 		}
+		i, ok := sel.find(m.UID)
+		if !ok || sameFlags(sel.flagsOf(sel.msgs[i]), m.Flags) {
+			continue
+		}
+		changes = append(changes, change{m.UID, m.Flags, m.ModSeq})
+		newKeyword = sel.learnKeywords(m.Flags) || newKeyword
 	}
 	if newKeyword {
 		c.w.Raw("* FLAGS ")
@@ -287,8 +317,10 @@ func (c *conn) applyChanges(cur []storage.MessageInfo, allowExpunge bool) {
 		c.w.CRLF()
 	}
 	for _, ch := range changes {
-		sel.setFlags(ch.i, ch.flags)
-		c.writeFlagsUpdate(ch.i, ch.modseq)
+		if i, ok := sel.find(ch.uid); ok {
+			sel.setFlags(i, ch.flags)
+			c.writeFlagsUpdate(i, ch.modseq)
+		}
 	}
 	if len(sel.msgs) > start {
 		// New mail is \Recent for the first session to see it (RFC 3501

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"congvu/directory"
+	"congvu/internal/authcache"
 	"congvu/internal/metrics"
 	"congvu/policy"
 	"congvu/sharing"
@@ -46,6 +47,12 @@ const (
 	shutdownGrace = 5 * time.Second
 	// defaultAuthFailDelay slows down password guessing on one connection.
 	defaultAuthFailDelay = time.Second
+	// defaultCredentialTTL is how long a verified password is
+	// remembered; a password change or a lock ends it at once
+	// (internal/authcache).
+	defaultCredentialTTL = 5 * time.Minute
+	// maxCachedCredentials bounds the remembered logins.
+	maxCachedCredentials = 100_000
 )
 
 // Config configures the IMAP server.
@@ -63,6 +70,11 @@ type Config struct {
 	IdleTimeout time.Duration
 	// Hostname is used in the greeting and logs.
 	Hostname string
+	// CredentialCacheTTL is how long a verified password is remembered
+	// (internal/authcache; default 5 minutes, negative: never). Leave it
+	// off for directories whose passwords or account states change
+	// elsewhere without congvu seeing it (LDAP, Active Directory).
+	CredentialCacheTTL time.Duration
 }
 
 // Deps are the services the IMAP server uses.
@@ -96,6 +108,9 @@ type Server struct {
 
 	readers sync.Pool // *bufio.Reader
 	writers sync.Pool // *bufio.Writer
+	// creds remembers verified passwords for a few minutes (keyed hash),
+	// so reconnecting clients skip the password KDF; nil: off.
+	creds *authcache.Cache
 
 	mu        sync.Mutex
 	closing   bool
@@ -134,6 +149,12 @@ func New(cfg Config, deps Deps) *Server {
 		limit = int64(^uint32(0))
 	}
 	s.appendLimit = uint32(limit)
+	switch ttl := cfg.CredentialCacheTTL; {
+	case ttl == 0:
+		s.creds = authcache.New(defaultCredentialTTL, maxCachedCredentials)
+	case ttl > 0:
+		s.creds = authcache.New(ttl, maxCachedCredentials)
+	}
 	if cfg.TLS != nil {
 		s.tls = cfg.TLS.Clone()
 		if s.tls.MinVersion < tls.VersionTLS12 {

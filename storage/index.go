@@ -18,8 +18,8 @@ import (
 const indexFile = "index.db"
 
 // schemaVersion is stored in PRAGMA user_version. Version 4 added the
-// expunge log, the \Recent threshold and subscriptions that outlive their
-// folder (migrateV4).
+// expunge log, the \Recent threshold, subscriptions that outlive their
+// folder (migrateV4) and the (folder, modseq) index behind ChangedSince.
 const schemaVersion = 4
 
 // schema is the per-user index. The message files are the data; the index
@@ -107,6 +107,7 @@ CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged (folder_id, modseq);
 CREATE TABLE IF NOT EXISTS lost_subscriptions (
 	name TEXT PRIMARY KEY
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS messages_modseq ON messages (folder_id, modseq);
 CREATE TABLE IF NOT EXISTS seen (
 	folder_id INTEGER NOT NULL,
 	reader    TEXT NOT NULL,

@@ -138,6 +138,9 @@ type Mailbox interface {
 	// AppendSpooled appends spooled messages, several atomically (RFC
 	// 3502 MULTIAPPEND), with the durability of Append.
 	AppendSpooled(ctx context.Context, folder string, msgs []SpooledMessage) ([]DeliveryResult, error)
+	// ChangedSince lists the messages of a folder whose MODSEQ is above
+	// since (new ones included), ordered by UID.
+	ChangedSince(ctx context.Context, folder string, since uint64) ([]MessageInfo, error)
 	// Messages lists a folder's messages ordered by UID. The slice and its
 	// Flags are shared (with other messages and other callers): callers
 	// must not modify them.

@@ -346,3 +346,48 @@ func TestSharedMailboxSeenPerReader(t *testing.T) {
 	}
 	checkClean(t, s)
 }
+
+// ChangedSince returns exactly the rows whose MODSEQ passed since, new
+// ones included, with the reader's own \Seen in a shared mailbox.
+func TestChangedSince(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	const unit = "vanthu@x.vn"
+	owner := mailboxOf(t, s, unit)
+	for i := range 4 {
+		appendMsg(t, owner, "INBOX", testMsg(string(rune('a'+i)), "x"))
+	}
+	a, err := s.SharedMailbox(ctx, unit, "a@x.vn", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	since := status(t, a, "INBOX").HighestModSeq
+	if got, err := a.ChangedSince(ctx, "INBOX", since); err != nil || len(got) != 0 {
+		t.Fatalf("nothing changed: %v %v", got, err)
+	}
+	if _, _, err := a.SetFlags(ctx, "INBOX", []uint32{2}, FlagsAdd, []string{`\Seen`}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := owner.SetFlags(ctx, "INBOX", []uint32{3}, FlagsAdd, []string{`\Flagged`}, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendMsg(t, owner, "INBOX", testMsg("e", "x"))
+	got, err := a.ChangedSince(ctx, "INBOX", since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uids []uint32
+	for _, m := range got {
+		uids = append(uids, m.UID)
+		if m.ModSeq <= since {
+			t.Errorf("uid %d modseq %d not above %d", m.UID, m.ModSeq, since)
+		}
+	}
+	if !slices.Equal(uids, []uint32{2, 3, 5}) || !slices.Contains(got[0].Flags, `\Seen`) || !slices.Contains(got[1].Flags, `\Flagged`) {
+		t.Fatalf("changed since %d: %+v", since, got)
+	}
+	// The owner's view has no \Seen from the reader.
+	if got, _ := owner.ChangedSince(ctx, "INBOX", since); len(got) != 3 || slices.Contains(got[0].Flags, `\Seen`) {
+		t.Fatalf("owner view: %+v", got)
+	}
+}

@@ -184,11 +184,18 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		MaxRecipients:   cfg.SMTP.MaxRecipients,
 		TLS:             tlsCfg,
 	}, smtpDeps)
+	// An LDAP directory changes passwords and states behind congvu's back
+	// (and caches lookups itself): no IMAP credential cache there.
+	var credTTL time.Duration
+	if cfg.Directory.Backend == "ldap" {
+		credTTL = -1
+	}
 	imapSrv := imapd.New(imapd.Config{
-		TLS:            tlsCfg,
-		Hostname:       cfg.Server.Hostname,
-		MaxLiteralSize: cfg.SMTP.MaxMessageBytes,
-		IdleTimeout:    time.Duration(cfg.IMAP.IdleTimeoutSeconds) * time.Second,
+		TLS:                tlsCfg,
+		Hostname:           cfg.Server.Hostname,
+		MaxLiteralSize:     cfg.SMTP.MaxMessageBytes,
+		IdleTimeout:        time.Duration(cfg.IMAP.IdleTimeoutSeconds) * time.Second,
+		CredentialCacheTTL: credTTL,
 	}, imapd.Deps{Store: r.Store, Dir: r.Dir, Logger: log.With("proto", "imap"), Metrics: r.Metrics,
 		Policy: r.Policy, Sharing: shares, Audit: func(ctx context.Context, e policy.AuditEntry) error {
 			if e.At.IsZero() {
