@@ -90,6 +90,11 @@ type Deps struct {
 	Sharing *sharing.Service
 	// Audit records ACL changes (SETACL, DELETEACL); nil only logs them.
 	Audit func(ctx context.Context, e policy.AuditEntry) error
+	// CredentialCacheable tells whether a verified password of the
+	// account may be remembered (Config.CredentialCacheTTL): it must
+	// answer false where more than Dir decides whether a password is good
+	// (two-factor sign-in and its app passwords). nil: always.
+	CredentialCacheable func(ctx context.Context, address string) (bool, error)
 }
 
 // Server is a running IMAP service; one Server can serve several listeners.
@@ -154,6 +159,9 @@ func New(cfg Config, deps Deps) *Server {
 		s.creds = authcache.New(defaultCredentialTTL, maxCachedCredentials)
 	case ttl > 0:
 		s.creds = authcache.New(ttl, maxCachedCredentials)
+	}
+	if s.creds != nil {
+		s.creds.Allow = deps.CredentialCacheable
 	}
 	if cfg.TLS != nil {
 		s.tls = cfg.TLS.Clone()

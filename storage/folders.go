@@ -214,8 +214,8 @@ func (m *mailbox) Delete(ctx context.Context, folder string) error {
 				}
 			}
 			for _, q := range []string{"DELETE FROM messages WHERE folder_id = ?", "DELETE FROM cache WHERE folder_id = ?",
-				"DELETE FROM textidx WHERE folder_id = ?", "DELETE FROM expunged WHERE folder_id = ?",
-				"DELETE FROM seen WHERE folder_id = ?",
+				"DELETE FROM textidx WHERE folder_id = ?", "DELETE FROM textslice WHERE folder_id = ?",
+				"DELETE FROM expunged WHERE folder_id = ?", "DELETE FROM seen WHERE folder_id = ?",
 				"DELETE FROM folders WHERE id = ?", "INSERT OR IGNORE INTO removals (folder_id, uid) VALUES (?, 0)"} {
 				if _, err := tx.ExecContext(ctx, q, f.id); err != nil {
 					return err

@@ -201,13 +201,16 @@ func (m *mailbox) SetFlags(ctx context.Context, folder string, uids []uint32, op
 	var failed []uint32
 	err = m.with(ctx, func(u *userState) error {
 		var f *folderRow
+		var before listStamp
+		var stored []MessageInfo
 		changed := false
 		err := u.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-			updated, failed, changed = nil, nil, false
+			updated, failed, stored, changed = nil, nil, nil, false
 			var err error
 			if f, err = getFolder(ctx, tx, name); err != nil {
 				return err
 			}
+			before = stampOf(f)
 			lo, hi := uidRange(uids)
 			rows, err := loadMessages(ctx, tx, f.id, lo, hi, false)
 			if err != nil {
@@ -253,6 +256,7 @@ func (m *mailbox) SetFlags(ctx context.Context, folder string, uids []uint32, op
 					changed = true
 				}
 				info := msg.info()
+				stored = append(stored, info)
 				if rs != nil {
 					info.Flags = rs.overlay(info.UID, info.Flags)
 				}
@@ -265,6 +269,8 @@ func (m *mailbox) SetFlags(ctx context.Context, folder string, uids []uint32, op
 			return saveFolder(ctx, tx, f)
 		})
 		if err == nil && changed {
+			// The cached listing holds the stored flags, not a reader's.
+			u.s.lists.update(listKey{u.key, f.id}, before, stampOf(f), stored)
 			u.notify(name, f.highestModSeq)
 		}
 		return err
@@ -422,6 +428,7 @@ func (m *mailbox) copyOrMove(ctx context.Context, from string, uids []uint32, to
 				}
 			}
 			df.highestModSeq++
+			var sliced [][2]uint32 // source and copy UIDs of packed filters
 			for _, msg := range rows {
 				uid, path, err := u.linkNext(u.messagePath(sf.id, msg.uid), df)
 				if err != nil {
@@ -437,9 +444,13 @@ func (m *mailbox) copyOrMove(ctx context.Context, from string, uids []uint32, to
 					SELECT ?, ?, header, parsed FROM cache WHERE folder_id = ? AND uid = ?`, df.id, uid, sf.id, msg.uid); err != nil {
 					return err
 				}
-				if _, err := tx.ExecContext(ctx, `INSERT INTO textidx (folder_id, uid, filter)
-					SELECT ?, ?, filter FROM textidx WHERE folder_id = ? AND uid = ?`, df.id, uid, sf.id, msg.uid); err != nil {
+				ins, err := tx.ExecContext(ctx, `INSERT INTO textidx (folder_id, uid, filter)
+					SELECT ?, ?, filter FROM textidx WHERE folder_id = ? AND uid = ?`, df.id, uid, sf.id, msg.uid)
+				if err != nil {
 					return err
+				}
+				if n, _ := ins.RowsAffected(); n == 0 {
+					sliced = append(sliced, [2]uint32{msg.uid, uid})
 				}
 				// Every reader of a shared mailbox keeps their \Seen.
 				if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO seen (folder_id, reader, uid)
@@ -449,6 +460,9 @@ func (m *mailbox) copyOrMove(ctx context.Context, from string, uids []uint32, to
 				df.counts.add(contribution(msg.seen, msg.deleted, msg.size))
 				res.SourceUIDs = append(res.SourceUIDs, msg.uid)
 				res.DestUIDs = append(res.DestUIDs, uid)
+			}
+			if err := copySlicedFilters(ctx, tx, sf.id, df.id, sliced); err != nil {
+				return err
 			}
 			if err := u.s.dirSync(u.folderDir(df.id)); err != nil {
 				return err

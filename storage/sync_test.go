@@ -391,3 +391,35 @@ func TestChangedSince(t *testing.T) {
 		t.Fatalf("owner view: %+v", got)
 	}
 }
+
+// A reader's \Seen never reaches the shared listing cache: the owner and
+// the other readers keep theirs.
+func TestSharedSeenKeepsListingCache(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	const unit = "vanthu@x.vn"
+	owner := mailboxOf(t, s, unit)
+	appendMsg(t, owner, "INBOX", testMsg("a", "x"))
+	a, _ := s.SharedMailbox(ctx, unit, "a@x.vn", 0)
+	b, _ := s.SharedMailbox(ctx, unit, "b@x.vn", 0)
+	for _, mb := range []Mailbox{owner, a, b} {
+		if _, err := mb.Messages(ctx, "INBOX"); err != nil { // fills the cache
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := a.SetFlags(ctx, "INBOX", []uint32{1}, FlagsAdd, []string{`\Seen`, `\Flagged`}, 0); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]struct {
+		mb   Mailbox
+		seen bool
+	}{"owner": {owner, false}, "a": {a, true}, "b": {b, false}} {
+		msgs, err := want.mb.Messages(ctx, "INBOX")
+		if err != nil || len(msgs) != 1 {
+			t.Fatalf("%s: %v %v", name, msgs, err)
+		}
+		if slices.Contains(msgs[0].Flags, `\Seen`) != want.seen || !slices.Contains(msgs[0].Flags, `\Flagged`) {
+			t.Errorf("%s sees %v", name, msgs[0].Flags)
+		}
+	}
+}

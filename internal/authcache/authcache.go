@@ -30,6 +30,12 @@ type Cache struct {
 	ttl time.Duration
 	max int
 
+	// Allow, when set, tells whether an account's verified password may
+	// be remembered and used, asked at both times: false when something
+	// besides the directory decides (two-factor sign-in, whose app
+	// passwords can be revoked without the directory knowing).
+	Allow func(ctx context.Context, address string) (bool, error)
+
 	mu      sync.Mutex
 	entries map[[32]byte]entry
 }
@@ -75,13 +81,15 @@ func (c *Cache) Authenticate(ctx context.Context, dir directory.Directory, login
 	c.mu.Unlock()
 	if ok {
 		a, err := dir.Lookup(ctx, e.address)
-		if err == nil && a != nil && a.State == directory.StateActive && a.PasswordChanged.Equal(e.pwChanged) {
+		if err == nil && a != nil && a.State == directory.StateActive && a.PasswordChanged.Equal(e.pwChanged) &&
+			c.allowed(ctx, a.Address) {
 			return a, true, nil
 		}
 		c.Forget(login, password)
 	}
 	acct, err = dir.Authenticate(ctx, login, password)
-	if err == nil && acct != nil && acct.State == directory.StateActive && !acct.PasswordChanged.IsZero() {
+	if err == nil && acct != nil && acct.State == directory.StateActive && !acct.PasswordChanged.IsZero() &&
+		c.allowed(ctx, acct.Address) {
 		c.mu.Lock()
 		if len(c.entries) >= c.max {
 			c.evict()
@@ -90,6 +98,14 @@ func (c *Cache) Authenticate(ctx context.Context, dir directory.Directory, login
 		c.mu.Unlock()
 	}
 	return acct, false, err
+}
+
+func (c *Cache) allowed(ctx context.Context, address string) bool {
+	if c.Allow == nil {
+		return true
+	}
+	ok, err := c.Allow(ctx, address)
+	return err == nil && ok
 }
 
 // Forget drops the entry of login and password.

@@ -94,6 +94,19 @@ func TestCacheSkipsKDFAndForgetsChanges(t *testing.T) {
 	if blind.auths != 2 {
 		t.Fatalf("%d password checks without PasswordChanged, want 2", blind.auths)
 	}
+	// Allow is asked before an entry is made and before it is used.
+	allow := true
+	gated := New(time.Minute, 100)
+	gated.Allow = func(context.Context, string) (bool, error) { return allow, nil }
+	gd := &countingDir{Directory: db}
+	gated.Authenticate(ctx, gd, addr, "Mật-khẩu-mới-2!")
+	allow = false
+	if _, cached, _ := gated.Authenticate(ctx, gd, addr, "Mật-khẩu-mới-2!"); cached {
+		t.Fatal("entry used after Allow turned false")
+	}
+	if _, cached, _ := gated.Authenticate(ctx, gd, addr, "Mật-khẩu-mới-2!"); cached || gd.auths != 3 {
+		t.Fatalf("entry made while Allow is false (cached=%v, %d checks)", cached, gd.auths)
+	}
 	// Entries expire.
 	short := New(time.Millisecond, 100)
 	short.Authenticate(ctx, d, addr, pass)
