@@ -34,8 +34,8 @@ const (
 	stateLogout
 )
 
-// conn is one client connection, served by one goroutine (IDLE adds a
-// second one that only reads the client's DONE).
+// conn is one client connection, served by one goroutine (IDLE under
+// COMPRESS adds a second one that only reads the client's DONE).
 type conn struct {
 	srv    *Server
 	tcp    net.Conn // the accepted connection
@@ -72,6 +72,13 @@ type conn struct {
 	bye atomic.Pointer[string]
 	// untrack ends the policy engine's tracking of the signed-in session.
 	untrack func()
+
+	// A parked wait (park.go): the bytes it read, given back to the
+	// reader by pr; idleParked lets the store wake an IDLE wait (woken).
+	peek       [64]byte
+	pr         prefixReader
+	idleParked atomic.Bool
+	woken      atomic.Bool
 
 	// The current command: its tag, and the code and text of its OK.
 	tag            string
@@ -206,11 +213,22 @@ func (c *conn) inactivity() time.Duration {
 
 // serveCommand reads and answers one command; false ends the session.
 func (c *conn) serveCommand() bool {
+	deadline := time.Now().Add(c.inactivity())
+	// Deadline before the check: a shutdown after it interrupts the read.
+	c.tcp.SetReadDeadline(deadline)
 	if text := c.bye.Load(); text != nil {
 		c.sayBye(*text)
 		return false
 	}
-	c.tcp.SetReadDeadline(time.Now().Add(c.inactivity()))
+	if c.canPark() {
+		switch res, err := c.awaitInput(deadline, false); res {
+		case waitBye:
+			c.sayBye(*c.bye.Load())
+			return false
+		case waitTimeout, waitFailed:
+			return c.readFailed(err)
+		}
+	}
 	if err := c.p.Begin(); err != nil {
 		return c.readFailed(err)
 	}

@@ -27,6 +27,9 @@ func (c *conn) cmdIdle() error {
 	if err := c.flush(); err != nil {
 		return err
 	}
+	if c.canPark() && (c.sel == nil || c.sel.wakes) {
+		return c.idleWithoutBuffers()
+	}
 	type lineResult struct {
 		line string
 		err  error
@@ -86,6 +89,66 @@ func (c *conn) cmdIdle() error {
 		}
 		if err := c.flush(); err != nil {
 			return err
+		}
+	}
+}
+
+// idleWithoutBuffers is IDLE in the session's own goroutine with its buffers
+// parked (park.go): woken by the store, the fallback poll, the idle
+// timeout, BYE, or the client's DONE.
+func (c *conn) idleWithoutBuffers() error {
+	end := time.Now().Add(c.srv.cfg.IdleTimeout)
+	for {
+		wait := time.Now().Add(c.srv.pollInterval)
+		if end.Before(wait) {
+			wait = end
+		}
+		res, err := c.awaitInput(wait, true)
+		switch res {
+		case waitInput:
+			// The rest of the line must follow promptly.
+			c.tcp.SetReadDeadline(time.Now().Add(writeTimeout))
+			line, err := c.r.ReadLine()
+			if err != nil {
+				return err
+			}
+			if !strings.EqualFold(string(line), "DONE") {
+				return bad("", "Expected DONE to end IDLE")
+			}
+			return nil
+		case waitBye:
+			c.sayBye(*c.bye.Load())
+			return errClosed
+		case waitFailed:
+			return err
+		case waitTimeout:
+			if !time.Now().Before(end) {
+				// RFC 9051 §5.4: the server may log out an inactive client.
+				c.log.Info("imap idle timeout")
+				c.sayBye("IDLE timed out")
+				return errClosed
+			}
+			// The fallback poll: changes made by other processes.
+		case waitWoken:
+			if c.sel != nil {
+				c.sel.dirty = true
+			}
+		}
+		if c.sel != nil {
+			if err := c.refresh(true, false); err != nil {
+				var be byeError
+				if errors.As(err, &be) {
+					c.sayBye(be.text)
+					return errClosed
+				}
+				return err
+			}
+		}
+		if err := c.flush(); err != nil {
+			return err
+		}
+		if !c.canPark() {
+			return errors.New("imapd: idle: unflushed buffers")
 		}
 	}
 }

@@ -53,7 +53,7 @@ func (c *conn) cmdSelect(cmd *wire.Command) error {
 		return err
 	}
 	// Watch before listing so no change falls between the two.
-	events, cancel := p.mbox.Watch(st.Name)
+	events, cancel, wakes := c.watch(p.mbox, st.Name)
 	msgs, err := p.mbox.Messages(c.ctx, st.Name)
 	if err != nil {
 		cancel()
@@ -62,7 +62,7 @@ func (c *conn) cmdSelect(cmd *wire.Command) error {
 	sel := newSelected()
 	sel.mbox, sel.name, sel.rights = p.mbox, clientName(p.box, st.Name), p.rights
 	sel.folder, sel.readOnly, sel.uidValidity, sel.last, sel.lastCheck = st.Name, readOnly, st.UIDValidity, st, time.Now()
-	sel.events, sel.cancelWatch = events, cancel
+	sel.events, sel.cancelWatch, sel.wakes = events, cancel, wakes
 	sel.msgs = make([]snapMsg, len(msgs))
 	for i, m := range msgs {
 		sel.msgs[i] = sel.toSnap(m)

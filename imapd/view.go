@@ -37,6 +37,8 @@ type selected struct {
 	dirty       bool
 	events      <-chan storage.Event
 	cancelWatch func()
+	// wakes: the store wakes a parked IDLE on changes (park.go).
+	wakes bool
 	// searchRes is the saved result of SEARCH RETURN (SAVE) (RFC 5182),
 	// as UIDs.
 	searchRes []uint32

@@ -528,9 +528,18 @@ func (m *mailbox) Quota(ctx context.Context) (used, limit int64, err error) {
 // the FileStore by user and folder, so they outlive the user's open index
 // and hear about changes made through any Mailbox of the user.
 func (m *mailbox) Watch(folder string) (<-chan Event, func()) {
+	return m.WatchNotify(folder, nil)
+}
+
+// WatchNotify is Watch, and also calls fn after each event is queued, so
+// that a session waiting on something else (a network read) can be woken
+// without a goroutine of its own. fn runs in the goroutine of the change
+// with the store's watcher lock held: it must return at once and not use
+// the store.
+func (m *mailbox) WatchNotify(folder string, fn func()) (<-chan Event, func()) {
 	name, err := normalizeFolder(folder)
 	if err != nil {
 		name = folder
 	}
-	return m.s.watchers.watch(m.key, name)
+	return m.s.watchers.watch(m.key, name, fn)
 }

@@ -144,7 +144,7 @@ func Open(dir string, opts Options) (*FileStore, error) {
 		users:       map[string]*userEntry{},
 		stopJanitor: make(chan struct{}),
 		janitorDone: make(chan struct{}),
-		watchers:    watchers{m: map[watchKey]map[chan Event]struct{}{}},
+		watchers:    watchers{m: map[watchKey]map[chan Event]func(){}},
 		dirSync:     durable.SyncDir,
 		decoded:     newDecodedCache(decodedCacheBytes),
 		expungeLog:  defaultExpungeLog,
