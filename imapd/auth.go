@@ -61,7 +61,7 @@ func (c *conn) cmdStartTLS() error {
 	if c.srv.tls == nil {
 		return no("", "STARTTLS is not available")
 	}
-	if c.r.Source().Buffered() > 0 {
+	if c.r.Source().Buffered() > 0 || len(c.pr.pre) > 0 {
 		// Commands sent before the handshake could be injected by a man
 		// in the middle (CVE-2011-0411 class): refuse the connection.
 		return byeError{"Data after STARTTLS; closing"}

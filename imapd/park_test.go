@@ -1,6 +1,7 @@
 package imapd
 
 import (
+	"crypto/tls"
 	"runtime"
 	"strings"
 	"testing"
@@ -78,6 +79,33 @@ func TestParkedSessions(t *testing.T) {
 			if !strings.HasPrefix(l, "* ") {
 				t.Fatalf("before BYE: %q", l)
 			}
+		}
+	}
+}
+
+// Commands sent in the clear behind STARTTLS are never run as if they
+// came over TLS (the CVE-2011-0411 class), short or long, whether the
+// session was parked or not when they arrived.
+func TestStartTLSInjection(t *testing.T) {
+	e := newEnv(t)
+	for _, injected := range []string{"b LOGOUT", "b LOGOUT " + strings.Repeat("x", 200)} {
+		r := e.raw(false)
+		r.conn.Write([]byte("a STARTTLS\r\n" + injected + "\r\n"))
+		l := r.line()
+		switch {
+		case strings.HasPrefix(l, "* BYE"):
+			// Refused at once: the injected bytes were buffered.
+			t.Logf("%d bytes injected: BYE", len(injected))
+		case strings.HasPrefix(l, "a OK"):
+			// The rest was still unread: it reaches the handshake as
+			// garbage and the handshake fails.
+			c := tls.Client(r.conn, e.tlsConfig())
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			if err := c.Handshake(); err == nil {
+				t.Fatalf("TLS after %q succeeded", injected)
+			}
+		default:
+			t.Fatalf("after STARTTLS + %q: %q", injected, l)
 		}
 	}
 }
