@@ -360,4 +360,3 @@ func (r *Revocation) fetch(ctx context.Context, method, url string, body []byte)
 	}
 	return b, err
 }
-

@@ -348,7 +348,8 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		Account: account.Options{Listeners: clientListeners(cfg, r.Addrs), Hostname: cfg.Server.Hostname,
 			Domains: cfg.Server.LocalDomains, Forwarding: webForwarding{r.Policy}, TwoFactor: secondFactor,
 			Vacation: r.Sieve},
-		Mail: webmail.Options{Mail: r.Store, Send: webSender{smtpSrv}, IsStateDomain: r.Policy.IsStateDomain,
+		Mail: webmail.Options{Mail: r.Store, Send: webSender{smtpSrv, cfg.Signing.Central.Header}, IsStateDomain: r.Policy.IsStateDomain,
+			CentralKey:      signing.hasCentralKey,
 			MaxMessageBytes: cfg.SMTP.MaxMessageBytes, Contacts: webContacts{publicDir},
 			AuthservID: cmpOr(cfg.Inbound.AuthservID, cfg.Server.Hostname),
 			Signatures: func(h []byte) []smime.Result {
