@@ -65,7 +65,8 @@ func (c *conn) cmdAppend(cmd *wire.Command) error {
 		if err != nil {
 			return err
 		}
-		sp, err := p.mbox.Spool(c.ctx, data, msg.Date)
+		strip := stripOwnResults(data, c.srv.cfg.AuthservID)
+		sp, err := p.mbox.Spool(c.ctx, strip, msg.Date)
 		// Whatever the store did, the rest of the literal is the client's
 		// and must be read to keep the stream in step.
 		if _, derr := io.Copy(io.Discard, data); derr != nil {
@@ -76,9 +77,19 @@ func (c *conn) cmdAppend(cmd *wire.Command) error {
 			sp.Discard()
 			return lerr
 		}
+		if errors.Is(strip.err, errHeaderLineTooLong) {
+			sp.Discard()
+			c.countAppend(strip.err)
+			return no("PARSE", "A header line is longer than "+itoa(uint32(stripChunk))+" bytes and has no field name")
+		}
 		if err != nil {
 			c.countAppend(err)
 			return err
+		}
+		if strip.stripped > 0 {
+			// RFC 8601 §5: only our own checks may speak for us.
+			c.log.Info("imap append: removed Authentication-Results claiming our authserv-id",
+				"count", strip.stripped, "folder", p.name)
 		}
 		msgs = append(msgs, storage.SpooledMessage{Msg: sp, Flags: permittedFlags(p.rights, storeFlags(msg.Flags))})
 	}

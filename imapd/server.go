@@ -70,6 +70,10 @@ type Config struct {
 	IdleTimeout time.Duration
 	// Hostname is used in the greeting and logs.
 	Hostname string
+	// AuthservID is the authserv-id our Authentication-Results fields
+	// carry (default Hostname): APPEND removes fields naming it from the
+	// messages it stores (RFC 8601 §5).
+	AuthservID string
 	// CredentialCacheTTL is how long a verified password is remembered
 	// (internal/authcache; default 5 minutes, negative: never). Leave it
 	// off for directories whose passwords or account states change
@@ -135,6 +139,9 @@ func New(cfg Config, deps Deps) *Server {
 	}
 	if cfg.Hostname == "" {
 		cfg.Hostname = "localhost"
+	}
+	if cfg.AuthservID == "" {
+		cfg.AuthservID = cfg.Hostname
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)

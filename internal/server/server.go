@@ -206,6 +206,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	imapSrv := imapd.New(imapd.Config{
 		TLS:                tlsCfg,
 		Hostname:           cfg.Server.Hostname,
+		AuthservID:         cmpOr(cfg.Inbound.AuthservID, cfg.Server.Hostname),
 		MaxLiteralSize:     cfg.SMTP.MaxMessageBytes,
 		IdleTimeout:        time.Duration(cfg.IMAP.IdleTimeoutSeconds) * time.Second,
 		CredentialCacheTTL: credTTL,
