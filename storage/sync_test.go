@@ -423,3 +423,78 @@ func TestSharedSeenKeepsListingCache(t *testing.T) {
 		}
 	}
 }
+
+// A store written by main's code at index schema version 3 (testdata,
+// made with commit c229934: text filters packed into bit slices) opens
+// with its messages, flags, counters and packs, and gains what version 4
+// adds; `storage rebuild` of the same store, before any migration,
+// salvages the version 3 index.
+func TestMigrateSchema3Store(t *testing.T) {
+	const user = "an.nguyen@sokhcn.gov.vn"
+	ctx := context.Background()
+	check := func(t *testing.T, s *FileStore) {
+		mb := mailboxOf(t, s, user)
+		msgs, err := mb.Messages(ctx, "INBOX")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) != 4 || msgs[0].UID != 1 || msgs[2].UID != 4 || !slices.Contains(msgs[0].Flags, `\Seen`) ||
+			!slices.Contains(msgs[0].Flags, "$Label1") {
+			t.Fatalf("INBOX: %+v", msgs)
+		}
+		st := status(t, mb, "INBOX")
+		if st.HighestModSeq != 9 || st.UIDNext != 6 || st.Messages != 4 {
+			t.Fatalf("INBOX status %+v", st)
+		}
+		if got := readMsg(t, mb, "Dự án/2025", 1); len(got) == 0 {
+			t.Fatal("copied message lost")
+		}
+		if st := status(t, mb, "Lưu trữ"); st.Messages != 520 {
+			t.Fatalf("Lưu trữ status %+v", st)
+		}
+		ex, err := mb.(TextFilter).TextExcluded(ctx, "Lưu trữ", []string{FoldText("công văn lưu trữ số 77")})
+		if err != nil || ex[77] || !ex[78] {
+			t.Fatalf("text search after migration: 77 excluded %v, 78 excluded %v, %v", ex[77], ex[78], err)
+		}
+		if uids, complete, err := mb.Vanished(ctx, "INBOX", 1); err != nil || complete || len(uids) != 0 {
+			t.Fatalf("Vanished before any logged expunge: %v %v %v", uids, complete, err)
+		}
+		if first, err := mb.ClaimRecent(ctx, "INBOX", st.UIDNext, false); err != nil || first != st.UIDNext {
+			t.Fatalf("first recent %d %v, want %d", first, err, st.UIDNext)
+		}
+		if _, _, err := mb.SetFlags(ctx, "INBOX", []uint32{4}, FlagsAdd, []string{`\Deleted`}, 0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := mb.Expunge(ctx, "INBOX", nil); err != nil {
+			t.Fatal(err)
+		}
+		if uids, complete, err := mb.Vanished(ctx, "INBOX", st.HighestModSeq); err != nil || !complete || !slices.Equal(uids, []uint32{4}) {
+			t.Fatalf("Vanished since %d: %v %v %v", st.HighestModSeq, uids, complete, err)
+		}
+		checkClean(t, s)
+		var v int
+		u, err := s.acquire(ctx, user, "sokhcn.gov.vn", "an.nguyen")
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
+		s.release(u)
+		if v != schemaVersion {
+			t.Fatalf("user_version %d", v)
+		}
+	}
+	t.Run("open", func(t *testing.T) {
+		dir := t.TempDir()
+		untar(t, filepath.Join("testdata", "store-schema3.tar.gz"), dir)
+		check(t, openStore(t, dir))
+	})
+	t.Run("rebuild", func(t *testing.T) {
+		dir := t.TempDir()
+		untar(t, filepath.Join("testdata", "store-schema3.tar.gz"), dir)
+		s := openStore(t, dir)
+		if err := s.Rebuild(ctx); err != nil {
+			t.Fatal(err)
+		}
+		check(t, s)
+	})
+}
