@@ -146,7 +146,10 @@ func runIMAPPart(env imapEnv) (*imapResults, error) {
 	runTarget := func(t imapTarget, pid int, measure, metricsURL string) {
 		for _, c := range sz.Clients {
 			logf("IMAP %s: mixed workload, %d clients", t.Name, c)
-			out.Load = append(out.Load, runIMAPLoad(t, c, sz.PointTime, uint64(c)))
+			cpu := treeCPU(pid)
+			res := runIMAPLoad(t, c, sz.PointTime, uint64(c))
+			res.CPUSeconds = treeCPU(pid) - cpu
+			out.Load = append(out.Load, res)
 		}
 		logf("IMAP %s: large mailbox", t.Name)
 		out.Large = append(out.Large, measureLarge(t.Name, t.Addr, largeUser, out.LargeCorpus.Since))

@@ -68,6 +68,16 @@ func imapRows(r *results) []tableRow {
 		}
 		rows = append(rows, tableRow{fmt.Sprintf("IMAP mixed workload, %d clients (%d-message INBOX each): commands/s", c, im.MailboxMessages),
 			fmt.Sprintf("%.0f", cv.OpsPerS), ref, rat})
+		if cv.CPUSeconds > 0 && cv.Ops > 0 {
+			// Lower is better: the ratio is Dovecot's ÷ congvu's.
+			perCmd := func(l *imapLoadResult) float64 { return l.CPUSeconds * 1000 / float64(l.Ops) }
+			ref, rat := "not measured", "–"
+			if dv != nil && dv.CPUSeconds > 0 && dv.Ops > 0 {
+				ref, rat = fmt.Sprintf("%.2f ms", perCmd(dv)), ratioStr(perCmd(dv), perCmd(cv))
+			}
+			rows = append(rows, tableRow{fmt.Sprintf("IMAP %d clients: server CPU per command (whole process tree)", c),
+				fmt.Sprintf("%.2f ms", perCmd(cv)), ref, rat})
+		}
 		for _, op := range imapOps {
 			cs := cv.PerOp[op]
 			if cs.Count == 0 {
