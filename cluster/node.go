@@ -155,6 +155,16 @@ func (s routedStore) Mailbox(ctx context.Context, user string, quota int64) (sto
 	return s.n.cfg.Local.Mailbox(ctx, user, quota)
 }
 
+// SharedMailbox opens owner's mailbox for reader (a clerk on the unit's
+// shared mailbox) under the same rule: the owner's mailbox must be here
+// and not moving.
+func (s routedStore) SharedMailbox(ctx context.Context, owner, reader string, quota int64) (storage.Mailbox, error) {
+	if err := s.n.localCheck(ctx, owner); err != nil {
+		return nil, err
+	}
+	return s.n.cfg.Local.SharedMailbox(ctx, owner, reader, quota)
+}
+
 // localCheck refuses a mailbox that is frozen or lives elsewhere.
 func (n *Node) localCheck(ctx context.Context, user string) error {
 	if n.isFrozen(directory.NormalizeAddress(user)) {

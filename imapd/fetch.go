@@ -9,72 +9,64 @@ import (
 	"os"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
 
+	"congvu/imapd/wire"
 	"congvu/internal/mailerr"
+	"congvu/sharing"
 	"congvu/storage"
 )
 
-// fetchItems is everything needed to answer FETCH for one message, loaded
-// before the response starts: once the untagged FETCH is being written an
-// error can no longer become a clean NO.
-type fetchItems struct {
-	cached   *storage.Cached
-	bodyStr  imap.BodyStructure
-	sections [][]byte // per options.BodySection; nil where whole is used
-	whole    []wholeBody
-	binary   [][]byte
-	binSizes []uint32
+// internalDateLayout is the IMAP date-time (RFC 9051 §9 date-time).
+const internalDateLayout = "02-Jan-2006 15:04:05 -0700"
+
+// fetchNeeds says what FETCH has to read for each message.
+type fetchNeeds struct {
+	cached   bool // envelope, body structure or top-level header
+	raw      bool // the whole message in memory (parts, BINARY)
+	setsSeen bool // BODY[...] or BINARY[...] without PEEK, RFC822, RFC822.TEXT
 }
 
-// wholeBody streams BODY[] (or a partial of it) straight from the file, so
-// a 30 MiB message is sent byte for byte without being held in memory.
-type wholeBody struct {
-	r      io.ReadCloser
-	offset int64
-	size   int64
-}
-
-func (f *fetchItems) close() {
-	for _, w := range f.whole {
-		if w.r != nil {
-			w.r.Close()
+func needsOf(atts []wire.FetchAtt) fetchNeeds {
+	var n fetchNeeds
+	for _, a := range atts {
+		switch a.Name {
+		case "ENVELOPE", "BODYSTRUCTURE", "BODY", "RFC822.HEADER":
+			n.cached = true
+		case "RFC822", "RFC822.TEXT":
+			n.setsSeen = true
+			if a.Name == "RFC822.TEXT" {
+				n.raw = true
+			}
+		case "BODY[]":
+			n.setsSeen = n.setsSeen || !a.Peek
+			switch {
+			case isWholeMessage(a.Section):
+			case isTopHeader(a.Section):
+				n.cached = true
+			default:
+				n.raw = true
+			}
+		case "BINARY[]", "BINARY.SIZE[]":
+			n.setsSeen = n.setsSeen || a.Name == "BINARY[]" && !a.Peek
+			n.raw = true
 		}
 	}
+	return n
 }
 
 // isWholeMessage reports whether a section is the full RFC 5322 message.
-func isWholeMessage(bs *imap.FetchItemBodySection) bool {
-	return len(bs.Part) == 0 && bs.Specifier == imap.PartSpecifierNone &&
-		len(bs.HeaderFields) == 0 && len(bs.HeaderFieldsNot) == 0
-}
+func isWholeMessage(s wire.Section) bool { return len(s.Part) == 0 && s.Spec == "" }
 
 // isTopHeader reports whether a section needs only the top-level header,
 // which the store caches.
-func isTopHeader(bs *imap.FetchItemBodySection) bool {
-	return len(bs.Part) == 0 && bs.Specifier == imap.PartSpecifierHeader
-}
-
-// setsSeen reports whether FETCH implicitly sets \Seen (RFC 9051 6.4.5:
-// BODY[...] and BINARY[...] without .PEEK, and RFC822 / RFC822.TEXT).
-func setsSeen(options *imap.FetchOptions) bool {
-	for _, bs := range options.BodySection {
-		if !bs.Peek {
-			return true
-		}
-	}
-	for _, bs := range options.BinarySection {
-		if !bs.Peek {
-			return true
-		}
-	}
-	return false
+func isTopHeader(s wire.Section) bool {
+	return len(s.Part) == 0 && (s.Spec == "HEADER" || s.Spec == "HEADER.FIELDS" || s.Spec == "HEADER.FIELDS.NOT")
 }
 
 // isGone tells whether err means the message vanished (expunged by another
 // session after our last poll); such messages are left out of the answer
-// (RFC 9051 7.5.1, RFC 2180 4.1) and reported as EXPUNGE later. The store
-// says so with the RFC 5530 code EXPUNGEISSUED.
+// (RFC 9051 §7.5.1, RFC 2180 §4.1) and reported as EXPUNGE later. The
+// store says so with the RFC 5530 code EXPUNGEISSUED.
 func isGone(err error) bool {
 	if me := mailerr.As(err); me != nil && me.IMAPCode == "EXPUNGEISSUED" {
 		return true
@@ -82,44 +74,59 @@ func isGone(err error) bool {
 	return errors.Is(err, fs.ErrNotExist)
 }
 
-// Fetch implements FETCH and UID FETCH (RFC 9051 6.4.5). FLAGS,
-// INTERNALDATE and RFC822.SIZE come from the view, ENVELOPE and
+// cmdFetch implements FETCH and UID FETCH (RFC 9051 §6.4.5, §6.4.9).
+// FLAGS, INTERNALDATE and RFC822.SIZE come from the view, ENVELOPE and
 // BODYSTRUCTURE from the store's cache, body parts from the message file.
-func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) (err error) {
-	defer s.recoverPanic("FETCH", &err)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sel := s.sel
-	idx, err := sel.resolve(numSet)
+func (c *conn) cmdFetch(cmd *wire.Command) error {
+	sel := c.sel
+	idx, err := sel.resolve(cmd.Set, cmd.UID)
 	if err != nil {
 		return err
 	}
-	seenSet := map[uint32]bool{}
-	if !sel.readOnly && setsSeen(options) {
-		var unseen []uint32
-		for _, i := range idx {
-			if m := sel.msgs[i]; !m.gone() && !hasFlag(sel.flagsOf(m), imap.FlagSeen) {
-				unseen = append(unseen, m.uid)
-			}
-		}
-		if len(unseen) > 0 {
-			updated, _, err := s.mbox.SetFlags(s.ctx, sel.folder, unseen, storage.FlagsAdd, []string{string(imap.FlagSeen)}, 0)
-			if err != nil {
-				return s.fail("FETCH", err)
-			}
-			newFlags := make(map[uint32][]string, len(updated))
-			for _, m := range updated {
-				seenSet[m.UID] = true
-				newFlags[m.UID] = m.Flags
-			}
-			for _, i := range idx {
-				if f, ok := newFlags[sel.msgs[i].uid]; ok {
-					sel.setFlags(i, f)
-				}
-			}
+	atts := cmd.Fetch.Atts
+	needs := needsOf(atts)
+	f := cmd.Fetch
+	if f.Vanished && !c.qresync {
+		return bad("", "VANISHED needs ENABLE QRESYNC") // RFC 7162 §3.2.6
+	}
+	var list []storage.MessageInfo
+	if f.ChangedSince > 0 || hasAtt(atts, "MODSEQ") {
+		// RFC 7162 §3.1: CONDSTORE-enabling; MODSEQ comes from the store.
+		c.enableCondstore()
+		if list, err = c.listing(); err != nil {
+			return err
 		}
 	}
-	pre := newCachedWindow(s, sel, idx, needsCache(options), false)
+	if f.ChangedSince > 0 {
+		if f.Vanished {
+			// RFC 7162 §3.2.6: expunged UIDs of the set first.
+			var maxUID uint32
+			if n := len(sel.msgs); n > 0 {
+				maxUID = sel.msgs[n-1].uid
+			}
+			star := max(maxUID, sel.last.UIDNext-1)
+			if err := c.writeVanishedEarlier(f.ChangedSince, &cmd.Set, func(u uint32) bool {
+				return setContains(cmd.Set, u, star)
+			}); err != nil {
+				return err
+			}
+		}
+		// RFC 7162 §3.1.4.1: only messages changed since.
+		kept := idx[:0]
+		for _, i := range idx {
+			if modseqOf(list, sel.msgs[i].uid) > f.ChangedSince {
+				kept = append(kept, i)
+			}
+		}
+		idx = kept
+	}
+	seenNow := map[uint32]uint64{}
+	if !sel.readOnly && needs.setsSeen && sharing.Has(sel.rights, "s") {
+		if seenNow, err = c.markSeen(idx); err != nil {
+			return err
+		}
+	}
+	pre := newCachedWindow(c, sel, idx, needs.cached, false)
 	for n, i := range idx {
 		if sel.msgs[i].gone() {
 			continue
@@ -127,18 +134,24 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 		m := sel.view(i)
 		cached, err := pre.get(n)
 		if err != nil {
-			return s.fail("FETCH", err)
+			return err
 		}
-		items, err := s.loadFetch(sel.folder, m, options, cached)
+		it, err := c.loadFetch(sel.folder, m, needs, atts, cached)
 		if err != nil {
 			if isGone(err) {
-				s.log.Debug("fetch of vanished message", "uid", m.uid)
+				c.log.Debug("fetch of vanished message", "uid", m.uid)
 				continue
 			}
-			return s.fail("FETCH", err)
+			return err
 		}
-		err = s.writeFetch(w, uint32(i+1), m, items, options, seenSet[m.uid])
-		items.close()
+		if list != nil {
+			it.modseq = modseqOf(list, m.uid)
+		}
+		if ms := seenNow[m.uid]; ms > 0 {
+			it.modseq = ms
+		}
+		err = c.writeFetch(uint32(i+1), m, it, cmd, seenNow[m.uid] > 0)
+		it.close()
 		if err != nil {
 			return err
 		}
@@ -146,226 +159,320 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 	return nil
 }
 
-// needsCache reports whether FETCH needs the store's cached envelope, body
-// structure or header.
-func needsCache(options *imap.FetchOptions) bool {
-	need := options.Envelope || options.BodyStructure != nil
-	for _, bs := range options.BodySection {
-		need = need || isTopHeader(bs)
-	}
-	return need
-}
-
-// loadFetch reads what options asks for. Only body sections open the file.
-// cached is the message's cached data when the caller read it already.
-func (s *session) loadFetch(folder string, m msgView, options *imap.FetchOptions, cached *storage.Cached) (_ *fetchItems, err error) {
-	items := &fetchItems{cached: cached}
-	defer func() {
-		if err != nil {
-			items.close()
-		}
-	}()
-	if needsCache(options) && items.cached == nil {
-		if items.cached, err = s.mbox.Cached(s.ctx, folder, m.uid); err != nil {
-			return nil, err
+// markSeen sets \Seen on the unseen messages at idx and returns their
+// UIDs with their new MODSEQ.
+func (c *conn) markSeen(idx []int) (map[uint32]uint64, error) {
+	sel := c.sel
+	var unseen []uint32
+	for _, i := range idx {
+		if m := sel.msgs[i]; !m.gone() && !hasFlag(sel.flagsOf(m), `\Seen`) {
+			unseen = append(unseen, m.uid)
 		}
 	}
-	if bs := options.BodyStructure; bs != nil {
-		items.bodyStr = items.cached.BodyStructure
-		if items.bodyStr == nil || (bs.Extended && !isExtended(items.bodyStr)) {
-			// Old index rows without an extended structure: parse the file.
-			if items.bodyStr, err = parseFile(s, folder, m.uid, imapserver.ExtractBodyStructure); err != nil {
-				return nil, err
-			}
-		}
+	seen := map[uint32]uint64{}
+	if len(unseen) == 0 {
+		return seen, nil
 	}
-	items.sections = make([][]byte, len(options.BodySection))
-	items.whole = make([]wholeBody, len(options.BodySection))
-	for i, bs := range options.BodySection {
-		switch {
-		case isWholeMessage(bs):
-			if items.whole[i], err = s.openWhole(folder, m.uid, bs.Partial); err != nil {
-				return nil, err
-			}
-		case isTopHeader(bs) && len(items.cached.Header) > 0:
-			items.sections[i] = imapserver.ExtractBodySection(bytes.NewReader(items.cached.Header), bs)
-		default:
-			if items.sections[i], err = parseFile(s, folder, m.uid, func(r io.Reader) []byte {
-				return imapserver.ExtractBodySection(r, bs)
-			}); err != nil {
-				return nil, err
-			}
-		}
-	}
-	for _, bs := range options.BinarySection {
-		b, err := parseFile(s, folder, m.uid, func(r io.Reader) []byte {
-			return imapserver.ExtractBinarySection(r, bs)
-		})
-		if err != nil {
-			return nil, err
-		}
-		items.binary = append(items.binary, b)
-	}
-	for _, bs := range options.BinarySectionSize {
-		n, err := parseFile(s, folder, m.uid, func(r io.Reader) uint32 {
-			return imapserver.ExtractBinarySectionSize(r, bs)
-		})
-		if err != nil {
-			return nil, err
-		}
-		items.binSizes = append(items.binSizes, n)
-	}
-	return items, nil
-}
-
-// parseFile runs f over the message file.
-func parseFile[T any](s *session, folder string, uid uint32, f func(io.Reader) T) (T, error) {
-	var zero T
-	r, err := s.mbox.Open(s.ctx, folder, uid)
+	updated, _, err := sel.mbox.SetFlags(c.ctx, sel.folder, unseen, storage.FlagsAdd, []string{`\Seen`}, 0)
 	if err != nil {
-		return zero, err
+		return nil, err
 	}
-	defer r.Close()
-	return f(r), nil
+	newFlags := make(map[uint32][]string, len(updated))
+	for _, m := range updated {
+		seen[m.UID] = max(m.ModSeq, 1)
+		newFlags[m.UID] = m.Flags
+	}
+	for _, i := range idx {
+		if f, ok := newFlags[sel.msgs[i].uid]; ok {
+			sel.setFlags(i, f)
+		}
+	}
+	return seen, nil
 }
 
-func isExtended(bs imap.BodyStructure) bool {
-	switch bs := bs.(type) {
-	case *imap.BodyStructureSinglePart:
-		return bs.Extended != nil
-	case *imap.BodyStructureMultiPart:
-		if bs.Extended == nil || len(bs.Children) == 0 {
-			return false
+// fetchItems is what one message's FETCH response needs, loaded before
+// the response starts: once it is being written an error can no longer
+// become a clean NO.
+type fetchItems struct {
+	cached *storage.Cached
+	raw    []byte
+	whole  io.ReadCloser // BODY[] streamed from the file
+	size   int64         // of whole
+	binary [][]byte      // decoded BINARY[] sections, by attribute index
+	modseq uint64        // for MODSEQ, CHANGEDSINCE
+}
+
+func hasAtt(atts []wire.FetchAtt, name string) bool {
+	for _, a := range atts {
+		if a.Name == name {
+			return true
 		}
-		for _, c := range bs.Children {
-			if !isExtended(c) {
-				return false
-			}
-		}
-		return true
 	}
 	return false
 }
 
-// openWhole opens the message file and computes the literal size of
-// BODY[] or BODY[]<offset.size> from its real length.
-func (s *session) openWhole(folder string, uid uint32, partial *imap.SectionPartial) (wholeBody, error) {
-	r, err := s.mbox.Open(s.ctx, folder, uid)
-	if err != nil {
-		return wholeBody{}, err
+func (f *fetchItems) close() {
+	if f.whole != nil {
+		f.whole.Close()
 	}
-	var size int64
+}
+
+func (c *conn) loadFetch(folder string, m msgView, needs fetchNeeds, atts []wire.FetchAtt, cached *storage.Cached) (_ *fetchItems, err error) {
+	it := &fetchItems{cached: cached}
+	if needs.cached && it.cached == nil {
+		if it.cached, err = c.sel.mbox.Cached(c.ctx, folder, m.uid); err != nil {
+			return nil, err
+		}
+	}
+	if needs.raw {
+		r, err := c.sel.mbox.Open(c.ctx, folder, m.uid)
+		if err != nil {
+			return nil, err
+		}
+		it.raw, err = io.ReadAll(r)
+		r.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	for i, a := range atts {
+		if a.Name == "BINARY[]" || a.Name == "BINARY.SIZE[]" {
+			if it.binary == nil {
+				it.binary = make([][]byte, len(atts))
+			}
+			if it.binary[i], err = extractBinary(it.raw, a.Section.Part); err != nil {
+				return nil, err
+			}
+		}
+		if (a.Name == "RFC822" || a.Name == "BODY[]" && isWholeMessage(a.Section)) && it.whole == nil && it.raw == nil {
+			if it.whole, it.size, err = c.openWhole(folder, m.uid); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return it, nil
+}
+
+// openWhole opens the message file with its real length.
+func (c *conn) openWhole(folder string, uid uint32) (io.ReadCloser, int64, error) {
+	r, err := c.sel.mbox.Open(c.ctx, folder, uid)
+	if err != nil {
+		return nil, 0, err
+	}
 	if st, ok := r.(interface{ Stat() (os.FileInfo, error) }); ok {
 		fi, err := st.Stat()
 		if err != nil {
 			r.Close()
-			return wholeBody{}, err
+			return nil, 0, err
 		}
-		size = fi.Size()
-	} else {
-		// Unknown length: buffer it so the literal length is exact.
-		b, err := io.ReadAll(r)
-		r.Close()
-		if err != nil {
-			return wholeBody{}, err
-		}
-		r, size = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+		return r, fi.Size(), nil
 	}
-	wb := wholeBody{r: r, size: size}
-	if partial != nil {
-		// RFC 9051 6.4.5: a partial beyond the end is empty.
-		wb.offset = min(partial.Offset, size)
-		wb.size = min(partial.Size, size-wb.offset)
+	b, err := io.ReadAll(r)
+	r.Close()
+	if err != nil {
+		return nil, 0, err
 	}
-	return wb, nil
+	return io.NopCloser(bytes.NewReader(b)), int64(len(b)), nil
 }
 
-// writeFetch writes one untagged FETCH. If a literal cannot be completed
-// the protocol stream is broken, so the connection is closed.
-func (s *session) writeFetch(w *imapserver.FetchWriter, seq uint32, m msgView, items *fetchItems,
-	options *imap.FetchOptions, seenChanged bool) (err error) {
-	resp := w.CreateMessage(seq)
-	broken := true
-	defer func() {
-		if broken {
-			// Panic or failed literal: nothing sane can follow on this
-			// connection. Release the writer, then drop the client.
-			if nc := s.conn.NetConn(); nc != nil {
-				nc.Close()
-			}
-			resp.Close()
-			if err == nil {
-				err = errors.New("imapd: fetch response aborted")
-			}
+// writeFetch writes one untagged FETCH response.
+func (c *conn) writeFetch(seq uint32, m msgView, it *fetchItems, cmd *wire.Command, seenChanged bool) error {
+	w := c.w
+	w.Raw("* ").Num32(seq).Raw(" FETCH (")
+	first := true
+	item := func(name string) {
+		if !first {
+			w.SP()
 		}
-	}()
-	if options.UID {
-		resp.WriteUID(imap.UID(m.uid))
+		first = false
+		w.Raw(name)
 	}
-	if options.Flags || seenChanged {
-		resp.WriteFlags(imapFlags(m.flags))
+	wroteUID, wroteFlags := false, false
+	if cmd.UID {
+		item("UID ")
+		w.Num32(m.uid)
+		wroteUID = true
 	}
-	if options.InternalDate {
-		resp.WriteInternalDate(m.date)
-	}
-	if options.RFC822Size {
-		resp.WriteRFC822Size(m.size)
-	}
-	if options.Envelope {
-		resp.WriteEnvelope(items.cached.Envelope)
-	}
-	if options.BodyStructure != nil {
-		resp.WriteBodyStructure(items.bodyStr)
-	}
-	for i, bs := range options.BodySection {
-		if wb := items.whole[i]; wb.r != nil {
-			if err := writeWhole(resp.WriteBodySection(bs, wb.size), wb); err != nil {
+	for ai, a := range cmd.Fetch.Atts {
+		switch a.Name {
+		case "UID":
+			if !wroteUID {
+				item("UID ")
+				w.Num32(m.uid)
+				wroteUID = true
+			}
+		case "FLAGS":
+			if !wroteFlags {
+				item("FLAGS ")
+				c.writeMsgFlags(m.uid, m.flags)
+				wroteFlags = true
+			}
+		case "INTERNALDATE":
+			item("INTERNALDATE ")
+			w.Quoted(m.date.Format(internalDateLayout))
+		case "RFC822.SIZE":
+			item("RFC822.SIZE ")
+			w.Num(uint64(m.size))
+		case "ENVELOPE":
+			item("ENVELOPE ")
+			writeEnvelope(w, it.cached.Envelope)
+		case "BODYSTRUCTURE", "BODY":
+			item(a.Name + " ")
+			writeBodyStructure(w, c.bodyStructure(it), a.Name == "BODYSTRUCTURE")
+		case "RFC822":
+			item("RFC822 ")
+			if err := c.writeWholeBody(it); err != nil {
 				return err
 			}
-			continue
-		}
-		if err := writeLiteral(resp.WriteBodySection(bs, int64(len(items.sections[i]))), items.sections[i]); err != nil {
-			return err
+		case "RFC822.HEADER":
+			item("RFC822.HEADER ")
+			writeBodyLiteral(w, it.cached.Header)
+		case "RFC822.TEXT":
+			item("RFC822.TEXT ")
+			writeBodyLiteral(w, extractSection(it.raw, wire.Section{Spec: "TEXT"}))
+		case "BODY[]":
+			item("BODY[" + a.Section.String() + "]")
+			if a.Partial != nil {
+				w.Byte('<').Num32(a.Partial.Offset).Byte('>')
+			}
+			w.SP()
+			if isWholeMessage(a.Section) && it.raw == nil {
+				if err := c.writeWholeBodyPartial(it, a.Partial); err != nil {
+					return err
+				}
+				continue
+			}
+			var data []byte
+			switch {
+			case it.raw != nil:
+				data = extractSection(it.raw, a.Section)
+			case a.Section.Spec == "HEADER":
+				data = it.cached.Header
+			default:
+				data = filterHeader(it.cached.Header, a.Section.Fields, a.Section.Spec == "HEADER.FIELDS.NOT")
+			}
+			writeBodyLiteral(w, partialOf(data, a.Partial))
+		case "BINARY[]":
+			data := it.binary[ai]
+			item("BINARY[" + a.Section.String() + "]")
+			if a.Partial != nil {
+				// The origin is echoed as for BODY[] (RFC 3516 §4.2 text).
+				w.Byte('<').Num32(a.Partial.Offset).Byte('>')
+			}
+			w.SP()
+			writeBinaryLiteral(w, partialOf(data, a.Partial))
+		case "BINARY.SIZE[]":
+			data := it.binary[ai]
+			item("BINARY.SIZE[" + a.Section.String() + "] ")
+			w.Num(uint64(len(data)))
 		}
 	}
-	for i, bs := range options.BinarySection {
-		if err := writeLiteral(resp.WriteBinarySection(bs, int64(len(items.binary[i]))), items.binary[i]); err != nil {
-			return err
-		}
+	if seenChanged && !wroteFlags {
+		item("FLAGS ")
+		c.writeMsgFlags(m.uid, m.flags)
 	}
-	for i, bs := range options.BinarySectionSize {
-		resp.WriteBinarySectionSize(bs, items.binSizes[i])
+	// RFC 7162 §3.1.4.1: MODSEQ when asked for, with CHANGEDSINCE, and
+	// with flags that changed.
+	if it.modseq > 0 && (hasAtt(cmd.Fetch.Atts, "MODSEQ") || cmd.Fetch.ChangedSince > 0 || seenChanged && c.condstore) {
+		item("MODSEQ (")
+		w.Num(it.modseq).Byte(')')
 	}
-	broken = false
-	return resp.Close()
+	w.Byte(')').CRLF()
+	return w.Err()
 }
 
-func writeLiteral(wc io.WriteCloser, b []byte) error {
-	if _, err := wc.Write(b); err != nil {
-		wc.Close()
-		return err
+// bodyStructure returns the cached structure, parsing the file for old
+// index rows without one.
+func (c *conn) bodyStructure(it *fetchItems) imap.BodyStructure {
+	if it.cached != nil && it.cached.BodyStructure != nil {
+		return it.cached.BodyStructure
 	}
-	return wc.Close()
+	return nil
 }
 
-func writeWhole(wc io.WriteCloser, wb wholeBody) error {
-	r := io.Reader(wb.r)
-	if wb.offset > 0 {
-		if sk, ok := wb.r.(io.Seeker); ok {
-			if _, err := sk.Seek(wb.offset, io.SeekStart); err != nil {
-				wc.Close()
+func partialOf(data []byte, p *wire.Partial) []byte {
+	if p == nil {
+		return data
+	}
+	// RFC 9051 §6.4.5: a partial beyond the end is empty.
+	off := min(int64(p.Offset), int64(len(data)))
+	end := min(off+int64(p.Count), int64(len(data)))
+	return data[off:end]
+}
+
+// writeBodyLiteral writes BODY[] data as a literal. NUL cannot be sent
+// in a literal (RFC 9051 §4.3): it is replaced by 0x80, keeping sizes, as
+// Dovecot does; BINARY[] gives the exact bytes.
+func writeBodyLiteral(w *wire.Writer, data []byte) {
+	if data == nil {
+		w.NIL()
+		return
+	}
+	if bytes.IndexByte(data, 0) >= 0 {
+		data = bytes.ReplaceAll(data, []byte{0}, []byte{0x80})
+	}
+	w.Literal(data)
+}
+
+// writeBinaryLiteral writes BINARY[] data: a literal8 when it holds NUL
+// (RFC 3516 §4.3, RFC 9051 §4.3), else an ordinary literal.
+func writeBinaryLiteral(w *wire.Writer, data []byte) {
+	if data == nil {
+		w.NIL()
+		return
+	}
+	w.LiteralHeader(int64(len(data)), bytes.IndexByte(data, 0) >= 0)
+	w.Write(data)
+}
+
+func (c *conn) writeWholeBody(it *fetchItems) error {
+	if it.raw != nil {
+		writeBodyLiteral(c.w, it.raw)
+		return c.w.Err()
+	}
+	return c.writeWholeBodyPartial(it, nil)
+}
+
+// writeWholeBodyPartial streams BODY[] (or a partial of it) from the
+// file, so a 30 MiB message is sent without being held in memory.
+func (c *conn) writeWholeBodyPartial(it *fetchItems, p *wire.Partial) error {
+	if it.raw != nil {
+		writeBodyLiteral(c.w, partialOf(it.raw, p))
+		return c.w.Err()
+	}
+	off, n := int64(0), it.size
+	if p != nil {
+		off = min(int64(p.Offset), it.size)
+		n = min(int64(p.Count), it.size-off)
+	}
+	r := io.Reader(it.whole)
+	if off > 0 {
+		if sk, ok := it.whole.(io.Seeker); ok {
+			if _, err := sk.Seek(off, io.SeekStart); err != nil {
 				return err
 			}
-		} else if _, err := io.CopyN(io.Discard, r, wb.offset); err != nil {
-			wc.Close()
+		} else if _, err := io.CopyN(io.Discard, r, off); err != nil {
 			return err
 		}
 	}
-	if _, err := io.CopyN(wc, r, wb.size); err != nil {
-		wc.Close()
+	c.w.LiteralHeader(n, false)
+	if err := c.w.Copy(nulFilter{r}, n); err != nil {
 		return fmt.Errorf("imapd: message file shorter than its size: %w", err)
 	}
-	return wc.Close()
+	return nil
+}
+
+// nulFilter replaces NUL by 0x80 (see writeBodyLiteral).
+type nulFilter struct{ r io.Reader }
+
+func (f nulFilter) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	for i := range p[:n] {
+		if p[i] == 0 {
+			p[i] = 0x80
+		}
+	}
+	return n, err
 }
 
 // cachedWindowSize is how many messages' cached data FETCH and SEARCH read
@@ -378,7 +485,7 @@ const cachedWindowSize = 256
 // mailbox has it. A message missing from a window (expunged meanwhile)
 // gets nil, and the caller's own Cached call reports it as gone.
 type cachedWindow struct {
-	s          *session
+	c          *conn
 	sel        *selected
 	idx        []int
 	lister     storage.CachedLister
@@ -387,10 +494,10 @@ type cachedWindow struct {
 	got        map[uint32]*storage.Cached
 }
 
-func newCachedWindow(s *session, sel *selected, idx []int, need, headerOnly bool) *cachedWindow {
-	w := &cachedWindow{s: s, sel: sel, idx: idx, headerOnly: headerOnly}
+func newCachedWindow(c *conn, sel *selected, idx []int, need, headerOnly bool) *cachedWindow {
+	w := &cachedWindow{c: c, sel: sel, idx: idx, headerOnly: headerOnly}
 	if need {
-		w.lister, _ = s.mbox.(storage.CachedLister)
+		w.lister, _ = sel.mbox.(storage.CachedLister)
 	}
 	return w
 }
@@ -410,7 +517,7 @@ func (w *cachedWindow) get(n int) (*storage.Cached, error) {
 			}
 		}
 		var err error
-		if w.got, err = w.lister.CachedMany(w.s.ctx, w.sel.folder, uids, w.headerOnly); err != nil {
+		if w.got, err = w.lister.CachedMany(w.c.ctx, w.sel.folder, uids, w.headerOnly); err != nil {
 			w.start, w.end = 0, 0
 			return nil, err
 		}

@@ -281,3 +281,54 @@ func BenchmarkIdleDone(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMixedCycle is one round of congvu-bench's mixed workload on
+// one connection: LIST, STATUS, SELECT, FETCH 50 headers, FETCH a body,
+// STORE, SEARCH, APPEND, STORE \Deleted, UID EXPUNGE, IDLE+DONE.
+func BenchmarkMixedCycle(b *testing.B) {
+	c := benchServer(b)
+	msg := []byte(benchMessage(3)[:10<<10])
+	var set imap.SeqSet
+	set.AddRange(benchMessages-49, benchMessages)
+	headers := &imap.FetchOptions{UID: true, Flags: true, RFC822Size: true, InternalDate: true, Envelope: true,
+		BodySection: []*imap.FetchItemBodySection{{Specifier: imap.PartSpecifierHeader, Peek: true,
+			HeaderFields: []string{"Date", "From", "To", "Cc", "Subject", "Message-ID", "Content-Type", "References"}}}}
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		i++
+		check := func(err error) {
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		_, err := c.List("", "*", nil).Collect()
+		check(err)
+		_, err = c.Status(storage.Inbox, &imap.StatusOptions{NumMessages: true, UIDNext: true, NumUnseen: true}).Wait()
+		check(err)
+		_, err = c.Select(storage.Inbox, nil).Wait()
+		check(err)
+		_, err = c.Fetch(set, headers).Collect()
+		check(err)
+		_, err = c.Fetch(imap.SeqSetNum(uint32(1+i%benchMessages)), &imap.FetchOptions{UID: true,
+			BodySection: []*imap.FetchItemBodySection{{Peek: true}}}).Collect()
+		check(err)
+		_, err = c.Store(imap.SeqSetNum(uint32(1+i%benchMessages)), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagFlagged}}, nil).Collect()
+		check(err)
+		_, err = c.UIDSearch(&imap.SearchCriteria{NotFlag: []imap.Flag{imap.FlagSeen}}, nil).Wait()
+		check(err)
+		cmd := c.Append(storage.Inbox, int64(len(msg)), &imap.AppendOptions{Flags: []imap.Flag{imap.FlagSeen}})
+		cmd.Write(msg)
+		cmd.Close()
+		d, err := cmd.Wait()
+		check(err)
+		_, err = c.Store(imap.UIDSetNum(d.UID), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Collect()
+		check(err)
+		_, err = c.UIDExpunge(imap.UIDSetNum(d.UID)).Collect()
+		check(err)
+		idle, err := c.Idle()
+		check(err)
+		check(idle.Close())
+		check(idle.Wait())
+	}
+}

@@ -330,7 +330,8 @@ func fetchFlags(t *testing.T, c *imapclient.Client, set imap.NumSet) map[imap.UI
 	}
 	out := map[imap.UID][]imap.Flag{}
 	for _, m := range msgs {
-		out[m.UID] = m.Flags
+		// \Recent is the session's, not the message's (RFC 3501 §2.3.2).
+		out[m.UID] = slices.DeleteFunc(m.Flags, func(f imap.Flag) bool { return f == `\Recent` })
 	}
 	return out
 }

@@ -3,6 +3,8 @@ package imapd
 import (
 	"context"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -80,5 +82,42 @@ func TestPolicyIMAPAppendHook(t *testing.T) {
 	cmd.Close()
 	if _, err := cmd.Wait(); imapCode(err) != imap.ResponseCodeOverQuota {
 		t.Errorf("APPEND: %v, want the hook's NO [OVERQUOTA]", err)
+	}
+}
+
+// trackSessions records signed-in sessions like the policy engine does.
+type trackSessions struct {
+	policy.Nop
+	mu       sync.Mutex
+	sessions []policy.Session
+}
+
+func (p *trackSessions) TrackSession(s policy.Session) func() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.sessions = append(p.sessions, s)
+	return func() {}
+}
+
+// Locking an account ends its IMAP sessions at once, IDLE included, with
+// an untagged BYE giving the reason (issue 15 §8, RFC 9051 §7.1.5).
+func TestRevokedSessionSaysBye(t *testing.T) {
+	tr := &trackSessions{}
+	e := newEnv(t, func(_ *Config, d *Deps) { d.Policy = tr })
+	r := e.loggedIn(t)
+	r.cmd("a", "SELECT INBOX")
+	r.send("b IDLE")
+	if l := r.line(); !strings.HasPrefix(l, "+ ") {
+		t.Fatalf("IDLE: %q", l)
+	}
+	tr.mu.Lock()
+	if len(tr.sessions) != 1 || tr.sessions[0].Account.Address != userAddr {
+		t.Fatalf("tracked %+v", tr.sessions)
+	}
+	end := tr.sessions[0].End
+	tr.mu.Unlock()
+	end(mailerr.ErrAccountDisabled)
+	if l := r.line(); !strings.HasPrefix(l, "* BYE ") || !strings.Contains(l, mailerr.ErrAccountDisabled.Message) {
+		t.Fatalf("after revocation: %q", l)
 	}
 }

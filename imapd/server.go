@@ -1,32 +1,32 @@
-// Package imapd is congvu's IMAP server (RFC 9051 IMAP4rev2 and RFC 3501
-// IMAP4rev1) built on github.com/emersion/go-imap/v2/imapserver.
+// Package imapd is congvu's IMAP server: IMAP4rev2 (RFC 9051) and
+// IMAP4rev1 (RFC 3501) with the extensions listed in capabilities.
 //
-// The library parses the protocol and keeps the connection state machine;
-// this package maps every command onto the narrow storage.Mailbox and
-// directory.Directory interfaces. Each selected folder keeps a per-session
-// snapshot of the UID list so sequence numbers stay stable for the client
-// while other sessions, POP3 and SMTP delivery change the folder
-// (RFC 9051 2.3.1.2 and 7.5.1).
+// The protocol layer is the project's own: imapd/wire reads and parses
+// commands with limits on every size and depth and encodes responses;
+// this package runs one goroutine per connection, dispatches commands by
+// connection state, and maps them onto the narrow storage.Mailbox and
+// directory.Directory interfaces. Each selected folder keeps a
+// per-session snapshot of the UID list so sequence numbers stay stable
+// for the client while other sessions, POP3 and SMTP delivery change the
+// folder (RFC 9051 §2.3.1.2, §7.5.1).
 package imapd
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
-
 	"congvu/directory"
-	"congvu/internal/mailerr"
+	"congvu/internal/authcache"
 	"congvu/internal/metrics"
 	"congvu/policy"
+	"congvu/sharing"
 	"congvu/storage"
 )
 
@@ -34,15 +34,25 @@ const (
 	// DefaultMaxLiteralSize is the APPEND limit when Config leaves it zero;
 	// it matches the default SMTP message size limit.
 	DefaultMaxLiteralSize = 30 << 20
-	// DefaultIdleTimeout is the IDLE limit; RFC 9051 5.4 requires at least
-	// 30 minutes of inactivity before a server may log a client out.
+	// DefaultIdleTimeout is the IDLE limit; RFC 9051 §5.4 requires at
+	// least 30 minutes of inactivity before a server may log a client out.
 	DefaultIdleTimeout = 30 * time.Minute
 
+	// authTimeout is the inactivity limit before login.
+	authTimeout = 2 * time.Minute
+	// writeTimeout bounds how long one response may take to leave.
+	writeTimeout = 5 * time.Minute
 	// shutdownGrace bounds how long Close waits for sessions to finish the
 	// command they are running.
 	shutdownGrace = 5 * time.Second
 	// defaultAuthFailDelay slows down password guessing on one connection.
 	defaultAuthFailDelay = time.Second
+	// defaultCredentialTTL is how long a verified password is
+	// remembered; a password change or a lock ends it at once
+	// (internal/authcache).
+	defaultCredentialTTL = 5 * time.Minute
+	// maxCachedCredentials bounds the remembered logins.
+	maxCachedCredentials = 100_000
 )
 
 // Config configures the IMAP server.
@@ -55,12 +65,20 @@ type Config struct {
 	// SMTP at the limit can still be appended after servers added trace
 	// headers or a client re-encoded it.
 	MaxLiteralSize int64
-	// IdleTimeout ends an IDLE command with BYE (default 30 minutes,
-	// RFC 9051 5.4). The library itself logs out clients after 35 minutes
-	// without any command.
+	// IdleTimeout ends an IDLE command, and a session without any command
+	// for that long, with BYE (default 30 minutes, RFC 9051 §5.4).
 	IdleTimeout time.Duration
 	// Hostname is used in the greeting and logs.
 	Hostname string
+	// AuthservID is the authserv-id our Authentication-Results fields
+	// carry (default Hostname): APPEND removes fields naming it from the
+	// messages it stores (RFC 8601 §5).
+	AuthservID string
+	// CredentialCacheTTL is how long a verified password is remembered
+	// (internal/authcache; default 5 minutes, negative: never). Leave it
+	// off for directories whose passwords or account states change
+	// elsewhere without congvu seeing it (LDAP, Active Directory).
+	CredentialCacheTTL time.Duration
 }
 
 // Deps are the services the IMAP server uses.
@@ -71,18 +89,25 @@ type Deps struct {
 	Metrics *metrics.Metrics
 	// Policy is the policy engine's hooks; nil accepts everything.
 	Policy policy.Hooks
+	// Sharing gives officials their units' shared mailboxes under
+	// "Shared/" (RFC 2342, RFC 4314); nil: no shared namespace.
+	Sharing *sharing.Service
+	// Audit records ACL changes (SETACL, DELETEACL); nil only logs them.
+	Audit func(ctx context.Context, e policy.AuditEntry) error
+	// CredentialCacheable tells whether a verified password of the
+	// account may be remembered (Config.CredentialCacheTTL): it must
+	// answer false where more than Dir decides whether a password is good
+	// (two-factor sign-in and its app passwords). nil: always.
+	CredentialCacheable func(ctx context.Context, address string) (bool, error)
 }
 
 // Server is a running IMAP service; one Server can serve several listeners.
 type Server struct {
-	cfg     Config
-	deps    Deps
-	log     *slog.Logger
-	tls     *tls.Config
-	imap    *imapserver.Server
-	policy  policy.Hooks
-	baseCtx context.Context
-	stop    context.CancelFunc
+	cfg    Config
+	deps   Deps
+	log    *slog.Logger
+	tls    *tls.Config
+	policy policy.Hooks
 
 	appendLimit   uint32
 	authFailDelay time.Duration
@@ -90,13 +115,18 @@ type Server struct {
 	// idling, for changes made by other processes that Watch cannot see.
 	pollInterval time.Duration
 
-	// mu orders session registration against Close, so sessions.Add never
-	// races with sessions.Wait.
+	readers sync.Pool // *bufio.Reader
+	writers sync.Pool // *bufio.Writer
+	// creds remembers verified passwords for a few minutes (keyed hash),
+	// so reconnecting clients skip the password KDF; nil: off.
+	creds *authcache.Cache
+
 	mu        sync.Mutex
 	closing   bool
+	listeners map[net.Listener]struct{}
+	conns     map[*conn]struct{}
 	sessions  sync.WaitGroup
 	closeOnce sync.Once
-	closeErr  error
 }
 
 // New creates an IMAP server.
@@ -106,6 +136,12 @@ func New(cfg Config, deps Deps) *Server {
 	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.Hostname == "" {
+		cfg.Hostname = "localhost"
+	}
+	if cfg.AuthservID == "" {
+		cfg.AuthservID = cfg.Hostname
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
@@ -117,59 +153,84 @@ func New(cfg Config, deps Deps) *Server {
 		policy:        policy.OrNop(deps.Policy),
 		authFailDelay: defaultAuthFailDelay,
 		pollInterval:  30 * time.Second,
+		listeners:     map[net.Listener]struct{}{},
+		conns:         map[*conn]struct{}{},
 	}
 	limit := cfg.MaxLiteralSize + cfg.MaxLiteralSize/20
 	if limit > int64(^uint32(0)) || limit <= 0 {
 		limit = int64(^uint32(0))
 	}
 	s.appendLimit = uint32(limit)
+	switch ttl := cfg.CredentialCacheTTL; {
+	case ttl == 0:
+		s.creds = authcache.New(defaultCredentialTTL, maxCachedCredentials)
+	case ttl > 0:
+		s.creds = authcache.New(ttl, maxCachedCredentials)
+	}
+	if s.creds != nil {
+		s.creds.Allow = deps.CredentialCacheable
+	}
 	if cfg.TLS != nil {
 		s.tls = cfg.TLS.Clone()
 		if s.tls.MinVersion < tls.VersionTLS12 {
 			s.tls.MinVersion = tls.VersionTLS12
 		}
 	}
-	s.baseCtx, s.stop = context.WithCancel(context.Background())
-	s.imap = imapserver.New(&imapserver.Options{
-		NewSession: s.newSession,
-		Caps:       capabilities(),
-		Logger:     libLogger{s.log},
-		TLSConfig:  s.tls,
-		// RFC 9051 11.1: no cleartext passwords; LOGINDISABLED before TLS.
-		InsecureAuth: false,
-	})
+	s.readers.New = func() any { return bufio.NewReaderSize(nil, 4096) }
+	s.writers.New = func() any { return bufio.NewWriterSize(nil, 8192) }
 	return s
 }
 
-// capabilities lists what the sessions implement. IMAP4rev2 implies
-// NAMESPACE, UIDPLUS, ESEARCH, SEARCHRES, LIST-EXTENDED, LIST-STATUS, MOVE,
-// STATUS=SIZE, CHILDREN, UNSELECT, IDLE, ENABLE, SASL-IR and LITERAL-; they are
-// listed so IMAP4rev1 clients see them too. APPENDLIMIT=n is added by the
-// library from session.AppendLimit. LITERAL+ is deliberately absent: with it
-// a client could push an oversized non-synchronizing literal the library
-// would not consume.
-func capabilities() imap.CapSet {
-	return imap.CapSet{
-		imap.CapIMAP4rev1:    {},
-		imap.CapIMAP4rev2:    {},
-		imap.CapNamespace:    {},
-		imap.CapUIDPlus:      {},
-		imap.CapESearch:      {},
-		imap.CapSearchRes:    {},
-		imap.CapListExtended: {},
-		imap.CapListStatus:   {},
-		imap.CapMove:         {},
-		imap.CapStatusSize:   {},
-		imap.CapChildren:     {},
-		imap.CapSpecialUse:   {},
-		imap.CapBinary:       {},
+// capabilities lists what sessions offer after login (RFC 9051 §7.2.2).
+// IMAP4rev2 includes NAMESPACE, UIDPLUS, ESEARCH, SEARCHRES,
+// LIST-EXTENDED, LIST-STATUS, MOVE, STATUS=SIZE, CHILDREN, UNSELECT, IDLE,
+// ENABLE, SASL-IR and LITERAL-; they are listed so IMAP4rev1 clients see
+// them too.
+func (s *Server) capabilities() []string {
+	return []string{
+		"IMAP4rev1",          // RFC 3501
+		"IMAP4rev2",          // RFC 9051
+		"LITERAL+",           // RFC 7888
+		"MULTIAPPEND",        // RFC 3502
+		"SASL-IR",            // RFC 4959
+		"ENABLE",             // RFC 5161
+		"IDLE",               // RFC 2177
+		"NAMESPACE",          // RFC 2342
+		"UNSELECT",           // RFC 3691
+		"UIDPLUS",            // RFC 4315
+		"MOVE",               // RFC 6851
+		"CHILDREN",           // RFC 3348
+		"LIST-EXTENDED",      // RFC 5258
+		"LIST-STATUS",        // RFC 5819
+		"SPECIAL-USE",        // RFC 6154
+		"CREATE-SPECIAL-USE", // RFC 6154
+		"ESEARCH",            // RFC 4731
+		"SEARCHRES",          // RFC 5182
+		"BINARY",             // RFC 3516
+		"STATUS=SIZE",        // RFC 8438
+		"UTF8=ACCEPT",        // RFC 6855
+		"ID",                 // RFC 2971
+		"COMPRESS=DEFLATE",   // RFC 4978
+		"CONDSTORE",          // RFC 7162
+		"QRESYNC",            // RFC 7162
+		"QUOTA",              // RFC 9208
+		"QUOTA=RES-STORAGE",
+		"QUOTA=RES-MESSAGE",
+		"ACL", // RFC 4314
+		"RIGHTS=texk",
+		"SORT",              // RFC 5256
+		"SORT=DISPLAY",      // RFC 5957
+		"ESORT",             // RFC 5267
+		"THREAD=REFERENCES", // RFC 5256
+		"THREAD=ORDEREDSUBJECT",
+		fmt.Sprintf("APPENDLIMIT=%d", s.appendLimit), // RFC 7889
 	}
 }
 
 // Serve accepts plain connections (port 143 semantics): STARTTLS is offered
 // and LOGIN/AUTHENTICATE are refused until TLS is active (LOGINDISABLED).
 func (s *Server) Serve(l net.Listener) error {
-	return s.serve(l)
+	return s.serve(l, false)
 }
 
 // ServeTLS accepts implicit-TLS connections (port 993); it wraps l itself.
@@ -178,29 +239,80 @@ func (s *Server) ServeTLS(l net.Listener) error {
 		l.Close()
 		return errors.New("imapd: ServeTLS needs Config.TLS")
 	}
-	return s.serve(tls.NewListener(l, s.tls))
+	return s.serve(l, true)
 }
 
-func (s *Server) serve(l net.Listener) error {
-	err := s.imap.Serve(l)
-	if err != nil && s.baseCtx.Err() != nil {
-		// Serve after Close: report it like a closed listener.
+func (s *Server) serve(l net.Listener, implicitTLS bool) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		l.Close()
 		return fmt.Errorf("imapd: %w", net.ErrClosed)
 	}
-	return err
+	s.listeners[l] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, l)
+		s.mu.Unlock()
+	}()
+	var tempDelay time.Duration
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closing := s.closing
+			s.mu.Unlock()
+			if closing {
+				return fmt.Errorf("imapd: %w", net.ErrClosed)
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				tempDelay = min(max(2*tempDelay, 5*time.Millisecond), time.Second)
+				time.Sleep(tempDelay)
+				continue
+			}
+			return err
+		}
+		tempDelay = 0
+		c := s.newConn(nc, implicitTLS)
+		s.mu.Lock()
+		if s.closing {
+			s.mu.Unlock()
+			nc.Close()
+			continue
+		}
+		s.conns[c] = struct{}{}
+		s.sessions.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.sessions.Done()
+			defer func() {
+				s.mu.Lock()
+				delete(s.conns, c)
+				s.mu.Unlock()
+			}()
+			c.serve()
+		}()
+	}
 }
 
-// Close stops the listeners, closes every connection and waits briefly for
-// sessions to finish the command they are running.
+// Close stops the listeners, tells every session BYE and waits briefly
+// for them to finish the command they are running.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.closing = true
+		for l := range s.listeners {
+			l.Close()
+		}
+		conns := make([]*conn, 0, len(s.conns))
+		for c := range s.conns {
+			conns = append(conns, c)
+		}
 		s.mu.Unlock()
-		s.stop()
-		err := s.imap.Close()
-		if err != nil && !errors.Is(err, net.ErrClosed) {
-			s.closeErr = err
+		for _, c := range conns {
+			c.shutdown("Server shutting down")
 		}
 		done := make(chan struct{})
 		go func() {
@@ -211,30 +323,14 @@ func (s *Server) Close() error {
 		case <-done:
 		case <-time.After(shutdownGrace):
 			s.log.Warn("imap sessions still running after shutdown grace period")
+			s.mu.Lock()
+			for c := range s.conns {
+				c.nc.Close()
+			}
+			s.mu.Unlock()
 		}
 	})
-	return s.closeErr
-}
-
-// newSession is called by the library for each accepted connection.
-func (s *Server) newSession(conn *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-	s.mu.Lock()
-	closing := s.closing
-	if !closing {
-		s.sessions.Add(1) // Done in session.Close
-	}
-	s.mu.Unlock()
-	if closing {
-		return nil, nil, &imap.Error{Type: imap.StatusResponseTypeBye, Text: "Server shutting down"}
-	}
-	s.count(func(m *metrics.Metrics) { m.Connections.WithLabelValues("imap").Inc() })
-	sess := newSession(s, conn)
-	if d := s.policy.Connect(sess.ctx, policy.Conn{Protocol: policy.IMAP, IP: remoteIP(sess)}); d.Refused() {
-		sess.Close()
-		// RFC 9051 7.1.5: BYE as the greeting refuses the connection.
-		return nil, nil, &imap.Error{Type: imap.StatusResponseTypeBye, Text: mailerr.Classify(d.Err()).Message}
-	}
-	return sess, nil, nil
+	return nil
 }
 
 // count updates metrics when they are configured.
@@ -244,19 +340,7 @@ func (s *Server) count(f func(m *metrics.Metrics)) {
 	}
 }
 
-// libLogger routes the library's Printf logging into slog. The library logs
-// client read errors (timeouts, resets) and, as a last resort, recovered
-// panics with their stack.
-type libLogger struct{ log *slog.Logger }
-
-func (l libLogger) Printf(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	switch {
-	case strings.HasPrefix(msg, "panic"):
-		l.log.Error("imap connection panic", "detail", msg)
-	case strings.HasPrefix(msg, "failed to read command"):
-		l.log.Debug("imap connection ended", "detail", msg)
-	default:
-		l.log.Warn("imap library", "detail", msg)
-	}
+// baseContext is the context of a connection: cancelled when it ends.
+func baseContext() (context.Context, context.CancelFunc) {
+	return context.WithCancel(context.Background())
 }

@@ -41,7 +41,7 @@ func TestSnapshotEntries(t *testing.T) {
 	if v := sel.view(3); !slices.Equal(v.flags, []string{`\Seen`, "$Label1"}) || !sel.msgs[3].gone() {
 		t.Errorf("after STORE and expunge by another session: %+v gone=%v", v, sel.msgs[3].gone())
 	}
-	if !sel.learnKeywords() || sel.keywords["$label1"] != "$Label1" {
+	if !sel.learnAllKeywords() || sel.keywords["$label1"] != "$Label1" {
 		t.Errorf("keywords %v", sel.keywords)
 	}
 }

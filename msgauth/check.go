@@ -22,6 +22,7 @@ import (
 
 	"congvu/internal/mailerr"
 	"congvu/resolve"
+	"congvu/smime"
 )
 
 // CheckerConfig configures a Checker (see the [inbound] configuration).
@@ -294,20 +295,15 @@ func (c *Checker) spoof(v Verdict, err *mailerr.Error, reason string) Verdict {
 func stripResults(h *textproto.Header, id string) int {
 	n := 0
 	for f := h.FieldsByKey("Authentication-Results"); f.Next(); {
-		v := strings.TrimSpace(f.Value())
-		end := strings.IndexFunc(v, func(r rune) bool { return r == ';' || r == '(' || isSpace(r) })
-		if end >= 0 {
-			v = v[:end]
-		}
-		if strings.EqualFold(v, id) {
+		// Decided by the parser that reads our results back (a leading
+		// comment, folding): what it would trust is removed.
+		if smime.ClaimsAuthservID(f.Value(), id) {
 			f.Del()
 			n++
 		}
 	}
 	return n
 }
-
-func isSpace(r rune) bool { return r == ' ' || r == '\t' || r == '\r' || r == '\n' }
 
 // formatResults writes the Authentication-Results field, one method per line.
 func formatResults(id string, results []authres.Result) []byte {

@@ -164,6 +164,9 @@ func TestCheckStripsForgedResults(t *testing.T) {
 	m := msg("vanthu@angiang.gov.vn",
 		"Authentication-Results: "+authserv+"; dmarc=pass header.from=angiang.gov.vn\r\n",
 		"Authentication-Results: MAIL.KHANHHOA.GOV.VN (fake);\r\n dkim=pass\r\n",
+		// A leading comment does not hide our authserv-id from the
+		// parser that reads our results back (smime.FromHeader).
+		"Authentication-Results: (checked) "+authserv+"; smime=pass\r\n",
 		"Authentication-Results: mx.angiang.gov.vn; spf=pass smtp.mailfrom=angiang.gov.vn\r\n")
 	signed := f.sign(f.others, m)
 	v := check(f.checker(nil), "192.0.2.10", "vanthu@angiang.gov.vn", signed)

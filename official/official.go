@@ -349,7 +349,8 @@ func (c *Checker) stripHeader(msg []byte, root *mimetree.Part) ([]byte, bool) {
 	var out bytes.Buffer
 	changed := false
 	skip := false
-	for _, line := range bytes.SplitAfter(hdr, []byte("\n")) {
+	lines := bytes.SplitAfter(hdr, []byte("\n"))
+	for i, line := range lines {
 		if len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
 			if !skip {
 				out.Write(line)
@@ -359,7 +360,7 @@ func (c *Checker) stripHeader(msg []byte, root *mimetree.Part) ([]byte, bool) {
 		name, value, _ := bytes.Cut(line, []byte(":"))
 		n := strings.TrimSpace(string(name))
 		skip = strings.EqualFold(n, c.cfg.SignHeader) ||
-			strings.EqualFold(n, "Authentication-Results") && c.claimsUs(value, hdr, line)
+			strings.EqualFold(n, "Authentication-Results") && c.claimsUs(fieldValue(value, lines[i+1:]))
 		if skip {
 			changed = true
 			continue
@@ -373,22 +374,24 @@ func (c *Checker) stripHeader(msg []byte, root *mimetree.Part) ([]byte, bool) {
 	return out.Bytes(), true
 }
 
-// claimsUs reports whether an Authentication-Results field (its first
-// line) names our authserv-id.
-func (c *Checker) claimsUs(value, _, _ []byte) bool {
-	v := strings.TrimSpace(string(value))
-	for strings.HasPrefix(v, "(") { // a leading comment
-		if i := strings.IndexByte(v, ')'); i >= 0 {
-			v = strings.TrimSpace(v[i+1:])
-		} else {
+// fieldValue is a field's value: the rest of its first line and its
+// folding lines.
+func fieldValue(first []byte, rest [][]byte) string {
+	v := string(first)
+	for _, l := range rest {
+		if len(l) == 0 || l[0] != ' ' && l[0] != '\t' {
 			break
 		}
+		v += string(l)
 	}
-	end := strings.IndexAny(v, "; \t\r\n(")
-	if end >= 0 {
-		v = v[:end]
-	}
-	return strings.EqualFold(v, c.cfg.AuthservID)
+	return v
+}
+
+// claimsUs reports whether an Authentication-Results field value names
+// our authserv-id, decided by the parser that reads our results back
+// (smime.FromHeader): a leading comment or a fold does not hide it.
+func (c *Checker) claimsUs(value string) bool {
+	return smime.ClaimsAuthservID(value, c.cfg.AuthservID)
 }
 
 // byteSemaphore bounds the bytes in flight.

@@ -143,6 +143,12 @@ func (s *session) login(login, password, authzid string) {
 		s.loginFailed(login, err)
 		return
 	}
+	if s.srv.deps.NoUnitLogin && acct.Role == directory.RoleUnit {
+		s.srv.countLogin("refused")
+		s.log.Info("pop3: login as a unit mailbox refused", "user", acct.Address)
+		s.fail(errUnitLogin)
+		return
+	}
 	s.srv.countLogin("ok")
 	log := s.log.With("user", acct.Address)
 	if !s.srv.lockMaildrop(acct.Address) {
@@ -199,3 +205,8 @@ func (s *session) loginFailed(login string, err error) {
 	// RFC 1939 section 4 allows closing after failed logins.
 	s.done = s.authFails >= maxAuthFailures
 }
+
+// errUnitLogin refuses a log-in as a unit's shared mailbox: an [AUTH]
+// refusal of these credentials (RFC 3206).
+var errUnitLogin = mailerr.ErrAuthFailed.WithMessage("A unit mailbox is opened from your own account (IMAP, Shared/)",
+	"Hộp thư đơn vị được mở từ tài khoản của chính bạn (IMAP, thư mục Shared/)")

@@ -44,6 +44,10 @@ type Deps struct {
 	Metrics *metrics.Metrics
 	// Policy is the policy engine's hooks; nil accepts everything.
 	Policy policy.Hooks
+	// NoUnitLogin refuses logins as a unit's shared mailbox: it has no
+	// password of its own, its clerks open it over IMAP from their own
+	// accounts (as imapd does when it offers the shared namespace).
+	NoUnitLogin bool
 }
 
 const (

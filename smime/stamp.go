@@ -202,6 +202,17 @@ func FromHeader(header []byte, authservID string) []Result {
 	return out
 }
 
+// ClaimsAuthservID reports whether value, the unfolded value of an
+// Authentication-Results field, names authservID — decided exactly as
+// FromHeader decides which fields to read, so that code removing our
+// fields from mail that did not come through our checks (RFC 8601 5)
+// removes every field FromHeader would trust.
+func ClaimsAuthservID(value, authservID string) bool {
+	authservID = strings.TrimSpace(authservID)
+	id, _ := authservIDOf(value)
+	return authservID != "" && strings.EqualFold(id, authservID)
+}
+
 // fieldValues returns the unfolded values of the fields named name
 // (RFC 5322 2.2.3), in order, from a header block that ends at the first
 // empty line.

@@ -60,6 +60,10 @@ func (s *session) checkAuthor(msg *spool) error {
 	if err := s.ownsAll(authors, errFromNotOwned, "From"); err != nil {
 		return err
 	}
+	sentAs := false
+	for _, a := range authors {
+		sentAs = sentAs || !owns(s.account, a.Address)
+	}
 	if senders := h.Values("Sender"); len(senders) > 0 {
 		sender, err := msgauth.ParseAddressList(senders[0])
 		if err != nil || len(senders) > 1 || len(sender) != 1 {
@@ -71,6 +75,10 @@ func (s *session) checkAuthor(msg *spool) error {
 		}
 	}
 	var add []byte
+	if sentAs && !h.Has("Sender") {
+		// RFC 5322 3.6.2: the clerk who wrote for the unit is the Sender.
+		add = append(add, "Sender: "+s.account.Address+"\r\n"...)
+	}
 	if !h.Has("Message-Id") {
 		add = append(add, "Message-ID: <"+newMessageID()+"@"+s.srv.cfg.Hostname+">\r\n"...)
 	}
@@ -87,7 +95,7 @@ func (s *session) checkAuthor(msg *spool) error {
 // display name, is the account's own.
 func (s *session) ownsAll(addrs []*mail.Address, notOwned *mailerr.Error, field string) error {
 	for _, a := range addrs {
-		if !owns(s.account, a.Address) {
+		if !owns(s.account, a.Address) && !s.sendsAs(a.Address) {
 			return notOwned.With(fmt.Errorf("%s wrote %s: %s", s.account.Address, field, a.Address))
 		}
 		for _, other := range msgauth.NameAddresses(a.Name) {

@@ -60,6 +60,8 @@ type envOptions struct {
 	// storeDir puts the store (and the spool) elsewhere, e.g. on a small
 	// file system; "" is under the test's temporary directory.
 	storeDir string
+	// sendAs lets accounts write as shared mailboxes.
+	sendAs SendAs
 }
 
 type env struct {
@@ -139,7 +141,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		TLS:             &tls.Config{Certificates: []tls.Certificate{cert}},
 		SpoolDir:        spoolDir,
 	}, Deps{Store: store, Dir: d, Logger: log, Metrics: e.metrics, Policy: hooks,
-		Outbound: opts.outbound, Signer: opts.signer, Inbound: opts.inbound})
+		Outbound: opts.outbound, Signer: opts.signer, Inbound: opts.inbound, SendAs: opts.sendAs})
 
 	done := make(chan error, 3)
 	for _, l := range []struct {

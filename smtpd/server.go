@@ -89,6 +89,15 @@ type Deps struct {
 	// Documents checks official documents on both listeners (signatures,
 	// the state-secret guard, centralised signing); nil skips it.
 	Documents DocumentChecker
+	// SendAs lets an account send as a unit's shared mailbox it works for
+	// (the văn thư); nil: officials send only as themselves.
+	SendAs SendAs
+}
+
+// SendAs says whether account may write as address, an address that is
+// not its own.
+type SendAs interface {
+	MaySendAs(ctx context.Context, account *directory.Account, address string) bool
 }
 
 // Defaults.
@@ -136,6 +145,8 @@ type Server struct {
 
 	// documents is the official-document checker (documents.go).
 	documents DocumentChecker
+	// sendAs lets clerks write as their unit's mailbox (session.go).
+	sendAs SendAs
 
 	mx, submission *smtp.Server
 
@@ -188,6 +199,7 @@ func New(cfg Config, deps Deps) *Server {
 		conns:   make(map[*idleConn]struct{}),
 	}
 	s.documents = deps.Documents
+	s.sendAs = deps.SendAs
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

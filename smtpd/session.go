@@ -108,8 +108,9 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 			return s.reply(phaseMail, errNullSender)
 		}
 		// RFC 6409 6.1: the MSA may refuse a reverse-path the user does
-		// not own. Officials send only as themselves (or their aliases).
-		if !owns(s.account, from) {
+		// not own. Officials send as themselves (or their aliases), clerks
+		// also as their unit's mailbox.
+		if !owns(s.account, from) && !s.sendsAs(from) {
 			return s.reply(phaseMail, mailerr.ErrSenderNotOwned.With(
 				fmt.Errorf("%s tried MAIL FROM:<%s>", s.account.Address, from)))
 		}
@@ -128,6 +129,17 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	s.tx = tx
 	s.mu.Unlock()
 	return nil
+}
+
+// sendsAs reports whether the account may write as address, another
+// account's (its unit's shared mailbox), and records it when so.
+func (s *session) sendsAs(address string) bool {
+	sa := s.srv.sendAs
+	if sa == nil || !sa.MaySendAs(context.Background(), s.account, directory.NormalizeAddress(address)) {
+		return false
+	}
+	s.log.Info("smtp sending as a shared mailbox", "account", s.account.Address, "as", address)
+	return true
 }
 
 // owns reports whether address is the account's primary address or alias.

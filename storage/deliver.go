@@ -276,8 +276,9 @@ func (u *userState) commitAppends(batch []*appendReq) {
 	var done []staged
 	touched := map[*folderRow]bool{}
 	err := u.write(context.Background(), func(ctx context.Context, tx *sql.Tx) error {
-		var used int64
-		if err := tx.QueryRowContext(ctx, "SELECT used_bytes FROM account WHERE id = 1").Scan(&used); err != nil {
+		var used, count int64
+		if err := tx.QueryRowContext(ctx, "SELECT used_bytes, (SELECT COALESCE(SUM(messages), 0) FROM folders) FROM account WHERE id = 1").
+			Scan(&used, &count); err != nil {
 			return err
 		}
 		folders := map[string]*folderRow{}
@@ -299,6 +300,11 @@ func (u *userState) commitAppends(batch []*appendReq) {
 				r.res.Err = mailerr.ErrOverQuota.With(fmt.Errorf("%s: %d + %d bytes > %d", u.key, used, r.msg.size, r.limit))
 				continue
 			}
+			if overQuota(count, 1, u.s.maxMsgs) {
+				r.res.Err = mailerr.ErrOverQuota.With(fmt.Errorf("%s: %d messages, limit %d", u.key, count, u.s.maxMsgs))
+				continue
+			}
+			count++
 			if !touched[f] {
 				touched[f] = true
 				f.highestModSeq++ // RFC 7162 3.1: the append is a change

@@ -3,6 +3,8 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -21,6 +23,9 @@ type mailbox struct {
 	s                  *FileStore
 	key, domain, local string
 	limit              int64
+	// reader is the account reading a shared mailbox; "" for the owner.
+	// Its \Seen flags are its own (shared.go).
+	reader string
 }
 
 func (m *mailbox) User() string { return m.key }
@@ -59,7 +64,13 @@ func (m *mailbox) Folders(ctx context.Context) ([]FolderStatus, error) {
 	err := m.with(ctx, func(u *userState) error {
 		folders, err := allFolders(ctx, u.db)
 		for _, f := range folders {
-			out = append(out, f.status())
+			st := f.status()
+			if m.reader != "" {
+				if st.Unseen, err = m.readerUnseen(ctx, u, f); err != nil {
+					return err
+				}
+			}
+			out = append(out, st)
 		}
 		return err
 	})
@@ -85,6 +96,9 @@ func (m *mailbox) Status(ctx context.Context, folder string) (FolderStatus, erro
 		f, err := getFolder(ctx, u.db, name)
 		if err == nil {
 			st = f.status()
+			if m.reader != "" {
+				st.Unseen, err = m.readerUnseen(ctx, u, f)
+			}
 		}
 		return err
 	})
@@ -93,9 +107,31 @@ func (m *mailbox) Status(ctx context.Context, folder string) (FolderStatus, erro
 
 // Create makes a folder and any missing superior folders (RFC 9051 6.3.4).
 func (m *mailbox) Create(ctx context.Context, folder string) error {
+	return m.CreateSpecialUse(ctx, folder, "")
+}
+
+// specialUses are the attributes CREATE-SPECIAL-USE may give a folder
+// (RFC 6154 §2); \All and \Flagged name virtual folders the store has not.
+var specialUses = map[string]string{`\archive`: `\Archive`, `\drafts`: `\Drafts`, `\junk`: `\Junk`,
+	`\sent`: `\Sent`, `\trash`: `\Trash`}
+
+// ErrUseAttr refuses a special-use attribute (RFC 6154 §3 USEATTR).
+var ErrUseAttr = &mailerr.Error{SMTPCode: 550, Enhanced: [3]int{5, 2, 0}, IMAPCode: "USEATTR",
+	Message: "Unsupported special-use attribute", MessageVI: "Thuộc tính thư mục đặc biệt không được hỗ trợ"}
+
+// CreateSpecialUse is Create giving the new folder a special use (RFC
+// 6154 §3), e.g. `\Archive`; "" for none.
+func (m *mailbox) CreateSpecialUse(ctx context.Context, folder, use string) error {
 	name, err := normalizeFolder(folder)
 	if err != nil {
 		return err
+	}
+	if use != "" {
+		canon, ok := specialUses[strings.ToLower(use)]
+		if !ok {
+			return ErrUseAttr.With(fmt.Errorf("attribute %q", use))
+		}
+		use = canon
 	}
 	return m.with(ctx, func(u *userState) error {
 		var created []int64
@@ -111,7 +147,11 @@ func (m *mailbox) Create(ctx context.Context, folder string) error {
 				if _, err := getFolder(ctx, tx, n); err == nil {
 					continue
 				}
-				f, err := u.createFolderTx(ctx, tx, acct, n, "", false)
+				fuse := ""
+				if n == name {
+					fuse = use
+				}
+				f, err := u.createFolderTx(ctx, tx, acct, n, fuse, false)
 				if err != nil {
 					return err
 				}
@@ -120,14 +160,21 @@ func (m *mailbox) Create(ctx context.Context, folder string) error {
 			if err := saveAccount(ctx, tx, acct); err != nil {
 				return err
 			}
+			if err := reconcileSubscriptions(ctx, tx); err != nil {
+				return err
+			}
 			return durable.SyncDir(u.dir)
 		})
 		if err != nil {
 			for _, id := range created {
 				os.RemoveAll(u.folderDir(id))
 			}
+			return err
 		}
-		return err
+		for _, id := range created {
+			u.syncMeta(ctx, id) // a revived subscription
+		}
+		return nil
 	})
 }
 
@@ -160,8 +207,16 @@ func (m *mailbox) Delete(ctx context.Context, folder string) error {
 				return mailerr.ErrCannotDo.WithMessage("Folder has subfolders; delete them first",
 					"Thư mục có thư mục con, hãy xoá các thư mục con trước")
 			}
+			if f.subscribed {
+				// RFC 9051 §6.3.7: the subscription stays.
+				if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO lost_subscriptions (name) VALUES (?)", f.name); err != nil {
+					return err
+				}
+			}
 			for _, q := range []string{"DELETE FROM messages WHERE folder_id = ?", "DELETE FROM cache WHERE folder_id = ?",
-				"DELETE FROM textidx WHERE folder_id = ?", "DELETE FROM textslice WHERE folder_id = ?", "DELETE FROM folders WHERE id = ?", "INSERT OR IGNORE INTO removals (folder_id, uid) VALUES (?, 0)"} {
+				"DELETE FROM textidx WHERE folder_id = ?", "DELETE FROM textslice WHERE folder_id = ?",
+				"DELETE FROM expunged WHERE folder_id = ?", "DELETE FROM seen WHERE folder_id = ?",
+				"DELETE FROM folders WHERE id = ?", "INSERT OR IGNORE INTO removals (folder_id, uid) VALUES (?, 0)"} {
 				if _, err := tx.ExecContext(ctx, q, f.id); err != nil {
 					return err
 				}
@@ -257,6 +312,9 @@ func (m *mailbox) Rename(ctx context.Context, from, to string) error {
 				}
 				created = append(created, f.id)
 			}
+			if err := reconcileSubscriptions(ctx, tx); err != nil {
+				return err
+			}
 			if len(created) == 0 {
 				return nil
 			}
@@ -312,6 +370,16 @@ func (m *mailbox) Subscribe(ctx context.Context, folder string, subscribed bool)
 		var id int64
 		err := u.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			f, err := getFolder(ctx, tx, name)
+			if err != nil && !subscribed && errors.Is(err, mailerr.ErrNoSuchFolder) {
+				// UNSUBSCRIBE of a deleted folder's subscription.
+				res, derr := tx.ExecContext(ctx, "DELETE FROM lost_subscriptions WHERE name = ?", name)
+				if derr != nil {
+					return derr
+				}
+				if n, _ := res.RowsAffected(); n > 0 {
+					return nil
+				}
+			}
 			if err != nil || f.subscribed == subscribed {
 				return err
 			}

@@ -17,8 +17,10 @@ import (
 // indexFile is the per-user SQLite index inside the user directory.
 const indexFile = "index.db"
 
-// schemaVersion is stored in PRAGMA user_version.
-const schemaVersion = 3
+// schemaVersion is stored in PRAGMA user_version. Version 4 added the
+// expunge log, the \Recent threshold, subscriptions that outlive their
+// folder (migrateV4) and the (folder, modseq) index behind ChangedSince.
+const schemaVersion = 4
 
 // schema is the per-user index. The message files are the data; the index
 // is the truth about which files are visible and with which flags.
@@ -37,6 +39,15 @@ const schemaVersion = 3
 //     (expunged messages, deleted folders with uid 0). They are removed after
 //     the commit and the rows cleared after that; recovery finishes the job
 //     after a crash, and Check does not count them as orphans.
+//   - expunged: the MODSEQ at which each expunged UID went, for QRESYNC's
+//     VANISHED (EARLIER) (RFC 7162 §3.2.5.2); bounded per folder, and
+//     folders.expunge_floor is the MODSEQ up to which it was trimmed.
+//   - folders.first_recent_uid: messages from this UID on are \Recent for
+//     the next session that selects the folder (RFC 3501 §2.3.2).
+//   - lost_subscriptions: subscriptions whose folder was deleted; a
+//     subscription is not removed with its folder (RFC 9051 §6.3.7).
+//   - seen: in a shared mailbox, which messages each reader has seen
+//     (per-user \Seen, RFC 4314 §4); messages.seen is the owner's.
 const schema = `
 CREATE TABLE IF NOT EXISTS account (
 	id               INTEGER PRIMARY KEY CHECK (id = 1),
@@ -55,7 +66,9 @@ CREATE TABLE IF NOT EXISTS folders (
 	messages       INTEGER NOT NULL DEFAULT 0,
 	unseen         INTEGER NOT NULL DEFAULT 0,
 	deleted        INTEGER NOT NULL DEFAULT 0,
-	size           INTEGER NOT NULL DEFAULT 0
+	size           INTEGER NOT NULL DEFAULT 0,
+	first_recent_uid INTEGER NOT NULL DEFAULT 1,
+	expunge_floor  INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS messages (
 	folder_id     INTEGER NOT NULL,
@@ -92,6 +105,23 @@ CREATE TABLE IF NOT EXISTS removals (
 	folder_id INTEGER NOT NULL,
 	uid       INTEGER NOT NULL,
 	PRIMARY KEY (folder_id, uid)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS expunged (
+	folder_id INTEGER NOT NULL,
+	uid       INTEGER NOT NULL,
+	modseq    INTEGER NOT NULL,
+	PRIMARY KEY (folder_id, uid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged (folder_id, modseq);
+CREATE TABLE IF NOT EXISTS lost_subscriptions (
+	name TEXT PRIMARY KEY
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS messages_modseq ON messages (folder_id, modseq);
+CREATE TABLE IF NOT EXISTS seen (
+	folder_id INTEGER NOT NULL,
+	reader    TEXT NOT NULL,
+	uid       INTEGER NOT NULL,
+	PRIMARY KEY (folder_id, reader, uid)
 ) WITHOUT ROWID;
 `
 
@@ -138,10 +168,65 @@ func initSchema(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("index schema version %d is newer than this program (%d)", v, schemaVersion)
 	}
 	if v < schemaVersion {
-		if _, err := db.ExecContext(ctx, schema); err != nil {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
 			return err
 		}
-		if _, err := db.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
+		defer tx.Rollback()
+		if _, err := tx.ExecContext(ctx, schema); err != nil {
+			return err
+		}
+		if v > 0 && v < 4 {
+			if err := migrateV4(ctx, tx); err != nil {
+				return fmt.Errorf("migrating index to version 4: %w", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}
+	return nil
+}
+
+// migrateV4 upgrades an index of version 2 or 3 (the new tables exist
+// already): the folders get the \Recent threshold and the expunge-log
+// floor. Messages already in a folder are not \Recent, and the expunge
+// log knows nothing before the migration: QRESYNC clients whose MODSEQ is
+// older get the full answer (RFC 7162 §3.2.5.2).
+func migrateV4(ctx context.Context, tx *sql.Tx) error {
+	cols := map[string]bool{}
+	rows, err := tx.QueryContext(ctx, "PRAGMA table_info(folders)")
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var cid, notNull, pk int
+		var name, typ string
+		var dflt sql.NullString
+		if err := rows.Scan(&cid, &name, &typ, &notNull, &dflt, &pk); err != nil {
+			rows.Close()
+			return err
+		}
+		cols[name] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, q := range []struct{ col, ddl, fill string }{
+		{"first_recent_uid", "ALTER TABLE folders ADD COLUMN first_recent_uid INTEGER NOT NULL DEFAULT 1",
+			"UPDATE folders SET first_recent_uid = uidnext"},
+		{"expunge_floor", "ALTER TABLE folders ADD COLUMN expunge_floor INTEGER NOT NULL DEFAULT 0",
+			"UPDATE folders SET expunge_floor = highest_modseq"},
+	} {
+		if cols[q.col] {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, q.ddl); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, q.fill); err != nil {
 			return err
 		}
 	}

@@ -31,11 +31,56 @@ func (m *mailbox) Messages(ctx context.Context, folder string) ([]MessageInfo, e
 			return err
 		}
 		k, st := listKey{u.key, f.id}, stampOf(f)
-		if out = u.s.lists.get(k, st); out != nil {
-			return nil
-		}
-		if out, err = listMessages(ctx, u.db, f); err == nil {
+		if out = u.s.lists.get(k, st); out == nil {
+			if out, err = listMessages(ctx, u.db, f); err != nil {
+				return err
+			}
 			u.s.lists.put(k, st, out)
+		}
+		if m.reader != "" {
+			out, err = m.readerView(ctx, u, f.id, out)
+		}
+		return err
+	})
+	return out, err
+}
+
+// ChangedSince lists the messages of folder whose MODSEQ is above since,
+// new ones included, ordered by UID: what changed after a client's last
+// look, read through the (folder, modseq) index instead of the whole
+// folder (RFC 7162 CHANGEDSINCE; imapd's refresh).
+func (m *mailbox) ChangedSince(ctx context.Context, folder string, since uint64) ([]MessageInfo, error) {
+	name, err := normalizeFolder(folder)
+	if err != nil {
+		return nil, err
+	}
+	var out []MessageInfo
+	err = m.with(ctx, func(u *userState) error {
+		f, err := getFolder(ctx, u.db, name)
+		if err != nil {
+			return err
+		}
+		rows, err := u.db.QueryContext(ctx, `SELECT uid, modseq, flags, internal_date, size FROM messages
+			WHERE folder_id = ? AND modseq > ? ORDER BY uid`, f.id, since)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var mi MessageInfo
+			var flags string
+			var date int64
+			if err := rows.Scan(&mi.UID, &mi.ModSeq, &flags, &date, &mi.Size); err != nil {
+				return err
+			}
+			mi.Flags, mi.InternalDate = splitFlags(flags), unixUTC(date)
+			out = append(out, mi)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if m.reader != "" && len(out) > 0 {
+			out, err = m.readerView(ctx, u, f.id, out)
 		}
 		return err
 	})
@@ -157,9 +202,10 @@ func (m *mailbox) SetFlags(ctx context.Context, folder string, uids []uint32, op
 	err = m.with(ctx, func(u *userState) error {
 		var f *folderRow
 		var before listStamp
+		var stored []MessageInfo
 		changed := false
 		err := u.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-			updated, failed, changed = nil, nil, false
+			updated, failed, stored, changed = nil, nil, nil, false
 			var err error
 			if f, err = getFolder(ctx, tx, name); err != nil {
 				return err
@@ -171,12 +217,33 @@ func (m *mailbox) SetFlags(ctx context.Context, folder string, uids []uint32, op
 				return err
 			}
 			modseq := f.highestModSeq + 1
+			var rs *readerSeen
+			if m.reader != "" {
+				if rs, err = m.loadReaderSeen(ctx, tx, f.id, uids); err != nil {
+					return err
+				}
+			}
 			for _, msg := range selectUIDs(rows, uids) {
 				if unchangedSince > 0 && msg.modseq > unchangedSince {
 					failed = append(failed, msg.uid)
 					continue
 				}
 				nf := applyFlags(msg.flags, op, flags)
+				if rs != nil {
+					// The reader's \Seen is theirs; the stored one stays.
+					var seenChanged bool
+					if nf, seenChanged, err = rs.apply(ctx, tx, msg, op, flags); err != nil {
+						return err
+					}
+					if seenChanged && sameFlags(nf, msg.flags) {
+						msg.modseq = modseq
+						if _, err := tx.ExecContext(ctx, "UPDATE messages SET modseq = ? WHERE folder_id = ? AND uid = ?",
+							modseq, f.id, msg.uid); err != nil {
+							return err
+						}
+						changed = true
+					}
+				}
 				if !sameFlags(nf, msg.flags) {
 					f.counts.add(contribution(msg.seen, msg.deleted, msg.size).neg())
 					msg.setFlags(nf)
@@ -188,7 +255,12 @@ func (m *mailbox) SetFlags(ctx context.Context, folder string, uids []uint32, op
 					}
 					changed = true
 				}
-				updated = append(updated, msg.info())
+				info := msg.info()
+				stored = append(stored, info)
+				if rs != nil {
+					info.Flags = rs.overlay(info.UID, info.Flags)
+				}
+				updated = append(updated, info)
 			}
 			if !changed {
 				return nil
@@ -197,7 +269,8 @@ func (m *mailbox) SetFlags(ctx context.Context, folder string, uids []uint32, op
 			return saveFolder(ctx, tx, f)
 		})
 		if err == nil && changed {
-			u.s.lists.update(listKey{u.key, f.id}, before, stampOf(f), updated)
+			// The cached listing holds the stored flags, not a reader's.
+			u.s.lists.update(listKey{u.key, f.id}, before, stampOf(f), stored)
 			u.notify(name, f.highestModSeq)
 		}
 		return err
@@ -237,7 +310,7 @@ func (m *mailbox) Expunge(ctx context.Context, folder string, uids []uint32) ([]
 			if len(rows) == 0 {
 				return nil
 			}
-			if err := deleteMessages(ctx, tx, f, rows); err != nil {
+			if err := deleteMessages(ctx, tx, f, rows, u.s.expungeLog); err != nil {
 				return err
 			}
 			var size int64
@@ -260,10 +333,11 @@ func (m *mailbox) Expunge(ctx context.Context, folder string, uids []uint32) ([]
 // deleteMessages deletes rows (as expunge), records their files for
 // removal and updates the folder's counts and MODSEQ (RFC 7162 3.2.10:
 // an expunge is a change). It does not touch the account's used bytes.
-func deleteMessages(ctx context.Context, tx *sql.Tx, f *folderRow, rows []messageRow) error {
+func deleteMessages(ctx context.Context, tx *sql.Tx, f *folderRow, rows []messageRow, lim expungeLogLimits) error {
 	for _, msg := range rows {
 		for _, q := range []string{"DELETE FROM messages WHERE folder_id = ? AND uid = ?",
 			"DELETE FROM cache WHERE folder_id = ? AND uid = ?",
+			"DELETE FROM seen WHERE folder_id = ? AND uid = ?",
 			"DELETE FROM textidx WHERE folder_id = ? AND uid = ?",
 			"INSERT OR IGNORE INTO removals (folder_id, uid) VALUES (?, ?)"} {
 			if _, err := tx.ExecContext(ctx, q, f.id, msg.uid); err != nil {
@@ -273,6 +347,9 @@ func deleteMessages(ctx context.Context, tx *sql.Tx, f *folderRow, rows []messag
 		f.counts.add(contribution(msg.seen, msg.deleted, msg.size).neg())
 	}
 	f.highestModSeq++
+	if err := logExpunged(ctx, tx, f, rows, lim); err != nil {
+		return err
+	}
 	return saveFolder(ctx, tx, f)
 }
 
@@ -338,12 +415,16 @@ func (m *mailbox) copyOrMove(ctx context.Context, from string, uids []uint32, to
 				total += msg.size
 			}
 			if !move {
-				var used int64
-				if err := tx.QueryRowContext(ctx, "SELECT used_bytes FROM account WHERE id = 1").Scan(&used); err != nil {
+				var used, count int64
+				if err := tx.QueryRowContext(ctx, "SELECT used_bytes, (SELECT COALESCE(SUM(messages), 0) FROM folders) FROM account WHERE id = 1").
+					Scan(&used, &count); err != nil {
 					return err
 				}
 				if overQuota(used, total, m.limit) {
 					return mailerr.ErrOverQuota.With(fmt.Errorf("%s: %d + %d bytes > %d", u.key, used, total, m.limit))
+				}
+				if overQuota(count, int64(len(rows)), u.s.maxMsgs) {
+					return mailerr.ErrOverQuota.With(fmt.Errorf("%s: %d + %d messages > %d", u.key, count, len(rows), u.s.maxMsgs))
 				}
 			}
 			df.highestModSeq++
@@ -371,6 +452,11 @@ func (m *mailbox) copyOrMove(ctx context.Context, from string, uids []uint32, to
 				if n, _ := ins.RowsAffected(); n == 0 {
 					sliced = append(sliced, [2]uint32{msg.uid, uid})
 				}
+				// Every reader of a shared mailbox keeps their \Seen.
+				if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO seen (folder_id, reader, uid)
+					SELECT ?, reader, ? FROM seen WHERE folder_id = ? AND uid = ?`, df.id, uid, sf.id, msg.uid); err != nil {
+					return err
+				}
 				df.counts.add(contribution(msg.seen, msg.deleted, msg.size))
 				res.SourceUIDs = append(res.SourceUIDs, msg.uid)
 				res.DestUIDs = append(res.DestUIDs, uid)
@@ -385,7 +471,7 @@ func (m *mailbox) copyOrMove(ctx context.Context, from string, uids []uint32, to
 				return err
 			}
 			if move {
-				return deleteMessages(ctx, tx, sf, rows)
+				return deleteMessages(ctx, tx, sf, rows, u.s.expungeLog)
 			}
 			return addUsed(ctx, tx, total)
 		})
@@ -413,6 +499,23 @@ func (m *mailbox) copyOrMove(ctx context.Context, from string, uids []uint32, to
 	return res, nil
 }
 
+// Usage is what a mailbox holds against its quotas (RFC 9208 STORAGE and
+// MESSAGE resources); a limit of 0 or less means none.
+type Usage struct {
+	Bytes, BytesLimit       int64
+	Messages, MessagesLimit int64
+}
+
+// Usage returns the bytes and messages held and their limits.
+func (m *mailbox) Usage(ctx context.Context) (Usage, error) {
+	us := Usage{BytesLimit: m.limit, MessagesLimit: m.s.maxMsgs}
+	err := m.with(ctx, func(u *userState) error {
+		return u.db.QueryRowContext(ctx, "SELECT used_bytes, (SELECT COALESCE(SUM(messages), 0) FROM folders) FROM account WHERE id = 1").
+			Scan(&us.Bytes, &us.Messages)
+	})
+	return us, err
+}
+
 // Quota returns the bytes used and the limit (negative: no limit).
 func (m *mailbox) Quota(ctx context.Context) (used, limit int64, err error) {
 	err = m.with(ctx, func(u *userState) error {
@@ -425,9 +528,18 @@ func (m *mailbox) Quota(ctx context.Context) (used, limit int64, err error) {
 // the FileStore by user and folder, so they outlive the user's open index
 // and hear about changes made through any Mailbox of the user.
 func (m *mailbox) Watch(folder string) (<-chan Event, func()) {
+	return m.WatchNotify(folder, nil)
+}
+
+// WatchNotify is Watch, and also calls fn after each event is queued, so
+// that a session waiting on something else (a network read) can be woken
+// without a goroutine of its own. fn runs in the goroutine of the change
+// with the store's watcher lock held: it must return at once and not use
+// the store.
+func (m *mailbox) WatchNotify(folder string, fn func()) (<-chan Event, func()) {
 	name, err := normalizeFolder(folder)
 	if err != nil {
 		name = folder
 	}
-	return m.s.watchers.watch(m.key, name)
+	return m.s.watchers.watch(m.key, name, fn)
 }

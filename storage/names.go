@@ -94,6 +94,10 @@ func normalizeFolder(name string) (string, error) {
 		if strings.TrimSpace(part) != part {
 			return "", badFolderName("leading or trailing space in a hierarchy level")
 		}
+		if part == "." || part == ".." {
+			// Clients that keep folders as files turn these into paths.
+			return "", badFolderName(`"." and ".." are not folder names`)
+		}
 	}
 	for _, r := range name {
 		// "*" and "%" are LIST wildcards (RFC 9051 6.3.9), so a folder with

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
 	gomessage "github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset" // decode RFC 2047 words in windows-1258, iso-8859-1…
 	"github.com/emersion/go-message/textproto"
@@ -51,7 +50,7 @@ func parseMessage(r io.Reader) (p *parsedMessage) {
 		}
 	}()
 	h, _ := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(header)))
-	p.Envelope = imapserver.ExtractEnvelope(h)
+	p.Envelope = ExtractEnvelope(h)
 	if len(header) >= maxHeaderBytes {
 		io.Copy(io.Discard, br)
 		p.Body = plainText(cr.n-int64(len(header)), cr.lines-headerLines)
@@ -93,9 +92,10 @@ func readRawHeader(br *bufio.Reader) ([]byte, int64) {
 	return buf, lines
 }
 
-// extractBodyStructure follows imapserver.ExtractBodyStructure (go-imap
-// v2.0.0-beta.8) field for field, with three changes that matter for a
-// server that parses untrusted mail at delivery time:
+// extractBodyStructure builds BODYSTRUCTURE the way go-imap v2.0.0-beta.8's
+// imapserver.ExtractBodyStructure did, field for field, with three
+// changes that matter for a server that parses untrusted mail at
+// delivery time:
 //   - leaf bodies are counted while streaming instead of read into memory;
 //   - nesting deeper than maxMIMEDepth is reported as an opaque leaf;
 //   - an invalid Content-Type, or a multipart that has no boundary or no
@@ -159,7 +159,7 @@ func extractBodyStructure(rawHeader textproto.Header, r io.Reader, depth int) im
 		child := extractBodyStructure(childHeader, br, depth+1)
 		io.Copy(io.Discard, br)
 		bs.MessageRFC822 = &imap.BodyStructureMessageRFC822{
-			Envelope:      imapserver.ExtractEnvelope(childHeader),
+			Envelope:      ExtractEnvelope(childHeader),
 			BodyStructure: child,
 			NumLines:      cr.lines,
 		}

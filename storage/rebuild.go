@@ -231,6 +231,11 @@ func (u *userState) rebuildTx(ctx context.Context, tx *sql.Tx, old *checkSnapsho
 			return nil, err
 		}
 	}
+	// The expunge log starts empty: it knows nothing before now, and the
+	// messages found are not \Recent.
+	if _, err := tx.ExecContext(ctx, "UPDATE folders SET expunge_floor = highest_modseq, first_recent_uid = uidnext"); err != nil {
+		return nil, err
+	}
 	return out, saveAccount(ctx, tx, acct)
 }
 

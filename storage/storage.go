@@ -106,6 +106,9 @@ type Store interface {
 	// Mailbox opens a user's mailbox, creating it with the special-use
 	// folders on first use. quotaBytes 0 means the store default.
 	Mailbox(ctx context.Context, user string, quotaBytes int64) (Mailbox, error)
+	// SharedMailbox opens owner's mailbox for another account, reader,
+	// whose \Seen flags are its own (a unit's shared mailbox).
+	SharedMailbox(ctx context.Context, owner, reader string, quotaBytes int64) (Mailbox, error)
 	Close() error
 }
 
@@ -117,13 +120,27 @@ type Mailbox interface {
 	Folders(ctx context.Context) ([]FolderStatus, error)
 	Status(ctx context.Context, folder string) (FolderStatus, error)
 	Create(ctx context.Context, folder string) error
+	// CreateSpecialUse creates a folder with a special use such as
+	// `\Archive` (RFC 6154 §3); others give ErrUseAttr.
+	CreateSpecialUse(ctx context.Context, folder, use string) error
 	Delete(ctx context.Context, folder string) error
 	Rename(ctx context.Context, from, to string) error
 	Subscribe(ctx context.Context, folder string, subscribed bool) error
+	// Subscriptions lists every subscribed name, also of folders that were
+	// deleted (RFC 9051 §6.3.7: DELETE does not unsubscribe).
+	Subscriptions(ctx context.Context) ([]string, error)
 
 	// Append stores a message durably (see package doc). Quota exceeded
 	// gives mailerr.ErrOverQuota.
 	Append(ctx context.Context, folder string, r io.Reader, flags []string, date time.Time) (DeliveryResult, error)
+	// Spool reads a message into the store's spool for AppendSpooled.
+	Spool(ctx context.Context, r io.Reader, date time.Time) (*Spooled, error)
+	// AppendSpooled appends spooled messages, several atomically (RFC
+	// 3502 MULTIAPPEND), with the durability of Append.
+	AppendSpooled(ctx context.Context, folder string, msgs []SpooledMessage) ([]DeliveryResult, error)
+	// ChangedSince lists the messages of a folder whose MODSEQ is above
+	// since (new ones included), ordered by UID.
+	ChangedSince(ctx context.Context, folder string, since uint64) ([]MessageInfo, error)
 	// Messages lists a folder's messages ordered by UID. The slice and its
 	// Flags are shared (with other messages and other callers): callers
 	// must not modify them.
@@ -142,8 +159,18 @@ type Mailbox interface {
 	Copy(ctx context.Context, from string, uids []uint32, to string) (CopyResult, error)
 	// Move is Copy + expunge of the sources, atomically in the index.
 	Move(ctx context.Context, from string, uids []uint32, to string) (CopyResult, error)
+	// ClaimRecent returns the first \Recent UID of folder for the caller
+	// (RFC 3501 §2.3.2): messages from it to uidNext-1 are \Recent in the
+	// caller's session. With claim they stop being \Recent for others.
+	ClaimRecent(ctx context.Context, folder string, uidNext uint32, claim bool) (uint32, error)
+	// Vanished returns the UIDs expunged from folder with a MODSEQ above
+	// since, ascending; complete is false when the bounded log no longer
+	// reaches back to since (RFC 7162 §3.2.5.2).
+	Vanished(ctx context.Context, folder string, since uint64) (uids []uint32, complete bool, err error)
 	// Quota returns bytes used and the limit.
 	Quota(ctx context.Context) (used, limit int64, err error)
+	// Usage returns the bytes and messages held and their limits.
+	Usage(ctx context.Context) (Usage, error)
 	// Watch delivers an Event whenever the folder changes, until cancel is
 	// called. The channel is buffered and coalescing: a slow reader misses
 	// no change, it just sees fewer events.

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,6 +44,8 @@ const (
 
 	// defaultQuota applies when Options.DefaultQuotaBytes is 0.
 	defaultQuota = 2 << 30
+	// defaultMaxMessages applies when Options.MaxMessages is 0.
+	defaultMaxMessages = 1_000_000
 	// userIdleTimeout is how long an unused user's index stays open.
 	userIdleTimeout = 2 * time.Minute
 	// maxOpenUsers bounds the unused indexes kept open: a delivery burst to
@@ -56,8 +59,11 @@ var _ Store = (*FileStore)(nil)
 
 // Options configures a FileStore.
 type Options struct {
-	DefaultQuotaBytes int64        // 0 → 2 GiB; negative → no limit
-	Logger            *slog.Logger // nil → discard
+	DefaultQuotaBytes int64 // 0 → 2 GiB; negative → no limit
+	// MaxMessages bounds the messages of one mailbox (RFC 9208 MESSAGE
+	// resource): 0 → 1,000,000; negative → no limit.
+	MaxMessages int64
+	Logger      *slog.Logger // nil → discard
 }
 
 // FileStore is the file-and-SQLite mail store. It implements Store.
@@ -86,6 +92,7 @@ type FileStore struct {
 	spoolFd  *os.File // holds the flock on spool while the store is open
 	lockFd   *os.File // shared flock on dir/lockFile while the store is open
 	quota    int64
+	maxMsgs  int64 // see Options.MaxMessages
 	log      *slog.Logger
 	idle     time.Duration
 	maxOpen  int // see maxOpenUsers
@@ -93,6 +100,8 @@ type FileStore struct {
 	copyBufs sync.Pool // *[]byte buffers for spooling
 	decoded  *decodedCache
 	lists    *listCache
+	// expungeLog bounds each folder's expunge log (sync.go).
+	expungeLog expungeLogLimits
 	// lastFullAlert is when alertFull last logged (UnixNano).
 	lastFullAlert atomic.Int64
 	// dirSync makes new directory entries durable on the delivery path
@@ -135,15 +144,22 @@ func Open(dir string, opts Options) (*FileStore, error) {
 		users:       map[string]*userEntry{},
 		stopJanitor: make(chan struct{}),
 		janitorDone: make(chan struct{}),
-		watchers:    watchers{m: map[watchKey]map[chan Event]struct{}{}},
+		watchers:    watchers{m: map[watchKey]map[chan Event]func(){}},
 		dirSync:     durable.SyncDir,
 		decoded:     newDecodedCache(decodedCacheBytes),
+		expungeLog:  defaultExpungeLog,
 		lists:       newListCache(listCacheBytes),
 	}
 	s.cond = sync.NewCond(&s.mu)
 	s.copyBufs.New = func() any { b := make([]byte, 32<<10); return &b }
 	if s.quota == 0 {
 		s.quota = defaultQuota
+	}
+	switch s.maxMsgs = opts.MaxMessages; {
+	case s.maxMsgs == 0:
+		s.maxMsgs = defaultMaxMessages
+	case s.maxMsgs < 0:
+		s.maxMsgs = 0
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -396,6 +412,21 @@ func (s *FileStore) Mailbox(ctx context.Context, user string, quotaBytes int64) 
 	return &mailbox{s: s, key: key, domain: domain, local: local, limit: s.limit(quotaBytes)}, nil
 }
 
+// SharedMailbox opens owner's mailbox for reader (another account): the
+// same messages, folders and flags, except \Seen, which is reader's own
+// (RFC 4314 §4 per-user \Seen). Who may do what is the caller's business.
+func (s *FileStore) SharedMailbox(ctx context.Context, owner, reader string, quotaBytes int64) (Mailbox, error) {
+	mb, err := s.Mailbox(ctx, owner, quotaBytes)
+	if err != nil {
+		return nil, err
+	}
+	m := mb.(*mailbox)
+	if r := strings.ToLower(reader); r != m.key {
+		m.reader = r
+	}
+	return m, nil
+}
+
 // limit resolves a per-account quota: 0 is the store default; a negative
 // limit means no limit (see overQuota).
 func (s *FileStore) limit(quotaBytes int64) int64 {
@@ -425,10 +456,17 @@ type userState struct {
 	writeMu sync.Mutex
 	// metaMu serializes rewrites of folder.json files.
 	metaMu sync.Mutex
+	// recent holds \Recent claims not yet written (sync.go).
+	recent recentClaims
 }
 
 func (u *userState) close() error {
 	u.commit.stop()
+	if u.recentDirty() {
+		if err := u.write(context.Background(), func(context.Context, *sql.Tx) error { return nil }); err != nil {
+			u.log.Warn("storage: saving \\Recent claims", "err", err)
+		}
+	}
 	return u.db.Close()
 }
 
@@ -455,6 +493,10 @@ func (u *userState) write(ctx context.Context, fn func(ctx context.Context, tx *
 		return err
 	}
 	if err := fn(ctx, tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := u.flushRecent(ctx, tx); err != nil {
 		tx.Rollback()
 		return err
 	}

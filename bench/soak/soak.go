@@ -167,7 +167,7 @@ func start(bin, dir string) (*server, error) {
 	ready := filepath.Join(dir + "-ready.json")
 	os.Remove(ready)
 	args := []string{"quickstart", "--dir", dir, "--ready-file", ready}
-	for _, l := range []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http", "https", "admin"} {
+	for _, l := range []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http", "https", "admin", "ldap", "ldaps", "managesieve"} {
 		args = append(args, "--"+l+"-addr", "127.0.0.1:0")
 	}
 	cmd := exec.Command(bin, args...)

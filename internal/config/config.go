@@ -124,6 +124,9 @@ type LDAP struct {
 type Storage struct {
 	Path              string `toml:"path"` // relative to DataDir
 	DefaultQuotaBytes int64  `toml:"default_quota_bytes"`
+	// MaxMessages bounds the messages of one mailbox (IMAP QUOTA MESSAGE
+	// resource, RFC 9208); negative means no limit.
+	MaxMessages int64 `toml:"max_messages"`
 }
 
 // SMTP configures smtpd.
@@ -138,6 +141,9 @@ type SMTP struct {
 // IMAP configures imapd.
 type IMAP struct {
 	IdleTimeoutSeconds int `toml:"idle_timeout_seconds"`
+	// SharedACLPath is the database of the rights administrators gave on
+	// the units' shared mailboxes (SETACL), relative to data_dir.
+	SharedACLPath string `toml:"shared_acl_path"`
 }
 
 // Default returns the configuration used when a file leaves options out.
@@ -166,9 +172,9 @@ func Default() Config {
 		},
 		Directory: Directory{Backend: "sqlite", SQLitePath: "directory.db",
 			LDAP: LDAP{PoolSize: 8, TimeoutSeconds: 5, CacheTTLSeconds: 60}},
-		Storage:  Storage{Path: "mail", DefaultQuotaBytes: 2 << 30},
+		Storage:  Storage{Path: "mail", DefaultQuotaBytes: 2 << 30, MaxMessages: 1_000_000},
 		SMTP:     SMTP{MaxMessageBytes: 30 << 20, MaxRecipients: 100},
-		IMAP:     IMAP{IdleTimeoutSeconds: 1800},
+		IMAP:     IMAP{IdleTimeoutSeconds: 1800, SharedACLPath: "shared-acl.db"},
 		Policy:   DefaultPolicy(),
 		Web:      defaultWeb(),
 		Password: defaultPassword(),

@@ -34,6 +34,7 @@ import (
 	"congvu/policy"
 	"congvu/pop3d"
 	"congvu/queue"
+	"congvu/sharing"
 	"congvu/sieve"
 	"congvu/smime"
 	"congvu/smtpd"
@@ -122,7 +123,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	}
 	r.closers = append(r.closers, r.Dir.Close)
 	r.Store, err = storage.Open(cfg.Path(cfg.Storage.Path), storage.Options{
-		DefaultQuotaBytes: cfg.Storage.DefaultQuotaBytes, Logger: log,
+		DefaultQuotaBytes: cfg.Storage.DefaultQuotaBytes, MaxMessages: cfg.Storage.MaxMessages, Logger: log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
@@ -201,6 +202,13 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	r.trust = signing.trust
 	smtpDeps.Documents = signing.checker
 
+	// The units' shared mailboxes: rights from the directory and SETACL.
+	shares, err := sharing.Open(cfg.Path(cfg.IMAP.SharedACLPath), r.Dir, log.With("component", "sharing"))
+	if err != nil {
+		return nil, fmt.Errorf("sharing: %w", err)
+	}
+	r.closers = append(r.closers, shares.Close)
+	smtpDeps.SendAs = shares
 	smtpSrv := smtpd.New(smtpd.Config{
 		Hostname:        cfg.Server.Hostname,
 		LocalDomains:    cfg.Server.LocalDomains,
@@ -208,15 +216,36 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		MaxRecipients:   cfg.SMTP.MaxRecipients,
 		TLS:             tlsCfg,
 	}, smtpDeps)
+	// An LDAP directory changes passwords and states behind congvu's back
+	// (and caches lookups itself): no IMAP credential cache there.
+	var credTTL time.Duration
+	if cfg.Directory.Backend == "ldap" {
+		credTTL = -1
+	}
 	imapSrv := imapd.New(imapd.Config{
-		TLS:            tlsCfg,
-		Hostname:       cfg.Server.Hostname,
-		MaxLiteralSize: cfg.SMTP.MaxMessageBytes,
-		IdleTimeout:    time.Duration(cfg.IMAP.IdleTimeoutSeconds) * time.Second,
+		TLS:                tlsCfg,
+		Hostname:           cfg.Server.Hostname,
+		AuthservID:         cmpOr(cfg.Inbound.AuthservID, cfg.Server.Hostname),
+		MaxLiteralSize:     cfg.SMTP.MaxMessageBytes,
+		IdleTimeout:        time.Duration(cfg.IMAP.IdleTimeoutSeconds) * time.Second,
+		CredentialCacheTTL: credTTL,
 	}, imapd.Deps{Store: r.Store, Dir: protoDir("imap"), Logger: log.With("proto", "imap"), Metrics: r.Metrics,
-		Policy: cp.hooks})
+		Policy: cp.hooks, Sharing: shares,
+		// With two-factor sign-in on, app passwords decide (and can be
+		// revoked at any time): nothing is remembered for those accounts.
+		CredentialCacheable: func(ctx context.Context, address string) (bool, error) {
+			on, err := secondFactor.Enabled(ctx, address)
+			return !on, err
+		},
+		Audit: func(ctx context.Context, e policy.AuditEntry) error {
+			if e.At.IsZero() {
+				e.At = time.Now()
+			}
+			return r.Policy.DB().AppendAudit(ctx, e)
+		}})
 	popSrv := pop3d.New(pop3d.Config{TLS: tlsCfg, Hostname: cfg.Server.Hostname},
-		pop3d.Deps{Store: r.Store, Dir: protoDir("pop3"), Logger: log.With("proto", "pop3"), Metrics: r.Metrics, Policy: cp.hooks})
+		pop3d.Deps{Store: r.Store, Dir: protoDir("pop3"), Logger: log.With("proto", "pop3"), Metrics: r.Metrics, Policy: cp.hooks,
+			NoUnitLogin: true})
 	sieveSrv := managesieve.New(managesieve.Config{TLS: tlsCfg, Hostname: cfg.Server.Hostname, MaxRedirects: cfg.Sieve.MaxRedirects},
 		managesieve.Deps{Store: r.Sieve, Dir: r.Dir, Policy: cp.hooks, Logger: log.With("proto", "managesieve")})
 	// The danh bạ for mail clients: LDAP here, CardDAV on the HTTPS mux.

@@ -143,6 +143,11 @@ userdb {
   driver = passwd-file
   args = %[1]s/users
 }
+# Both servers remember a verified password for 5 minutes, so a client
+# that reconnects skips the argon2id (congvu: internal/authcache; Dovecot
+# keeps a SHA1 of it). Not with LDAP, where congvu has no such cache.
+auth_cache_size = 10M
+auth_cache_ttl = 5 mins
 `, dir)
 	if l := opts.LDAP; l != nil {
 		// Search as the service account, then bind as the user (auth_bind),

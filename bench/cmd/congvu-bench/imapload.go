@@ -65,6 +65,9 @@ type imapLoadResult struct {
 	Errors   int                `json:"errors"`
 	FirstErr string             `json:"first_error,omitempty"`
 	PerOp    map[string]opStats `json:"per_op"`
+	// CPUSeconds is the server's CPU time (its whole process tree)
+	// during the run.
+	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
 }
 
 // cyclesPerSession is how many workload cycles a client runs before it

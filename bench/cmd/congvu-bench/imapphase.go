@@ -30,6 +30,8 @@ type imapResults struct {
 	// Import is the separate big import (full mode: 200k messages).
 	Import *importResult `json:"import,omitempty"`
 	Idle   []idleResult  `json:"idle"`
+	// Resync is a reconnecting client catching up with the large folder.
+	Resync []resyncResult `json:"resync,omitempty"`
 	// Webmail is congvu's message-list page of the large folder.
 	Webmail *webmailResult `json:"webmail,omitempty"`
 	// Roundcube is the reference: Roundcube's message list over Dovecot.
@@ -144,7 +146,10 @@ func runIMAPPart(env imapEnv) (*imapResults, error) {
 	runTarget := func(t imapTarget, pid int, measure, metricsURL string) {
 		for _, c := range sz.Clients {
 			logf("IMAP %s: mixed workload, %d clients", t.Name, c)
-			out.Load = append(out.Load, runIMAPLoad(t, c, sz.PointTime, uint64(c)))
+			cpu := treeCPU(pid)
+			res := runIMAPLoad(t, c, sz.PointTime, uint64(c))
+			res.CPUSeconds = treeCPU(pid) - cpu
+			out.Load = append(out.Load, res)
 		}
 		logf("IMAP %s: large mailbox", t.Name)
 		out.Large = append(out.Large, measureLarge(t.Name, t.Addr, largeUser, out.LargeCorpus.Since))
@@ -168,6 +173,13 @@ func runIMAPPart(env imapEnv) (*imapResults, error) {
 				rc.proc.stop()
 			}
 		}
+		// After the large-folder and webmail figures: it expunges.
+		logf("IMAP %s: QRESYNC reconnect vs full resync", t.Name)
+		resyncUser := largeUser
+		if t.Name == targetCongvu && out.Webmail != nil && out.Webmail.NewPassword != "" {
+			resyncUser.Password = out.Webmail.NewPassword
+		}
+		out.Resync = append(out.Resync, measureResync(t.Name, t.Addr, resyncUser))
 		logf("IMAP %s: %d idle connections", t.Name, sz.IdleConns)
 		out.Idle = append(out.Idle, measureIdle(t.Name, t.Addr, loadUsers, sz.IdleConns, pid, measure, metricsURL))
 	}

@@ -92,6 +92,56 @@ func treeMem(root int) procMem {
 	return m
 }
 
+// clockTicks is USER_HZ, the unit of CPU times in /proc/PID/stat: 100 on
+// every Linux architecture Go supports.
+const clockTicks = 100
+
+// treeCPU is the CPU time (user + system, in seconds) used so far by root
+// and its descendants, including descendants that exited and were reaped
+// (their time is in their parent's cutime/cstime): Dovecot's imap
+// processes end with each session.
+func treeCPU(root int) float64 {
+	entries, _ := os.ReadDir("/proc")
+	parent := map[int]int{}
+	for _, e := range entries {
+		if pid, err := strconv.Atoi(e.Name()); err == nil {
+			parent[pid] = parentOf(pid)
+		}
+	}
+	var ticks int64
+	for pid := range parent {
+		in := false
+		for p, n := pid, 0; p > 1 && n < 64; p, n = parent[p], n+1 {
+			if p == root {
+				in = true
+				break
+			}
+		}
+		if !in {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		// After the command: state ppid pgrp session tty tpgid flags
+		// minflt cminflt majflt cmajflt utime stime cutime cstime.
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 15 {
+			continue
+		}
+		for _, x := range f[11:15] {
+			n, _ := strconv.ParseInt(x, 10, 64)
+			ticks += n
+		}
+	}
+	return float64(ticks) / clockTicks
+}
+
 // measuredRun is a child process run to completion with its resource use.
 type measuredRun struct {
 	Seconds   float64 `json:"seconds"`

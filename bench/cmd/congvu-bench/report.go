@@ -114,11 +114,14 @@ func printReport(w io.Writer, r *results, points []loadPoint) {
 		"(delivery to Dovecot follows, and the durable row waits for the last file in the Maildirs).")
 	if r.IMAP != nil {
 		fmt.Fprintln(w, "- IMAP: both servers over implicit TLS (ECDSA P-256 certificate, X25519), the same users and the same imported "+
-			"mailboxes, and the same argon2id cost per LOGIN (m=19 MiB, t=1, p=1). Each client logs in as its own user and repeats: "+
+			"mailboxes, and the same argon2id cost per LOGIN (m=19 MiB, t=1, p=1), paid once per user in 5 minutes: both remember "+
+			"a verified password (congvu's keyed-hash cache, Dovecot's auth_cache). Each client logs in as its own user and repeats: "+
 			"LIST, STATUS, SELECT, FETCH of the latest 50 (flags, size, envelope, header fields), FETCH of one whole message, "+
 			"STORE ±\\Flagged, SEARCH (SUBJECT or UNSEEN), APPEND 10 KB, STORE \\Deleted, UID EXPUNGE, IDLE+DONE; it reconnects "+
 			"every 5 rounds. congvu fsyncs every change (flags included); Dovecot runs with its default mail_fsync=optimized. "+
-			"Large-folder times are medians of 3 on one connection. Idle memory is read once it stopped shrinking: RSS of "+
+			"Large-folder times are medians of 3 on one connection. The QRESYNC row: a client remembers UIDVALIDITY and "+
+			"HIGHESTMODSEQ, another flags and expunges scattered messages of the large folder, then the first reconnects; "+
+			"bytes the server sends for SELECT (QRESYNC) vs for SELECT and UID FETCH 1:* (FLAGS). Idle memory is read once it stopped shrinking: RSS of "+
 			"congvu's one process, PSS summed over Dovecot's processes.")
 	}
 	if r.IMAP != nil && r.IMAP.Webmail != nil {

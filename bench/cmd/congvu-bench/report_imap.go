@@ -68,6 +68,16 @@ func imapRows(r *results) []tableRow {
 		}
 		rows = append(rows, tableRow{fmt.Sprintf("IMAP mixed workload, %d clients (%d-message INBOX each): commands/s", c, im.MailboxMessages),
 			fmt.Sprintf("%.0f", cv.OpsPerS), ref, rat})
+		if cv.CPUSeconds > 0 && cv.Ops > 0 {
+			// Lower is better: the ratio is Dovecot's ÷ congvu's.
+			perCmd := func(l *imapLoadResult) float64 { return l.CPUSeconds * 1000 / float64(l.Ops) }
+			ref, rat := "not measured", "–"
+			if dv != nil && dv.CPUSeconds > 0 && dv.Ops > 0 {
+				ref, rat = fmt.Sprintf("%.2f ms", perCmd(dv)), ratioStr(perCmd(dv), perCmd(cv))
+			}
+			rows = append(rows, tableRow{fmt.Sprintf("IMAP %d clients: server CPU per command (whole process tree)", c),
+				fmt.Sprintf("%.2f ms", perCmd(cv)), ref, rat})
+		}
 		for _, op := range imapOps {
 			cs := cv.PerOp[op]
 			if cs.Count == 0 {
@@ -119,6 +129,27 @@ func imapRows(r *results) []tableRow {
 			}
 			rows = append(rows, tableRow{fmt.Sprintf("Large folder (%s): %s", size, x.name), cs, ref, rat})
 		}
+	}
+	var cvR, dvR *resyncResult
+	for i := range im.Resync {
+		switch im.Resync[i].Target {
+		case targetCongvu:
+			cvR = &im.Resync[i]
+		case targetDovecot:
+			dvR = &im.Resync[i]
+		}
+	}
+	if cvR != nil && cvR.Err == "" {
+		cell := func(x *resyncResult) string {
+			return fmt.Sprintf("%.1f%% (%s of %s bytes; %s vs %s)", 100*float64(x.QresyncBytes)/float64(max(x.FullBytes, 1)),
+				thousands(int(x.QresyncBytes)), thousands(int(x.FullBytes)), fmtMs(x.QresyncMs), fmtMs(x.FullMs))
+		}
+		ref, rat := "not measured", "–"
+		if dvR != nil && dvR.Err == "" {
+			ref, rat = cell(dvR), ratioStr(float64(dvR.QresyncBytes), float64(cvR.QresyncBytes))
+		}
+		rows = append(rows, tableRow{fmt.Sprintf("Reconnect to the large folder after %d flag changes and %d expunges: QRESYNC SELECT bytes as a share of SELECT + UID FETCH 1:* (FLAGS) (times)",
+			cvR.Changes, cvR.Expunges), cell(cvR), ref, rat})
 	}
 	imp := func(label string, ir *importResult) {
 		if ir == nil {
@@ -175,6 +206,11 @@ func imapNotes(r *results) []string {
 	for _, l := range im.Large {
 		if l.Err != "" {
 			notes = append(notes, fmt.Sprintf("- large folder on %s: %s", l.Target, l.Err))
+		}
+	}
+	for _, x := range im.Resync {
+		if x.Err != "" {
+			notes = append(notes, fmt.Sprintf("- QRESYNC reconnect on %s: %s", x.Target, x.Err))
 		}
 	}
 	for _, x := range im.Idle {

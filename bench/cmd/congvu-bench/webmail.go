@@ -31,6 +31,8 @@ type webmailResult struct {
 	AfterReadP50Ms float64 `json:"after_read_p50_ms"`
 	AfterReadP95Ms float64 `json:"after_read_p95_ms"`
 	RowsPerPage    int     `json:"rows_per_page"`
+	// NewPassword is the password the first sign-in chose, if it asked.
+	NewPassword string `json:"-"`
 	// Search*: the search page over the whole large folder, for the rare
 	// word (a few hits in the text) and for an accent-free phrase of one
 	// subject in twelve (congvu: its newest 200; Roundcube: every match).
@@ -118,6 +120,7 @@ func measureWebmailInto(res *webmailResult, httpsAddr string, u benchUser, reque
 		if _, r, err = post(page, "/password", url.Values{"current": {u.Password}, "new": {next}, "confirm": {next}}); err != nil {
 			return fmt.Errorf("forced password change: %w", err)
 		}
+		res.NewPassword = next
 		if r.Request.URL.Path != "/" {
 			return fmt.Errorf("forced password change ended on %s", r.Request.URL.Path)
 		}
