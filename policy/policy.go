@@ -6,10 +6,11 @@
 //
 // The first policies are the account-security rules of the Ninh Bình
 // regulation (QĐ 162/2025/QĐ-UBND, the defaults in internal/config): lock an
-// account after 12 consecutive failed logins on any protocol, throttle
-// failed logins per client address, lock sending after more than 250
-// messages to outside domains in 10 minutes, lock accounts whose initial
-// password is unchanged after a month, delete retired mailboxes after their
+// account after more than 12 consecutive failed logins on any protocol,
+// throttle failed logins per client address, lock sending after more than
+// 250 messages to outside domains in 10 minutes, refuse initial and expired
+// passwords to mail clients, lock accounts whose initial password is
+// unchanged after a month, delete retired mailboxes after their
 // retention period, and refuse auto-forwarding outside the state's domains.
 //
 // Every decision that refuses or locks something is written to an audit log

@@ -267,6 +267,9 @@ func (s *session) Data(r io.Reader) (err error) {
 	if err := storage.CheckMIMEStructure(msg.reader()); err != nil {
 		return s.reply(phaseData, err)
 	}
+	if err := s.checkAttachments(msg); err != nil {
+		return s.reply(phaseData, err)
+	}
 	if err := s.checkAuthor(msg); err != nil {
 		return s.reply(phaseData, err)
 	}

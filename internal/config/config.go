@@ -116,8 +116,14 @@ type Storage struct {
 
 // SMTP configures smtpd.
 type SMTP struct {
+	// MaxMessageBytes is the largest message, sized so that an attachment
+	// of MaxAttachmentBytes still fits after base64 (4/3 and a CRLF every
+	// 76 characters: 30 MiB becomes about 41 MiB).
 	MaxMessageBytes int64 `toml:"max_message_bytes"`
-	MaxRecipients   int   `toml:"max_recipients"`
+	// MaxAttachmentBytes bounds each part of a message after its transfer
+	// encoding is decoded (the regulation's "attachments up to 30 MB").
+	MaxAttachmentBytes int64 `toml:"max_attachment_bytes"`
+	MaxRecipients      int   `toml:"max_recipients"`
 	// Outbound enables delivery to other domains through the outbound
 	// queue (the [outbound] section).
 	Outbound bool `toml:"outbound"`
@@ -155,7 +161,7 @@ func Default() Config {
 		Directory: Directory{Backend: "sqlite", SQLitePath: "directory.db",
 			LDAP: LDAP{PoolSize: 8, TimeoutSeconds: 5, CacheTTLSeconds: 60}},
 		Storage:  Storage{Path: "mail", DefaultQuotaBytes: 2 << 30},
-		SMTP:     SMTP{MaxMessageBytes: 30 << 20, MaxRecipients: 100},
+		SMTP:     SMTP{MaxMessageBytes: 42 << 20, MaxAttachmentBytes: 30 << 20, MaxRecipients: 100},
 		IMAP:     IMAP{IdleTimeoutSeconds: 1800},
 		Policy:   DefaultPolicy(),
 		Web:      defaultWeb(),
@@ -249,8 +255,8 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("directory.backend %q is not supported (sqlite or ldap)", c.Directory.Backend)
 	}
-	if c.SMTP.MaxMessageBytes <= 0 || c.SMTP.MaxRecipients <= 0 || c.Storage.DefaultQuotaBytes <= 0 {
-		return fmt.Errorf("smtp.max_message_bytes, smtp.max_recipients and storage.default_quota_bytes must be positive")
+	if c.SMTP.MaxMessageBytes <= 0 || c.SMTP.MaxRecipients <= 0 || c.Storage.DefaultQuotaBytes <= 0 || c.SMTP.MaxAttachmentBytes < 0 {
+		return fmt.Errorf("smtp.max_message_bytes, smtp.max_recipients and storage.default_quota_bytes must be positive, smtp.max_attachment_bytes not negative")
 	}
 	if err := c.validateWeb(); err != nil {
 		return err

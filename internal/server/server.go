@@ -139,8 +139,10 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		Config: cfg.Policy, LocalDomains: cfg.Server.LocalDomains, Hostname: cfg.Server.Hostname,
 		DBPath: cfg.Path(cfg.Policy.DBPath), Dir: r.Dir, Writer: r.Dir, Store: r.Store,
 		Logger: log.With("component", "policy"), Registerer: r.Metrics.Registry,
-		Outbound:      mail.enqueueFunc(),
-		QuarantineDir: cfg.Path(cfg.Policy.SecretGuard.QuarantineDir),
+		Outbound:           mail.enqueueFunc(),
+		QuarantineDir:      cfg.Path(cfg.Policy.SecretGuard.QuarantineDir),
+		DataDir:            cfg.Server.DataDir,
+		PasswordMaxAgeDays: cfg.Password.MaxAgeDays,
 	})
 	if err != nil {
 		return nil, err
@@ -170,11 +172,12 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	smtpDeps.Documents = signing.checker
 
 	smtpSrv := smtpd.New(smtpd.Config{
-		Hostname:        cfg.Server.Hostname,
-		LocalDomains:    cfg.Server.LocalDomains,
-		MaxMessageBytes: cfg.SMTP.MaxMessageBytes,
-		MaxRecipients:   cfg.SMTP.MaxRecipients,
-		TLS:             tlsCfg,
+		Hostname:           cfg.Server.Hostname,
+		LocalDomains:       cfg.Server.LocalDomains,
+		MaxMessageBytes:    cfg.SMTP.MaxMessageBytes,
+		MaxAttachmentBytes: cfg.SMTP.MaxAttachmentBytes,
+		MaxRecipients:      cfg.SMTP.MaxRecipients,
+		TLS:                tlsCfg,
 	}, smtpDeps)
 	imapSrv := imapd.New(imapd.Config{
 		TLS:            tlsCfg,
@@ -286,6 +289,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	if a := r.Addrs["https"]; a != "" {
 		_, httpsPort, _ = net.SplitHostPort(a)
 	}
+	r.Policy.SetPasswordChangeURL(passwordChangeURL(cfg.Server, httpsPort))
 	for _, p := range web.PrivatePaths() {
 		// GET and POST only: a method-less pattern would conflict with "GET /".
 		mux.Handle("GET "+p, web.HTTPSRedirect(httpsPort))
