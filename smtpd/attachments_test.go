@@ -1,6 +1,7 @@
 package smtpd
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
@@ -118,4 +119,21 @@ func TestAttachmentLimitDecodedParts(t *testing.T) {
 	if n := len(e.inbox(mai)); n != 0 {
 		t.Errorf("mai got %d messages", n)
 	}
+}
+
+// FuzzAttachmentCounter: any message, however malformed, is walked without
+// panicking, and a part reported too big really is over the limit.
+func FuzzAttachmentCounter(f *testing.F) {
+	f.Add(attachmentMessage(remote, thanh, "a.pdf", 300))
+	f.Add([]byte("Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: message/rfc822\r\n\r\n" +
+		"Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=3D=3D=\r\n--x--\r\n"))
+	f.Add([]byte("Content-Type: multipart/mixed; boundary=\"a\"\r\n\r\n--a\r\nContent-Type: multipart/alternative; boundary=a\r\n\r\n--a\r\n"))
+	f.Add([]byte("Content-Transfer-Encoding: base64\r\n\r\n!!!!QUJD\r\n"))
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		c := attachmentCounter{limit: 100}
+		c.entity(bufio.NewReader(bytes.NewReader(msg)), "", 0)
+		if c.tooBig != nil && c.tooBig.size <= 100 {
+			t.Fatalf("part %+v reported over a limit it is under", c.tooBig)
+		}
+	})
 }
