@@ -133,7 +133,7 @@ type AuthResult uint8
 const (
 	AuthOK          AuthResult = iota
 	AuthFailed                 // wrong password or unknown login
-	AuthDisabled               // right password, account locked or retired
+	AuthDisabled               // right password, account locked or retired (or its password expired in the directory)
 	AuthUnavailable            // directory down: says nothing about the user
 )
 
@@ -143,7 +143,7 @@ func ClassifyAuth(err error) AuthResult {
 	switch {
 	case err == nil:
 		return AuthOK
-	case errors.Is(err, mailerr.ErrAccountDisabled):
+	case errors.Is(err, mailerr.ErrAccountDisabled), errors.Is(err, mailerr.ErrPasswordExpired):
 		return AuthDisabled
 	case errors.Is(err, mailerr.ErrAuthFailed), errors.Is(err, mailerr.ErrUnknownUser):
 		return AuthFailed
