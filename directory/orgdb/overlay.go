@@ -169,7 +169,6 @@ func (o *Overlay) allStates(ctx context.Context) (map[string]localState, error) 
 	return m, unavailable(rows.Err())
 }
 
-
 // SetState implements directory.Writer.
 func (o *Overlay) SetState(ctx context.Context, address string, s directory.State) error {
 	return o.SetStateReason(ctx, address, s, "")
