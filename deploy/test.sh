@@ -27,6 +27,11 @@ if [ ${#need[@]} -gt 0 ]; then
 	fi
 fi
 
+# axe-core (npm) for the browser tests' accessibility check.
+if [ ! -f tests/interop/node_modules/axe-core/axe.min.js ]; then
+	(cd tests/interop && npm ci --no-audit --no-fund >/dev/null)
+fi
+
 export CGO_ENABLED=1
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then
@@ -37,4 +42,4 @@ go vet ./...
 # -race on the packages with concurrency; the interop tests run the real
 # binary (built without -race) and dominate wall time.
 go test -race -timeout 15m $(go list ./... | grep -v /tests/)
-go test -timeout 15m ./tests/...
+go test -timeout 40m ./tests/...

@@ -281,7 +281,8 @@ func (r *Revocation) download(ctx context.Context, url string, issuer *x509.Cert
 	r.crls[url] = c
 	r.mu.Unlock()
 	if r.cfg.CacheDir != "" {
-		if err := writeFileDurable(r.cachePath(url), body); err != nil {
+		dir, name := filepath.Split(r.cachePath(url))
+		if err := durable.WriteFile(dir, name, body); err != nil {
 			r.cfg.Logger.Warn("cannot cache CRL", "url", url, "err", err)
 		}
 	}
@@ -358,28 +359,4 @@ func (r *Revocation) fetch(ctx context.Context, method, url string, body []byte)
 		return nil, fmt.Errorf("%s: answer over %d bytes", url, maxCRLBytes)
 	}
 	return b, err
-}
-
-// writeFileDurable writes a file crash-safe (tmp, fsync, rename, fsync
-// directory).
-func writeFileDurable(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".crl-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if _, err := f.Write(b); err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return durable.SyncDir(filepath.Dir(path))
 }

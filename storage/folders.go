@@ -161,7 +161,7 @@ func (m *mailbox) Delete(ctx context.Context, folder string) error {
 					"Thư mục có thư mục con, hãy xoá các thư mục con trước")
 			}
 			for _, q := range []string{"DELETE FROM messages WHERE folder_id = ?", "DELETE FROM cache WHERE folder_id = ?",
-				"DELETE FROM textidx WHERE folder_id = ?", "DELETE FROM folders WHERE id = ?", "INSERT OR IGNORE INTO removals (folder_id, uid) VALUES (?, 0)"} {
+				"DELETE FROM textidx WHERE folder_id = ?", "DELETE FROM textslice WHERE folder_id = ?", "DELETE FROM folders WHERE id = ?", "INSERT OR IGNORE INTO removals (folder_id, uid) VALUES (?, 0)"} {
 				if _, err := tx.ExecContext(ctx, q, f.id); err != nil {
 					return err
 				}

@@ -18,7 +18,7 @@ import (
 const indexFile = "index.db"
 
 // schemaVersion is stored in PRAGMA user_version.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // schema is the per-user index. The message files are the data; the index
 // is the truth about which files are visible and with which flags.
@@ -31,6 +31,8 @@ const schemaVersion = 2
 //     textidx: each message's text filter (text.go), read by SEARCH
 //     BODY/TEXT. A message without a textidx row (delivered before schema
 //     version 2, or with too much text) is always searched for real.
+//     textslice: the filters of many messages of a folder, bit-sliced
+//     (schema version 3, textpack.go), so that a search reads few rows.
 //   - removals: files whose rows are gone but which may still be on disk
 //     (expunged messages, deleted folders with uid 0). They are removed after
 //     the commit and the rows cleared after that; recovery finishes the job
@@ -79,6 +81,13 @@ CREATE TABLE IF NOT EXISTS textidx (
 	filter    BLOB NOT NULL,
 	PRIMARY KEY (folder_id, uid)
 );
+CREATE TABLE IF NOT EXISTS textslice (
+	folder_id INTEGER NOT NULL,
+	pack      INTEGER NOT NULL,
+	slice     INTEGER NOT NULL,
+	bits      BLOB NOT NULL,
+	PRIMARY KEY (folder_id, pack, slice)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS removals (
 	folder_id INTEGER NOT NULL,
 	uid       INTEGER NOT NULL,

@@ -1,7 +1,9 @@
 package storage
 
 import (
+	"cmp"
 	"container/list"
+	"slices"
 	"sync"
 	"unsafe"
 )
@@ -66,6 +68,36 @@ func (c *listCache) get(k listKey, st listStamp) []MessageInfo {
 	}
 	c.lru.MoveToFront(el)
 	return e.msgs
+}
+
+// update applies a flag change to the listing of k taken at from and
+// keeps it as the listing at to, so that reading a message (\Seen) does
+// not cost the next list page a full reload of a large folder. Listings
+// are shared with callers, so the change goes into a copy. A listing at
+// another stamp, or one missing a changed UID, is dropped instead.
+func (c *listCache) update(k listKey, from, to listStamp, changed []MessageInfo) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.items[k]
+	if !ok {
+		return
+	}
+	e := el.Value.(*listEntry)
+	if e.stamp != from {
+		c.remove(el)
+		return
+	}
+	msgs := slices.Clone(e.msgs)
+	for _, m := range changed {
+		i, found := slices.BinarySearchFunc(msgs, m.UID, func(x MessageInfo, uid uint32) int { return cmp.Compare(x.UID, uid) })
+		if !found {
+			c.remove(el)
+			return
+		}
+		msgs[i] = m
+	}
+	e.msgs, e.stamp = msgs, to
+	c.lru.MoveToFront(el)
 }
 
 func (c *listCache) put(k listKey, st listStamp, msgs []MessageInfo) {

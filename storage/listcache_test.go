@@ -93,3 +93,39 @@ func TestOpenIndexesBounded(t *testing.T) {
 		t.Errorf("first user's INBOX after its index was closed: %v", got)
 	}
 }
+
+// TestListingCacheKeptOnFlagChange: a flag change in this process updates
+// the cached listing (a copy: callers' slices stay as they were) instead
+// of dropping it, so the next listing is not read from the index again.
+func TestListingCacheKeptOnFlagChange(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	mb := mailboxOf(t, s, testUser)
+	for i := range 3 {
+		appendMsg(t, mb, Inbox, testMsg(fmt.Sprint(i), "x"))
+	}
+	before, _ := mb.Messages(ctx, Inbox)
+	if _, _, err := mb.SetFlags(ctx, Inbox, []uint32{before[1].UID}, FlagsAdd, []string{`\Seen`}, 0); err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.acquire(ctx, mb.(*mailbox).key, mb.(*mailbox).domain, mb.(*mailbox).local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := getFolder(ctx, u.db, Inbox)
+	s.release(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cached := s.lists.get(listKey{mb.(*mailbox).key, f.id}, stampOf(f))
+	if cached == nil {
+		t.Fatal("the listing was dropped by a flag change")
+	}
+	if len(cached[1].Flags) != 1 || cached[1].Flags[0] != `\Seen` || len(before[1].Flags) != 0 {
+		t.Errorf("cached %q, caller's copy %q", cached[1].Flags, before[1].Flags)
+	}
+	after, _ := mb.Messages(ctx, Inbox)
+	if &after[0] != &cached[0] {
+		t.Error("Messages did not use the updated listing")
+	}
+}

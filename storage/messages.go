@@ -156,6 +156,7 @@ func (m *mailbox) SetFlags(ctx context.Context, folder string, uids []uint32, op
 	var failed []uint32
 	err = m.with(ctx, func(u *userState) error {
 		var f *folderRow
+		var before listStamp
 		changed := false
 		err := u.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			updated, failed, changed = nil, nil, false
@@ -163,6 +164,7 @@ func (m *mailbox) SetFlags(ctx context.Context, folder string, uids []uint32, op
 			if f, err = getFolder(ctx, tx, name); err != nil {
 				return err
 			}
+			before = stampOf(f)
 			lo, hi := uidRange(uids)
 			rows, err := loadMessages(ctx, tx, f.id, lo, hi, false)
 			if err != nil {
@@ -195,6 +197,7 @@ func (m *mailbox) SetFlags(ctx context.Context, folder string, uids []uint32, op
 			return saveFolder(ctx, tx, f)
 		})
 		if err == nil && changed {
+			u.s.lists.update(listKey{u.key, f.id}, before, stampOf(f), updated)
 			u.notify(name, f.highestModSeq)
 		}
 		return err
@@ -344,6 +347,7 @@ func (m *mailbox) copyOrMove(ctx context.Context, from string, uids []uint32, to
 				}
 			}
 			df.highestModSeq++
+			var sliced [][2]uint32 // source and copy UIDs of packed filters
 			for _, msg := range rows {
 				uid, path, err := u.linkNext(u.messagePath(sf.id, msg.uid), df)
 				if err != nil {
@@ -359,13 +363,20 @@ func (m *mailbox) copyOrMove(ctx context.Context, from string, uids []uint32, to
 					SELECT ?, ?, header, parsed FROM cache WHERE folder_id = ? AND uid = ?`, df.id, uid, sf.id, msg.uid); err != nil {
 					return err
 				}
-				if _, err := tx.ExecContext(ctx, `INSERT INTO textidx (folder_id, uid, filter)
-					SELECT ?, ?, filter FROM textidx WHERE folder_id = ? AND uid = ?`, df.id, uid, sf.id, msg.uid); err != nil {
+				ins, err := tx.ExecContext(ctx, `INSERT INTO textidx (folder_id, uid, filter)
+					SELECT ?, ?, filter FROM textidx WHERE folder_id = ? AND uid = ?`, df.id, uid, sf.id, msg.uid)
+				if err != nil {
 					return err
+				}
+				if n, _ := ins.RowsAffected(); n == 0 {
+					sliced = append(sliced, [2]uint32{msg.uid, uid})
 				}
 				df.counts.add(contribution(msg.seen, msg.deleted, msg.size))
 				res.SourceUIDs = append(res.SourceUIDs, msg.uid)
 				res.DestUIDs = append(res.DestUIDs, uid)
+			}
+			if err := copySlicedFilters(ctx, tx, sf.id, df.id, sliced); err != nil {
+				return err
 			}
 			if err := u.s.dirSync(u.folderDir(df.id)); err != nil {
 				return err

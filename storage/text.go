@@ -1,8 +1,10 @@
 package storage
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"io"
 	"math"
 	stdbits "math/bits"
@@ -10,6 +12,7 @@ import (
 	"strings"
 
 	gomessage "github.com/emersion/go-message"
+	"github.com/emersion/go-message/textproto"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -57,7 +60,11 @@ func walkTextDepth(e *gomessage.Entity, header bool, depth int, visit func(folde
 			}
 		}
 	}
-	if mr := e.MultipartReader(); mr != nil {
+	t, params, _ := e.Header.ContentType()
+	// A multipart without a boundary cannot be split (RFC 2046 5.1.1): its
+	// body is searched as text, as the webmail shows it.
+	multipart := strings.HasPrefix(t, "multipart/") && params["boundary"] != ""
+	if mr := e.MultipartReader(); mr != nil && multipart {
 		if depth >= maxMIMEDepth {
 			return false
 		}
@@ -71,8 +78,7 @@ func walkTextDepth(e *gomessage.Entity, header bool, depth int, visit func(folde
 			}
 		}
 	}
-	t, _, _ := e.Header.ContentType()
-	if t != "" && !strings.HasPrefix(t, "text/") && !strings.HasPrefix(t, "message/") {
+	if t != "" && !strings.HasPrefix(t, "text/") && !strings.HasPrefix(t, "message/") && !strings.HasPrefix(t, "multipart/") {
 		return false
 	}
 	b, err := io.ReadAll(io.LimitReader(e.Body, maxSearchBody))
@@ -82,11 +88,38 @@ func walkTextDepth(e *gomessage.Entity, header bool, depth int, visit func(folde
 	return visit(FoldText(string(b)))
 }
 
+// readEntity parses a message for text search, leniently: a header line
+// that is not a field (no colon) is skipped rather than losing the whole
+// message, as the store's own parser and the webmail do.
+func readEntity(r io.Reader) *gomessage.Entity {
+	br := bufio.NewReaderSize(r, 16<<10)
+	raw, _ := readRawHeader(br)
+	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
+	if err != nil {
+		h, _ = textproto.ReadHeader(bufio.NewReader(bytes.NewReader(dropMalformedLines(raw))))
+	}
+	e, _ := gomessage.New(gomessage.Header{Header: h}, br)
+	return e
+}
+
+// dropMalformedLines keeps the header lines that are fields or their
+// continuations.
+func dropMalformedLines(header []byte) []byte {
+	var out []byte
+	for _, line := range bytes.SplitAfter(header, []byte("\n")) {
+		trimmed := bytes.TrimRight(line, "\r\n")
+		if len(trimmed) == 0 || trimmed[0] == ' ' || trimmed[0] == '\t' || bytes.IndexByte(trimmed, ':') > 0 {
+			out = append(out, line...)
+		}
+	}
+	return out
+}
+
 // ContainsText reports whether the raw message contains folded (the result
 // of FoldText) in its decoded text, and with header in its header fields
 // too.
 func ContainsText(raw []byte, folded string, header bool) bool {
-	e, _ := gomessage.Read(bytes.NewReader(raw))
+	e := readEntity(bytes.NewReader(raw))
 	if e == nil {
 		return false
 	}
@@ -103,8 +136,9 @@ const (
 	bloomBitsPerTrigram = 8
 	minBloomBytes       = 64
 	maxBloomBytes       = 32 << 10
-	// bloomVersion is the first byte of every filter.
-	bloomVersion = 1
+	// bloomVersion is the first byte of every filter. Version 2 filters
+	// also hold the trigrams of the accent-free text (unaccent.go).
+	bloomVersion = 2
 )
 
 // trigramHash hashes three bytes (FNV-1a), giving two bit positions.
@@ -136,7 +170,7 @@ func bloomBits(h, mask uint32) [2]uint32 {
 // halving a filter whose bit positions are hash&mask is OR-ing its two
 // halves, so nothing is lost.
 func buildTextFilter(r io.Reader) []byte {
-	e, _ := gomessage.Read(r)
+	e := readEntity(r)
 	if e == nil {
 		return nil
 	}
@@ -149,6 +183,10 @@ func buildTextFilter(r io.Reader) []byte {
 		}
 		texts = append(texts, s)
 		occurrences += max(len(s)-2, 0)
+		if u := Unaccent(s); u != s {
+			texts = append(texts, u)
+			occurrences += max(len(u)-2, 0)
+		}
 		return false
 	})
 	if total > maxFilterText {
@@ -185,21 +223,26 @@ func buildTextFilter(r io.Reader) []byte {
 
 // textQuery is the trigrams a message must have to contain all of some
 // folded strings; strings shorter than three bytes say nothing.
-type textQuery []uint32
+type textQuery struct {
+	trigrams []uint32
+	// unaccented: the strings are Unaccent results, which only version 2
+	// filters index.
+	unaccented bool
+}
 
 func newTextQuery(folded []string) textQuery {
-	var q textQuery
+	var q []uint32
 	for _, s := range folded {
 		q = addTrigrams(q, s)
 	}
 	slices.Sort(q)
-	return slices.Compact(q)
+	return textQuery{trigrams: slices.Compact(q)}
 }
 
 // mayMatch reports whether a message with filter f can contain the query
 // (true for messages without a usable filter).
 func (q textQuery) mayMatch(f []byte) bool {
-	if len(q) == 0 || len(f) < 1+minBloomBytes || f[0] != bloomVersion {
+	if len(q.trigrams) == 0 || len(f) < 1+minBloomBytes || f[0] > bloomVersion || f[0] < 1 || q.unaccented && f[0] < 2 {
 		return true
 	}
 	bits := f[1:]
@@ -208,7 +251,7 @@ func (q textQuery) mayMatch(f []byte) bool {
 		return true // not a power of two: not ours
 	}
 	mask := uint32(size*8 - 1)
-	for _, h := range q {
+	for _, h := range q.trigrams {
 		for _, bit := range bloomBits(h, mask) {
 			if bits[bit/8]&(1<<(bit%8)) == 0 {
 				return false
@@ -231,9 +274,12 @@ type TextFilter interface {
 var _ TextFilter = (*mailbox)(nil)
 
 func (m *mailbox) TextExcluded(ctx context.Context, folder string, folded []string) (map[uint32]bool, error) {
-	q := newTextQuery(folded)
+	return m.textExcluded(ctx, folder, newTextQuery(folded))
+}
+
+func (m *mailbox) textExcluded(ctx context.Context, folder string, q textQuery) (map[uint32]bool, error) {
 	out := map[uint32]bool{}
-	if len(q) == 0 {
+	if len(q.trigrams) == 0 {
 		return out, nil
 	}
 	name, err := normalizeFolder(folder)
@@ -245,12 +291,22 @@ func (m *mailbox) TextExcluded(ctx context.Context, folder string, folded []stri
 		if err != nil {
 			return err
 		}
+		if err := u.packTextFilters(ctx, f.id); err != nil {
+			// Not fatal: the unpacked rows are read below.
+			u.log.Warn("storage: packing text filters", "folder", name, "err", err)
+		}
+		if err := u.dropEmptyPacks(ctx, f.id); err != nil {
+			u.log.Warn("storage: dropping empty text filter packs", "folder", name, "err", err)
+		}
+		if err := excludePacked(ctx, u.db, f.id, q, out); err != nil {
+			return err
+		}
 		rows, err := u.db.QueryContext(ctx, "SELECT uid, filter FROM textidx WHERE folder_id = ?", f.id)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		var raw []byte
+		var raw sql.RawBytes
 		for rows.Next() {
 			var uid uint32
 			if err := rows.Scan(&uid, &raw); err != nil {

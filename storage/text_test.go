@@ -9,14 +9,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	gomessage "github.com/emersion/go-message"
 )
 
 // visited returns what a TEXT search looks at in raw.
 func visited(t *testing.T, raw []byte) []string {
 	t.Helper()
-	e, _ := gomessage.Read(bytes.NewReader(raw))
+	e := readEntity(bytes.NewReader(raw))
 	if e == nil {
 		return nil
 	}

@@ -40,6 +40,9 @@ type Options struct {
 	// DB keeps the sessions and the officials' web settings; nil keeps
 	// sessions in memory.
 	DB *webdb.DB
+	// SecondFactor asks for a code after the password (two-factor
+	// sign-in); nil: passwords only.
+	SecondFactor core.SecondFactor
 
 	Account account.Options
 	Mail    mail.Options
@@ -50,7 +53,8 @@ type Options struct {
 // the HTTPS listener.
 func New(opts Options) *core.Site {
 	site := core.New(core.Options{Dir: opts.Dir, Rules: opts.Rules, Policy: opts.Policy,
-		SessionIdle: opts.SessionIdle, SessionMax: opts.SessionMax, Logger: opts.Logger, Now: opts.Now, DB: opts.DB})
+		SessionIdle: opts.SessionIdle, SessionMax: opts.SessionMax, Logger: opts.Logger, Now: opts.Now, DB: opts.DB,
+		SecondFactor: opts.SecondFactor})
 	account.Register(site, opts.Account)
 	mail.Register(site, opts.Mail)
 	admin.Register(site, opts.Admin)
@@ -60,7 +64,7 @@ func New(opts Options) *core.Site {
 // PrivatePaths returns the paths of the authenticated web, which the
 // plain HTTP listener never serves; mount HTTPSRedirect on each.
 func PrivatePaths() []string {
-	return []string{"/login", "/logout", "/password", "/admin", "/admin/", "/mail", "/mail/"}
+	return []string{"/login", "/login/", "/logout", "/password", "/admin", "/admin/", "/mail", "/mail/", "/settings", "/security"}
 }
 
 // HTTPSRedirect sends a GET or HEAD of a private page on the plain HTTP

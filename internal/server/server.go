@@ -40,8 +40,10 @@ import (
 	"congvu/web"
 	"congvu/web/account"
 	"congvu/web/admin"
+	"congvu/web/core"
 	"congvu/web/danhba"
 	webmail "congvu/web/mail"
+	"congvu/web/twofactor"
 	"congvu/web/webdb"
 )
 
@@ -150,8 +152,19 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	// Closed after the daemons, which call it, and before the queue it
 	// forwards into and the store.
 	r.closers = append(r.closers, r.Policy.Close)
+	// The web's database: sessions, settings, and the second factors the
+	// mail protocols also consult (app passwords).
+	webDB, err := webdb.Open(cfg.Path(cfg.Web.DBPath))
+	if err != nil {
+		return nil, err
+	}
+	r.closers = append(r.closers, webDB.Close)
+	secondFactor := twofactor.New(webDB, nil)
+	protoDir := func(proto string) directory.Directory {
+		return twofactor.ProtocolDirectory{Directory: r.Dir, Store: secondFactor, Proto: proto}
+	}
 	smtpDeps := mail.deps
-	smtpDeps.Store, smtpDeps.Dir, smtpDeps.Logger, smtpDeps.Metrics = r.Store, r.Dir, log.With("proto", "smtp"), r.Metrics
+	smtpDeps.Store, smtpDeps.Dir, smtpDeps.Logger, smtpDeps.Metrics = r.Store, protoDir("smtp"), log.With("proto", "smtp"), r.Metrics
 	smtpDeps.Policy = r.Policy
 	// Delivery rules (rules.go): smtpd and the queue's local delivery.
 	rules, err := startRules(cfg, r, mail)
@@ -184,10 +197,10 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		Hostname:       cfg.Server.Hostname,
 		MaxLiteralSize: cfg.SMTP.MaxMessageBytes,
 		IdleTimeout:    time.Duration(cfg.IMAP.IdleTimeoutSeconds) * time.Second,
-	}, imapd.Deps{Store: r.Store, Dir: r.Dir, Logger: log.With("proto", "imap"), Metrics: r.Metrics,
+	}, imapd.Deps{Store: r.Store, Dir: protoDir("imap"), Logger: log.With("proto", "imap"), Metrics: r.Metrics,
 		Policy: r.Policy})
 	popSrv := pop3d.New(pop3d.Config{TLS: tlsCfg, Hostname: cfg.Server.Hostname},
-		pop3d.Deps{Store: r.Store, Dir: r.Dir, Logger: log.With("proto", "pop3"), Metrics: r.Metrics, Policy: r.Policy})
+		pop3d.Deps{Store: r.Store, Dir: protoDir("pop3"), Logger: log.With("proto", "pop3"), Metrics: r.Metrics, Policy: r.Policy})
 	sieveSrv := managesieve.New(managesieve.Config{TLS: tlsCfg, Hostname: cfg.Server.Hostname, MaxRedirects: cfg.Sieve.MaxRedirects},
 		managesieve.Deps{Store: r.Sieve, Dir: r.Dir, Policy: r.Policy, Logger: log.With("proto", "managesieve")})
 	// The danh bạ for mail clients: LDAP here, CardDAV on the HTTPS mux.
@@ -274,6 +287,10 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		r.Addrs[l.name] = ln.Addr().String()
 		bound[i] = limits.wrap(ln, l.name, cfg.Server.Hostname, r.Metrics.ConnectionsRefused)
 	}
+	publicAssets := core.Assets()
+	for _, p := range []string{"GET /static/{file}", "GET /favicon.ico", "GET /robots.txt"} {
+		mux.Handle(p, publicAssets)
+	}
 	mux.Handle("GET /", account.SetupPage(cfg.Server.Hostname, cfg.Server.LocalDomains, clientListeners(cfg, r.Addrs)))
 	// Client discovery (clients.go): autoconfig, Autodiscover, set-up pages.
 	httpSrv.Handler, httpsSrv.Handler = mountDiscovery(cfg, r.Addrs, mux, httpsMux, r)
@@ -295,21 +312,24 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		mux.Handle("GET "+p, web.HTTPSRedirect(httpsPort))
 		mux.Handle("POST "+p, web.HTTPSRedirect(httpsPort))
 	}
-	webDB, err := webdb.Open(cfg.Path(cfg.Web.DBPath))
-	if err != nil {
-		return nil, err
-	}
-	r.closers = append(r.closers, webDB.Close)
 	httpsMux.Handle("/", web.New(web.Options{
-		DB:          webDB,
-		Dir:         r.Dir,
-		Policy:      webPolicy{e: r.Policy, logins: r.Metrics.Logins},
-		Rules:       cfg.Password.Rules(),
-		SessionIdle: cfg.Web.SessionIdle(),
-		SessionMax:  cfg.Web.SessionMax(),
-		Logger:      log.With("component", "web"),
-		Account:     account.Options{Listeners: clientListeners(cfg, r.Addrs)},
-		Mail:        webmail.Options{Mail: r.Store},
+		DB:           webDB,
+		SecondFactor: secondFactor,
+		Dir:          r.Dir,
+		Policy:       webPolicy{e: r.Policy, logins: r.Metrics.Logins},
+		Rules:        cfg.Password.Rules(),
+		SessionIdle:  cfg.Web.SessionIdle(),
+		SessionMax:   cfg.Web.SessionMax(),
+		Logger:       log.With("component", "web"),
+		Account: account.Options{Listeners: clientListeners(cfg, r.Addrs), Hostname: cfg.Server.Hostname,
+			Domains: cfg.Server.LocalDomains, Forwarding: webForwarding{r.Policy}, TwoFactor: secondFactor,
+			Vacation: r.Sieve},
+		Mail: webmail.Options{Mail: r.Store, Send: webSender{smtpSrv}, IsStateDomain: r.Policy.IsStateDomain,
+			MaxMessageBytes: cfg.SMTP.MaxMessageBytes, Contacts: webContacts{publicDir},
+			AuthservID: cmpOr(cfg.Inbound.AuthservID, cfg.Server.Hostname),
+			Signatures: func(h []byte) []smime.Result {
+				return smime.FromHeader(h, cmpOr(cfg.Inbound.AuthservID, cfg.Server.Hostname))
+			}},
 		Admin: admin.Options{
 			Reports:   webPolicy{e: r.Policy},
 			Audit:     webPolicy{e: r.Policy},

@@ -73,6 +73,11 @@ func TestOutboundWithPostfix(t *testing.T) {
 		t.Logf("opendkim-testmsg on the tampered copy: %v: %s", err, strings.TrimSpace(out))
 	})
 
+	t.Run("a message written on the web reaches Postfix", func(t *testing.T) {
+		testWebmailToPostfix(t, p, s.user(3))
+		waitQueueEmpty(t, p)
+	})
+
 	t.Run("DANE: TLSA records make TLS mandatory and verified", func(t *testing.T) {
 		pemBytes, err := os.ReadFile(p.pfEnv["POSTFIX_CERT"])
 		if err != nil {

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/csv"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -81,10 +83,15 @@ func TestWebmailInBrowser(t *testing.T) {
 	base := "https://" + s.addrs["https"]
 	do(t, ctx, "mailbox", chromedp.Click(`header nav a[href="/mail"]`), chromedp.WaitVisible("table.msgs"))
 	list := text(t, ctx, "table.msgs")
-	for _, want := range []string{subject, "Văn phòng Ủy ban", "đính kèm"} {
+	// The sender is a state address: the list names them as the danh bạ
+	// does, not as the message claims ("Văn phòng Ủy ban").
+	for _, want := range []string{subject, directoryName(t, s, from.Address), "đính kèm"} {
 		if !strings.Contains(list, want) {
 			t.Errorf("the list lacks %q:\n%s", want, list)
 		}
+	}
+	if strings.Contains(list, "Văn phòng Ủy ban") {
+		t.Errorf("the list shows the name the message claims:\n%s", list)
 	}
 	if folders := text(t, ctx, "nav.folders"); !strings.Contains(folders, "Hộp thư đến") || !strings.Contains(folders, "Thùng rác") {
 		t.Errorf("folder list: %q", folders)
@@ -172,4 +179,25 @@ func runT[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
 		t.Fatalf("browser: %v", err)
 	}
 	return v
+}
+
+// directoryName is the danh bạ's name of address (its public CSV).
+func directoryName(t *testing.T, s *system, address string) string {
+	t.Helper()
+	res, err := http.Get("http://" + s.addrs["http"] + "/danhba.csv?q=" + url.QueryEscape(address))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	rows, err := csv.NewReader(res.Body).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if len(r) > 3 && r[3] == address {
+			return r[0]
+		}
+	}
+	t.Fatalf("%s is not in the danh bạ", address)
+	return ""
 }

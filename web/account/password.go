@@ -2,6 +2,7 @@ package account
 
 import (
 	"errors"
+	"net"
 	"net/http"
 
 	"golang.org/x/text/unicode/norm"
@@ -22,7 +23,7 @@ type homeData struct {
 }
 
 func (wb *room) home(w http.ResponseWriter, r *http.Request, c *core.Ctx) {
-	d := homeData{Account: c.Acct, Role: core.RoleName(c.Acct.Role), Listeners: wb.opts.Listeners}
+	d := homeData{Account: c.Acct, Role: core.RoleName(c.Acct.Role), Listeners: wb.listenersByName()}
 	if units, err := wb.Dir().Units(r.Context()); err == nil {
 		for _, u := range units {
 			if u.Code == c.Acct.UnitCode {
@@ -114,4 +115,17 @@ func (wb *room) passwordSubmit(w http.ResponseWriter, r *http.Request, c *core.C
 	wb.StartSession(w, c.Acct.Address, &core.Notice{Kind: "ok", VI: "Đã đổi mật khẩu. Hãy dùng mật khẩu mới cho cả ứng dụng thư (Outlook, Thunderbird, điện thoại).",
 		EN: "Password changed. Use the new password in your mail apps (Outlook, Thunderbird, phone) too."})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// listenersByName are the listeners as mail apps reach them: the
+// server's name with each port, not the bound address.
+func (wb *room) listenersByName() []Listener {
+	out := make([]Listener, 0, len(wb.opts.Listeners))
+	for _, l := range wb.opts.Listeners {
+		if _, port, err := net.SplitHostPort(l.Addr); err == nil && wb.opts.Hostname != "" {
+			l.Addr = net.JoinHostPort(wb.opts.Hostname, port)
+		}
+		out = append(out, l)
+	}
+	return out
 }

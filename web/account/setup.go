@@ -28,6 +28,11 @@ func SetupPage(hostname string, domains []string, listeners []Listener) http.Han
 		if err != nil {
 			continue
 		}
+		if hostname != "" {
+			// What mail apps type: the server's name, not the address the
+			// listener happens to be bound to (0.0.0.0, a private IP).
+			host = hostname
+		}
 		rows = append(rows, row{l.Service, host, port, l.Security})
 	}
 	data := struct {
@@ -36,13 +41,13 @@ func SetupPage(hostname string, domains []string, listeners []Listener) http.Han
 		Rows     []row
 	}{hostname, domains, rows}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/" {
+		if r.URL.Path != "/" && r.URL.Path != "/setup" {
 			http.NotFound(w, r)
 			return
 		}
 		h := w.Header()
 		h.Set("Content-Type", "text/html; charset=utf-8")
-		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		setupTemplate.Execute(w, data)
@@ -52,19 +57,26 @@ func SetupPage(hostname string, domains []string, listeners []Listener) http.Han
 var setupTemplate = template.Must(template.New("setup").Parse(`<!doctype html>
 <html lang="vi"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="description" content="Cài đặt Outlook, Thunderbird và điện thoại cho thư điện tử công vụ / Setting up a mail client for official e-mail">
 <title>Thư điện tử công vụ — cài đặt / client set-up</title>
-<style>body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}
-table{border-collapse:collapse;width:100%}th,td{border:1px solid #ccc;padding:.4rem .6rem;text-align:left}
-th{background:#f2f2f2}.en{color:#555;font-size:.9em}</style></head>
+<link rel="stylesheet" href="/static/congvu.css">
+<link rel="icon" href="/favicon.ico">
+</head>
 <body>
+<a class="skip" href="#main">Bỏ qua, tới nội dung chính / Skip to content</a>
+<header class="top"><div class="wrap"><a class="brand" href="/"><span class="star" aria-hidden="true">★</span> Thư điện tử công vụ<span class="en" lang="en">Official e-mail</span></a>
+<nav aria-label="Chính / Main"><a href="/danhba">Danh bạ</a><a href="/login">Đăng nhập</a></nav></div></header>
+<main class="wrap" id="main">
 <h1>Hệ thống thư điện tử công vụ</h1>
-<p class="en">Official e-mail of {{range $i, $d := .Domains}}{{if $i}}, {{end}}@{{$d}}{{end}} — server {{.Hostname}}</p>
-<h2>Cài đặt phần mềm thư <span class="en">/ Setting up a mail client</span></h2>
-<p>Tên đăng nhập là địa chỉ thư đầy đủ của bạn. Mọi kết nối đều được mã hoá (TLS 1.2 trở lên); máy chủ không nhận mật khẩu qua kết nối không mã hoá.</p>
-<p class="en">Your user name is your full e-mail address. Every connection is encrypted (TLS 1.2 or later); passwords are never accepted over an unencrypted connection.</p>
+<p class="en" lang="en">Official e-mail of {{range $i, $d := .Domains}}{{if $i}}, {{end}}@{{$d}}{{end}} — server {{.Hostname}}</p>
+<div class="card"><h2>Cài đặt phần mềm thư <span class="en" lang="en">/ Setting up a mail client</span></h2>
+<p>Tên đăng nhập là địa chỉ thư đầy đủ của bạn. Mọi kết nối đều được mã hoá (TLS 1.2 trở lên); máy chủ không nhận mật khẩu qua kết nối không mã hoá. Nếu đã bật xác thực hai bước, hãy dùng mật khẩu ứng dụng.</p>
+<p class="en" lang="en">Your user name is your full e-mail address. Every connection is encrypted (TLS 1.2 or later); passwords are never accepted over an unencrypted connection. With two-step verification on, use an app password.</p>
 <table><tr><th>Dịch vụ / Service</th><th>Máy chủ / Host</th><th>Cổng / Port</th><th>Bảo mật / Security</th></tr>
 {{range .Rows}}<tr><td>{{.Service}}</td><td>{{.Host}}</td><td>{{.Port}}</td><td>{{.Security}}</td></tr>
 {{end}}</table>
-<p><a href="/setup/">Hướng dẫn từng phần mềm (Thunderbird, Outlook, iPhone/iPad, Android) <span class="en" lang="en">/ step by step for each client</span></a></p>
+<p><a href="/setup/">Hướng dẫn từng phần mềm (Thunderbird, Outlook, iPhone/iPad, Android) <span class="en" lang="en">/ step by step for each client</span></a></p></div>
+</main>
+<footer class="wrap" role="contentinfo">Hệ thống thư điện tử công vụ <span class="en" lang="en">/ Official e-mail system</span></footer>
 </body></html>
 `))

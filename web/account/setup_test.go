@@ -19,7 +19,7 @@ func TestSetupPage(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 	body, _ := io.ReadAll(rec.Result().Body)
 	page := string(body)
-	for _, want := range []string{"Hệ thống thư điện tử công vụ", "@khanhhoa.gov.vn", "<td>2993</td>", "SMTP &lt;script&gt;"} {
+	for _, want := range []string{"Hệ thống thư điện tử công vụ", "@khanhhoa.gov.vn", "<td>2993</td>", "<td>mail.khanhhoa.gov.vn</td>", "SMTP &lt;script&gt;"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}

@@ -132,7 +132,7 @@ func (wb *room) adminReports(w http.ResponseWriter, r *http.Request, a *adminCtx
 			n, status = wb.reportFailed("access report", u.Code, err)
 		} else {
 			// The fragment comes from congvu's own report code, not from users.
-			d.HTML = template.HTML(buf.String())
+			d.HTML = template.HTML(withoutInlineStyle(buf.String()))
 			q := url.Values{"unit": {u.Code}, "from": {d.From}, "to": {d.To}}.Encode()
 			d.Chart = "/admin/reports/access.svg?" + q
 			d.Downloads = []reportLink{
@@ -299,7 +299,7 @@ func (wb *room) adminUsage(w http.ResponseWriter, r *http.Request, a *adminCtx) 
 		if err := wb.opts.Reports.UsageReport(r.Context(), &buf, FormatHTML, u.Code, period); err != nil {
 			n, status = wb.reportFailed("usage report", u.Code, err)
 		} else {
-			d.HTML = template.HTML(buf.String()) // congvu's own report code
+			d.HTML = template.HTML(withoutInlineStyle(buf.String())) // congvu's own report code
 			d.CSV = "/admin/reports/usage.csv?" + url.Values{"unit": {u.Code}, "period": {period}}.Encode()
 		}
 	}
@@ -333,3 +333,10 @@ func (wb *room) usageDownload(w http.ResponseWriter, r *http.Request, a *adminCt
 	}
 	sendReport(w, FormatCSV, fileName("su-dung", u.Code, period), buf.Bytes())
 }
+
+// inlineStyle is a style attribute of the policy engine's report fragment:
+// its e-mail form needs them, the page's CSP refuses them (the depth-N
+// classes indent instead).
+var inlineStyle = regexp.MustCompile(` style="[^"]*"`)
+
+func withoutInlineStyle(html string) string { return inlineStyle.ReplaceAllString(html, "") }

@@ -14,8 +14,8 @@ const adminReportsTemplate = `{{define "content"}}{{template "adminnav" .}}{{wit
 <button type="submit">Xem báo cáo / Show</button>
 </form>
 {{if .Available}}{{if .HTML}}{{if .Downloads}}<p class="downloads">{{range .Downloads}}<a class="button secondary" href="{{.Href}}">{{.Label}} <span class="en">/ {{.LabelEN}}</span></a> {{end}}</p>{{end}}
-{{if .Chart}}<figure class="chart"><img src="{{.Chart}}" id="access-chart" alt="Biểu đồ tỷ lệ truy cập hằng ngày theo đơn vị / Daily access rate per unit"></figure>{{end}}
-<section class="report">{{.HTML}}</section>{{end}}
+{{if .Chart}}<figure class="chart" tabindex="0" role="region" aria-label="Biểu đồ / Chart"><img src="{{.Chart}}" id="access-chart" alt="Biểu đồ tỷ lệ truy cập hằng ngày theo đơn vị / Daily access rate per unit"></figure>{{end}}
+<section class="report" tabindex="0" role="region" aria-label="Bảng báo cáo / Report table">{{.HTML}}</section>{{end}}
 {{else}}<div class="notice info" role="status"><p>Báo cáo truy cập chưa có trên máy chủ này (công cụ chính sách chưa được bật).</p><p class="en">The access report is not available on this server yet (the policy engine is not enabled).</p></div>{{end}}
 {{end}}{{end}}`
 
@@ -29,7 +29,7 @@ const adminUsageTemplate = `{{define "content"}}{{template "adminnav" .}}{{with 
 <button type="submit">Xem báo cáo / Show</button>
 </form>
 {{if .Available}}{{if .HTML}}<p class="downloads"><a class="button secondary" href="{{.CSV}}">Tải bảng tính (CSV) <span class="en">/ Download spreadsheet (CSV)</span></a></p>
-<section class="report">{{.HTML}}</section>{{end}}
+<section class="report" tabindex="0" role="region" aria-label="Bảng báo cáo / Report table">{{.HTML}}</section>{{end}}
 {{else}}<div class="notice info" role="status"><p>Báo cáo sử dụng chưa có trên máy chủ này (công cụ chính sách chưa được bật).</p><p class="en">The usage report is not available on this server yet (the policy engine is not enabled).</p></div>{{end}}
 {{end}}{{end}}`
 

@@ -25,7 +25,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"html/template"
+	"io"
 	"log/slog"
+	"mime"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"strings"
@@ -62,6 +65,9 @@ type Options struct {
 	Now func() time.Time
 	// DB keeps the sessions across restarts; nil keeps them in memory.
 	DB *webdb.DB
+	// SecondFactor asks for a code after the password of officials who
+	// turned two-factor sign-in on; nil: passwords only.
+	SecondFactor SecondFactor
 }
 
 // Site is the http.Handler of the HTTPS listener's private pages. Rooms
@@ -108,9 +114,13 @@ func New(opts Options) *Site {
 			"Request refused: it did not come from this site's pages.")
 	}))
 	m := s.mux
-	m.HandleFunc("GET /static/congvu.css", serveCSS)
+	assets := Assets()
+	for _, p := range []string{"GET /static/{file}", "GET /favicon.ico", "GET /robots.txt"} {
+		m.Handle(p, assets)
+	}
 	m.HandleFunc("GET /login", s.loginForm)
 	m.HandleFunc("POST /login", s.loginSubmit)
+	m.HandleFunc("POST /login/code", s.codeSubmit)
 	m.HandleFunc("POST /logout", s.Authed(s.logout))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.Message(w, http.StatusNotFound, "Không tìm thấy trang.", "Page not found.")
@@ -129,6 +139,9 @@ func (s *Site) HandleFunc(pattern string, h http.HandlerFunc) { s.mux.HandleFunc
 // LimitBody raises the POST body limit of one path (e.g. a form with
 // attachments); every other POST is bounded by MaxFormBytes.
 func (s *Site) LimitBody(path string, n int64) { s.bodyLimits[path] = n }
+
+// DB is the web database; nil when the site keeps everything in memory.
+func (s *Site) DB() *webdb.DB { return s.opts.DB }
 
 // Dir is the directory the site signs in against.
 func (s *Site) Dir() directory.Writer { return s.opts.Dir }
@@ -246,10 +259,14 @@ func (s *Site) Authed(h func(http.ResponseWriter, *http.Request, *Ctx)) http.Han
 			s.renderLogin(w, r, http.StatusForbidden, acct.Address, ErrorNotice(e))
 			return
 		}
-		if r.Method == http.MethodPost && !sameToken(r.PostFormValue("csrf"), sess.CSRF) {
-			s.Log.Warn("web: POST without a valid CSRF token", "path", r.URL.Path, "address", sess.Address, "ip", ClientIP(r))
-			s.csrfRefused(w)
-			return
+		if r.Method == http.MethodPost {
+			var token string
+			token, r = postToken(r)
+			if !sameToken(token, sess.CSRF) {
+				s.Log.Warn("web: POST without a valid CSRF token", "path", r.URL.Path, "address", sess.Address, "ip", ClientIP(r))
+				s.csrfRefused(w)
+				return
+			}
 		}
 		s.recordAccess(r.Context(), &sess)
 		c := &Ctx{Session: sess, Acct: acct, Forced: s.forcedReason(acct)}
@@ -279,6 +296,38 @@ func (s *Site) markAccessed(sess *Session) bool {
 	sess.AccessDay = day
 	s.sessions.update(sess.key, func(x *Session) { x.AccessDay = day })
 	return true
+}
+
+// multipartKey keeps a multipart form's reader, its token part read.
+type multipartKey struct{}
+
+// postToken reads a POST's CSRF token. A multipart form (one with files)
+// must send the token as its first part: it is read alone, and the rest
+// is left to the handler (Multipart), so that a form too large for the
+// body limit still reaches its handler with the fields before the file
+// and can say what was too large.
+func postToken(r *http.Request) (string, *http.Request) {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "multipart/form-data" {
+		return r.PostFormValue("csrf"), r
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return "", r
+	}
+	p, err := mr.NextPart()
+	if err != nil || p.FormName() != "csrf" {
+		return "", r
+	}
+	b, _ := io.ReadAll(io.LimitReader(p, 256))
+	return string(b), r.WithContext(context.WithValue(r.Context(), multipartKey{}, mr))
+}
+
+// Multipart is the rest of a multipart POST after its CSRF token; nil for
+// other requests.
+func Multipart(r *http.Request) *multipart.Reader {
+	mr, _ := r.Context().Value(multipartKey{}).(*multipart.Reader)
+	return mr
 }
 
 func (s *Site) csrfRefused(w http.ResponseWriter) {
@@ -388,6 +437,12 @@ type Page struct {
 	AdminTab       string // "units", "reports", "usage", "audit" or "queue" on admin pages
 	Notice         *Notice
 	Data           any
+	// Scripts are the page's own scripts under /static (progressive
+	// enhancement; the page works without them).
+	Scripts []string
+	// EnglishFirst: the official chose English; the English labels are
+	// then shown in full rather than as small print.
+	EnglishFirst bool
 }
 
 // UserView is the logged-in user as the layout shows them.
@@ -407,6 +462,10 @@ func (s *Site) Page(c *Ctx, title, titleEN string, data any) *Page {
 		User: &UserView{Address: c.Acct.Address, Name: c.Acct.DisplayName, IsAdmin: IsAdmin(c.Acct),
 			IsOperator: c.Acct.Role == directory.RoleOperator}}
 	p.Notice = s.sessions.takeFlash(c.Session.key)
+	if s.opts.DB != nil {
+		lang, _ := s.opts.DB.Setting(context.Background(), c.Acct.Address, webdb.SettingLanguage)
+		p.EnglishFirst = lang == "en"
+	}
 	return p
 }
 
@@ -423,6 +482,11 @@ func (s *Site) Render(w http.ResponseWriter, status int, t *template.Template, p
 		s.Log.Error("web: template failed", "title", p.TitleEN, "err", err)
 		http.Error(w, "Lỗi máy chủ / Server error", http.StatusInternalServerError)
 		return
+	}
+	if len(p.Scripts) > 0 {
+		// The page's own scripts, from this origin only; never inline.
+		h := w.Header()
+		h.Set("Content-Security-Policy", h.Get("Content-Security-Policy")+"; script-src 'self'; connect-src 'self'")
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)

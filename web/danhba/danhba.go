@@ -46,7 +46,7 @@ const fetchTimeout = 20 * time.Second
 
 // New returns the handler for GET /danhba, /danhba.csv, /danhba.vcf and
 // /danhba.ldif. Mount it on each of those paths.
-func New(dir directory.Directory, opts Options) http.Handler {
+func New(dir directory.Directory, opts Options) *Directory {
 	if opts.CacheTTL <= 0 {
 		opts.CacheTTL = 30 * time.Second
 	}
@@ -59,10 +59,12 @@ func New(dir directory.Directory, opts Options) http.Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &danhba{dir: dir, opts: opts}
+	return &Directory{dir: dir, opts: opts}
 }
 
-type danhba struct {
+// Directory is the published danh bạ: its pages and exports (ServeHTTP)
+// and, for the webmail, recipient suggestions (Suggest).
+type Directory struct {
 	dir  directory.Directory
 	opts Options
 
@@ -87,11 +89,12 @@ type entry struct {
 // immutable once built and shared by concurrent requests.
 type snapshot struct {
 	*directory.Tree
-	order   []string // unit codes, parents before children
-	entries []entry  // in unit tree order, unit mailbox first
+	byAddress map[string]int // index into entries
+	order     []string       // unit codes, parents before children
+	entries   []entry        // in unit tree order, unit mailbox first
 }
 
-func (d *danhba) snapshot(ctx context.Context) (*snapshot, error) {
+func (d *Directory) snapshot(ctx context.Context) (*snapshot, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	now := d.opts.Now()
@@ -154,6 +157,12 @@ func fetch(ctx context.Context, dir directory.Directory) (*snapshot, error) {
 		}
 		return len(s.order) // accounts outside the tree last
 	}
+	defer func() {
+		s.byAddress = make(map[string]int, len(s.entries))
+		for i, e := range s.entries {
+			s.byAddress[e.Address] = i
+		}
+	}()
 	sort.SliceStable(s.entries, func(i, j int) bool {
 		a, b := s.entries[i], s.entries[j]
 		if ra, rb := unitRank(a.UnitCode), unitRank(b.UnitCode); ra != rb {
@@ -239,12 +248,12 @@ func parseRequest(r *http.Request) (request, error) {
 
 // SetSecurityHeaders sets the headers of the public pages.
 func SetSecurityHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 }
 
-func (d *danhba) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (d *Directory) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	SetSecurityHeaders(w.Header())
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
@@ -321,7 +330,7 @@ func (s *snapshot) link(unit, q string, page int) string {
 	return "danhba?" + v.Encode()
 }
 
-func (d *danhba) page(w http.ResponseWriter, s *snapshot, req request, list []entry) {
+func (d *Directory) page(w http.ResponseWriter, s *snapshot, req request, list []entry) {
 	size := d.opts.PageSize
 	pages := max(1, (len(list)+size-1)/size)
 	req.Page = min(req.Page, pages) // clamp: a stale link still shows the last page
@@ -383,7 +392,7 @@ func (d *danhba) page(w http.ResponseWriter, s *snapshot, req request, list []en
 }
 
 // message writes a small Vietnamese-first error or notice page.
-func (d *danhba) message(w http.ResponseWriter, code int, vi, en string) {
+func (d *Directory) message(w http.ResponseWriter, code int, vi, en string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
@@ -402,4 +411,52 @@ func WriteNotice(w http.ResponseWriter, code int, vi, en string) {
 		Code   int
 		VI, EN string
 	}{code, vi, en})
+}
+
+// Suggestion is one mailbox offered as a recipient.
+type Suggestion struct {
+	Name, Address string
+	Unit          string // the unit's name, "" for a unit mailbox
+	IsUnit        bool   // the unit's shared mailbox
+}
+
+// Suggest returns at most limit mailboxes matching q as the danh bạ search
+// does: every word starts a word of the name, title or unit, or occurs
+// in the address, without regard to diacritics or case; names first.
+func (d *Directory) Suggest(ctx context.Context, q string, limit int) ([]Suggestion, error) {
+	if rs := []rune(strings.TrimSpace(q)); len(rs) > maxQueryRunes {
+		q = string(rs[:maxQueryRunes])
+	}
+	if len(words(q)) == 0 {
+		return nil, nil
+	}
+	s, err := d.snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Suggestion
+	for _, e := range s.filter("", q) {
+		if len(out) >= limit {
+			break
+		}
+		sg := Suggestion{Name: e.Name, Address: e.Address, IsUnit: e.IsUnit}
+		if !e.IsUnit {
+			sg.Unit = e.Unit
+		}
+		out = append(out, sg)
+	}
+	return out, nil
+}
+
+// Name is the directory's name of address (a listed mailbox), "" when
+// the address is not listed or the directory cannot be read.
+func (d *Directory) Name(ctx context.Context, address string) string {
+	s, err := d.snapshot(ctx)
+	if err != nil {
+		return ""
+	}
+	if i, ok := s.byAddress[strings.ToLower(address)]; ok {
+		return s.entries[i].Name
+	}
+	return ""
 }

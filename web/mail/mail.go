@@ -14,6 +14,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"congvu/internal/mailerr"
+	"congvu/smime"
 	"congvu/storage"
 	"congvu/web/core"
 )
@@ -55,6 +57,26 @@ var errBadRequest = &mailerr.Error{SMTPCode: 501, Enhanced: [3]int{5, 5, 4}, HTT
 type Options struct {
 	// Mail is the mail store; nil shows that mail is not available.
 	Mail MailStore
+	// Send is the submission path; nil shows that sending is not available.
+	Send Sender
+	// IsStateDomain tells whether a domain is inside the state's mail
+	// (the policy engine's state domains); nil: gov.vn and its subdomains.
+	IsStateDomain func(domain string) bool
+	// MaxMessageBytes is the largest message that can be sent, attachments
+	// included (smtp.max_message_bytes); default 30 MiB.
+	MaxMessageBytes int64
+	// SpoolDir holds uploads and messages being written; default the
+	// system's temporary directory.
+	SpoolDir string
+	// Contacts suggests recipients and names state senders; nil: none.
+	Contacts Contacts
+	// Signatures reads the signature results stamped into a stored
+	// header (smime.FromHeader with inbound.authserv_id); nil shows no
+	// signature badge.
+	Signatures func(header []byte) []smime.Result
+	// AuthservID is this server's name in the Authentication-Results it
+	// writes at delivery (inbound.authserv_id); "" shows no DMARC banner.
+	AuthservID string
 }
 
 // room is the webmail on a site.
@@ -65,8 +87,23 @@ type room struct {
 
 // Register adds the webmail pages to site.
 func Register(site *core.Site, opts Options) {
+	if opts.MaxMessageBytes <= 0 {
+		opts.MaxMessageBytes = 30 << 20
+	}
+	if opts.SpoolDir == "" {
+		opts.SpoolDir = os.TempDir()
+	}
 	wb := &room{Site: site, opts: opts}
 	m := site
+	m.HandleFunc("GET /mail/search", wb.Authed(wb.mailSearch))
+	m.HandleFunc("GET /mail/contacts", wb.Authed(wb.contacts))
+	m.HandleFunc("GET /mail/folders", wb.Authed(wb.foldersPage))
+	m.HandleFunc("POST /mail/folders", wb.Authed(wb.foldersPost))
+	m.HandleFunc("POST /mail/empty", wb.Authed(wb.emptyFolder))
+	m.HandleFunc("GET /mail/compose", wb.Authed(wb.composeGet))
+	m.HandleFunc("POST /mail/compose", wb.Authed(wb.composePost))
+	// The form with its files: the message limit, plus the form's fields.
+	site.LimitBody("/mail/compose", opts.MaxMessageBytes+4<<20)
 	m.HandleFunc("GET /mail", wb.Authed(wb.mailList))
 	m.HandleFunc("GET /mail/{$}", wb.Authed(wb.mailList))
 	m.HandleFunc("GET /mail/msg", wb.Authed(wb.mailView))
@@ -185,6 +222,7 @@ type listRow struct {
 	Size                        string
 	Unread, Flagged, Attachment bool
 	Answered                    bool
+	FolderLabel                 string // search in all folders: where it is
 }
 
 type listData struct {
@@ -201,6 +239,9 @@ type listData struct {
 	InArchive       bool
 	QueryPage       string // page number carried by the action form
 	QueryFolder     string
+	// Targets are the folders messages can be moved or copied to.
+	Targets []folderView
+	Quota   *quotaView
 }
 
 // pageURL is the list page p of folder.
@@ -292,12 +333,17 @@ func (wb *room) mailList(w http.ResponseWriter, r *http.Request, c *core.Ctx) {
 	if page < pages {
 		d.Next, d.LastP = pageURL(cur.Name, page+1), pageURL(cur.Name, pages)
 	}
+	d.Targets = moveTargets(d.Folders, cur.Name)
+	d.Quota = wb.quota(ctx, mb)
+	names := func(a []imap.Address) []imap.Address { return wb.named(ctx, a) }
 	now := wb.Now()
 	for i := len(shown) - 1; i >= 0; i-- { // newest first
-		d.Rows = append(d.Rows, newListRow(shown[i], cached[shown[i].UID], cur.Name, page, d.ShowTo, now))
+		d.Rows = append(d.Rows, newListRow(shown[i], cached[shown[i].UID], cur.Name, page, d.ShowTo, now, names))
 	}
 	title := cur.Label
-	wb.Render(w, http.StatusOK, tmpl["maillist"], wb.Page(c, title, cur.LabelEN, d))
+	p := wb.Page(c, title, cur.LabelEN, d)
+	p.Scripts = []string{"/static/list.js"}
+	wb.Render(w, http.StatusOK, tmpl["maillist"], p)
 }
 
 // cachedMany reads the cached envelopes of uids in one query when the
@@ -328,7 +374,10 @@ func msgURL(folder string, uid uint32, page int) string {
 	return "/mail/msg?" + v.Encode()
 }
 
-func newListRow(m storage.MessageInfo, c *storage.Cached, folder string, page int, showTo bool, now time.Time) listRow {
+// newListRow is one row of the list; names (nil: none) replaces the
+// names of state addresses with the directory's.
+func newListRow(m storage.MessageInfo, c *storage.Cached, folder string, page int, showTo bool, now time.Time,
+	names func([]imap.Address) []imap.Address) listRow {
 	row := listRow{UID: m.UID, Href: msgURL(folder, m.UID, page), Size: formatSize(m.Size),
 		Unread: !slices.Contains(m.Flags, flagSeen), Flagged: slices.Contains(m.Flags, flagFlagged),
 		Answered: slices.Contains(m.Flags, flagAnswered)}
@@ -353,6 +402,9 @@ func newListRow(m storage.MessageInfo, c *storage.Cached, folder string, page in
 		// An address list go-imap could not parse: show the decoded field.
 		row.Who = cleanText(headerText(c.Header, field), maxShownNameRunes)
 	} else {
+		if names != nil {
+			addrs = names(addrs)
+		}
 		row.Who, row.WhoTitle = whoSummary(addrs)
 	}
 	if row.Who == "" {
@@ -411,9 +463,16 @@ func formatSize(n int64) string {
 		return strconv.FormatInt(n, 10) + " B"
 	case n < 1000<<10:
 		return strconv.FormatInt((n+1023)>>10, 10) + " KB"
+	case n < 1<<30:
+		return decimal(float64(n)/(1<<20)) + " MB"
 	}
-	s := strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64)
-	return strings.Replace(s, ".", ",", 1) + " MB"
+	return decimal(float64(n)/(1<<30)) + " GB"
+}
+
+// decimal writes x with one decimal, a comma, and no ",0".
+func decimal(x float64) string {
+	s := strconv.FormatFloat(x, 'f', 1, 64)
+	return strings.Replace(strings.TrimSuffix(s, ".0"), ".", ",", 1)
 }
 
 // hasAttachment tells from the cached body structure whether the list
@@ -443,4 +502,50 @@ func hasAttachment(bs imap.BodyStructure) bool {
 		return !found
 	})
 	return found
+}
+
+// moveTargets are the folders other than current.
+func moveTargets(folders []folderView, current string) []folderView {
+	var out []folderView
+	for _, f := range folders {
+		if f.Name != current {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// named replaces the display names of state addresses with the
+// directory's, so that a message cannot claim a colleague's name.
+func (wb *room) named(ctx context.Context, addrs []imap.Address) []imap.Address {
+	if wb.opts.Contacts == nil {
+		return addrs
+	}
+	out := addrs
+	for i, a := range addrs {
+		if n := wb.directoryName(ctx, a.Addr()); n != "" && n != a.Name {
+			if &out[0] == &addrs[0] {
+				out = slices.Clone(addrs)
+			}
+			out[i].Name = n
+		}
+	}
+	return out
+}
+
+// quotaView is the mailbox's use of its quota, shown beside the folders.
+type quotaView struct {
+	Used, Limit string
+	Percent     int
+	Warn        bool // 90 % or more
+}
+
+// quota reads the mailbox's quota; nil when unknown or unlimited.
+func (wb *room) quota(ctx context.Context, mb storage.Mailbox) *quotaView {
+	used, limit, err := mb.Quota(ctx)
+	if err != nil || limit <= 0 {
+		return nil
+	}
+	pct := int(used * 100 / limit)
+	return &quotaView{Used: formatSize(used), Limit: formatSize(limit), Percent: min(pct, 100), Warn: pct >= 90}
 }

@@ -18,7 +18,7 @@ const maxActionUIDs = 500
 // It is a POST with the session's CSRF token (checked by authed).
 //
 // Actions: read, unread, flag, unflag, archive, junk, notjunk (back to
-// INBOX) and delete (to Trash; in Trash, for good: \Deleted then UID
+// INBOX), move and copy (to the folder named by "to") and delete (to Trash; in Trash, for good: \Deleted then UID
 // EXPUNGE, RFC 9051 6.4.9).
 func (wb *room) mailAction(w http.ResponseWriter, r *http.Request, c *core.Ctx) {
 	if err := r.ParseForm(); err != nil {
@@ -115,6 +115,32 @@ func (wb *room) mailAction(w http.ResponseWriter, r *http.Request, c *core.Ctx) 
 	case "notjunk":
 		n, _, err = move("INBOX", storage.Inbox)
 		vi, en = "Đã chuyển %d thư về Hộp thư đến.", "%d message(s) moved to the Inbox."
+	case "move", "copy":
+		to := f.Get("to")
+		known := false
+		for _, st := range folders {
+			known = known || st.Name == to
+		}
+		switch {
+		case !known:
+			err = mailerr.ErrNoSuchFolder
+		case to == folder:
+			err = mailerr.ErrCannotDo.WithMessage("The messages are already in this folder", "Thư đã ở trong thư mục này")
+		case action == "move":
+			var res storage.CopyResult
+			res, err = mb.Move(ctx, folder, uids, to)
+			n = len(res.SourceUIDs)
+		default:
+			var res storage.CopyResult
+			res, err = mb.Copy(ctx, folder, uids, to)
+			n = len(res.SourceUIDs)
+		}
+		label := newFolderView(storage.FolderStatus{Name: to, SpecialUse: specialUseOf(folders, to)}).Label
+		if action == "move" {
+			vi, en = "Đã chuyển %d thư vào "+escapePercent(label)+".", "%d message(s) moved."
+		} else {
+			vi, en = "Đã sao chép %d thư vào "+escapePercent(label)+".", "%d message(s) copied."
+		}
 	case "delete":
 		if folderUse(*cur) == `\Trash` {
 			if _, err = flags(storage.FlagsAdd, flagDeleted); err == nil {
@@ -142,3 +168,6 @@ func (wb *room) mailAction(w http.ResponseWriter, r *http.Request, c *core.Ctx) 
 	wb.Log.Info("web: mail action", "address", c.Acct.Address, "action", action, "folder", folder, "messages", n)
 	wb.FlashAndGo(w, r, c, back, &core.Notice{Kind: "ok", VI: fmt.Sprintf(vi, n), EN: fmt.Sprintf(en, n)})
 }
+
+// escapePercent keeps a folder name literal inside a Sprintf format.
+func escapePercent(s string) string { return strings.ReplaceAll(s, "%", "%%") }

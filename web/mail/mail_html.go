@@ -145,3 +145,58 @@ func frameDocument(body string) string {
 		`img{max-width:100%;height:auto}table{max-width:100%}pre{white-space:pre-wrap}blockquote{margin:0 0 0 .8rem;padding-left:.8rem;border-left:3px solid #d9dde3}</style>` +
 		`</head><body>` + body + `</body></html>`
 }
+
+// htmlToText is the text of an HTML body, for quoting it in a reply or a
+// forward: text nodes with HTML's whitespace collapsed, a line break for
+// each block element and <br>, nothing of scripts, styles or the head.
+func htmlToText(src string) string {
+	z := html.NewTokenizer(strings.NewReader(src))
+	var b strings.Builder
+	skip := 0
+	for {
+		tt := z.Next()
+		switch tt {
+		case html.ErrorToken:
+			return tidyLines(b.String())
+		case html.TextToken:
+			if skip == 0 {
+				b.WriteString(htmlSpace.ReplaceAllString(string(z.Text()), " "))
+			}
+		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
+			name, _ := z.TagName()
+			switch string(name) {
+			case "script", "style", "head", "title":
+				if tt == html.StartTagToken {
+					skip++
+				} else if tt == html.EndTagToken && skip > 0 {
+					skip--
+				}
+			case "br", "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "hr":
+				b.WriteByte('\n')
+			case "td", "th":
+				b.WriteByte('\t')
+			}
+		}
+	}
+}
+
+// htmlSpace is HTML's inter-element white space (no-break space is text).
+var htmlSpace = regexp.MustCompile(`[ \t\r\n\f]+`)
+
+// tidyLines trims every line and keeps at most one empty line in a row.
+func tidyLines(s string) string {
+	var out []string
+	empty := 0
+	for _, line := range strings.Split(s, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			if empty++; empty > 1 || len(out) == 0 {
+				continue
+			}
+		} else {
+			empty = 0
+		}
+		out = append(out, line)
+	}
+	return strings.TrimSpace(strings.Join(out, "\n"))
+}

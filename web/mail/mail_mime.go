@@ -270,6 +270,9 @@ func (mc *mailContent) attachments() []*mimePart {
 		case p == mc.Body || mc.alternativeOf(p):
 		case html && p.ContentID != "" && p.Disposition != "attachment" && p.Parent == "multipart/related" && inlineImageTypes[p.Type]:
 		case p.Size == 0 && p.FileName == "":
+		case p.Parent == "multipart/signed" && isSignaturePart(p.Type):
+			// The S/MIME signature itself (RFC 8551 3.5.3): the badge
+			// says what it means; a download would only confuse.
 		default:
 			out = append(out, p)
 		}
@@ -400,4 +403,13 @@ func contentDisposition(name string) string {
 		}
 	}
 	return `attachment; filename="` + ascii.String() + `"; filename*=UTF-8''` + ext.String()
+}
+
+// isSignaturePart: the detached signature of a multipart/signed message.
+func isSignaturePart(mediaType string) bool {
+	switch mediaType {
+	case "application/pkcs7-signature", "application/x-pkcs7-signature", "application/pgp-signature":
+		return true
+	}
+	return false
 }

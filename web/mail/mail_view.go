@@ -105,6 +105,9 @@ type viewData struct {
 	Truncated      bool
 	UnknownCharset string
 	Damaged        bool
+	Banners        []banner
+	Signatures     []signatureView
+	Quota          *quotaView
 	NoBody         bool
 	Attachments    []attachmentView
 	Flagged        bool
@@ -113,6 +116,13 @@ type viewData struct {
 	InTrash        bool
 	InJunk         bool
 	InArchive      bool
+	InDrafts       bool
+	Targets        []folderView
+	ReplyHref      string
+	ReplyAllHref   string
+	ForwardHref    string
+	AttachHref     string
+	EditHref       string
 }
 
 func addressList(addrs []imap.Address) []string {
@@ -172,6 +182,14 @@ func (wb *room) mailView(w http.ResponseWriter, r *http.Request, c *core.Ctx) {
 	if env == nil {
 		env = &imap.Envelope{}
 	}
+	var senderAddr, senderName string
+	if len(env.From) > 0 {
+		senderAddr, senderName = strings.ToLower(env.From[0].Addr()), env.From[0].Name
+	}
+	banners := wb.banners(cached.Header, senderAddr, senderName, om.folder)
+	named := *env
+	named.From, named.To, named.Cc = wb.named(ctx, env.From), wb.named(ctx, env.To), wb.named(ctx, env.Cc)
+	env = &named
 	cur := newFolderView(om.folder)
 	cur.Current = true
 	d := viewData{Folders: folderViews(om.folders, ref.Folder), Folder: cur, UID: ref.UID,
@@ -180,10 +198,16 @@ func (wb *room) mailView(w http.ResponseWriter, r *http.Request, c *core.Ctx) {
 		Flagged:  slices.Contains(om.info.Flags, flagFlagged),
 		BackHref: pageURL(ref.Folder, ref.Page), Page: ref.Page,
 		InTrash: cur.SpecialUse == `\Trash`, InJunk: cur.SpecialUse == `\Junk`, InArchive: cur.SpecialUse == `\Archive`,
-		Truncated: mc.Truncated, UnknownCharset: mc.UnknownCharset, Damaged: mc.Damaged}
+		Truncated: mc.Truncated, UnknownCharset: mc.UnknownCharset, Damaged: mc.Damaged, Banners: banners,
+		Signatures: wb.signatureBadges(cached.Header)}
 	if d.Subject == "" {
 		d.Subject = "(không có tiêu đề)"
 	}
+	d.InDrafts = cur.SpecialUse == `\Drafts`
+	d.Targets = moveTargets(d.Folders, ref.Folder)
+	d.ReplyHref, d.ReplyAllHref = composeURL("reply", ref), composeURL("replyall", ref)
+	d.ForwardHref, d.AttachHref = composeURL("forward", ref), composeURL("attach", ref)
+	d.EditHref = "/mail/compose?draft=" + strconv.FormatUint(uint64(ref.UID), 10)
 	if len(d.From) == 0 {
 		if f := cleanText(headerText(cached.Header, "From"), maxShownNameRunes); f != "" {
 			d.From = []string{f}
@@ -296,4 +320,10 @@ func (wb *room) mailPart(w http.ResponseWriter, r *http.Request, c *core.Ctx) {
 		}
 		wb.mailFail(w, c, "part", err)
 	}
+}
+
+// composeURL is the compose page answering or forwarding ref.
+func composeURL(mode string, ref msgRef) string {
+	return "/mail/compose?" + url.Values{"mode": {mode}, "folder": {ref.Folder},
+		"uid": {strconv.FormatUint(uint64(ref.UID), 10)}}.Encode()
 }

@@ -5,7 +5,9 @@
 package webdb
 
 import (
+	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -33,6 +35,37 @@ var migrations = []string{
 	access_day TEXT NOT NULL
 ) STRICT;
 CREATE INDEX sessions_by_address ON sessions(address);`,
+	// 2: an official's web settings (signature text, language).
+	`CREATE TABLE settings (
+	address TEXT NOT NULL,
+	name    TEXT NOT NULL,
+	value   TEXT NOT NULL,
+	PRIMARY KEY (address, name)
+) STRICT, WITHOUT ROWID;`,
+	// 3: two-factor sign-in (TOTP, recovery codes) and app passwords.
+	// Codes and app passwords are random and stored as SHA-256 hashes.
+	`CREATE TABLE totp (
+	address   TEXT PRIMARY KEY,
+	secret    BLOB NOT NULL,
+	enabled   INTEGER NOT NULL,
+	last_step INTEGER NOT NULL
+) STRICT;
+CREATE TABLE recovery_codes (
+	address TEXT NOT NULL,
+	hash    BLOB NOT NULL,
+	used    INTEGER NOT NULL,
+	PRIMARY KEY (address, hash)
+) STRICT;
+CREATE TABLE app_passwords (
+	id         INTEGER PRIMARY KEY,
+	address    TEXT NOT NULL,
+	name       TEXT NOT NULL,
+	hash       BLOB NOT NULL,
+	created    INTEGER NOT NULL,
+	last_used  INTEGER NOT NULL,
+	last_proto TEXT NOT NULL
+) STRICT;
+CREATE INDEX app_passwords_by_address ON app_passwords(address);`,
 }
 
 // Open opens (creating if needed) the web database at path, readable by
@@ -87,4 +120,31 @@ func migrate(db *sql.DB) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// Setting names.
+const (
+	SettingSignature = "signature" // text appended to new messages
+	SettingLanguage  = "language"  // "vi" (default) or "en"
+)
+
+// Setting returns an official's setting, "" when unset.
+func (db *DB) Setting(ctx context.Context, address, name string) (string, error) {
+	var v string
+	err := db.QueryRowContext(ctx, "SELECT value FROM settings WHERE address = ? AND name = ?", address, name).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return v, err
+}
+
+// SetSetting stores a setting; "" removes it.
+func (db *DB) SetSetting(ctx context.Context, address, name, value string) error {
+	if value == "" {
+		_, err := db.ExecContext(ctx, "DELETE FROM settings WHERE address = ? AND name = ?", address, name)
+		return err
+	}
+	_, err := db.ExecContext(ctx, "INSERT INTO settings (address, name, value) VALUES (?, ?, ?) ON CONFLICT (address, name) DO UPDATE SET value = excluded.value",
+		address, name, value)
+	return err
 }

@@ -6,13 +6,16 @@
 package webtest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/textproto"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -135,6 +138,7 @@ type Env struct {
 	Policy *FakePolicy
 
 	opts     core.Options
+	account  account.Options
 	register []func(*core.Site)
 }
 
@@ -142,12 +146,18 @@ type Env struct {
 // adds; tune may change the site's options first.
 func New(t *testing.T, tune func(*core.Options), register ...func(*core.Site)) *Env {
 	t.Helper()
+	return NewAccount(t, tune, account.Options{}, register...)
+}
+
+// NewAccount is New with the account pages' options.
+func NewAccount(t *testing.T, tune func(*core.Options), acct account.Options, register ...func(*core.Site)) *Env {
+	t.Helper()
 	e := &Env{T: t, Dir: &FlakyDir{Writer: Seed(t, 0)}, Clock: &Clock{t: time.Now()}, Policy: &FakePolicy{}}
 	opts := core.Options{Dir: e.Dir, Policy: e.Policy, Now: e.Clock.Now}
 	if tune != nil {
 		tune(&opts)
 	}
-	e.opts, e.register = opts, register
+	e.opts, e.register, e.account = opts, register, acct
 	e.Site = e.newSite()
 	e.Srv = httptest.NewTLSServer(e.Site)
 	t.Cleanup(e.Srv.Close)
@@ -156,7 +166,7 @@ func New(t *testing.T, tune func(*core.Options), register ...func(*core.Site)) *
 
 func (e *Env) newSite() *core.Site {
 	site := core.New(e.opts)
-	account.Register(site, account.Options{})
+	account.Register(site, e.account)
 	for _, r := range e.register {
 		r(site)
 	}
@@ -238,6 +248,47 @@ func (b *Browser) Post(from, action string, form url.Values) Response {
 	b.E.T.Helper()
 	form.Set("csrf", b.CSRF(from))
 	return b.Do("POST", action, form)
+}
+
+// File is a file a multipart form uploads.
+type File struct {
+	Field, Name, Type string
+	Data              []byte
+}
+
+// PostMultipart submits a multipart form (one with files) of the page at
+// from, its CSRF token first as the site requires; fields keep their order.
+func (b *Browser) PostMultipart(from, action string, fields [][2]string, files []File) Response {
+	b.E.T.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("csrf", b.CSRF(from))
+	for _, f := range fields {
+		mw.WriteField(f[0], f[1])
+	}
+	for _, f := range files {
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="%s"; filename="%s"`, f.Field, f.Name))
+		h.Set("Content-Type", f.Type)
+		w, _ := mw.CreatePart(h)
+		w.Write(f.Data)
+	}
+	mw.Close()
+	req, err := http.NewRequest("POST", b.E.Srv.URL+action, &body)
+	if err != nil {
+		b.E.T.Fatal(err)
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	for k, v := range b.Header {
+		req.Header[k] = v
+	}
+	res, err := b.C.Do(req)
+	if err != nil {
+		b.E.T.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	return Response{res, string(data)}
 }
 
 // Login signs in through the form.

@@ -36,6 +36,8 @@ type results struct {
 	LDAP    *ldapResults `json:"ldap,omitempty"`
 	// SMIME compares signed with unsigned 10 KB messages (smime.go).
 	SMIME []loadResult `json:"smime,omitempty"`
+	// MIME times the structure check by nesting depth (mime.go).
+	MIME []mimeResult `json:"mime,omitempty"`
 	// FileLimit is RLIMIT_NOFILE after raising it (servers inherit it).
 	FileLimit uint64 `json:"file_limit"`
 	// NotMeasured says, per target, why it was skipped.
@@ -73,7 +75,7 @@ func run(args []string, stdout io.Writer) error {
 	jsonOut := fs.String("json", "", "write raw figures as JSON to this file")
 	perPoint := fs.Duration("point-time", 0, "time budget per load point (default 6s quick, 30s full)")
 	keep := fs.Bool("keep", false, "keep the temporary directory (for debugging)")
-	only := fs.String("only", "smtp,imap,ldap,smime", "parts to run (comma-separated: smtp, imap, ldap, smime)")
+	only := fs.String("only", "smtp,imap,ldap,smime,mime", "parts to run (comma-separated: smtp, imap, ldap, smime, mime)")
 	imapTime := fs.Duration("imap-time", 0, "time per IMAP mixed-workload point (default 8s quick, 30s full)")
 	largeN := fs.Int("large", 0, "messages in the large folder (default 20000 quick, 100000 full)")
 	importN := fs.Int("import", -1, "messages in the separate import test (default 0 quick, 200000 full)")
@@ -194,6 +196,12 @@ func run(args []string, stdout io.Writer) error {
 		if err := runSMIMEPart(&res, tmp, *congvuBin, budget, maxMsgs, &cleanups); err != nil {
 			res.NotMeasured["smime"] = firstLine(err.Error())
 			fmt.Fprintln(os.Stderr, "S/MIME part stopped:", err)
+		}
+	}
+	if parts["mime"] {
+		var err error
+		if res.MIME, err = runMIMEPart(tmp); err != nil {
+			res.NotMeasured["mime"] = firstLine(err.Error())
 		}
 	}
 	if parts["imap"] {

@@ -80,6 +80,7 @@ func printReport(w io.Writer, r *results, points []loadPoint) {
 		row(tr.measure, tr.congvu, tr.reference, tr.ratio)
 	}
 	smimeRows(r, row)
+	mimeRows(r, row)
 	fmt.Fprintln(w)
 
 	var notes []string

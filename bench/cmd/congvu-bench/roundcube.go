@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -235,5 +236,34 @@ func measureRoundcubeInto(res *webmailResult, rc *roundcubeServer, u benchUser, 
 		return fmt.Errorf("Roundcube list without message UIDs")
 	}
 	res.AfterReadP50Ms, res.AfterReadP95Ms = percentileMs(lat, 0.50), percentileMs(lat, 0.95)
+
+	// Search the way its search box does: the text (body) for the rare
+	// word, subject for the phrase.
+	search := func(q, headers string) ([]time.Duration, int, error) {
+		path := "/?" + url.Values{"_task": {"mail"}, "_action": {"search"}, "_q": {q}, "_headers": {headers}, "_mbox": {"INBOX"},
+			"_scope": {"base"}, "_filter": {"ALL"}, "_remote": {"1"}}.Encode()
+		var lat []time.Duration
+		hits := 0
+		for range max(requests/4, 10) {
+			t0 := time.Now()
+			body, err := get(path, h)
+			if err != nil {
+				return nil, 0, err
+			}
+			lat = append(lat, time.Since(t0))
+			if mc := rcMessageCount.FindStringSubmatch(body); mc != nil {
+				hits, _ = strconv.Atoi(mc[1])
+			}
+		}
+		return lat, hits, nil
+	}
+	if lat, res.SearchRareHits, err = search(rareWord, "text"); err != nil {
+		return err
+	}
+	res.SearchRareP50Ms, res.SearchRareP95Ms = percentileMs(lat, 0.50), percentileMs(lat, 0.95)
+	if lat, _, err = search(searchPhrase, "subject"); err != nil {
+		return err
+	}
+	res.SearchPhraseP50Ms, res.SearchPhraseP95Ms = percentileMs(lat, 0.50), percentileMs(lat, 0.95)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -30,6 +31,18 @@ type webmailResult struct {
 	AfterReadP50Ms float64 `json:"after_read_p50_ms"`
 	AfterReadP95Ms float64 `json:"after_read_p95_ms"`
 	RowsPerPage    int     `json:"rows_per_page"`
+	// Search*: the search page over the whole large folder, for the rare
+	// word (a few hits in the text) and for an accent-free phrase of one
+	// subject in twelve (congvu: its newest 200; Roundcube: every match).
+	SearchRareP50Ms   float64 `json:"search_rare_p50_ms,omitempty"`
+	SearchRareP95Ms   float64 `json:"search_rare_p95_ms,omitempty"`
+	SearchRareHits    int     `json:"search_rare_hits,omitempty"`
+	SearchPhraseP50Ms float64 `json:"search_phrase_p50_ms,omitempty"`
+	SearchPhraseP95Ms float64 `json:"search_phrase_p95_ms,omitempty"`
+	// Send*: compose-and-send of a short message to a colleague, to the
+	// answer that the message is stored (the 303 after the POST).
+	SendP50Ms float64 `json:"send_p50_ms,omitempty"`
+	SendP95Ms float64 `json:"send_p95_ms,omitempty"`
 	// IMAPLoginP50Ms (Roundcube only): a new IMAPS connection and LOGIN
 	// to Dovecot on its own, which each Roundcube request includes.
 	IMAPLoginP50Ms float64 `json:"imap_login_p50_ms,omitempty"`
@@ -165,7 +178,91 @@ func measureWebmailInto(res *webmailResult, httpsAddr string, u benchUser, reque
 		lat = append(lat, time.Since(t0))
 	}
 	res.AfterReadP50Ms, res.AfterReadP95Ms = percentileMs(lat, 0.50), percentileMs(lat, 0.95)
+
+	searches := max(requests/4, 10)
+	search := func(q url.Values) ([]time.Duration, int, error) {
+		var lat []time.Duration
+		hits := 0
+		for range searches {
+			t0 := time.Now()
+			body, _, err := get("/mail/search?" + q.Encode())
+			if err != nil {
+				return nil, 0, err
+			}
+			lat = append(lat, time.Since(t0))
+			hits = len(rowField.FindAllString(body, -1))
+		}
+		return lat, hits, nil
+	}
+	if lat, res.SearchRareHits, err = search(url.Values{"folder": {"INBOX"}, "q": {rareWord}}); err != nil {
+		return err
+	}
+	if res.SearchRareHits == 0 {
+		return fmt.Errorf("search for %s found nothing", rareWord)
+	}
+	res.SearchRareP50Ms, res.SearchRareP95Ms = percentileMs(lat, 0.50), percentileMs(lat, 0.95)
+	lat, hits, err := search(url.Values{"folder": {"INBOX"}, "q": {searchPhrase}})
+	if err != nil {
+		return err
+	}
+	if hits == 0 {
+		return fmt.Errorf("search for %q found nothing", searchPhrase)
+	}
+	res.SearchPhraseP50Ms, res.SearchPhraseP95Ms = percentileMs(lat, 0.50), percentileMs(lat, 0.95)
+
+	lat, err = measureSend(c, base, u.Address, max(requests/4, 10))
+	if err != nil {
+		return err
+	}
+	res.SendP50Ms, res.SendP95Ms = percentileMs(lat, 0.50), percentileMs(lat, 0.95)
 	return nil
+}
+
+// searchPhrase is typed without marks, as on a phone: it must find
+// "Kế hoạch cải cách hành chính năm 2026", one subject in twelve.
+const searchPhrase = "ke hoach cai cach"
+
+// measureSend times compose-and-send: the multipart POST of the compose
+// form (its CSRF token first) to the 303 that follows a stored message.
+func measureSend(c *http.Client, base, to string, n int) ([]time.Duration, error) {
+	nofollow := *c
+	nofollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	var lat []time.Duration
+	for i := range n {
+		r, err := c.Get(base + "/mail/compose")
+		if err != nil {
+			return nil, err
+		}
+		page, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		m := csrfField.FindSubmatch(page)
+		if m == nil {
+			return nil, fmt.Errorf("the compose page has no form token")
+		}
+		var body strings.Builder
+		mw := multipart.NewWriter(&body)
+		mw.WriteField("csrf", string(m[1]))
+		mw.WriteField("action", "send")
+		mw.WriteField("to", to)
+		mw.WriteField("subject", fmt.Sprintf("Đo thời gian gửi thư %d", i))
+		mw.WriteField("body", "Kính gửi anh,\nĐây là thư đo thời gian gửi trên web.\nTrân trọng.")
+		mw.Close()
+		req, _ := http.NewRequest("POST", base+"/mail/compose", strings.NewReader(body.String()))
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set("Origin", base)
+		t0 := time.Now()
+		res, err := nofollow.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		lat = append(lat, time.Since(t0))
+		if res.StatusCode != http.StatusSeeOther || strings.Contains(res.Header.Get("Location"), "/mail/compose") {
+			return nil, fmt.Errorf("send from the web: %s to %s", res.Status, res.Header.Get("Location"))
+		}
+	}
+	return lat, nil
 }
 
 // afterReads is how many messages are opened for the after-read figure.
@@ -201,6 +298,8 @@ func webmailRows(r *results) []tableRow {
 	fref, frat := ref(func(x *webmailResult) float64 { return x.FirstP50Ms }, func(x *webmailResult) float64 { return x.FirstP95Ms })
 	dref, drat := ref(func(x *webmailResult) float64 { return x.DeepP50Ms }, func(x *webmailResult) float64 { return x.DeepP95Ms })
 	aref, arat := ref(func(x *webmailResult) float64 { return x.AfterReadP50Ms }, func(x *webmailResult) float64 { return x.AfterReadP95Ms })
+	sref, srat := ref(func(x *webmailResult) float64 { return x.SearchRareP50Ms }, func(x *webmailResult) float64 { return x.SearchRareP95Ms })
+	pref, prat := ref(func(x *webmailResult) float64 { return x.SearchPhraseP50Ms }, func(x *webmailResult) float64 { return x.SearchPhraseP95Ms })
 	return []tableRow{
 		{fmt.Sprintf("Webmail: message-list page p50/p95 (ratio of p50s), large folder (%s), newest page, vs Roundcube over Dovecot", size),
 			cell(w.FirstP50Ms, w.FirstP95Ms), fref, frat},
@@ -208,6 +307,12 @@ func webmailRows(r *results) []tableRow {
 			cell(w.DeepP50Ms, w.DeepP95Ms), dref, drat},
 		{fmt.Sprintf("Webmail: message-list page p50/p95 (ratio of p50s), large folder (%s), newest page right after opening one of its messages (%d times), vs Roundcube over Dovecot", size, afterReads),
 			cell(w.AfterReadP50Ms, w.AfterReadP95Ms), aref, arat},
+		{fmt.Sprintf("Webmail: search p50/p95, large folder (%s), a rare word in the text (%d hits), vs Roundcube over Dovecot", size, w.SearchRareHits),
+			cell(w.SearchRareP50Ms, w.SearchRareP95Ms), sref, srat},
+		{fmt.Sprintf("Webmail: search p50/p95, large folder (%s), %q typed without marks (one subject in twelve; congvu answers its first page of 50, Roundcube every match and matches marks exactly)", size, searchPhrase),
+			cell(w.SearchPhraseP50Ms, w.SearchPhraseP95Ms), pref, prat},
+		{"Webmail: compose-and-send p50/p95 of a short message to a colleague (POST to the stored answer)",
+			cell(w.SendP50Ms, w.SendP95Ms), "not measured (the bench's Roundcube has no SMTP)", "–"},
 	}
 }
 

@@ -291,6 +291,26 @@ def hold_sessions(args):
     out(res)
 
 
+def imap_inspect(args):
+    """For every INBOX message: ENVELOPE and BODYSTRUCTURE (the parsed
+    structure an IMAP client shows), then SEARCH TEXT for each --marker.
+    Prints the server's answers; any NO/BAD is reported, never hidden."""
+    m = imap_connect(args)
+    m.select("INBOX", readonly=True)
+    typ, data = m.uid("SEARCH", None, "ALL")
+    uids = data[0].split()
+    res = {"count": len(uids), "fetch": [], "search": {}}
+    for uid in uids:
+        typ, data = m.uid("FETCH", uid, "(ENVELOPE BODYSTRUCTURE RFC822.SIZE)")
+        res["fetch"].append({"uid": int(uid), "status": typ,
+                             "data": b" ".join(d if isinstance(d, bytes) else d[0] for d in data if d).decode(errors="replace")})
+    for marker in args.marker or []:
+        typ, data = m.uid("SEARCH", "CHARSET", "UTF-8", "TEXT", marker)
+        res["search"][marker] = {"status": typ, "uids": data[0].decode().split() if data and data[0] else []}
+    m.logout()
+    out(res)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cafile", required=True)
@@ -362,6 +382,13 @@ def main():
     s.add_argument("--password", required=True)
     s.add_argument("--dele", type=int, action="append")
     s.set_defaults(fn=pop3)
+
+    s = sub.add_parser("imap-inspect")
+    for a in ("--addr", "--user", "--password"):
+        s.add_argument(a, required=True)
+    s.add_argument("--starttls", action="store_true")
+    s.add_argument("--marker", action="append")
+    s.set_defaults(fn=imap_inspect)
 
     s = sub.add_parser("hold-sessions")
     for a in ("--imap", "--pop3", "--user", "--password"):
