@@ -147,7 +147,7 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		return s.reply(phaseRcpt, err)
 	}
 	address := directory.NormalizeAddress(to)
-	if !s.srv.isLocalDomain(directory.Domain(address)) {
+	if !s.srv.acceptsDomain(directory.Domain(address)) {
 		if s.mode == modeMX {
 			// RFC 5321 3.9 / RFC 2505: an MX is not an open relay.
 			return s.reply(phaseRcpt, mailerr.ErrRelayDenied.With(fmt.Errorf("RCPT TO:<%s>", to)))

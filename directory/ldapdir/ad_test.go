@@ -104,6 +104,7 @@ func TestActiveDirectory(t *testing.T) {
 	}
 	o := orgdb.NewOverlay(d, db, d.Close, nil)
 	defer o.Close()
+	defer db.Close()
 	reason := "Nhập sai mật khẩu 13 lần liên tiếp / 13 consecutive failed logins"
 	if err := o.SetStateReason(ctx, "thanhnn", directory.StateLocked, reason); !errors.Is(err, mailerr.ErrUnknownUser) {
 		t.Errorf("SetStateReason by sAMAccountName: %v (a state belongs to an address)", err)

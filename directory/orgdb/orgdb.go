@@ -50,6 +50,66 @@ var migrations = []string{
 		parent_code TEXT NOT NULL DEFAULT '',
 		address     TEXT NOT NULL DEFAULT ''
 	) STRICT;`,
+	// 2: reorganisation — domain aliases, transitional addresses and the
+	// traffic still reaching old addresses, unit membership and unit
+	// versions for reports of past periods, importers' stable keys, and
+	// jobs handed from admin commands to the running server.
+	`CREATE TABLE domain_aliases (
+		old     TEXT PRIMARY KEY,
+		new     TEXT NOT NULL,
+		created INTEGER NOT NULL,
+		actor   TEXT NOT NULL
+	) STRICT;
+	CREATE TABLE address_expiry (
+		address TEXT PRIMARY KEY, -- a transitional alias
+		account TEXT NOT NULL,    -- the account's primary address
+		expires INTEGER NOT NULL,
+		reason  TEXT NOT NULL DEFAULT ''
+	) STRICT;
+	CREATE INDEX address_expiry_by_account ON address_expiry(account);
+	CREATE TABLE alias_traffic (
+		address TEXT NOT NULL,    -- the old address as written by senders
+		day     INTEGER NOT NULL, -- Unix day (UTC)
+		count   INTEGER NOT NULL,
+		PRIMARY KEY (address, day)
+	) STRICT, WITHOUT ROWID;
+	CREATE TABLE membership (
+		id        INTEGER PRIMARY KEY,
+		current   TEXT NOT NULL, -- the account's primary address today
+		address   TEXT NOT NULL, -- its address during the interval
+		unit_code TEXT NOT NULL,
+		from_ns   INTEGER NOT NULL, -- 0: since ever
+		to_ns     INTEGER NOT NULL  -- 0: until now
+	) STRICT;
+	CREATE INDEX membership_by_current ON membership(current);
+	CREATE TABLE unit_versions (
+		id          INTEGER PRIMARY KEY,
+		code        TEXT NOT NULL,
+		name        TEXT NOT NULL,
+		abbr        TEXT NOT NULL,
+		kind        TEXT NOT NULL,
+		parent_code TEXT NOT NULL,
+		address     TEXT NOT NULL,
+		from_ns     INTEGER NOT NULL,
+		to_ns       INTEGER NOT NULL
+	) STRICT;
+	CREATE INDEX unit_versions_by_code ON unit_versions(code);
+	CREATE TABLE person_keys (
+		key     TEXT PRIMARY KEY, -- employee or citizen ID from import files
+		address TEXT NOT NULL
+	) STRICT;
+	CREATE INDEX person_keys_by_address ON person_keys(address);
+	CREATE TABLE jobs (
+		id       INTEGER PRIMARY KEY,
+		kind     TEXT NOT NULL,
+		args     TEXT NOT NULL, -- JSON
+		actor    TEXT NOT NULL,
+		created  INTEGER NOT NULL,
+		state    TEXT NOT NULL, -- pending, running, done, failed
+		result   TEXT NOT NULL DEFAULT '',
+		finished INTEGER NOT NULL DEFAULT 0
+	) STRICT;
+	CREATE INDEX jobs_pending ON jobs(state, id);`,
 }
 
 // Open opens (creating if needed) the store at path.

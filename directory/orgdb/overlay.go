@@ -40,7 +40,7 @@ type Overlay struct {
 var _ directory.Writer = (*Overlay)(nil)
 
 // NewOverlay lays the store's state over dir. closeDir (may be nil) is
-// called by Close, after the store is closed.
+// called by Close; the store is the caller's to close.
 func NewOverlay(dir directory.Directory, db *DB, closeDir func() error, log *slog.Logger) *Overlay {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -259,11 +259,10 @@ func (o *Overlay) Certificate(ctx context.Context, address string) ([]byte, erro
 	return nil, nil
 }
 
-// Close closes the store, then the directory.
+// Close closes the directory (not the store).
 func (o *Overlay) Close() error {
-	err := o.db.Close()
 	if o.closeDir != nil {
-		err = errors.Join(err, o.closeDir())
+		return o.closeDir()
 	}
-	return err
+	return nil
 }

@@ -34,7 +34,7 @@ func openOverlay(t *testing.T) (*Overlay, *sqldir.DB) {
 		t.Fatal(err)
 	}
 	o := NewOverlay(d, db, d.Close, nil)
-	t.Cleanup(func() { o.Close() })
+	t.Cleanup(func() { o.Close(); db.Close() })
 	return o, d
 }
 
