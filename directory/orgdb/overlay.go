@@ -266,3 +266,11 @@ func (o *Overlay) Close() error {
 	}
 	return nil
 }
+
+// DeleteUnit removes a unit of the store's own tree.
+func (o *Overlay) DeleteUnit(ctx context.Context, code string) error {
+	return o.db.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM units WHERE code = ?`, code)
+		return unavailable(err)
+	})
+}

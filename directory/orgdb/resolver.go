@@ -172,3 +172,21 @@ func (r *Resolver) Certificate(ctx context.Context, address string) ([]byte, err
 	}
 	return nil, nil
 }
+
+// RenameAccount passes through to a backend that renames accounts
+// (directory.Renamer).
+func (r *Resolver) RenameAccount(ctx context.Context, oldAddress string, a directory.Account) error {
+	if rn, ok := r.Writer.(directory.Renamer); ok {
+		return rn.RenameAccount(ctx, oldAddress, a)
+	}
+	return ErrManagedElsewhere
+}
+
+// DeleteUnit passes through to a backend that deletes units
+// (directory.UnitRemover).
+func (r *Resolver) DeleteUnit(ctx context.Context, code string) error {
+	if rm, ok := r.Writer.(directory.UnitRemover); ok {
+		return rm.DeleteUnit(ctx, code)
+	}
+	return ErrManagedElsewhere
+}

@@ -93,7 +93,10 @@ type Directory struct {
 	// membership history, provisioning requests, and with Active
 	// Directory the account states and units. Relative to DataDir.
 	OrgDBPath string `toml:"org_db_path"`
-	LDAP      LDAP   `toml:"ldap"`
+	// TransitionalMonths is how long an address that changed (transfer,
+	// merged or renamed unit) keeps delivering as an alias.
+	TransitionalMonths int  `toml:"transitional_months"`
+	LDAP               LDAP `toml:"ldap"`
 }
 
 // LDAP configures the LDAP v3 directory (OpenLDAP with deploy/ldap/congvu.ldif).
@@ -174,7 +177,7 @@ func Default() Config {
 			LDAPS:       "127.0.0.1:2636",
 			ManageSieve: "127.0.0.1:24190",
 		},
-		Directory: Directory{Backend: "sqlite", SQLitePath: "directory.db", OrgDBPath: "org.db",
+		Directory: Directory{Backend: "sqlite", SQLitePath: "directory.db", OrgDBPath: "org.db", TransitionalMonths: 12,
 			LDAP: LDAP{Schema: "openldap", RoleGroups: map[string]string{}, PoolSize: 8, TimeoutSeconds: 5, CacheTTLSeconds: 60}},
 		Storage:  Storage{Path: "mail", DefaultQuotaBytes: 2 << 30},
 		SMTP:     SMTP{MaxMessageBytes: 42 << 20, MaxAttachmentBytes: 30 << 20, MaxRecipients: 100},
@@ -281,8 +284,8 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("directory.backend %q is not supported (sqlite or ldap)", c.Directory.Backend)
 	}
-	if c.Directory.OrgDBPath == "" {
-		return fmt.Errorf("directory.org_db_path must be set")
+	if c.Directory.OrgDBPath == "" || c.Directory.TransitionalMonths <= 0 {
+		return fmt.Errorf("directory.org_db_path must be set and directory.transitional_months positive")
 	}
 	if c.SMTP.MaxMessageBytes <= 0 || c.SMTP.MaxRecipients <= 0 || c.Storage.DefaultQuotaBytes <= 0 || c.SMTP.MaxAttachmentBytes < 0 {
 		return fmt.Errorf("smtp.max_message_bytes, smtp.max_recipients and storage.default_quota_bytes must be positive, smtp.max_attachment_bytes not negative")

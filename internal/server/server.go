@@ -33,6 +33,7 @@ import (
 	"congvu/policy"
 	"congvu/pop3d"
 	"congvu/queue"
+	"congvu/reorg"
 	"congvu/sieve"
 	"congvu/smime"
 	"congvu/smtpd"
@@ -61,6 +62,9 @@ type Running struct {
 	// Sieve holds users' delivery rules and vacation settings
 	// (sieve.Settings for the web).
 	Sieve *sieve.Store
+	// Reorg carries out reorganisations (the web's and admin commands'
+	// jobs).
+	Reorg *reorg.Service
 
 	dkim  *msgauth.Signer
 	rules atomic.Pointer[sieve.Deliverer] // set once the policy engine exists
@@ -159,6 +163,9 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		return nil, err
 	}
 	r.closers = append(r.closers, webDB.Close)
+	if err := startReorg(cfg, r, webDB, log.With("component", "reorg")); err != nil {
+		return nil, err
+	}
 	secondFactor := twofactor.New(webDB, nil)
 	protoDir := func(proto string) directory.Directory {
 		return twofactor.ProtocolDirectory{Directory: r.Dir, Store: secondFactor, Proto: proto}
