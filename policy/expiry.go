@@ -30,7 +30,7 @@ func (e *Engine) expiredPassword(o AuthOutcome, now time.Time) Decision {
 	if o.Protocol == Web || !rs.cfg.RefuseExpiredPasswords {
 		return Decision{}
 	}
-	if rs.exempt[a.Address] && !a.PasswordChanged.After(rs.exemptWritten.Add(time.Second)) {
+	if rs.isExempt(a) && !a.PasswordChanged.After(rs.exemptWritten.Add(time.Second)) {
 		return Decision{}
 	}
 	why, whyEN := "", ""
@@ -79,6 +79,22 @@ func (e *Engine) PasswordChangeURL(address string) string {
 		return (*f)(address)
 	}
 	return ""
+}
+
+// isExempt reports whether a is listed in the exemption file under its
+// address or an alias: a demo account transferred or readdressed by a
+// reorganisation keeps its old address as an alias and its printed
+// password.
+func (rs *ruleSet) isExempt(a *directory.Account) bool {
+	if rs.exempt[a.Address] {
+		return true
+	}
+	for _, alias := range a.Aliases {
+		if rs.exempt[directory.NormalizeAddress(alias)] {
+			return true
+		}
+	}
+	return false
 }
 
 // maxExemptFile bounds the exemption list (a province's demo has a few
