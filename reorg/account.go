@@ -95,6 +95,9 @@ func (s *Service) apply(ctx context.Context, a directory.Account, c Change, why 
 	if err := s.deps.Org.RecordMove(ctx, a.Address, c.OldUnit, c.NewAddress, c.NewUnit, now); err != nil {
 		return err
 	}
+	if err := s.deps.Org.RenamePersonKeys(ctx, a.Address, c.NewAddress); err != nil {
+		return err
+	}
 	return s.deps.Org.AddTransitional(ctx, orgdb.Transitional{Address: a.Address, Account: c.NewAddress,
 		Expires: now.AddDate(0, s.cfg.TransitionalMonths, 0), Reason: strings.TrimSpace(why)})
 }

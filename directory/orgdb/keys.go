@@ -43,3 +43,13 @@ func (db *DB) SetPersonKey(ctx context.Context, key, address string) error {
 func NormalizeKey(k string) string {
 	return strings.ToUpper(strings.Join(strings.Fields(k), ""))
 }
+
+// RenamePersonKeys points the stable keys of an account renamed by a
+// reorganisation at its new address.
+func (db *DB) RenamePersonKeys(ctx context.Context, old, new string) error {
+	return db.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE person_keys SET address = ? WHERE address = ?`,
+			directory.NormalizeAddress(new), directory.NormalizeAddress(old))
+		return unavailable(err)
+	})
+}

@@ -3,6 +3,8 @@ package interop
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -138,6 +140,52 @@ func TestReorganisation(t *testing.T) {
 		t.Errorf("move to an unknown unit: %v\n%s", err, out)
 	}
 
+	// The importer knows people by their stable key: an official imported
+	// with an ID into Sở Nội vụ, then listed under Sở Tài chính, is a move
+	// (dry run first: moves, new accounts, departures), carried out with
+	// the mailbox kept and the old address delivering.
+	first := filepath.Join(s.dir, "snv.csv")
+	os.WriteFile(first, []byte("ho_ten,don_vi,chuc_vu,ma_can_bo\nĐặng Văn Khoa,56.snv,Chuyên viên,079085000111\n"), 0o600)
+	pw := filepath.Join(s.dir, "imported.csv")
+	out = admin("directory import", "--passwords-out", pw, first)
+	created, _ := os.ReadFile(pw)
+	lines := strings.Split(strings.TrimSpace(string(created)), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("passwords file:\n%s", created)
+	}
+	khoa := account{Address: strings.Split(lines[1], ",")[0]}
+	if !strings.HasSuffix(khoa.Address, ".snv@"+domain) {
+		t.Fatalf("imported %s", khoa.Address)
+	}
+	second := filepath.Join(s.dir, "stc.csv")
+	os.WriteFile(second, []byte("ho_ten,don_vi,chuc_vu,ma_can_bo\n"+
+		"Đặng Văn Khoa,56.stc,Phó phòng,079 085 000 111\n"+
+		"Hồ Thị Mới,56.stc,Chuyên viên,079085000222\n"), 0o600)
+	out = admin("directory import", "--dry-run", second)
+	for _, w := range []string{"moves:                1", "move dòng/line 2: Đặng Văn Khoa <" + khoa.Address + "> 56.snv → 56.stc",
+		"accounts created: 1", "new dòng/line 3: Hồ Thị Mới (56.stc): moiht.stc@" + domain, "departure: ", ".stc@" + domain + "> (56.stc)"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("dry run output lacks %q", w)
+		}
+	}
+	if show, err := s.congvu("account show", khoa.Address); err != nil || !strings.Contains(show, "Đặng Văn Khoa") {
+		t.Errorf("the dry run changed %s: %v %s", khoa.Address, err, show)
+	}
+	out = admin("directory import", "--passwords-out", pw, second)
+	newKhoa := renamed(out, khoa.Address)
+	if !strings.HasSuffix(newKhoa, ".stc@"+domain) {
+		t.Errorf("moved by the import to %s", newKhoa)
+	}
+	if show, err := s.congvu("account show", newKhoa); err != nil || !strings.Contains(show, "Đặng Văn Khoa") {
+		t.Errorf("after the import: %v %s", err, show)
+	}
+	deliver(khoa.Address, "Gui nguoi da chuyen")
+	// A re-run changes nothing: the key now names the new address.
+	if out = admin("directory import", "--dry-run", second); !strings.Contains(out, "moves:                0") ||
+		!strings.Contains(out, "accounts created: 0") {
+		t.Errorf("re-run after the import:\n%s", out)
+	}
+
 	// Mail still reaching old addresses is reported.
 	list := admin("domain alias list")
 	if !strings.Contains(list, "ninhthuan.gov.vn") || !strings.Contains(list, official.Address) {
@@ -145,7 +193,7 @@ func TestReorganisation(t *testing.T) {
 	}
 
 	audit := admin("audit")
-	for _, w := range []string{"move", official.Address, "điều động theo quyết định 12/QĐ", "merge", "22390", "unit-change", "56.sxd", "alias", "ninhthuan.gov.vn"} {
+	for _, w := range []string{"move", official.Address, "điều động theo quyết định 12/QĐ", "merge", "22390", "unit-change", "56.sxd", "alias", "ninhthuan.gov.vn", "import", "stc.csv", "create"} {
 		if !strings.Contains(audit, w) {
 			t.Errorf("audit log lacks %q", w)
 		}
