@@ -29,6 +29,10 @@ type Entry struct {
 	IsUnit    bool // the unit's shared mailbox
 	Updated   time.Time
 
+	// Certificate is the official's published S/MIME certificate (DER,
+	// RFC 2798 userSMIMECertificate), nil when none: clients encrypt to it.
+	Certificate []byte
+
 	// Folded copies for diacritic- and case-insensitive matching.
 	FoldedName, FoldedTitle, FoldedUnit string
 }
@@ -85,6 +89,13 @@ func New(dir directory.Directory, opts Options) *Book {
 	return &Book{dir: dir, opts: opts}
 }
 
+// Forget drops the cached snapshot: the next request reads the directory.
+func (b *Book) Forget() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.snap, b.err, b.expires = nil, nil, time.Time{}
+}
+
 // fetchTimeout bounds one fetch of the whole directory.
 const fetchTimeout = 20 * time.Second
 
@@ -100,7 +111,7 @@ func (b *Book) Snapshot(ctx context.Context) (*Snapshot, error) {
 	// cached failure for everybody else.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
 	defer cancel()
-	snap, err := fetch(fctx, b.dir, now)
+	snap, err := fetch(fctx, b.dir, now, b.opts.Logger)
 	if err != nil {
 		b.opts.Logger.Warn("addressbook: directory fetch failed", "err", err)
 		b.snap, b.err, b.expires = nil, err, now.Add(min(b.opts.TTL, 5*time.Second))
@@ -110,7 +121,7 @@ func (b *Book) Snapshot(ctx context.Context) (*Snapshot, error) {
 	return snap, nil
 }
 
-func fetch(ctx context.Context, dir directory.Directory, now time.Time) (*Snapshot, error) {
+func fetch(ctx context.Context, dir directory.Directory, now time.Time, log *slog.Logger) (*Snapshot, error) {
 	units, err := dir.Units(ctx)
 	if err != nil {
 		return nil, err
@@ -118,6 +129,11 @@ func fetch(ctx context.Context, dir directory.Directory, now time.Time) (*Snapsh
 	accounts, err := dir.Accounts(ctx, "")
 	if err != nil {
 		return nil, err
+	}
+	// Without certificates the address book still lists everybody.
+	certs, err := directory.PublishedCertificates(ctx, dir)
+	if err != nil {
+		log.Warn("addressbook: certificates not read", "err", err)
 	}
 	s := &Snapshot{Tree: directory.NewTree(units), byAddress: map[string]int{}, Fetched: now}
 	rank := map[string]int{}
@@ -129,7 +145,7 @@ func fetch(ctx context.Context, dir directory.Directory, now time.Time) (*Snapsh
 			continue // locked accounts stay listed: they still receive mail
 		}
 		e := Entry{Address: a.Address, Name: a.DisplayName, Title: a.Title, UnitCode: a.UnitCode, Phone: a.Phone,
-			IsUnit: a.Role == directory.RoleUnit, Updated: a.StateChanged}
+			IsUnit: a.Role == directory.RoleUnit, Updated: a.StateChanged, Certificate: certs[a.Address]}
 		if u, ok := s.Units[a.UnitCode]; ok {
 			e.Unit = u.Name
 			if e.IsUnit && e.Name == "" {

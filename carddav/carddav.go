@@ -18,6 +18,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -249,8 +250,17 @@ func publishedCard(e addressbook.Entry, v4 bool) vcard.Card {
 	if e.IsUnit {
 		c.SetValue("X-ADDRESSBOOKSERVER-KIND", "group")
 	}
+	if e.Certificate != nil && !v4 {
+		// RFC 2426 §3.7.2: the certificate, base64 with TYPE=X509.
+		c.Add(vcard.FieldKey, &vcard.Field{Value: base64.StdEncoding.EncodeToString(e.Certificate),
+			Params: vcard.Params{"ENCODING": {"b"}, vcard.ParamType: {"X509"}}})
+	}
 	if v4 {
 		vcard.ToV4(c)
+		if e.Certificate != nil {
+			// RFC 6350 §6.8.1: a data: URI.
+			c.SetValue(vcard.FieldKey, "data:application/pkix-cert;base64,"+base64.StdEncoding.EncodeToString(e.Certificate))
+		}
 		if e.IsUnit {
 			delete(c, "X-ADDRESSBOOKSERVER-KIND")
 			c.SetKind(vcard.KindOrganization)

@@ -12,4 +12,17 @@ type Certificates interface {
 	PutCertificate(ctx context.Context, address string, der []byte) error
 	// Certificate returns the account's certificate (DER), nil when none.
 	Certificate(ctx context.Context, address string) ([]byte, error)
+	// AllCertificates returns every published certificate (DER) by the
+	// account's primary address, in one read: the danh bạ, its exports
+	// and the address books publish them without one query per person.
+	AllCertificates(ctx context.Context) (map[string][]byte, error)
+}
+
+// PublishedCertificates returns dir's published certificates by primary
+// address, or none when the backend does not publish certificates.
+func PublishedCertificates(ctx context.Context, dir Directory) (map[string][]byte, error) {
+	if cs, ok := dir.(Certificates); ok {
+		return cs.AllCertificates(ctx)
+	}
+	return nil, nil
 }

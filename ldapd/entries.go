@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"congvu/addressbook"
+	"congvu/smime"
 )
 
 // The directory information tree clients see:
@@ -66,7 +67,7 @@ func (e *entry) find(name string) *attr {
 var aliases = map[string]string{
 	"commonname": "cn", "surname": "sn", "gn": "givenName", "organizationalunitname": "ou",
 	"rfc822mailbox": "mail", "userid": "uid", "telephone": "telephoneNumber", "organizationname": "o",
-	"email": "mail", "emailaddress": "mail",
+	"email": "mail", "emailaddress": "mail", "usercertificate": "userCertificate;binary",
 }
 
 func (e *entry) values(name string) []string {
@@ -108,7 +109,7 @@ func personEntry(p addressbook.Entry, base string) *entry {
 	if sn == "" {
 		sn = p.Name // person requires sn (RFC 4519 3.12)
 	}
-	return newEntry(personDN(p.Address, base),
+	e := newEntry(personDN(p.Address, base),
 		"objectClass", []string{"top", "person", "organizationalPerson", "inetOrgPerson"},
 		"cn", p.Name,
 		"displayName", p.Name,
@@ -120,6 +121,16 @@ func personEntry(p addressbook.Entry, base string) *entry {
 		"ou", p.Unit,
 		"telephoneNumber", p.Phone,
 	)
+	if p.Certificate != nil {
+		// Where Thunderbird and Outlook look for a colleague's encryption
+		// certificate: userCertificate;binary (RFC 4523 §2.1) and
+		// userSMIMECertificate (RFC 2798 §2.8, a PKCS #7 certs-only).
+		e.attrs = append(e.attrs, attr{name: "userCertificate;binary", values: []string{string(p.Certificate)}})
+		if p7, err := smime.CertsOnly(p.Certificate); err == nil {
+			e.attrs = append(e.attrs, attr{name: "userSMIMECertificate", values: []string{string(p7)}})
+		}
+	}
+	return e
 }
 
 // normalizeDN lower-cases a DN and removes spaces around its separators,

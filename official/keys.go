@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 
@@ -141,6 +142,17 @@ var errCertAddress = &mailerr.Error{SMTPCode: 554, Enhanced: [3]int{5, 7, 1}, HT
 func (k *Keys) CanSign(unit string) bool {
 	_, ok := k.units[unit]
 	return ok
+}
+
+// CanSignAs reports whether unit has a key whose certificate may sign
+// mail written from address (a certificate naming no address signs for
+// any author; one naming addresses only for those, as Sign checks).
+func (k *Keys) CanSignAs(unit, address string) bool {
+	uk := k.units[unit]
+	if uk == nil {
+		return false
+	}
+	return len(uk.addrs) == 0 || slices.ContainsFunc(uk.addrs, func(c string) bool { return strings.EqualFold(c, address) })
 }
 
 // Sign implements Signer: the message becomes S/MIME multipart/signed,

@@ -33,6 +33,10 @@ func TestPKCS12Keys(t *testing.T) {
 	if !k.CanSign("22333") || k.CanSign("22334") {
 		t.Fatal("CanSign")
 	}
+	// The webmail offers the unit's signature only to whom it can sign for.
+	if !k.CanSignAs("22333", "NinhTay@khanhhoa.gov.vn") || k.CanSignAs("22333", "chutich@khanhhoa.gov.vn") || k.CanSignAs("22334", "ninhtay@khanhhoa.gov.vn") {
+		t.Fatal("CanSignAs")
+	}
 	msg := []byte("From: UBND xa Ninh Tay <ninhtay@khanhhoa.gov.vn>\r\nTo: vanthu@syt.khanhhoa.gov.vn\r\nSubject: Bao cao\r\n\r\nKính gửi.\r\n")
 	signed, serial, err := k.Sign(context.Background(), "22333", msg)
 	if err != nil || serial == "" {

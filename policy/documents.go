@@ -3,7 +3,6 @@ package policy
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -225,16 +224,16 @@ func (e *Engine) Quarantine(ctx context.Context, m *Message, d *Documents, msg [
 	now := e.now()
 	id := fmt.Sprintf("%s-%d", now.UTC().Format("20060102T150405"), now.UnixNano()%1_000_000_000)
 	path := filepath.Join(dir, id+".eml")
-	if err := writeDurable(path, msg); err != nil {
+	rcpts := make([]string, len(m.Rcpts))
+	for i, r := range m.Rcpts {
+		rcpts[i] = r.Address
+	}
+	if err := writeQuarantined(dir, id, msg, QuarantineEnvelope{From: m.From, Rcpts: rcpts, At: now}); err != nil {
 		return "", err
 	}
 	level, where := "", ""
 	if d != nil && d.Secret != nil {
 		level, where = d.Secret.Level, d.Secret.Where
-	}
-	rcpts := make([]string, len(m.Rcpts))
-	for i, r := range m.Rcpts {
-		rcpts[i] = r.Address
 	}
 	e.audit(AuditEntry{Action: ActionQuarantine, Rule: RuleSecretGuard, Protocol: m.Protocol, IP: ipString(m.IP),
 		Subject: m.From, Detail: fmt.Sprintf("quarantined %s: %s in %s, for %s", id, level, where, strings.Join(rcpts, ", "))})
@@ -244,33 +243,6 @@ func (e *Engine) Quarantine(ctx context.Context, m *Message, d *Documents, msg [
 		m.From, strings.Join(rcpts, ", "), level, where, id, path, m.From, strings.Join(rcpts, ", "), level, where, id, path)
 	e.notifyOperators(ctx, "[Cảnh báo] Thư mang dấu độ mật bị giữ lại / Classified message quarantined", body, now)
 	return id, nil
-}
-
-// writeDurable writes a file crash-safe: tmp, fsync, rename, fsync dir.
-func writeDurable(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return durable.SyncDir(filepath.Dir(path))
 }
 
 func (a AuditEntry) withRule(rule string) AuditEntry {

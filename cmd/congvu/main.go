@@ -62,6 +62,7 @@ const usage = `usage:
   congvu dkim keygen --config FILE [--algorithm rsa|ed25519] [--selector S] DOMAIN
   congvu dns [check] --config FILE DOMAIN
   congvu cert import|show|remove --config FILE ADDRESS [CERT.pem]
+  congvu quarantine list|show|release|delete --config FILE [--reason TEXT] [ID]
   congvu version
 
 listener flags (override the [listen] section; "" disables a listener):
@@ -112,6 +113,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdUnit(args[1:], stdout, stderr)
 	case "domain":
 		return cmdDomain(args[1:], stdout, stderr)
+	case "quarantine":
+		return cmdQuarantine(args[1:], stdout, stderr)
 	case "dns":
 		return cmdDNS(args[1:], stdout, stderr)
 	case "version", "--version":
@@ -131,7 +134,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 var groupUsage = map[string]string{
 	"account": accountUsage, "queue": queueUsage, "report": reportUsage, "forward": forwardUsage,
 	"digest": digestUsage, "dkim": dkimUsage, "directory": directoryUsage, "storage": storageUsage,
-	"unit": unitUsage, "domain": domainUsage,
+	"unit": unitUsage, "domain": domainUsage, "quarantine": quarantineUsage,
 }
 
 func isHelpFlag(a string) bool { return a == "-h" || a == "-help" || a == "--help" || a == "--h" }

@@ -673,11 +673,18 @@ func testCertificates(t *testing.T, w directory.Writer) {
 	if got, err := cs.Certificate(ctx, thanhAlias); err != nil || !bytes.Equal(got, der) {
 		t.Fatalf("through an alias: %v", err)
 	}
+	all, err := cs.AllCertificates(ctx)
+	if err != nil || len(all) != 1 || !bytes.Equal(all[thanh], der) {
+		t.Fatalf("all certificates: %v, %d entries, %s present %v", err, len(all), thanh, all[thanh] != nil)
+	}
 	if err := cs.PutCertificate(ctx, strings.ToUpper(thanh), nil); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := cs.Certificate(ctx, thanh); err != nil || got != nil {
 		t.Fatalf("after removal: %v %d bytes", err, len(got))
+	}
+	if all, err := cs.AllCertificates(ctx); err != nil || len(all) != 0 {
+		t.Fatalf("all certificates after removal: %v, %d entries", err, len(all))
 	}
 	wantErr(t, "unknown address", cs.PutCertificate(ctx, "khongco@khanhhoa.gov.vn", der), mailerr.ErrUnknownUser)
 }

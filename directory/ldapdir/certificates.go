@@ -65,3 +65,27 @@ func (d *Directory) Certificate(ctx context.Context, address string) ([]byte, er
 	}
 	return nil, nil
 }
+
+// AllCertificates implements directory.Certificates: one paged search for
+// the accounts that carry a certificate.
+func (d *Directory) AllCertificates(ctx context.Context) (map[string][]byte, error) {
+	filter := "(&(objectClass=" + ldap.EscapeFilter(d.attrs.AccountClass) + ")(userCertificate=*))"
+	entries, err := d.search(ctx, d.cfg.BaseDN, ldap.ScopeWholeSubtree, filter, append(d.attrs.list(), attrUserCert))
+	if err != nil {
+		return nil, err
+	}
+	certs := map[string][]byte{}
+	for _, e := range entries {
+		a := d.toAccount(e)
+		if a.Address == "" {
+			continue
+		}
+		for _, at := range e.Attributes {
+			if (at.Name == attrUserCert || at.Name == "userCertificate") && len(at.ByteValues) > 0 {
+				certs[a.Address] = at.ByteValues[0]
+				break
+			}
+		}
+	}
+	return certs, nil
+}

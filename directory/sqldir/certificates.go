@@ -36,3 +36,25 @@ func (d *DB) Certificate(ctx context.Context, address string) ([]byte, error) {
 	}
 	return der, nil
 }
+
+// AllCertificates implements directory.Certificates.
+func (d *DB) AllCertificates(ctx context.Context) (map[string][]byte, error) {
+	rows, err := d.ro.QueryContext(ctx, `SELECT address, smime_certificate FROM accounts WHERE smime_certificate IS NOT NULL`)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	defer rows.Close()
+	certs := map[string][]byte{}
+	for rows.Next() {
+		var address string
+		var der []byte
+		if err := rows.Scan(&address, &der); err != nil {
+			return nil, unavailable(err)
+		}
+		certs[address] = der
+	}
+	if err := rows.Err(); err != nil {
+		return nil, unavailable(err)
+	}
+	return certs, nil
+}

@@ -80,7 +80,7 @@ func parseEntity(raw []byte, number string, depth int, count *int, opts Options)
 		if ct != "" {
 			// An unreadable Content-Type: RFC 2045 5.2 says text/plain,
 			// but keep a name= from it to recognise attachments.
-			if i := strings.Index(strings.ToLower(ct), "name="); i >= 0 {
+			if i := indexFold(ct, "name="); i >= 0 {
 				params["name"] = strings.Trim(strings.TrimSpace(strings.SplitN(ct[i+5:], ";", 2)[0]), `"`)
 			}
 			if m, _, _ := strings.Cut(ct, ";"); strings.Contains(m, "/") {
@@ -278,4 +278,16 @@ func (p *Part) Walk(fn func(*Part) bool) {
 // attachment, or a file name.
 func (p *Part) IsAttachment() bool {
 	return p.Disposition == "attachment" || p.Filename != ""
+}
+
+// indexFold is strings.Index ignoring ASCII case. Lower-casing the whole
+// string would not do: invalid UTF-8 changes length when lowered, and the
+// index would point elsewhere (found by FuzzParse).
+func indexFold(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
 }

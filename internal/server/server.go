@@ -71,6 +71,10 @@ type Running struct {
 	// trust is the signature trust store, reread by Reload (nil when
 	// verification is off).
 	trust *smime.TrustStore
+	// published are the caches of the published directory (address book
+	// for LDAP and CardDAV, danh bạ), forgotten by Reload so that changes
+	// made with the CLI (a published certificate…) show at once.
+	published []interface{ Forget() }
 
 	log     *slog.Logger
 	closers []func() error
@@ -212,6 +216,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		managesieve.Deps{Store: r.Sieve, Dir: r.Dir, Policy: r.Policy, Logger: log.With("proto", "managesieve")})
 	// The danh bạ for mail clients: LDAP here, CardDAV on the HTTPS mux.
 	book := addressbook.New(r.Dir, addressbook.Options{Logger: log.With("component", "addressbook")})
+	r.published = append(r.published, book)
 	ldapSrv := ldapd.New(ldapd.Config{TLS: tlsCfg, BaseDN: cfg.AddressBook.BaseDN(cfg.Server.LocalDomains[0]),
 		Anonymous: cfg.AddressBook.LDAPAnonymous, SizeLimit: cfg.AddressBook.SizeLimit},
 		ldapd.Deps{Book: book, Dir: r.Dir, Policy: r.Policy, Logger: log.With("proto", "ldap")})
@@ -234,7 +239,8 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	mux.HandleFunc("GET /healthz", healthz)
 	// The published danh bạ: public, no login, only public attributes.
 	publicDir := danhba.New(r.Dir, danhba.Options{Logger: log.With("component", "danhba")})
-	for _, p := range []string{"GET /danhba", "GET /danhba.csv", "GET /danhba.vcf", "GET /danhba.ldif"} {
+	r.published = append(r.published, publicDir)
+	for _, p := range []string{"GET /danhba", "GET /danhba.csv", "GET /danhba.vcf", "GET /danhba.ldif", "GET /danhba.cer"} {
 		mux.Handle(p, publicDir)
 	}
 	// The plain listener is public (danh bạ, set-up page): every timeout
@@ -244,7 +250,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		ErrorLog: slog.NewLogLogger(log.With("listener", "http").Handler(), slog.LevelDebug)}
 	// The authenticated web, over TLS only; the public danh bạ is there too.
 	httpsMux := http.NewServeMux()
-	for _, p := range []string{"GET /danhba", "GET /danhba.csv", "GET /danhba.vcf", "GET /danhba.ldif"} {
+	for _, p := range []string{"GET /danhba", "GET /danhba.csv", "GET /danhba.vcf", "GET /danhba.ldif", "GET /danhba.cer"} {
 		httpsMux.Handle(p, publicDir)
 	}
 	httpsSrv := &http.Server{Handler: httpsMux, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second,
@@ -331,7 +337,8 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		Account: account.Options{Listeners: clientListeners(cfg, r.Addrs), Hostname: cfg.Server.Hostname,
 			Domains: cfg.Server.LocalDomains, Forwarding: webForwarding{r.Policy}, TwoFactor: secondFactor,
 			Vacation: r.Sieve},
-		Mail: webmail.Options{Mail: r.Store, Send: webSender{smtpSrv}, IsStateDomain: r.Policy.IsStateDomain,
+		Mail: webmail.Options{Mail: r.Store, Send: webSender{smtpSrv, cfg.Signing.Central.Header}, IsStateDomain: r.Policy.IsStateDomain,
+			CentralKey:      signing.hasCentralKey,
 			MaxMessageBytes: cfg.SMTP.MaxMessageBytes, Contacts: webContacts{publicDir},
 			AuthservID: cmpOr(cfg.Inbound.AuthservID, cfg.Server.Hostname),
 			Signatures: func(h []byte) []smime.Result {
@@ -417,6 +424,9 @@ func (r *Running) Reload(cfg config.Config) error {
 		if err := r.trust.Reload(); err != nil {
 			return fmt.Errorf("signing trust store: %w", err)
 		}
+	}
+	for _, p := range r.published {
+		p.Forget()
 	}
 	return r.Policy.Reload(cfg.Policy, cfg.Server.LocalDomains)
 }

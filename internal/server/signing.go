@@ -18,7 +18,15 @@ import (
 type signingParts struct {
 	trust   *smime.TrustStore
 	checker *official.Checker
+	// signer is centralised signing; nil when none is configured.
+	signer  *official.Keys
 	closers []func() error
+}
+
+// hasCentralKey reports whether mail from address can be signed with
+// unit's key (the webmail's compose form asks before it offers the choice).
+func (sp *signingParts) hasCentralKey(unit, address string) bool {
+	return sp.signer != nil && sp.signer.CanSignAs(unit, address)
 }
 
 func (sp *signingParts) close() error {
@@ -63,7 +71,7 @@ func startSigning(cfg config.Config, engine *policy.Engine, log *slog.Logger) (*
 	}
 	var s official.Signer
 	if signer != nil {
-		s = signer
+		s, sp.signer = signer, signer
 		sp.closers = append(sp.closers, signer.Close)
 	}
 	sp.checker = official.New(official.Config{

@@ -94,6 +94,12 @@ func (s *system) signInFirst(a account) *webUser {
 	if p.Status != 200 || p.Path != "/" || !strings.Contains(p.Body, "Đã đổi mật khẩu") {
 		s.t.Fatalf("password change of %s: %d at %s\n%.1500s", a.Address, p.Status, p.Path, p.Body)
 	}
+	// Later subtests sign in over IMAP, ManageSieve… with the new password.
+	for i := range s.accounts {
+		if s.accounts[i].Address == a.Address {
+			s.accounts[i].Password = fresh
+		}
+	}
 	return u
 }
 

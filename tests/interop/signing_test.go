@@ -3,9 +3,12 @@ package interop
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"congvu/internal/config"
 	"congvu/pdf/pdftest"
@@ -172,6 +175,10 @@ func TestSignedDocuments(t *testing.T) {
 			t.Fatalf("usage report:\n%s", out)
 		}
 	})
+
+	t.Run("văn thư signs with the unit's certificate on the web", func(t *testing.T) {
+		testClerkSignsOnWeb(t, s, pki, unit, colleague, pdf)
+	})
 }
 
 func mustRead(t *testing.T, path string) []byte {
@@ -181,4 +188,81 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// testClerkSignsOnWeb: the văn thư, signed in to the Sở KH&CN unit mailbox
+// on the web, writes an official PDF to a colleague of another unit in
+// Chromium. Without "Ký số bằng chứng
+// thư của đơn vị" the signed-document rule refuses it on the form and the
+// draft keeps it; ticked, the server signs it with the unit's key in the
+// token and the colleague's copy verifies: smime=pass with the agency's
+// name over IMAP, and openssl against the test root.
+func testClerkSignsOnWeb(t *testing.T, s *system, pki *smimetest.PKI, clerk, colleague account, pdf string) {
+	// The văn thư works in the unit mailbox, whose address the unit's
+	// certificate names; a personal mailbox is not offered the choice.
+	officialOfUnit := s.accountWithRole("clerk", func(a account) bool { return personOfSKHCN.MatchString(a.Address) })
+	if p := officialOfUnit.signInFirstPage(t, s, "/mail/compose"); strings.Contains(p, `name="sign"`) {
+		t.Errorf("%s (no address in the unit certificate) is offered the unit's signature", officialOfUnit.Address)
+	}
+	ctx := s.browser()
+	s.signIn(ctx, clerk.Address, clerk.Password)
+	changePassword(t, ctx, clerk.Password, "Van-Thu#2026kyso")
+	do(t, ctx, "account page", chromedp.WaitVisible("dl.facts"))
+
+	const subject = "Công văn 125/SKHCN-VP gửi qua thư điện tử"
+	base := "https://" + s.addrs["https"]
+	do(t, ctx, "compose without signing", chromedp.Navigate(base+"/mail/compose"), chromedp.WaitVisible("#sign"),
+		chromedp.SendKeys("#to", colleague.Address), chromedp.SendKeys("#subject", subject),
+		chromedp.SendKeys("#body", "Kính gửi, Sở KH&CN gửi công văn số 125."),
+		chromedp.SetUploadFiles("#files", []string{pdf}), chromedp.Click("#send"), chromedp.WaitVisible("main [role=alert]"))
+	if n := text(t, ctx, "main [role=alert]"); !strings.Contains(n, "phải có chữ ký số") || !strings.Contains(n, "Thư nháp") {
+		t.Fatalf("refusal on the form: %q", n)
+	}
+	if v := runT(t, ctx, chromedp.Value("#subject")); v != subject {
+		t.Fatalf("the form after the refusal has subject %q", v)
+	}
+	if a := text(t, ctx, "fieldset.carried"); !strings.Contains(a, filepath.Base(pdf)) {
+		t.Fatalf("the draft lost its attachment: %q", a)
+	}
+	screenshot(t, ctx, "webmail-sign-refused")
+
+	do(t, ctx, "sign and send", chromedp.Click("#sign"), chromedp.Click("#send"), chromedp.WaitVisible("main [role=status]"))
+	if n := text(t, ctx, "main [role=status]"); !strings.Contains(n, "Đã gửi thư") {
+		t.Fatalf("after Send with signing: %q", n)
+	}
+	var raw []byte
+	s.waitFor(colleague, "INBOX", func(ms []fetched) bool {
+		for _, m := range ms {
+			if strings.Contains(leafSubject(t, m.Raw), "125/SKHCN-VP") {
+				raw = m.Raw
+			}
+		}
+		return raw != nil
+	})
+	if raw == nil {
+		t.Fatal("the signed message did not reach the colleague")
+	}
+	rs := smime.FromHeader(raw, "mail."+demoDomain)
+	if len(rs) != 1 || rs[0].Status != smime.Pass || rs[0].Organization != "UBND tỉnh Khánh Hòa" || !strings.Contains(rs[0].SignerName, "Khoa học và Công nghệ") {
+		t.Fatalf("stamp of the web's signed message over IMAP: %#v", rs)
+	}
+	if out, ok := pki.Verify(raw); !ok {
+		t.Fatalf("openssl cms -verify of the colleague's copy: %s", out)
+	}
+}
+
+// personOfSKHCN matches the personal addresses of the demo's Sở KH&CN.
+var personOfSKHCN = regexp.MustCompile(`^[a-z0-9]+\.skhcn@`)
+
+// signInFirstPage signs a in (changing the initial password) with Go's
+// client and returns the body of page.
+func (a account) signInFirstPage(t *testing.T, s *system, page string) string {
+	u := s.signInFirst(a)
+	return u.get(page).Body
+}
+
+// leafSubject is a raw message's decoded subject.
+func leafSubject(t *testing.T, raw []byte) string {
+	subject, _, _ := leaves(t, raw)
+	return subject
 }

@@ -44,8 +44,9 @@ const maxQueryRunes = 200
 // fetchTimeout bounds one fetch of the whole directory.
 const fetchTimeout = 20 * time.Second
 
-// New returns the handler for GET /danhba, /danhba.csv, /danhba.vcf and
-// /danhba.ldif. Mount it on each of those paths.
+// New returns the handler for GET /danhba, /danhba.csv, /danhba.vcf,
+// /danhba.ldif and /danhba.cer (one official's certificate). Mount it on
+// each of those paths.
 func New(dir directory.Directory, opts Options) *Directory {
 	if opts.CacheTTL <= 0 {
 		opts.CacheTTL = 30 * time.Second
@@ -83,6 +84,10 @@ type entry struct {
 	words                                       []string // of name, title and unit name
 	nameWords                                   int      // words[:nameWords] are the name's
 	folded                                      string   // folded address
+
+	Cert        []byte // the published S/MIME certificate (DER), nil when none
+	CertHref    string // where the page offers it for download
+	CertExpired bool
 }
 
 // snapshot is the published view of the directory at one moment. It is
@@ -92,6 +97,13 @@ type snapshot struct {
 	byAddress map[string]int // index into entries
 	order     []string       // unit codes, parents before children
 	entries   []entry        // in unit tree order, unit mailbox first
+}
+
+// Forget drops the cached snapshot: the next request reads the directory.
+func (d *Directory) Forget() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.snap, d.err, d.expires = nil, nil, time.Time{}
 }
 
 func (d *Directory) snapshot(ctx context.Context) (*snapshot, error) {
@@ -106,6 +118,9 @@ func (d *Directory) snapshot(ctx context.Context) (*snapshot, error) {
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
 	defer cancel()
 	snap, err := fetch(fctx, d.dir)
+	if err == nil {
+		snap.attachCertificates(fctx, d.dir, now, d.opts.Logger)
+	}
 	if err != nil {
 		d.opts.Logger.Warn("danhba: directory fetch failed", "err", err)
 		d.snap, d.err, d.expires = nil, err, now.Add(min(d.opts.CacheTTL, 5*time.Second))
@@ -269,6 +284,8 @@ func (d *Directory) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		format = "vcf"
 	case strings.HasSuffix(r.URL.Path, "/danhba.ldif"):
 		format = "ldif"
+	case strings.HasSuffix(r.URL.Path, "/danhba.cer"):
+		format = "cer"
 	default:
 		d.message(w, http.StatusNotFound, "Không tìm thấy trang.", "Page not found.")
 		return
@@ -295,6 +312,10 @@ func (d *Directory) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			d.message(w, http.StatusNotFound, "Không có đơn vị này trong danh bạ.", "No such unit in the directory.")
 			return
 		}
+	}
+	if format == "cer" {
+		serveCertificate(w, r, snap, d)
+		return
 	}
 	list := snap.filter(req.Unit, req.Q)
 	if format == "" {

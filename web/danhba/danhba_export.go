@@ -171,6 +171,11 @@ func writeVCard(w io.Writer, e entry, org []string) {
 			vcardLine(w, "TEL;TYPE=work;VALUE=text:"+vcardEscape(e.Phone))
 		}
 	}
+	if e.Cert != nil {
+		// RFC 6350 §6.8.1: the key as a data: URI; Thunderbird and
+		// Outlook take it as the colleague's encryption certificate.
+		vcardLine(w, "KEY:data:application/pkix-cert;base64,"+base64.StdEncoding.EncodeToString(e.Cert))
+	}
 	vcardLine(w, "END:VCARD")
 }
 
@@ -261,5 +266,22 @@ func writeLDIF(w io.Writer, s *snapshot, list []entry) {
 		if e.Phone != "" {
 			ldifAttr(w, "telephoneNumber", e.Phone)
 		}
+		if e.Cert != nil {
+			// RFC 4523 §2.1: certificates are transferred with ;binary.
+			io.WriteString(w, "userCertificate;binary:: ")
+			ldifFold(w, base64.StdEncoding.EncodeToString(e.Cert))
+		}
 	}
+}
+
+// ldifFold writes a base64 value folded at 76 columns, continuing the
+// line "attr:: " already started (RFC 2849).
+func ldifFold(w io.Writer, b64 string) {
+	limit := 76 - len("userCertificate;binary:: ")
+	for len(b64) > limit {
+		io.WriteString(w, b64[:limit]+"\n ")
+		b64 = b64[limit:]
+		limit = 75
+	}
+	io.WriteString(w, b64+"\n")
 }

@@ -42,7 +42,7 @@ var danhbaTemplate = template.Must(template.New("danhba").Parse(`<!doctype html>
 <h2>Cán bộ, công chức <span class="en" lang="en">/ People</span></h2>
 {{if .Entries}}<p>{{.From}}–{{.To}} / {{.Total}}{{if .Q}} kết quả cho «{{.Q}}» <span class="en" lang="en">results for “{{.Q}}”</span>{{end}}</p>
 <table class="people"><tr><th>Họ và tên <span class="en" lang="en">/ Name</span></th><th>Chức vụ <span class="en" lang="en">/ Title</span></th><th>Đơn vị <span class="en" lang="en">/ Unit</span></th><th>Thư điện tử <span class="en" lang="en">/ E-mail</span></th><th>Điện thoại <span class="en" lang="en">/ Phone</span></th></tr>
-{{range .Entries}}<tr><td>{{.Name}}</td><td>{{if .IsUnit}}<span class="unitbox">Hộp thư đơn vị / Unit mailbox</span>{{else}}{{.Title}}{{end}}</td><td>{{if .UnitCode}}<a href="danhba?unit={{.UnitCode}}">{{.Unit}}</a>{{end}}</td><td><a href="mailto:{{.Address}}">{{.Address}}</a></td><td>{{.Phone}}</td></tr>
+{{range .Entries}}<tr><td>{{.Name}}</td><td>{{if .IsUnit}}<span class="unitbox">Hộp thư đơn vị / Unit mailbox</span>{{else}}{{.Title}}{{end}}</td><td>{{if .UnitCode}}<a href="danhba?unit={{.UnitCode}}">{{.Unit}}</a>{{end}}</td><td><a href="mailto:{{.Address}}">{{.Address}}</a>{{if .CertHref}} <a class="cert" href="{{.CertHref}}" title="Tải chứng thư số để gửi thư mã hoá / Download the certificate">Chứng thư số{{if .CertExpired}} (đã hết hạn / expired){{end}}</a>{{end}}</td><td>{{.Phone}}</td></tr>
 {{end}}</table>
 {{else}}<p>Không tìm thấy ai. <span class="en" lang="en">Nobody found.</span></p>{{end}}
 {{if .PageLinks}}<p class="pages">Trang <span class="en" lang="en">/ Page</span>:

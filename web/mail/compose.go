@@ -51,6 +51,10 @@ type Outgoing struct {
 	From    string
 	Rcpts   []string
 	Message io.Reader
+	// Sign asks the submission path to sign the message with the unit's
+	// certificate (the control field package official reads; the
+	// adapter writes it, and the submission path strips it).
+	Sign bool
 }
 
 // RecipientError is a refusal of one recipient.
@@ -275,7 +279,8 @@ func (cm *composing) send(r *http.Request, sentFolder string) (done bool, n *cor
 	if size > wb.opts.MaxMessageBytes {
 		return false, core.ErrorNotice(wb.errTooBig("Thư"))
 	}
-	err = wb.opts.Send.Send(ctx, Outgoing{Account: c.Acct, IP: core.ClientIP(r), From: c.Acct.Address, Rcpts: rcpts, Message: spool})
+	err = wb.opts.Send.Send(ctx, Outgoing{Account: c.Acct, IP: core.ClientIP(r), From: c.Acct.Address, Rcpts: rcpts, Message: spool,
+		Sign: cm.form.Sign && wb.canSign(c.Acct)})
 	if err != nil {
 		wb.Log.Info("web: send refused", "address", c.Acct.Address, "err", err)
 		var re *RecipientError
@@ -307,7 +312,7 @@ func (cm *composing) message(to, cc, bcc []*mail.Address, now time.Time) *outMes
 	f := cm.form
 	m := &outMessage{From: &mail.Address{Name: cm.c.Acct.DisplayName, Address: cm.c.Acct.Address},
 		To: to, Cc: cc, Bcc: bcc, Subject: f.Subject, Body: f.Body, Date: now.In(core.Vietnam()),
-		InReplyTo: cleanMsgID(f.InReplyTo), ComposeID: f.ComposeID}
+		InReplyTo: cleanMsgID(f.InReplyTo), ComposeID: f.ComposeID, Sign: f.Sign && cm.wb.canSign(cm.c.Acct)}
 	if _, _, _, ok := parseOrig(f.Orig); ok {
 		m.Orig = f.Orig
 	}
@@ -472,6 +477,17 @@ func fieldVI(f string) string {
 		return "Gửi ẩn (Bcc)"
 	}
 	return f
+}
+
+// canSign tells whether the official may ask for the unit's signature on
+// the compose form: the văn thư (or the unit mailbox itself) of a unit
+// with a central signing key. The policy engine decides again at
+// submission; this only decides whether the form offers the choice.
+func (wb *room) canSign(a *directory.Account) bool {
+	if wb.opts.CentralKey == nil || a == nil || a.UnitCode == "" {
+		return false
+	}
+	return (a.Role == directory.RoleClerk || a.Role == directory.RoleUnit) && wb.opts.CentralKey(a.UnitCode, a.Address)
 }
 
 // isStateAddress tells whether mail to address stays inside the state's

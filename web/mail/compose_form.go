@@ -43,6 +43,8 @@ type composeForm struct {
 	// Checked are the carried attachments the official kept.
 	Checked    []string
 	ExternalOK string
+	// Sign: "Ký số bằng chứng thư của đơn vị" was ticked.
+	Sign bool
 }
 
 // upload is one file sent with the form, spooled to disk.
@@ -166,6 +168,8 @@ func (f *composeForm) set(name, v string) {
 		f.Checked = append(f.Checked, v)
 	case "external_ok":
 		f.ExternalOK = v
+	case "sign":
+		f.Sign = v == "yes"
 	}
 }
 

@@ -25,17 +25,19 @@ import (
 
 // outMessage is a message being written: a draft or one to send.
 type outMessage struct {
-	From                 *mail.Address
-	To, Cc, Bcc          []*mail.Address
-	Subject              string
-	Body                 string
-	MessageID            string // without angle brackets
-	InReplyTo            string // without angle brackets
-	References           []string
-	Date                 time.Time
-	ComposeID            string // ties the versions of one draft together
-	Orig                 string // drafts: the message answered or forwarded
-	Attachments          []outAttachment
+	From        *mail.Address
+	To, Cc, Bcc []*mail.Address
+	Subject     string
+	Body        string
+	MessageID   string // without angle brackets
+	InReplyTo   string // without angle brackets
+	References  []string
+	Date        time.Time
+	ComposeID   string // ties the versions of one draft together
+	Orig        string // drafts: the message answered or forwarded
+	Attachments []outAttachment
+	// Sign: drafts remember that the unit's signature was asked for.
+	Sign                 bool
 	withBcc, asDraftCopy bool
 }
 
@@ -51,6 +53,11 @@ type outAttachment struct {
 // leaving the page, after a refused send) so a new save replaces the old.
 // Only drafts carry it; a sent message never does.
 const composeIDField = "X-Congvu-Compose-Id"
+
+// draftSignField remembers, in a draft only, that the unit's signature
+// was asked for. It is not the submission's control field (a draft sent
+// later from Thunderbird is not signed behind the official's back).
+const draftSignField = "X-Congvu-Compose-Sign"
 
 // headerWriter folds header fields at spaces to stay within 78 columns
 // (RFC 5322 2.1.1) where it can.
@@ -154,6 +161,9 @@ func (m *outMessage) write(out io.Writer) error {
 	if m.asDraftCopy {
 		h.field(composeIDField, m.ComposeID)
 		h.field(origField, encodeText(m.Orig))
+		if m.Sign {
+			h.field(draftSignField, "yes")
+		}
 	}
 	h.field("MIME-Version", "1.0")
 	if h.err != nil {

@@ -44,7 +44,9 @@ const composeTemplate = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}<di
 {{if .Carried}}<fieldset class="carried"><legend>Tệp đính kèm <span class="en" lang="en">/ Attachments</span></legend>
 {{range $i, $a := .Carried}}<label class="check"><input type="checkbox" name="keep" value="{{$a.Ref}}"{{if $a.Checked}} checked{{end}}> {{$a.Name}} <span class="hint">{{if $a.Size}}{{$a.Size}}{{end}}</span></label>
 {{end}}</fieldset>{{end}}
-<label for="files">Đính kèm tệp <span class="en" lang="en">/ Attach files</span></label>
+{{if .CanSign}}<div class="signopt"><label class="check"><input type="checkbox" id="sign" name="sign" value="yes" aria-describedby="sign-hint"{{if .Sign}} checked{{end}}> Ký số bằng chứng thư của đơn vị <span class="en" lang="en">/ Sign with the unit's certificate</span></label>
+<p class="hint" id="sign-hint">Máy chủ ký thư bằng khóa của đơn vị (S/MIME) khi gửi; văn bản gửi cơ quan khác phải được ký số. <span class="en" lang="en">The server signs the message with the unit's key when it is sent.</span></p></div>
+{{end}}<label for="files">Đính kèm tệp <span class="en" lang="en">/ Attach files</span></label>
 <input type="file" id="files" name="files" multiple aria-describedby="files-hint">
 <p class="hint" id="files-hint">Thư kèm tệp tối đa {{.MaxSize}}. <span class="en" lang="en">At most {{.MaxSize}} with attachments.</span></p>
 <p class="hint" id="autosave-status" aria-live="polite"></p>

@@ -16,6 +16,7 @@ import (
 	gomessage "github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset"
 
+	"congvu/policy"
 	"congvu/smtpd"
 	"congvu/storage"
 	"congvu/web/core"
@@ -347,5 +348,118 @@ func TestComposeMIME(t *testing.T) {
 	}
 	if got := htmlToText("<p>Xin <b>chào</b>&nbsp;anh</p><script>x()</script><p>Dòng 2<br>Dòng 3</p>"); got != "Xin chào\u00a0anh\n\nDòng 2\nDòng 3" {
 		t.Errorf("htmlToText: %q", got)
+	}
+}
+
+// signingSender stands for the submission path with the signed-document
+// rule and the state-secret guard: it records what the web asked for and
+// refuses as the policy engine does, with the engine's own errors.
+type signingSender struct {
+	next  Sender
+	asked []bool
+}
+
+func (s *signingSender) Send(ctx context.Context, m Outgoing) error {
+	s.asked = append(s.asked, m.Sign)
+	raw, _ := io.ReadAll(m.Message)
+	switch {
+	case bytes.Contains(raw, []byte("TỐI MẬT")) || bytes.Contains(raw, []byte("=E1=BB=90I M=E1=BA=ACT")):
+		return policy.ErrStateSecret
+	case bytes.Contains(raw, []byte(".pdf")) && !m.Sign:
+		return policy.ErrUnsigned
+	}
+	m.Message = bytes.NewReader(raw)
+	return s.next.Send(ctx, m)
+}
+
+// TestComposeCentralSigning: the văn thư of a unit with a central key is
+// offered "Ký số bằng chứng thư của đơn vị"; ticking it asks the
+// submission path to sign, a draft remembers it, and the policy's
+// refusals (unsigned official document, state-secret stamp) show on the
+// form with the draft kept. Officials and units without a key see no
+// such choice, and a forged field does not ask for signing.
+func TestComposeCentralSigning(t *testing.T) {
+	st, err := storage.Open(t.TempDir(), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	spool := t.TempDir()
+	sender := &signingSender{}
+	e := &mailEnv{store: st}
+	e.Env = webtest.New(t, nil, func(s *core.Site) {
+		srv := smtpd.New(smtpd.Config{Hostname: "mail.khanhhoa.gov.vn", LocalDomains: []string{"khanhhoa.gov.vn"},
+			MaxMessageBytes: 1 << 20, SpoolDir: spool}, smtpd.Deps{Store: st, Dir: s.Dir()})
+		t.Cleanup(func() { srv.Close() })
+		sender.next = submitSender{srv}
+		Register(s, Options{Mail: st, Send: sender, MaxMessageBytes: 1 << 20, SpoolDir: spool,
+			CentralKey: func(unit, from string) bool { return unit == "56.skhcn" && from == "skhcn@khanhhoa.gov.vn" }})
+	})
+	const unitBox = "skhcn@khanhhoa.gov.vn"
+	const choice = "Ký số bằng chứng thư của đơn vị"
+
+	official := e.Browser()
+	expect(t, official.Login(anAddr, secretPW), 200)
+	if r := official.Get("/mail/compose"); strings.Contains(r.Body, choice) || strings.Contains(r.Body, `name="sign"`) {
+		t.Error("an official (not a văn thư) is offered the unit's signature")
+	}
+	expect(t, official.PostMultipart("/mail/compose", "/mail/compose", [][2]string{{"action", "send"}, {"to", ducAddr},
+		{"subject", "Không ký"}, {"body", "Thư thường."}, {"sign", "yes"}}, nil), 200, "Đã gửi thư.")
+	if len(sender.asked) != 1 || sender.asked[0] {
+		t.Fatalf("an official's forged choice asked for signing: %v", sender.asked)
+	}
+
+	b := e.Browser()
+	expect(t, b.Login(unitBox, secretPW), 200)
+	r := b.Get("/mail/compose")
+	expect(t, r, 200, choice, `name="sign" value="yes"`, "Sign with the unit")
+	if strings.Contains(r.Body, `value="yes" aria-describedby="sign-hint" checked`) {
+		t.Error("the choice is ticked before the official ticks it")
+	}
+	doc := []webtest.File{{Field: "files", Name: "CV-123-SKHCN.pdf", Type: "application/pdf", Data: pdf}}
+
+	// Unticked: the rule's refusal on the form, the draft kept.
+	r = b.PostMultipart("/mail/compose", "/mail/compose", [][2]string{{"action", "send"}, {"to", ducAddr},
+		{"subject", "Công văn 123/SKHCN-VP"}, {"body", "Kính gửi Văn phòng."}}, doc)
+	expect(t, r, 200, "Thư chưa được gửi: Văn bản gửi cơ quan khác phải có chữ ký số", "Thư đã được lưu vào Thư nháp",
+		"Công văn 123/SKHCN-VP", "CV-123-SKHCN.pdf", choice)
+	if d := e.messages(unitBox, "Drafts"); len(d) != 1 || !strings.Contains(d[0], "CV-123-SKHCN.pdf") {
+		t.Fatalf("drafts after the refusal: %d", len(d))
+	}
+
+	// A draft saved with the choice ticked reopens ticked.
+	fields := append(formFields(r.Body), [2]string{"sign", "yes"})
+	r = b.PostMultipart(r.Request.URL.RequestURI(), "/mail/compose", append(fields, [2]string{"action", "save"}), nil)
+	expect(t, r, 200, "Đã lưu thư nháp.", `value="yes" aria-describedby="sign-hint" checked`)
+	if d := e.messages(unitBox, "Drafts"); len(d) != 1 || !strings.Contains(d[0], draftSignField+": yes") || strings.Contains(d[0], "X-Congvu-Sign:") {
+		t.Fatalf("the draft does not remember the choice (or carries the control field): %.600s", d)
+	}
+
+	// A state-secret stamp: refused with the guard's reason, even signed.
+	secret := append(formFields(r.Body), [2]string{"sign", "yes"})
+	for i := range secret {
+		if secret[i][0] == "body" {
+			secret[i][1] = "TỐI MẬT\nPhương án bảo vệ."
+		}
+	}
+	r = b.PostMultipart(r.Request.URL.RequestURI(), "/mail/compose", append(secret, [2]string{"action", "send"}), nil)
+	expect(t, r, 200, "Tài liệu có dấu độ mật", "Thư đã được lưu vào Thư nháp", "Phương án bảo vệ.")
+
+	// Ticked: sent, asking for the signature; the draft goes.
+	fields = append(formFields(r.Body), [2]string{"sign", "yes"})
+	for i := range fields {
+		if fields[i][0] == "body" {
+			fields[i][1] = "Kính gửi Văn phòng."
+		}
+	}
+	expect(t, b.PostMultipart(r.Request.URL.RequestURI(), "/mail/compose", append(fields, [2]string{"action", "send"}), nil), 200, "Đã gửi thư.")
+	if last := sender.asked[len(sender.asked)-1]; !last {
+		t.Errorf("the ticked choice did not ask for signing: %v", sender.asked)
+	}
+	if n := len(e.messages(unitBox, "Drafts")); n != 0 {
+		t.Errorf("%d drafts after sending", n)
+	}
+	if got := e.messages(ducAddr, "INBOX"); len(got) != 2 || !strings.Contains(got[1], "CV-123-SKHCN.pdf") {
+		t.Errorf("Đức got %d", len(got))
 	}
 }

@@ -55,6 +55,8 @@ type composeView struct {
 	ShowCopies      bool
 	AutosaveSeconds int
 	Quota           *quotaView
+	// CanSign offers "Ký số bằng chứng thư của đơn vị"; Sign ticks it.
+	CanSign, Sign bool
 }
 
 // composeGet shows the form: ?draft=UID reopens a draft; ?mode=reply,
@@ -132,6 +134,8 @@ func (wb *room) renderCompose(w http.ResponseWriter, c *core.Ctx, status int, v 
 	v.MaxSize, v.MaxBytes = formatSize(wb.opts.MaxMessageBytes), wb.opts.MaxMessageBytes
 	v.ShowCopies = v.ShowCopies || v.Cc != "" || v.Bcc != ""
 	v.AutosaveSeconds = 30
+	v.CanSign = wb.canSign(c.Acct)
+	v.Sign = v.Sign && v.CanSign
 	p := wb.Page(c, v.Heading, v.HeadingEN, v)
 	if n != nil {
 		p.Notice = n
@@ -145,7 +149,8 @@ func (wb *room) renderCompose(w http.ResponseWriter, c *core.Ctx, status int, v 
 func (cm *composing) formView() *composeView {
 	f := cm.form
 	v := &composeView{ComposeID: f.ComposeID, DraftUID: f.DraftUID, To: f.To, Cc: f.Cc, Bcc: f.Bcc, Subject: f.Subject,
-		Body: f.Body, InReplyTo: f.InReplyTo, References: f.References, Orig: f.Orig, Heading: "Soạn thư", HeadingEN: "New message"}
+		Body: f.Body, InReplyTo: f.InReplyTo, References: f.References, Orig: f.Orig, Heading: "Soạn thư", HeadingEN: "New message",
+		Sign: f.Sign}
 	for _, ref := range f.Carry {
 		v.Carried = append(v.Carried, carriedView{Ref: ref, Name: "Tệp đính kèm", Checked: slices.Contains(f.Checked, ref)})
 	}
@@ -180,6 +185,7 @@ func (wb *room) loadDraft(ctx context.Context, mb storage.Mailbox, drafts string
 	if _, _, _, ok := parseOrig(headerText(h, origField)); ok {
 		v.Orig = headerText(h, origField)
 	}
+	v.Sign = headerText(h, draftSignField) == "yes"
 	if mc.Body != nil && mc.Body.Type == "text/plain" {
 		v.Body = mc.BodyText
 	} else if mc.Body != nil {

@@ -77,6 +77,12 @@ type Options struct {
 	// AuthservID is this server's name in the Authentication-Results it
 	// writes at delivery (inbound.authserv_id); "" shows no DMARC banner.
 	AuthservID string
+	// CentralKey reports whether a unit has a key for centralised signing
+	// ([signing.central]) that may sign mail from address (the unit
+	// certificate names the unit mailbox); nil: no unit has one. The
+	// compose form offers "Ký số bằng chứng thư của đơn vị" to the văn thư
+	// (or the unit mailbox) who can use it.
+	CentralKey func(unitCode, address string) bool
 }
 
 // room is the webmail on a site.
