@@ -347,6 +347,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		Admin: admin.Options{
 			Reports:   webPolicy{e: r.Policy},
 			Audit:     webPolicy{e: r.Policy},
+			AuditLog:  webPolicy{e: r.Policy},
 			SendLocks: webPolicy{e: r.Policy},
 			Queue:     newWebQueue(r.Queue),
 			States:    r.Policy,

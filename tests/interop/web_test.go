@@ -252,8 +252,13 @@ func TestWebAdminInBrowser(t *testing.T) {
 	do(t, ctx, "lock the official",
 		chromedp.Navigate(base+"/admin/account?address="+official.Address),
 		chromedp.WaitVisible("#lock"),
+		chromedp.SetValue("#reason_kind", "left"),
+		chromedp.SendKeys("#lock-note", "Quyết định nghỉ hưu 45/QĐ"),
 		chromedp.Click("#lock"),
 		chromedp.WaitVisible("#unlock"))
+	if n := text(t, ctx, "#state-reason"); !strings.Contains(n, "Nghỉ việc, nghỉ hưu / left: Quyết định nghỉ hưu 45/QĐ") {
+		t.Errorf("the locked account's page shows the reason %q", n)
+	}
 	if n := text(t, ctx, "[role=status]"); !strings.Contains(n, "Đã khoá tài khoản "+official.Address) {
 		t.Errorf("after locking the page says %q", n)
 	}
