@@ -190,3 +190,14 @@ func (r *Resolver) DeleteUnit(ctx context.Context, code string) error {
 	}
 	return ErrManagedElsewhere
 }
+
+// AllCertificates implements directory.Certificates.
+func (r *Resolver) AllCertificates(ctx context.Context) (map[string][]byte, error) {
+	if c, ok := r.Writer.(directory.Certificates); ok {
+		return c.AllCertificates(ctx)
+	}
+	return nil, nil
+}
+
+// The resolver publishes certificates when its backend does.
+var _ directory.Certificates = (*Resolver)(nil)
