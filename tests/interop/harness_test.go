@@ -106,7 +106,9 @@ func startCommand(t *testing.T, dir, accountsCSV string, args ...string) *system
 	go func() { exited <- s.cmd.Wait() }()
 	t.Cleanup(s.stop)
 
-	deadline := time.Now().Add(60 * time.Second)
+	// A quickstart makes a province (thousands of accounts, keys, TLS):
+	// seconds on a quiet machine, over a minute on a loaded one.
+	deadline := time.Now().Add(180 * time.Second)
 	for {
 		b, err := os.ReadFile(ready)
 		if err == nil {
@@ -127,7 +129,7 @@ func startCommand(t *testing.T, dir, accountsCSV string, args ...string) *system
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("congvu not ready after 60s\nstderr:\n%s", s.stderr)
+			t.Fatalf("congvu not ready after 180s\nstderr:\n%s", s.stderr)
 		}
 	}
 	s.accounts = readAccounts(t, accountsCSV)
