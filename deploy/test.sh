@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 export PATH="$PATH:/usr/sbin:/sbin"
 need=()
-for tool in swaks:swaks msmtp:msmtp mbsync:isync neomutt:neomutt tmux:tmux python3:python3 openssl:openssl gcc:gcc slapd:slapd ldapsearch:ldap-utils chromium:chromium postfix:postfix opendkim-testmsg:opendkim-tools dkimsign:python3-dkim clamd:clamav-daemon rspamd:rspamd vdirsyncer:vdirsyncer sieve-connect:sieve-connect softhsm2-util:softhsm2 qpdf:qpdf nginx:nginx pebble:pebble; do
+for tool in swaks:swaks msmtp:msmtp mbsync:isync neomutt:neomutt tmux:tmux python3:python3 openssl:openssl gcc:gcc slapd:slapd ldapsearch:ldap-utils chromium:chromium postfix:postfix opendkim-testmsg:opendkim-tools dkimsign:python3-dkim clamd:clamav-daemon rspamd:rspamd vdirsyncer:vdirsyncer sieve-connect:sieve-connect softhsm2-util:softhsm2 qpdf:qpdf nginx:nginx pebble:pebble samba:samba ip:iproute2; do
 	command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool##*:}")
 done
 # Debian's python3-ldap3 (the LDAP address book tests) has no command.

@@ -39,7 +39,8 @@ func withEngine(t *testing.T, out **policy.Engine, mutate func(*config.Policy)) 
 // day's access.
 func TestPolicyIMAPLockoutAndAccess(t *testing.T) {
 	var eng *policy.Engine
-	e := newEnv(t, withEngine(t, &eng, func(c *config.Policy) { c.Rules.LockoutFailures = 3 }))
+	// More than 2 failures lock: the third.
+	e := newEnv(t, withEngine(t, &eng, func(c *config.Policy) { c.Rules.LockoutFailures = 2 }))
 	c := e.login(nil)
 	c.Logout()
 	c = e.dial(false, nil)

@@ -25,6 +25,7 @@ const (
 	RuleRetention       = "retention"
 	RuleForwardOutside  = "forward-outside"
 	RuleAdmin           = "admin"
+	RulePasswordExpired = "password-expired"
 )
 
 // failState counts consecutive failed logins of one account. count 0 means
@@ -228,8 +229,10 @@ func (e *Engine) BeforeAuth(_ context.Context, a AuthAttempt) Decision {
 }
 
 // AfterAuth counts failures per account and per address, locks the account
-// at policy.rules.lockout_failures consecutive failures over all protocols,
-// and records the access of a successful login.
+// when the consecutive failures over all protocols exceed
+// policy.rules.lockout_failures (the 13th with 12), refuses mail clients an
+// initial or expired password (see expiredPassword), and records the access
+// of a successful login.
 func (e *Engine) AfterAuth(ctx context.Context, o AuthOutcome) Decision {
 	if e == nil {
 		return Decision{}
@@ -241,6 +244,9 @@ func (e *Engine) AfterAuth(ctx context.Context, o AuthOutcome) Decision {
 			return Decision{}
 		}
 		e.fails.reset(o.Account.Address)
+		if d := e.expiredPassword(o, now); d.Refused() {
+			return d
+		}
 		e.RecordAccess(o.Account.Address, o.Protocol, now)
 		return Decision{}
 	case AuthDisabled, AuthUnavailable:
@@ -264,7 +270,9 @@ func (e *Engine) AfterAuth(ctx context.Context, o AuthOutcome) Decision {
 	}
 	limit := rs.rulesFor(acct.Address).LockoutFailures
 	n := e.fails.fail(acct.Address, now)
-	if limit <= 0 || n < limit || acct.State != directory.StateActive {
+	// QĐ 162/2025 locks after "more than" the limit: with 12, the 13th
+	// consecutive failure locks.
+	if limit <= 0 || n <= limit || acct.State != directory.StateActive {
 		return Decision{}
 	}
 	reason := fmt.Sprintf("Nhập sai mật khẩu %d lần liên tiếp, lần cuối qua %s từ %s lúc %s / %d consecutive failed logins",

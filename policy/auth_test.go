@@ -14,25 +14,27 @@ import (
 	"congvu/internal/mailerr"
 )
 
-// 12 consecutive failures over several protocols lock the account; the
-// 12th answer says so; the directory records why; the audit log has it.
+// More than 12 consecutive failures over several protocols lock the
+// account (QĐ 162/2025 "quá 12 lần"): the 12th is still only a failure, the
+// 13th locks and its answer says so; the directory records why; the audit
+// log has it.
 func TestLockoutAfterConsecutiveFailures(t *testing.T) {
 	e := newEnv(t, testConfig())
 	protos := []Protocol{IMAP, POP3, Submission, Web}
-	for i := range 11 {
+	for i := range 12 {
 		if d := e.failLogin(protos[i%4], ip1, thanh); d.Refused() {
 			t.Fatalf("failure %d refused: %+v", i+1, d)
 		}
 	}
 	if a := e.account(thanh); a.State != directory.StateActive {
-		t.Fatalf("locked after 11 failures: %+v", a)
+		t.Fatalf("locked after 12 failures: %+v", a)
 	}
 	d := e.failLogin(IMAP, ip2, thanh)
 	if d.Verdict != Lock || d.Rule != RuleLockout || !errors.Is(d.Err(), mailerr.ErrAccountDisabled) {
-		t.Fatalf("12th failure: %+v, want Lock by %s with ErrAccountDisabled", d, RuleLockout)
+		t.Fatalf("13th failure: %+v, want Lock by %s with ErrAccountDisabled", d, RuleLockout)
 	}
 	a := e.account(thanh)
-	if a.State != directory.StateLocked || !strings.Contains(a.StateReason, "12 consecutive failed logins") ||
+	if a.State != directory.StateLocked || !strings.Contains(a.StateReason, "13 consecutive failed logins") ||
 		!strings.Contains(a.StateReason, ip2.String()) {
 		t.Errorf("account after lockout: state %s reason %q", a.State, a.StateReason)
 	}
@@ -61,7 +63,7 @@ func TestLockoutNeedsConsecutiveFailures(t *testing.T) {
 	e := newEnv(t, testConfig())
 	for round := range 3 {
 		ip := netip.AddrFrom4([4]byte{192, 0, 2, byte(round + 1)}) // stay under the per-address limit
-		for range 11 {
+		for range 12 {
 			e.failLogin(POP3, ip, thanh)
 		}
 		if d := e.login(IMAP, ip, thanh); d.Refused() {
@@ -69,7 +71,7 @@ func TestLockoutNeedsConsecutiveFailures(t *testing.T) {
 		}
 	}
 	if a := e.account(thanh); a.State != directory.StateActive {
-		t.Errorf("locked although no 12 failures were consecutive: %q", a.StateReason)
+		t.Errorf("locked although no 13 failures were consecutive: %q", a.StateReason)
 	}
 	// A right password on a locked account is not a failure, and a
 	// directory outage says nothing about the user.
@@ -94,7 +96,7 @@ func TestLockoutUnknownLoginsAndAliases(t *testing.T) {
 	if n := e.engine.FailedLogins(strings.ToUpper(thanh)); n != 0 {
 		t.Errorf("FailedLogins = %d", n)
 	}
-	for range 12 {
+	for range 13 {
 		e.failLogin(IMAP, ip2, strings.ToUpper(thanh))
 	}
 	if a := e.account(thanh); a.State != directory.StateLocked {
@@ -140,11 +142,11 @@ func TestFailuresSurviveRestart(t *testing.T) {
 	if n := e.engine.FailedLogins(thanh); n != 7 {
 		t.Fatalf("after restart %d failures, want 7", n)
 	}
-	for range 5 {
+	for range 6 {
 		e.failLogin(IMAP, ip1, thanh)
 	}
 	if a := e.account(thanh); a.State != directory.StateLocked {
-		t.Errorf("7 + 5 failures across a restart did not lock")
+		t.Errorf("7 + 6 failures across a restart did not lock")
 	}
 }
 

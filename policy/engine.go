@@ -46,6 +46,12 @@ type Options struct {
 	Outbound func(ctx context.Context, from string, rcpts []string, msg io.Reader) error
 	// QuarantineDir keeps inbound messages the state-secret guard stopped.
 	QuarantineDir string
+	// DataDir resolves relative paths of the [policy] section
+	// (expired_password_exempt_file).
+	DataDir string
+	// PasswordMaxAgeDays is [password] max_age_days: older passwords are
+	// refused to mail clients (0 = never).
+	PasswordMaxAgeDays int
 }
 
 // Engine is the policy engine. Create it with New; it is safe for
@@ -57,6 +63,8 @@ type Engine struct {
 	log   *slog.Logger
 	now   func() time.Time
 	rules atomic.Pointer[ruleSet]
+	// changeURL makes the password form's address (SetPasswordChangeURL).
+	changeURL atomic.Pointer[func(string) string]
 
 	decisions *prometheus.CounterVec
 	reloads   prometheus.Counter
@@ -85,6 +93,11 @@ type ruleSet struct {
 	localDom []string
 	state    []string // lower case; "*.x" matches subdomains of x
 	deny     []netip.Prefix
+	// exempt are the accounts of policy.expired_password_exempt_file,
+	// written when the file was: a password changed later is not the one
+	// it printed.
+	exempt        map[string]bool
+	exemptWritten time.Time
 }
 
 func newRuleSet(cfg config.Policy, localDomains []string) (*ruleSet, error) {
@@ -95,7 +108,7 @@ func newRuleSet(cfg config.Policy, localDomains []string) (*ruleSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	rs := &ruleSet{cfg: cfg, loc: loc, local: map[string]bool{}}
+	rs := &ruleSet{cfg: cfg, loc: loc, local: map[string]bool{}, exempt: map[string]bool{}}
 	for _, d := range localDomains {
 		d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
 		if d != "" {
@@ -161,6 +174,9 @@ func New(opts Options) (*Engine, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if rs.exempt, rs.exemptWritten, err = loadExempt(resolveIn(opts.DataDir, opts.Config.ExpiredPasswordExemptFile)); err != nil {
+		opts.Logger.Warn("policy: expired_password_exempt_file unreadable, nobody exempt", "err", err)
+	}
 	db, err := OpenDB(opts.DBPath)
 	if err != nil {
 		return nil, err
@@ -220,6 +236,9 @@ func (e *Engine) Reload(cfg config.Policy, localDomains []string) error {
 	rs, err := newRuleSet(cfg, localDomains)
 	if err != nil {
 		return fmt.Errorf("policy: reload: %w", err)
+	}
+	if rs.exempt, rs.exemptWritten, err = loadExempt(e.exemptPath(cfg.ExpiredPasswordExemptFile)); err != nil {
+		e.log.Warn("policy: expired_password_exempt_file unreadable, nobody exempt", "err", err)
 	}
 	old := e.rules.Swap(rs)
 	e.reloads.Inc()

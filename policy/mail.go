@@ -7,11 +7,13 @@ import (
 	"time"
 
 	"congvu/directory"
+	"congvu/internal/config"
 	"congvu/internal/mailerr"
 )
 
 // sendRates keeps, per account, the times of its recent messages to
-// outside domains (one entry per outside recipient).
+// outside domains (one entry per message, or per outside recipient when
+// send_limit_counts = "recipients").
 type sendRates struct {
 	mu sync.Mutex
 	m  map[string][]time.Time
@@ -19,7 +21,7 @@ type sendRates struct {
 
 func (s *sendRates) init() { s.m = map[string][]time.Time{} }
 
-// add records n outside recipients at now and returns how many fall in the
+// add records n messages (or recipients) at now and returns how many fall in the
 // window, including them. The slice never holds more than limit+n entries.
 func (s *sendRates) add(address string, n int, now time.Time, window time.Duration, limit int) int {
 	s.mu.Lock()
@@ -86,10 +88,12 @@ func (e *Engine) MailFrom(ctx context.Context, env Envelope) Decision {
 func (e *Engine) RcptTo(context.Context, Envelope, Recipient) Decision { return Decision{} }
 
 // Data applies the outside sending rate: more than
-// policy.rules.send_limit_external outside recipients within
-// send_window_minutes lock sending for the account (QĐ 162/2025: a sign of a
-// compromised account) and alert the provincial operators. The message that
-// crosses the limit is refused; nothing of it is stored or sent.
+// policy.rules.send_limit_external messages to outside domains within
+// send_window_minutes (QĐ 162/2025: "quá 250 thư"; a message counts once
+// however many outside recipients it has, unless send_limit_counts =
+// "recipients") lock sending for the account (a sign of a compromised
+// account) and alert the provincial operators. The message that crosses the
+// limit is refused; nothing of it is stored or sent.
 func (e *Engine) Data(ctx context.Context, m *Message) Decision {
 	if e == nil || m.Protocol != Submission || m.Account == nil {
 		return Decision{}
@@ -109,12 +113,16 @@ func (e *Engine) Data(ctx context.Context, m *Message) Decision {
 	}
 	now := e.now()
 	window := time.Duration(r.SendWindowMinutes) * time.Minute
-	n := e.sends.add(m.Account.Address, outside, now, window, r.SendLimitExternal)
+	count, what, whatVI := 1, "messages", "thư"
+	if r.SendLimitCounts == config.SendCountRecipients {
+		count, what, whatVI = outside, "recipients", "người nhận"
+	}
+	n := e.sends.add(m.Account.Address, count, now, window, r.SendLimitExternal)
 	if n <= r.SendLimitExternal {
 		return Decision{}
 	}
-	reason := fmt.Sprintf("Gửi %d thư ra ngoài trong %d phút (giới hạn %d) / %d messages to outside domains in %d minutes (limit %d)",
-		n, r.SendWindowMinutes, r.SendLimitExternal, n, r.SendWindowMinutes, r.SendLimitExternal)
+	reason := fmt.Sprintf("Gửi %d %s ra ngoài trong %d phút (giới hạn %d) / %d %s to outside domains in %d minutes (limit %d)",
+		n, whatVI, r.SendWindowMinutes, r.SendLimitExternal, n, what, r.SendWindowMinutes, r.SendLimitExternal)
 	if err := e.LockSending(ctx, ActorPolicy, m.Account.Address, reason); err != nil {
 		e.log.Error("policy: cannot lock sending", "address", m.Account.Address, "err", err)
 	}

@@ -6,10 +6,11 @@
 //
 // The first policies are the account-security rules of the Ninh Bình
 // regulation (QĐ 162/2025/QĐ-UBND, the defaults in internal/config): lock an
-// account after 12 consecutive failed logins on any protocol, throttle
-// failed logins per client address, lock sending after more than 250
-// messages to outside domains in 10 minutes, lock accounts whose initial
-// password is unchanged after a month, delete retired mailboxes after their
+// account after more than 12 consecutive failed logins on any protocol,
+// throttle failed logins per client address, lock sending after more than
+// 250 messages to outside domains in 10 minutes, refuse initial and expired
+// passwords to mail clients, lock accounts whose initial password is
+// unchanged after a month, delete retired mailboxes after their
 // retention period, and refuse auto-forwarding outside the state's domains.
 //
 // Every decision that refuses or locks something is written to an audit log
@@ -132,7 +133,7 @@ type AuthResult uint8
 const (
 	AuthOK          AuthResult = iota
 	AuthFailed                 // wrong password or unknown login
-	AuthDisabled               // right password, account locked or retired
+	AuthDisabled               // right password, account locked or retired (or its password expired in the directory)
 	AuthUnavailable            // directory down: says nothing about the user
 )
 
@@ -142,7 +143,7 @@ func ClassifyAuth(err error) AuthResult {
 	switch {
 	case err == nil:
 		return AuthOK
-	case errors.Is(err, mailerr.ErrAccountDisabled):
+	case errors.Is(err, mailerr.ErrAccountDisabled), errors.Is(err, mailerr.ErrPasswordExpired):
 		return AuthDisabled
 	case errors.Is(err, mailerr.ErrAuthFailed), errors.Is(err, mailerr.ErrUnknownUser):
 		return AuthFailed

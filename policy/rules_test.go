@@ -27,22 +27,23 @@ func submission(e *env, from string, rcpts ...string) *Message {
 	return m
 }
 
-// 250 outside recipients in 10 minutes pass; the 251st is refused and
-// locks sending (MAIL FROM refused), the operators get an alert in their
-// INBOX, and an admin can lift the lock. Local recipients do not count, and
-// the window slides.
+// 250 messages to outside domains in 10 minutes pass (a message counts
+// once however many outside recipients it has: QĐ 162/2025 counts "thư");
+// the 251st is refused and locks sending (MAIL FROM refused), the operators
+// get an alert in their INBOX, and an admin can lift the lock. Local
+// recipients do not count, and the window slides.
 func TestSendRateLock(t *testing.T) {
 	e := newEnv(t, testConfig())
 	ctx := context.Background()
-	for i := range 125 {
+	for i := range 250 {
 		if d := e.engine.Data(ctx, submission(e, thanh, "a@gmail.com", "vanthu@boyte.gov.vn", mai)); d.Refused() {
 			t.Fatalf("message %d refused: %+v", i+1, d)
 		}
-		e.clock.Add(4 * time.Second)
+		e.clock.Add(2 * time.Second)
 	}
 	d := e.engine.Data(ctx, submission(e, thanh, "b@gmail.com"))
 	if d.Verdict != Reject || d.Rule != RuleSendRate || !errors.Is(d.Err(), mailerr.ErrSendingLocked) {
-		t.Fatalf("251st outside recipient: %+v", d)
+		t.Fatalf("251st outside message: %+v", d)
 	}
 	if d := e.engine.MailFrom(ctx, Envelope{Protocol: Submission, Account: e.account(thanh), From: thanh}); !errors.Is(d.Err(), mailerr.ErrSendingLocked) {
 		t.Errorf("MAIL FROM after the lock: %+v", d)
@@ -54,7 +55,7 @@ func TestSendRateLock(t *testing.T) {
 	if len(alerts) != 1 || !strings.Contains(alerts[0], "Auto-Submitted: auto-generated") {
 		t.Fatalf("operator alerts: %d", len(alerts))
 	}
-	if body := decodeBody(t, alerts[0]); !strings.Contains(body, thanh) || !strings.Contains(body, "251") {
+	if body := decodeBody(t, alerts[0]); !strings.Contains(body, thanh) || !strings.Contains(body, "251 messages") {
 		t.Errorf("alert body lacks the account or the count: %q", body)
 	}
 	if list := e.audit(AuditQuery{Subject: thanh, Action: ActionSendLock}); len(list) != 1 {
@@ -65,6 +66,12 @@ func TestSendRateLock(t *testing.T) {
 	}
 	if d := e.engine.MailFrom(ctx, Envelope{Protocol: Submission, Account: e.account(thanh), From: thanh}); d.Refused() {
 		t.Errorf("still locked after unlock: %+v", d)
+	}
+	// Only local recipients: not counted at all.
+	for i := range 300 {
+		if d := e.engine.Data(ctx, submission(e, lan, mai, thanh)); d.Refused() {
+			t.Fatalf("local message %d refused: %+v", i+1, d)
+		}
 	}
 	// The window slides: 200 now, 200 more after 10 minutes is fine.
 	for range 200 {
@@ -358,5 +365,25 @@ func TestAuditQuery(t *testing.T) {
 	}
 	if got := e.audit(AuditQuery{Rule: RuleLockout}); len(got) != 0 {
 		t.Errorf("by rule: %+v", got)
+	}
+}
+
+// With send_limit_counts = "recipients" each outside recipient counts: 125
+// messages to two outside recipients reach 250, the next recipient locks.
+func TestSendRateCountsRecipients(t *testing.T) {
+	cfg := testConfig()
+	cfg.Rules.SendLimitCounts = "recipients"
+	e := newEnv(t, cfg)
+	ctx := context.Background()
+	for i := range 125 {
+		if d := e.engine.Data(ctx, submission(e, thanh, "a@gmail.com", "vanthu@boyte.gov.vn", mai)); d.Refused() {
+			t.Fatalf("message %d refused: %+v", i+1, d)
+		}
+	}
+	if d := e.engine.Data(ctx, submission(e, thanh, "b@gmail.com")); d.Rule != RuleSendRate {
+		t.Fatalf("251st outside recipient: %+v", d)
+	}
+	if list := e.audit(AuditQuery{Subject: thanh, Action: ActionSendLock}); len(list) != 1 || !strings.Contains(list[0].Detail, "251 recipients") {
+		t.Errorf("send-lock audit: %+v", list)
 	}
 }

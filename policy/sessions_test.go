@@ -110,15 +110,15 @@ func TestLockoutCountsOtherLoginNames(t *testing.T) {
 	e := newEnv(t, testConfig())
 	acct := e.account(thanh)
 	var d Decision
-	for i := range 12 {
+	for i := range 13 {
 		d = e.engine.AfterAuth(t.Context(), AuthOutcome{AuthAttempt: AuthAttempt{Protocol: IMAP, Login: "thanhnn"},
 			Result: AuthFailed, Account: acct})
-		if i < 11 && d.Refused() {
+		if i < 12 && d.Refused() {
 			t.Fatalf("failure %d refused: %v", i+1, d)
 		}
 	}
 	if d.Verdict != Lock {
-		t.Fatalf("12th failure under another login name: %v, want a lock", d)
+		t.Fatalf("13th failure under another login name: %v, want a lock", d)
 	}
 	if a := e.account(thanh); a.State != directory.StateLocked {
 		t.Errorf("account %s", a.State)

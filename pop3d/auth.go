@@ -184,6 +184,9 @@ func (s *session) loginFailed(login string, err error) {
 		result = "failed"
 	case errors.Is(e, mailerr.ErrUnknownUser):
 		result, e = "failed", mailerr.ErrAuthFailed.With(err)
+	case errors.Is(e, mailerr.ErrPasswordExpired):
+		// The right password, to be changed on the web: the text says where.
+		result = "expired"
 	case !e.Temporary:
 		// A permanent error other than the above says nothing useful to
 		// the client and must not leak: report a plain failure.

@@ -32,7 +32,8 @@ func withEngine(t *testing.T, mutate func(*config.Policy)) envOption {
 // Failed PASS commands count toward the lockout like any protocol's, and
 // the lock is answered with [AUTH] and the administrator text.
 func TestPolicyPOP3Lockout(t *testing.T) {
-	e := newEnv(t, withEngine(t, func(c *config.Policy) { c.Rules.LockoutFailures = 2 }))
+	// More than 1 failure locks: the second.
+	e := newEnv(t, withEngine(t, func(c *config.Policy) { c.Rules.LockoutFailures = 1 }))
 	c := e.dialTLS()
 	if got := c.login(userAddr, "sai-1"); !strings.HasPrefix(got, "-ERR [AUTH]") {
 		t.Fatalf("first failure: %q", got)

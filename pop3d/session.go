@@ -134,7 +134,7 @@ func (s *session) fail(e *mailerr.Error) {
 func respCode(e *mailerr.Error) string {
 	switch {
 	case errors.Is(e, mailerr.ErrAuthFailed), errors.Is(e, mailerr.ErrAccountDisabled),
-		errors.Is(e, mailerr.ErrPlaintextAuth):
+		errors.Is(e, mailerr.ErrPlaintextAuth), errors.Is(e, mailerr.ErrPasswordExpired):
 		return "AUTH"
 	case errors.Is(e, mailerr.ErrInUse):
 		return "IN-USE"

@@ -47,8 +47,9 @@ const (
 )
 
 type envOptions struct {
-	maxMessageBytes int64
-	maxRecipients   int
+	maxMessageBytes    int64
+	maxAttachmentBytes int64
+	maxRecipients      int
 	// wrapDir lets a test put a failure-injecting Directory in front.
 	wrapDir func(directory.Directory) directory.Directory
 	// policy builds the policy hooks from the fixture; nil means none.
@@ -134,12 +135,13 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		hooks = opts.policy(dir, store)
 	}
 	e.srv = New(Config{
-		Hostname:        testHost,
-		LocalDomains:    []string{"KhanhHoa.gov.vn"}, // compared case-insensitively
-		MaxMessageBytes: opts.maxMessageBytes,
-		MaxRecipients:   opts.maxRecipients,
-		TLS:             &tls.Config{Certificates: []tls.Certificate{cert}},
-		SpoolDir:        spoolDir,
+		Hostname:           testHost,
+		LocalDomains:       []string{"KhanhHoa.gov.vn"}, // compared case-insensitively
+		MaxMessageBytes:    opts.maxMessageBytes,
+		MaxAttachmentBytes: opts.maxAttachmentBytes,
+		MaxRecipients:      opts.maxRecipients,
+		TLS:                &tls.Config{Certificates: []tls.Certificate{cert}},
+		SpoolDir:           spoolDir,
 	}, Deps{Store: store, Dir: d, Logger: log, Metrics: e.metrics, Policy: hooks,
 		Outbound: opts.outbound, Signer: opts.signer, Inbound: opts.inbound, SendAs: opts.sendAs})
 

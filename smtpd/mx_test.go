@@ -15,7 +15,7 @@ func TestMXExtensions(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	r := dialRaw(t, e.mx, nil)
 	exts := r.ehlo()
-	for _, want := range []string{"PIPELINING", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES", "CHUNKING", "STARTTLS", "SIZE 31457280"} {
+	for _, want := range []string{"PIPELINING", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES", "CHUNKING", "STARTTLS", "SIZE 44040192"} {
 		if !slices.Contains(exts, want) {
 			t.Errorf("EHLO lacks %q: %v", want, exts)
 		}

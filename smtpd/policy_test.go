@@ -47,7 +47,8 @@ func (e *env) submitter(user, pass string) *raw {
 // limit says so, the right password is then refused as locked, and mail to
 // the account still arrives over MX.
 func TestPolicyLockoutOverAuth(t *testing.T) {
-	e := newEnv(t, envOptions{policy: engineWith(t, func(c *config.Policy) { c.Rules.LockoutFailures = 3 })})
+	// More than 2 failures lock: the third.
+	e := newEnv(t, envOptions{policy: engineWith(t, func(c *config.Policy) { c.Rules.LockoutFailures = 2 })})
 	r := dialRaw(t, e.sub, nil)
 	r.ehlo()
 	r.startTLS(e.client)
@@ -86,13 +87,13 @@ func TestPolicyThrottleOverAuth(t *testing.T) {
 	}
 }
 
-// More outside recipients than the limit within the window lock sending:
-// the message that crosses it is refused at DATA and neither stored nor
-// queued, and the next MAIL FROM is refused too. Local recipients count
-// for nothing.
+// More messages to outside domains than the limit within the window lock
+// sending (a message counts once, however many outside recipients): the
+// message that crosses it is refused at DATA and neither stored nor queued,
+// and the next MAIL FROM is refused too. Local recipients count for nothing.
 func TestPolicySendRateLocksSending(t *testing.T) {
 	q := &fakeQueue{}
-	e := newEnv(t, envOptions{outbound: q, policy: engineWith(t, func(c *config.Policy) { c.Rules.SendLimitExternal = 4 })})
+	e := newEnv(t, envOptions{outbound: q, policy: engineWith(t, func(c *config.Policy) { c.Rules.SendLimitExternal = 2 })})
 	r := e.submitter(thanh, thanhPass)
 	send := func(code int, enh string, rcpts ...string) {
 		t.Helper()
@@ -105,7 +106,7 @@ func TestPolicySendRateLocksSending(t *testing.T) {
 	send(250, "2.0.0", remote, "vanthu@boyte.gov.vn", mai)
 	send(250, "2.0.0", mai) // local only: not counted
 	send(250, "2.0.0", "a@gmail.com", "b@yahoo.com")
-	send(550, "5.7.1", "c@gmail.com", mai) // the 5th outside recipient
+	send(550, "5.7.1", "c@gmail.com", mai) // the 3rd outside message
 	if len(q.msgs) != 2 {
 		t.Errorf("queued %d messages, want 2: %v", len(q.msgs), q.msgs)
 	}

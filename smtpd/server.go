@@ -47,8 +47,11 @@ type Config struct {
 	// case-insensitively. Everything else is relaying.
 	LocalDomains []string
 	// MaxMessageBytes limits a message as sent by the client (SIZE,
-	// RFC 1870). Default 30 MiB.
+	// RFC 1870). Default 42 MiB: a 30 MiB attachment after base64.
 	MaxMessageBytes int64
+	// MaxAttachmentBytes limits each part of a message after its transfer
+	// encoding is decoded (attachments.go); 0 means no separate limit.
+	MaxAttachmentBytes int64
 	// MaxRecipients limits RCPT commands per transaction. Default 100.
 	MaxRecipients int
 	// ReadTimeout and WriteTimeout bound each network read and write (an
@@ -102,7 +105,7 @@ type SendAs interface {
 
 // Defaults.
 const (
-	DefaultMaxMessageBytes = 30 << 20
+	DefaultMaxMessageBytes = 42 << 20
 	DefaultMaxRecipients   = 100
 	DefaultTimeout         = 5 * time.Minute
 )

@@ -159,7 +159,7 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		return s.reply(phaseRcpt, err)
 	}
 	address := directory.NormalizeAddress(to)
-	if !s.srv.isLocalDomain(directory.Domain(address)) {
+	if !s.srv.acceptsDomain(directory.Domain(address)) {
 		if s.mode == modeMX {
 			// RFC 5321 3.9 / RFC 2505: an MX is not an open relay.
 			return s.reply(phaseRcpt, mailerr.ErrRelayDenied.With(fmt.Errorf("RCPT TO:<%s>", to)))
@@ -277,6 +277,9 @@ func (s *session) Data(r io.Reader) (err error) {
 	}
 	// Before anything parses the MIME structure (issue 15 §1).
 	if err := storage.CheckMIMEStructure(msg.reader()); err != nil {
+		return s.reply(phaseData, err)
+	}
+	if err := s.checkAttachments(msg); err != nil {
 		return s.reply(phaseData, err)
 	}
 	if err := s.checkAuthor(msg); err != nil {

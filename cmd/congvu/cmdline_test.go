@@ -35,6 +35,13 @@ func TestEveryHelp(t *testing.T) {
 		{[]string{"directory", "import", "--help"}, []string{"-dry-run"}, nil},
 		{[]string{"account", "--help"}, []string{"congvu account show"}, nil},
 		{[]string{"queue", "--help"}, []string{"congvu queue list"}, nil},
+		{[]string{"account", "move", "--help"}, []string{"ADDRESS UNIT", "-reason"}, nil},
+		{[]string{"unit", "--help"}, []string{"congvu unit merge"}, nil},
+		{[]string{"unit", "merge", "--help"}, []string{"FROM INTO", "-config"}, []string{"-abbr", "-kind"}},
+		{[]string{"unit", "rename", "--help"}, []string{"-abbr", "-name"}, []string{"-kind"}},
+		{[]string{"unit", "move", "--help"}, []string{"-kind", "NEWPARENT"}, []string{"-abbr"}},
+		{[]string{"domain", "--help"}, []string{"congvu domain alias add"}, nil},
+		{[]string{"domain", "alias", "list", "--help"}, []string{"-days"}, nil},
 	} {
 		var out, errb bytes.Buffer
 		err := run(tc.args, &out, &errb)

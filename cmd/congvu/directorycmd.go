@@ -12,11 +12,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"congvu/directory/importer"
 	"congvu/internal/config"
 	"congvu/internal/demo"
 	"congvu/internal/server"
+	"congvu/policy"
+	"congvu/reorg"
 )
 
 const directoryUsage = `usage:
@@ -128,7 +131,24 @@ func cmdDirectoryImport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rep, err := importer.Import(context.Background(), dir, rows, opts)
+	ctx := context.Background()
+	org := server.OrgDB(dir)
+	if org != nil {
+		if opts.Keys, err = org.PersonKeys(ctx); err != nil {
+			dir.Close()
+			return err
+		}
+	}
+	rep, err := importer.Import(ctx, dir, rows, opts)
+	if err == nil && rep != nil && !*dryRun && org != nil {
+		// The keys of people matched or created; moved people's keys
+		// follow them when the move renames them (reorg).
+		for _, b := range rep.Keys {
+			if err = org.SetPersonKey(ctx, b.Key, b.Address); err != nil {
+				break
+			}
+		}
+	}
 	if cerr := dir.Close(); err == nil {
 		err = cerr
 	}
@@ -150,6 +170,20 @@ func cmdDirectoryImport(args []string, stdout, stderr io.Writer) error {
 	}
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
+	}
+	if *dryRun {
+		return nil
+	}
+	if err := auditImport(cfg, rep, filepath.Base(fs.Arg(0))); err != nil {
+		return fmt.Errorf("import: audit log: %w", err)
+	}
+	// Transfers found by stable key: the same operation as `congvu account
+	// move` (mailbox, password and history kept, old address an alias).
+	for _, m := range rep.Moves {
+		if err := runReorg(cfg, reorg.KindMoveAccount, reorg.Args{Address: m.Address, Unit: m.ToUnit,
+			Reason: fmt.Sprintf("nhập danh sách / import %s, dòng/line %d", filepath.Base(fs.Arg(0)), m.Line)}, stdout, stderr); err != nil {
+			return fmt.Errorf("import: moving %s to %s: %w", m.Address, m.ToUnit, err)
+		}
 	}
 	return nil
 }
@@ -178,6 +212,39 @@ func printReport(w io.Writer, rep *importer.Report, dryRun bool, pwOut string) {
 	fmt.Fprintf(w, "Không đổi / unchanged:                %d\n", len(rep.Unchanged))
 	fmt.Fprintf(w, "Bỏ qua / skipped:                     %d\n", len(rep.Skipped))
 	fmt.Fprintf(w, "Trùng địa chỉ / address collisions:   %d\n", len(rep.Collisions))
+	fmt.Fprintf(w, "Chuyển đơn vị / moves:                %d\n", len(rep.Moves))
+	fmt.Fprintf(w, "Không còn trong danh sách / departures: %d\n", len(rep.Departures))
+	for i, m := range rep.Moves {
+		if i == maxListed {
+			fmt.Fprintf(w, "  … %d người nữa / more moves\n", len(rep.Moves)-maxListed)
+			break
+		}
+		fmt.Fprintf(w, "  chuyển / move dòng/line %d: %s <%s> %s → %s\n", m.Line, m.FullName, m.Address, m.FromUnit, m.ToUnit)
+	}
+	if dryRun {
+		listed := 0
+		for _, e := range rep.Created {
+			if e.Line == 0 {
+				continue
+			}
+			if listed == maxListed {
+				fmt.Fprintln(w, "  … (tạo mới / new)")
+				break
+			}
+			listed++
+			fmt.Fprintf(w, "  tạo mới / new dòng/line %d: %s (%s): %s\n", e.Line, e.FullName, e.UnitCode, e.Address)
+		}
+	}
+	for i, e := range rep.Departures {
+		if i == maxListed {
+			fmt.Fprintf(w, "  … %d người nữa / more departures\n", len(rep.Departures)-maxListed)
+			break
+		}
+		fmt.Fprintf(w, "  không còn trong danh sách / departure: %s <%s> (%s)\n", e.FullName, e.Address, e.UnitCode)
+	}
+	if len(rep.Departures) > 0 {
+		fmt.Fprintln(w, "  (không tự khoá; người đã nghỉ: congvu account lock --reason … ĐỊA_CHỈ / not locked; for those who left: congvu account lock --reason … ADDRESS)")
+	}
 	for i, s := range rep.Skipped {
 		if i == maxListed {
 			fmt.Fprintf(w, "  … %d dòng nữa / more lines\n", len(rep.Skipped)-maxListed)
@@ -238,4 +305,27 @@ func writeFile(path string, write func(io.Writer) error) error {
 		err = cerr
 	}
 	return err
+}
+
+// auditImport records what an import wrote: each account created or
+// edited, and the import itself (moves are audited by reorg).
+func auditImport(cfg config.Config, rep *importer.Report, file string) error {
+	db, err := policy.OpenDB(cfg.Path(cfg.Policy.DBPath))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	now, who := time.Now(), actor()
+	entries := []policy.AuditEntry{{At: now, Actor: who, Subject: file, Action: policy.ActionImport, Rule: policy.RuleAdmin,
+		Detail: fmt.Sprintf("%d tạo mới/created, %d cập nhật/updated, %d chuyển/moves, %d bỏ qua/skipped, %d không còn/departures",
+			len(rep.Created), len(rep.Updated), len(rep.Moves), len(rep.Skipped), len(rep.Departures))}}
+	for _, e := range rep.Created {
+		entries = append(entries, policy.AuditEntry{At: now, Actor: who, Subject: e.Address, Action: policy.ActionCreate, Rule: policy.RuleAdmin,
+			Detail: fmt.Sprintf("nhập/import %s: %s, %s, %s", file, e.FullName, e.UnitCode, e.Role)})
+	}
+	for _, e := range rep.Updated {
+		entries = append(entries, policy.AuditEntry{At: now, Actor: who, Subject: e.Address, Action: policy.ActionEdit, Rule: policy.RuleAdmin,
+			Detail: fmt.Sprintf("nhập/import %s: chức vụ, điện thoại / title, phone", file)})
+	}
+	return db.AppendAudit(context.Background(), entries...)
 }

@@ -59,6 +59,9 @@ const usage = `usage:
   congvu report access|usage --config FILE [options]
   congvu digest send --config FILE [--day YYYY-MM-DD]
   congvu account lock|unlock|retire|lock-sending|unlock-sending|show --config FILE ADDRESS
+  congvu account move --config FILE [--reason TEXT] ADDRESS UNIT
+  congvu unit list|merge|rename|move --config FILE ...
+  congvu domain alias add|remove|list --config FILE ...
   congvu forward set|clear|list --config FILE [ADDRESS [TARGET]]
   congvu queue list|show|retry|delete --config FILE [ID|--all]
   congvu dkim keygen --config FILE [--algorithm rsa|ed25519] [--selector S] DOMAIN
@@ -116,6 +119,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdDkim(args[1:], stdout, stderr)
 	case "cert":
 		return cmdCert(args[1:], stdout, stderr)
+	case "unit":
+		return cmdUnit(args[1:], stdout, stderr)
+	case "domain":
+		return cmdDomain(args[1:], stdout, stderr)
 	case "quarantine":
 		return cmdQuarantine(args[1:], stdout, stderr)
 	case "dns":
@@ -145,7 +152,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 var groupUsage = map[string]string{
 	"account": accountUsage, "queue": queueUsage, "report": reportUsage, "forward": forwardUsage,
 	"digest": digestUsage, "dkim": dkimUsage, "directory": directoryUsage, "storage": storageUsage,
-	"mailbox": mailboxUsage, "quarantine": quarantineUsage,
+	"mailbox": mailboxUsage, "unit": unitUsage, "domain": domainUsage, "quarantine": quarantineUsage,
 }
 
 func isHelpFlag(a string) bool { return a == "-h" || a == "-help" || a == "--help" || a == "--h" }

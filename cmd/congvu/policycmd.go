@@ -132,6 +132,7 @@ const accountUsage = `usage:
   congvu account show --config FILE ADDRESS
   congvu account lock|unlock|retire --config FILE [--reason TEXT] ADDRESS
   congvu account lock-sending|unlock-sending --config FILE [--reason TEXT] ADDRESS
+  congvu account move --config FILE [--reason TEXT] ADDRESS UNIT
 `
 
 // accountSynopsis completes "congvu account VERB" in each verb's usage.
@@ -148,6 +149,9 @@ func cmdAccount(args []string, stdout, stderr io.Writer) error {
 		return flag.ErrHelp
 	}
 	verb := args[0]
+	if verb == "move" {
+		return cmdAccountMove(args[1:], stdout, stderr)
+	}
 	fs := newFlags("account "+verb, "congvu account "+verb+accountSynopsis[verb], stderr)
 	if _, ok := accountSynopsis[verb]; !ok {
 		fmt.Fprint(stderr, accountUsage)

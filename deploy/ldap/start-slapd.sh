@@ -157,7 +157,7 @@ olcDbIndex: objectClass eq
 olcDbIndex: mail,congvuMailAlias,uid,cn,sn,givenName,displayName eq,sub
 olcDbIndex: congvuUnitCode,ou eq,sub
 olcDbIndex: congvuParentUnitCode,congvuMailboxState eq
-olcAccess: {0}to attrs=userPassword by self write by anonymous auth by * none
+olcAccess: {0}to attrs=userPassword by anonymous auth by * none
 olcAccess: {1}to dn.subtree="$base" attrs=$public by * read
 olcAccess: {2}to * by * none
 

@@ -138,6 +138,8 @@ func Run(t *testing.T, newDir func(t *testing.T) directory.Writer) {
 	t.Run("VietnameseNFC", func(t *testing.T) { testNFC(t, seed(t)) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, seed(t)) })
 	t.Run("Certificates", func(t *testing.T) { testCertificates(t, seed(t)) })
+	t.Run("RenameAccount", func(t *testing.T) { testRenameAccount(t, seed(t)) })
+	t.Run("DeleteUnit", func(t *testing.T) { testDeleteUnit(t, seed(t)) })
 }
 
 // wantErr fails unless err matches target with errors.Is.

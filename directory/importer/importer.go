@@ -39,6 +39,12 @@ type Options struct {
 	// of the duplicate rule (thanhnn2.skhcn). The admin web creates accounts
 	// this way; file imports leave it false to stay idempotent.
 	NewPeople bool
+	// Keys are the stable keys recorded by earlier imports (an employee or
+	// citizen ID, normalised as orgdb.NormalizeKey) and the address each
+	// was given. A row whose key is known is that person wherever they now
+	// work; a row without a key is matched by its address column, then by
+	// name in the unit.
+	Keys map[string]string
 }
 
 // Entry is one account the import created, updated or left unchanged.
@@ -63,6 +69,23 @@ type Collision struct {
 	Assigned string // thanhnn2.skhcn@…
 }
 
+// Move is a person of the file already in the directory under another
+// unit (a transfer or a reorganisation since the last import): the import
+// does not write it; the caller transfers the account (reorg.MoveAccount),
+// which keeps the mailbox and password and renames the address.
+type Move struct {
+	Line     int
+	FullName string
+	Key      string
+	Address  string
+	FromUnit string
+	ToUnit   string
+}
+
+// Binding is a stable key and the address of its person after the import,
+// for the caller to record (orgdb.SetPersonKey).
+type Binding struct{ Key, Address string }
+
 // Report is the outcome of an import, in input order.
 type Report struct {
 	UnitsCreated []directory.Unit
@@ -71,6 +94,12 @@ type Report struct {
 	Unchanged    []Entry
 	Skipped      []LineError
 	Collisions   []Collision
+	Moves        []Move
+	// Departures are the people of the units the file lists whom no row
+	// matched (left, retired, transferred outside the file): listed for
+	// the operator, never locked by the import.
+	Departures []Entry
+	Keys       []Binding
 }
 
 // reservedLocals are the local parts RFC 5321 4.5.1 and RFC 2142 reserve,
@@ -158,8 +187,13 @@ func Import(ctx context.Context, w directory.Writer, rows []Row, opts Options) (
 	// Every address in use, in any domain: an explicit address from the
 	// file must not overwrite someone else's account.
 	used := map[string]bool{}
+	// byAddress finds an account by its address or an alias (a stable key
+	// recorded before a transfer names the old address, now an alias).
+	byAddress := map[string]directory.Account{}
+	matched := map[string]bool{}
 	for _, a := range accounts {
 		for _, address := range append([]string{a.Address}, a.Aliases...) {
+			byAddress[strings.ToLower(address)] = a
 			used[strings.ToLower(address)] = true
 			if local, ok := inDomain(address); ok {
 				alloc.Reserve(local)
@@ -203,6 +237,8 @@ func Import(ctx context.Context, w directory.Writer, rows []Row, opts Options) (
 	}
 	rep.UnitsCreated = newUnits
 
+	filed := map[string]bool{} // units the file lists people of
+	s := matcher{keys: opts.Keys}
 	for _, r := range rows {
 		r.FullName = normalize(r.FullName)
 		u, reason := ix.find(normalize(r.Unit))
@@ -210,10 +246,17 @@ func Import(ctx context.Context, w directory.Writer, rows []Row, opts Options) (
 			rep.Skipped = append(rep.Skipped, LineError{r.Line, reason})
 			continue
 		}
-		k := personKey{u.Code, r.FullName}
-		if as := existing[k]; len(as) > 0 && !opts.NewPeople {
-			a := as[0]
-			existing[k] = as[1:]
+		filed[u.Code] = true
+		a, found := s.match(r, u.Code, existing, byAddress, matched, opts)
+		if found {
+			matched[a.Address] = true
+			if r.Key != "" {
+				rep.Keys = append(rep.Keys, Binding{r.Key, a.Address})
+			}
+			if a.UnitCode != u.Code {
+				rep.Moves = append(rep.Moves, Move{Line: r.Line, FullName: a.DisplayName, Key: r.Key, Address: a.Address, FromUnit: a.UnitCode, ToUnit: u.Code})
+				continue
+			}
 			e := Entry{Line: r.Line, Address: a.Address, FullName: a.DisplayName, UnitCode: u.Code, Role: a.Role}
 			changed := false
 			for _, f := range []struct {
@@ -251,11 +294,22 @@ func Import(ctx context.Context, w directory.Writer, rows []Row, opts Options) (
 				rep.Collisions = append(rep.Collisions, Collision{Line: r.Line, FullName: r.FullName, UnitCode: u.Code, Wanted: wanted, Assigned: address})
 			}
 		}
-		a := directory.Account{Address: address, DisplayName: r.FullName, UnitCode: u.Code, Title: r.Title, Phone: r.Phone,
+		a = directory.Account{Address: address, DisplayName: r.FullName, UnitCode: u.Code, Title: r.Title, Phone: r.Phone,
 			Role: directory.RoleOfficial, State: directory.StateActive, MustChangePassword: true}
 		e := Entry{Line: r.Line, Address: address, FullName: r.FullName, UnitCode: u.Code, Role: a.Role, Password: pw.Password(&a)}
 		rep.Created = append(rep.Created, e)
 		writes = append(writes, directory.AccountWrite{Account: a, Password: e.Password})
+		if r.Key != "" {
+			rep.Keys = append(rep.Keys, Binding{r.Key, address})
+		}
+	}
+	if !opts.NewPeople {
+		for _, a := range accounts {
+			if filed[a.UnitCode] && !matched[a.Address] && a.Role != directory.RoleUnit && a.Role != directory.RoleOperator &&
+				a.State != directory.StateRetired {
+				rep.Departures = append(rep.Departures, Entry{Address: a.Address, FullName: a.DisplayName, UnitCode: a.UnitCode, Role: a.Role})
+			}
+		}
 	}
 	if opts.DryRun {
 		return rep, nil
@@ -270,3 +324,41 @@ func Import(ctx context.Context, w directory.Writer, rows []Row, opts Options) (
 	}
 	return rep, nil
 }
+
+// matcher finds the existing account a row describes.
+type matcher struct{ keys map[string]string }
+
+// match returns the account of row r: by its stable key, else by its
+// address column (when the name agrees), else the next unmatched holder of
+// its name in its unit.
+func (m matcher) match(r Row, unit string, existing map[personKey][]directory.Account, byAddress map[string]directory.Account,
+	matched map[string]bool, opts Options) (directory.Account, bool) {
+	if opts.NewPeople {
+		return directory.Account{}, false
+	}
+	if r.Key != "" {
+		if address, ok := m.keys[normalizeKey(r.Key)]; ok {
+			if a, ok := byAddress[address]; ok && !matched[a.Address] {
+				return a, true
+			}
+		}
+	}
+	if r.Address != "" {
+		if a, ok := byAddress[strings.ToLower(r.Address)]; ok && !matched[a.Address] && a.Role != directory.RoleUnit &&
+			foldName(a.DisplayName) == foldName(r.FullName) {
+			return a, true
+		}
+	}
+	k := personKey{unit, r.FullName}
+	for len(existing[k]) > 0 {
+		a := existing[k][0]
+		existing[k] = existing[k][1:]
+		if !matched[a.Address] {
+			return a, true
+		}
+	}
+	return directory.Account{}, false
+}
+
+// normalizeKey is orgdb.NormalizeKey: without spaces, in upper case.
+func normalizeKey(k string) string { return strings.ToUpper(strings.Join(strings.Fields(k), "")) }

@@ -253,3 +253,54 @@ func TestImportNewPeople(t *testing.T) {
 		t.Errorf("without NewPeople the import stays idempotent: %+v, %v", rep, err)
 	}
 }
+
+// TestImportStableKey: a re-import after a reorganisation finds people by
+// their stable key (or their address column) wherever they now work and
+// lists them as moves, not new accounts; the people of the file's units
+// that no row names are listed as departures; nothing of it is written.
+func TestImportStableKey(t *testing.T) {
+	ctx := context.Background()
+	d := newDir(t)
+	first := "ho_ten,don_vi,chuc_vu,ma_can_bo\n" +
+		"Nguyễn Ngọc Thành,56.skhcn,Chuyên viên,CB-001\n" +
+		"Trần Thị Đào,56.skhcn,Văn thư,CB 002\n" +
+		"Lê Văn Khỏe,56.skhcn,Chuyên viên,\n"
+	rep, err := Import(ctx, d, readString(t, first), Options{Domain: domain})
+	if err != nil || len(rep.Created) != 3 || len(rep.Keys) != 2 || len(rep.Moves) != 0 || len(rep.Departures) != 0 {
+		t.Fatalf("first import: %+v, %v", rep, err)
+	}
+	keys := map[string]string{}
+	for _, b := range rep.Keys {
+		keys[normalizeKey(b.Key)] = b.Address
+	}
+	thanh, dao := rep.Created[0].Address, rep.Created[1].Address
+
+	// Thành moved to the commune (by key, a new spelling of it), Đào too
+	// (by her address, no key), Khỏe left; a namesake of Thành with
+	// another key is a new person.
+	second := "ho_ten,don_vi,chuc_vu,ma_can_bo,email\n" +
+		"Nguyễn Ngọc Thành,22366,Chủ tịch, cb-001 ,\n" +
+		"Trần Thị Đào,22366,Văn thư,," + dao + "\n" +
+		"Nguyễn Ngọc Thành,56.skhcn,Chuyên viên,CB-777,\n"
+	rep, err = Import(ctx, d, readString(t, second), Options{Domain: domain, Keys: keys, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Moves) != 2 || rep.Moves[0].Address != thanh || rep.Moves[0].ToUnit != "22366" || rep.Moves[0].FromUnit != "56.skhcn" ||
+		rep.Moves[1].Address != dao {
+		t.Errorf("moves: %+v", rep.Moves)
+	}
+	if len(rep.Created) != 1 || rep.Created[0].Address == thanh || len(rep.Collisions) != 1 {
+		t.Errorf("created %+v, collisions %+v: want the namesake as a new account with the next address", rep.Created, rep.Collisions)
+	}
+	if len(rep.Departures) != 1 || !strings.HasPrefix(rep.Departures[0].Address, "khoelv.skhcn@") {
+		t.Errorf("departures: %+v", rep.Departures)
+	}
+	// A dry run writes nothing.
+	if a, err := d.Lookup(ctx, thanh); err != nil || a.UnitCode != "56.skhcn" || a.Title != "Chuyên viên" {
+		t.Errorf("dry run changed %s: %+v, %v", thanh, a, err)
+	}
+	if all, _ := d.Accounts(ctx, ""); len(all) != 3 {
+		t.Errorf("dry run created accounts: %d", len(all))
+	}
+}

@@ -20,6 +20,29 @@ import (
 // errRetired is ErrAccountDisabled with the retired wording (as sqldir).
 var errRetired = mailerr.ErrAccountDisabled.WithMessage("Account is closed", "Tài khoản đã bị đóng")
 
+// errADPasswordExpired: Active Directory accepted the password but wants
+// it changed (expired, or "must change at next logon").
+var errADPasswordExpired = mailerr.ErrPasswordExpired.WithMessage(
+	"Mat khau da het han, hay doi mat khau khi dang nhap may tinh (Windows) / Password expired, change it when signing in to Windows",
+	"Mật khẩu đã hết hạn, hãy đổi mật khẩu khi đăng nhập máy tính (Windows)")
+
+// adBindReason returns the sub-code Active Directory puts in a failed
+// bind's diagnostic ("… AcceptSecurityContext error, data 52e, v…"):
+// 52e wrong password, 533 disabled, 532 password expired, 701 account
+// expired, 773 must change password, 775 locked out. "" for other servers.
+func adBindReason(err error) string {
+	var le *ldap.Error
+	if !errors.As(err, &le) || le.ResultCode != ldap.LDAPResultInvalidCredentials || le.Err == nil {
+		return ""
+	}
+	_, rest, ok := strings.Cut(le.Err.Error(), ", data ")
+	if !ok {
+		return ""
+	}
+	code, _, _ := strings.Cut(rest, ",")
+	return strings.ToLower(strings.TrimSpace(code))
+}
+
 // search runs a subtree or one-level search as the service account. A base
 // that does not exist yet (empty directory) gives no entries. Large results
 // are paged (RFC 2696) so that server size limits do not cut them.
@@ -122,6 +145,17 @@ func (d *Directory) Authenticate(ctx context.Context, login, password string) (*
 		return a, mailerr.ErrAuthFailed
 	}
 	err = d.auth.do(ctx, func(c *ldap.Conn) error { return c.Bind(e.DN, password) })
+	switch adBindReason(err) {
+	case "533", "701", "775":
+		// Active Directory says so only for the right password: the
+		// account is disabled, expired or locked out in AD itself.
+		a.State = directory.StateLocked
+		return a, mailerr.ErrAccountDisabled
+	case "532", "773":
+		// The right password, expired in AD or to be changed at the next
+		// Windows sign-in: where to change it is AD's business.
+		return a, errADPasswordExpired
+	}
 	switch {
 	case isCode(err, ldap.LDAPResultInvalidCredentials, ldap.LDAPResultInappropriateAuthentication,
 		ldap.LDAPResultInsufficientAccessRights, ldap.LDAPResultUnwillingToPerform):

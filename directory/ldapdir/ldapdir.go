@@ -41,6 +41,12 @@ import (
 	"congvu/internal/mailerr"
 )
 
+// Schemas a Config may name.
+const (
+	SchemaOpenLDAP = "openldap"
+	SchemaAD       = "ad"
+)
+
 // DefaultUserFilter finds an account by primary address or alias; every %s
 // is replaced by the escaped (RFC 4515) normalised address.
 const DefaultUserFilter = "(&(objectClass=congvuAccount)(|(mail=%s)(congvuMailAlias=%s)))"
@@ -153,6 +159,10 @@ type Config struct {
 	CacheTTL, NegativeCacheTTL time.Duration
 	// CacheSize bounds the cached addresses (default 10000).
 	CacheSize int
+	// Schema selects the attribute mapping and user filter when
+	// Attributes and UserFilter are left zero: "openldap" (or "") for the
+	// congvu schema, "ad" for Active Directory (ADAttributes, ADUserFilter).
+	Schema string
 	// UserFilter finds an account by login or address (DefaultUserFilter).
 	UserFilter string
 	// Attributes maps account fields; zero value: OpenLDAPAttributes().
@@ -217,7 +227,17 @@ func Open(cfg Config, opts Options) (*Directory, error) {
 	cfg.CacheTTL = cmp.Or(cfg.CacheTTL, 60*time.Second)
 	cfg.NegativeCacheTTL = cmp.Or(cfg.NegativeCacheTTL, 10*time.Second)
 	cfg.CacheSize = cmp.Or(cfg.CacheSize, 10000)
-	cfg.UserFilter = cmp.Or(cfg.UserFilter, DefaultUserFilter)
+	switch cfg.Schema {
+	case "", SchemaOpenLDAP:
+		cfg.UserFilter = cmp.Or(cfg.UserFilter, DefaultUserFilter)
+	case SchemaAD:
+		cfg.UserFilter = cmp.Or(cfg.UserFilter, ADUserFilter)
+		if cfg.Attributes == (Attributes{}) {
+			cfg.Attributes = ADAttributes()
+		}
+	default:
+		return nil, fmt.Errorf("ldapdir: schema %q is not %q or %q", cfg.Schema, SchemaOpenLDAP, SchemaAD)
+	}
 	if !strings.Contains(cfg.UserFilter, "%s") {
 		return nil, fmt.Errorf("ldapdir: UserFilter %q has no %%s", cfg.UserFilter)
 	}

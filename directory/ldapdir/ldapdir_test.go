@@ -421,3 +421,40 @@ func TestWrongPasswordByOtherLoginName(t *testing.T) {
 		t.Fatalf("unknown login: %v, %v", a, err)
 	}
 }
+
+// TestOfficialsCannotWriteTheirOwnPassword: the shipped ACLs give no
+// "by self write" on userPassword, so an official bound as themselves
+// cannot set a password that skipped congvu's rules (Password Modify or a
+// plain modify); the service account still can (SetPassword).
+func TestOfficialsCannotWriteTheirOwnPassword(t *testing.T) {
+	s := startSlapd(t)
+	d := open(t, s.config())
+	defer d.Close()
+	seed(t, d)
+	c, err := ldap.DialURL(s.env["LDAP_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	dn := "uid=thanhnn.skhcn@khanhhoa.gov.vn,ou=people," + s.env["LDAP_BASE"]
+	if err := c.Bind(dn, "Khanh-Hoa#2025a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PasswordModify(ldap.NewPasswordModifyRequest("", "", "Tu-Dat#Mat-Khau9")); !isCode(err, ldap.LDAPResultInsufficientAccessRights) {
+		t.Errorf("Password Modify of one's own entry: %v, want insufficientAccessRights", err)
+	}
+	mod := ldap.NewModifyRequest(dn, nil)
+	mod.Replace("userPassword", []string{"Tu-Dat#Mat-Khau9"})
+	if err := c.Modify(mod); !isCode(err, ldap.LDAPResultInsufficientAccessRights) {
+		t.Errorf("modify of one's own userPassword: %v, want insufficientAccessRights", err)
+	}
+	if _, err := d.Authenticate(t.Context(), "thanhnn.skhcn@khanhhoa.gov.vn", "Tu-Dat#Mat-Khau9"); !errors.Is(err, mailerr.ErrAuthFailed) {
+		t.Errorf("the self-set password works: %v", err)
+	}
+	if err := d.SetPassword(t.Context(), "thanhnn.skhcn@khanhhoa.gov.vn", "Doi.MatKhau#7", false); err != nil {
+		t.Fatalf("service account: %v", err)
+	}
+	if _, err := d.Authenticate(t.Context(), "thanhnn.skhcn@khanhhoa.gov.vn", "Doi.MatKhau#7"); err != nil {
+		t.Errorf("password set by the service account: %v", err)
+	}
+}

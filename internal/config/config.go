@@ -100,14 +100,33 @@ type Listen struct {
 type Directory struct {
 	Backend    string `toml:"backend"`     // "sqlite" or "ldap"
 	SQLitePath string `toml:"sqlite_path"` // relative to DataDir
-	LDAP       LDAP   `toml:"ldap"`
+	// OrgDBPath is congvu's own directory-side store (package
+	// directory/orgdb): domain aliases, groups, transitional addresses,
+	// membership history, provisioning requests, and with Active
+	// Directory the account states and units. Relative to DataDir.
+	OrgDBPath string `toml:"org_db_path"`
+	// TransitionalMonths is how long an address that changed (transfer,
+	// merged or renamed unit) keeps delivering as an alias.
+	TransitionalMonths int  `toml:"transitional_months"`
+	LDAP               LDAP `toml:"ldap"`
 }
 
 // LDAP configures the LDAP v3 directory (OpenLDAP with deploy/ldap/congvu.ldif).
 type LDAP struct {
-	URL    string `toml:"url"`     // ldap://host:389/ or ldaps://host:636/
-	BaseDN string `toml:"base_dn"` // e.g. dc=khanhhoa,dc=gov,dc=vn
-	BindDN string `toml:"bind_dn"` // service account that searches and provisions
+	// Schema is "openldap" (the congvu schema, deploy/ldap/congvu.ldif;
+	// congvu provisions accounts) or "ad" (Active Directory: congvu reads
+	// and authenticates — logins by sAMAccountName, userPrincipalName or
+	// any SMTP address, aliases from proxyAddresses, the unit code from
+	// department, roles from memberOf through RoleGroups, disabled
+	// accounts from userAccountControl — and keeps the states AD has no
+	// place for, and the units, in org_db_path).
+	Schema string `toml:"schema"`
+	// RoleGroups maps group DNs (memberOf) to congvu roles: "unitadmin",
+	// "operator", "clerk", "unit"; accounts in none are officials.
+	RoleGroups map[string]string `toml:"role_groups"`
+	URL        string            `toml:"url"`     // ldap://host:389/ or ldaps://host:636/
+	BaseDN     string            `toml:"base_dn"` // e.g. dc=khanhhoa,dc=gov,dc=vn
+	BindDN     string            `toml:"bind_dn"` // service account that searches and provisions
 	// BindPasswordFile holds the service account's password, so the secret
 	// stays out of this file (relative to DataDir).
 	BindPasswordFile string `toml:"bind_password_file"`
@@ -131,8 +150,14 @@ type Storage struct {
 
 // SMTP configures smtpd.
 type SMTP struct {
+	// MaxMessageBytes is the largest message, sized so that an attachment
+	// of MaxAttachmentBytes still fits after base64 (4/3 and a CRLF every
+	// 76 characters: 30 MiB becomes about 41 MiB).
 	MaxMessageBytes int64 `toml:"max_message_bytes"`
-	MaxRecipients   int   `toml:"max_recipients"`
+	// MaxAttachmentBytes bounds each part of a message after its transfer
+	// encoding is decoded (the regulation's "attachments up to 30 MB").
+	MaxAttachmentBytes int64 `toml:"max_attachment_bytes"`
+	MaxRecipients      int   `toml:"max_recipients"`
 	// Outbound enables delivery to other domains through the outbound
 	// queue (the [outbound] section).
 	Outbound bool `toml:"outbound"`
@@ -170,10 +195,10 @@ func Default() Config {
 			LDAPS:       "127.0.0.1:2636",
 			ManageSieve: "127.0.0.1:24190",
 		},
-		Directory: Directory{Backend: "sqlite", SQLitePath: "directory.db",
-			LDAP: LDAP{PoolSize: 8, TimeoutSeconds: 5, CacheTTLSeconds: 60}},
+		Directory: Directory{Backend: "sqlite", SQLitePath: "directory.db", OrgDBPath: "org.db", TransitionalMonths: 12,
+			LDAP: LDAP{Schema: "openldap", RoleGroups: map[string]string{}, PoolSize: 8, TimeoutSeconds: 5, CacheTTLSeconds: 60}},
 		Storage:  Storage{Path: "mail", DefaultQuotaBytes: 2 << 30, MaxMessages: 1_000_000},
-		SMTP:     SMTP{MaxMessageBytes: 30 << 20, MaxRecipients: 100},
+		SMTP:     SMTP{MaxMessageBytes: 42 << 20, MaxAttachmentBytes: 30 << 20, MaxRecipients: 100},
 		IMAP:     IMAP{IdleTimeoutSeconds: 1800, SharedACLPath: "shared-acl.db"},
 		Policy:   DefaultPolicy(),
 		Web:      defaultWeb(),
@@ -268,11 +293,24 @@ func (c *Config) Validate() error {
 		if l.PoolSize <= 0 || l.TimeoutSeconds <= 0 {
 			return fmt.Errorf("directory.ldap.pool_size and timeout_seconds must be positive")
 		}
+		if l.Schema != "openldap" && l.Schema != "ad" {
+			return fmt.Errorf("directory.ldap.schema must be \"openldap\" or \"ad\", not %q", l.Schema)
+		}
+		for dn, role := range l.RoleGroups {
+			switch role {
+			case "official", "clerk", "unitadmin", "operator", "unit":
+			default:
+				return fmt.Errorf("directory.ldap.role_groups: %q maps to unknown role %q", dn, role)
+			}
+		}
 	default:
 		return fmt.Errorf("directory.backend %q is not supported (sqlite or ldap)", c.Directory.Backend)
 	}
-	if c.SMTP.MaxMessageBytes <= 0 || c.SMTP.MaxRecipients <= 0 || c.Storage.DefaultQuotaBytes <= 0 {
-		return fmt.Errorf("smtp.max_message_bytes, smtp.max_recipients and storage.default_quota_bytes must be positive")
+	if c.Directory.OrgDBPath == "" || c.Directory.TransitionalMonths <= 0 {
+		return fmt.Errorf("directory.org_db_path must be set and directory.transitional_months positive")
+	}
+	if c.SMTP.MaxMessageBytes <= 0 || c.SMTP.MaxRecipients <= 0 || c.Storage.DefaultQuotaBytes <= 0 || c.SMTP.MaxAttachmentBytes < 0 {
+		return fmt.Errorf("smtp.max_message_bytes, smtp.max_recipients and storage.default_quota_bytes must be positive, smtp.max_attachment_bytes not negative")
 	}
 	if err := c.validateWeb(); err != nil {
 		return err

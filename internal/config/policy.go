@@ -39,6 +39,22 @@ type Policy struct {
 	// DenyNetworks refuses connections from these CIDR prefixes on every
 	// protocol.
 	DenyNetworks []string `toml:"deny_networks"`
+	// RefuseExpiredPasswords refuses mail-client logins (IMAP, POP3, SMTP
+	// AUTH, ManageSieve, CardDAV, LDAP binds) with an initial password or
+	// one older than [password] max_age_days, telling the official where to
+	// change it on the web (RFC 5530 EXPIRED, 535 5.7.8). The web itself
+	// still signs them in, to the password form.
+	RefuseExpiredPasswords bool `toml:"refuse_expired_passwords"`
+	// ExpiredPasswordExemptFile lists accounts exempt from that refusal:
+	// one address per line, or a CSV whose first column is the address
+	// (the quickstart names its demo-accounts.csv, whose passwords are
+	// printed for trying clients at once). Relative to server.data_dir;
+	// "" exempts nobody.
+	ExpiredPasswordExemptFile string `toml:"expired_password_exempt_file"`
+	// PasswordChangeURL is the web address officials are told to change
+	// their password at; "" means https://<host name>[:port]/password of
+	// the HTTPS listener.
+	PasswordChangeURL string `toml:"password_change_url"`
 	// SessionCheckSeconds is how often open IMAP/POP3 sessions are checked
 	// against the directory, so a lock, retirement or password reset made
 	// by another process or node ends them within this time (changes made
@@ -58,19 +74,24 @@ type Policy struct {
 
 // Rules are the per-domain thresholds.
 type Rules struct {
-	// LockoutFailures locks an account after this many consecutive failed
-	// logins over all protocols (0 = never).
+	// LockoutFailures: more than this many consecutive failed logins over
+	// all protocols lock the account, so with 12 the 13th failure locks
+	// (QĐ 162/2025: "quá 12 lần"); 0 = never.
 	LockoutFailures int `toml:"lockout_failures"`
 	// IPMaxFailures failed logins from one IP address within
 	// IPWindowMinutes make further logins from it wait for the window to
 	// pass (0 = no throttling).
 	IPMaxFailures   int `toml:"ip_max_failures"`
 	IPWindowMinutes int `toml:"ip_window_minutes"`
-	// SendLimitExternal messages to outside domains within
+	// More than SendLimitExternal messages to outside domains within
 	// SendWindowMinutes lock sending for the account and alert the
-	// operators (0 = no limit). Each outside recipient counts once.
-	SendLimitExternal int `toml:"send_limit_external"`
-	SendWindowMinutes int `toml:"send_window_minutes"`
+	// operators (0 = no limit): the 251st with 250. SendLimitCounts says
+	// what is counted: "messages" (the regulation's wording: a message with
+	// any outside recipient counts once) or "recipients" (each outside
+	// recipient counts).
+	SendLimitExternal int    `toml:"send_limit_external"`
+	SendWindowMinutes int    `toml:"send_window_minutes"`
+	SendLimitCounts   string `toml:"send_limit_counts"`
 	// InitialPasswordMaxDays locks an account whose initial password is
 	// still unchanged after this many days (0 = never).
 	InitialPasswordMaxDays int `toml:"initial_password_max_days"`
@@ -85,35 +106,38 @@ type Rules struct {
 // RuleOverrides is a domain's [policy.domains."…"] table: a missing key
 // keeps the value of [policy.rules].
 type RuleOverrides struct {
-	LockoutFailures        *int `toml:"lockout_failures"`
-	IPMaxFailures          *int `toml:"ip_max_failures"`
-	IPWindowMinutes        *int `toml:"ip_window_minutes"`
-	SendLimitExternal      *int `toml:"send_limit_external"`
-	SendWindowMinutes      *int `toml:"send_window_minutes"`
-	InitialPasswordMaxDays *int `toml:"initial_password_max_days"`
-	RetiredRetentionMonths *int `toml:"retired_retention_months"`
-	InactiveDays           *int `toml:"inactive_days"`
+	LockoutFailures        *int    `toml:"lockout_failures"`
+	IPMaxFailures          *int    `toml:"ip_max_failures"`
+	IPWindowMinutes        *int    `toml:"ip_window_minutes"`
+	SendLimitExternal      *int    `toml:"send_limit_external"`
+	SendWindowMinutes      *int    `toml:"send_window_minutes"`
+	SendLimitCounts        *string `toml:"send_limit_counts"`
+	InitialPasswordMaxDays *int    `toml:"initial_password_max_days"`
+	RetiredRetentionMonths *int    `toml:"retired_retention_months"`
+	InactiveDays           *int    `toml:"inactive_days"`
 }
 
 // DefaultPolicy returns the defaults of the [policy] section.
 func DefaultPolicy() Policy {
 	return Policy{
-		DBPath:              "policy.db",
-		TimeZone:            "Asia/Ho_Chi_Minh",
-		FlushSeconds:        2,
-		StateDomains:        []string{"*.gov.vn"},
-		DigestHour:          7,
-		JobIntervalMinutes:  60,
-		DenyNetworks:        []string{},
-		SessionCheckSeconds: 5,
-		Documents:           defaultDocuments(),
-		SecretGuard:         defaultSecretGuard(),
+		DBPath:                 "policy.db",
+		TimeZone:               "Asia/Ho_Chi_Minh",
+		FlushSeconds:           2,
+		StateDomains:           []string{"*.gov.vn"},
+		DigestHour:             7,
+		JobIntervalMinutes:     60,
+		DenyNetworks:           []string{},
+		SessionCheckSeconds:    5,
+		RefuseExpiredPasswords: true,
+		Documents:              defaultDocuments(),
+		SecretGuard:            defaultSecretGuard(),
 		Rules: Rules{
 			LockoutFailures:        12,
 			IPMaxFailures:          30,
 			IPWindowMinutes:        15,
 			SendLimitExternal:      250,
 			SendWindowMinutes:      10,
+			SendLimitCounts:        SendCountMessages,
 			InitialPasswordMaxDays: 30,
 			RetiredRetentionMonths: 3,
 			InactiveDays:           3,
@@ -136,8 +160,17 @@ func (o RuleOverrides) Apply(r Rules) Rules {
 			*f.dst = *f.src
 		}
 	}
+	if o.SendLimitCounts != nil {
+		r.SendLimitCounts = *o.SendLimitCounts
+	}
 	return r
 }
+
+// What send_limit_counts counts.
+const (
+	SendCountMessages   = "messages"
+	SendCountRecipients = "recipients"
+)
 
 // Validate checks the [policy] section and normalises domain names.
 func (p *Policy) Validate() error {
@@ -199,6 +232,11 @@ func (r Rules) validate(where string) error {
 	}
 	if r.IPMaxFailures > 0 && r.IPWindowMinutes <= 0 {
 		return fmt.Errorf("%s.ip_window_minutes must be positive when ip_max_failures is set", where)
+	}
+	switch r.SendLimitCounts {
+	case SendCountMessages, SendCountRecipients:
+	default:
+		return fmt.Errorf("%s.send_limit_counts must be %q or %q, not %q", where, SendCountMessages, SendCountRecipients, r.SendLimitCounts)
 	}
 	if r.SendLimitExternal > 0 && r.SendWindowMinutes <= 0 {
 		return fmt.Errorf("%s.send_window_minutes must be positive when send_limit_external is set", where)

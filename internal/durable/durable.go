@@ -7,6 +7,7 @@ package durable
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -73,4 +74,30 @@ func WriteFile(dir, name string, data []byte) error {
 		return err
 	}
 	return SyncDir(dir)
+}
+
+// ErrTargetExists refuses MoveDir onto an existing path.
+var ErrTargetExists = errors.New("durable: target already exists")
+
+// MoveDir renames the directory src to dst (creating dst's parents) and
+// makes both directory entries durable. A missing src is no error (nothing
+// to move); an existing dst is ErrTargetExists.
+func MoveDir(src, dst string) error {
+	if _, err := os.Lstat(src); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if _, err := os.Lstat(dst); err == nil {
+		return fmt.Errorf("%w: %s", ErrTargetExists, dst)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := MkdirAll(filepath.Dir(dst)); err != nil {
+		return err
+	}
+	if err := os.Rename(src, dst); err != nil {
+		return err
+	}
+	return errors.Join(SyncDir(filepath.Dir(src)), SyncDir(filepath.Dir(dst)))
 }

@@ -171,6 +171,14 @@ var (
 	ErrLockedFailures = ErrAccountDisabled.WithMessage(
 		"Account locked after too many failed logins, contact your administrator",
 		"Tài khoản đã bị khoá do nhập sai mật khẩu quá nhiều lần, vui lòng liên hệ quản trị")
+	// ErrPasswordExpired: the password is right but is the initial one or
+	// older than the rotation period; mail clients are refused it (RFC
+	// 5530 3 EXPIRED; RFC 4954 6 535 5.7.8) and told where to change it.
+	// The wire text is ASCII (SMTP, POP3 and IMAP4rev1 replies), the
+	// Vietnamese without diacritics first; callers add the web address.
+	ErrPasswordExpired = &Error{SMTPCode: 535, Enhanced: [3]int{5, 7, 8}, IMAPCode: "EXPIRED", HTTPStatus: 403,
+		Message:   "Mat khau ban dau hoac da het han, hay doi mat khau tren web / Initial or expired password, change it on the web",
+		MessageVI: "Mật khẩu ban đầu hoặc đã hết hạn, hãy đổi mật khẩu trên trang web"}
 	// ErrLoginThrottled: too many failed logins from the client's address
 	// (RFC 4954 6: 454 4.7.0 temporary authentication failure).
 	ErrLoginThrottled = &Error{SMTPCode: 454, Enhanced: [3]int{4, 7, 0}, Temporary: true, IMAPCode: "UNAVAILABLE", HTTPStatus: 429,

@@ -9,6 +9,7 @@ import (
 	"congvu/addressbook"
 	"congvu/autoconfig"
 	"congvu/carddav"
+	"congvu/directory"
 	"congvu/internal/config"
 	"congvu/web/account"
 )
@@ -133,4 +134,21 @@ func mountCardDAV(cfg config.Config, httpMux, httpsMux *http.ServeMux, r *Runnin
 		httpMux.Handle(m+" /.well-known/carddav", toHTTPS)
 	}
 	return nil
+}
+
+// passwordChangeURL makes the address of the web's password form that mail
+// clients refused an expired password are told: the host name the
+// official's domain is served under and the HTTPS listener's port (left out
+// when it is 443). No HTTPS listener: no address.
+func passwordChangeURL(srv config.Server, httpsPort string) func(address string) string {
+	return func(address string) string {
+		if httpsPort == "" {
+			return ""
+		}
+		host := srv.ClientHostname(directory.Domain(address))
+		if httpsPort != "443" {
+			host = net.JoinHostPort(host, httpsPort)
+		}
+		return "https://" + host + "/password"
+	}
 }

@@ -34,6 +34,7 @@ import (
 	"congvu/policy"
 	"congvu/pop3d"
 	"congvu/queue"
+	"congvu/reorg"
 	"congvu/sharing"
 	"congvu/sieve"
 	"congvu/smime"
@@ -63,6 +64,9 @@ type Running struct {
 	// Sieve holds users' delivery rules and vacation settings
 	// (sieve.Settings for the web).
 	Sieve *sieve.Store
+	// Reorg carries out reorganisations (the web's and admin commands'
+	// jobs).
+	Reorg *reorg.Service
 
 	dkim  *msgauth.Signer
 	rules atomic.Pointer[sieve.Deliverer] // set once the policy engine exists
@@ -148,8 +152,10 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		Config: cfg.Policy, LocalDomains: cfg.Server.LocalDomains, Hostname: cfg.Server.Hostname,
 		DBPath: cfg.Path(cfg.Policy.DBPath), Dir: r.Dir, Writer: r.Dir, Store: r.Store,
 		Logger: log.With("component", "policy"), Registerer: r.Metrics.Registry,
-		Outbound:      mail.enqueueFunc(),
-		QuarantineDir: cfg.Path(cfg.Policy.SecretGuard.QuarantineDir),
+		Outbound:           mail.enqueueFunc(),
+		QuarantineDir:      cfg.Path(cfg.Policy.SecretGuard.QuarantineDir),
+		DataDir:            cfg.Server.DataDir,
+		PasswordMaxAgeDays: cfg.Password.MaxAgeDays,
 	})
 	if err != nil {
 		return nil, err
@@ -164,6 +170,9 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		return nil, err
 	}
 	r.closers = append(r.closers, webDB.Close)
+	if err := startReorg(cfg, r, webDB, log.With("component", "reorg")); err != nil {
+		return nil, err
+	}
 	secondFactor := twofactor.New(webDB, nil)
 	// nginx logs in to this node with auth_http's ticket (frontend.go).
 	tickets := loginTickets(cfg)
@@ -210,11 +219,12 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	r.closers = append(r.closers, shares.Close)
 	smtpDeps.SendAs = shares
 	smtpSrv := smtpd.New(smtpd.Config{
-		Hostname:        cfg.Server.Hostname,
-		LocalDomains:    cfg.Server.LocalDomains,
-		MaxMessageBytes: cfg.SMTP.MaxMessageBytes,
-		MaxRecipients:   cfg.SMTP.MaxRecipients,
-		TLS:             tlsCfg,
+		Hostname:           cfg.Server.Hostname,
+		LocalDomains:       cfg.Server.LocalDomains,
+		MaxMessageBytes:    cfg.SMTP.MaxMessageBytes,
+		MaxAttachmentBytes: cfg.SMTP.MaxAttachmentBytes,
+		MaxRecipients:      cfg.SMTP.MaxRecipients,
+		TLS:                tlsCfg,
 	}, smtpDeps)
 	// An LDAP directory changes passwords and states behind congvu's back
 	// (and caches lookups itself): no IMAP credential cache there.
@@ -375,6 +385,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	if a := r.Addrs["https"]; a != "" {
 		_, httpsPort, _ = net.SplitHostPort(a)
 	}
+	r.Policy.SetPasswordChangeURL(passwordChangeURL(cfg.Server, httpsPort))
 	for _, p := range web.PrivatePaths() {
 		// GET and POST only: a method-less pattern would conflict with "GET /".
 		mux.Handle("GET "+p, web.HTTPSRedirect(httpsPort))
@@ -402,6 +413,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		Admin: admin.Options{
 			Reports:   webPolicy{e: r.Policy},
 			Audit:     webPolicy{e: r.Policy},
+			AuditLog:  webPolicy{e: r.Policy},
 			SendLocks: webPolicy{e: r.Policy},
 			Queue:     newWebQueue(r.Queue),
 			States:    r.Policy,

@@ -155,3 +155,9 @@ func (p webPolicy) SendLock(ctx context.Context, address string) (*admin.SendLoc
 func (p webPolicy) UnlockSending(ctx context.Context, actor, address, reason string) error {
 	return policy.UnlockSending(ctx, p.e.DB(), actor, address, reason)
 }
+
+// AppendAdminAudit records an administrator's action from the admin pages.
+func (p webPolicy) AppendAdminAudit(ctx context.Context, e admin.AuditEntry) error {
+	return p.e.DB().AppendAudit(ctx, policy.AuditEntry{At: e.At, Actor: e.Actor, Subject: e.Subject, Action: e.Action,
+		Rule: e.Rule, Protocol: policy.Protocol(e.Protocol), IP: e.IP, Detail: e.Detail})
+}

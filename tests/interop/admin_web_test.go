@@ -122,7 +122,7 @@ func unitPart(addr string) string {
 	return unit
 }
 
-// The admin web on the real binary: 12 wrong IMAP passwords (Python
+// The admin web on the real binary: 13 wrong IMAP passwords (Python
 // imaplib) lock an official; the operator, after the forced first
 // password change, finds the lock with its reason on the audit page and
 // the account page, downloads the access report CSV (BOM, one row per unit
@@ -134,20 +134,20 @@ func TestAdminWebAuditAndReports(t *testing.T) {
 	s := startSystem(t, "")
 	official := s.user(0)
 	var wrong struct{ Answers []string }
-	s.pyJSON(&wrong, "imap-wrong-logins", "--addr", s.addrs["imaps"], "--user", official.Address, "--password", official.Password, "--count", "12")
-	if len(wrong.Answers) != 12 || !strings.Contains(wrong.Answers[11], "CONTACTADMIN") {
-		t.Fatalf("12 wrong IMAP logins answered %q", wrong.Answers)
+	s.pyJSON(&wrong, "imap-wrong-logins", "--addr", s.addrs["imaps"], "--user", official.Address, "--password", official.Password, "--count", "13")
+	if len(wrong.Answers) != 13 || !strings.Contains(wrong.Answers[12], "CONTACTADMIN") {
+		t.Fatalf("13 wrong IMAP logins answered %q", wrong.Answers)
 	}
 
 	op := s.signInFirst(s.accountWithRole("operator", func(account) bool { return true }))
 	p := op.get("/admin/audit?action=lock&subject=" + url.QueryEscape(official.Address))
-	for _, want := range []string{official.Address, "Khoá tài khoản", "Sai mật khẩu liên tiếp", "12 consecutive failed logins", "127.0.0.1", "imap"} {
+	for _, want := range []string{official.Address, "Khoá tài khoản", "Sai mật khẩu liên tiếp", "13 consecutive failed logins", "127.0.0.1", "imap"} {
 		if !strings.Contains(p.Body, want) {
 			t.Errorf("operator's audit page (%d) lacks %q:\n%.4000s", p.Status, want, p.Body)
 		}
 	}
 	p = op.get("/admin/account?address=" + url.QueryEscape(official.Address))
-	if !strings.Contains(p.Body, "Đang khoá") || !strings.Contains(p.Body, "12 consecutive failed logins") || !strings.Contains(p.Body, "Được gửi thư") {
+	if !strings.Contains(p.Body, "Đang khoá") || !strings.Contains(p.Body, "13 consecutive failed logins") || !strings.Contains(p.Body, "Được gửi thư") {
 		t.Errorf("account page of the locked official (%d):\n%.4000s", p.Status, p.Body)
 	}
 
@@ -199,14 +199,14 @@ func TestAdminWebAuditAndReports(t *testing.T) {
 	}
 
 	own := s.signInFirst(s.accountWithRole("unitadmin", func(a account) bool { return unitPart(a.Address) == unitPart(official.Address) }))
-	if p := own.get("/admin/audit"); !strings.Contains(p.Body, "12 consecutive failed logins") || !strings.Contains(p.Body, official.Address) {
+	if p := own.get("/admin/audit"); !strings.Contains(p.Body, "13 consecutive failed logins") || !strings.Contains(p.Body, official.Address) {
 		t.Errorf("the official's unit admin does not see the lock (%d):\n%.4000s", p.Status, p.Body)
 	}
 	other := s.signInFirst(s.accountWithRole("unitadmin", func(a account) bool {
 		x, y := unitPart(a.Address), unitPart(official.Address)
 		return !strings.HasSuffix(x, y) && !strings.HasSuffix(y, x)
 	}))
-	if p := other.get("/admin/audit?subject=" + url.QueryEscape(official.Address)); p.Status != 200 || strings.Contains(p.Body, "12 consecutive failed logins") {
+	if p := other.get("/admin/audit?subject=" + url.QueryEscape(official.Address)); p.Status != 200 || strings.Contains(p.Body, "13 consecutive failed logins") {
 		t.Errorf("another unit's admin sees the lock (%d):\n%.4000s", p.Status, p.Body)
 	}
 	if p := other.get("/admin/queue"); p.Status != http.StatusForbidden {

@@ -26,7 +26,16 @@ import (
 // binaryPath is the congvu binary built once by TestMain for all tests.
 var binaryPath string
 
+// envBinary passes binaryPath to a test re-run in a network namespace.
+const envBinary = "CONGVU_INTEROP_BINARY"
+
 func TestMain(m *testing.M) {
+	// A test re-run in a private network namespace (sambatest.InNetns)
+	// reuses the binary its parent built.
+	if p := os.Getenv(envBinary); p != "" {
+		binaryPath = p
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "congvu-interop-bin")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -10,12 +10,12 @@ import (
 
 // TestDirectoryImport loads officials into a quickstart installation with
 // `congvu directory import` while it is stopped, the way an operator loads
-// a province's spreadsheet, then restarts it: an imported official logs in
-// over IMAP with the initial password and receives mail over SMTP.
-//
-// Imported accounts have MustChangePassword set. The IMAP server does not
-// refuse such logins (the forced change is left to the web UI), so a
-// mail client works with the initial password at once.
+// a province's spreadsheet, then restarts it. An imported official's
+// initial password is refused by every mail client — IMAP NO [EXPIRED]
+// (imaplib), POP3 -ERR [AUTH] (poplib), SMTP 535 5.7.8 (smtplib) — with the
+// web address to change it at, in Vietnamese and English, exactly as the
+// client shows it; after the change on the web the official logs in over
+// IMAP and receives mail over SMTP.
 func TestDirectoryImport(t *testing.T) {
 	dir := t.TempDir()
 	s := startSystem(t, dir)
@@ -72,8 +72,31 @@ func TestDirectoryImport(t *testing.T) {
 
 	s = startServe(t, dir)
 	thanh := byLocal["thanhnn.skhcn"]
+	_, httpsPort := hostPort(s.addrs["https"])
+	changeURL := "https://mail." + domain + ":" + httpsPort + "/password"
+	wantText := "Mat khau ban dau hoac da het han, hay doi mat khau tai " + changeURL +
+		" / Initial or expired password, change it at " + changeURL
+	if r := s.imapLogin(thanh); !strings.Contains(r, "[EXPIRED] "+wantText) {
+		t.Errorf("IMAP login with the initial password: %q, want NO [EXPIRED] %s", r, wantText)
+	}
+	var pop struct{ Result string }
+	s.pyJSON(&pop, "pop3-login", "--addr", s.addrs["pop3s"], "--user", thanh.Address, "--password", thanh.Password)
+	if pop.Result != "-ERR [AUTH] "+wantText {
+		t.Errorf("POP3 login with the initial password: %q", pop.Result)
+	}
+	var smtpRes struct {
+		Code  int
+		Error string
+	}
+	s.pyJSON(&smtpRes, "smtp-login", "--addr", s.addrs["submissions"], "--user", thanh.Address, "--password", thanh.Password)
+	if smtpRes.Code != 535 || smtpRes.Error != "5.7.8 "+wantText {
+		t.Errorf("SMTP AUTH with the initial password: %+v", smtpRes)
+	}
+	// The web lets the official in, to the password form.
+	s.signInFirst(thanh)
+	thanh.Password = "Nui-Xanh#2026ab"
 	if r := s.imapLogin(thanh); r != "OK" {
-		t.Fatalf("IMAP login of imported %s: %s", thanh.Address, r)
+		t.Fatalf("IMAP login of imported %s after the change on the web: %s", thanh.Address, r)
 	}
 	msg := simpleMessage("congvan@bo.gov.vn", thanh.Address, "Chao mung can bo moi", "Kính gửi đồng chí.")
 	if err := s.sendMX("congvan@bo.gov.vn", []string{thanh.Address}, msg); err != nil {

@@ -106,7 +106,12 @@ bind_password_file = "ldap-password"
 [inbound]
 # No real DNS in tests: no SPF/DKIM/DMARC lookups.
 authenticate = false
-`, data, ldap.env["LDAP_URL"], ldap.env["LDAP_BASE"], ldap.env["LDAP_BIND_DN"])), 0o600)
+
+[policy]
+# The demo's printed initial passwords work in mail clients; imported
+# officials must change theirs first.
+expired_password_exempt_file = %q
+`, data, ldap.env["LDAP_URL"], ldap.env["LDAP_BASE"], ldap.env["LDAP_BIND_DN"], filepath.Join(dir, "accounts.csv"))), 0o600)
 
 	accounts := filepath.Join(dir, "accounts.csv")
 	if out, err := run(t, nil, binaryPath, "directory", "demo", "--config", cfgPath, "--out", accounts); err != nil {
@@ -161,6 +166,12 @@ authenticate = false
 	if newcomer.Address == "" {
 		t.Fatal("import created no official")
 	}
+	if r := s.imapLogin(newcomer); !strings.Contains(r, "[EXPIRED]") {
+		t.Errorf("IMAP login of imported official %s with the initial password: %s, want NO [EXPIRED]", newcomer.Address, r)
+	}
+	// The official has changed it (here the operator clears the flag in
+	// LDAP, as if the change had been made elsewhere).
+	ldap.modify(fmt.Sprintf("dn: uid=%s,%s\nchangetype: modify\nreplace: congvuMustChangePassword\ncongvuMustChangePassword: FALSE\n", newcomer.Address, people))
 	if r := s.imapLogin(newcomer); r != "OK" {
 		t.Errorf("IMAP login of imported official %s: %s", newcomer.Address, r)
 	}

@@ -204,9 +204,10 @@ func TestWebFirstLoginInBrowser(t *testing.T) {
 
 // TestWebAdminInBrowser: a unit administrator of the demo province signs
 // in (changing their own initial password first), resets the password of
-// an official of their unit — the new one is shown once and works over
-// IMAP while the old one does not — and then locks the official, whose
-// IMAP login is then refused with [CONTACTADMIN].
+// an official of their unit — the new one is shown once; over IMAP the old
+// one is refused and the new one is answered [EXPIRED], to be changed on
+// the web first — and then locks the official, whose IMAP login is then
+// refused with [CONTACTADMIN].
 func TestWebAdminInBrowser(t *testing.T) {
 	s := startSystem(t, "")
 	official := s.user(0)
@@ -244,15 +245,20 @@ func TestWebAdminInBrowser(t *testing.T) {
 	if r := s.imapResult(official.Address, official.Password); !strings.Contains(r, "AUTHENTICATIONFAILED") {
 		t.Errorf("old password over IMAP after the reset: %q", r)
 	}
-	if r := s.imapResult(official.Address, fresh); r != "OK" {
-		t.Errorf("reset password over IMAP: %q", r)
+	if r := s.imapResult(official.Address, fresh); !strings.Contains(r, "[EXPIRED]") || !strings.Contains(r, "/password") {
+		t.Errorf("reset password over IMAP: %q, want NO [EXPIRED] with the web address", r)
 	}
 
 	do(t, ctx, "lock the official",
 		chromedp.Navigate(base+"/admin/account?address="+official.Address),
 		chromedp.WaitVisible("#lock"),
+		chromedp.SetValue("#reason_kind", "left"),
+		chromedp.SendKeys("#lock-note", "Quyết định nghỉ hưu 45/QĐ"),
 		chromedp.Click("#lock"),
 		chromedp.WaitVisible("#unlock"))
+	if n := text(t, ctx, "#state-reason"); !strings.Contains(n, "Nghỉ việc, nghỉ hưu / left: Quyết định nghỉ hưu 45/QĐ") {
+		t.Errorf("the locked account's page shows the reason %q", n)
+	}
 	if n := text(t, ctx, "[role=status]"); !strings.Contains(n, "Đã khoá tài khoản "+official.Address) {
 		t.Errorf("after locking the page says %q", n)
 	}

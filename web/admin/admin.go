@@ -10,6 +10,7 @@ package admin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -29,6 +30,9 @@ type Options struct {
 	Reports Reports
 	// Audit is the audit log of the admin pages; nil shows that there is none.
 	Audit Audit
+	// AuditLog records the admins' actions (create, edit, reset); nil
+	// records them in the server log only.
+	AuditLog AuditLog
 	// SendLocks shows and lifts sending locks on the account pages; nil
 	// hides them.
 	SendLocks SendLocks
@@ -61,6 +65,7 @@ func Register(site *core.Site, opts Options) {
 	m.HandleFunc("GET /admin/new", wb.admin(wb.adminNewForm))
 	m.HandleFunc("POST /admin/new", wb.admin(wb.adminNewSubmit))
 	m.HandleFunc("POST /admin/reset", wb.admin(wb.adminReset))
+	m.HandleFunc("POST /admin/edit", wb.admin(wb.adminEdit))
 	m.HandleFunc("POST /admin/lock", wb.admin(wb.adminState(directory.StateLocked)))
 	m.HandleFunc("POST /admin/unlock", wb.admin(wb.adminState(directory.StateActive)))
 	m.HandleFunc("POST /admin/retire", wb.admin(wb.adminState(directory.StateRetired)))
@@ -260,6 +265,10 @@ type accountData struct {
 	WhyNot     string
 	WhyNotEN   string
 	IsUnitMail bool
+	// LockReasons are the reasons offered by the lock form; Roles the
+	// roles the admin may give (none: the role is not theirs to change).
+	LockReasons []struct{ Value, VI, EN string }
+	Roles       []roleOption
 	// SendLocks is whether sending locks are known here; SendLock is the
 	// account's (nil: it may send).
 	SendLocks bool
@@ -272,8 +281,13 @@ func (wb *room) adminAccount(w http.ResponseWriter, r *http.Request, a *adminCtx
 		return
 	}
 	d := accountData{Account: acct, UnitName: a.tree.Units[acct.UnitCode].Name, UnitHref: unitHref(acct.UnitCode),
-		IsUnitMail: acct.Role == directory.RoleUnit}
+		IsUnitMail: acct.Role == directory.RoleUnit, LockReasons: lockReasons}
 	d.CanManage, d.WhyNot, d.WhyNotEN = a.mayManage(acct)
+	if acct.Role != directory.RoleUnit && slices.Contains(creatableRoles(a.Acct.Role), acct.Role) {
+		for _, role := range creatableRoles(a.Acct.Role) {
+			d.Roles = append(d.Roles, roleOption{Value: string(role), Name: core.RoleName(role), Selected: role == acct.Role})
+		}
+	}
 	if wb.opts.SendLocks != nil {
 		l, err := wb.opts.SendLocks.SendLock(r.Context(), acct.Address)
 		if err != nil {
@@ -291,9 +305,8 @@ func (wb *room) adminAccount(w http.ResponseWriter, r *http.Request, a *adminCtx
 
 func (wb *room) adminFind(w http.ResponseWriter, r *http.Request, a *adminCtx) {
 	q := directory.NormalizeAddress(r.URL.Query().Get("q"))
-	if !strings.Contains(q, "@") {
-		wb.Message(w, http.StatusBadRequest, "Hãy nhập địa chỉ thư đầy đủ, ví dụ thanhnn.skhcn@khanhhoa.gov.vn.",
-			"Enter a full address, e.g. thanhnn.skhcn@khanhhoa.gov.vn.")
+	if !strings.Contains(q, "@") || strings.ContainsAny(q, " \t") {
+		wb.adminSearch(w, r, a, r.URL.Query().Get("q"))
 		return
 	}
 	http.Redirect(w, r, accountHref(q), http.StatusSeeOther)
@@ -334,6 +347,7 @@ func (wb *room) adminReset(w http.ResponseWriter, r *http.Request, a *adminCtx) 
 		return
 	}
 	ended := wb.EndSessions(acct.Address, nil)
+	wb.record(r, a, acct.Address, auditReset, "cấp lại mật khẩu ban đầu / initial password reset")
 	wb.Log.Info("web: admin reset password", "actor", a.Acct.Address, "target", acct.Address, "ip", core.ClientIP(r), "sessions_ended", ended)
 	wb.Render(w, http.StatusOK, tmpl["admin-reset"], wb.adminPage(a, "units", "Cấp lại mật khẩu", "Password reset",
 		resetData{Account: acct, Password: pw, Back: accountHref(acct.Address)}))
@@ -348,12 +362,20 @@ func (wb *room) adminState(s directory.State) func(http.ResponseWriter, *http.Re
 			return
 		}
 		var done, doneEN string
+		reason := "web admin " + a.Acct.Address
 		switch s {
 		case directory.StateLocked:
 			if acct.State != directory.StateActive {
 				wb.Message(w, http.StatusConflict, "Chỉ khoá được tài khoản đang hoạt động.", "Only an active account can be locked.")
 				return
 			}
+			why, ok := lockReason(r)
+			if !ok {
+				wb.Message(w, http.StatusBadRequest, "Hãy chọn lý do khoá tài khoản (ghi chú tối đa 300 ký tự).",
+					"Choose why the account is locked (a note of at most 300 characters).")
+				return
+			}
+			reason = why
 			done, doneEN = "Đã khoá tài khoản "+acct.Address+". Tài khoản vẫn nhận thư nhưng không đăng nhập, không gửi thư được.",
 				"Account "+acct.Address+" locked: it still receives mail but cannot sign in or send."
 		case directory.StateActive:
@@ -375,7 +397,7 @@ func (wb *room) adminState(s directory.State) func(http.ResponseWriter, *http.Re
 			done, doneEN = "Đã đóng tài khoản "+acct.Address+": không gửi, không nhận thư nữa.",
 				"Account "+acct.Address+" closed: it neither sends nor receives mail any more."
 		}
-		if err := wb.setState(r.Context(), a.Acct.Address, acct.Address, s); err != nil {
+		if err := wb.setState(r.Context(), a.Acct.Address, acct.Address, s, reason); err != nil {
 			wb.Fail(w, "state change", err)
 			return
 		}
@@ -542,6 +564,7 @@ func (wb *room) adminNewSubmit(w http.ResponseWriter, r *http.Request, a *adminC
 			return
 		}
 	}
+	wb.record(r, a, e.Address, auditCreate, fmt.Sprintf("%s, %s (%s), %s", e.FullName, u.Name, u.Code, role))
 	wb.Log.Info("web: admin created account", "actor", a.Acct.Address, "address", e.Address, "unit", u.Code, "role", role, "ip", core.ClientIP(r))
 	cd := createdData{Entry: e, Role: core.RoleName(role), UnitName: u.Name, Back: unitHref(u.Code), View: accountHref(e.Address)}
 	if len(rep.Collisions) > 0 {
@@ -565,11 +588,11 @@ func (wb *room) domainFor(u directory.Unit, actor *directory.Account) string {
 
 // setState changes an account's state on behalf of actor, through the
 // audited policy path when there is one.
-func (wb *room) setState(ctx context.Context, actor, address string, s directory.State) error {
+func (wb *room) setState(ctx context.Context, actor, address string, s directory.State, reason string) error {
 	if wb.opts.States != nil {
-		return wb.opts.States.SetAccountState(ctx, actor, address, s, "web admin "+actor)
+		return wb.opts.States.SetAccountState(ctx, actor, address, s, reason)
 	}
-	return wb.Dir().SetState(ctx, address, s)
+	return wb.Dir().SetStateReason(ctx, address, s, reason)
 }
 
 // crumb is a link in the unit path or the sub-unit list.

@@ -31,6 +31,14 @@ var auditActions = []struct{ Value, VI, EN string }{
 	{"delete-mailbox", "Xoá hộp thư", "Mailbox deleted"},
 	{"forward-set", "Đặt chuyển tiếp", "Forwarding set"},
 	{"forward-clear", "Bỏ chuyển tiếp", "Forwarding cleared"},
+	{"create", "Tạo tài khoản", "Account created"},
+	{"edit", "Sửa thông tin", "Account edited"},
+	{"reset", "Cấp lại mật khẩu", "Password reset"},
+	{"import", "Nhập danh sách", "Import"},
+	{"move", "Chuyển công tác", "Transfer"},
+	{"merge", "Sáp nhập đơn vị", "Units merged"},
+	{"unit-change", "Đổi tên, chuyển đơn vị", "Unit renamed or moved"},
+	{"alias", "Bí danh, tên miền cũ", "Alias"},
 }
 
 // auditRules are the rules of the policy engine (policy.Rule*).

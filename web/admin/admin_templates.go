@@ -11,8 +11,8 @@ const adminNav = `{{define "adminnav"}}<nav class="tabs" aria-label="Quản tr�
 {{if .User.IsOperator}}<a href="/admin/queue"{{if eq .AdminTab "queue"}} class="cur"{{end}}>Hàng đợi thư đi <span class="en">/ Outbound queue</span></a>{{end}}
 </nav>
 <form class="find" method="get" action="/admin/find" role="search">
-<label for="q">Tìm tài khoản theo địa chỉ thư <span class="en">/ Find an account by address</span></label>
-<input type="search" id="q" name="q" maxlength="256" placeholder="thanhnn.skhcn@khanhhoa.gov.vn">
+<label for="q">Tìm tài khoản theo họ tên, chức vụ, đơn vị hoặc địa chỉ thư <span class="en">/ Find accounts by name, title, unit or address</span></label>
+<input type="search" id="q" name="q" maxlength="256" placeholder="nguyen van / thanhnn.skhcn@khanhhoa.gov.vn">
 </form>{{end}}`
 
 const adminUnitTemplate = `{{define "content"}}{{template "adminnav" .}}{{with .Data}}
@@ -48,13 +48,29 @@ const adminAccountTemplate = `{{define "content"}}{{template "adminnav" .}}{{$cs
 {{if ne .Account.State "retired"}}<form method="post" action="/admin/reset"><input type="hidden" name="csrf" value="{{$csrf}}"><input type="hidden" name="address" value="{{.Account.Address}}">
 <button type="submit" id="reset">Cấp lại mật khẩu / Reset password</button></form>{{end}}
 {{if eq .Account.State "active"}}<form method="post" action="/admin/lock"><input type="hidden" name="csrf" value="{{$csrf}}"><input type="hidden" name="address" value="{{.Account.Address}}">
+<label for="reason_kind">Lý do khoá <span class="en">/ Reason</span></label>
+<select id="reason_kind" name="reason_kind" required><option value="">— chọn / choose —</option>{{range .LockReasons}}<option value="{{.Value}}">{{.VI}} / {{.EN}}</option>{{end}}</select>
+<label for="lock-note">Ghi chú <span class="en">/ Note</span></label>
+<input type="text" id="lock-note" name="reason" maxlength="300" placeholder="Quyết định số …">
 <button type="submit" id="lock" class="secondary">Khoá tài khoản / Lock</button></form>{{end}}
 {{if eq .Account.State "locked"}}<form method="post" action="/admin/unlock"><input type="hidden" name="csrf" value="{{$csrf}}"><input type="hidden" name="address" value="{{.Account.Address}}">
 <button type="submit" id="unlock" class="secondary">Mở khoá / Unlock</button></form>{{end}}
 {{if .SendLock}}<form method="post" action="/admin/unlock-sending"><input type="hidden" name="csrf" value="{{$csrf}}"><input type="hidden" name="address" value="{{.Account.Address}}">
 <button type="submit" id="unlock-sending" class="secondary">Mở khoá gửi thư / Lift the sending lock</button></form>{{end}}
 </div>
-{{if ne .Account.State "retired"}}<div class="card"><h2>Đóng tài khoản <span class="en">/ Close the account</span></h2>
+{{if ne .Account.State "retired"}}<div class="card"><h2>Sửa thông tin <span class="en">/ Edit</span></h2>
+<form method="post" action="/admin/edit"><input type="hidden" name="csrf" value="{{$csrf}}"><input type="hidden" name="address" value="{{.Account.Address}}">
+<label for="edit-name">Họ và tên <span class="en">/ Full name</span></label>
+<input type="text" id="edit-name" name="full_name" value="{{.Account.DisplayName}}" required maxlength="120">
+<label for="edit-title">Chức vụ <span class="en">/ Title</span></label>
+<input type="text" id="edit-title" name="title" value="{{.Account.Title}}" maxlength="200">
+<label for="edit-phone">Điện thoại <span class="en">/ Phone</span></label>
+<input type="text" id="edit-phone" name="phone" value="{{.Account.Phone}}" maxlength="40">
+{{if .Roles}}<label for="edit-role">Vai trò <span class="en">/ Role</span></label>
+<select id="edit-role" name="role">{{range .Roles}}<option value="{{.Value}}"{{if .Selected}} selected{{end}}>{{.Name}}</option>{{end}}</select>{{end}}
+<p class="hint">Đổi đơn vị (địa chỉ mới, giữ hộp thư và mật khẩu): <code>congvu account move</code>. <span class="en">To change the unit: congvu account move.</span></p>
+<button type="submit" id="edit">Lưu / Save</button></form></div>
+<div class="card"><h2>Đóng tài khoản <span class="en">/ Close the account</span></h2>
 <p class="hint">Khi cán bộ nghỉ hưu hoặc chuyển công tác: hộp thư ngừng gửi và nhận thư ngay; dữ liệu được xoá sau thời hạn lưu trữ. <span class="en">When the holder retires or leaves: sending and receiving stop at once; data is deleted after the retention period.</span></p>
 <form method="post" action="/admin/retire"><input type="hidden" name="csrf" value="{{$csrf}}"><input type="hidden" name="address" value="{{.Account.Address}}">
 <label class="check"><input type="checkbox" name="confirm" value="yes" id="confirm-retire"> Tôi xác nhận đóng tài khoản {{.Account.Address}} <span class="en">/ I confirm</span></label>
@@ -101,11 +117,21 @@ const adminCreatedTemplate = `{{define "content"}}{{template "adminnav" .}}{{wit
 <a class="button secondary" href="{{.View}}">Xem tài khoản / View</a> <a class="button secondary" href="{{.Back}}">Về đơn vị / Back to the unit</a>
 </div>{{end}}{{end}}`
 
+const adminSearchTemplate = `{{define "content"}}{{template "adminnav" .}}{{with .Data}}
+<h1>Kết quả tìm “{{.Query}}” <span class="en">/ Search results</span> ({{len .Rows}}{{if .More}}+{{end}})</h1>
+{{if .Rows}}<table id="results"><tr><th>Họ và tên <span class="en">/ Name</span></th><th>Địa chỉ thư <span class="en">/ Address</span></th><th>Đơn vị <span class="en">/ Unit</span></th><th>Chức vụ, vai trò <span class="en">/ Title, role</span></th><th>Trạng thái <span class="en">/ State</span></th></tr>
+{{range .Rows}}<tr><td><a href="{{.Href}}">{{if .DisplayName}}{{.DisplayName}}{{else}}{{.Address}}{{end}}</a></td><td>{{.Address}}</td><td>{{.UnitName}}</td>
+<td>{{if .Title}}{{.Title}}<br>{{end}}<span class="hint">{{role .Role}}</span></td>
+<td><span class="badge {{.State}}">{{state .State}}</span>{{if and .StateReason (ne .State "active")}}<br><span class="hint">{{.StateReason}}</span>{{end}}</td></tr>
+{{end}}</table>{{if .More}}<p class="hint">Chỉ hiện 200 kết quả đầu; hãy thêm từ khoá. <span class="en">First 200 shown; refine the search.</span></p>{{end}}
+{{else}}<p>Không tìm thấy tài khoản nào trong phạm vi bạn quản lý. <span class="en">No account found in your scope.</span></p>{{end}}
+{{end}}{{end}}`
+
 // tmpl are the admin pages, parsed once with the admin navigation and
 // the report and queue pieces they share.
 var tmpl = core.ParsePages(adminNav+unitSelect+queueTable+queueOffNotice, map[string]string{
 	"admin-unit": adminUnitTemplate, "admin-account": adminAccountTemplate, "admin-reset": adminResetTemplate,
 	"admin-new": adminNewTemplate, "admin-created": adminCreatedTemplate, "admin-reports": adminReportsTemplate,
-	"admin-usage": adminUsageTemplate, "admin-audit": adminAuditTemplate,
+	"admin-usage": adminUsageTemplate, "admin-audit": adminAuditTemplate, "admin-search": adminSearchTemplate,
 	"admin-queue": adminQueueTemplate, "admin-queue-message": adminQueueMessageTemplate,
 })

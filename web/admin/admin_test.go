@@ -53,6 +53,11 @@ func stateOf(e *webtest.Env, address string) directory.State {
 
 func adminForm(address string) url.Values { return url.Values{"address": {address}} }
 
+// lockForm is the lock form with a reason from the list.
+func lockForm(address string) url.Values {
+	return url.Values{"address": {address}, "reason_kind": {"transferred"}, "reason": {"Quyết định 12/QĐ"}}
+}
+
 func TestAdminScope(t *testing.T) {
 	e := newWebEnv(t, nil)
 	withAdmins(e)
@@ -84,7 +89,7 @@ func TestAdminScope(t *testing.T) {
 
 	// Refused targets: outside the scope, oneself, an operator, a peer admin.
 	for _, target := range []string{tramAddr, skhcnAdmin, operatorAddr, skhcnAdmin2} {
-		r := b.Post("/admin/account?address="+url.QueryEscape(ducAddr), "/admin/lock", adminForm(target))
+		r := b.Post("/admin/account?address="+url.QueryEscape(ducAddr), "/admin/lock", lockForm(target))
 		expect(t, r, http.StatusForbidden)
 		if s := stateOf(e, target); s != directory.StateActive {
 			t.Errorf("%s was locked by a refused action: %s", target, s)
@@ -96,7 +101,7 @@ func TestAdminScope(t *testing.T) {
 	r = op.Get("/admin")
 	expect(t, r, 200, "Ủy ban nhân dân tỉnh Khánh Hòa", "Sở Khoa học và Công nghệ", "Phường Nha Trang")
 	expect(t, op.Get("/admin/unit?code=22333"), 200, tramAddr)
-	expect(t, op.Post("/admin/account?address="+url.QueryEscape(skhcnAdmin2), "/admin/lock", adminForm(skhcnAdmin2)), 200, "Đã khoá tài khoản")
+	expect(t, op.Post("/admin/account?address="+url.QueryEscape(skhcnAdmin2), "/admin/lock", lockForm(skhcnAdmin2)), 200, "Đã khoá tài khoản")
 }
 
 func TestAdminActions(t *testing.T) {
@@ -134,12 +139,12 @@ func TestAdminActions(t *testing.T) {
 		t.Errorf("after a reset the holder lands on %s, want /password", r.Request.URL.Path)
 	}
 
-	expect(t, b.Post(page, "/admin/lock", adminForm(anAddr)), 200, "Đã khoá tài khoản "+anAddr, "Mở khoá")
+	expect(t, b.Post(page, "/admin/lock", lockForm(anAddr)), 200, "Đã khoá tài khoản "+anAddr, "Mở khoá")
 	if stateOf(e, anAddr) != directory.StateLocked {
 		t.Fatal("not locked")
 	}
 	expect(t, e.Browser().Login(anAddr, fresh), http.StatusForbidden, "Tài khoản đang bị khoá")
-	expect(t, b.Post(page, "/admin/lock", adminForm(anAddr)), http.StatusConflict)
+	expect(t, b.Post(page, "/admin/lock", lockForm(anAddr)), http.StatusConflict)
 	expect(t, b.Post(page, "/admin/unlock", adminForm(anAddr)), 200, "Đã mở khoá tài khoản")
 	if stateOf(e, anAddr) != directory.StateActive {
 		t.Fatal("not unlocked")

@@ -1,0 +1,203 @@
+package orgdb
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"congvu/directory"
+	"congvu/internal/mailerr"
+)
+
+// Resolver is the directory the daemons use: the backend's, plus what the
+// store adds to addresses. Mail and logins for an address at an alias
+// domain (DomainAlias) go to the same local part at the new domain, and
+// every message reaching an old address (a transitional address or an
+// alias domain) is counted, so operators see when the old names fall out
+// of use. It also owns the store: Close flushes the counts and closes the
+// backend, then the store.
+type Resolver struct {
+	directory.Writer
+	db  *DB
+	log *slog.Logger
+
+	mu     sync.Mutex
+	counts map[TrafficKey]int64
+	stop   chan struct{}
+	done   chan struct{}
+}
+
+// flushEvery is how often traffic counts are written.
+const flushEvery = 10 * time.Second
+
+// NewResolver wraps w and starts the background writer of traffic counts.
+func NewResolver(w directory.Writer, db *DB, log *slog.Logger) *Resolver {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := &Resolver{Writer: w, db: db, log: log, counts: map[TrafficKey]int64{},
+		stop: make(chan struct{}), done: make(chan struct{})}
+	go r.flusher()
+	return r
+}
+
+// Org is the store (reorganisation tools and admin pages use it).
+func (r *Resolver) Org() *DB { return r.db }
+
+// Lookup resolves an address as the backend does; an unknown address at
+// an alias domain is looked up at the new domain.
+func (r *Resolver) Lookup(ctx context.Context, address string) (*directory.Account, error) {
+	a, err := r.Writer.Lookup(ctx, address)
+	if errors.Is(err, mailerr.ErrUnknownUser) {
+		if target := r.aliased(ctx, address); target != "" {
+			if a, err = r.Writer.Lookup(ctx, target); err == nil {
+				r.count(address)
+			}
+		}
+		return a, err
+	}
+	if err == nil && a != nil && a.Address != directory.NormalizeAddress(address) {
+		if _, ok, terr := r.db.TransitionalAddress(ctx, address); terr == nil && ok {
+			r.count(address)
+		}
+	}
+	return a, err
+}
+
+// Authenticate accepts the old domain's form of a login too.
+func (r *Resolver) Authenticate(ctx context.Context, login, password string) (*directory.Account, error) {
+	a, err := r.Writer.Authenticate(ctx, login, password)
+	if a == nil && errors.Is(err, mailerr.ErrAuthFailed) {
+		if target := r.aliased(ctx, login); target != "" {
+			return r.Writer.Authenticate(ctx, target, password)
+		}
+	}
+	return a, err
+}
+
+// IsAliasDomain reports whether mail to domain is accepted as an alias of
+// a local domain.
+func (r *Resolver) IsAliasDomain(domain string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, ok, err := r.db.AliasDomainTarget(ctx, domain)
+	if err != nil {
+		r.log.Warn("orgdb: reading domain aliases", "err", err)
+	}
+	return ok
+}
+
+// aliased returns the address at the new domain when address is at an
+// alias domain, else "".
+func (r *Resolver) aliased(ctx context.Context, address string) string {
+	address = directory.NormalizeAddress(address)
+	at := strings.LastIndexByte(address, '@')
+	if at <= 0 {
+		return ""
+	}
+	target, ok, err := r.db.AliasDomainTarget(ctx, address[at+1:])
+	if err != nil || !ok {
+		return ""
+	}
+	return address[:at+1] + target
+}
+
+func (r *Resolver) count(address string) {
+	k := TrafficKey{Address: directory.NormalizeAddress(address), Day: time.Now().Unix() / 86400}
+	r.mu.Lock()
+	r.counts[k]++
+	r.mu.Unlock()
+}
+
+// Flush writes the traffic counts now.
+func (r *Resolver) Flush(ctx context.Context) error {
+	r.mu.Lock()
+	counts := r.counts
+	r.counts = map[TrafficKey]int64{}
+	r.mu.Unlock()
+	if err := r.db.AddTraffic(ctx, counts); err != nil {
+		r.mu.Lock()
+		for k, n := range counts {
+			r.counts[k] += n
+		}
+		r.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+func (r *Resolver) flusher() {
+	defer close(r.done)
+	t := time.NewTicker(flushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			if err := r.Flush(ctx); err != nil {
+				r.log.Warn("orgdb: writing alias traffic, will retry", "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// Close writes the last counts and closes the backend and the store.
+func (r *Resolver) Close() error {
+	close(r.stop)
+	<-r.done
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return errors.Join(r.Flush(ctx), r.Writer.Close(), r.db.Close())
+}
+
+// PutCertificate and Certificate pass through to a backend that publishes
+// certificates (directory.Certificates).
+func (r *Resolver) PutCertificate(ctx context.Context, address string, der []byte) error {
+	if c, ok := r.Writer.(directory.Certificates); ok {
+		return c.PutCertificate(ctx, address, der)
+	}
+	return directory.ErrInvalid.With(errors.New("the directory does not publish certificates"))
+}
+
+// Certificate implements directory.Certificates.
+func (r *Resolver) Certificate(ctx context.Context, address string) ([]byte, error) {
+	if c, ok := r.Writer.(directory.Certificates); ok {
+		return c.Certificate(ctx, address)
+	}
+	return nil, nil
+}
+
+// RenameAccount passes through to a backend that renames accounts
+// (directory.Renamer).
+func (r *Resolver) RenameAccount(ctx context.Context, oldAddress string, a directory.Account) error {
+	if rn, ok := r.Writer.(directory.Renamer); ok {
+		return rn.RenameAccount(ctx, oldAddress, a)
+	}
+	return ErrManagedElsewhere
+}
+
+// DeleteUnit passes through to a backend that deletes units
+// (directory.UnitRemover).
+func (r *Resolver) DeleteUnit(ctx context.Context, code string) error {
+	if rm, ok := r.Writer.(directory.UnitRemover); ok {
+		return rm.DeleteUnit(ctx, code)
+	}
+	return ErrManagedElsewhere
+}
+
+// AllCertificates implements directory.Certificates.
+func (r *Resolver) AllCertificates(ctx context.Context) (map[string][]byte, error) {
+	if c, ok := r.Writer.(directory.Certificates); ok {
+		return c.AllCertificates(ctx)
+	}
+	return nil, nil
+}
+
+// The resolver publishes certificates when its backend does.
+var _ directory.Certificates = (*Resolver)(nil)
