@@ -114,7 +114,11 @@ type checkSnapshot struct {
 func (s *FileStore) checkUser(ctx context.Context, ur userRef, rep *CheckReport) error {
 	indexPath := filepath.Join(ur.dir, indexFile)
 	if _, err := os.Stat(indexPath); errors.Is(err, fs.ErrNotExist) {
-		rep.addf("%s: index.db missing", ur.key)
+		// A mailbox directory made a moment ago, before its index: no
+		// folder, so no mail to lose. With folders, the index is lost.
+		if hasFolderDirs(ur.dir) {
+			rep.addf("%s: index.db missing", ur.key)
+		}
 		return nil
 	}
 	db, err := openIndex(indexPath)
