@@ -418,6 +418,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 			Queue:     newWebQueue(r.Queue),
 			States:    r.Policy,
 			Domains:   cfg.Server.LocalDomains,
+			Shared:    shares,
 		},
 	})
 	mountExport(site, cp.store, r.Policy) // export.go
