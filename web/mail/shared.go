@@ -241,3 +241,13 @@ func actionRights(action string, inTrash bool) string {
 	}
 	return "ite" // archive, junk, notjunk, move, delete to Trash
 }
+
+// errSharedName refuses an own folder named like the shared namespace,
+// which would hide it behind the unit mailboxes (IMAP refuses it too).
+var errSharedName = errBadRequest.WithMessage(`The name "`+sharedRoot+`" is kept for the units' shared mailboxes`,
+	`Tên «`+sharedRoot+`» dành cho hộp thư đơn vị, hãy chọn tên khác`)
+
+// sharedNameTaken reports whether an own folder may not have name.
+func (wb *room) sharedNameTaken(name string) bool {
+	return wb.opts.Sharing != nil && wb.opts.SharedMail != nil && isSharedName(name)
+}

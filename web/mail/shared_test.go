@@ -153,3 +153,14 @@ func TestSharedMailboxHiddenWithoutRights(t *testing.T) {
 	expect(t, duc.Get("/mail?folder=Shared/skhcn"), 404)
 	expect(t, duc.Get("/mail/msg?folder=Shared/skhcn&uid=1"), 404)
 }
+
+func TestSharedNameNotAnOwnFolder(t *testing.T) {
+	e := newSharedEnv(t)
+	b := e.Browser()
+	expect(t, b.Login(anAddr, secretPW), 200)
+	r := b.Post("/mail/folders", "/mail/folders", url.Values{"action": {"create"}, "name": {"Shared/skhcn"}})
+	expect(t, r, 200, "dành cho hộp thư đơn vị")
+	if _, err := e.mailbox(anAddr).Status(t.Context(), "Shared/skhcn"); err == nil {
+		t.Error("an own folder named like the unit's mailbox was created")
+	}
+}
