@@ -96,6 +96,9 @@ Noi dung cong van den.
 		t.Error("a leader (lrs) is offered delete or move")
 	}
 	expect(t, leader.Get(msg), 200, "Noi dung cong van den.")
+	// Search within the unit's INBOX finds it, with a link into the unit's mailbox.
+	r = leader.Get("/mail/search?" + url.Values{"folder": {"Shared/skhcn"}, "q": {"123"}}.Encode())
+	expect(t, r, 200, "Cong van so 123", strings.ReplaceAll(msg, "&", "&amp;"))
 	// \Seen is per user: the leader has read it, the clerk has not.
 	if f := e.sharedFlags(anAddr, "INBOX", uid); !slices.Contains(f, flagSeen) {
 		t.Errorf("leader's flags after reading: %v", f)
