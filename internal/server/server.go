@@ -404,7 +404,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 			Domains: cfg.Server.LocalDomains, Forwarding: webForwarding{r.Policy}, TwoFactor: secondFactor,
 			Vacation: r.Sieve},
 		Mail: webmail.Options{Mail: cp.store, Send: webSender{smtpSrv, cfg.Signing.Central.Header}, IsStateDomain: r.Policy.IsStateDomain,
-			CentralKey:      signing.hasCentralKey,
+			CentralKey: signing.hasCentralKey, Sharing: shares, SharedMail: cp.store,
 			MaxMessageBytes: cfg.SMTP.MaxMessageBytes, Contacts: webContacts{publicDir},
 			AuthservID: cmpOr(cfg.Inbound.AuthservID, cfg.Server.Hostname),
 			Signatures: func(h []byte) []smime.Result {
@@ -418,6 +418,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 			Queue:     newWebQueue(r.Queue),
 			States:    r.Policy,
 			Domains:   cfg.Server.LocalDomains,
+			Shared:    shares,
 		},
 	})
 	mountExport(site, cp.store, r.Policy) // export.go

@@ -45,6 +45,9 @@ type Options struct {
 	// Domains are the local domains; a new account gets the domain of its
 	// unit's mailbox, or the first of these.
 	Domains []string
+	// Shared is the rights of the units' shared mailboxes
+	// (sharing.Service); nil hides the rights page.
+	Shared SharedACL
 }
 
 // room is the admin pages on a site.
@@ -70,6 +73,8 @@ func Register(site *core.Site, opts Options) {
 	m.HandleFunc("POST /admin/unlock", wb.admin(wb.adminState(directory.StateActive)))
 	m.HandleFunc("POST /admin/retire", wb.admin(wb.adminState(directory.StateRetired)))
 	m.HandleFunc("POST /admin/unlock-sending", wb.admin(wb.adminUnlockSending))
+	m.HandleFunc("GET /admin/shared", wb.admin(wb.adminShared))
+	m.HandleFunc("POST /admin/shared", wb.admin(wb.adminSharedSet))
 	m.HandleFunc("GET /admin/reports", wb.admin(wb.adminReports))
 	m.HandleFunc("GET /admin/reports/access.csv", wb.admin(wb.accessDownload(FormatCSV)))
 	m.HandleFunc("GET /admin/reports/access.svg", wb.admin(wb.accessDownload(FormatSVG)))
@@ -186,6 +191,9 @@ type unitData struct {
 	NewHref   string
 	Reports   string
 	FindQuery string
+	// Shared is the rights page of the unit's shared mailbox ("" when
+	// it has none or sharing is off).
+	Shared string
 }
 
 func (wb *room) adminUnit(w http.ResponseWriter, r *http.Request, a *adminCtx) {
@@ -206,6 +214,9 @@ func (wb *room) adminUnit(w http.ResponseWriter, r *http.Request, a *adminCtx) {
 	}
 	d := unitData{Unit: u, NewHref: "/admin/new?unit=" + url.QueryEscape(code),
 		Reports: "/admin/reports?unit=" + url.QueryEscape(code)}
+	if u.Address != "" && wb.opts.Shared != nil {
+		d.Shared = sharedHref(code)
+	}
 	for _, p := range a.tree.Path(code) {
 		href := ""
 		if a.inScope(p.Code) {

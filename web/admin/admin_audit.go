@@ -39,6 +39,8 @@ var auditActions = []struct{ Value, VI, EN string }{
 	{"merge", "Sáp nhập đơn vị", "Units merged"},
 	{"unit-change", "Đổi tên, chuyển đơn vị", "Unit renamed or moved"},
 	{"alias", "Bí danh, tên miền cũ", "Alias"},
+	{"acl-set", "Cấp, đổi quyền hộp thư đơn vị", "Unit mailbox rights set"},
+	{"acl-delete", "Trả quyền hộp thư đơn vị theo danh bạ", "Unit mailbox rights reset"},
 }
 
 // auditRules are the rules of the policy engine (policy.Rule*).

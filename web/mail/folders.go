@@ -102,6 +102,10 @@ func (wb *room) foldersPost(w http.ResponseWriter, r *http.Request, c *core.Ctx)
 			err = errBadRequest.WithMessage("Enter the folder's name", "Hãy nhập tên thư mục")
 			break
 		}
+		if wb.sharedNameTaken(name) {
+			err = errSharedName
+			break
+		}
 		if err = mb.Create(ctx, name); err == nil {
 			n = &core.Notice{Kind: "ok", VI: "Đã tạo thư mục «" + name + "».", EN: "Folder created."}
 		}
@@ -116,6 +120,10 @@ func (wb *room) foldersPost(w http.ResponseWriter, r *http.Request, c *core.Ctx)
 		}
 		if i := strings.LastIndexByte(from, '/'); i >= 0 && !strings.Contains(name, "/") {
 			name = from[:i+1] + name // renamed in place, under the same parent
+		}
+		if wb.sharedNameTaken(name) {
+			err = errSharedName
+			break
 		}
 		if err = mb.Rename(ctx, from, name); err == nil {
 			n = &core.Notice{Kind: "ok", VI: "Đã đổi tên thư mục thành «" + name + "».", EN: "Folder renamed."}

@@ -83,6 +83,11 @@ type Options struct {
 	// compose form offers "Ký số bằng chứng thư của đơn vị" to the văn thư
 	// (or the unit mailbox) who can use it.
 	CentralKey func(unitCode, address string) bool
+	// Sharing lists the unit mailboxes (hộp thư văn thư) an official may
+	// open, with their rights (sharing.Service); SharedMail opens them
+	// (the store). Either nil: the webmail shows one's own mailbox only.
+	Sharing    SharedBoxes
+	SharedMail SharedStore
 }
 
 // room is the webmail on a site.
@@ -152,6 +157,8 @@ type folderView struct {
 	Unseen         uint32
 	Href           string
 	Current        bool
+	// Group heads a shared mailbox's folders in the side list.
+	Group string
 }
 
 // specialFolders gives the order and the names of the special-use folders
@@ -248,6 +255,20 @@ type listData struct {
 	// Targets are the folders messages can be moved or copied to.
 	Targets []folderView
 	Quota   *quotaView
+	Can     canView
+	Shared  bool // a unit mailbox's folder
+}
+
+// canView is what the official's rights allow on the folder shown; the
+// buttons they do not allow are not offered (and refused if sent).
+type canView struct {
+	Seen, Flag, Move, Copy, Delete bool
+}
+
+func newCanView(p *place, inTrash bool) canView {
+	return canView{Seen: p.can(actionRights("read", inTrash)), Flag: p.can(actionRights("flag", inTrash)),
+		Move: p.can(actionRights("move", inTrash)), Copy: p.can(actionRights("copy", inTrash)),
+		Delete: p.can(actionRights("delete", inTrash))}
 }
 
 // pageURL is the list page p of folder.
@@ -291,25 +312,24 @@ func (wb *room) mailList(w http.ResponseWriter, r *http.Request, c *core.Ctx) {
 		page = n
 	}
 	ctx := r.Context()
-	mb, err := wb.openMailbox(ctx, c)
+	pl, err := wb.openPlace(ctx, c, folder)
 	if err != nil {
 		wb.mailFail(w, c, "open", err)
 		return
 	}
+	mb := pl.mb
 	folders, err := mb.Folders(ctx)
 	if err != nil {
 		wb.mailFail(w, c, "folders", err)
 		return
 	}
-	i := slices.IndexFunc(folders, func(st storage.FolderStatus) bool {
-		return st.Name == folder || strings.EqualFold(folder, storage.Inbox) && strings.EqualFold(st.Name, storage.Inbox)
-	})
-	if i < 0 {
+	st, ok := pl.findFolder(folders, folder)
+	if !ok {
 		wb.mailFail(w, c, "list", mailerr.ErrNoSuchFolder)
 		return
 	}
-	cur := newFolderView(folders[i])
-	msgs, err := mb.Messages(ctx, cur.Name)
+	cur := pl.view(*st)
+	msgs, err := mb.Messages(ctx, st.Name)
 	if err != nil {
 		wb.mailFail(w, c, "list", err)
 		return
@@ -320,13 +340,13 @@ func (wb *room) mailList(w http.ResponseWriter, r *http.Request, c *core.Ctx) {
 	for i, m := range shown {
 		uids[i] = m.UID
 	}
-	cached, err := cachedMany(ctx, mb, cur.Name, uids)
+	cached, err := cachedMany(ctx, mb, st.Name, uids)
 	if err != nil {
 		wb.mailFail(w, c, "list", err)
 		return
 	}
 	cur.Current = true
-	d := listData{Folders: folderViews(folders, cur.Name), Folder: cur, Page: page, Pages: pages, Total: len(msgs),
+	d := listData{Folders: wb.sideFolders(ctx, c, pl, folders, cur.Name), Folder: cur, Page: page, Pages: pages, Total: len(msgs),
 		ShowTo:  cur.SpecialUse == `\Sent` || cur.SpecialUse == `\Drafts`,
 		InTrash: cur.SpecialUse == `\Trash`, InJunk: cur.SpecialUse == `\Junk`, InArchive: cur.SpecialUse == `\Archive`,
 		QueryPage: strconv.Itoa(page), QueryFolder: cur.Name}
@@ -339,8 +359,11 @@ func (wb *room) mailList(w http.ResponseWriter, r *http.Request, c *core.Ctx) {
 	if page < pages {
 		d.Next, d.LastP = pageURL(cur.Name, page+1), pageURL(cur.Name, pages)
 	}
-	d.Targets = moveTargets(d.Folders, cur.Name)
-	d.Quota = wb.quota(ctx, mb)
+	d.Targets = moveTargets(pl.views(folders, cur.Name), cur.Name)
+	d.Can, d.Shared = newCanView(pl, d.InTrash), pl.box != nil
+	if pl.box == nil {
+		d.Quota = wb.quota(ctx, mb) // the quota beside the list is one's own
+	}
 	names := func(a []imap.Address) []imap.Address { return wb.named(ctx, a) }
 	now := wb.Now()
 	for i := len(shown) - 1; i >= 0; i-- { // newest first

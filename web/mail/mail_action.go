@@ -43,39 +43,41 @@ func (wb *room) mailAction(w http.ResponseWriter, r *http.Request, c *core.Ctx) 
 		return
 	}
 	ctx := r.Context()
-	mb, err := wb.openMailbox(ctx, c)
+	pl, err := wb.openPlace(ctx, c, folder)
 	if err != nil {
 		wb.mailFail(w, c, "action", err)
 		return
 	}
+	mb := pl.mb
 	folders, err := mb.Folders(ctx)
 	if err != nil {
 		wb.mailFail(w, c, "action", err)
 		return
 	}
-	var cur *storage.FolderStatus
-	for i := range folders {
-		if folders[i].Name == folder || strings.EqualFold(folder, storage.Inbox) && strings.EqualFold(folders[i].Name, storage.Inbox) {
-			cur = &folders[i]
-		}
-	}
-	if cur == nil {
+	cur, ok := pl.findFolder(folders, folder)
+	if !ok {
 		wb.mailFail(w, c, "action", mailerr.ErrNoSuchFolder)
 		return
 	}
-	folder = cur.Name
-	back := pageURL(folder, page)
+	folder = cur.Name // the folder in mb; links use its web name
+	back := pageURL(pl.web(folder), page)
 	// From the message view, flag changes go back to the message; moves
 	// (and "unread", which viewing would undo) go to the list.
 	fromView := f.Get("from") == "view" && len(uids) == 1
 	if fromView && (action == "flag" || action == "unflag") {
-		back = msgURL(folder, uids[0], page)
+		back = msgURL(pl.web(folder), uids[0], page)
 	}
 	if len(uids) == 0 {
 		wb.FlashAndGo(w, r, c, back, &core.Notice{Kind: "error", VI: "Chưa chọn thư nào.", EN: "No message selected."})
 		return
 	}
 
+	// Rights on a shared mailbox come from package sharing (RFC 4314 §4);
+	// one's own mailbox allows everything.
+	if !pl.can(actionRights(action, folderUse(*cur) == `\Trash`)) {
+		wb.mailFail(w, c, "action "+action, errNoRight)
+		return
+	}
 	flags := func(op storage.FlagOp, flag string) (int, error) {
 		updated, _, err := mb.SetFlags(ctx, folder, uids, op, []string{flag}, 0)
 		return len(updated), err
@@ -116,13 +118,13 @@ func (wb *room) mailAction(w http.ResponseWriter, r *http.Request, c *core.Ctx) 
 		n, _, err = move("INBOX", storage.Inbox)
 		vi, en = "Đã chuyển %d thư về Hộp thư đến.", "%d message(s) moved to the Inbox."
 	case "move", "copy":
-		to := f.Get("to")
+		to, inPlace := pl.inner(f.Get("to"))
 		known := false
 		for _, st := range folders {
 			known = known || st.Name == to
 		}
 		switch {
-		case !known:
+		case !known || !inPlace:
 			err = mailerr.ErrNoSuchFolder
 		case to == folder:
 			err = mailerr.ErrCannotDo.WithMessage("The messages are already in this folder", "Thư đã ở trong thư mục này")

@@ -8,7 +8,7 @@ import (
 
 // mailFolders is the folder list beside every mail page.
 const mailFolders = `{{define "mailfolders"}}<nav class="folders" aria-label="Thư mục / Folders"><a class="button compose-link" href="/mail/compose">Soạn thư <span class="en" lang="en">/ Compose</span></a><ul>
-{{range .Folders}}<li{{if .Current}} class="cur"{{end}}><a href="{{.Href}}"{{if .Current}} aria-current="page"{{end}}>{{.Label}}</a>{{if .Unseen}}<span class="count" title="Chưa đọc / Unread">{{.Unseen}}</span>{{end}}</li>
+{{range .Folders}}{{if .Group}}</ul><h2 class="folder-group">{{.Group}} <span class="en" lang="en">/ Unit mailbox</span></h2><ul>{{end}}<li{{if .Current}} class="cur"{{end}}><a href="{{.Href}}"{{if .Current}} aria-current="page"{{end}}>{{.Label}}</a>{{if .Unseen}}<span class="count" title="Chưa đọc / Unread">{{.Unseen}}</span>{{end}}</li>
 {{end}}</ul><p class="manage"><a href="/mail/folders">Quản lý thư mục <span class="en" lang="en">/ Manage folders</span></a></p>
 {{with .Quota}}<div class="quota{{if .Warn}} warn{{end}}" id="quota"><p>Đã dùng {{.Used}} / {{.Limit}} <span class="en" lang="en">used</span></p>
 <meter min="0" max="100" low="75" high="90" optimum="0" value="{{.Percent}}" aria-label="Dung lượng hộp thư đã dùng / Mailbox space used">{{.Percent}}%</meter>
@@ -73,14 +73,14 @@ const mailListTemplate = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}<d
 <form method="post" action="/mail/action">
 <input type="hidden" name="csrf" value="{{$csrf}}"><input type="hidden" name="folder" value="{{.QueryFolder}}"><input type="hidden" name="page" value="{{.QueryPage}}">
 <div class="toolbar" role="group" aria-label="Thao tác với thư đã chọn / Actions on the selected messages">
-<button class="secondary" name="action" value="read">Đã đọc <span class="en">/ Read</span></button>
-<button class="secondary" name="action" value="unread">Chưa đọc <span class="en">/ Unread</span></button>
-<button class="secondary" name="action" value="flag">Gắn cờ <span class="en">/ Flag</span></button>
-<button class="secondary" name="action" value="unflag">Bỏ cờ <span class="en">/ Unflag</span></button>
-{{if not .InArchive}}<button class="secondary" name="action" value="archive">Lưu trữ <span class="en">/ Archive</span></button>{{end}}
-{{if .InJunk}}<button class="secondary" name="action" value="notjunk">Không phải thư rác <span class="en">/ Not junk</span></button>{{else}}<button class="secondary" name="action" value="junk">Thư rác <span class="en">/ Junk</span></button>{{end}}
-<button class="danger" name="action" value="delete">{{if .InTrash}}Xoá vĩnh viễn <span class="en">/ Delete for good</span>{{else}}Xoá <span class="en">/ Delete</span>{{end}}</button>
-{{template "movebox" .Targets}}
+{{if .Can.Seen}}<button class="secondary" name="action" value="read">Đã đọc <span class="en">/ Read</span></button>
+<button class="secondary" name="action" value="unread">Chưa đọc <span class="en">/ Unread</span></button>{{end}}
+{{if .Can.Flag}}<button class="secondary" name="action" value="flag">Gắn cờ <span class="en">/ Flag</span></button>
+<button class="secondary" name="action" value="unflag">Bỏ cờ <span class="en">/ Unflag</span></button>{{end}}
+{{if .Can.Move}}{{if not .InArchive}}<button class="secondary" name="action" value="archive">Lưu trữ <span class="en">/ Archive</span></button>{{end}}
+{{if .InJunk}}<button class="secondary" name="action" value="notjunk">Không phải thư rác <span class="en">/ Not junk</span></button>{{else}}<button class="secondary" name="action" value="junk">Thư rác <span class="en">/ Junk</span></button>{{end}}{{end}}
+{{if .Can.Delete}}<button class="danger" name="action" value="delete">{{if .InTrash}}Xoá vĩnh viễn <span class="en">/ Delete for good</span>{{else}}Xoá <span class="en">/ Delete</span>{{end}}</button>{{end}}
+{{if .Can.Move}}{{template "movebox" .Targets}}{{end}}
 </div>
 <table class="msgs"><thead><tr><th class="sel"><span class="vh">Chọn / Select</span></th>
 <th>{{if .ShowTo}}Người nhận <span class="en">/ To</span>{{else}}Người gửi <span class="en">/ From</span>{{end}}</th>
@@ -98,7 +98,7 @@ const mailListTemplate = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}<d
 <span>Trang {{.Page}} / {{.Pages}} <span class="en">page</span></span>
 {{if .Next}}<a href="{{.Next}}" rel="next">Trang sau <span class="en">/ Older</span> ›</a><a href="{{.LastP}}">Cũ nhất <span class="en">/ Oldest</span> »</a>{{end}}
 </nav>
-{{if or .InTrash .InJunk}}<form class="empty card" method="post" action="/mail/empty">
+{{if and (or .InTrash .InJunk) (not .Shared)}}<form class="empty card" method="post" action="/mail/empty">
 <input type="hidden" name="csrf" value="{{$csrf}}"><input type="hidden" name="folder" value="{{.QueryFolder}}">
 <label class="check"><input type="checkbox" name="confirm" value="yes" id="confirm-empty"> Xoá vĩnh viễn toàn bộ {{.Total}} thư trong {{.Folder.Label}} <span class="en" lang="en">/ Delete all {{.Total}} for good</span></label>
 <button class="danger" type="submit" id="empty">Dọn sạch <span class="en" lang="en">/ Empty</span></button></form>{{end}}
@@ -118,21 +118,21 @@ const mailViewTemplate = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}<d
 {{if .ReplyTo}}<dt>Trả lời tới <span class="en">/ Reply-To</span></dt><dd>{{range $i, $a := .ReplyTo}}{{if $i}}, {{end}}{{$a}}{{end}}</dd>{{end}}
 <dt>Ngày gửi <span class="en">/ Date</span></dt><dd>{{.Date}}</dd>
 </dl>
-<nav class="toolbar replies" aria-label="Trả lời, chuyển tiếp / Reply, forward">
+{{if not .Shared}}<nav class="toolbar replies" aria-label="Trả lời, chuyển tiếp / Reply, forward">
 {{if .InDrafts}}<a class="button" href="{{.EditHref}}" id="edit-draft">Sửa và gửi <span class="en" lang="en">/ Edit and send</span></a>{{else}}<a class="button" href="{{.ReplyHref}}" id="reply">Trả lời <span class="en" lang="en">/ Reply</span></a>
 <a class="button secondary" href="{{.ReplyAllHref}}" id="replyall">Trả lời tất cả <span class="en" lang="en">/ Reply all</span></a>
 <a class="button secondary" href="{{.ForwardHref}}" id="forward">Chuyển tiếp <span class="en" lang="en">/ Forward</span></a>
 <a class="button secondary" href="{{.AttachHref}}" id="forward-attach">Chuyển tiếp dạng tệp <span class="en" lang="en">/ Forward as attachment</span></a>{{end}}
-</nav>
+</nav>{{end}}
 <form class="toolbar" method="post" action="/mail/action" aria-label="Thao tác / Actions">
 <input type="hidden" name="csrf" value="{{$csrf}}"><input type="hidden" name="folder" value="{{.Folder.Name}}"><input type="hidden" name="uid" value="{{.UID}}">
 <input type="hidden" name="page" value="{{.Page}}"><input type="hidden" name="from" value="view">
-<button class="secondary" name="action" value="unread">Đánh dấu chưa đọc <span class="en">/ Mark unread</span></button>
-{{if .Flagged}}<button class="secondary" name="action" value="unflag">Bỏ cờ <span class="en">/ Unflag</span></button>{{else}}<button class="secondary" name="action" value="flag">Gắn cờ <span class="en">/ Flag</span></button>{{end}}
-{{if not .InArchive}}<button class="secondary" name="action" value="archive">Lưu trữ <span class="en">/ Archive</span></button>{{end}}
-{{if .InJunk}}<button class="secondary" name="action" value="notjunk">Không phải thư rác <span class="en">/ Not junk</span></button>{{else}}<button class="secondary" name="action" value="junk">Thư rác <span class="en">/ Junk</span></button>{{end}}
-<button class="danger" name="action" value="delete">{{if .InTrash}}Xoá vĩnh viễn <span class="en">/ Delete for good</span>{{else}}Xoá <span class="en">/ Delete</span>{{end}}</button>
-{{template "movebox" .Targets}}
+{{if .Can.Seen}}<button class="secondary" name="action" value="unread">Đánh dấu chưa đọc <span class="en">/ Mark unread</span></button>{{end}}
+{{if .Can.Flag}}{{if .Flagged}}<button class="secondary" name="action" value="unflag">Bỏ cờ <span class="en">/ Unflag</span></button>{{else}}<button class="secondary" name="action" value="flag">Gắn cờ <span class="en">/ Flag</span></button>{{end}}{{end}}
+{{if .Can.Move}}{{if not .InArchive}}<button class="secondary" name="action" value="archive">Lưu trữ <span class="en">/ Archive</span></button>{{end}}
+{{if .InJunk}}<button class="secondary" name="action" value="notjunk">Không phải thư rác <span class="en">/ Not junk</span></button>{{else}}<button class="secondary" name="action" value="junk">Thư rác <span class="en">/ Junk</span></button>{{end}}{{end}}
+{{if .Can.Delete}}<button class="danger" name="action" value="delete">{{if .InTrash}}Xoá vĩnh viễn <span class="en">/ Delete for good</span>{{else}}Xoá <span class="en">/ Delete</span>{{end}}</button>{{end}}
+{{if .Can.Move}}{{template "movebox" .Targets}}{{end}}
 </form>
 {{if .BlockedImages}}<div class="notice info" role="status"><p>Đã chặn {{.BlockedImages}} ảnh tải từ Internet để bảo vệ bạn (ảnh từ bên ngoài có thể báo cho người gửi biết bạn đã đọc thư).</p>
 <p class="en">{{.BlockedImages}} image(s) from the Internet blocked (they could tell the sender that you read the message).</p></div>{{end}}

@@ -38,6 +38,7 @@ func parseMsgRef(v url.Values) (msgRef, error) {
 
 // openedMessage is a message looked up for a request.
 type openedMessage struct {
+	pl      *place
 	mb      storage.Mailbox
 	folders []storage.FolderStatus
 	folder  storage.FolderStatus
@@ -48,21 +49,20 @@ type openedMessage struct {
 // folder or UID is mailerr.ErrNoSuchFolder / storage.ErrNoSuchMessage
 // (404), never another official's message.
 func (wb *room) lookupMessage(ctx context.Context, c *core.Ctx, ref msgRef) (*openedMessage, error) {
-	mb, err := wb.openMailbox(ctx, c)
+	pl, err := wb.openPlace(ctx, c, ref.Folder)
 	if err != nil {
 		return nil, err
 	}
+	mb := pl.mb
 	folders, err := mb.Folders(ctx)
 	if err != nil {
 		return nil, err
 	}
-	i := slices.IndexFunc(folders, func(st storage.FolderStatus) bool {
-		return st.Name == ref.Folder || strings.EqualFold(ref.Folder, storage.Inbox) && strings.EqualFold(st.Name, storage.Inbox)
-	})
-	if i < 0 {
+	st, ok := pl.findFolder(folders, ref.Folder)
+	if !ok {
 		return nil, mailerr.ErrNoSuchFolder
 	}
-	msgs, err := mb.Messages(ctx, folders[i].Name)
+	msgs, err := mb.Messages(ctx, st.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +72,7 @@ func (wb *room) lookupMessage(ctx context.Context, c *core.Ctx, ref msgRef) (*op
 	if !ok {
 		return nil, storage.ErrNoSuchMessage
 	}
-	return &openedMessage{mb: mb, folders: folders, folder: folders[i], info: msgs[j]}, nil
+	return &openedMessage{pl: pl, mb: mb, folders: folders, folder: *st, info: msgs[j]}, nil
 }
 
 // content reads and parses the message file.
@@ -118,6 +118,8 @@ type viewData struct {
 	InArchive      bool
 	InDrafts       bool
 	Targets        []folderView
+	Can            canView
+	Shared         bool // a unit mailbox's message: no reply or edit from here yet
 	ReplyHref      string
 	ReplyAllHref   string
 	ForwardHref    string
@@ -157,8 +159,8 @@ func (wb *room) mailView(w http.ResponseWriter, r *http.Request, c *core.Ctx) {
 		wb.mailFail(w, c, "view", err)
 		return
 	}
-	ref.Folder = om.folder.Name
-	cached, err := om.mb.Cached(ctx, ref.Folder, ref.UID)
+	ref.Folder = om.pl.web(om.folder.Name)
+	cached, err := om.mb.Cached(ctx, om.folder.Name, ref.UID)
 	if err != nil {
 		wb.mailFail(w, c, "view", err)
 		return
@@ -168,8 +170,10 @@ func (wb *room) mailView(w http.ResponseWriter, r *http.Request, c *core.Ctx) {
 		wb.mailFail(w, c, "view", err)
 		return
 	}
-	if !slices.Contains(om.info.Flags, flagSeen) {
-		if _, _, err := om.mb.SetFlags(ctx, ref.Folder, []uint32{ref.UID}, storage.FlagsAdd, []string{flagSeen}, 0); err != nil {
+	// Without the s right (RFC 4314 §4) reading leaves \Seen alone, as
+	// FETCH does in imapd.
+	if !slices.Contains(om.info.Flags, flagSeen) && om.pl.can("s") {
+		if _, _, err := om.mb.SetFlags(ctx, om.folder.Name, []uint32{ref.UID}, storage.FlagsAdd, []string{flagSeen}, 0); err != nil {
 			wb.Log.Warn("web: marking a message seen failed", "address", c.Acct.Address, "err", err)
 		} else {
 			// The side list shows the count after this read.
@@ -190,9 +194,9 @@ func (wb *room) mailView(w http.ResponseWriter, r *http.Request, c *core.Ctx) {
 	named := *env
 	named.From, named.To, named.Cc = wb.named(ctx, env.From), wb.named(ctx, env.To), wb.named(ctx, env.Cc)
 	env = &named
-	cur := newFolderView(om.folder)
+	cur := om.pl.view(om.folder)
 	cur.Current = true
-	d := viewData{Folders: folderViews(om.folders, ref.Folder), Folder: cur, UID: ref.UID,
+	d := viewData{Folders: wb.sideFolders(ctx, c, om.pl, om.folders, ref.Folder), Folder: cur, UID: ref.UID,
 		Subject: cleanText(env.Subject, maxSubjectRunes),
 		From:    addressList(env.From), To: addressList(env.To), Cc: addressList(env.Cc), ReplyTo: addressList(env.ReplyTo),
 		Flagged:  slices.Contains(om.info.Flags, flagFlagged),
@@ -204,7 +208,9 @@ func (wb *room) mailView(w http.ResponseWriter, r *http.Request, c *core.Ctx) {
 		d.Subject = "(không có tiêu đề)"
 	}
 	d.InDrafts = cur.SpecialUse == `\Drafts`
-	d.Targets = moveTargets(d.Folders, ref.Folder)
+	d.Targets = moveTargets(om.pl.views(om.folders, ref.Folder), ref.Folder)
+	d.Can = newCanView(om.pl, d.InTrash)
+	d.Shared = om.pl.box != nil
 	d.ReplyHref, d.ReplyAllHref = composeURL("reply", ref), composeURL("replyall", ref)
 	d.ForwardHref, d.AttachHref = composeURL("forward", ref), composeURL("attach", ref)
 	d.EditHref = "/mail/compose?draft=" + strconv.FormatUint(uint64(ref.UID), 10)

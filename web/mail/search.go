@@ -308,35 +308,37 @@ func (wb *room) mailSearch(w http.ResponseWriter, r *http.Request, c *core.Ctx) 
 	// is a next page: the first page of a broad query stops early.
 	need := min(page*pageSize+1, maxSearchResults)
 	ctx := r.Context()
-	mb, err := wb.openMailbox(ctx, c)
+	// One folder of a unit's shared mailbox, or one's own folders.
+	pl, err := wb.openPlace(ctx, c, q.Folder)
 	if err != nil {
 		wb.mailFail(w, c, "search", err)
 		return
 	}
+	mb := pl.mb
 	folders, err := mb.Folders(ctx)
 	if err != nil {
 		wb.mailFail(w, c, "search", err)
 		return
 	}
 	var scope []storage.FolderStatus
-	for _, f := range folders {
-		if q.Folder == "" || f.Name == q.Folder || strings.EqualFold(q.Folder, storage.Inbox) && strings.EqualFold(f.Name, storage.Inbox) {
-			scope = append(scope, f)
-		}
+	if q.Folder == "" {
+		scope = folders
+	} else if st, ok := pl.findFolder(folders, q.Folder); ok {
+		scope = []storage.FolderStatus{*st}
 	}
 	if len(scope) == 0 {
 		wb.mailFail(w, c, "search", mailerr.ErrNoSuchFolder)
 		return
 	}
 	d := searchData{Query: q, AllScope: q.Folder == ""}
-	cur := newFolderView(scope[0])
+	cur := pl.view(scope[0])
 	if d.AllScope {
 		cur = folderView{Label: "Mọi thư mục", LabelEN: "All folders"}
 	} else {
-		q.Folder = scope[0].Name
+		q.Folder = cur.Name
 		cur.Current = true
 	}
-	d.Folders, d.Folder = folderViews(folders, q.Folder), cur
+	d.Folders, d.Folder = wb.sideFolders(ctx, c, pl, folders, q.Folder), cur
 	d.QueryFolder = q.Folder
 	var hits []hit
 	if !q.empty() {
@@ -366,7 +368,7 @@ func (wb *room) mailSearch(w http.ResponseWriter, r *http.Request, c *core.Ctx) 
 	lo, hi := (page-1)*pageSize, min(page*pageSize, len(hits))
 	now := wb.Now()
 	for _, h := range hits[lo:hi] {
-		row := newListRow(h.info, h.cached, h.folder, 1, false, now, func(a []imap.Address) []imap.Address { return wb.named(ctx, a) })
+		row := newListRow(h.info, h.cached, pl.web(h.folder), 1, false, now, func(a []imap.Address) []imap.Address { return wb.named(ctx, a) })
 		if d.AllScope {
 			row.FolderLabel = newFolderView(storage.FolderStatus{Name: h.folder, SpecialUse: specialUseOf(folders, h.folder)}).Label
 		}
