@@ -158,8 +158,12 @@ func TestDebianPackage(t *testing.T) {
 	accts := readAccountsAny(t, "/var/lib/congvu/demo.csv")
 	out, err = run(t, nil, "python3", "testdata/client.py", "--cafile", ready.CertPEM, "imap-login",
 		"--addr", ready.Addrs["imaps"], "--user", accts[0].Address, "--password", accts[0].Password)
-	if err != nil || !strings.Contains(out, `"result": "OK"`) {
-		t.Errorf("IMAP login on the installed server: %v\n%s", err, out)
+	// A production install's new accounts hold initial passwords, which
+	// mail clients may not use until changed on the web (the account
+	// rules): the right password is answered [EXPIRED] with the web's
+	// address — the installed server checked it through the policy.
+	if err != nil || !strings.Contains(out, "[EXPIRED]") || !strings.Contains(out, "/password") {
+		t.Errorf("IMAP login with an initial password on the installed server: %v\n%s", err, out)
 	}
 	// Everything the server wrote belongs to congvu.
 	filepath.Walk("/var/lib/congvu", func(p string, fi os.FileInfo, err error) error {

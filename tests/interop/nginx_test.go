@@ -210,10 +210,11 @@ func TestNginxMailProxy(t *testing.T) {
 		t.Errorf("held session: %v", err)
 	}
 
-	// auth_http: three wrong passwords from 127.0.0.9 lock the account
-	// (lockout_failures = 3); the lock is audited with that address.
+	// auth_http: four wrong passwords from 127.0.0.9 lock the account
+	// (more than lockout_failures = 3); the lock is audited with that
+	// address.
 	victim := s.user(2)
-	for i := range 3 {
+	for i := range 4 {
 		d := &net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.9")}}
 		raw, err := d.Dial("tcp", n.addrs["imaps"])
 		if err != nil {

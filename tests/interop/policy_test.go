@@ -321,9 +321,11 @@ func TestPolicyReloadKeepsIMAPConnection(t *testing.T) {
 	}
 	other := s.user(1)
 	var wrong struct{ Answers []string }
-	s.pyJSON(&wrong, "imap-wrong-logins", "--addr", s.addrs["imaps"], "--user", other.Address, "--password", other.Password, "--count", "2")
-	if len(wrong.Answers) != 2 || !strings.Contains(wrong.Answers[1], "CONTACTADMIN") {
-		t.Errorf("with lockout_failures = 2 the second failure answered %q", wrong.Answers)
+	s.pyJSON(&wrong, "imap-wrong-logins", "--addr", s.addrs["imaps"], "--user", other.Address, "--password", other.Password, "--count", "3")
+	// More than lockout_failures consecutive failures lock (the rule as
+	// written: more than 12): the third.
+	if len(wrong.Answers) != 3 || strings.Contains(wrong.Answers[1], "CONTACTADMIN") || !strings.Contains(wrong.Answers[2], "CONTACTADMIN") {
+		t.Errorf("with lockout_failures = 2 the failures answered %q, want the third to lock", wrong.Answers)
 	}
 	// The connection opened before the reload still works.
 	if err := c.Noop().Wait(); err != nil {
