@@ -33,10 +33,10 @@ type lighthousePage struct {
 // at least 98 on every page, and the loading metrics the page itself
 // decides — first and largest contentful paint, speed index, layout shift
 // — each scored at least 0.9, under 100 KB in all. The performance score
-// is logged: its largest weight, total blocking time, measures long tasks
-// of the browser itself on these pages of a few KB of script, which on a
-// shared 2-core machine are the other processes' load; the README records
-// the score from a quiet run.
+// is logged, not required: its largest weight, total blocking time, moves
+// with the other processes' load on a shared 2-core machine (the README
+// records a quiet run, where the inbox and compose pages still lose points
+// on it).
 func TestLighthouse(t *testing.T) {
 	requireTool(t, "chromium")
 	requireTool(t, "node")
