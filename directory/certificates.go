@@ -19,9 +19,10 @@ type Certificates interface {
 }
 
 // PublishedCertificates returns dir's published certificates by primary
-// address, or none when the backend does not publish certificates.
+// address, or none when the backend (found through any wrappers) does not
+// publish certificates.
 func PublishedCertificates(ctx context.Context, dir Directory) (map[string][]byte, error) {
-	if cs, ok := dir.(Certificates); ok {
+	if cs, ok := As[Certificates](dir); ok {
 		return cs.AllCertificates(ctx)
 	}
 	return nil, nil

@@ -1,8 +1,11 @@
 package smtpd
 
+import "congvu/directory"
+
 // AliasDomains is implemented by a directory that accepts mail for domains
 // other than Config.LocalDomains: the old domain of a merged province
 // (directory/orgdb.Resolver), whose addresses it resolves to the new one.
+// It is found through directory wrappers (directory.As).
 type AliasDomains interface {
 	IsAliasDomain(domain string) bool
 }
@@ -13,6 +16,6 @@ func (s *Server) acceptsDomain(domain string) bool {
 	if s.isLocalDomain(domain) {
 		return true
 	}
-	ad, ok := s.dir.(AliasDomains)
+	ad, ok := directory.As[AliasDomains](s.dir)
 	return ok && ad.IsAliasDomain(domain)
 }

@@ -54,7 +54,7 @@ func cmdCert(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer w.Close()
-	certs, ok := w.(directory.Certificates)
+	certs, ok := directory.As[directory.Certificates](w)
 	if !ok {
 		return fmt.Errorf("the %s directory does not publish certificates", cfg.Directory.Backend)
 	}

@@ -156,23 +156,6 @@ func (r *Resolver) Close() error {
 	return errors.Join(r.Flush(ctx), r.Writer.Close(), r.db.Close())
 }
 
-// PutCertificate and Certificate pass through to a backend that publishes
-// certificates (directory.Certificates).
-func (r *Resolver) PutCertificate(ctx context.Context, address string, der []byte) error {
-	if c, ok := r.Writer.(directory.Certificates); ok {
-		return c.PutCertificate(ctx, address, der)
-	}
-	return directory.ErrInvalid.With(errors.New("the directory does not publish certificates"))
-}
-
-// Certificate implements directory.Certificates.
-func (r *Resolver) Certificate(ctx context.Context, address string) ([]byte, error) {
-	if c, ok := r.Writer.(directory.Certificates); ok {
-		return c.Certificate(ctx, address)
-	}
-	return nil, nil
-}
-
 // RenameAccount passes through to a backend that renames accounts
 // (directory.Renamer).
 func (r *Resolver) RenameAccount(ctx context.Context, oldAddress string, a directory.Account) error {
@@ -191,13 +174,6 @@ func (r *Resolver) DeleteUnit(ctx context.Context, code string) error {
 	return ErrManagedElsewhere
 }
 
-// AllCertificates implements directory.Certificates.
-func (r *Resolver) AllCertificates(ctx context.Context) (map[string][]byte, error) {
-	if c, ok := r.Writer.(directory.Certificates); ok {
-		return c.AllCertificates(ctx)
-	}
-	return nil, nil
-}
-
-// The resolver publishes certificates when its backend does.
-var _ directory.Certificates = (*Resolver)(nil)
+// Unwrap exposes the backend's optional capabilities (published
+// certificates) through the resolver (directory.As).
+func (r *Resolver) Unwrap() directory.Directory { return r.Writer }

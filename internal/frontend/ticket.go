@@ -124,10 +124,6 @@ func (d TicketDirectory) Authenticate(ctx context.Context, login, password strin
 	return acct, nil
 }
 
-// IsAliasDomain passes through to the wrapped directory (smtpd.AliasDomains):
-// without it, mail to the old domain of a merged province would be refused
-// as relaying by the SMTP server behind this wrapper.
-func (d TicketDirectory) IsAliasDomain(domain string) bool {
-	ad, ok := d.Directory.(interface{ IsAliasDomain(string) bool })
-	return ok && ad.IsAliasDomain(domain)
-}
+// Unwrap lets the backend's optional capabilities (alias domains,
+// published certificates) be found through this wrapper (directory.As).
+func (d TicketDirectory) Unwrap() directory.Directory { return d.Directory }

@@ -64,10 +64,6 @@ func (d ProtocolDirectory) Authenticate(ctx context.Context, login, password str
 	return a, nil
 }
 
-// IsAliasDomain passes through to a directory that accepts mail for the
-// old domain of a merged province (smtpd.AliasDomains): without it, the
-// SMTP server behind this wrapper would refuse such mail as relaying.
-func (d ProtocolDirectory) IsAliasDomain(domain string) bool {
-	ad, ok := d.Directory.(interface{ IsAliasDomain(string) bool })
-	return ok && ad.IsAliasDomain(domain)
-}
+// Unwrap lets the backend's optional capabilities (alias domains,
+// published certificates) be found through this wrapper (directory.As).
+func (d ProtocolDirectory) Unwrap() directory.Directory { return d.Directory }
