@@ -109,6 +109,14 @@ type checkSnapshot struct {
 	folders  []*folderRow
 	messages map[int64]map[uint32]messageRow
 	removals map[int64]map[uint32]bool
+	// seen is the per-reader \Seen of shared mailboxes (RFC 4314 §4).
+	seen []seenRow
+}
+
+type seenRow struct {
+	folderID int64
+	reader   string
+	uid      uint32
 }
 
 func (s *FileStore) checkUser(ctx context.Context, ur userRef, rep *CheckReport) error {
@@ -282,6 +290,21 @@ func readSnapshot(ctx context.Context, tx querier) (*checkSnapshot, error) {
 			snap.messages[fid] = map[uint32]messageRow{}
 		}
 		snap.messages[fid][m.uid] = m
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if rows, err = tx.QueryContext(ctx, "SELECT folder_id, reader, uid FROM seen"); err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var r seenRow
+		if err := rows.Scan(&r.folderID, &r.reader, &r.uid); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		snap.seen = append(snap.seen, r)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {

@@ -581,3 +581,52 @@ func TestCheckPassesOverMailboxBeingCreated(t *testing.T) {
 		t.Fatalf("check: %v\n%s", err, rep)
 	}
 }
+
+// A rebuild keeps each reader's own \Seen in a shared mailbox (RFC 4314
+// §4): the văn thư's colleagues would otherwise find every message they had
+// read unread again after an operator rebuilt the index.
+func TestRebuildKeepsReadersSeen(t *testing.T) {
+	s, dir := newStore(t)
+	ctx := context.Background()
+	unit := "skhcn@x.vn"
+	deliver(t, s, testMsg("cv1", "1"), Recipient{User: unit})
+	deliver(t, s, testMsg("cv2", "2"), Recipient{User: unit})
+	a, err := s.SharedMailbox(ctx, unit, "a@x.vn", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.SetFlags(ctx, "INBOX", []uint32{2}, FlagsAdd, []string{`\Seen`}, 0); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s2 := openStore(t, dir)
+	if err := s2.Rebuild(ctx); err != nil {
+		t.Fatal(err)
+	}
+	checkClean(t, s2)
+	for _, tc := range []struct {
+		reader string
+		unseen int
+	}{{"a@x.vn", 1}, {"b@x.vn", 2}} {
+		mb, err := s2.SharedMailbox(ctx, unit, tc.reader, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs, err := mb.Messages(ctx, "INBOX")
+		if err != nil {
+			t.Fatal(err)
+		}
+		unseen := 0
+		for _, m := range msgs {
+			if !slices.Contains(m.Flags, `\Seen`) {
+				unseen++
+			} else if tc.reader == "a@x.vn" && m.UID != 2 {
+				t.Errorf("%s: UID %d seen, want only 2", tc.reader, m.UID)
+			}
+		}
+		if unseen != tc.unseen {
+			t.Errorf("%s after rebuild: %d unseen, want %d", tc.reader, unseen, tc.unseen)
+		}
+	}
+}

@@ -231,6 +231,18 @@ func (u *userState) rebuildTx(ctx context.Context, tx *sql.Tx, old *checkSnapsho
 			return nil, err
 		}
 	}
+	// Readers of a shared mailbox keep their own \Seen of every message the
+	// old index knew that is still there with the same UID (a message that
+	// had to be renumbered was unknown to it, so no reader had seen it).
+	if old != nil {
+		for _, r := range old.seen {
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO seen (folder_id, reader, uid)
+				SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM messages WHERE folder_id = ?1 AND uid = ?3)`,
+				r.folderID, r.reader, r.uid); err != nil {
+				return nil, err
+			}
+		}
+	}
 	// The expunge log starts empty: it knows nothing before now, and the
 	// messages found are not \Recent.
 	if _, err := tx.ExecContext(ctx, "UPDATE folders SET expunge_floor = highest_modseq, first_recent_uid = uidnext"); err != nil {
