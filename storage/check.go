@@ -295,7 +295,16 @@ func readSnapshot(ctx context.Context, tx querier) (*checkSnapshot, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if rows, err = tx.QueryContext(ctx, "SELECT folder_id, reader, uid FROM seen"); err != nil {
+	// An index older than shared mailboxes (schema 3) has no seen table.
+	var seenTables int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'seen'").Scan(&seenTables); err != nil {
+		return nil, err
+	}
+	query := "SELECT folder_id, reader, uid FROM seen"
+	if seenTables == 0 {
+		query = "SELECT 0, '', 0 WHERE 0"
+	}
+	if rows, err = tx.QueryContext(ctx, query); err != nil {
 		return nil, err
 	}
 	for rows.Next() {
