@@ -338,7 +338,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	// tickets: nginx never sends one there.
 	mountAuthHTTP(cfg, r, adminMux, func(proto string) directory.Directory {
 		return twofactor.ProtocolDirectory{Directory: r.Dir, Store: secondFactor, Proto: proto}
-	}, tickets, log)
+	}, tickets, authHTTPCredentials(cfg, secondFactor.Enabled), log)
 	mountCluster(node, adminMux) // cluster.go
 	// Bind everything first so a port conflict fails start-up cleanly
 	// before any client was served.
