@@ -52,9 +52,10 @@ func mountAuthHTTP(cfg config.Config, r *Running, adminMux *http.ServeMux, dirFo
 	tickets *frontend.Tickets, creds *authcache.Cache, log *slog.Logger) {
 	route := func(ctx context.Context, acct *directory.Account, protocol string) (netip.AddrPort, error) {
 		listener := map[string]string{"imap": "imap_proxy", "pop3": "pop3_proxy", "smtp": "submission_proxy"}[protocol]
-		home := cfg.Cluster.HomeNode(acct.MailHost)
-		if cfg.Cluster.IsLocal(acct.MailHost) {
-			if n, ok := cfg.Cluster.Nodes[home]; ok {
+		cl := r.clusterCfg.Load() // the node table as last reloaded
+		home := cl.HomeNode(acct.MailHost)
+		if cl.IsLocal(acct.MailHost) {
+			if n, ok := cl.Nodes[home]; ok {
 				if a := nodeAddr(n, protocol); a != "" {
 					return netip.ParseAddrPort(a)
 				}
@@ -69,7 +70,7 @@ func mountAuthHTTP(cfg config.Config, r *Running, adminMux *http.ServeMux, dirFo
 			}
 			return ap, nil
 		}
-		n, ok := cfg.Cluster.Nodes[home]
+		n, ok := cl.Nodes[home]
 		if !ok {
 			return netip.AddrPort{}, fmt.Errorf("node %q of %s is not in cluster.nodes", home, acct.Address)
 		}
