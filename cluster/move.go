@@ -37,7 +37,19 @@ type MoveDeps struct {
 }
 
 // SetMoveDeps enables Move and the receiving handler.
-func (n *Node) SetMoveDeps(d MoveDeps) { n.move = d }
+func (n *Node) SetMoveDeps(d MoveDeps) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.move = d
+}
+
+// moveDeps is a copy of the move dependencies (SetNodes may replace the
+// admin addresses while the node runs).
+func (n *Node) moveDeps() MoveDeps {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.move
+}
 
 // Move moves a mailbox of this node to another node while the server
 // runs: a first copy while mail flows, then the mailbox is frozen (mail
@@ -47,7 +59,7 @@ func (n *Node) SetMoveDeps(d MoveDeps) { n.move = d }
 // is removed here. Anything failing before the directory changed leaves
 // the mailbox here, whole. progress receives one line per step.
 func (n *Node) Move(ctx context.Context, address, target string, progress func(string)) (err error) {
-	d := n.move
+	d := n.moveDeps()
 	if d.Files == nil || d.Writer == nil {
 		return errors.New("cluster: moving mailboxes is not set up")
 	}
@@ -137,7 +149,7 @@ func (n *Node) Move(ctx context.Context, address, target string, progress func(s
 	return nil
 }
 
-func (n *Node) storeDir() string { return n.move.Files.Dir() }
+func (n *Node) storeDir() string { return n.moveDeps().Files.Dir() }
 
 // peerClient talks to the receiving node's admin listener.
 type peerClient struct {
@@ -233,7 +245,7 @@ const maxTarEntry = 8 << 30
 // secret.
 func (n *Node) ReceiveHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		d := n.move
+		d := n.moveDeps()
 		auth := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if d.Files == nil || len(d.Secret) == 0 || subtle.ConstantTimeCompare([]byte(auth), d.Secret) != 1 {
 			http.Error(w, "forbidden", http.StatusForbidden)
@@ -363,7 +375,7 @@ func extract(body io.Reader, dir string, final bool) error {
 func (n *Node) MoveHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		auth := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if len(n.move.Secret) == 0 || subtle.ConstantTimeCompare([]byte(auth), n.move.Secret) != 1 {
+		if secret := n.moveDeps().Secret; len(secret) == 0 || subtle.ConstantTimeCompare([]byte(auth), secret) != 1 {
 			http.Error(w, "forbidden", http.StatusForbidden)
 			return
 		}

@@ -280,6 +280,24 @@ func (r routedRules) Plan(ctx context.Context, d sieve.Delivery) *sieve.Plan {
 
 func (r routedRules) Finish(ctx context.Context, p *sieve.Plan) { r.inner.Finish(ctx, p) }
 
+// SetNodes replaces the other nodes' addresses ([cluster.nodes] re-read
+// by `congvu reload`): relays and moves started after it use them. The
+// node's own name, its default node and the shared secret stay as
+// started.
+func (n *Node) SetNodes(peers map[string]Peer, admins map[string]string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.cfg.Peers = peers
+	n.move.Admins = admins
+}
+
+func (n *Node) peer(name string) (Peer, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	p, ok := n.cfg.Peers[name]
+	return p, ok
+}
+
 // Route is the queue's local delivery for a mailbox of another node (or a
 // frozen one): it relays msg to the home node. handled is false for
 // mailboxes stored here.
@@ -291,7 +309,7 @@ func (n *Node) Route(ctx context.Context, acct *directory.Account, from, rcpt st
 	if home == n.cfg.Self {
 		return false, nil
 	}
-	peer, ok := n.cfg.Peers[home]
+	peer, ok := n.peer(home)
 	if !ok || peer.Relay == "" {
 		return true, ErrNodeUnavailable.With(fmt.Errorf("cluster: node %q of %s has no relay address in cluster.nodes", home, acct.Address))
 	}

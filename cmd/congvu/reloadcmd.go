@@ -61,7 +61,7 @@ func handleReload(ctx context.Context, r *server.Running, reload func() (config.
 					log.Error("reload refused, keeping the running configuration", "err", err)
 					continue
 				}
-				log.Info("configuration reloaded (policy section applied; other sections need a restart)")
+				log.Info("configuration reloaded", "applied", server.ReloadApplies)
 			}
 		}
 	}()

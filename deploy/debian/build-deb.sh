@@ -47,7 +47,7 @@ Architecture: $arch
 Maintainer: congvu <postmaster@localhost>
 Installed-Size: $size
 Depends: libc6 (>= 2.34), adduser | passwd
-Recommends: nginx, libnginx-mod-mail
+Recommends: nginx, libnginx-mod-mail, libnginx-mod-stream
 Suggests: slapd, ldap-utils
 Section: mail
 Priority: optional

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"congvu/directory"
+	"congvu/internal/authcache"
 	"congvu/internal/mailerr"
 	"congvu/internal/tlsutil"
 	"congvu/policy"
@@ -44,6 +45,9 @@ func TestReadProxyHeader(t *testing.T) {
 		{"v1 tcp4", "PROXY TCP4 203.0.113.7 10.0.0.1 50000 993\r\na1 LOGIN", "203.0.113.7:50000", false, false, "a1 LOGIN"},
 		{"v1 tcp6", "PROXY TCP6 2001:db8::7 2001:db8::1 40000 143\r\n", "[2001:db8::7]:40000", false, false, ""},
 		{"v1 unknown", "PROXY UNKNOWN whatever\r\nx", "", true, false, "x"},
+		// nginx's mail module behind its stream module on a Unix socket.
+		{"v1 unix destination", "PROXY TCP4 203.0.113.7 unix:/run/congvu-mail/imap.sock 50000 0\r\n", "203.0.113.7:50000", false, false, ""},
+		{"v1 other destination", "PROXY TCP4 203.0.113.7 pipe:/x 50000 0\r\n", "", false, true, ""},
 		{"v1 family mismatch", "PROXY TCP4 2001:db8::7 10.0.0.1 1 2\r\n", "", false, true, ""},
 		{"v1 leading zero port", "PROXY TCP4 1.2.3.4 5.6.7.8 080 1\r\n", "", false, true, ""},
 		{"v1 no CRLF", "PROXY TCP4 1.2.3.4 5.6.7.8 80 1\n", "", false, true, ""},
@@ -83,6 +87,7 @@ func FuzzReadProxyHeader(f *testing.F) {
 	f.Add([]byte("PROXY TCP4 203.0.113.7 10.0.0.1 50000 993\r\n"))
 	f.Add([]byte("PROXY TCP6 2001:db8::7 2001:db8::1 40000 143\r\nabc"))
 	f.Add([]byte("PROXY UNKNOWN\r\n"))
+	f.Add([]byte("PROXY TCP4 203.0.113.7 unix:/run/nginx-congvu-imaps.sock 50000 0\r\n"))
 	f.Add(append(append([]byte{}, v2Signature...), 0x21, 0x11, 0, 12, 1, 2, 3, 4, 5, 6, 7, 8, 0, 1, 0, 2))
 	f.Add(append(append([]byte{}, v2Signature...), 0x21, 0x21, 0xff, 0xff))
 	f.Fuzz(func(t *testing.T, in []byte) {
@@ -91,7 +96,8 @@ func FuzzReadProxyHeader(f *testing.F) {
 		if err != nil || h.Local {
 			return
 		}
-		if !h.Source.IsValid() || !h.Dst.IsValid() {
+		// The destination may be nginx's Unix socket (not an address).
+		if !h.Source.IsValid() || (!h.Dst.IsValid() && !strings.Contains(string(in), " unix:")) {
 			t.Fatalf("accepted %q with invalid addresses %+v", in, h)
 		}
 		if h.Source.Addr().Zone() != "" {
@@ -394,5 +400,66 @@ func TestTickets(t *testing.T) {
 	}
 	if _, err := dir.Authenticate(ctx, "nva@angiang.gov.vn", "Đúng-mật-khẩu 1+2%"); err != nil {
 		t.Errorf("password still works: %v", err)
+	}
+}
+
+// countingDir counts password checks.
+type countingDir struct {
+	fakeDir
+	checks *int
+}
+
+func (d countingDir) Authenticate(ctx context.Context, login, pass string) (*directory.Account, error) {
+	*d.checks++
+	return d.fakeDir.Authenticate(ctx, login, pass)
+}
+
+// Behind nginx every client connection is an auth_http request: a
+// verified password is remembered (as the IMAP server does), so a mail
+// client reconnecting does not pay argon2id each time, while the policy
+// still sees every login and a wrong or changed password goes to the
+// directory.
+func TestAuthHTTPRemembersVerifiedPasswords(t *testing.T) {
+	changed := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	acct := &directory.Account{Address: "nva@angiang.gov.vn", State: directory.StateActive, PasswordChanged: changed}
+	checks := 0
+	dir := countingDir{fakeDir{accts: map[string]*directory.Account{acct.Address: acct}}, &checks}
+	pol := &recordingPolicy{}
+	h := AuthHTTP(AuthDeps{Dir: dir, Policy: pol, Creds: authcache.New(time.Minute, 10),
+		Route: func(context.Context, *directory.Account, string) (netip.AddrPort, error) {
+			return netip.MustParseAddrPort("10.0.0.12:1143"), nil
+		}})
+	ask := func(pass string) string {
+		r := httptest.NewRequest("GET", "/auth", nil)
+		for k, v := range map[string]string{"Auth-Method": "plain", "Auth-Protocol": "imap", "Auth-User": acct.Address,
+			"Auth-Pass": pass, "Client-IP": "203.0.113.7"} {
+			r.Header.Set(k, v)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Header().Get("Auth-Status")
+	}
+	good := "%C4%90%C3%BAng-m%E1%BA%ADt-kh%E1%BA%A9u%201+2%25"
+	for i := range 3 {
+		if st := ask(good); st != "OK" {
+			t.Fatalf("login %d: %q", i, st)
+		}
+	}
+	if checks != 1 {
+		t.Errorf("three logins with the same password: %d password checks, want 1", checks)
+	}
+	if n := strings.Count(strings.Join(pol.calls, ";"), "after "); n != 3 {
+		t.Errorf("the policy saw %d of 3 logins: %q", n, pol.calls)
+	}
+	if st := ask("wrong"); st == "OK" || checks != 2 {
+		t.Errorf("wrong password: %q after %d checks (it must reach the directory)", st, checks)
+	}
+	acct.PasswordChanged = changed.Add(time.Hour) // changed on the web since
+	if st := ask(good); st != "OK" || checks != 3 {
+		t.Errorf("after a password change: %q after %d checks (the old entry must not be used)", st, checks)
+	}
+	acct.State = directory.StateLocked
+	if st := ask(good); st == "OK" {
+		t.Errorf("locked account logged in from the cache: %q", st)
 	}
 }

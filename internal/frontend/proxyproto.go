@@ -91,12 +91,18 @@ func readV1(r *bufio.Reader) (ProxyHeader, error) {
 	}
 	src, err1 := netip.ParseAddr(f[2])
 	dst, err2 := netip.ParseAddr(f[3])
+	if err2 != nil && strings.HasPrefix(f[3], "unix:") {
+		// nginx's mail module listening on a Unix socket (behind its
+		// stream module, deploy/nginx/congvu-mail.conf) writes that
+		// socket's path as the destination. Only the source is used.
+		dst, err2 = netip.Addr{}, nil
+	}
 	sp, err3 := parsePort(f[4])
 	dp, err4 := parsePort(f[5])
 	if err := errors.Join(err1, err2, err3, err4); err != nil {
 		return ProxyHeader{}, fmt.Errorf("frontend: PROXY v1: %w", err)
 	}
-	if src.Is4() != (f[1] == "TCP4") || dst.Is4() != (f[1] == "TCP4") || src.Zone() != "" || dst.Zone() != "" {
+	if src.Is4() != (f[1] == "TCP4") || (dst.IsValid() && dst.Is4() != (f[1] == "TCP4")) || src.Zone() != "" || dst.Zone() != "" {
 		return ProxyHeader{}, fmt.Errorf("frontend: PROXY v1 address family mismatch in %q", line)
 	}
 	return ProxyHeader{Source: netip.AddrPortFrom(src, sp), Dst: netip.AddrPortFrom(dst, dp)}, nil

@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
+	"strings"
 
 	"congvu/cluster"
 	"congvu/internal/config"
@@ -43,11 +45,7 @@ func startCluster(cfg config.Config, r *Running, mp *mailParts, tlsCfg *tls.Conf
 			return nil, nil, fmt.Errorf("cluster.ca_file %s: no certificate", cl.CAFile)
 		}
 	}
-	peers := map[string]cluster.Peer{}
-	for name, n := range cl.Nodes {
-		host, _, _ := net.SplitHostPort(n.Relay)
-		peers[name] = cluster.Peer{Relay: n.Relay, RelayName: cmp.Or(n.RelayName, host)}
-	}
+	peers, admins := clusterPeers(cl)
 	node := cluster.New(cluster.Config{Self: cl.Node, DefaultNode: cl.DefaultNode, Peers: peers, Dir: r.Dir,
 		Local: r.Store, Enqueue: mp.enqueueFunc(), MaxBytes: cfg.SMTP.MaxMessageBytes,
 		Relay:  &cluster.Client{Node: cl.Node, Secret: secret, TLS: trust},
@@ -60,10 +58,6 @@ func startCluster(cfg config.Config, r *Running, mp *mailParts, tlsCfg *tls.Conf
 		})
 	if err != nil {
 		return nil, nil, err
-	}
-	admins := map[string]string{}
-	for name, n := range cl.Nodes {
-		admins[name] = n.Admin
 	}
 	node.SetMoveDeps(cluster.MoveDeps{Files: r.Store, Writer: r.Dir, Admins: admins, Secret: secret,
 		RetryQueue: func(ctx context.Context) {
@@ -98,4 +92,63 @@ func (r *Running) clusterParts(node *cluster.Node, relay *cluster.RelayServer) c
 		return clusterParts{hooks: r.Policy, store: r.Store}
 	}
 	return clusterParts{hooks: node.Hooks(r.Policy), store: node.Store(), relay: relay.ServeTLS, closeRly: relay.Close}
+}
+
+// clusterPeers are the nodes' relay and admin addresses.
+func clusterPeers(cl config.Cluster) (map[string]cluster.Peer, map[string]string) {
+	peers, admins := map[string]cluster.Peer{}, map[string]string{}
+	for name, n := range cl.Nodes {
+		host, _, _ := net.SplitHostPort(n.Relay)
+		peers[name] = cluster.Peer{Relay: n.Relay, RelayName: cmp.Or(n.RelayName, host)}
+		admins[name] = n.Admin
+	}
+	return peers, admins
+}
+
+// checkClusterReload refuses a reload that changes what a running node
+// cannot change: its own name and default node (they decide which
+// mailboxes are stored here: a change means mailboxes to move first), the
+// shared secret and CA file (every node must switch at the same moment,
+// or relays, moves and nginx's login tickets between them fail), and the
+// proxy networks (fixed in the listeners). The node table itself —
+// adding a node, a node's new addresses — is applied by reloadCluster.
+func (r *Running) checkClusterReload(next config.Cluster) error {
+	cur := r.clusterCfg.Load()
+	var changed []string
+	for name, differs := range map[string]bool{
+		"cluster.node":           cur.Node != next.Node,
+		"cluster.default_node":   cur.DefaultNode != next.DefaultNode,
+		"cluster.secret_file":    cur.SecretFile != next.SecretFile,
+		"cluster.ca_file":        cur.CAFile != next.CAFile,
+		"cluster.proxy_networks": strings.Join(cur.ProxyNetworks, " ") != strings.Join(next.ProxyNetworks, " "),
+	} {
+		if differs {
+			changed = append(changed, name)
+		}
+	}
+	_, listed := cur.Nodes[cur.Node]
+	if _, still := next.Nodes[next.Node]; listed && !still {
+		return fmt.Errorf("cluster.nodes no longer lists this node (%s)", next.Node)
+	}
+	if len(changed) > 0 {
+		slices.Sort(changed)
+		return fmt.Errorf("%s changed: that needs a restart (docs/operations.md §6)", strings.Join(changed, ", "))
+	}
+	return nil
+}
+
+// reloadCluster applies a re-read [cluster] table: auth_http answers
+// with the new nodes' addresses, relays and mailbox moves go to them.
+func (r *Running) reloadCluster(next config.Cluster) {
+	cur := r.clusterCfg.Load()
+	merged := *cur
+	merged.Nodes = next.Nodes
+	r.clusterCfg.Store(&merged)
+	if r.cluster != nil {
+		peers, admins := clusterPeers(merged)
+		r.cluster.SetNodes(peers, admins)
+	}
+	if len(next.Nodes) != len(cur.Nodes) {
+		r.log.Info("cluster: node table reloaded", "nodes", len(next.Nodes), "before", len(cur.Nodes))
+	}
 }

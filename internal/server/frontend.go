@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"congvu/directory"
+	"congvu/internal/authcache"
 	"congvu/internal/config"
 	"congvu/internal/frontend"
 )
@@ -48,12 +49,13 @@ func proxyListeners(cfg config.Config, imaps, pop3s, submissions func(net.Listen
 // mountAuthHTTP serves nginx's auth_http requests at /auth on the admin
 // listener (operators' network only; nginx runs there).
 func mountAuthHTTP(cfg config.Config, r *Running, adminMux *http.ServeMux, dirFor func(string) directory.Directory,
-	tickets *frontend.Tickets, log *slog.Logger) {
+	tickets *frontend.Tickets, creds *authcache.Cache, log *slog.Logger) {
 	route := func(ctx context.Context, acct *directory.Account, protocol string) (netip.AddrPort, error) {
 		listener := map[string]string{"imap": "imap_proxy", "pop3": "pop3_proxy", "smtp": "submission_proxy"}[protocol]
-		home := cfg.Cluster.HomeNode(acct.MailHost)
-		if cfg.Cluster.IsLocal(acct.MailHost) {
-			if n, ok := cfg.Cluster.Nodes[home]; ok {
+		cl := r.clusterCfg.Load() // the node table as last reloaded
+		home := cl.HomeNode(acct.MailHost)
+		if cl.IsLocal(acct.MailHost) {
+			if n, ok := cl.Nodes[home]; ok {
 				if a := nodeAddr(n, protocol); a != "" {
 					return netip.ParseAddrPort(a)
 				}
@@ -68,7 +70,7 @@ func mountAuthHTTP(cfg config.Config, r *Running, adminMux *http.ServeMux, dirFo
 			}
 			return ap, nil
 		}
-		n, ok := cfg.Cluster.Nodes[home]
+		n, ok := cl.Nodes[home]
 		if !ok {
 			return netip.AddrPort{}, fmt.Errorf("node %q of %s is not in cluster.nodes", home, acct.Address)
 		}
@@ -79,7 +81,7 @@ func mountAuthHTTP(cfg config.Config, r *Running, adminMux *http.ServeMux, dirFo
 		// A node that is down: a temporary answer now, not nginx's error.
 		return ap, frontend.CheckReachable(ctx, ap, time.Second)
 	}
-	adminMux.Handle("GET /auth", frontend.AuthHTTP(frontend.AuthDeps{Dir: r.Dir, DirFor: dirFor, Policy: r.Policy, Route: route, Tickets: tickets,
+	adminMux.Handle("GET /auth", frontend.AuthHTTP(frontend.AuthDeps{Dir: r.Dir, DirFor: dirFor, Policy: r.Policy, Route: route, Tickets: tickets, Creds: creds,
 		Logger: log.With("component", "auth_http"), Wait: time.Duration(cfg.Cluster.AuthWaitSeconds) * time.Second}))
 }
 
@@ -106,4 +108,21 @@ func loginTickets(cfg config.Config) *frontend.Tickets {
 		}
 	}
 	return frontend.NewTickets(key)
+}
+
+// authHTTPCredentials is auth_http's memory of verified passwords, under
+// the IMAP server's rules (internal/authcache): none on an LDAP directory,
+// which changes passwords and states behind congvu's back, and never for
+// accounts with two-factor sign-in, whose app passwords can be revoked at
+// any time.
+func authHTTPCredentials(cfg config.Config, twoFactorOn func(ctx context.Context, address string) (bool, error)) *authcache.Cache {
+	if cfg.Directory.Backend == "ldap" {
+		return nil
+	}
+	c := authcache.New(5*time.Minute, 100_000)
+	c.Allow = func(ctx context.Context, address string) (bool, error) {
+		on, err := twoFactorOn(ctx, address)
+		return !on, err
+	}
+	return c
 }

@@ -73,6 +73,9 @@ type Running struct {
 	certs *certs.Manager                  // the certificate listeners present
 	// cluster routes mail and logins by home node; nil for one node.
 	cluster *cluster.Node
+	// clusterCfg is [cluster] as auth_http routes by it; Reload swaps in
+	// a new node table (reloadCluster, cluster.go).
+	clusterCfg atomic.Pointer[config.Cluster]
 	// trust is the signature trust store, reread by Reload (nil when
 	// verification is off).
 	trust *smime.TrustStore
@@ -103,6 +106,7 @@ func NewLogger(cfg config.Log, w io.Writer) *slog.Logger {
 func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	started := &Running{Addrs: map[string]string{}, log: log, errc: make(chan error, 16)}
 	r = started
+	started.clusterCfg.Store(&cfg.Cluster)
 	defer func() {
 		// Every error return sets r to nil; close what was opened through
 		// the Running made here, not through the named result.
@@ -338,7 +342,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	// tickets: nginx never sends one there.
 	mountAuthHTTP(cfg, r, adminMux, func(proto string) directory.Directory {
 		return twofactor.ProtocolDirectory{Directory: r.Dir, Store: secondFactor, Proto: proto}
-	}, tickets, log)
+	}, tickets, authHTTPCredentials(cfg, secondFactor.Enabled), log)
 	mountCluster(node, adminMux) // cluster.go
 	// Bind everything first so a port conflict fails start-up cleanly
 	// before any client was served.
@@ -487,9 +491,15 @@ func (r *Running) Wait(ctx context.Context) error {
 }
 
 // Reload applies a re-read configuration while serving: the [policy]
-// section, the DKIM keys and the TLS certificate on disk take effect at
-// once (connections stay open); other sections need a restart.
+// section, the [cluster.nodes] table, the DKIM keys, the TLS certificate
+// and trust anchors on disk take effect at once (connections stay open);
+// other sections need a restart (ReloadApplies says so in the log). A
+// change to [cluster] that cannot be applied live refuses the whole
+// reload before anything is applied.
 func (r *Running) Reload(cfg config.Config) error {
+	if err := r.checkClusterReload(cfg.Cluster); err != nil {
+		return err
+	}
 	// DKIM keys made by `congvu dkim keygen` since start; the keys_path
 	// itself is fixed until restart.
 	if err := r.dkim.Reload(); err != nil {
@@ -508,8 +518,16 @@ func (r *Running) Reload(cfg config.Config) error {
 	for _, p := range r.published {
 		p.Forget()
 	}
-	return r.Policy.Reload(cfg.Policy, cfg.Server.LocalDomains)
+	if err := r.Policy.Reload(cfg.Policy, cfg.Server.LocalDomains); err != nil {
+		return err
+	}
+	r.reloadCluster(cfg.Cluster)
+	return nil
 }
+
+// ReloadApplies is what Reload applies, for the log line after it.
+const ReloadApplies = "policy, [cluster.nodes], TLS certificate, DKIM keys, signature trust anchors, address-book caches; " +
+	"other sections (listeners, storage, directory, limits…) need a restart"
 
 // Close stops listeners first, then the store and directory.
 func (r *Running) Close() error {

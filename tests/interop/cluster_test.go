@@ -40,7 +40,7 @@ type clusterNode struct {
 	cfgPath string
 	cmd     *exec.Cmd
 	exited  chan error
-	stderr  *bytes.Buffer
+	stderr  *lockedBuffer
 	addrs   map[string]string
 }
 
@@ -229,7 +229,7 @@ func (n *clusterNode) start() {
 	n.t.Helper()
 	ready := filepath.Join(n.dir, "ready.json")
 	os.Remove(ready)
-	n.stderr = &bytes.Buffer{}
+	n.stderr = &lockedBuffer{}
 	n.cmd = exec.Command(binaryPath, "serve", "--config", n.cfgPath, "--ready-file", ready)
 	n.cmd.Stderr = n.stderr
 	if err := n.cmd.Start(); err != nil {
@@ -461,8 +461,8 @@ func TestThreeNodeCluster(t *testing.T) {
 
 // addNode adds a node to the running cluster as docs/operations.md
 // ("Adding a node") says: the new node gets the whole [cluster.nodes]
-// table and starts; every other node gets the new entry and is restarted,
-// one at a time.
+// table and starts; every other node gets the new entry and runs
+// `congvu reload` — no restart, so no session of theirs is cut.
 func (e *clusterEnv) addNode(name, ip string) *clusterNode {
 	e.t.Helper()
 	e.members[name] = e.member(ip)
@@ -470,12 +470,43 @@ func (e *clusterEnv) addNode(name, ip string) *clusterNode {
 	n.start()
 	for _, old := range []string{"node1", "node2", "node3"} {
 		o := e.nodes[old]
+		pid := o.cmd.Process.Pid
 		editConfigFile(e.t, o.cfgPath, func(c *config.Config) { c.Cluster.Nodes[name] = e.member(ip) })
-		o.stop()
-		o.start()
+		reloads := strings.Count(o.stderr.String(), "configuration reloaded")
+		if out, err := run(e.t, nil, binaryPath, "reload", "--config", o.cfgPath); err != nil {
+			e.t.Fatalf("congvu reload on %s: %v\n%s", old, err, out)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for strings.Count(o.stderr.String(), "configuration reloaded") == reloads {
+			if time.Now().After(deadline) {
+				e.t.Fatalf("%s did not reload within 30 s:\n%s", old, o.stderr)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if o.cmd.Process.Pid != pid || o.exited == nil {
+			e.t.Fatalf("%s restarted instead of reloading", old)
+		}
 	}
 	e.nodes[name] = n
 	return n
+}
+
+// lockedBuffer collects a process's output while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func plainAuth(a account) sasl.Client { return sasl.NewPlainClient("", a.Address, a.Password) }

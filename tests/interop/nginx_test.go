@@ -37,11 +37,26 @@ func startNginx(t *testing.T, authHTTP, certFile, keyFile string) *nginxProxy {
 	if _, err := os.Stat(module); err != nil {
 		t.Fatalf("%s missing: install libnginx-mod-mail (deploy/test.sh does)", module)
 	}
+	const streamModule = "/usr/lib/nginx/modules/ngx_stream_module.so"
+	if _, err := os.Stat(streamModule); err != nil {
+		t.Fatalf("%s missing: install libnginx-mod-stream (deploy/test.sh does)", streamModule)
+	}
 	shipped, err := os.ReadFile("../../deploy/nginx/congvu-mail.conf")
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := &nginxProxy{dir: t.TempDir(), addrs: map[string]string{}, done: make(chan struct{})}
+	// The Unix sockets between nginx's stream and mail modules: in a
+	// directory its workers (nobody when the test runs as root) may enter,
+	// with a short path (it travels in a PROXY header line).
+	sockets, err := os.MkdirTemp("", "ngx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(sockets) })
+	if err := os.Chmod(sockets, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	conf := string(shipped)
 	names := map[string]string{"993": "imaps", "143": "imap", "995": "pop3s", "110": "pop3", "465": "submissions", "587": "submission"}
 	var held []net.Listener // closed once all are chosen, so no port comes twice
@@ -67,14 +82,16 @@ func startNginx(t *testing.T, authHTTP, certFile, keyFile string) *nginxProxy {
 		"auth_http 10.0.0.11:8081/auth;":                     "auth_http " + authHTTP + "/auth;",
 		"ssl_certificate     /etc/congvu/tls/fullchain.pem;": "ssl_certificate " + certFile + ";",
 		"ssl_certificate_key /etc/congvu/tls/privkey.pem;":   "ssl_certificate_key " + keyFile + ";",
+		// The Unix sockets between the stream and mail modules.
+		"unix:/run/nginx-congvu-": "unix:" + sockets + "/",
 	} {
 		if !strings.Contains(conf, old) {
 			t.Fatalf("deploy/nginx/congvu-mail.conf has no %q", old)
 		}
 		conf = strings.ReplaceAll(conf, old, new)
 	}
-	conf = fmt.Sprintf("load_module %s;\nworker_processes 1;\npid %s/nginx.pid;\nerror_log %s/error.log info;\nevents { worker_connections 512; }\n",
-		module, n.dir, n.dir) + conf
+	conf = fmt.Sprintf("load_module %s;\nload_module %s;\nworker_processes 1;\npid %s/nginx.pid;\nerror_log %s/error.log info;\nevents { worker_connections 512; }\n",
+		module, streamModule, n.dir, n.dir) + conf
 	path := filepath.Join(n.dir, "nginx.conf")
 	os.WriteFile(path, []byte(conf), 0o644)
 	if out, err := exec.Command("nginx", "-t", "-p", n.dir, "-c", path, "-e", filepath.Join(n.dir, "error.log")).CombinedOutput(); err != nil {

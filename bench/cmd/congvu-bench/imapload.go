@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -94,6 +95,14 @@ func newRecorder() *recorder {
 	return &recorder{lat: map[string][]time.Duration{}, errs: map[string]int{}}
 }
 
+// fail counts an error of command op that f did not return.
+func (r *recorder) fail(op string, err error) {
+	r.errs[op]++
+	if r.firstErr == nil {
+		r.firstErr = fmt.Errorf("%s: %w", op, err)
+	}
+}
+
 // do times f as command op; it returns f's error.
 func (r *recorder) do(op string, f func() error) error {
 	t0 := time.Now()
@@ -112,13 +121,27 @@ func (r *recorder) do(op string, f func() error) error {
 // runIMAPLoad runs clients concurrent clients against t for d; client i logs
 // in as user i (mod the number of users).
 func runIMAPLoad(t imapTarget, clients int, d time.Duration, seed uint64) imapLoadResult {
-	res := imapLoadResult{Target: t.Name, Clients: clients, PerOp: map[string]opStats{}}
+	recs := newRecorders(clients)
+	secs := driveIMAPLoad(t, recs, d, seed)
+	return summarizeIMAPLoad(t.Name, recs, secs)
+}
+
+func newRecorders(n int) []*recorder {
+	recs := make([]*recorder, n)
+	for i := range recs {
+		recs[i] = newRecorder()
+	}
+	return recs
+}
+
+// driveIMAPLoad runs one client per recorder against t for d, adding to
+// the recorders (so alternating runs against two targets can be summed);
+// it returns the seconds it took.
+func driveIMAPLoad(t imapTarget, recs []*recorder, d time.Duration, seed uint64) float64 {
 	deadline := time.Now().Add(d)
 	start := time.Now()
-	recs := make([]*recorder, clients)
 	var wg sync.WaitGroup
-	for i := range clients {
-		recs[i] = newRecorder()
+	for i := range recs {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(seed, uint64(i)))
 			u := t.Users[i%len(t.Users)]
@@ -130,7 +153,12 @@ func runIMAPLoad(t imapTarget, clients int, d time.Duration, seed uint64) imapLo
 		})
 	}
 	wg.Wait()
-	res.Seconds = time.Since(start).Seconds()
+	return time.Since(start).Seconds()
+}
+
+// summarizeIMAPLoad turns recorders that ran for secs into figures.
+func summarizeIMAPLoad(name string, recs []*recorder, secs float64) imapLoadResult {
+	res := imapLoadResult{Target: name, Clients: len(recs), PerOp: map[string]opStats{}, Seconds: secs}
 	for _, op := range imapOps {
 		var all []time.Duration
 		st := opStats{}
@@ -216,7 +244,11 @@ func imapCycle(c *imapclient.Client, rec *recorder, rng *rand.Rand) error {
 		return err
 	}
 	if n == 0 {
-		return fmt.Errorf("INBOX is empty")
+		// The workload needs mail: count it, or a run against an empty
+		// INBOX would look like a fast server.
+		err := errors.New("INBOX is empty")
+		rec.fail(opSelect, err)
+		return err
 	}
 	if err := rec.do(opFetchHeaders, func() error {
 		var set imap.SeqSet

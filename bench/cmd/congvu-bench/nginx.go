@@ -26,43 +26,123 @@ type nginxResults struct {
 	IMAPProxied   imapLoadResult `json:"imap_proxied"`
 	SubmitDirect  loadResult     `json:"submission_direct"`
 	SubmitProxied loadResult     `json:"submission_proxied"`
+	// Rounds is how many alternating slices each figure sums: direct and
+	// through nginx take turns, so other load on the machine falls on both.
+	Rounds int `json:"rounds"`
+	// CPU seconds used during the runs: congvu's and nginx's.
+	IMAPDirectCPU    float64 `json:"imap_direct_congvu_cpu_s"`
+	IMAPProxiedCPU   float64 `json:"imap_proxied_congvu_cpu_s"`
+	IMAPNginxCPU     float64 `json:"imap_proxied_nginx_cpu_s"`
+	SubmitDirectCPU  float64 `json:"submission_direct_congvu_cpu_s"`
+	SubmitProxiedCPU float64 `json:"submission_proxied_congvu_cpu_s"`
+	SubmitNginxCPU   float64 `json:"submission_proxied_nginx_cpu_s"`
 }
 
 // nginxPort is where the shipped configuration listens for each service.
 var nginxPorts = map[string]string{"993": "imaps", "465": "submissions"}
 
+// nginxRounds is how many turns direct and nginx take at each load.
+const nginxRounds = 4
+
 // runNginxPart starts congvu with its proxy listeners and nginx in front,
-// then runs the IMAP mixed workload and an authenticated submission load
-// through nginx and directly, one after the other.
+// gives the mixed-workload users an INBOX, then runs the IMAP mixed
+// workload and an authenticated submission load directly and through
+// nginx, in alternating slices.
 func runNginxPart(tmp, congvuBin string, sizes imapSizes, budget time.Duration, cleanups *[]func()) (*nginxResults, error) {
 	if _, err := exec.LookPath("nginx"); err != nil {
-		return nil, fmt.Errorf("nginx not installed (apt-get install nginx libnginx-mod-mail)")
+		return nil, fmt.Errorf("nginx not installed (apt-get install nginx libnginx-mod-mail libnginx-mod-stream)")
 	}
 	dir := filepath.Join(tmp, "nginx-congvu")
-	s, err := startCongvuArgs(congvuBin, dir, "quickstart", "--dir", filepath.Join(dir, "demo"),
-		"--imap-proxy-addr", "127.0.0.1:0", "--submission-proxy-addr", "127.0.0.1:0", "--pop3-proxy-addr", "127.0.0.1:0")
+	args := []string{"quickstart", "--dir", filepath.Join(dir, "demo"),
+		"--imap-proxy-addr", "127.0.0.1:0", "--submission-proxy-addr", "127.0.0.1:0", "--pop3-proxy-addr", "127.0.0.1:0"}
+	s, err := startCongvuArgs(congvuBin, dir, args...)
 	if err != nil {
 		return nil, err
 	}
-	*cleanups = append(*cleanups, s.proc.stop)
+	s.proc.stop()
 	if s.users, err = readOfficials(filepath.Join(dir, "demo", "demo-accounts.csv")); err != nil {
 		return nil, err
 	}
+	clients := sizes.Clients[0]
+	if len(s.users) < clients+1 {
+		return nil, fmt.Errorf("demo has %d officials, need %d", len(s.users), clients+1)
+	}
+	// The mixed workload reads, flags and searches mail: every load user
+	// gets the same INBOX as in the IMAP part.
+	logf("nginx: importing a %d-message INBOX for %d users", sizes.MailboxMessages, clients)
+	_, domain, _ := strings.Cut(s.users[0].Address, "@")
+	people := make([]string, 0, len(s.users))
+	for _, u := range s.users {
+		people = append(people, u.Address)
+	}
+	now := time.Now().UTC().Truncate(24 * time.Hour)
+	mixed := filepath.Join(dir, "corpus")
+	if _, err := writeMaildir(mixed, &corpus{seed: 1, domain: domain, people: people}, sizes.MailboxMessages,
+		now.AddDate(0, -6, 0), now.Add(-time.Hour)); err != nil {
+		return nil, err
+	}
+	for _, u := range s.users[:clients] {
+		if _, err := runMeasured(filepath.Join(dir, "import.log"), congvuBin, "storage", "import-maildir",
+			"--config", s.config(), "--user", u.Address, mixed); err != nil {
+			return nil, err
+		}
+	}
+	users := s.users
+	if s, err = startCongvuArgs(congvuBin, dir, args...); err != nil {
+		return nil, err
+	}
+	s.users = users
+	*cleanups = append(*cleanups, s.proc.stop)
 	ng, err := startBenchNginx(filepath.Join(tmp, "nginx"), s.addrs["admin"],
 		filepath.Join(dir, "demo", "tls-cert.pem"), filepath.Join(dir, "demo", "tls-key.pem"))
 	if err != nil {
 		return nil, err
 	}
 	*cleanups = append(*cleanups, ng.stop)
-	res := &nginxResults{}
-	clients := sizes.Clients[0]
-	logf("IMAP mixed workload, %d clients, directly and through nginx", clients)
-	res.IMAPDirect = runIMAPLoad(imapTarget{Name: "direct", Addr: s.addrs["imaps"], Users: s.users}, clients, sizes.PointTime, 7)
-	res.IMAPProxied = runIMAPLoad(imapTarget{Name: "nginx", Addr: ng.addrs["imaps"], Users: s.users}, clients, sizes.PointTime, 7)
-	logf("submission (implicit TLS, AUTH), 20 sessions, directly and through nginx")
-	res.SubmitDirect = runSubmissionLoad("direct", s.addrs["submissions"], s.users, 20, budget)
-	res.SubmitProxied = runSubmissionLoad("nginx", ng.addrs["submissions"], s.users, 20, budget)
+	res := &nginxResults{Rounds: nginxRounds}
+	slice := max(sizes.PointTime/nginxRounds, 2*time.Second)
+	cpu := func(pid int, f func()) float64 {
+		before := treeCPU(pid)
+		f()
+		return treeCPU(pid) - before
+	}
+
+	logf("IMAP mixed workload, %d clients, directly and through nginx (%d turns of %v each)", clients, nginxRounds, slice)
+	direct := imapTarget{Name: "direct", Addr: s.addrs["imaps"], Users: s.users}
+	proxied := imapTarget{Name: "nginx", Addr: ng.addrs["imaps"], Users: s.users}
+	recD, recP := newRecorders(clients), newRecorders(clients)
+	var secsD, secsP float64
+	for round := range nginxRounds {
+		seed := uint64(7 + round)
+		res.IMAPDirectCPU += cpu(s.pid(), func() { secsD += driveIMAPLoad(direct, recD, slice, seed) })
+		ngBefore := treeCPU(ng.pid())
+		res.IMAPProxiedCPU += cpu(s.pid(), func() { secsP += driveIMAPLoad(proxied, recP, slice, seed) })
+		res.IMAPNginxCPU += treeCPU(ng.pid()) - ngBefore
+	}
+	res.IMAPDirect = summarizeIMAPLoad(direct.Name, recD, secsD)
+	res.IMAPProxied = summarizeIMAPLoad(proxied.Name, recP, secsP)
+
+	logf("submission (implicit TLS, AUTH), 20 sessions, directly and through nginx (%d turns)", nginxRounds)
+	subD := &submissionLoad{target: "direct", addr: s.addrs["submissions"], users: s.users[clients:], sessions: 20}
+	subP := &submissionLoad{target: "nginx", addr: ng.addrs["submissions"], users: s.users[clients:], sessions: 20}
+	subSlice := max(budget/nginxRounds, 2*time.Second)
+	for range nginxRounds {
+		res.SubmitDirectCPU += cpu(s.pid(), func() { subD.run(subSlice) })
+		ngBefore := treeCPU(ng.pid())
+		res.SubmitProxiedCPU += cpu(s.pid(), func() { subP.run(subSlice) })
+		res.SubmitNginxCPU += treeCPU(ng.pid()) - ngBefore
+	}
+	res.SubmitDirect, res.SubmitProxied = subD.result(), subP.result()
+	if b, err := os.ReadFile(filepath.Join(tmp, "nginx", "error.log")); err == nil && len(b) > 0 {
+		logf("nginx error log (last lines):\n%s", tail(string(b), 10))
+	}
 	return res, nil
+}
+
+// tail returns the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 type benchNginx struct {
@@ -71,6 +151,9 @@ type benchNginx struct {
 }
 
 func (n *benchNginx) stop() { n.proc.stop() }
+
+// pid is nginx's master process (its workers are its children).
+func (n *benchNginx) pid() int { return n.proc.cmd.Process.Pid }
 
 // startBenchNginx runs nginx with deploy/nginx/congvu-mail.conf, its
 // listeners moved to free loopback ports.
@@ -97,10 +180,12 @@ func startBenchNginx(dir, authHTTP, certFile, keyFile string) (*benchNginx, erro
 	}
 	conf = strings.NewReplacer("auth_http 10.0.0.11:8081/auth;", "auth_http "+authHTTP+"/auth;",
 		"ssl_certificate     /etc/congvu/tls/fullchain.pem;", "ssl_certificate "+certFile+";",
-		"ssl_certificate_key /etc/congvu/tls/privkey.pem;", "ssl_certificate_key "+keyFile+";").Replace(conf)
+		"ssl_certificate_key /etc/congvu/tls/privkey.pem;", "ssl_certificate_key "+keyFile+";",
+		"unix:/run/nginx-congvu-", "unix:"+dir+"/").Replace(conf)
 	// As many workers as cores, as Debian's nginx.conf has it.
-	conf = fmt.Sprintf("load_module /usr/lib/nginx/modules/ngx_mail_module.so;\nworker_processes auto;\npid %s/nginx.pid;\n"+
-		"error_log %s/error.log warn;\nevents { worker_connections 4096; }\n", dir, dir) + conf
+	conf = fmt.Sprintf("load_module /usr/lib/nginx/modules/ngx_mail_module.so;\n"+
+		"load_module /usr/lib/nginx/modules/ngx_stream_module.so;\nworker_processes auto;\npid %s/nginx.pid;\n"+
+		"error_log %s/error.log info;\nevents { worker_connections 4096; }\n", dir, dir) + conf
 	path := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		return nil, err
@@ -122,25 +207,38 @@ func startBenchNginx(dir, authHTTP, certFile, keyFile string) (*benchNginx, erro
 	return n, nil
 }
 
-// runSubmissionLoad sends 10 KB messages over implicit-TLS submission with
-// AUTH PLAIN, one session per official, for d.
-func runSubmissionLoad(target, addr string, users []benchUser, sessions int, d time.Duration) loadResult {
-	res := loadResult{Target: target, Point: loadPoint{Sessions: sessions, SizeBytes: 10 << 10}}
-	var mu sync.Mutex
-	var lat []time.Duration
-	var seq atomic.Int64
+// submissionLoad sends 10 KB messages over implicit-TLS submission with
+// AUTH PLAIN, one session per official, in one or more runs whose figures
+// add up.
+type submissionLoad struct {
+	target   string
+	addr     string
+	users    []benchUser
+	sessions int
+
+	mu        sync.Mutex
+	seq       atomic.Int64
+	lat       []time.Duration
+	attempted int
+	failed    int
+	firstErr  string
+	seconds   float64
+}
+
+// run drives the sessions for d; each logs in again at the start.
+func (l *submissionLoad) run(d time.Duration) {
 	deadline := time.Now().Add(d)
 	start := time.Now()
 	var wg sync.WaitGroup
-	for i := range sessions {
+	for i := range l.sessions {
 		wg.Go(func() {
-			u := users[i%len(users)]
-			to := users[(i+1)%len(users)].Address
+			u := l.users[i%len(l.users)]
+			to := l.users[(i+1)%len(l.users)].Address
 			var mine []time.Duration
 			failed := 0
 			var firstErr error
 			for time.Now().Before(deadline) {
-				c, err := dialSubmission(addr, u)
+				c, err := dialSubmission(l.addr, u)
 				if err != nil {
 					failed++
 					firstErr = err
@@ -148,7 +246,7 @@ func runSubmissionLoad(target, addr string, users []benchUser, sessions int, d t
 					continue
 				}
 				for time.Now().Before(deadline) {
-					msg := makeMessage(seq.Add(1), u.Address, to, 10<<10)
+					msg := makeMessage(l.seq.Add(1), u.Address, to, 10<<10)
 					t0 := time.Now()
 					if err := sendOne(c, u.Address, to, msg); err != nil {
 						failed++
@@ -159,21 +257,27 @@ func runSubmissionLoad(target, addr string, users []benchUser, sessions int, d t
 				}
 				c.Close()
 			}
-			mu.Lock()
-			lat = append(lat, mine...)
-			res.Attempted += len(mine) + failed
-			res.Failed += failed
-			if firstErr != nil && res.FirstErr == "" {
-				res.FirstErr = firstErr.Error()
+			l.mu.Lock()
+			l.lat = append(l.lat, mine...)
+			l.attempted += len(mine) + failed
+			l.failed += failed
+			if firstErr != nil && l.firstErr == "" {
+				l.firstErr = firstErr.Error()
 			}
-			mu.Unlock()
+			l.mu.Unlock()
 		})
 	}
 	wg.Wait()
-	res.Seconds = time.Since(start).Seconds()
-	res.Accepted = len(lat)
-	res.MsgsPerS = float64(res.Accepted) / res.Seconds
-	res.P50Ms, res.P99Ms = percentileMs(lat, 0.50), percentileMs(lat, 0.99)
+	l.seconds += time.Since(start).Seconds()
+}
+
+func (l *submissionLoad) result() loadResult {
+	res := loadResult{Target: l.target, Point: loadPoint{Sessions: l.sessions, SizeBytes: 10 << 10},
+		Attempted: l.attempted, Accepted: len(l.lat), Failed: l.failed, FirstErr: l.firstErr, Seconds: l.seconds}
+	if l.seconds > 0 {
+		res.MsgsPerS = float64(res.Accepted) / l.seconds
+	}
+	res.P50Ms, res.P99Ms = percentileMs(l.lat, 0.50), percentileMs(l.lat, 0.99)
 	return res
 }
 
