@@ -77,7 +77,7 @@ type Request struct {
 }
 
 // Overdue tells whether the request is still waiting past its due date.
-func (r *Request) Overdue(now time.Time) bool {
+func (r Request) Overdue(now time.Time) bool {
 	return r.State == orgdb.RequestPending && !now.Before(r.Due)
 }
 
@@ -330,7 +330,7 @@ func describe(kind string, b Payload) string {
 }
 
 // Describe is the request's content in one line.
-func (r *Request) Describe() string { return describe(r.Kind, r.Body) }
+func (r Request) Describe() string { return describe(r.Kind, r.Body) }
 
 // Get returns one request.
 func (s *Service) Get(ctx context.Context, id int64) (*Request, error) {

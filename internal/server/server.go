@@ -34,6 +34,7 @@ import (
 	"congvu/policy"
 	"congvu/pop3d"
 	"congvu/queue"
+	"congvu/provision"
 	"congvu/reorg"
 	"congvu/sharing"
 	"congvu/sieve"
@@ -67,6 +68,8 @@ type Running struct {
 	// Reorg carries out reorganisations (the web's and admin commands'
 	// jobs).
 	Reorg *reorg.Service
+	// Requests are the provisioning requests of the admin web.
+	Requests *provision.Service
 
 	dkim  *msgauth.Signer
 	rules atomic.Pointer[sieve.Deliverer] // set once the policy engine exists
@@ -171,6 +174,9 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	}
 	r.closers = append(r.closers, webDB.Close)
 	if err := startReorg(cfg, r, webDB, log.With("component", "reorg")); err != nil {
+		return nil, err
+	}
+	if r.Requests, err = NewRequests(cfg, r.Dir, r.Policy.DB(), r.Policy, r.Reorg, log.With("component", "requests")); err != nil {
 		return nil, err
 	}
 	secondFactor := twofactor.New(webDB, nil)
@@ -419,6 +425,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 			States:    r.Policy,
 			Domains:   cfg.Server.LocalDomains,
 			Shared:    shares,
+			Requests:  r.Requests,
 		},
 	})
 	mountExport(site, cp.store, r.Policy) // export.go

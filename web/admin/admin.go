@@ -48,6 +48,9 @@ type Options struct {
 	// Shared is the rights of the units' shared mailboxes
 	// (sharing.Service); nil hides the rights page.
 	Shared SharedACL
+	// Requests are the provisioning requests (provision.Service); nil
+	// hides their pages.
+	Requests Requests
 }
 
 // room is the admin pages on a site.
@@ -86,6 +89,7 @@ func Register(site *core.Site, opts Options) {
 	m.HandleFunc("GET /admin/queue/{id}", wb.operator(wb.adminQueueMessage))
 	m.HandleFunc("POST /admin/queue/retry", wb.operator(wb.adminQueueRetry))
 	m.HandleFunc("POST /admin/queue/delete", wb.operator(wb.adminQueueDelete))
+	wb.registerRequests()
 }
 
 // adminCtx is what an admin handler gets.
@@ -173,7 +177,7 @@ func (wb *room) adminHome(w http.ResponseWriter, r *http.Request, a *adminCtx) {
 		return
 	}
 	wb.Render(w, http.StatusOK, tmpl["admin-unit"], wb.adminPage(a, "units", "Quản trị", "Administration",
-		unitData{Sub: list}))
+		unitData{Sub: list, Overdue: wb.overdueCount(r.Context(), a)}))
 }
 
 // accountRow is one account in a unit's table.
@@ -194,6 +198,10 @@ type unitData struct {
 	// Shared is the rights page of the unit's shared mailbox ("" when
 	// it has none or sharing is off).
 	Shared string
+	// Overdue counts the provisioning requests in the admin's scope past
+	// their due date; RequestHref files a new one for the unit.
+	Overdue     int
+	RequestHref string
 }
 
 func (wb *room) adminUnit(w http.ResponseWriter, r *http.Request, a *adminCtx) {
@@ -216,6 +224,10 @@ func (wb *room) adminUnit(w http.ResponseWriter, r *http.Request, a *adminCtx) {
 		Reports: "/admin/reports?unit=" + url.QueryEscape(code)}
 	if u.Address != "" && wb.opts.Shared != nil {
 		d.Shared = sharedHref(code)
+	}
+	if wb.opts.Requests != nil {
+		d.RequestHref = "/admin/requests/new?unit=" + url.QueryEscape(code)
+		d.Overdue = wb.overdueCount(r.Context(), a)
 	}
 	for _, p := range a.tree.Path(code) {
 		href := ""
