@@ -408,3 +408,21 @@ func credentialsCSV(entries []importer.Entry) string {
 	w.Flush()
 	return b.String()
 }
+
+// OverdueLines are the overdue requests of units (nil: all) as lines for
+// the daily digest.
+func (s *Service) OverdueLines(ctx context.Context, units []string) ([]string, error) {
+	if units != nil && len(units) == 0 {
+		return nil, nil
+	}
+	od, err := s.Overdue(ctx, units)
+	if err != nil {
+		return nil, err
+	}
+	lines := make([]string, 0, len(od))
+	for _, r := range od {
+		lines = append(lines, fmt.Sprintf("#%d %s, đơn vị/unit %s, gửi/filed %s bởi/by %s, hạn/due %s: %s", r.ID, r.Kind, r.UnitCode,
+			r.Filed.In(vietnam).Format("02/01/2006"), r.FiledBy, r.Due.Add(-time.Second).In(vietnam).Format("02/01/2006"), oneLine(r.Describe())))
+	}
+	return lines, nil
+}

@@ -179,6 +179,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	if r.Requests, err = NewRequests(cfg, r.Dir, r.Policy.DB(), r.Policy, r.Reorg, log.With("component", "requests")); err != nil {
 		return nil, err
 	}
+	r.Policy.SetOverdueRequests(r.Requests.OverdueLines)
 	secondFactor := twofactor.New(webDB, nil)
 	// nginx logs in to this node with auth_http's ticket (frontend.go).
 	tickets := loginTickets(cfg)
