@@ -46,7 +46,7 @@ func (s *Service) Approve(ctx context.Context, by Actor, id int64) (*Outcome, er
 	s.audit(ctx, by, Subject(id), policy.ActionApprove, r.Describe())
 	// From here the request is ours: finish it whatever the caller's
 	// context does.
-	ctx = context.WithoutCancel(ctx)
+	ctx = policy.WithAuditOrigin(context.WithoutCancel(ctx), policy.AuditOrigin{IP: by.IP, Protocol: by.Protocol})
 	out := &Outcome{Request: r}
 	result, passwords, execErr := s.execute(ctx, by, r, out)
 	state := orgdb.RequestApproved

@@ -272,6 +272,11 @@ func TestChangeTransferLockAndReject(t *testing.T) {
 	if a, _ := e.dir.Lookup(ctx, thanh); a.State != directory.StateLocked || !strings.Contains(a.StateReason, "Nghỉ hưu") {
 		t.Fatalf("lock: %+v", a)
 	}
+	// The lock's own entry (written by the policy code) names the
+	// approver and their IP.
+	if got := e.auditActions(t, thanh); got[0].Action != policy.ActionLock || got[0].Actor != operator.Address || got[0].IP != operator.IP {
+		t.Fatalf("lock audit: %+v", got[0])
+	}
 	// A transfer goes through reorg: new address, the old one an alias.
 	e2 := newEnv(t)
 	id, err := e2.svc.File(ctx, unitAdmin, Draft{Kind: KindTransfer, UnitCode: "56.skhcn", Body: Payload{Address: thanh, Unit: "56.snv"}}, skhcnOnly)
@@ -284,5 +289,8 @@ func TestChangeTransferLockAndReject(t *testing.T) {
 	a, err := e2.dir.Lookup(ctx, thanh)
 	if err != nil || a.Address != "thanhnn.snv@"+domain || a.UnitCode != "56.snv" {
 		t.Fatalf("transfer: %+v %v", a, err)
+	}
+	if got := e2.auditActions(t, "thanhnn.snv@"+domain); len(got) == 0 || got[0].Action != policy.ActionMove || got[0].IP != operator.IP {
+		t.Fatalf("transfer audit: %+v", got)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"congvu/directory/importer"
 	"congvu/internal/demo"
 	"congvu/internal/mailerr"
+	"congvu/policy"
 	"congvu/web/core"
 )
 
@@ -420,7 +421,8 @@ func (wb *room) adminState(s directory.State) func(http.ResponseWriter, *http.Re
 			done, doneEN = "Đã đóng tài khoản "+acct.Address+": không gửi, không nhận thư nữa.",
 				"Account "+acct.Address+" closed: it neither sends nor receives mail any more."
 		}
-		if err := wb.setState(r.Context(), a.Acct.Address, acct.Address, s, reason); err != nil {
+		ctx := policy.WithAuditOrigin(r.Context(), policy.AuditOrigin{IP: core.ClientIP(r).String(), Protocol: policy.Web})
+		if err := wb.setState(ctx, a.Acct.Address, acct.Address, s, reason); err != nil {
 			wb.Fail(w, "state change", err)
 			return
 		}
@@ -455,7 +457,8 @@ func (wb *room) adminUnlockSending(w http.ResponseWriter, r *http.Request, a *ad
 		wb.Message(w, http.StatusConflict, "Tài khoản này không bị khoá gửi thư.", "This account's sending is not locked.")
 		return
 	}
-	if err := wb.opts.SendLocks.UnlockSending(r.Context(), a.Acct.Address, acct.Address, "web admin "+a.Acct.Address); err != nil {
+	ctx := policy.WithAuditOrigin(r.Context(), policy.AuditOrigin{IP: core.ClientIP(r).String(), Protocol: policy.Web})
+	if err := wb.opts.SendLocks.UnlockSending(ctx, a.Acct.Address, acct.Address, "web admin "+a.Acct.Address); err != nil {
 		wb.Fail(w, "unlock sending", err)
 		return
 	}
