@@ -433,3 +433,25 @@ func TestDigestOverdueRequests(t *testing.T) {
 		t.Errorf("operator got a digest with nothing overdue (%d)", n)
 	}
 }
+
+// The account page's last access day: the latest day with an access,
+// across months, and nothing for an account that never accessed.
+func TestLastAccess(t *testing.T) {
+	e := newEnv(t, testConfig())
+	loc := ict(t)
+	ctx := context.Background()
+	e.engine.RecordAccess(thanh, IMAP, DayFromDate(2025, 5, 31).Start(loc).Add(23*time.Hour))
+	e.engine.RecordAccess(thanh, Web, DayFromDate(2025, 6, 2).Start(loc).Add(8*time.Hour))
+	e.engine.RecordAccess(mai, POP3, DayFromDate(2025, 5, 1).Start(loc))
+	if err := e.engine.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for addr, want := range map[string]Day{thanh: DayFromDate(2025, 6, 2), strings.ToUpper(mai): DayFromDate(2025, 5, 1)} {
+		if d, ok, err := e.engine.DB().LastAccess(ctx, addr); err != nil || !ok || d != want {
+			t.Errorf("%s: last access %v %v %v, want %v", addr, d, ok, err, want)
+		}
+	}
+	if _, ok, err := e.engine.DB().LastAccess(ctx, duc); ok || err != nil {
+		t.Errorf("an account that never accessed: %v %v", ok, err)
+	}
+}

@@ -427,6 +427,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 			Domains:   cfg.Server.LocalDomains,
 			Shared:    shares,
 			Requests:  r.Requests,
+			Facts:     webFacts{store: r.Store, e: r.Policy},
 		},
 	})
 	mountExport(site, cp.store, r.Policy) // export.go

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/xuri/excelize/v2"
@@ -85,7 +86,8 @@ func (s *system) adminRequestsInBrowser(ctx context.Context, admin account, admi
 		chromedp.SetValue("#edit-title", "Chuyên viên chính"),
 		chromedp.Click("#edit"),
 		chromedp.WaitVisible("[role=status]"))
-	if facts := text(t, ctx, "dl.facts"); !strings.Contains(facts, "Chuyên viên chính") {
+	if facts := text(t, ctx, "dl.facts"); !strings.Contains(facts, "Chuyên viên chính") || !strings.Contains(facts, "Dung lượng") ||
+		!strings.Contains(facts, "Truy cập gần nhất") {
 		t.Errorf("after the edit the account shows:\n%s", facts)
 	}
 	do(t, ctx, "audit of the edit", chromedp.Navigate(base+"/admin/audit?action=edit&subject="+url.QueryEscape(target)), chromedp.WaitVisible("main"))
@@ -177,6 +179,15 @@ func (s *system) adminRequestsInBrowser(ctx context.Context, admin account, admi
 	s.signInFirst(fresh)
 	if got := s.imapResult(fresh.Address, "Nui-Xanh#2026ab"); got != "OK" {
 		t.Errorf("IMAP after the password change: %q", got)
+	}
+	// The operator's page of the new account: today's access, its quota.
+	today := time.Now().In(time.FixedZone("ICT", 7*3600)).Format("02/01/2006")
+	do(t, ctx, "new account's page", chromedp.Navigate(base+"/admin/account?address="+url.QueryEscape(fresh.Address)), chromedp.WaitVisible("#last-access"))
+	if got := text(t, ctx, "#last-access"); !strings.Contains(got, today) {
+		t.Errorf("last access of %s shown as %q, want %s", fresh.Address, got, today)
+	}
+	if got := text(t, ctx, "#quota"); !strings.Contains(got, "2 GB") {
+		t.Errorf("quota of %s shown as %q", fresh.Address, got)
 	}
 
 	out, err := run(t, nil, binaryPath, "request", "list", "--all", "--config", filepath.Join(s.dir, "demo", "congvu.toml"))

@@ -52,6 +52,9 @@ type Options struct {
 	// Requests are the provisioning requests (provision.Service); nil
 	// hides their pages.
 	Requests Requests
+	// Facts show quota use and last access on the account page; nil
+	// hides them.
+	Facts AccountFacts
 }
 
 // room is the admin pages on a site.
@@ -297,6 +300,8 @@ type accountData struct {
 	// account's (nil: it may send).
 	SendLocks bool
 	SendLock  *SendLock
+	// Facts are the mailbox's quota use and last access (nil: unknown).
+	Facts *Facts
 }
 
 func (wb *room) adminAccount(w http.ResponseWriter, r *http.Request, a *adminCtx) {
@@ -319,6 +324,15 @@ func (wb *room) adminAccount(w http.ResponseWriter, r *http.Request, a *adminCtx
 			return
 		}
 		d.SendLocks, d.SendLock = true, l
+	}
+	if wb.opts.Facts != nil && acct.Role != directory.RoleUnit {
+		f, err := wb.opts.Facts.AccountFacts(r.Context(), acct)
+		if err != nil {
+			// The page is still useful without them.
+			wb.Log.Warn("web: account facts", "address", acct.Address, "err", err)
+		} else {
+			d.Facts = &f
+		}
 	}
 	title := acct.DisplayName
 	if title == "" {

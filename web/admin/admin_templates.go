@@ -1,7 +1,9 @@
 package admin
 
 import (
+	"fmt"
 	"html/template"
+	"strings"
 	"time"
 
 	"congvu/provision"
@@ -49,6 +51,8 @@ const adminAccountTemplate = `{{define "content"}}{{template "adminnav" .}}{{$cs
 <dt>Vai trò <span class="en">/ Role</span></dt><dd>{{role .Account.Role}}</dd>
 <dt>Trạng thái <span class="en">/ State</span></dt><dd><span class="badge {{.Account.State}}">{{state .Account.State}}</span> từ <span class="en">since</span> {{time .Account.StateChanged}}{{if and .Account.StateReason (ne .Account.State "active")}}<br><span id="state-reason">Lý do <span class="en">/ reason</span>: {{.Account.StateReason}}</span>{{end}}</dd>
 {{if .SendLocks}}<dt>Gửi thư <span class="en">/ Sending</span></dt><dd id="sending">{{with .SendLock}}<span class="badge locked">Đang khoá gửi thư</span> <span class="en">locked</span> từ <span class="en">since</span> {{time .At}}{{if .Reason}}<br>Lý do <span class="en">/ reason</span>: {{.Reason}}{{end}}{{else}}<span class="badge active">Được gửi thư</span> <span class="en">allowed</span>{{end}}</dd>{{end}}
+{{with .Facts}}<dt>Dung lượng <span class="en">/ Quota</span></dt><dd id="quota">{{if .HasMailbox}}đã dùng <span class="en">used</span> {{bytes .UsedBytes}}{{if gt .LimitBytes 0}} / {{bytes .LimitBytes}} ({{percent .UsedBytes .LimitBytes}}){{end}}{{else}}chưa có thư <span class="en">no mail yet</span>{{if gt .LimitBytes 0}} · hạn mức <span class="en">quota</span> {{bytes .LimitBytes}}{{end}}{{end}}</dd>
+<dt>Truy cập gần nhất <span class="en">/ Last access</span></dt><dd id="last-access">{{if .LastAccess.IsZero}}chưa truy cập <span class="en">never</span>{{else}}{{vnday .LastAccess}}{{end}}</dd>{{end}}
 <dt>Mật khẩu <span class="en">/ Password</span></dt><dd>đổi lần cuối <span class="en">changed</span> {{time .Account.PasswordChanged}}{{if .Account.MustChangePassword}} · <span class="badge must">phải đổi khi đăng nhập web</span>{{end}}</dd>
 </dl></div>
 {{if .CanManage}}<h2>Thao tác <span class="en">/ Actions</span></h2>
@@ -138,7 +142,9 @@ const adminSearchTemplate = `{{define "content"}}{{template "adminnav" .}}{{with
 // tmpl are the admin pages, parsed once with the admin navigation and
 // the report and queue pieces they share.
 var tmpl = core.ParsePagesWith(adminNav+unitSelect+queueTable+queueOffNotice+requestRowsTemplate, template.FuncMap{
-	"vnday": func(t time.Time) string { return t.In(provision.Location()).Format("02/01/2006") },
+	"vnday":   func(t time.Time) string { return t.In(provision.Location()).Format("02/01/2006") },
+	"bytes":   humanBytes,
+	"percent": func(used, limit int64) string { return fmt.Sprintf("%.0f %%", 100*float64(used)/float64(limit)) },
 }, map[string]string{
 	"admin-unit": adminUnitTemplate, "admin-account": adminAccountTemplate, "admin-reset": adminResetTemplate,
 	"admin-new": adminNewTemplate, "admin-created": adminCreatedTemplate, "admin-reports": adminReportsTemplate,
@@ -147,3 +153,18 @@ var tmpl = core.ParsePagesWith(adminNav+unitSelect+queueTable+queueOffNotice+req
 	"admin-requests": adminRequestsTemplate, "admin-request-new": adminRequestNewTemplate,
 	"admin-request-preview": adminRequestPreviewTemplate, "admin-request": adminRequestTemplate,
 })
+
+// humanBytes is a size as administrators read it (1 KB = 1024 bytes,
+// Vietnamese decimal comma).
+func humanBytes(n int64) string {
+	units := []string{"B", "KB", "MB", "GB", "TB"}
+	f, i := float64(n), 0
+	for f >= 1024 && i < len(units)-1 {
+		f, i = f/1024, i+1
+	}
+	s := fmt.Sprintf("%.1f", f)
+	if i == 0 || strings.HasSuffix(s, ".0") {
+		s = fmt.Sprintf("%.0f", f)
+	}
+	return strings.Replace(s, ".", ",", 1) + " " + units[i]
+}
