@@ -12,7 +12,9 @@ import (
 
 type fakeFacts map[string]Facts
 
-func (f fakeFacts) AccountFacts(_ context.Context, a *directory.Account) (Facts, error) { return f[a.Address], nil }
+func (f fakeFacts) AccountFacts(_ context.Context, a *directory.Account) (Facts, error) {
+	return f[a.Address], nil
+}
 
 // The account page shows the quota use and the last day of access, or
 // that the mailbox has no mail yet and was never accessed.
