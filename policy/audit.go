@@ -159,3 +159,25 @@ func (db *DB) Audit(ctx context.Context, q AuditQuery) ([]AuditEntry, error) {
 	}
 	return out, rows.Err()
 }
+
+// auditOriginKey carries where an administrator's action came from.
+type auditOriginKey struct{}
+
+// AuditOrigin is the client of an administrator's action (the admin
+// web's IP), for audit entries written deeper down (a lock through the
+// engine, a transfer through reorg) that have no request at hand.
+type AuditOrigin struct {
+	IP       string
+	Protocol Protocol
+}
+
+// WithAuditOrigin returns ctx carrying o.
+func WithAuditOrigin(ctx context.Context, o AuditOrigin) context.Context {
+	return context.WithValue(ctx, auditOriginKey{}, o)
+}
+
+// OriginOf is the AuditOrigin ctx carries (zero when none).
+func OriginOf(ctx context.Context) AuditOrigin {
+	o, _ := ctx.Value(auditOriginKey{}).(AuditOrigin)
+	return o
+}

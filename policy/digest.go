@@ -27,6 +27,10 @@ type Digest struct {
 	// Hostname goes into Message-ID.
 	Hostname string
 	Log      interface{ Info(string, ...any) }
+	// Overdue lists the provisioning requests of units (nil: all) still
+	// pending past their due date, one line each (package provision);
+	// nil leaves them out.
+	Overdue func(ctx context.Context, units []string) ([]string, error)
 }
 
 // DigestResult says what one unit's digest contained.
@@ -34,6 +38,9 @@ type DigestResult struct {
 	Unit      directory.Unit
 	Admins    []string // who received it
 	NotAccess []directory.Account
+	// Overdue are the unit's provisioning requests past their due date
+	// (for the operators' digest: every unit's).
+	Overdue []string
 }
 
 // SendDigests mails each unit admin (directory.RoleAdmin of the unit) the
@@ -88,7 +95,12 @@ func SendDigests(ctx context.Context, d Digest, day Day) ([]DigestResult, error)
 				}
 			}
 		}
-		msg, err := digestMessage(d, u, tree, day, admins, res.NotAccess)
+		if d.Overdue != nil {
+			if res.Overdue, err = d.Overdue(ctx, append([]string{u.Code}, tree.divisions(u.Code)...)); err != nil {
+				return results, err
+			}
+		}
+		msg, err := digestMessage(d, u, tree, day, admins, res.NotAccess, res.Overdue)
 		if err != nil {
 			return results, err
 		}
@@ -113,7 +125,61 @@ func SendDigests(ctx context.Context, d Digest, day Day) ([]DigestResult, error)
 		}
 		results = append(results, res)
 	}
+	if res, err := sendOperatorsOverdue(ctx, d, day, accounts); err != nil {
+		errs = append(errs, err)
+	} else if res != nil {
+		results = append(results, *res)
+	}
 	return results, errors.Join(errs...)
+}
+
+// sendOperatorsOverdue mails the provincial operators, who decide the
+// provisioning requests, the list of every overdue one (nothing when
+// none is).
+func sendOperatorsOverdue(ctx context.Context, d Digest, day Day, accounts []directory.Account) (*DigestResult, error) {
+	if d.Overdue == nil {
+		return nil, nil
+	}
+	lines, err := d.Overdue(ctx, nil)
+	if err != nil || len(lines) == 0 {
+		return nil, err
+	}
+	var ops []*mail.Address
+	var rcpts []storage.Recipient
+	for _, a := range accounts {
+		if a.Role == directory.RoleOperator && a.State == directory.StateActive {
+			ops = append(ops, &mail.Address{Name: a.DisplayName, Address: a.Address})
+			rcpts = append(rcpts, storage.Recipient{User: a.Address, QuotaBytes: a.QuotaBytes})
+		}
+	}
+	if len(ops) == 0 {
+		return nil, nil
+	}
+	subject := fmt.Sprintf("[Thư công vụ] %d đề nghị cấp tài khoản quá hạn ngày %s / %d provisioning requests overdue",
+		len(lines), day.VN(), len(lines))
+	var body strings.Builder
+	body.WriteString("Kính gửi quản trị hệ thống,\r\n\r\n")
+	fmt.Fprintf(&body, "Các đề nghị cấp, thay đổi tài khoản sau đã quá hạn xử lý (ngày làm việc) mà chưa được duyệt:\r\n\r\n")
+	for _, l := range lines {
+		body.WriteString("  - " + l + "\r\n")
+	}
+	body.WriteString("\r\nDuyệt hoặc từ chối tại /admin/requests hoặc bằng lệnh congvu request approve|reject.\r\n\r\n-- \r\nEnglish:\r\n")
+	fmt.Fprintf(&body, "%d provisioning requests are past their due date (list above).\r\n", len(lines))
+	msg, err := composeMessage(d.From, d.Hostname, ops, subject, body.String(), time.Now())
+	if err != nil {
+		return nil, err
+	}
+	out, err := d.Store.Deliver(ctx, bytes.NewReader(msg), rcpts)
+	if err != nil {
+		return nil, fmt.Errorf("overdue requests digest: %w", err)
+	}
+	res := &DigestResult{Unit: directory.Unit{Name: "Quản trị hệ thống / operators"}, Overdue: lines}
+	for i, r := range out {
+		if r.Err == nil {
+			res.Admins = append(res.Admins, ops[i].Address)
+		}
+	}
+	return res, nil
 }
 
 // accessedOn returns the addresses that accessed on day.
@@ -139,7 +205,7 @@ func accessedOn(ctx context.Context, db *DB, day Day) (map[string]bool, error) {
 
 // digestMessage builds the RFC 5322 message (UTF-8, quoted-printable,
 // Vietnamese first, then English).
-func digestMessage(d Digest, u directory.Unit, tree *unitTree, day Day, admins, missing []directory.Account) ([]byte, error) {
+func digestMessage(d Digest, u directory.Unit, tree *unitTree, day Day, admins, missing []directory.Account, overdue []string) ([]byte, error) {
 	subject := fmt.Sprintf("[Thư công vụ] %s: %d cán bộ chưa truy cập hộp thư ngày %s / %d officials did not access mail on %s",
 		u.Name, len(missing), day.VN(), len(missing), day.String())
 	var body strings.Builder
@@ -161,11 +227,20 @@ func digestMessage(d Digest, u directory.Unit, tree *unitTree, day Day, admins, 
 		}
 		body.WriteString("\r\nĐề nghị đơn vị nhắc các cán bộ trên truy cập hộp thư ít nhất một lần mỗi ngày.\r\n")
 	}
+	if len(overdue) > 0 {
+		fmt.Fprintf(&body, "\r\nĐề nghị cấp, thay đổi tài khoản của đơn vị đã quá hạn (chưa được duyệt):\r\n")
+		for _, l := range overdue {
+			body.WriteString("  - " + l + "\r\n")
+		}
+	}
 	body.WriteString("\r\nThư này do hệ thống thư điện tử công vụ gửi tự động.\r\n\r\n-- \r\nEnglish:\r\n")
 	if len(missing) == 0 {
 		fmt.Fprintf(&body, "On %s every official of %s accessed their mailbox.\r\n", day.String(), u.Name)
 	} else {
 		fmt.Fprintf(&body, "On %s, %d officials of %s did not access their mailbox (list above).\r\n", day.String(), len(missing), u.Name)
+	}
+	if len(overdue) > 0 {
+		fmt.Fprintf(&body, "%d provisioning requests of the unit are overdue (list above).\r\n", len(overdue))
 	}
 	to := make([]*mail.Address, len(admins))
 	for i, a := range admins {
@@ -271,4 +346,20 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// SetOverdueRequests gives the daily digest the overdue provisioning
+// requests (provision.Service.OverdueLines); the service is made after
+// the engine.
+func (e *Engine) SetOverdueRequests(f func(ctx context.Context, units []string) ([]string, error)) {
+	if e != nil && f != nil {
+		e.overdue.Store(&f)
+	}
+}
+
+func (e *Engine) overdueRequests() func(context.Context, []string) ([]string, error) {
+	if f := e.overdue.Load(); f != nil {
+		return *f
+	}
+	return nil
 }

@@ -65,6 +65,9 @@ type Engine struct {
 	rules atomic.Pointer[ruleSet]
 	// changeURL makes the password form's address (SetPasswordChangeURL).
 	changeURL atomic.Pointer[func(string) string]
+	// overdue lists overdue provisioning requests for the digest
+	// (SetOverdueRequests); nil: none are known.
+	overdue atomic.Pointer[func(context.Context, []string) ([]string, error)]
 
 	decisions *prometheus.CounterVec
 	reloads   prometheus.Counter

@@ -88,5 +88,5 @@ func (e *Engine) maybeDigest(base context.Context, now time.Time, hour int) {
 // SendDigests sends the digests of day now (the engine's dependencies).
 func (e *Engine) SendDigests(ctx context.Context, day Day) ([]DigestResult, error) {
 	return SendDigests(ctx, Digest{DB: e.db, Dir: e.opts.Dir, Store: e.opts.Store, Location: e.rules.Load().loc,
-		From: e.sender(), Hostname: e.opts.Hostname, Log: e.log}, day)
+		From: e.sender(), Hostname: e.opts.Hostname, Log: e.log, Overdue: e.overdueRequests()}, day)
 }

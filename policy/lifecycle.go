@@ -70,8 +70,9 @@ func setAccountState(ctx context.Context, w directory.Writer, actor, address str
 	}
 	action := map[directory.State]string{directory.StateActive: ActionUnlock, directory.StateLocked: ActionLock,
 		directory.StateRetired: ActionRetire}[s]
+	origin := OriginOf(ctx)
 	err = audit(AuditEntry{At: now, Actor: actor, Subject: acct.Address, Action: action, Rule: RuleAdmin,
-		Detail: fmt.Sprintf("%s → %s: %s", acct.State, s, reason)})
+		Protocol: origin.Protocol, IP: origin.IP, Detail: fmt.Sprintf("%s → %s: %s", acct.State, s, reason)})
 	return acct.Address, err
 }
 
@@ -97,8 +98,9 @@ func UnlockSending(ctx context.Context, db *DB, actor, address, reason string) e
 	if !had {
 		return mailerr.ErrUnknownUser.WithMessage("No sending lock for this account", "Tài khoản này không bị khoá gửi thư")
 	}
+	origin := OriginOf(ctx)
 	return db.AppendAudit(ctx, AuditEntry{At: time.Now(), Actor: actor, Subject: address, Action: ActionSendUnlock,
-		Rule: RuleAdmin, Detail: reason})
+		Rule: RuleAdmin, Protocol: origin.Protocol, IP: origin.IP, Detail: reason})
 }
 
 // LockSendingCLI locks sending from an admin command beside the server.

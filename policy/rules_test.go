@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -385,5 +386,72 @@ func TestSendRateCountsRecipients(t *testing.T) {
 	}
 	if list := e.audit(AuditQuery{Subject: thanh, Action: ActionSendLock}); len(list) != 1 || !strings.Contains(list[0].Detail, "251 recipients") {
 		t.Errorf("send-lock audit: %+v", list)
+	}
+}
+
+// Overdue provisioning requests are listed in the digest of their unit
+// and, every unit's, in a digest to the operators, who decide them; with
+// none overdue the operators get nothing.
+func TestDigestOverdueRequests(t *testing.T) {
+	e := newEnv(t, testConfig())
+	ctx := context.Background()
+	day := DayFromDate(2026, 2, 25)
+	var asked [][]string
+	overdue := []string{"#7 new, đơn vị/unit " + skhcnCode + ": 3 tài khoản mới"}
+	e.engine.SetOverdueRequests(func(_ context.Context, units []string) ([]string, error) {
+		asked = append(asked, units)
+		if units == nil || slices.Contains(units, skhcnCode) {
+			return overdue, nil
+		}
+		return nil, nil
+	})
+	if _, err := e.engine.SendDigests(ctx, day); err != nil {
+		t.Fatal(err)
+	}
+	if body := decodeBody(t, e.inbox(admin)[0]); !strings.Contains(body, "quá hạn") || !strings.Contains(body, overdue[0]) {
+		t.Errorf("unit digest lacks the overdue request:\n%s", body)
+	}
+	if body := decodeBody(t, e.inbox(ducAdmin)[0]); strings.Contains(body, overdue[0]) {
+		t.Errorf("another unit's digest lists the request:\n%s", body)
+	}
+	ops := e.inbox(operator)
+	if len(ops) != 1 {
+		t.Fatalf("operator got %d digests, want 1", len(ops))
+	}
+	h, _ := mail.CreateReader(strings.NewReader(ops[0]))
+	if subject, _ := h.Header.Subject(); !strings.Contains(subject, "1 đề nghị cấp tài khoản quá hạn ngày 25/02/2026") {
+		t.Errorf("operator digest subject %q", subject)
+	}
+	if body := decodeBody(t, ops[0]); !strings.Contains(body, overdue[0]) {
+		t.Errorf("operator digest:\n%s", body)
+	}
+	overdue = nil
+	if _, err := e.engine.SendDigests(ctx, day+1); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.inbox(operator)); n != 1 {
+		t.Errorf("operator got a digest with nothing overdue (%d)", n)
+	}
+}
+
+// The account page's last access day: the latest day with an access,
+// across months, and nothing for an account that never accessed.
+func TestLastAccess(t *testing.T) {
+	e := newEnv(t, testConfig())
+	loc := ict(t)
+	ctx := context.Background()
+	e.engine.RecordAccess(thanh, IMAP, DayFromDate(2025, 5, 31).Start(loc).Add(23*time.Hour))
+	e.engine.RecordAccess(thanh, Web, DayFromDate(2025, 6, 2).Start(loc).Add(8*time.Hour))
+	e.engine.RecordAccess(mai, POP3, DayFromDate(2025, 5, 1).Start(loc))
+	if err := e.engine.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for addr, want := range map[string]Day{thanh: DayFromDate(2025, 6, 2), strings.ToUpper(mai): DayFromDate(2025, 5, 1)} {
+		if d, ok, err := e.engine.DB().LastAccess(ctx, addr); err != nil || !ok || d != want {
+			t.Errorf("%s: last access %v %v %v, want %v", addr, d, ok, err, want)
+		}
+	}
+	if _, ok, err := e.engine.DB().LastAccess(ctx, duc); ok || err != nil {
+		t.Errorf("an account that never accessed: %v %v", ok, err)
 	}
 }

@@ -140,8 +140,9 @@ func (s *Service) audit(ctx context.Context, actor, subject, action, detail stri
 	if s.deps.Audit == nil {
 		return
 	}
+	origin := policy.OriginOf(ctx)
 	err := s.deps.Audit.AppendAudit(ctx, policy.AuditEntry{At: s.deps.Now(), Actor: actor, Subject: subject,
-		Action: action, Rule: policy.RuleAdmin, Detail: detail})
+		Action: action, Rule: policy.RuleAdmin, Protocol: origin.Protocol, IP: origin.IP, Detail: detail})
 	if err != nil {
 		s.deps.Log.Error("reorg: audit write failed", "subject", subject, "action", action, "err", err)
 	}

@@ -61,6 +61,7 @@ const usage = `usage:
   congvu account lock|unlock|retire|lock-sending|unlock-sending|show --config FILE ADDRESS
   congvu account move --config FILE [--reason TEXT] ADDRESS UNIT
   congvu unit list|merge|rename|move --config FILE ...
+  congvu request list|show|approve|reject|passwords --config FILE [ID]
   congvu domain alias add|remove|list --config FILE ...
   congvu forward set|clear|list --config FILE [ADDRESS [TARGET]]
   congvu queue list|show|retry|delete --config FILE [ID|--all]
@@ -121,6 +122,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdCert(args[1:], stdout, stderr)
 	case "unit":
 		return cmdUnit(args[1:], stdout, stderr)
+	case "request":
+		return cmdRequest(args[1:], stdout, stderr)
 	case "domain":
 		return cmdDomain(args[1:], stdout, stderr)
 	case "quarantine":
@@ -152,7 +155,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 var groupUsage = map[string]string{
 	"account": accountUsage, "queue": queueUsage, "report": reportUsage, "forward": forwardUsage,
 	"digest": digestUsage, "dkim": dkimUsage, "directory": directoryUsage, "storage": storageUsage,
-	"mailbox": mailboxUsage, "unit": unitUsage, "domain": domainUsage, "quarantine": quarantineUsage,
+	"mailbox": mailboxUsage, "unit": unitUsage, "domain": domainUsage, "request": requestUsage, "quarantine": quarantineUsage,
 }
 
 func isHelpFlag(a string) bool { return a == "-h" || a == "-help" || a == "--help" || a == "--h" }

@@ -322,11 +322,14 @@ func cmdDigest(args []string, stdout, stderr io.Writer) error {
 	if from == "" {
 		from = policy.DefaultSender(p.cfg.Server.LocalDomains)
 	}
-	res, err := policy.SendDigests(context.Background(), policy.Digest{DB: p.db, Dir: p.dir, Store: st, Location: p.loc,
-		From: from, Hostname: p.cfg.Server.Hostname}, day)
+	d := policy.Digest{DB: p.db, Dir: p.dir, Store: st, Location: p.loc, From: from, Hostname: p.cfg.Server.Hostname}
+	if reqs, err := server.NewRequests(p.cfg, p.dir, p.db, nil, nil, server.NewLogger(config.Log{Format: "text", Level: "warn"}, stderr)); err == nil {
+		d.Overdue = reqs.OverdueLines
+	}
+	res, err := policy.SendDigests(context.Background(), d, day)
 	for _, r := range res {
-		fmt.Fprintf(stdout, "%s\t%s\tchưa truy cập/not accessed: %d\tgửi tới/sent to: %s\n", day, r.Unit.Name,
-			len(r.NotAccess), strings.Join(r.Admins, ", "))
+		fmt.Fprintf(stdout, "%s\t%s\tchưa truy cập/not accessed: %d\tđề nghị quá hạn/overdue requests: %d\tgửi tới/sent to: %s\n", day, r.Unit.Name,
+			len(r.NotAccess), len(r.Overdue), strings.Join(r.Admins, ", "))
 	}
 	return err
 }

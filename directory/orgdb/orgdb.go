@@ -110,6 +110,29 @@ var migrations = []string{
 		finished INTEGER NOT NULL DEFAULT 0
 	) STRICT;
 	CREATE INDEX jobs_pending ON jobs(state, id);`,
+	// provisioning requests (package provision): filed by unit
+	// administrators, decided by operators within the working-day limit.
+	`CREATE TABLE provision_requests (
+		id         INTEGER PRIMARY KEY,
+		kind       TEXT NOT NULL,    -- new, edit, transfer, lock
+		unit_code  TEXT NOT NULL,    -- the unit the request is for
+		payload    TEXT NOT NULL,    -- JSON: rows, address, changes
+		note       TEXT NOT NULL DEFAULT '',
+		delivery   TEXT NOT NULL DEFAULT 'download', -- initial passwords: download (web, once) or file (CLI)
+		filed_by   TEXT NOT NULL,
+		filed_ip   TEXT NOT NULL DEFAULT '',
+		filed      INTEGER NOT NULL,
+		due        INTEGER NOT NULL,
+		state      TEXT NOT NULL,    -- pending, approved, rejected, failed
+		decided_by TEXT NOT NULL DEFAULT '',
+		decided_ip TEXT NOT NULL DEFAULT '',
+		decided    INTEGER NOT NULL DEFAULT 0,
+		reason     TEXT NOT NULL DEFAULT '',
+		result     TEXT NOT NULL DEFAULT '',
+		passwords  TEXT NOT NULL DEFAULT '', -- initial passwords until fetched once, then ''
+		fetched    INTEGER NOT NULL DEFAULT 0
+	) STRICT;
+	CREATE INDEX provision_requests_by_state ON provision_requests(state, due);`,
 }
 
 // Open opens (creating if needed) the store at path.

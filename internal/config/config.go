@@ -40,6 +40,8 @@ type Config struct {
 	ACME    ACME    `toml:"acme"`
 	Cluster Cluster `toml:"cluster"`
 	Signing Signing `toml:"signing"`
+	// Provisioning requests (requests.go).
+	Requests Requests `toml:"requests"`
 }
 
 // Server holds identity and paths.
@@ -197,6 +199,7 @@ func Default() Config {
 		},
 		Directory: Directory{Backend: "sqlite", SQLitePath: "directory.db", OrgDBPath: "org.db", TransitionalMonths: 12,
 			LDAP: LDAP{Schema: "openldap", RoleGroups: map[string]string{}, PoolSize: 8, TimeoutSeconds: 5, CacheTTLSeconds: 60}},
+		Requests: defaultRequests(),
 		Storage:  Storage{Path: "mail", DefaultQuotaBytes: 2 << 30, MaxMessages: 1_000_000},
 		SMTP:     SMTP{MaxMessageBytes: 42 << 20, MaxAttachmentBytes: 30 << 20, MaxRecipients: 100},
 		IMAP:     IMAP{IdleTimeoutSeconds: 1800, SharedACLPath: "shared-acl.db"},
@@ -305,6 +308,9 @@ func (c *Config) Validate() error {
 		}
 	default:
 		return fmt.Errorf("directory.backend %q is not supported (sqlite or ldap)", c.Directory.Backend)
+	}
+	if err := c.Requests.validate(); err != nil {
+		return err
 	}
 	if c.Directory.OrgDBPath == "" || c.Directory.TransitionalMonths <= 0 {
 		return fmt.Errorf("directory.org_db_path must be set and directory.transitional_months positive")

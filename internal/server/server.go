@@ -33,6 +33,7 @@ import (
 	"congvu/msgauth"
 	"congvu/policy"
 	"congvu/pop3d"
+	"congvu/provision"
 	"congvu/queue"
 	"congvu/reorg"
 	"congvu/sharing"
@@ -67,6 +68,8 @@ type Running struct {
 	// Reorg carries out reorganisations (the web's and admin commands'
 	// jobs).
 	Reorg *reorg.Service
+	// Requests are the provisioning requests of the admin web.
+	Requests *provision.Service
 
 	dkim  *msgauth.Signer
 	rules atomic.Pointer[sieve.Deliverer] // set once the policy engine exists
@@ -177,6 +180,10 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	if err := startReorg(cfg, r, webDB, log.With("component", "reorg")); err != nil {
 		return nil, err
 	}
+	if r.Requests, err = NewRequests(cfg, r.Dir, r.Policy.DB(), r.Policy, r.Reorg, log.With("component", "requests")); err != nil {
+		return nil, err
+	}
+	r.Policy.SetOverdueRequests(r.Requests.OverdueLines)
 	secondFactor := twofactor.New(webDB, nil)
 	// nginx logs in to this node with auth_http's ticket (frontend.go).
 	tickets := loginTickets(cfg)
@@ -423,6 +430,8 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 			States:    r.Policy,
 			Domains:   cfg.Server.LocalDomains,
 			Shared:    shares,
+			Requests:  r.Requests,
+			Facts:     webFacts{store: r.Store, e: r.Policy},
 		},
 	})
 	mountExport(site, cp.store, r.Policy) // export.go

@@ -207,7 +207,9 @@ func TestWebFirstLoginInBrowser(t *testing.T) {
 // an official of their unit — the new one is shown once; over IMAP the old
 // one is refused and the new one is answered [EXPIRED], to be changed on
 // the web first — and then locks the official, whose IMAP login is then
-// refused with [CONTACTADMIN].
+// refused with [CONTACTADMIN]; then finds "nguyen van", edits a title and
+// files a request for three new officials from an XLSX that the
+// operator approves (adminRequestsInBrowser).
 func TestWebAdminInBrowser(t *testing.T) {
 	s := startSystem(t, "")
 	official := s.user(0)
@@ -266,4 +268,6 @@ func TestWebAdminInBrowser(t *testing.T) {
 	if r := s.imapResult(official.Address, fresh); !strings.Contains(r, "CONTACTADMIN") {
 		t.Errorf("locked official's IMAP login: %q, want NO [CONTACTADMIN]", r)
 	}
+	// Provisioning requests (requests_test.go).
+	s.adminRequestsInBrowser(ctx, admin, "Quan-Tri#2026x")
 }

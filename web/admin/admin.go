@@ -21,6 +21,7 @@ import (
 	"congvu/directory/importer"
 	"congvu/internal/demo"
 	"congvu/internal/mailerr"
+	"congvu/policy"
 	"congvu/web/core"
 )
 
@@ -48,6 +49,12 @@ type Options struct {
 	// Shared is the rights of the units' shared mailboxes
 	// (sharing.Service); nil hides the rights page.
 	Shared SharedACL
+	// Requests are the provisioning requests (provision.Service); nil
+	// hides their pages.
+	Requests Requests
+	// Facts show quota use and last access on the account page; nil
+	// hides them.
+	Facts AccountFacts
 }
 
 // room is the admin pages on a site.
@@ -86,6 +93,7 @@ func Register(site *core.Site, opts Options) {
 	m.HandleFunc("GET /admin/queue/{id}", wb.operator(wb.adminQueueMessage))
 	m.HandleFunc("POST /admin/queue/retry", wb.operator(wb.adminQueueRetry))
 	m.HandleFunc("POST /admin/queue/delete", wb.operator(wb.adminQueueDelete))
+	wb.registerRequests()
 }
 
 // adminCtx is what an admin handler gets.
@@ -173,7 +181,7 @@ func (wb *room) adminHome(w http.ResponseWriter, r *http.Request, a *adminCtx) {
 		return
 	}
 	wb.Render(w, http.StatusOK, tmpl["admin-unit"], wb.adminPage(a, "units", "Quản trị", "Administration",
-		unitData{Sub: list}))
+		unitData{Sub: list, Overdue: wb.overdueCount(r.Context(), a)}))
 }
 
 // accountRow is one account in a unit's table.
@@ -194,6 +202,10 @@ type unitData struct {
 	// Shared is the rights page of the unit's shared mailbox ("" when
 	// it has none or sharing is off).
 	Shared string
+	// Overdue counts the provisioning requests in the admin's scope past
+	// their due date; RequestHref files a new one for the unit.
+	Overdue     int
+	RequestHref string
 }
 
 func (wb *room) adminUnit(w http.ResponseWriter, r *http.Request, a *adminCtx) {
@@ -216,6 +228,10 @@ func (wb *room) adminUnit(w http.ResponseWriter, r *http.Request, a *adminCtx) {
 		Reports: "/admin/reports?unit=" + url.QueryEscape(code)}
 	if u.Address != "" && wb.opts.Shared != nil {
 		d.Shared = sharedHref(code)
+	}
+	if wb.opts.Requests != nil {
+		d.RequestHref = "/admin/requests/new?unit=" + url.QueryEscape(code)
+		d.Overdue = wb.overdueCount(r.Context(), a)
 	}
 	for _, p := range a.tree.Path(code) {
 		href := ""
@@ -284,6 +300,8 @@ type accountData struct {
 	// account's (nil: it may send).
 	SendLocks bool
 	SendLock  *SendLock
+	// Facts are the mailbox's quota use and last access (nil: unknown).
+	Facts *Facts
 }
 
 func (wb *room) adminAccount(w http.ResponseWriter, r *http.Request, a *adminCtx) {
@@ -306,6 +324,15 @@ func (wb *room) adminAccount(w http.ResponseWriter, r *http.Request, a *adminCtx
 			return
 		}
 		d.SendLocks, d.SendLock = true, l
+	}
+	if wb.opts.Facts != nil && acct.Role != directory.RoleUnit {
+		f, err := wb.opts.Facts.AccountFacts(r.Context(), acct)
+		if err != nil {
+			// The page is still useful without them.
+			wb.Log.Warn("web: account facts", "address", acct.Address, "err", err)
+		} else {
+			d.Facts = &f
+		}
 	}
 	title := acct.DisplayName
 	if title == "" {
@@ -408,7 +435,8 @@ func (wb *room) adminState(s directory.State) func(http.ResponseWriter, *http.Re
 			done, doneEN = "Đã đóng tài khoản "+acct.Address+": không gửi, không nhận thư nữa.",
 				"Account "+acct.Address+" closed: it neither sends nor receives mail any more."
 		}
-		if err := wb.setState(r.Context(), a.Acct.Address, acct.Address, s, reason); err != nil {
+		ctx := policy.WithAuditOrigin(r.Context(), policy.AuditOrigin{IP: core.ClientIP(r).String(), Protocol: policy.Web})
+		if err := wb.setState(ctx, a.Acct.Address, acct.Address, s, reason); err != nil {
 			wb.Fail(w, "state change", err)
 			return
 		}
@@ -443,7 +471,8 @@ func (wb *room) adminUnlockSending(w http.ResponseWriter, r *http.Request, a *ad
 		wb.Message(w, http.StatusConflict, "Tài khoản này không bị khoá gửi thư.", "This account's sending is not locked.")
 		return
 	}
-	if err := wb.opts.SendLocks.UnlockSending(r.Context(), a.Acct.Address, acct.Address, "web admin "+a.Acct.Address); err != nil {
+	ctx := policy.WithAuditOrigin(r.Context(), policy.AuditOrigin{IP: core.ClientIP(r).String(), Protocol: policy.Web})
+	if err := wb.opts.SendLocks.UnlockSending(ctx, a.Acct.Address, acct.Address, "web admin "+a.Acct.Address); err != nil {
 		wb.Fail(w, "unlock sending", err)
 		return
 	}

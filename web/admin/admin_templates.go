@@ -1,12 +1,21 @@
 package admin
 
-import "congvu/web/core"
+import (
+	"fmt"
+	"html/template"
+	"strings"
+	"time"
+
+	"congvu/provision"
+	"congvu/web/core"
+)
 
 // adminNav is the admin navigation, defined beside the layout.
 const adminNav = `{{define "adminnav"}}<nav class="tabs" aria-label="Quản trị">
 <a href="/admin"{{if eq .AdminTab "units"}} class="cur"{{end}}>Đơn vị và tài khoản <span class="en">/ Units and accounts</span></a>
 <a href="/admin/reports"{{if eq .AdminTab "reports"}} class="cur"{{end}}>Báo cáo truy cập <span class="en">/ Access report</span></a>
 <a href="/admin/reports/usage"{{if eq .AdminTab "usage"}} class="cur"{{end}}>Báo cáo sử dụng <span class="en">/ Usage report</span></a>
+<a href="/admin/requests"{{if eq .AdminTab "requests"}} class="cur"{{end}}>Đề nghị cấp tài khoản <span class="en">/ Requests</span></a>
 <a href="/admin/audit"{{if eq .AdminTab "audit"}} class="cur"{{end}}>Nhật ký kiểm tra <span class="en">/ Audit log</span></a>
 {{if .User.IsOperator}}<a href="/admin/queue"{{if eq .AdminTab "queue"}} class="cur"{{end}}>Hàng đợi thư đi <span class="en">/ Outbound queue</span></a>{{end}}
 </nav>
@@ -17,9 +26,10 @@ const adminNav = `{{define "adminnav"}}<nav class="tabs" aria-label="Quản tr�
 
 const adminUnitTemplate = `{{define "content"}}{{template "adminnav" .}}{{with .Data}}
 {{if .Path}}<nav class="path">{{range $i, $c := .Path}}{{if $i}} › {{end}}{{if $c.Href}}<a href="{{$c.Href}}">{{$c.Name}}</a>{{else}}{{$c.Name}}{{end}}{{end}}</nav>{{end}}
+{{if .Overdue}}<p class="notice error" id="overdue-requests"><a href="/admin/requests">{{.Overdue}} đề nghị cấp tài khoản đã quá hạn 3 ngày làm việc</a>. <span class="en">{{.Overdue}} provisioning request(s) overdue.</span></p>{{end}}
 {{if .Unit.Code}}<h1>{{.Unit.Name}}</h1>
 <p class="hint">Mã đơn vị <span class="en">/ unit code</span> {{.Unit.Code}}{{if .Unit.Address}} · hộp thư đơn vị <span class="en">/ unit mailbox</span> {{.Unit.Address}}{{end}}</p>
-<p><a class="button" href="{{.NewHref}}">+ Thêm tài khoản / New account</a> <a class="button secondary" href="{{.Reports}}">Báo cáo truy cập / Access report</a>{{if .Shared}} <a class="button secondary" href="{{.Shared}}" id="shared-rights">Quyền trên hộp thư đơn vị / Unit mailbox rights</a>{{end}}</p>{{else}}<h1>Quản trị <span class="en">/ Administration</span></h1>{{end}}
+<p><a class="button" href="{{.NewHref}}">+ Thêm tài khoản / New account</a>{{if .RequestHref}} <a class="button secondary" href="{{.RequestHref}}" id="unit-request">Đề nghị cấp, thay đổi tài khoản / Request accounts</a>{{end}} <a class="button secondary" href="{{.Reports}}">Báo cáo truy cập / Access report</a>{{if .Shared}} <a class="button secondary" href="{{.Shared}}" id="shared-rights">Quyền trên hộp thư đơn vị / Unit mailbox rights</a>{{end}}</p>{{else}}<h1>Quản trị <span class="en">/ Administration</span></h1>{{end}}
 {{if .Sub}}<h2>Đơn vị trực thuộc <span class="en">/ Sub-units</span></h2>
 <ul class="units">{{range .Sub}}<li><a href="{{.Href}}">{{.Name}}</a></li>{{end}}</ul>{{end}}
 {{if .Unit.Code}}<h2>Tài khoản <span class="en">/ Accounts</span> ({{len .Accounts}})</h2>
@@ -41,6 +51,8 @@ const adminAccountTemplate = `{{define "content"}}{{template "adminnav" .}}{{$cs
 <dt>Vai trò <span class="en">/ Role</span></dt><dd>{{role .Account.Role}}</dd>
 <dt>Trạng thái <span class="en">/ State</span></dt><dd><span class="badge {{.Account.State}}">{{state .Account.State}}</span> từ <span class="en">since</span> {{time .Account.StateChanged}}{{if and .Account.StateReason (ne .Account.State "active")}}<br><span id="state-reason">Lý do <span class="en">/ reason</span>: {{.Account.StateReason}}</span>{{end}}</dd>
 {{if .SendLocks}}<dt>Gửi thư <span class="en">/ Sending</span></dt><dd id="sending">{{with .SendLock}}<span class="badge locked">Đang khoá gửi thư</span> <span class="en">locked</span> từ <span class="en">since</span> {{time .At}}{{if .Reason}}<br>Lý do <span class="en">/ reason</span>: {{.Reason}}{{end}}{{else}}<span class="badge active">Được gửi thư</span> <span class="en">allowed</span>{{end}}</dd>{{end}}
+{{with .Facts}}<dt>Dung lượng <span class="en">/ Quota</span></dt><dd id="quota">{{if .HasMailbox}}đã dùng <span class="en">used</span> {{bytes .UsedBytes}}{{if gt .LimitBytes 0}} / {{bytes .LimitBytes}} ({{percent .UsedBytes .LimitBytes}}){{end}}{{else}}chưa có thư <span class="en">no mail yet</span>{{if gt .LimitBytes 0}} · hạn mức <span class="en">quota</span> {{bytes .LimitBytes}}{{end}}{{end}}</dd>
+<dt>Truy cập gần nhất <span class="en">/ Last access</span></dt><dd id="last-access">{{if .LastAccess.IsZero}}chưa truy cập <span class="en">never</span>{{else}}{{vnday .LastAccess}}{{end}}</dd>{{end}}
 <dt>Mật khẩu <span class="en">/ Password</span></dt><dd>đổi lần cuối <span class="en">changed</span> {{time .Account.PasswordChanged}}{{if .Account.MustChangePassword}} · <span class="badge must">phải đổi khi đăng nhập web</span>{{end}}</dd>
 </dl></div>
 {{if .CanManage}}<h2>Thao tác <span class="en">/ Actions</span></h2>
@@ -129,9 +141,30 @@ const adminSearchTemplate = `{{define "content"}}{{template "adminnav" .}}{{with
 
 // tmpl are the admin pages, parsed once with the admin navigation and
 // the report and queue pieces they share.
-var tmpl = core.ParsePages(adminNav+unitSelect+queueTable+queueOffNotice, map[string]string{
+var tmpl = core.ParsePagesWith(adminNav+unitSelect+queueTable+queueOffNotice+requestRowsTemplate, template.FuncMap{
+	"vnday":   func(t time.Time) string { return t.In(provision.Location()).Format("02/01/2006") },
+	"bytes":   humanBytes,
+	"percent": func(used, limit int64) string { return fmt.Sprintf("%.0f %%", 100*float64(used)/float64(limit)) },
+}, map[string]string{
 	"admin-unit": adminUnitTemplate, "admin-account": adminAccountTemplate, "admin-reset": adminResetTemplate,
 	"admin-new": adminNewTemplate, "admin-created": adminCreatedTemplate, "admin-reports": adminReportsTemplate,
 	"admin-usage": adminUsageTemplate, "admin-audit": adminAuditTemplate, "admin-search": adminSearchTemplate,
 	"admin-queue": adminQueueTemplate, "admin-shared": adminSharedTemplate, "admin-queue-message": adminQueueMessageTemplate,
+	"admin-requests": adminRequestsTemplate, "admin-request-new": adminRequestNewTemplate,
+	"admin-request-preview": adminRequestPreviewTemplate, "admin-request": adminRequestTemplate,
 })
+
+// humanBytes is a size as administrators read it (1 KB = 1024 bytes,
+// Vietnamese decimal comma).
+func humanBytes(n int64) string {
+	units := []string{"B", "KB", "MB", "GB", "TB"}
+	f, i := float64(n), 0
+	for f >= 1024 && i < len(units)-1 {
+		f, i = f/1024, i+1
+	}
+	s := fmt.Sprintf("%.1f", f)
+	if i == 0 || strings.HasSuffix(s, ".0") {
+		s = fmt.Sprintf("%.0f", f)
+	}
+	return strings.Replace(s, ".", ",", 1) + " " + units[i]
+}

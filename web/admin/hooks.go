@@ -127,3 +127,21 @@ type QueuedRecipient struct {
 type AccountStates interface {
 	SetAccountState(ctx context.Context, actor, address string, s directory.State, reason string) error
 }
+
+// AccountFacts are what the account page shows beside the directory's
+// entry: the mailbox's use of its quota and the last day of access. A nil
+// AccountFacts hides them.
+type AccountFacts interface {
+	AccountFacts(ctx context.Context, a *directory.Account) (Facts, error)
+}
+
+// Facts of one account.
+type Facts struct {
+	// HasMailbox is false for a mailbox that never received mail (or
+	// lives on another node); the byte counts are then zero.
+	HasMailbox            bool
+	UsedBytes, LimitBytes int64 // LimitBytes <= 0: no limit
+	// LastAccess is the last day of access (midnight, Vietnamese time);
+	// zero when none is recorded.
+	LastAccess time.Time
+}
