@@ -252,3 +252,9 @@ func (ad *Admin) Update(ctx context.Context, g orgdb.Group, who Actor) error {
 	}
 	return ad.audit(ctx, who, g.Address, "sửa nhóm / group changed: "+Describe(before)+" → "+Describe(after))
 }
+
+// Groups lists every group with its members.
+func (ad *Admin) Groups(ctx context.Context) ([]orgdb.Group, error) { return ad.Org.Groups(ctx) }
+
+// Withheld lists every publishing control.
+func (ad *Admin) Withheld(ctx context.Context) ([]orgdb.Withheld, error) { return ad.Org.WithheldAll(ctx) }

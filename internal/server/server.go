@@ -219,9 +219,12 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	}
 	r.closers = append(r.closers, shares.Close)
 	smtpDeps.SendAs = shares
-	// Distribution lists (package groups), kept in the orgdb store.
+	// Distribution lists (package groups), kept in the orgdb store; the
+	// admin web changes them and the publishing controls.
+	var groupsAdmin admin.Groups
 	if org := OrgDB(r.Dir); org != nil {
 		smtpDeps.Groups = groups.New(r.Dir, org, r.Policy.IsStateDomain, log.With("component", "groups"))
+		groupsAdmin = &groups.Admin{Dir: r.Dir, Org: org, Audit: r.Policy.DB(), LocalDomains: cfg.Server.LocalDomains}
 	}
 	smtpSrv := smtpd.New(smtpd.Config{
 		Hostname:           cfg.Server.Hostname,
@@ -429,6 +432,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 			States:    r.Policy,
 			Domains:   cfg.Server.LocalDomains,
 			Shared:    shares,
+			Groups:    groupsAdmin,
 		},
 	})
 	mountExport(site, cp.store, r.Policy) // export.go

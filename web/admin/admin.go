@@ -48,6 +48,9 @@ type Options struct {
 	// Shared is the rights of the units' shared mailboxes
 	// (sharing.Service); nil hides the rights page.
 	Shared SharedACL
+	// Groups changes distribution lists and danh bạ publishing
+	// (groups.Admin); nil hides the groups page.
+	Groups Groups
 }
 
 // room is the admin pages on a site.
@@ -75,6 +78,8 @@ func Register(site *core.Site, opts Options) {
 	m.HandleFunc("POST /admin/unlock-sending", wb.admin(wb.adminUnlockSending))
 	m.HandleFunc("GET /admin/shared", wb.admin(wb.adminShared))
 	m.HandleFunc("POST /admin/shared", wb.admin(wb.adminSharedSet))
+	m.HandleFunc("GET /admin/groups", wb.admin(wb.adminGroups))
+	m.HandleFunc("POST /admin/groups", wb.admin(wb.adminGroupsPost))
 	m.HandleFunc("GET /admin/reports", wb.admin(wb.adminReports))
 	m.HandleFunc("GET /admin/reports/access.csv", wb.admin(wb.accessDownload(FormatCSV)))
 	m.HandleFunc("GET /admin/reports/access.svg", wb.admin(wb.accessDownload(FormatSVG)))
@@ -194,6 +199,8 @@ type unitData struct {
 	// Shared is the rights page of the unit's shared mailbox ("" when
 	// it has none or sharing is off).
 	Shared string
+	// Groups is the unit's groups and publishing page ("" when off).
+	Groups string
 }
 
 func (wb *room) adminUnit(w http.ResponseWriter, r *http.Request, a *adminCtx) {
@@ -216,6 +223,9 @@ func (wb *room) adminUnit(w http.ResponseWriter, r *http.Request, a *adminCtx) {
 		Reports: "/admin/reports?unit=" + url.QueryEscape(code)}
 	if u.Address != "" && wb.opts.Shared != nil {
 		d.Shared = sharedHref(code)
+	}
+	if wb.opts.Groups != nil {
+		d.Groups = groupsHref(code)
 	}
 	for _, p := range a.tree.Path(code) {
 		href := ""

@@ -19,7 +19,7 @@ const adminUnitTemplate = `{{define "content"}}{{template "adminnav" .}}{{with .
 {{if .Path}}<nav class="path">{{range $i, $c := .Path}}{{if $i}} › {{end}}{{if $c.Href}}<a href="{{$c.Href}}">{{$c.Name}}</a>{{else}}{{$c.Name}}{{end}}{{end}}</nav>{{end}}
 {{if .Unit.Code}}<h1>{{.Unit.Name}}</h1>
 <p class="hint">Mã đơn vị <span class="en">/ unit code</span> {{.Unit.Code}}{{if .Unit.Address}} · hộp thư đơn vị <span class="en">/ unit mailbox</span> {{.Unit.Address}}{{end}}</p>
-<p><a class="button" href="{{.NewHref}}">+ Thêm tài khoản / New account</a> <a class="button secondary" href="{{.Reports}}">Báo cáo truy cập / Access report</a>{{if .Shared}} <a class="button secondary" href="{{.Shared}}" id="shared-rights">Quyền trên hộp thư đơn vị / Unit mailbox rights</a>{{end}}</p>{{else}}<h1>Quản trị <span class="en">/ Administration</span></h1>{{end}}
+<p><a class="button" href="{{.NewHref}}">+ Thêm tài khoản / New account</a> <a class="button secondary" href="{{.Reports}}">Báo cáo truy cập / Access report</a>{{if .Shared}} <a class="button secondary" href="{{.Shared}}" id="shared-rights">Quyền trên hộp thư đơn vị / Unit mailbox rights</a>{{end}}{{if .Groups}} <a class="button secondary" href="{{.Groups}}" id="groups">Nhóm thư, công bố danh bạ / Groups, publishing</a>{{end}}</p>{{else}}<h1>Quản trị <span class="en">/ Administration</span></h1>{{end}}
 {{if .Sub}}<h2>Đơn vị trực thuộc <span class="en">/ Sub-units</span></h2>
 <ul class="units">{{range .Sub}}<li><a href="{{.Href}}">{{.Name}}</a></li>{{end}}</ul>{{end}}
 {{if .Unit.Code}}<h2>Tài khoản <span class="en">/ Accounts</span> ({{len .Accounts}})</h2>
@@ -133,5 +133,5 @@ var tmpl = core.ParsePages(adminNav+unitSelect+queueTable+queueOffNotice, map[st
 	"admin-unit": adminUnitTemplate, "admin-account": adminAccountTemplate, "admin-reset": adminResetTemplate,
 	"admin-new": adminNewTemplate, "admin-created": adminCreatedTemplate, "admin-reports": adminReportsTemplate,
 	"admin-usage": adminUsageTemplate, "admin-audit": adminAuditTemplate, "admin-search": adminSearchTemplate,
-	"admin-queue": adminQueueTemplate, "admin-shared": adminSharedTemplate, "admin-queue-message": adminQueueMessageTemplate,
+	"admin-queue": adminQueueTemplate, "admin-shared": adminSharedTemplate, "admin-groups": adminGroupsTemplate, "admin-queue-message": adminQueueMessageTemplate,
 })
