@@ -257,4 +257,6 @@ func (ad *Admin) Update(ctx context.Context, g orgdb.Group, who Actor) error {
 func (ad *Admin) Groups(ctx context.Context) ([]orgdb.Group, error) { return ad.Org.Groups(ctx) }
 
 // Withheld lists every publishing control.
-func (ad *Admin) Withheld(ctx context.Context) ([]orgdb.Withheld, error) { return ad.Org.WithheldAll(ctx) }
+func (ad *Admin) Withheld(ctx context.Context) ([]orgdb.Withheld, error) {
+	return ad.Org.WithheldAll(ctx)
+}
