@@ -2,7 +2,6 @@ package danhba
 
 import (
 	"cmp"
-	"congvu/addressbook"
 	"context"
 	"encoding/base64"
 	"encoding/csv"
@@ -17,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"congvu/addressbook"
 	"congvu/directory"
 	"congvu/internal/mailerr"
 	"congvu/web/webtest"
