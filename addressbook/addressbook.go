@@ -14,6 +14,7 @@ import (
 
 	"congvu/directory"
 	"congvu/directory/addr"
+	"congvu/directory/orgdb"
 )
 
 // Entry is one published mailbox: only public attributes.
@@ -27,7 +28,12 @@ type Entry struct {
 	UnitCode  string
 	Phone     string
 	IsUnit    bool // the unit's shared mailbox
-	Updated   time.Time
+	// IsGroup: a distribution list (package groups); Members are a
+	// custom group's member addresses (a unit group's come from the
+	// directory at delivery and are not listed).
+	IsGroup bool
+	Members []string
+	Updated time.Time
 
 	// Certificate is the official's published S/MIME certificate (DER,
 	// RFC 2798 userSMIMECertificate), nil when none: clients encrypt to it.
@@ -62,6 +68,18 @@ type Options struct {
 	TTL    time.Duration
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Controls are the publishing controls and groups (orgdb.DB); nil
+	// publishes everything and no group. A change there is seen by the
+	// next request (its generation is read each time), not after TTL.
+	Controls Controls
+}
+
+// Controls is where publishing controls and groups are kept.
+type Controls interface {
+	// PublishGeneration changes whenever a control or a group changes.
+	PublishGeneration(ctx context.Context) (int64, error)
+	WithheldAll(ctx context.Context) ([]orgdb.Withheld, error)
+	Groups(ctx context.Context) ([]orgdb.Group, error)
 }
 
 // Book fetches and caches snapshots.
@@ -73,6 +91,7 @@ type Book struct {
 	snap    *Snapshot
 	err     error
 	expires time.Time
+	gen     int64 // the controls' generation snap was built with
 }
 
 // New returns a Book over dir.
@@ -104,24 +123,38 @@ func (b *Book) Snapshot(ctx context.Context) (*Snapshot, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.opts.Now()
-	if now.Before(b.expires) {
+	gen, genErr := b.generation(ctx)
+	if now.Before(b.expires) && (genErr != nil || gen == b.gen) {
 		return b.snap, b.err
 	}
 	// Not the request's context: a client going away must not become a
 	// cached failure for everybody else.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
 	defer cancel()
-	snap, err := fetch(fctx, b.dir, now, b.opts.Logger)
+	snap, err := fetch(fctx, b.dir, b.opts.Controls, now, b.opts.Logger)
 	if err != nil {
 		b.opts.Logger.Warn("addressbook: directory fetch failed", "err", err)
 		b.snap, b.err, b.expires = nil, err, now.Add(min(b.opts.TTL, 5*time.Second))
 		return nil, err
 	}
-	b.snap, b.err, b.expires = snap, nil, now.Add(b.opts.TTL)
+	b.snap, b.err, b.expires, b.gen = snap, nil, now.Add(b.opts.TTL), gen
 	return snap, nil
 }
 
-func fetch(ctx context.Context, dir directory.Directory, now time.Time, log *slog.Logger) (*Snapshot, error) {
+// generation reads the controls' generation; a failure keeps serving
+// the cached snapshot until it expires.
+func (b *Book) generation(ctx context.Context) (int64, error) {
+	if b.opts.Controls == nil {
+		return 0, nil
+	}
+	gen, err := b.opts.Controls.PublishGeneration(ctx)
+	if err != nil {
+		b.opts.Logger.Warn("addressbook: publishing controls not read", "err", err)
+	}
+	return gen, err
+}
+
+func fetch(ctx context.Context, dir directory.Directory, ctl Controls, now time.Time, log *slog.Logger) (*Snapshot, error) {
 	units, err := dir.Units(ctx)
 	if err != nil {
 		return nil, err
@@ -130,6 +163,12 @@ func fetch(ctx context.Context, dir directory.Directory, now time.Time, log *slo
 	if err != nil {
 		return nil, err
 	}
+	rules, groups, err := readControls(ctx, ctl)
+	if err != nil {
+		// Publishing more than allowed is worse than publishing late.
+		return nil, err
+	}
+	units = rules.visibleUnits(units)
 	// Without certificates the address book still lists everybody.
 	certs, err := directory.PublishedCertificates(ctx, dir)
 	if err != nil {
@@ -143,6 +182,18 @@ func fetch(ctx context.Context, dir directory.Directory, now time.Time, log *slo
 	for _, a := range accounts {
 		if a.State == directory.StateRetired {
 			continue // locked accounts stay listed: they still receive mail
+		}
+		if rules.hiddenUnit[a.UnitCode] {
+			continue
+		}
+		if rules.withheld(a.Address, a.UnitCode, orgdb.AttrEntry) {
+			continue
+		}
+		if rules.withheld(a.Address, a.UnitCode, orgdb.AttrPhone) {
+			a.Phone = ""
+		}
+		if rules.withheld(a.Address, a.UnitCode, orgdb.AttrTitle) {
+			a.Title = ""
 		}
 		e := Entry{Address: a.Address, Name: a.DisplayName, Title: a.Title, UnitCode: a.UnitCode, Phone: a.Phone,
 			IsUnit: a.Role == directory.RoleUnit, Updated: a.StateChanged, Certificate: certs[a.Address]}
@@ -167,16 +218,38 @@ func fetch(ctx context.Context, dir directory.Directory, now time.Time, log *slo
 			orphans = append(orphans, e)
 		}
 	}
+	for _, g := range groups {
+		if g.UnitCode != "" && rules.hiddenUnit[g.UnitCode] {
+			continue
+		}
+		e := Entry{Address: g.Address, Name: g.Name, UnitCode: g.UnitCode, IsGroup: true, Members: g.Members,
+			Updated: g.Created, Title: "Nhóm thư / mailing list"}
+		if u, ok := s.Units[g.UnitCode]; ok {
+			e.Unit = u.Name
+		}
+		e.FoldedName, e.FoldedTitle, e.FoldedUnit = addr.Fold(e.Name), addr.Fold(e.Title), addr.Fold(e.Unit)
+		if _, ok := rank[g.UnitCode]; ok {
+			byUnit[g.UnitCode] = append(byUnit[g.UnitCode], e)
+		} else {
+			orphans = append(orphans, e)
+		}
+	}
 	s.Walk("", func(u directory.Unit, _ int) {
 		list := byUnit[u.Code]
-		// The unit's own mailbox first, then people by address.
+		// The unit's own mailbox first, then its groups, then people by
+		// address.
 		for _, e := range list {
 			if e.IsUnit {
 				s.add(e)
 			}
 		}
 		for _, e := range list {
-			if !e.IsUnit {
+			if e.IsGroup {
+				s.add(e)
+			}
+		}
+		for _, e := range list {
+			if !e.IsUnit && !e.IsGroup {
 				s.add(e)
 			}
 		}

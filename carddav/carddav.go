@@ -230,10 +230,10 @@ func publishedCard(e addressbook.Entry, v4 bool) vcard.Card {
 	c.SetValue(vcard.FieldFormattedName, e.Name)
 	given, family := e.GivenName, e.Surname
 	middle := ""
-	if w := strings.Fields(e.Name); !e.IsUnit && len(w) > 2 {
+	if w := strings.Fields(e.Name); !e.IsUnit && !e.IsGroup && len(w) > 2 {
 		middle = strings.Join(w[1:len(w)-1], " ")
 	}
-	if e.IsUnit {
+	if e.IsUnit || e.IsGroup {
 		family = e.Name
 	}
 	c.SetName(&vcard.Name{FamilyName: family, GivenName: given, AdditionalName: middle})
@@ -247,7 +247,7 @@ func publishedCard(e addressbook.Entry, v4 bool) vcard.Card {
 	if e.Unit != "" {
 		c.SetValue(vcard.FieldOrganization, e.Unit)
 	}
-	if e.IsUnit {
+	if e.IsUnit || e.IsGroup {
 		c.SetValue("X-ADDRESSBOOKSERVER-KIND", "group")
 	}
 	if e.Certificate != nil && !v4 {
@@ -261,9 +261,12 @@ func publishedCard(e addressbook.Entry, v4 bool) vcard.Card {
 			// RFC 6350 §6.8.1: a data: URI.
 			c.SetValue(vcard.FieldKey, "data:application/pkix-cert;base64,"+base64.StdEncoding.EncodeToString(e.Certificate))
 		}
-		if e.IsUnit {
+		if e.IsUnit || e.IsGroup {
 			delete(c, "X-ADDRESSBOOKSERVER-KIND")
 			c.SetKind(vcard.KindOrganization)
+			if e.IsGroup {
+				c.SetKind(vcard.KindGroup) // RFC 6350 6.1.4
+			}
 		}
 		// RFC 6350 6.1.4/6.4.2: lower-case TYPE values in 4.0.
 		for _, f := range append(c[vcard.FieldEmail], c[vcard.FieldTelephone]...) {

@@ -105,6 +105,9 @@ func escapeDNValue(v string) string {
 }
 
 func personEntry(p addressbook.Entry, base string) *entry {
+	if p.IsGroup {
+		return groupEntry(p, base)
+	}
 	sn := p.Surname
 	if sn == "" {
 		sn = p.Name // person requires sn (RFC 4519 3.12)
@@ -145,4 +148,23 @@ func normalizeDN(dn string) string {
 		parts[i] = strings.ToLower(p)
 	}
 	return strings.Join(parts, ",")
+}
+
+// groupEntry is a distribution list: a groupOfNames (RFC 4519 3.5) with
+// the address mail clients send to; a custom group lists its members.
+func groupEntry(p addressbook.Entry, base string) *entry {
+	members := make([]string, len(p.Members))
+	for i, m := range p.Members {
+		members[i] = personDN(m, base)
+	}
+	return newEntry(personDN(p.Address, base),
+		"objectClass", []string{"top", "groupOfNames"},
+		"cn", p.Name,
+		"displayName", p.Name,
+		"mail", p.Address,
+		"uid", p.Address,
+		"ou", p.Unit,
+		"description", p.Title,
+		"member", members,
+	)
 }

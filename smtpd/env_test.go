@@ -63,6 +63,8 @@ type envOptions struct {
 	storeDir string
 	// sendAs lets accounts write as shared mailboxes.
 	sendAs SendAs
+	// groups builds the distribution lists from the fixture; nil: none.
+	groups func(dir *sqldir.DB) Groups
 }
 
 type env struct {
@@ -134,6 +136,10 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	if opts.policy != nil {
 		hooks = opts.policy(dir, store)
 	}
+	var groups Groups
+	if opts.groups != nil {
+		groups = opts.groups(dir)
+	}
 	e.srv = New(Config{
 		Hostname:           testHost,
 		LocalDomains:       []string{"KhanhHoa.gov.vn"}, // compared case-insensitively
@@ -143,7 +149,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		TLS:                &tls.Config{Certificates: []tls.Certificate{cert}},
 		SpoolDir:           spoolDir,
 	}, Deps{Store: store, Dir: d, Logger: log, Metrics: e.metrics, Policy: hooks,
-		Outbound: opts.outbound, Signer: opts.signer, Inbound: opts.inbound, SendAs: opts.sendAs})
+		Outbound: opts.outbound, Signer: opts.signer, Inbound: opts.inbound, SendAs: opts.sendAs, Groups: groups})
 
 	done := make(chan error, 3)
 	for _, l := range []struct {

@@ -95,6 +95,16 @@ type Deps struct {
 	// SendAs lets an account send as a unit's shared mailbox it works for
 	// (the văn thư); nil: officials send only as themselves.
 	SendAs SendAs
+	// Groups expands distribution lists at RCPT (package groups); nil:
+	// there are none.
+	Groups Groups
+}
+
+// Groups resolves a group address to its members' mailboxes, applying
+// the group's sending rule to the envelope sender (a refusal is a
+// *mailerr.Error); isGroup is false when address is not a group.
+type Groups interface {
+	ExpandGroup(ctx context.Context, address, sender string) (members []*directory.Account, isGroup bool, err error)
 }
 
 // SendAs says whether account may write as address, an address that is
@@ -150,6 +160,8 @@ type Server struct {
 	documents DocumentChecker
 	// sendAs lets clerks write as their unit's mailbox (session.go).
 	sendAs SendAs
+	// groups expands distribution lists (groups.go).
+	groups Groups
 
 	mx, submission *smtp.Server
 
@@ -203,6 +215,7 @@ func New(cfg Config, deps Deps) *Server {
 	}
 	s.documents = deps.Documents
 	s.sendAs = deps.SendAs
+	s.groups = deps.Groups
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

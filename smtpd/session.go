@@ -181,6 +181,11 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	ctx, cancel := opContext(lookupTimeout)
 	defer cancel()
 	acct, err := s.srv.dir.Lookup(ctx, address)
+	if errors.Is(err, mailerr.ErrUnknownUser) && s.srv.groups != nil {
+		if members, ok, gerr := s.srv.groups.ExpandGroup(ctx, address, s.from()); ok || gerr != nil {
+			return s.reply(phaseRcpt, s.addGroup(ctx, to, members, gerr))
+		}
+	}
 	if err == nil && acct == nil {
 		err = fmt.Errorf("directory returned no account and no error for %s", address)
 	}

@@ -63,6 +63,8 @@ const usage = `usage:
   congvu unit list|merge|rename|move --config FILE ...
   congvu request list|show|approve|reject|passwords --config FILE [ID]
   congvu domain alias add|remove|list --config FILE ...
+  congvu group add|remove|list|show|member add|member remove|set-policy --config FILE ...
+  congvu danhba withhold|publish|list --config FILE [--unit CODE] [phone|title|entry [ADDRESS]]
   congvu forward set|clear|list --config FILE [ADDRESS [TARGET]]
   congvu queue list|show|retry|delete --config FILE [ID|--all]
   congvu dkim keygen --config FILE [--algorithm rsa|ed25519] [--selector S] DOMAIN
@@ -126,6 +128,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdRequest(args[1:], stdout, stderr)
 	case "domain":
 		return cmdDomain(args[1:], stdout, stderr)
+	case "group":
+		return cmdGroup(args[1:], stdout, stderr)
+	case "danhba":
+		return cmdDanhba(args[1:], stdout, stderr)
 	case "quarantine":
 		return cmdQuarantine(args[1:], stdout, stderr)
 	case "dns":
@@ -156,6 +162,7 @@ var groupUsage = map[string]string{
 	"account": accountUsage, "queue": queueUsage, "report": reportUsage, "forward": forwardUsage,
 	"digest": digestUsage, "dkim": dkimUsage, "directory": directoryUsage, "storage": storageUsage,
 	"mailbox": mailboxUsage, "unit": unitUsage, "domain": domainUsage, "request": requestUsage, "quarantine": quarantineUsage,
+	"group": groupCmdUsage, "danhba": danhbaCmdUsage,
 }
 
 func isHelpFlag(a string) bool { return a == "-h" || a == "-help" || a == "--help" || a == "--h" }

@@ -110,6 +110,37 @@ var migrations = []string{
 		finished INTEGER NOT NULL DEFAULT 0
 	) STRICT;
 	CREATE INDEX jobs_pending ON jobs(state, id);`,
+	// groups: distribution lists and danh bạ publishing controls (issue
+	// 14). publish_generation changes with every write to either, so the
+	// one address-book snapshot knows at once that it is stale.
+	`CREATE TABLE groups (
+		address   TEXT PRIMARY KEY, -- lower case
+		name      TEXT NOT NULL,
+		kind      TEXT NOT NULL,    -- custom or unit
+		unit_code TEXT NOT NULL DEFAULT '', -- unit groups: whose people; custom: the owning unit
+		sub_units INTEGER NOT NULL DEFAULT 0,
+		policy    TEXT NOT NULL,    -- members, unit, state or anyone
+		created   INTEGER NOT NULL,
+		actor     TEXT NOT NULL
+	) STRICT;
+	CREATE TABLE group_members (
+		group_address TEXT NOT NULL REFERENCES groups(address) ON DELETE CASCADE,
+		member        TEXT NOT NULL, -- an account's address or another group's
+		PRIMARY KEY (group_address, member)
+	) STRICT, WITHOUT ROWID;
+	CREATE TABLE publish_withheld (
+		scope     TEXT NOT NULL, -- account or unit
+		key       TEXT NOT NULL, -- the address or the unit code
+		attribute TEXT NOT NULL, -- phone, title, or entry (the whole entry)
+		changed   INTEGER NOT NULL,
+		actor     TEXT NOT NULL,
+		PRIMARY KEY (scope, key, attribute)
+	) STRICT, WITHOUT ROWID;
+	CREATE TABLE publish_generation (
+		id INTEGER PRIMARY KEY CHECK (id = 1),
+		n  INTEGER NOT NULL
+	) STRICT;
+	INSERT INTO publish_generation (id, n) VALUES (1, 0);`,
 	// provisioning requests (package provision): filed by unit
 	// administrators, decided by operators within the working-day limit.
 	`CREATE TABLE provision_requests (

@@ -23,6 +23,7 @@ import (
 	"congvu/addressbook"
 	"congvu/cluster"
 	"congvu/directory"
+	"congvu/groups"
 	"congvu/imapd"
 	"congvu/internal/certs"
 	"congvu/internal/config"
@@ -229,6 +230,13 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	}
 	r.closers = append(r.closers, shares.Close)
 	smtpDeps.SendAs = shares
+	// Distribution lists (package groups), kept in the orgdb store; the
+	// admin web changes them and the publishing controls.
+	var groupsAdmin admin.Groups
+	if org := OrgDB(r.Dir); org != nil {
+		smtpDeps.Groups = groups.New(r.Dir, org, r.Policy.IsStateDomain, log.With("component", "groups"))
+		groupsAdmin = &groups.Admin{Dir: r.Dir, Org: org, Audit: r.Policy.DB(), LocalDomains: cfg.Server.LocalDomains}
+	}
 	smtpSrv := smtpd.New(smtpd.Config{
 		Hostname:           cfg.Server.Hostname,
 		LocalDomains:       cfg.Server.LocalDomains,
@@ -270,7 +278,13 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	sieveSrv := managesieve.New(managesieve.Config{TLS: tlsCfg, Hostname: cfg.Server.Hostname, MaxRedirects: cfg.Sieve.MaxRedirects},
 		managesieve.Deps{Store: r.Sieve, Dir: r.Dir, Policy: cp.hooks, Logger: log.With("proto", "managesieve")})
 	// The danh bạ for mail clients: LDAP here, CardDAV on the HTTPS mux.
-	book := addressbook.New(r.Dir, addressbook.Options{Logger: log.With("component", "addressbook")})
+	// One snapshot serves LDAP, CardDAV, the public danh bạ and the
+	// webmail's completion, with the publishing controls applied.
+	bookOpts := addressbook.Options{Logger: log.With("component", "addressbook")}
+	if org := OrgDB(r.Dir); org != nil {
+		bookOpts.Controls = org
+	}
+	book := addressbook.New(r.Dir, bookOpts)
 	r.published = append(r.published, book)
 	ldapSrv := ldapd.New(ldapd.Config{TLS: tlsCfg, BaseDN: cfg.AddressBook.BaseDN(cfg.Server.LocalDomains[0]),
 		Anonymous: cfg.AddressBook.LDAPAnonymous, SizeLimit: cfg.AddressBook.SizeLimit},
@@ -300,8 +314,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		return nil, err
 	}
 	// The published danh bạ: public, no login, only public attributes.
-	publicDir := danhba.New(r.Dir, danhba.Options{Logger: log.With("component", "danhba")})
-	r.published = append(r.published, publicDir)
+	publicDir := danhba.New(book, danhba.Options{Logger: log.With("component", "danhba")})
 	for _, p := range []string{"GET /danhba", "GET /danhba.csv", "GET /danhba.vcf", "GET /danhba.ldif", "GET /danhba.cer"} {
 		mux.Handle(p, publicDir)
 	}
@@ -432,6 +445,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 			Shared:    shares,
 			Requests:  r.Requests,
 			Facts:     webFacts{store: r.Store, e: r.Policy},
+			Groups:    groupsAdmin,
 		},
 	})
 	mountExport(site, cp.store, r.Policy) // export.go

@@ -55,6 +55,9 @@ type Options struct {
 	// Facts show quota use and last access on the account page; nil
 	// hides them.
 	Facts AccountFacts
+	// Groups changes distribution lists and danh bạ publishing
+	// (groups.Admin); nil hides the groups page.
+	Groups Groups
 }
 
 // room is the admin pages on a site.
@@ -82,6 +85,8 @@ func Register(site *core.Site, opts Options) {
 	m.HandleFunc("POST /admin/unlock-sending", wb.admin(wb.adminUnlockSending))
 	m.HandleFunc("GET /admin/shared", wb.admin(wb.adminShared))
 	m.HandleFunc("POST /admin/shared", wb.admin(wb.adminSharedSet))
+	m.HandleFunc("GET /admin/groups", wb.admin(wb.adminGroups))
+	m.HandleFunc("POST /admin/groups", wb.admin(wb.adminGroupsPost))
 	m.HandleFunc("GET /admin/reports", wb.admin(wb.adminReports))
 	m.HandleFunc("GET /admin/reports/access.csv", wb.admin(wb.accessDownload(FormatCSV)))
 	m.HandleFunc("GET /admin/reports/access.svg", wb.admin(wb.accessDownload(FormatSVG)))
@@ -206,6 +211,8 @@ type unitData struct {
 	// their due date; RequestHref files a new one for the unit.
 	Overdue     int
 	RequestHref string
+	// Groups is the unit's groups and publishing page ("" when off).
+	Groups string
 }
 
 func (wb *room) adminUnit(w http.ResponseWriter, r *http.Request, a *adminCtx) {
@@ -232,6 +239,9 @@ func (wb *room) adminUnit(w http.ResponseWriter, r *http.Request, a *adminCtx) {
 	if wb.opts.Requests != nil {
 		d.RequestHref = "/admin/requests/new?unit=" + url.QueryEscape(code)
 		d.Overdue = wb.overdueCount(r.Context(), a)
+	}
+	if wb.opts.Groups != nil {
+		d.Groups = groupsHref(code)
 	}
 	for _, p := range a.tree.Path(code) {
 		href := ""

@@ -29,7 +29,7 @@ const adminUnitTemplate = `{{define "content"}}{{template "adminnav" .}}{{with .
 {{if .Overdue}}<p class="notice error" id="overdue-requests"><a href="/admin/requests">{{.Overdue}} đề nghị cấp tài khoản đã quá hạn 3 ngày làm việc</a>. <span class="en">{{.Overdue}} provisioning request(s) overdue.</span></p>{{end}}
 {{if .Unit.Code}}<h1>{{.Unit.Name}}</h1>
 <p class="hint">Mã đơn vị <span class="en">/ unit code</span> {{.Unit.Code}}{{if .Unit.Address}} · hộp thư đơn vị <span class="en">/ unit mailbox</span> {{.Unit.Address}}{{end}}</p>
-<p><a class="button" href="{{.NewHref}}">+ Thêm tài khoản / New account</a>{{if .RequestHref}} <a class="button secondary" href="{{.RequestHref}}" id="unit-request">Đề nghị cấp, thay đổi tài khoản / Request accounts</a>{{end}} <a class="button secondary" href="{{.Reports}}">Báo cáo truy cập / Access report</a>{{if .Shared}} <a class="button secondary" href="{{.Shared}}" id="shared-rights">Quyền trên hộp thư đơn vị / Unit mailbox rights</a>{{end}}</p>{{else}}<h1>Quản trị <span class="en">/ Administration</span></h1>{{end}}
+<p><a class="button" href="{{.NewHref}}">+ Thêm tài khoản / New account</a>{{if .RequestHref}} <a class="button secondary" href="{{.RequestHref}}" id="unit-request">Đề nghị cấp, thay đổi tài khoản / Request accounts</a>{{end}} <a class="button secondary" href="{{.Reports}}">Báo cáo truy cập / Access report</a>{{if .Shared}} <a class="button secondary" href="{{.Shared}}" id="shared-rights">Quyền trên hộp thư đơn vị / Unit mailbox rights</a>{{end}}{{if .Groups}} <a class="button secondary" href="{{.Groups}}" id="groups">Nhóm thư, công bố danh bạ / Groups, publishing</a>{{end}}</p>{{else}}<h1>Quản trị <span class="en">/ Administration</span></h1>{{end}}
 {{if .Sub}}<h2>Đơn vị trực thuộc <span class="en">/ Sub-units</span></h2>
 <ul class="units">{{range .Sub}}<li><a href="{{.Href}}">{{.Name}}</a></li>{{end}}</ul>{{end}}
 {{if .Unit.Code}}<h2>Tài khoản <span class="en">/ Accounts</span> ({{len .Accounts}})</h2>
@@ -152,6 +152,7 @@ var tmpl = core.ParsePagesWith(adminNav+unitSelect+queueTable+queueOffNotice+req
 	"admin-queue": adminQueueTemplate, "admin-shared": adminSharedTemplate, "admin-queue-message": adminQueueMessageTemplate,
 	"admin-requests": adminRequestsTemplate, "admin-request-new": adminRequestNewTemplate,
 	"admin-request-preview": adminRequestPreviewTemplate, "admin-request": adminRequestTemplate,
+	"admin-groups": adminGroupsTemplate,
 })
 
 // humanBytes is a size as administrators read it (1 KB = 1024 bytes,

@@ -11,13 +11,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode"
 
+	"congvu/addressbook"
 	"congvu/directory"
 	"congvu/directory/addr"
 	"congvu/internal/mailerr"
@@ -25,11 +25,6 @@ import (
 
 // Options tunes the published directory.
 type Options struct {
-	// CacheTTL is how long units and accounts fetched from the directory
-	// are served before being fetched again; default 30 s. Failures are
-	// remembered for min(CacheTTL, 5 s) so a public page cannot hammer a
-	// directory that is down either.
-	CacheTTL time.Duration
 	// PageSize is the number of people per page; default 50.
 	PageSize int
 	// Logger receives directory failures; default discards.
@@ -41,16 +36,13 @@ type Options struct {
 // maxQueryRunes bounds the work one search does.
 const maxQueryRunes = 200
 
-// fetchTimeout bounds one fetch of the whole directory.
-const fetchTimeout = 20 * time.Second
-
 // New returns the handler for GET /danhba, /danhba.csv, /danhba.vcf,
 // /danhba.ldif and /danhba.cer (one official's certificate). Mount it on
-// each of those paths.
-func New(dir directory.Directory, opts Options) *Directory {
-	if opts.CacheTTL <= 0 {
-		opts.CacheTTL = 30 * time.Second
-	}
+// each of those paths. book is the one cached snapshot of the published
+// directory that the LDAP listener and CardDAV serve too, with the
+// publishing controls applied (package addressbook): the page and its
+// exports follow a change at once, and `congvu reload` forgets it there.
+func New(book *addressbook.Book, opts Options) *Directory {
 	if opts.PageSize <= 0 {
 		opts.PageSize = 50
 	}
@@ -60,27 +52,27 @@ func New(dir directory.Directory, opts Options) *Directory {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Directory{dir: dir, opts: opts}
+	return &Directory{book: book, opts: opts}
 }
 
 // Directory is the published danh bạ: its pages and exports (ServeHTTP)
 // and, for the webmail, recipient suggestions (Suggest).
 type Directory struct {
-	dir  directory.Directory
+	book *addressbook.Book
 	opts Options
 
-	// mu guards the cache and is held during a fetch, so that concurrent
-	// requests on an expired cache cause one directory fetch, not many.
-	mu      sync.Mutex
-	snap    *snapshot
-	err     error
-	expires time.Time
+	// mu guards the page view derived from the book's snapshot, rebuilt
+	// only when the book hands out a new snapshot.
+	mu   sync.Mutex
+	src  *addressbook.Snapshot
+	snap *snapshot
 }
 
 // entry is one listed mailbox with only its public attributes.
 type entry struct {
 	Name, Title, Unit, UnitCode, Address, Phone string
 	IsUnit                                      bool     // the unit's shared mailbox
+	IsGroup                                     bool     // a distribution list
 	words                                       []string // of name, title and unit name
 	nameWords                                   int      // words[:nameWords] are the name's
 	folded                                      string   // folded address
@@ -90,105 +82,43 @@ type entry struct {
 	CertExpired bool
 }
 
-// snapshot is the published view of the directory at one moment. It is
+// snapshot is the page view of one addressbook snapshot. It is
 // immutable once built and shared by concurrent requests.
 type snapshot struct {
 	*directory.Tree
 	byAddress map[string]int // index into entries
-	order     []string       // unit codes, parents before children
 	entries   []entry        // in unit tree order, unit mailbox first
 }
 
-// Forget drops the cached snapshot: the next request reads the directory.
-func (d *Directory) Forget() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.snap, d.err, d.expires = nil, nil, time.Time{}
-}
-
 func (d *Directory) snapshot(ctx context.Context) (*snapshot, error) {
+	src, err := d.book.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	now := d.opts.Now()
-	if now.Before(d.expires) {
-		return d.snap, d.err
+	if src != d.src {
+		d.src, d.snap = src, view(src, d.opts.Now())
 	}
-	// Not the request's context: a client going away must not turn into a
-	// cached failure for everybody else.
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
-	defer cancel()
-	snap, err := fetch(fctx, d.dir)
-	if err == nil {
-		snap.attachCertificates(fctx, d.dir, now, d.opts.Logger)
-	}
-	if err != nil {
-		d.opts.Logger.Warn("danhba: directory fetch failed", "err", err)
-		d.snap, d.err, d.expires = nil, err, now.Add(min(d.opts.CacheTTL, 5*time.Second))
-		return nil, err
-	}
-	d.snap, d.err, d.expires = snap, nil, now.Add(d.opts.CacheTTL)
-	return snap, nil
+	return d.snap, nil
 }
 
-func fetch(ctx context.Context, dir directory.Directory) (*snapshot, error) {
-	units, err := dir.Units(ctx)
-	if err != nil {
-		return nil, err
-	}
-	accounts, err := dir.Accounts(ctx, "")
-	if err != nil {
-		return nil, err
-	}
-	s := &snapshot{Tree: directory.NewTree(units)}
-	rank := map[string]int{}
-	s.Walk("", func(u directory.Unit, _ int) {
-		rank[u.Code] = len(s.order)
-		s.order = append(s.order, u.Code)
-	})
-	for _, a := range accounts {
-		if a.State == directory.StateRetired {
-			continue // locked accounts stay listed: they still receive mail
-		}
-		e := entry{Name: a.DisplayName, Title: a.Title, UnitCode: a.UnitCode, Address: a.Address,
-			Phone: a.Phone, IsUnit: a.Role == directory.RoleUnit}
-		if u, ok := s.Units[a.UnitCode]; ok {
-			e.Unit = u.Name
-			if e.IsUnit && e.Name == "" {
-				e.Name = u.Name
-			}
-		}
-		if e.Name == "" {
-			e.Name = a.Address
-		}
+// view derives the page's entries (search words, certificate links)
+// from an address-book snapshot, keeping its order.
+func view(src *addressbook.Snapshot, now time.Time) *snapshot {
+	s := &snapshot{Tree: src.Tree, byAddress: make(map[string]int, len(src.Entries)), entries: make([]entry, 0, len(src.Entries))}
+	for _, a := range src.Entries {
+		e := entry{Name: a.Name, Title: a.Title, Unit: a.Unit, UnitCode: a.UnitCode, Address: a.Address,
+			Phone: a.Phone, IsUnit: a.IsUnit, IsGroup: a.IsGroup}
 		e.words = words(e.Name)
 		e.nameWords = len(e.words)
 		e.words = append(e.words, words(e.Title+" "+e.Unit)...)
 		e.folded = addr.Fold(e.Address)
+		e.attachCertificate(a.Certificate, now)
+		s.byAddress[e.Address] = len(s.entries)
 		s.entries = append(s.entries, e)
 	}
-	unitRank := func(code string) int {
-		if r, ok := rank[code]; ok {
-			return r
-		}
-		return len(s.order) // accounts outside the tree last
-	}
-	defer func() {
-		s.byAddress = make(map[string]int, len(s.entries))
-		for i, e := range s.entries {
-			s.byAddress[e.Address] = i
-		}
-	}()
-	sort.SliceStable(s.entries, func(i, j int) bool {
-		a, b := s.entries[i], s.entries[j]
-		if ra, rb := unitRank(a.UnitCode), unitRank(b.UnitCode); ra != rb {
-			return ra < rb
-		}
-		if a.IsUnit != b.IsUnit {
-			return a.IsUnit
-		}
-		return a.Address < b.Address
-	})
-	return s, nil
+	return s
 }
 
 // words folds s (no diacritics, lower case) and splits it into words.
@@ -461,7 +391,10 @@ func (d *Directory) Suggest(ctx context.Context, q string, limit int) ([]Suggest
 			break
 		}
 		sg := Suggestion{Name: e.Name, Address: e.Address, IsUnit: e.IsUnit}
-		if !e.IsUnit {
+		switch {
+		case e.IsGroup:
+			sg.Unit = strings.TrimSuffix("Nhóm thư / mailing list · "+e.Unit, " · ")
+		case !e.IsUnit:
 			sg.Unit = e.Unit
 		}
 		out = append(out, sg)

@@ -1,39 +1,24 @@
 package danhba
 
 import (
-	"context"
 	"crypto/x509"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
-
-	"congvu/directory"
 )
 
-// attachCertificates adds each official's published S/MIME certificate
+// attachCertificate adds the official's published S/MIME certificate
 // (RFC 2798 userSMIMECertificate, as `congvu cert import` published it)
-// to the snapshot, so colleagues' mail clients can encrypt to them. A
-// failure leaves the danh bạ without certificates rather than without
-// people.
-func (s *snapshot) attachCertificates(ctx context.Context, dir directory.Directory, now time.Time, log *slog.Logger) {
-	certs, err := directory.PublishedCertificates(ctx, dir)
-	if err != nil {
-		log.Warn("danhba: certificates not read", "err", err)
+// to the entry, so colleagues' mail clients can encrypt to them.
+func (e *entry) attachCertificate(der []byte, now time.Time) {
+	if der == nil {
 		return
 	}
-	for i := range s.entries {
-		e := &s.entries[i]
-		der := certs[e.Address]
-		if der == nil {
-			continue
-		}
-		e.Cert = der
-		e.CertHref = "danhba.cer?" + url.Values{"address": {e.Address}}.Encode()
-		if c, err := x509.ParseCertificate(der); err == nil && now.After(c.NotAfter) {
-			e.CertExpired = true
-		}
+	e.Cert = der
+	e.CertHref = "danhba.cer?" + url.Values{"address": {e.Address}}.Encode()
+	if c, err := x509.ParseCertificate(der); err == nil && now.After(c.NotAfter) {
+		e.CertExpired = true
 	}
 }
 

@@ -142,8 +142,11 @@ func writeVCard(w io.Writer, e entry, org []string) {
 	if e.IsUnit {
 		vcardLine(w, "KIND:org") // RFC 6350 6.1.4
 	}
+	if e.IsGroup {
+		vcardLine(w, "KIND:group") // RFC 6350 6.1.4: the group's address reaches its members
+	}
 	vcardLine(w, "FN:"+vcardEscape(e.Name))
-	if !e.IsUnit {
+	if !e.IsUnit && !e.IsGroup {
 		fam, given, mid := splitName(e.Name)
 		vcardLine(w, "N:"+vcardEscape(fam)+";"+vcardEscape(given)+";"+vcardEscape(mid)+";;")
 	}
@@ -248,7 +251,7 @@ func writeLDIF(w io.Writer, s *snapshot, list []entry) {
 		}
 		ldifAttr(w, "cn", e.Name)
 		fam, given, _ := splitName(e.Name)
-		if e.IsUnit || fam == "" {
+		if e.IsUnit || e.IsGroup || fam == "" {
 			fam, given = e.Name, ""
 		}
 		ldifAttr(w, "sn", fam)

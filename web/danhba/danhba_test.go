@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"congvu/addressbook"
 	"congvu/directory"
 	"congvu/internal/mailerr"
 	"congvu/web/webtest"
@@ -31,7 +32,7 @@ func get(t *testing.T, h http.Handler, target string) (*http.Response, string) {
 }
 
 func TestDanhbaSearch(t *testing.T) {
-	h := New(webtest.Seed(t, 0), Options{})
+	h := New(addressbook.New(webtest.Seed(t, 0), addressbook.Options{}), Options{})
 	for _, tc := range []struct {
 		q         string
 		want, not []string
@@ -64,10 +65,11 @@ func TestDanhbaSearch(t *testing.T) {
 }
 
 func TestDanhbaNameMatchesFirst(t *testing.T) {
-	snap, err := fetch(t.Context(), webtest.Seed(t, 0))
+	src, err := addressbook.New(webtest.Seed(t, 0), addressbook.Options{}).Snapshot(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
+	snap := view(src, time.Now())
 	// Put the title match first in tree order; the name matches must still lead.
 	slices.SortStableFunc(snap.entries, func(a, b entry) int {
 		return cmp.Compare(btoi(a.Address != "tramdt.nhatrang@khanhhoa.gov.vn"), btoi(b.Address != "tramdt.nhatrang@khanhhoa.gov.vn"))
@@ -89,7 +91,7 @@ func btoi(b bool) int {
 }
 
 func TestDanhbaHeadersAndPrivacy(t *testing.T) {
-	h := New(webtest.Seed(t, 0), Options{})
+	h := New(addressbook.New(webtest.Seed(t, 0), addressbook.Options{}), Options{})
 	for _, path := range []string{"/danhba", "/danhba.csv", "/danhba.vcf", "/danhba.ldif"} {
 		res, body := get(t, h, path)
 		if res.StatusCode != 200 {
@@ -124,7 +126,7 @@ func TestDanhbaHeadersAndPrivacy(t *testing.T) {
 }
 
 func TestDanhbaUnitBrowse(t *testing.T) {
-	h := New(webtest.Seed(t, 0), Options{})
+	h := New(addressbook.New(webtest.Seed(t, 0), addressbook.Options{}), Options{})
 	_, page := get(t, h, "/danhba")
 	if !strings.Contains(page, `href="danhba?unit=56"`) || !strings.Contains(page, "Ủy ban nhân dân tỉnh Khánh Hòa") {
 		t.Errorf("top page lacks the province link:\n%s", page)
@@ -154,7 +156,7 @@ func TestDanhbaUnitBrowse(t *testing.T) {
 }
 
 func TestDanhbaPagination(t *testing.T) {
-	h := New(webtest.Seed(t, 120), Options{})
+	h := New(addressbook.New(webtest.Seed(t, 120), addressbook.Options{}), Options{})
 	_, page := get(t, h, "/danhba?unit=22333")
 	if n := strings.Count(page, "<tr><td>"); n != 50 {
 		t.Errorf("page 1 has %d rows, want 50", n)
@@ -186,7 +188,7 @@ func TestDanhbaPagination(t *testing.T) {
 }
 
 func TestDanhbaCSV(t *testing.T) {
-	h := New(webtest.Seed(t, 0), Options{})
+	h := New(addressbook.New(webtest.Seed(t, 0), addressbook.Options{}), Options{})
 	res, body := get(t, h, "/danhba.csv?unit=56.skhcn")
 	if !strings.HasPrefix(body, "\ufeff") {
 		t.Fatal("CSV has no UTF-8 byte order mark")
@@ -234,7 +236,7 @@ func TestDanhbaCSVCell(t *testing.T) {
 }
 
 func TestDanhbaVCard(t *testing.T) {
-	h := New(webtest.Seed(t, 0), Options{})
+	h := New(addressbook.New(webtest.Seed(t, 0), addressbook.Options{}), Options{})
 	res, body := get(t, h, "/danhba.vcf?unit=56.skhcn")
 	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/vcard") {
 		t.Errorf("Content-Type %q", ct)
@@ -303,7 +305,7 @@ func TestDanhbaVCard(t *testing.T) {
 }
 
 func TestDanhbaLDIF(t *testing.T) {
-	h := New(webtest.Seed(t, 0), Options{})
+	h := New(addressbook.New(webtest.Seed(t, 0), addressbook.Options{}), Options{})
 	_, body := get(t, h, "/danhba.ldif?q=nguyen+van+an")
 	body = strings.ReplaceAll(body, "\n ", "") // unfold (RFC 2849)
 	if !strings.HasPrefix(body, "version: 1\n") {
@@ -356,7 +358,8 @@ func (d *downDir) Accounts(context.Context, string) ([]directory.Account, error)
 func TestDanhbaUnavailable(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	dir := &downDir{}
-	h := New(dir, Options{Now: func() time.Time { return now }})
+	clock := func() time.Time { return now }
+	h := New(addressbook.New(dir, addressbook.Options{Now: clock}), Options{Now: clock})
 	for _, path := range []string{"/danhba?q=an", "/danhba.csv", "/danhba.vcf", "/danhba.ldif"} {
 		res, page := get(t, h, path)
 		if res.StatusCode != http.StatusServiceUnavailable {
@@ -396,7 +399,8 @@ func TestDanhbaCache(t *testing.T) {
 	w := webtest.Seed(t, 0)
 	dir := &countingDir{Directory: w}
 	now := time.Unix(1_800_000_000, 0)
-	h := New(dir, Options{CacheTTL: 30 * time.Second, Now: func() time.Time { return now }})
+	clock := func() time.Time { return now }
+	h := New(addressbook.New(dir, addressbook.Options{TTL: 30 * time.Second, Now: clock}), Options{Now: clock})
 	for range 5 {
 		get(t, h, "/danhba?q=an")
 	}

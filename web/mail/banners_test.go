@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"congvu/addressbook"
 	"fmt"
 	"regexp"
 	"strings"
@@ -21,7 +22,7 @@ func TestMailBannersNamesQuota(t *testing.T) {
 	e := &mailEnv{store: st}
 	e.Env = webtest.New(t, nil, func(s *core.Site) {
 		Register(s, Options{Mail: st, AuthservID: "mail.khanhhoa.gov.vn",
-			Contacts: danhbaContacts{danhba.New(s.Dir(), danhba.Options{})}})
+			Contacts: danhbaContacts{danhba.New(addressbook.New(s.Dir(), addressbook.Options{}), danhba.Options{})}})
 	})
 	outside := e.appendMsg(anAddr, "INBOX", `
 From: Ngân hàng <thongbao@nganhang-xac-thuc.com>

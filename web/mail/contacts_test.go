@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"congvu/addressbook"
 	"context"
 	"encoding/json"
 	"net/url"
@@ -32,7 +33,7 @@ func TestMailContacts(t *testing.T) {
 	}
 	t.Cleanup(func() { st.Close() })
 	e := webtest.New(t, nil, func(s *core.Site) {
-		Register(s, Options{Mail: st, Contacts: danhbaContacts{danhba.New(s.Dir(), danhba.Options{})}})
+		Register(s, Options{Mail: st, Contacts: danhbaContacts{danhba.New(addressbook.New(s.Dir(), addressbook.Options{}), danhba.Options{})}})
 	})
 	b := e.Browser()
 	expect(t, b.Login(anAddr, secretPW), 200)
