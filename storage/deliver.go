@@ -309,7 +309,9 @@ type staged struct {
 // one SMTP session is bound by the chain of fsyncs). A crash between the
 // link and the fsync leaves a file without an index row, as a crash
 // between the directory fsync and the commit always could: its UID is
-// never reused and Check reports it. A UID is only ever allocated from the committed
+// never reused and Check reports it. Unlike then, that file may hold only
+// part of the message (whose sender, never answered, sends it again), so
+// `storage rebuild` could adopt a truncated copy. A UID is only ever allocated from the committed
 // UIDNEXT while holding the write lock, and files are linked with link(2),
 // which never replaces an existing file, so no two messages can share a
 // UID.
