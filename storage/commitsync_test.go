@@ -49,14 +49,14 @@ func inodeOf(t *testing.T, fi os.FileInfo) uint64 {
 }
 
 // Concurrent deliveries and APPENDs, some to several users: every message
-// in a folder had its data fsynced, after it was linked there (so one
-// journal commit carries data and directory entry) and before its
-// delivery was answered.
-func TestDeliveriesFsyncLinkedFilesBeforeAnswer(t *testing.T) {
+// in a folder had its data fsynced before it was linked there (a crash
+// never leaves a partial file in a folder) and before its delivery was
+// answered.
+func TestDeliveriesFsyncBeforeLinkAndAnswer(t *testing.T) {
 	s, dir := newStore(t)
 	var mu sync.Mutex
 	synced := map[uint64]bool{} // inode → fsynced
-	var unlinked []string
+	var linked []string
 	s.fileSync = func(f *os.File) error {
 		fi, err := f.Stat()
 		if err != nil {
@@ -64,8 +64,8 @@ func TestDeliveriesFsyncLinkedFilesBeforeAnswer(t *testing.T) {
 		}
 		mu.Lock()
 		synced[inodeOf(t, fi)] = true
-		if fi.Sys().(*syscall.Stat_t).Nlink < 2 {
-			unlinked = append(unlinked, f.Name())
+		if fi.Sys().(*syscall.Stat_t).Nlink > 1 {
+			linked = append(linked, f.Name())
 		}
 		mu.Unlock()
 		return f.Sync()
@@ -118,8 +118,8 @@ func TestDeliveriesFsyncLinkedFilesBeforeAnswer(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if len(unlinked) > 0 {
-		t.Errorf("%d files fsynced before they were linked into a folder, e.g. %s", len(unlinked), unlinked[0])
+	if len(linked) > 0 {
+		t.Errorf("%d files linked into a folder before their fsync, e.g. %s", len(linked), linked[0])
 	}
 	files := messageFiles(t, dir)
 	if len(files) < n {
@@ -142,11 +142,10 @@ func TestDeliveryFsyncFailureStoresNothing(t *testing.T) {
 	s, dir := newStore(t)
 	mailboxOf(t, s, testUser)
 	s.fileSync = func(*os.File) error { return errors.New("injected: I/O error") }
-	res := deliver(t, s, testMsg("lost", "x"), Recipient{User: testUser}, Recipient{User: "ttb@angiang.gov.vn"})
-	for _, r := range res {
-		if r.Err == nil || !mailerr.Classify(r.Err).Temporary {
-			t.Errorf("delivery with a failed fsync: %v, want a temporary error", r.Err)
-		}
+	res, err := s.Deliver(context.Background(), strings.NewReader(testMsg("lost", "x")),
+		[]Recipient{{User: testUser}, {User: "ttb@angiang.gov.vn"}})
+	if err == nil || !mailerr.Classify(err).Temporary {
+		t.Errorf("delivery with a failed fsync: %v %+v, want a temporary error", err, res)
 	}
 	if _, err := mailboxOf(t, s, testUser).Append(context.Background(), Inbox, strings.NewReader(testMsg("lost2", "x")), nil, time.Time{}); err == nil {
 		t.Error("APPEND with a failed fsync answered OK")

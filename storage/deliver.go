@@ -27,18 +27,6 @@ type spooled struct {
 	header []byte
 	parsed []byte
 	filter []byte // text filter (text.go), nil when too much text
-	// unsynced is the open spool file while its fsync is left to the
-	// committer (syncInCommit); nil once the file is durable.
-	unsynced *os.File
-}
-
-// release closes and removes the spool file once every link the message
-// needed has been made (or it failed).
-func (sp *spooled) release() {
-	if sp.unsynced != nil {
-		sp.unsynced.Close()
-	}
-	os.Remove(sp.path)
 }
 
 // spoolMessage writes r to a new spool file, sets its mtime to the internal
@@ -46,14 +34,10 @@ func (sp *spooled) release() {
 // here, in the caller's goroutine, so concurrent deliveries parse in
 // parallel and the commit path only links and inserts.
 //
-// With syncInCommit the fsync is left to the committer, which links the
-// file first and fsyncs it after (commitAppends): the caller must hand it
-// to the committer and call release.
-//
 // With checkStructure, a message nested too deeply or with too many parts
 // is refused with ErrMIMEStructure before it is parsed (APPEND: clients
 // write what they like; SMTP checks at DATA, and imports keep old mail).
-func (s *FileStore) spoolMessage(r io.Reader, date time.Time, checkStructure, syncInCommit bool) (sp *spooled, err error) {
+func (s *FileStore) spoolMessage(r io.Reader, date time.Time, checkStructure bool) (sp *spooled, err error) {
 	defer func() {
 		if err != nil && mailerr.IsStorageFull(err) {
 			s.alertFull(err)
@@ -88,16 +72,10 @@ func (s *FileStore) spoolMessage(r io.Reader, date time.Time, checkStructure, sy
 	if err := os.Chtimes(f.Name(), date, date); err != nil {
 		return nil, err
 	}
-	if syncInCommit {
-		if sp, err = parseSpooled(f, n, date, checkStructure); err != nil {
-			return nil, err
-		}
-		sp.unsynced, f = f, nil // kept open for the committer's fsync
-		return sp, nil
-	}
 	// The fsync waits on the disk while the parse below uses the CPU: run
-	// them side by side. The parse reads through its own offsets, and
-	// nothing links the file before the fsync has returned.
+	// them side by side (issue 16: one SMTP session is latency-bound). The
+	// parse reads through its own offsets, and nothing links the file
+	// before the fsync has returned.
 	synced := make(chan error, 1)
 	go func() { synced <- s.fileSync(f) }()
 	sp, err = parseSpooled(f, n, date, checkStructure)
@@ -145,11 +123,11 @@ func (s *FileStore) Deliver(ctx context.Context, msg io.Reader, rcpts []Recipien
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	sp, err := s.spoolMessage(msg, time.Now().Truncate(time.Second), false, true)
+	sp, err := s.spoolMessage(msg, time.Now().Truncate(time.Second), false)
 	if err != nil {
 		return nil, mailerr.Classify(fmt.Errorf("storage: spooling message: %w", err))
 	}
-	defer sp.release()
+	defer os.Remove(sp.path)
 
 	results := make([]DeliveryResult, len(rcpts))
 	var wg sync.WaitGroup
@@ -206,11 +184,11 @@ func (m *mailbox) Append(ctx context.Context, folder string, r io.Reader, flags 
 		if _, err := getFolder(ctx, u.db, name); err != nil {
 			return err
 		}
-		sp, err := m.s.spoolMessage(r, date.Truncate(time.Second), true, true)
+		sp, err := m.s.spoolMessage(r, date.Truncate(time.Second), true)
 		if err != nil {
 			return fmt.Errorf("storage: spooling message: %w", err)
 		}
-		defer sp.release()
+		defer os.Remove(sp.path)
 		res = u.commit.append(&appendReq{folder: name, msg: sp, flags: flags, limit: m.limit})
 		return res.Err
 	})
@@ -297,21 +275,9 @@ type staged struct {
 }
 
 // commitAppends stores one batch: allocate UIDs and link the spool files
-// inside the write transaction, fsync the files not yet durable, fsync each
-// touched folder directory once, insert the rows, commit. The index row is
-// committed only once file and directory entry are durable, and nobody is
-// answered before the commit.
-//
-// The files are linked before their fsync: on ext4 (and other journalling
-// file systems) the file's fsync then commits the new directory entries in
-// the same journal transaction, and the directory fsync finds nothing left
-// to write, so a delivery waits for one journal commit, not two (issue 16:
-// one SMTP session is bound by the chain of fsyncs). A crash between the
-// link and the fsync leaves a file without an index row, as a crash
-// between the directory fsync and the commit always could: its UID is
-// never reused and Check reports it. Unlike then, that file may hold only
-// part of the message (whose sender, never answered, sends it again), so
-// `storage rebuild` could adopt a truncated copy. A UID is only ever allocated from the committed
+// inside the write transaction, fsync each touched folder directory once,
+// insert the rows, commit. The spool files were fsynced before they were
+// queued (spoolMessage). A UID is only ever allocated from the committed
 // UIDNEXT while holding the write lock, and files are linked with link(2),
 // which never replaces an existing file, so no two messages can share a
 // UID.
@@ -363,9 +329,6 @@ func (u *userState) commitAppends(batch []*appendReq) {
 		}
 		if len(done) == 0 {
 			return nil
-		}
-		if err := u.s.syncFiles(done); err != nil {
-			return err
 		}
 		for f := range touched {
 			if err := u.s.dirSync(u.folderDir(f.id)); err != nil {
@@ -428,24 +391,4 @@ func (u *userState) linkNext(src string, f *folderRow) (uint32, string, error) {
 		u.log.Warn("storage: message file exists without index row, skipping UID", "folder", f.name, "uid", uid)
 		f.uidNext++
 	}
-}
-
-// syncFiles fsyncs the files of a batch that are not durable yet, side by
-// side so the file system can write them in one journal commit. A message
-// linked into several folders or for several users is one file, fsynced
-// once per batch here.
-func (s *FileStore) syncFiles(done []staged) error {
-	seen := map[*os.File]bool{}
-	var wg sync.WaitGroup
-	errs := make([]error, len(done))
-	for i, st := range done {
-		f := st.r.msg.unsynced
-		if f == nil || seen[f] {
-			continue
-		}
-		seen[f] = true
-		wg.Go(func() { errs[i] = s.fileSync(f) })
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }
