@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"congvu/directory"
@@ -79,6 +80,42 @@ func (db *DB) forwardOf(ctx context.Context, address string) (string, error) {
 		return "", nil
 	}
 	return t, err
+}
+
+// maxForwardBatch bounds the addresses of one forwardsOf query (SQLite's
+// limit on host parameters is far above; a message's recipients rarely are).
+const maxForwardBatch = 500
+
+// forwardsOf returns the forwarding targets of addresses that have one, in
+// one query per maxForwardBatch addresses instead of one per recipient
+// (issue 16: this runs for every delivered message).
+func (db *DB) forwardsOf(ctx context.Context, addresses []string) (map[string]string, error) {
+	out := map[string]string{}
+	for len(addresses) > 0 {
+		batch := addresses[:min(len(addresses), maxForwardBatch)]
+		addresses = addresses[len(batch):]
+		args := make([]any, len(batch))
+		for i, a := range batch {
+			args[i] = a
+		}
+		q := `SELECT address, target FROM forwards WHERE address IN (?` + strings.Repeat(`, ?`, len(batch)-1) + `)`
+		rows, err := db.ro.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var a, t string
+			if err := rows.Scan(&a, &t); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[a] = t
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func (db *DB) putForward(ctx context.Context, f Forward) error {
@@ -160,15 +197,25 @@ func (e *Engine) forward(ctx context.Context, m *Message) {
 		return
 	}
 	rs := e.rules.Load()
+	var local []string
+	for _, r := range m.Rcpts {
+		if r.Account != nil {
+			local = append(local, r.Account.Address)
+		}
+	}
+	if len(local) == 0 {
+		return
+	}
+	targets, err := e.db.forwardsOf(ctx, local)
+	if err != nil {
+		e.log.Error("policy: reading forwarding rules", "err", err)
+		return
+	}
 	for _, r := range m.Rcpts {
 		if r.Account == nil {
 			continue
 		}
-		target, err := e.db.forwardOf(ctx, r.Account.Address)
-		if err != nil {
-			e.log.Error("policy: reading forwarding rules", "err", err)
-			return
-		}
+		target := targets[r.Account.Address]
 		if target == "" {
 			continue
 		}

@@ -266,6 +266,27 @@ func TestForwarding(t *testing.T) {
 	if list := e.audit(AuditQuery{Rule: RuleForwardOutside}); len(list) != 3 {
 		t.Errorf("refused forwards audited %d times, want 3", len(list))
 	}
+	// Several recipients, looked up together: each forward follows its
+	// own recipient, one without a rule gets no copy elsewhere.
+	if err := fw.Set(ctx, "cli:root", e.account(duc), mai); err != nil {
+		t.Fatal(err)
+	}
+	e.engine.Delivered(ctx, &Message{Envelope: Envelope{Protocol: SMTP, From: "a@gmail.com"},
+		Rcpts: []Recipient{{Address: thanh, Account: e.account(thanh)}, {Address: "x@gmail.com"},
+			{Address: mai, Account: e.account(mai)}, {Address: duc, Account: e.account(duc)}},
+		Open: msgReader("Subject: ba người nhận\r\n\r\nx\r\n")})
+	got = e.inbox(mai)
+	var hops []string
+	for _, g := range got[1:] {
+		hops = append(hops, g[:strings.Index(g, "\r\n")])
+	}
+	slices.Sort(hops)
+	if want := []string{"Delivered-To: " + duc, "Delivered-To: " + thanh}; !slices.Equal(hops, want) {
+		t.Errorf("forwarded copies of a three-recipient message: %q, want %q", hops, want)
+	}
+	if err := fw.Clear(ctx, "cli:root", duc); err != nil {
+		t.Fatal(err)
+	}
 	if err := fw.Clear(ctx, "cli:root", thanh); err != nil {
 		t.Fatal(err)
 	}

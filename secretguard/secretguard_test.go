@@ -122,8 +122,12 @@ func FuzzLine(f *testing.F) {
 		f.Add(s)
 	}
 	g := New(Config{Markings: []string{"Mật nội bộ"}})
+	u := unfiltered(g)
 	f.Fuzz(func(t *testing.T, s string) {
-		g.Line(s)
+		lv, ok := g.Line(s)
+		if lv2, ok2 := u.Line(s); lv != lv2 || ok != ok2 {
+			t.Fatalf("%q: letter shortcut changed the verdict: (%q, %v), without (%q, %v)", s, lv, ok, lv2, ok2)
+		}
 		g.Subject(s)
 		g.Header("X", s)
 		if m := g.Text("body", s); m != nil && m.Level == "" {

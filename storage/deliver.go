@@ -47,16 +47,20 @@ func (s *FileStore) spoolMessage(r io.Reader, date time.Time, checkStructure boo
 	if err != nil {
 		return nil, err
 	}
+	name := f.Name()
 	defer func() {
 		if f != nil {
 			f.Close()
 		}
 		if err != nil {
-			os.Remove(f.Name())
+			os.Remove(name)
 		}
 	}()
 	bufp := s.copyBufs.Get().(*[]byte)
-	n, err := io.CopyBuffer(struct{ io.Writer }{f}, r, *bufp)
+	// Both sides wrapped: a reader with WriteTo (the io.MultiReader of
+	// SMTP's trace fields) would otherwise allocate its own 32 KiB buffer
+	// for every message instead of using the pooled one.
+	n, err := io.CopyBuffer(struct{ io.Writer }{f}, struct{ io.Reader }{r}, *bufp)
 	s.copyBufs.Put(bufp)
 	if err != nil {
 		return nil, err
@@ -68,29 +72,33 @@ func (s *FileStore) spoolMessage(r io.Reader, date time.Time, checkStructure boo
 	if err := os.Chtimes(f.Name(), date, date); err != nil {
 		return nil, err
 	}
-	if err := f.Sync(); err != nil {
-		return nil, err
+	// The fsync waits on the disk while the parse below uses the CPU: run
+	// them side by side (issue 16: one SMTP session is latency-bound). The
+	// parse reads through its own offsets, and nothing links the file
+	// before the fsync has returned.
+	synced := make(chan error, 1)
+	go func() { synced <- s.fileSync(f) }()
+	sp, err = parseSpooled(f, n, date, checkStructure)
+	if syncErr := <-synced; syncErr != nil {
+		return nil, syncErr
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
+	return sp, err
+}
+
+// parseSpooled checks (with checkStructure) and parses the spool file f of
+// n bytes, reading it with ReadAt so it can run beside an fsync of f.
+func parseSpooled(f *os.File, n int64, date time.Time, checkStructure bool) (*spooled, error) {
 	if checkStructure {
-		if err := CheckMIMEStructure(f); err != nil {
-			return nil, err
-		}
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
+		if err := CheckMIMEStructure(io.NewSectionReader(f, 0, n)); err != nil {
 			return nil, err
 		}
 	}
-	p := parseMessage(f)
+	p := parseMessage(io.NewSectionReader(f, 0, n))
 	parsed, err := encodeParsed(p)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
-	filter := buildTextFilter(f)
+	filter := buildTextFilter(io.NewSectionReader(f, 0, n))
 	return &spooled{path: f.Name(), size: n, date: date, header: p.Header, parsed: parsed, filter: filter}, nil
 }
 
@@ -268,7 +276,8 @@ type staged struct {
 
 // commitAppends stores one batch: allocate UIDs and link the spool files
 // inside the write transaction, fsync each touched folder directory once,
-// insert the rows, commit. A UID is only ever allocated from the committed
+// insert the rows, commit. The spool files were fsynced before they were
+// queued (spoolMessage). A UID is only ever allocated from the committed
 // UIDNEXT while holding the write lock, and files are linked with link(2),
 // which never replaces an existing file, so no two messages can share a
 // UID.

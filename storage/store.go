@@ -107,6 +107,9 @@ type FileStore struct {
 	// dirSync makes new directory entries durable on the delivery path
 	// (durable.SyncDir; tests wrap it to observe group commit).
 	dirSync func(dir string) error
+	// fileSync makes a spooled message's data durable (f.Sync; tests
+	// wrap it to observe when deliveries fsync).
+	fileSync func(f *os.File) error
 
 	mu        sync.Mutex
 	cond      *sync.Cond // signalled when a user reference is released
@@ -146,6 +149,7 @@ func Open(dir string, opts Options) (*FileStore, error) {
 		janitorDone: make(chan struct{}),
 		watchers:    watchers{m: map[watchKey]map[chan Event]func(){}},
 		dirSync:     durable.SyncDir,
+		fileSync:    (*os.File).Sync,
 		decoded:     newDecodedCache(decodedCacheBytes),
 		expungeLog:  defaultExpungeLog,
 		lists:       newListCache(listCacheBytes),

@@ -53,6 +53,9 @@ func printReport(w io.Writer, r *results, points []loadPoint) {
 			row(fmt.Sprintf("SMTP %v: msgs/s accepted (250)", p), rate(c.MsgsPerS), "not measured", "–")
 			row(fmt.Sprintf("SMTP %v: p50 / p99 latency", p), ms(c.P50Ms)+" / "+ms(c.P99Ms), "not measured", "–")
 		}
+		if c.CPUMsPerMsg > 0 {
+			row(fmt.Sprintf("SMTP %v: congvu server CPU (user+system) per accepted message", p), fmt.Sprintf("%.2f ms", c.CPUMsPerMsg), "–", "–")
+		}
 		if s := find(targetSink, p); s != nil {
 			row(fmt.Sprintf("SMTP %v: msgs/s, vs smtp-sink (protocol only, no storage)", p), rate(c.MsgsPerS), rate(s.MsgsPerS), ratio(c.MsgsPerS, s.MsgsPerS))
 		}

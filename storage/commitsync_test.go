@@ -1,0 +1,178 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"congvu/internal/mailerr"
+)
+
+// messageFiles lists the message files of every folder of the store: the
+// files named by a UID in a directory named by a folder id.
+func messageFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		_, e1 := strconv.ParseUint(d.Name(), 10, 32)
+		_, e2 := strconv.ParseUint(filepath.Base(filepath.Dir(p)), 10, 64)
+		if e1 == nil && e2 == nil {
+			out = append(out, p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func inodeOf(t *testing.T, fi os.FileInfo) uint64 {
+	t.Helper()
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		t.Skip("no inode numbers on this platform")
+	}
+	return st.Ino
+}
+
+// Concurrent deliveries and APPENDs, some to several users: every message
+// in a folder had its data fsynced before it was linked there (a crash
+// never leaves a partial file in a folder) and before its delivery was
+// answered.
+func TestDeliveriesFsyncBeforeLinkAndAnswer(t *testing.T) {
+	s, dir := newStore(t)
+	var mu sync.Mutex
+	synced := map[uint64]bool{} // inode → fsynced
+	var linked []string
+	s.fileSync = func(f *os.File) error {
+		fi, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		synced[inodeOf(t, fi)] = true
+		if fi.Sys().(*syscall.Stat_t).Nlink > 1 {
+			linked = append(linked, f.Name())
+		}
+		mu.Unlock()
+		return f.Sync()
+	}
+	users := []string{testUser, "ttb@angiang.gov.vn", "lvc@angiang.gov.vn"}
+	const n = 60
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			var rcpts []Recipient
+			for j, u := range users {
+				if j == i%len(users) || i%5 == 0 {
+					rcpts = append(rcpts, Recipient{User: u})
+				}
+			}
+			var err error
+			var stored []DeliveryResult
+			if i%4 == 3 {
+				var r DeliveryResult
+				r, err = mailboxOf(t, s, rcpts[0].User).Append(context.Background(), Inbox, strings.NewReader(testMsg(fmt.Sprint("a", i), "x")), nil, time.Time{})
+				stored = []DeliveryResult{r}
+			} else {
+				stored, err = s.Deliver(context.Background(), strings.NewReader(testMsg(fmt.Sprint("d", i), "x")), rcpts)
+			}
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			for k, r := range stored {
+				if r.Err != nil {
+					t.Error(r.Err)
+					continue
+				}
+				// Answered: the file must already be durable.
+				u := rcpts[k].User
+				mb := mailboxOf(t, s, u)
+				p := mb.(*mailbox).pathOf(t, Inbox, r.UID)
+				fi, err := os.Stat(p)
+				if err != nil {
+					t.Error(err)
+					continue
+				}
+				mu.Lock()
+				ok := synced[inodeOf(t, fi)]
+				mu.Unlock()
+				if !ok {
+					t.Errorf("%s UID %d answered before its file was fsynced", u, r.UID)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if len(linked) > 0 {
+		t.Errorf("%d files linked into a folder before their fsync, e.g. %s", len(linked), linked[0])
+	}
+	files := messageFiles(t, dir)
+	if len(files) < n {
+		t.Fatalf("%d message files for %d deliveries", len(files), n)
+	}
+	for _, p := range files {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !synced[inodeOf(t, fi)] {
+			t.Errorf("%s was never fsynced", p)
+		}
+	}
+}
+
+// A failed fsync fails the delivery with a temporary error and leaves
+// nothing behind: no message in the folder, no file linked.
+func TestDeliveryFsyncFailureStoresNothing(t *testing.T) {
+	s, dir := newStore(t)
+	mailboxOf(t, s, testUser)
+	s.fileSync = func(*os.File) error { return errors.New("injected: I/O error") }
+	res, err := s.Deliver(context.Background(), strings.NewReader(testMsg("lost", "x")),
+		[]Recipient{{User: testUser}, {User: "ttb@angiang.gov.vn"}})
+	if err == nil || !mailerr.Classify(err).Temporary {
+		t.Errorf("delivery with a failed fsync: %v %+v, want a temporary error", err, res)
+	}
+	if _, err := mailboxOf(t, s, testUser).Append(context.Background(), Inbox, strings.NewReader(testMsg("lost2", "x")), nil, time.Time{}); err == nil {
+		t.Error("APPEND with a failed fsync answered OK")
+	}
+	if got := len(uidsOf(t, mailboxOf(t, s, testUser), Inbox)); got != 0 {
+		t.Errorf("%d messages in INBOX after failed fsyncs", got)
+	}
+	if files := messageFiles(t, dir); len(files) != 0 {
+		t.Errorf("files left linked after failed fsyncs: %v", files)
+	}
+	checkClean(t, s)
+}
+
+// pathOf is the file of message uid in folder.
+func (m *mailbox) pathOf(t *testing.T, folder string, uid uint32) string {
+	t.Helper()
+	var p string
+	err := m.with(context.Background(), func(u *userState) error {
+		f, err := getFolder(context.Background(), u.db, folder)
+		if err != nil {
+			return err
+		}
+		p = u.messagePath(f.id, uid)
+		return nil
+	})
+	if err != nil {
+		t.Error(err)
+	}
+	return p
+}
