@@ -49,7 +49,7 @@ func (s *Service) MoveAccount(ctx context.Context, actor, address, unit, reason 
 // the convention changes, and records everything a report of the past and
 // the old address need.
 func (s *Service) relocate(ctx context.Context, t *directory.Tree, a directory.Account, unit, why string) (Change, error) {
-	newAddress := s.conventionalAddress(ctx, t, a, unit)
+	newAddress := s.conventionalAddress(ctx, t, a, unit, nil)
 	c := Change{OldAddress: a.Address, NewAddress: newAddress, OldUnit: a.UnitCode, NewUnit: unit}
 	if newAddress == a.Address && unit == a.UnitCode {
 		return c, nil

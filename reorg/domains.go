@@ -41,7 +41,7 @@ func (s *Service) AddDomainAlias(ctx context.Context, actor, old, new string) (*
 			continue
 		}
 		local := localPart(a.Address)
-		newLocal := addr.Allocate(local, "", s.taken(ctx, a.Address, da.New))
+		newLocal := addr.Allocate(local, "", s.taken(ctx, a.Address, da.New, nil))
 		c := Change{OldAddress: a.Address, NewAddress: newLocal + "@" + da.New, OldUnit: a.UnitCode, NewUnit: a.UnitCode}
 		if err := s.apply(ctx, a, c, why); err != nil {
 			return res, err

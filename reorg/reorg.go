@@ -150,9 +150,9 @@ func (s *Service) audit(ctx context.Context, actor, subject, action, detail stri
 
 // taken reports whether local@domain is held by an account other than
 // self (or by a unit mailbox).
-func (s *Service) taken(ctx context.Context, self, domain string) func(local string) bool {
+func (s *Service) taken(ctx context.Context, self, domain string, planned map[string]bool) func(local string) bool {
 	return func(local string) bool {
-		if slicesContains(reservedLocals, local) {
+		if slicesContains(reservedLocals, local) || planned[local+"@"+domain] {
 			return true
 		}
 		a, err := s.deps.Dir.Lookup(ctx, local+"@"+domain)
@@ -180,7 +180,10 @@ func slicesContains(list []string, s string) bool {
 // the naming convention, keeping its domain; a unit mailbox gets its
 // unit's abbreviation (a division's: <sub>.<agency>). It is a's current
 // address when that already fits.
-func (s *Service) conventionalAddress(ctx context.Context, t *directory.Tree, a directory.Account, code string) string {
+//
+// planned are addresses a preview has already given (nil when the
+// operation writes as it goes).
+func (s *Service) conventionalAddress(ctx context.Context, t *directory.Tree, a directory.Account, code string, planned map[string]bool) string {
 	domain := directory.Domain(a.Address)
 	unit := t.Units[code]
 	agency := t.Agency(code)
@@ -195,7 +198,7 @@ func (s *Service) conventionalAddress(ctx context.Context, t *directory.Tree, a 
 		if local == localPart(a.Address) {
 			return a.Address
 		}
-		return addr.Allocate(local, "", s.taken(ctx, a.Address, domain)) + "@" + domain
+		return addr.Allocate(local, "", s.taken(ctx, a.Address, domain, planned)) + "@" + domain
 	}
 	if agency.Abbr == "" || a.DisplayName == "" || a.Role == directory.RoleOperator {
 		return a.Address
@@ -207,7 +210,7 @@ func (s *Service) conventionalAddress(ctx context.Context, t *directory.Tree, a 
 		strings.HasPrefix(l, part) && strings.Trim(strings.TrimSuffix(l, "."+agency.Abbr)[len(part):], "0123456789") == "" {
 		return a.Address
 	}
-	return addr.Allocate(part, agency.Abbr, s.taken(ctx, a.Address, domain)) + "@" + domain
+	return addr.Allocate(part, agency.Abbr, s.taken(ctx, a.Address, domain, planned)) + "@" + domain
 }
 
 func localPart(address string) string {

@@ -17,19 +17,9 @@ func (s *Service) RenameUnit(ctx context.Context, actor, code, name, abbr string
 	if err != nil {
 		return nil, err
 	}
-	u, ok := t.Units[code]
-	if !ok {
-		return nil, ErrReorg.With(fmt.Errorf("no unit %q", code))
-	}
-	old := u
-	if name = strings.TrimSpace(name); name != "" {
-		u.Name = name
-	}
-	if abbr = strings.ToLower(strings.TrimSpace(abbr)); abbr != "" {
-		u.Abbr = abbr
-	}
-	if u == old {
-		return nil, ErrReorg.With(fmt.Errorf("unit %s: nothing to change", code))
+	old, u, err := renamed(t, code, name, abbr)
+	if err != nil {
+		return nil, err
 	}
 	res, err := s.changeUnit(ctx, t, old, u, "đổi tên đơn vị / unit renamed")
 	if err != nil {
@@ -48,26 +38,9 @@ func (s *Service) MoveUnit(ctx context.Context, actor, code, parent string, kind
 	if err != nil {
 		return nil, err
 	}
-	u, ok := t.Units[code]
-	if !ok {
-		return nil, ErrReorg.With(fmt.Errorf("no unit %q", code))
-	}
-	if _, ok := t.Units[parent]; !ok {
-		return nil, ErrReorg.With(fmt.Errorf("no unit %q", parent))
-	}
-	if t.SubtreeSet(code)[parent] {
-		return nil, ErrReorg.With(fmt.Errorf("unit %s cannot move under its own sub-unit %s", code, parent))
-	}
-	old := u
-	u.ParentCode = parent
-	if kind != "" {
-		if !directory.ValidUnitKind(kind) {
-			return nil, ErrReorg.With(fmt.Errorf("unit kind %q", kind))
-		}
-		u.Kind = kind
-	}
-	if u == old {
-		return nil, ErrReorg.With(fmt.Errorf("unit %s is already under %s", code, parent))
+	old, u, err := moved(t, code, parent, kind)
+	if err != nil {
+		return nil, err
 	}
 	res, err := s.changeUnit(ctx, t, old, u, "chuyển đơn vị / unit moved")
 	if err != nil {
@@ -157,16 +130,9 @@ func (s *Service) MergeUnits(ctx context.Context, actor, from, into string) (*Re
 	if err != nil {
 		return nil, err
 	}
-	fu, ok := t.Units[from]
-	if !ok {
-		return nil, ErrReorg.With(fmt.Errorf("no unit %q", from))
-	}
-	iu, ok := t.Units[into]
-	if !ok {
-		return nil, ErrReorg.With(fmt.Errorf("no unit %q", into))
-	}
-	if from == into || t.SubtreeSet(from)[into] {
-		return nil, ErrReorg.With(fmt.Errorf("unit %s cannot merge into %s", from, into))
+	fu, iu, err := mergeable(t, from, into)
+	if err != nil {
+		return nil, err
 	}
 	rm, ok := s.deps.Dir.(directory.UnitRemover)
 	if !ok {
@@ -218,4 +184,65 @@ func (s *Service) MergeUnits(ctx context.Context, actor, from, into string) (*Re
 		fu.Name, from, iu.Name, into, len(accounts)))
 	res.Notes = append(res.Notes, fmt.Sprintf("Đã sáp nhập %s vào %s / %s merged into %s", fu.Name, iu.Name, from, into))
 	return res, nil
+}
+
+// renamed is unit code of t with a new name and/or abbreviation.
+func renamed(t *directory.Tree, code, name, abbr string) (old, u directory.Unit, err error) {
+	u, ok := t.Units[code]
+	if !ok {
+		return u, u, ErrReorg.With(fmt.Errorf("no unit %q", code))
+	}
+	old = u
+	if name = strings.TrimSpace(name); name != "" {
+		u.Name = name
+	}
+	if abbr = strings.ToLower(strings.TrimSpace(abbr)); abbr != "" {
+		u.Abbr = abbr
+	}
+	if u == old {
+		return old, u, ErrReorg.With(fmt.Errorf("unit %s: nothing to change", code))
+	}
+	return old, u, nil
+}
+
+// moved is unit code of t under parent (as kind, when set).
+func moved(t *directory.Tree, code, parent string, kind directory.UnitKind) (old, u directory.Unit, err error) {
+	u, ok := t.Units[code]
+	if !ok {
+		return u, u, ErrReorg.With(fmt.Errorf("no unit %q", code))
+	}
+	if _, ok := t.Units[parent]; !ok {
+		return u, u, ErrReorg.With(fmt.Errorf("no unit %q", parent))
+	}
+	if t.SubtreeSet(code)[parent] {
+		return u, u, ErrReorg.With(fmt.Errorf("unit %s cannot move under its own sub-unit %s", code, parent))
+	}
+	old = u
+	u.ParentCode = parent
+	if kind != "" {
+		if !directory.ValidUnitKind(kind) {
+			return old, u, ErrReorg.With(fmt.Errorf("unit kind %q", kind))
+		}
+		u.Kind = kind
+	}
+	if u == old {
+		return old, u, ErrReorg.With(fmt.Errorf("unit %s is already under %s", code, parent))
+	}
+	return old, u, nil
+}
+
+// mergeable checks that unit from of t can merge into unit into.
+func mergeable(t *directory.Tree, from, into string) (fu, iu directory.Unit, err error) {
+	fu, ok := t.Units[from]
+	if !ok {
+		return fu, iu, ErrReorg.With(fmt.Errorf("no unit %q", from))
+	}
+	iu, ok = t.Units[into]
+	if !ok {
+		return fu, iu, ErrReorg.With(fmt.Errorf("no unit %q", into))
+	}
+	if from == into || t.SubtreeSet(from)[into] {
+		return fu, iu, ErrReorg.With(fmt.Errorf("unit %s cannot merge into %s", from, into))
+	}
+	return fu, iu, nil
 }

@@ -13,6 +13,7 @@ import (
 	"congvu/reorg"
 	"congvu/sieve"
 	"congvu/storage"
+	"congvu/web/admin"
 	"congvu/web/webdb"
 )
 
@@ -67,5 +68,14 @@ func startReorg(cfg config.Config, r *Running, web *webdb.DB, log *slog.Logger) 
 		svc.Worker(ctx, time.Second)
 	}()
 	r.closers = append(r.closers, func() error { cancel(); <-done; return nil })
+	return nil
+}
+
+// orgRecords is the organisation store for the admin web, nil (hiding
+// what needs it) when the directory has none.
+func orgRecords(dir directory.Writer) admin.OrgRecords {
+	if org := OrgDB(dir); org != nil {
+		return org
+	}
 	return nil
 }

@@ -446,6 +446,10 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 			Requests:  r.Requests,
 			Facts:     webFacts{store: r.Store, e: r.Policy},
 			Groups:    groupsAdmin,
+			Reorg:     r.Reorg,
+			Org:       orgRecords(r.Dir),
+			// The same months as the reorg service's default.
+			TransitionalMonths: cfg.Directory.TransitionalMonths,
 		},
 	})
 	mountExport(site, cp.store, r.Policy) // export.go

@@ -58,6 +58,14 @@ type Options struct {
 	// Groups changes distribution lists and danh bạ publishing
 	// (groups.Admin); nil hides the groups page.
 	Groups Groups
+	// Reorg carries out reorganisations, transfers and file imports
+	// (reorg.Service); nil hides their pages. Org is the organisation
+	// store beside it (domain aliases, old-address traffic, stable keys).
+	Reorg Reorganiser
+	Org   OrgRecords
+	// TransitionalMonths is how long changed addresses keep delivering
+	// (directory.transitional_months), as the confirmation pages say.
+	TransitionalMonths int
 }
 
 // room is the admin pages on a site.
@@ -99,6 +107,7 @@ func Register(site *core.Site, opts Options) {
 	m.HandleFunc("POST /admin/queue/retry", wb.operator(wb.adminQueueRetry))
 	m.HandleFunc("POST /admin/queue/delete", wb.operator(wb.adminQueueDelete))
 	wb.registerRequests()
+	wb.registerReorg()
 }
 
 // adminCtx is what an admin handler gets.
@@ -213,6 +222,8 @@ type unitData struct {
 	RequestHref string
 	// Groups is the unit's groups and publishing page ("" when off).
 	Groups string
+	// Import is the file import page ("" when off).
+	Import string
 }
 
 func (wb *room) adminUnit(w http.ResponseWriter, r *http.Request, a *adminCtx) {
@@ -242,6 +253,9 @@ func (wb *room) adminUnit(w http.ResponseWriter, r *http.Request, a *adminCtx) {
 	}
 	if wb.opts.Groups != nil {
 		d.Groups = groupsHref(code)
+	}
+	if wb.opts.Reorg != nil {
+		d.Import = "/admin/import"
 	}
 	for _, p := range a.tree.Path(code) {
 		href := ""
@@ -312,6 +326,9 @@ type accountData struct {
 	SendLock  *SendLock
 	// Facts are the mailbox's quota use and last access (nil: unknown).
 	Facts *Facts
+	// TransferUnits are the units the account may be transferred to
+	// (none: no transfer form).
+	TransferUnits []crumb
 }
 
 func (wb *room) adminAccount(w http.ResponseWriter, r *http.Request, a *adminCtx) {
@@ -322,6 +339,13 @@ func (wb *room) adminAccount(w http.ResponseWriter, r *http.Request, a *adminCtx
 	d := accountData{Account: acct, UnitName: a.tree.Units[acct.UnitCode].Name, UnitHref: unitHref(acct.UnitCode),
 		IsUnitMail: acct.Role == directory.RoleUnit, LockReasons: lockReasons}
 	d.CanManage, d.WhyNot, d.WhyNotEN = a.mayManage(acct)
+	if wb.opts.Reorg != nil && d.CanManage && acct.Role != directory.RoleUnit && acct.State != directory.StateRetired {
+		for _, u := range unitChoices(a, "") {
+			if u.Code != acct.UnitCode {
+				d.TransferUnits = append(d.TransferUnits, u)
+			}
+		}
+	}
 	if acct.Role != directory.RoleUnit && slices.Contains(creatableRoles(a.Acct.Role), acct.Role) {
 		for _, role := range creatableRoles(a.Acct.Role) {
 			d.Roles = append(d.Roles, roleOption{Value: string(role), Name: core.RoleName(role), Selected: role == acct.Role})

@@ -17,7 +17,8 @@ const adminNav = `{{define "adminnav"}}<nav class="tabs" aria-label="Quản tr�
 <a href="/admin/reports/usage"{{if eq .AdminTab "usage"}} class="cur"{{end}}>Báo cáo sử dụng <span class="en">/ Usage report</span></a>
 <a href="/admin/requests"{{if eq .AdminTab "requests"}} class="cur"{{end}}>Đề nghị cấp tài khoản <span class="en">/ Requests</span></a>
 <a href="/admin/audit"{{if eq .AdminTab "audit"}} class="cur"{{end}}>Nhật ký kiểm tra <span class="en">/ Audit log</span></a>
-{{if .User.IsOperator}}<a href="/admin/queue"{{if eq .AdminTab "queue"}} class="cur"{{end}}>Hàng đợi thư đi <span class="en">/ Outbound queue</span></a>{{end}}
+{{if .User.IsOperator}}<a href="/admin/reorg"{{if eq .AdminTab "reorg"}} class="cur"{{end}}>Sắp xếp tổ chức <span class="en">/ Reorganisation</span></a>
+<a href="/admin/queue"{{if eq .AdminTab "queue"}} class="cur"{{end}}>Hàng đợi thư đi <span class="en">/ Outbound queue</span></a>{{end}}
 </nav>
 <form class="find" method="get" action="/admin/find" role="search">
 <label for="q">Tìm tài khoản theo họ tên, chức vụ, đơn vị hoặc địa chỉ thư <span class="en">/ Find accounts by name, title, unit or address</span></label>
@@ -29,7 +30,7 @@ const adminUnitTemplate = `{{define "content"}}{{template "adminnav" .}}{{with .
 {{if .Overdue}}<p class="notice error" id="overdue-requests"><a href="/admin/requests">{{.Overdue}} đề nghị cấp tài khoản đã quá hạn 3 ngày làm việc</a>. <span class="en">{{.Overdue}} provisioning request(s) overdue.</span></p>{{end}}
 {{if .Unit.Code}}<h1>{{.Unit.Name}}</h1>
 <p class="hint">Mã đơn vị <span class="en">/ unit code</span> {{.Unit.Code}}{{if .Unit.Address}} · hộp thư đơn vị <span class="en">/ unit mailbox</span> {{.Unit.Address}}{{end}}</p>
-<p><a class="button" href="{{.NewHref}}">+ Thêm tài khoản / New account</a>{{if .RequestHref}} <a class="button secondary" href="{{.RequestHref}}" id="unit-request">Đề nghị cấp, thay đổi tài khoản / Request accounts</a>{{end}} <a class="button secondary" href="{{.Reports}}">Báo cáo truy cập / Access report</a>{{if .Shared}} <a class="button secondary" href="{{.Shared}}" id="shared-rights">Quyền trên hộp thư đơn vị / Unit mailbox rights</a>{{end}}{{if .Groups}} <a class="button secondary" href="{{.Groups}}" id="groups">Nhóm thư, công bố danh bạ / Groups, publishing</a>{{end}}</p>{{else}}<h1>Quản trị <span class="en">/ Administration</span></h1>{{end}}
+<p><a class="button" href="{{.NewHref}}">+ Thêm tài khoản / New account</a>{{if .RequestHref}} <a class="button secondary" href="{{.RequestHref}}" id="unit-request">Đề nghị cấp, thay đổi tài khoản / Request accounts</a>{{end}} <a class="button secondary" href="{{.Reports}}">Báo cáo truy cập / Access report</a>{{if .Shared}} <a class="button secondary" href="{{.Shared}}" id="shared-rights">Quyền trên hộp thư đơn vị / Unit mailbox rights</a>{{end}}{{if .Groups}} <a class="button secondary" href="{{.Groups}}" id="groups">Nhóm thư, công bố danh bạ / Groups, publishing</a>{{end}}{{if .Import}} <a class="button secondary" href="{{.Import}}" id="import">Nhập danh sách CSV/XLSX / Import a list</a>{{end}}</p>{{else}}<h1>Quản trị <span class="en">/ Administration</span></h1>{{end}}
 {{if .Sub}}<h2>Đơn vị trực thuộc <span class="en">/ Sub-units</span></h2>
 <ul class="units">{{range .Sub}}<li><a href="{{.Href}}">{{.Name}}</a></li>{{end}}</ul>{{end}}
 {{if .Unit.Code}}<h2>Tài khoản <span class="en">/ Accounts</span> ({{len .Accounts}})</h2>
@@ -80,8 +81,9 @@ const adminAccountTemplate = `{{define "content"}}{{template "adminnav" .}}{{$cs
 <input type="text" id="edit-phone" name="phone" value="{{.Account.Phone}}" maxlength="40">
 {{if .Roles}}<label for="edit-role">Vai trò <span class="en">/ Role</span></label>
 <select id="edit-role" name="role">{{range .Roles}}<option value="{{.Value}}"{{if .Selected}} selected{{end}}>{{.Name}}</option>{{end}}</select>{{end}}
-<p class="hint">Đổi đơn vị (địa chỉ mới, giữ hộp thư và mật khẩu): <code>congvu account move</code>. <span class="en">To change the unit: congvu account move.</span></p>
+<p class="hint">Đổi đơn vị: mục Chuyển công tác bên dưới. <span class="en">To change the unit: Transfer below.</span></p>
 <button type="submit" id="edit">Lưu / Save</button></form></div>
+` + transferFormTemplate + `
 <div class="card"><h2>Đóng tài khoản <span class="en">/ Close the account</span></h2>
 <p class="hint">Khi cán bộ nghỉ hưu hoặc chuyển công tác: hộp thư ngừng gửi và nhận thư ngay; dữ liệu được xoá sau thời hạn lưu trữ. <span class="en">When the holder retires or leaves: sending and receiving stop at once; data is deleted after the retention period.</span></p>
 <form method="post" action="/admin/retire"><input type="hidden" name="csrf" value="{{$csrf}}"><input type="hidden" name="address" value="{{.Account.Address}}">
@@ -153,6 +155,8 @@ var tmpl = core.ParsePagesWith(adminNav+unitSelect+queueTable+queueOffNotice+req
 	"admin-requests": adminRequestsTemplate, "admin-request-new": adminRequestNewTemplate,
 	"admin-request-preview": adminRequestPreviewTemplate, "admin-request": adminRequestTemplate,
 	"admin-groups": adminGroupsTemplate,
+	"admin-reorg":  adminReorgTemplate, "admin-reorg-confirm": adminReorgConfirmTemplate,
+	"admin-import": adminImportTemplate, "admin-import-preview": adminImportPreviewTemplate,
 })
 
 // humanBytes is a size as administrators read it (1 KB = 1024 bytes,
