@@ -74,6 +74,9 @@ type AccessReport struct {
 	Rows     []AccessRow // tree order; sub-totals after their last sub-unit
 	Total    AccessRow
 	Inactive []Inactive // in tree order, then by address
+	// Coverage is accounts issued / headcount by unit code, for the
+	// units whose headcount is known (coverage.go; nil: none).
+	Coverage map[string]Coverage
 	// LookbackFrom is the first day searched for last accesses.
 	LookbackFrom Day
 	Generated    time.Time

@@ -32,14 +32,17 @@ var accessTmpl = template.Must(template.New("access").Funcs(template.FuncMap{
 <p>{{.UnitName}} — từ / from {{vn .Query.From}} đến / to {{vn .Query.To}} ({{len .Days}} ngày / days)</p>
 <table class="report">
 <thead><tr><th>Đơn vị / Unit</th><th>Số hộp thư / Mailboxes</th><th>Đã truy cập trong kỳ / Accessed in period</th><th>Tỷ lệ TB ngày / Avg daily rate</th>
+{{- if .Coverage}}<th>Tài khoản đã cấp / biên chế <span class="en" lang="en">/ Accounts issued / headcount</span></th>{{end}}
 {{- if daycols .}}{{range .Days}}<th title="{{vn .}}">{{short .}}</th>{{end}}{{end}}</tr></thead>
 <tbody>
 {{- $r := .}}{{range .Rows}}
 <tr{{if .Subtotal}} class="subtotal"{{end}}><td class="depth-{{level .Depth}}" style="{{indent .Depth}}">{{if .Subtotal}}Cộng / Subtotal: {{end}}{{.Unit.Name}}</td><td>{{.Mailboxes}}</td><td>{{.AnyDay}} ({{pct (anyRate .)}})</td><td>{{pct .AverageRate}}</td>
+{{- if $r.Coverage}}<td class="coverage">{{$r.CoverageCell .}}</td>{{end}}
 {{- if daycols $r}}{{$row := .}}{{range $i, $d := $r.Days}}<td title="{{index $row.Accessed $i}}/{{$row.Mailboxes}}">{{dayRate $row $i}}</td>{{end}}{{end}}</tr>
 {{- end}}
 </tbody>
 <tfoot><tr class="total"><th>{{.Total.Unit.Name}}</th><th>{{.Total.Mailboxes}}</th><th>{{.Total.AnyDay}} ({{pct (anyRate .Total)}})</th><th>{{pct .Total.AverageRate}}</th>
+{{- if .Coverage}}<th></th>{{end}}
 {{- if daycols .}}{{$t := .Total}}{{range $i, $d := .Days}}<th>{{dayRate $t $i}}</th>{{end}}{{end}}</tr></tfoot>
 </table>
 <h3>Cán bộ không truy cập {{.Query.InactiveDays}} ngày trở lên / Officials without access for {{.Query.InactiveDays}} days or more ({{len .Inactive}})</h3>
@@ -108,6 +111,7 @@ func RenderAccessCSV(w io.Writer, r *AccessReport) error {
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = true
 	head := []string{"Mã đơn vị", "Đơn vị", "Cấp", "Dòng", "Số hộp thư", "Đã truy cập trong kỳ", "Tỷ lệ TB ngày (%)"}
+	head = appendCoverageHead(head, r)
 	for _, d := range r.Days {
 		head = append(head, d.String())
 	}
@@ -115,6 +119,7 @@ func RenderAccessCSV(w io.Writer, r *AccessReport) error {
 	row := func(x AccessRow, kind string) {
 		rec := []string{x.Unit.Code, csvCell(x.Unit.Name), strconv.Itoa(x.Depth), kind, strconv.Itoa(x.Mailboxes),
 			strconv.Itoa(x.AnyDay), strconv.FormatFloat(x.AverageRate(), 'f', 1, 64)}
+		rec = appendCoverage(rec, r, x)
 		for _, n := range x.Accessed {
 			rec = append(rec, strconv.Itoa(n))
 		}

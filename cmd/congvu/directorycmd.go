@@ -148,6 +148,11 @@ func cmdDirectoryImport(args []string, stdout, stderr io.Writer) error {
 				break
 			}
 		}
+		for code, n := range rep.Headcounts {
+			if err == nil {
+				err = org.SetHeadcount(ctx, code, n, actor())
+			}
+		}
 	}
 	if cerr := dir.Close(); err == nil {
 		err = cerr

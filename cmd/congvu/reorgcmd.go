@@ -30,6 +30,7 @@ const unitUsage = `usage:
   congvu unit merge  --config FILE FROM INTO
   congvu unit rename --config FILE [--name NAME] [--abbr ABBR] CODE
   congvu unit move   --config FILE [--kind division] CODE NEWPARENT
+  congvu unit set-headcount --config FILE CODE N
 `
 
 const domainUsage = `usage:
@@ -46,7 +47,7 @@ func cmdUnit(args []string, stdout, stderr io.Writer) error {
 	}
 	verb := args[0]
 	synopsis := map[string]string{"list": "", "merge": " FROM INTO", "rename": " [--name NAME] [--abbr ABBR] CODE",
-		"move": " [--kind division] CODE NEWPARENT"}
+		"move": " [--kind division] CODE NEWPARENT", "set-headcount": " CODE N"}
 	syn, ok := synopsis[verb]
 	if !ok {
 		fmt.Fprint(stderr, unitUsage)
@@ -65,7 +66,7 @@ func cmdUnit(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args[1:], stdout); err != nil {
 		return err
 	}
-	want := map[string]int{"list": 0, "merge": 2, "rename": 1, "move": 2}[verb]
+	want := map[string]int{"list": 0, "merge": 2, "rename": 1, "move": 2, "set-headcount": 2}[verb]
 	if fs.NArg() != want {
 		fmt.Fprint(stderr, unitUsage)
 		return flag.ErrHelp
@@ -77,6 +78,8 @@ func cmdUnit(args []string, stdout, stderr io.Writer) error {
 	switch verb {
 	case "list":
 		return listUnits(cfg, stdout, stderr)
+	case "set-headcount":
+		return setHeadcount(cfg, fs.Arg(0), fs.Arg(1), stdout, stderr)
 	case "merge":
 		return runReorg(cfg, reorg.KindMergeUnits, reorg.Args{From: fs.Arg(0), Into: fs.Arg(1)}, stdout, stderr)
 	case "rename":
@@ -293,4 +296,45 @@ func serverRunning(cfg config.Config) bool {
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	return err == nil && pid > 1 && syscall.Kill(pid, 0) == nil
+}
+
+// setHeadcount records a unit's officials (biên chế) for the access
+// report's coverage figure; 0 forgets it.
+func setHeadcount(cfg config.Config, code, count string, stdout, stderr io.Writer) error {
+	n, err := strconv.Atoi(count)
+	if err != nil || n < 0 {
+		return fmt.Errorf("biên chế phải là số người / the headcount must be a number of people: %q", count)
+	}
+	dir, err := server.OpenDirectory(cfg, server.NewLogger(config.Log{Format: "text", Level: "warn"}, stderr))
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	ctx := context.Background()
+	units, err := dir.Units(ctx)
+	if err != nil {
+		return err
+	}
+	u, ok := directory.NewTree(units).Units[code]
+	if !ok {
+		return fmt.Errorf("không có đơn vị %q / no unit %q", code, code)
+	}
+	org := server.OrgDB(dir)
+	if org == nil {
+		return errors.New("the directory has no organisation store")
+	}
+	if err := org.SetHeadcount(ctx, code, n, actor()); err != nil {
+		return err
+	}
+	db, err := policy.OpenDB(cfg.Path(cfg.Policy.DBPath))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.AppendAudit(ctx, policy.AuditEntry{At: time.Now(), Actor: actor(), Subject: code, Action: policy.ActionUnitChange,
+		Rule: policy.RuleAdmin, Detail: fmt.Sprintf("biên chế / headcount %d", n)}); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s (%s): biên chế / headcount %d\n", u.Name, code, n)
+	return nil
 }

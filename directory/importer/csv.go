@@ -30,6 +30,10 @@ type Row struct {
 	// Key is the person's stable key (employee or citizen ID column,
 	// optional): it identifies them across reorganisations.
 	Key string
+	// Headcount is the optional biên chế column: the number of officials
+	// of the row's unit (0: not given). Rows of one unit should agree;
+	// the last one given wins (Report.Headcounts).
+	Headcount int `json:",omitempty"`
 }
 
 // LineError is a row of the input that cannot be imported.
@@ -62,6 +66,7 @@ var columnNames = map[string]string{
 	"email": "email", "e_mail": "email", "thu_dien_tu": "email", "dia_chi_thu": "email", "address": "email",
 	"ma_can_bo": "key", "ma_cb": "key", "ma_nhan_vien": "key", "ma_dinh_danh": "key", "so_dinh_danh": "key",
 	"cccd": "key", "so_cccd": "key", "can_cuoc": "key", "employee_id": "key", "staff_id": "key", "ma_so": "key",
+	"bien_che": "headcount", "so_bien_che": "headcount", "headcount": "headcount",
 }
 
 // normalize returns s in NFC with runs of white space collapsed: names typed
@@ -165,7 +170,11 @@ func readRows(header []string, next nextRecord) ([]Row, error) {
 		row := Row{Line: line, FullName: field(rec, "name"), Unit: field(rec, "unit"),
 			Title: field(rec, "title"), Phone: field(rec, "phone"), Address: strings.ToLower(field(rec, "email")),
 			Key: field(rec, "key")}
+		hc, hcErr := parseHeadcount(field(rec, "headcount"))
+		row.Headcount = hc
 		switch {
+		case hcErr != "":
+			bad = append(bad, LineError{line, hcErr})
 		case row.FullName == "":
 			bad = append(bad, LineError{line, "thiếu họ tên / missing full name"})
 		case row.Unit == "":

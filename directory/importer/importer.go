@@ -100,6 +100,9 @@ type Report struct {
 	// the operator, never locked by the import.
 	Departures []Entry
 	Keys       []Binding
+	// Headcounts are the officials per unit code (biên chế) the file
+	// gives, for the caller to record (orgdb.SetHeadcount).
+	Headcounts map[string]int
 }
 
 // reservedLocals are the local parts RFC 5321 4.5.1 and RFC 2142 reserve,
@@ -247,6 +250,12 @@ func Import(ctx context.Context, w directory.Writer, rows []Row, opts Options) (
 			continue
 		}
 		filed[u.Code] = true
+		if r.Headcount > 0 {
+			if rep.Headcounts == nil {
+				rep.Headcounts = map[string]int{}
+			}
+			rep.Headcounts[u.Code] = r.Headcount
+		}
 		a, found := s.match(r, u.Code, existing, byAddress, matched, opts)
 		if found {
 			matched[a.Address] = true

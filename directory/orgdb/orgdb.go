@@ -164,6 +164,14 @@ var migrations = []string{
 		fetched    INTEGER NOT NULL DEFAULT 0
 	) STRICT;
 	CREATE INDEX provision_requests_by_state ON provision_requests(state, due);`,
+	// Officials of each unit (biên chế), where known, for the access
+	// report's coverage figure (accounts issued / headcount).
+	`CREATE TABLE unit_headcount (
+		code      TEXT PRIMARY KEY,
+		headcount INTEGER NOT NULL CHECK (headcount >= 0),
+		updated   INTEGER NOT NULL,
+		actor     TEXT NOT NULL DEFAULT ''
+	) STRICT;`,
 }
 
 // Open opens (creating if needed) the store at path.

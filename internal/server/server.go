@@ -435,7 +435,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 				return smime.FromHeader(h, cmpOr(cfg.Inbound.AuthservID, cfg.Server.Hostname))
 			}},
 		Admin: admin.Options{
-			Reports:   webPolicy{e: r.Policy},
+			Reports:   webPolicy{e: r.Policy, coverage: coverageOf(r.Dir)},
 			Audit:     webPolicy{e: r.Policy},
 			AuditLog:  webPolicy{e: r.Policy},
 			SendLocks: webPolicy{e: r.Policy},

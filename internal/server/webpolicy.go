@@ -24,6 +24,9 @@ type webPolicy struct {
 	// logins counts web logins like the other protocols'
 	// (congvu_logins_total{proto="web"}); nil counts nothing.
 	logins *prometheus.CounterVec
+	// coverage adds the accounts-issued / headcount figure to access
+	// reports (coverage.go); nil adds nothing.
+	coverage func(context.Context, *policy.AccessReport) error
 }
 
 var (
@@ -89,6 +92,11 @@ func (p webPolicy) AccessReport(ctx context.Context, w io.Writer, f admin.Report
 	})
 	if err != nil {
 		return err
+	}
+	if p.coverage != nil {
+		if err := p.coverage(ctx, rep); err != nil {
+			return err
+		}
 	}
 	switch f {
 	case admin.FormatHTML:

@@ -214,6 +214,12 @@ func (wb *room) importRun(w http.ResponseWriter, r *http.Request, a *adminCtx) {
 				err = kerr
 			}
 		}
+		for code, n := range rep.Headcounts {
+			if herr := wb.opts.Org.SetHeadcount(r.Context(), code, n, a.Acct.Address); herr != nil && err == nil {
+				err = herr
+			}
+			wb.record(r, a, code, "unit-change", fmt.Sprintf("biên chế / headcount %d (nhập/import %s)", n, file))
+		}
 	}
 	if rep != nil {
 		wb.record(r, a, file, "import", fmt.Sprintf("%d tạo mới/created, %d cập nhật/updated, %d chuyển/moves, %d bỏ qua/skipped, %d không còn/departures",

@@ -37,6 +37,7 @@ type OrgRecords interface {
 	TrafficSince(ctx context.Context, since time.Time) ([]orgdb.Traffic, error)
 	PersonKeys(ctx context.Context) (map[string]string, error)
 	SetPersonKey(ctx context.Context, key, address string) error
+	SetHeadcount(ctx context.Context, code string, n int, actor string) error
 }
 
 // trafficDays is the period of the old-address traffic shown, as

@@ -227,11 +227,11 @@ func TestImportWeb(t *testing.T) {
 	expect(t, ua.Login(skhcnAdmin, secretPW), 200)
 	expect(t, ua.Get("/admin/unit?code=56.skhcn"), 200, `id="import"`)
 	expect(t, ua.Get("/admin/import"), 200, `id="import-file"`)
-	csv := "\uFEFFho_ten,don_vi,chuc_vu\nNguyễn Văn An,56.skhcn,Giám đốc\nPhạm Văn Bình,56.skhcn,Chuyên viên\n"
+	csv := "\uFEFFho_ten,don_vi,chuc_vu,bien_che\nNguyễn Văn An,56.skhcn,Giám đốc,25\nPhạm Văn Bình,56.skhcn,Chuyên viên,\n"
 	file := []webtest.File{{Field: "file", Name: "skhcn.csv", Type: "text/csv", Data: []byte(csv)}}
 	expect(t, ua.PostMultipart("/admin/import", "/admin/import/preview", nil, nil), http.StatusUnprocessableEntity, "Hãy chọn tệp")
 	r := ua.PostMultipart("/admin/import", "/admin/import/preview", nil, file)
-	expect(t, r, 200, "binhpv.skhcn@khanhhoa.gov.vn", `id="departures"`, thanhAddr, `id="import-confirm"`)
+	expect(t, r, 200, "binhpv.skhcn@khanhhoa.gov.vn", `id="departures"`, thanhAddr, `id="import-confirm"`, "Sở Khoa học và Công nghệ: 25")
 	if _, err := e.Dir.Lookup(t.Context(), "binhpv.skhcn@khanhhoa.gov.vn"); err == nil {
 		t.Fatal("the preview created an account")
 	}
@@ -250,6 +250,9 @@ func TestImportWeb(t *testing.T) {
 	}
 	if en := e.log.find(auditCreate, "binhpv.skhcn@khanhhoa.gov.vn"); en == nil {
 		t.Error("no create audit entry")
+	}
+	if hc, err := e.org.Headcounts(t.Context()); err != nil || hc["56.skhcn"] != 25 {
+		t.Errorf("headcount after the import: %v %v", hc, err)
 	}
 	other := []webtest.File{{Field: "file", Name: "x.csv", Type: "text/csv", Data: []byte("ho_ten,don_vi\nLê Văn Mới,22333\n")}}
 	expect(t, ua.PostMultipart("/admin/import", "/admin/import/preview", nil, other), http.StatusForbidden, "Phường Nha Trang")

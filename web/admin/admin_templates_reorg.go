@@ -90,7 +90,8 @@ const adminImportPreviewTemplate = `{{define "content"}}{{template "adminnav" .}
 <li>Tạo mới <span class="en">/ new accounts</span>: {{len .Created}}</li><li>Chuyển đơn vị <span class="en">/ transfers</span>: {{len .Moves}}</li>
 <li>Cập nhật <span class="en">/ updated</span>: {{len .Updated}}</li><li>Không đổi <span class="en">/ unchanged</span>: {{len .Unchanged}}</li>
 <li>Trùng địa chỉ <span class="en">/ collisions</span>: {{len .Collisions}}</li><li>Không còn trong danh sách <span class="en">/ departures</span>: {{len .Departures}}</li>
-<li>Bỏ qua <span class="en">/ skipped</span>: {{len .Skipped}}</li></ul>
+<li>Bỏ qua <span class="en">/ skipped</span>: {{len .Skipped}}</li>
+{{range $code, $n := .Headcounts}}<li class="headcount">Biên chế <span class="en">/ headcount</span> {{index $d.UnitNames $code}}: {{$n}}</li>{{end}}</ul>
 {{if .Moves}}<h2>Chuyển đơn vị <span class="en">/ Transfers</span></h2><table id="moves"><tr><th>Dòng <span class="en">/ Line</span></th><th>Họ và tên <span class="en">/ Name</span></th><th>Địa chỉ <span class="en">/ Address</span></th><th>Đơn vị <span class="en">/ Unit</span></th></tr>
 {{range .Moves}}<tr><td>{{.Line}}</td><td>{{.FullName}}</td><td>{{.Address}}</td><td>{{index $d.UnitNames .FromUnit}} → {{index $d.UnitNames .ToUnit}}</td></tr>{{end}}</table>
 <p class="hint">Giữ hộp thư và mật khẩu; địa chỉ cũ vẫn nhận thư trong {{$d.Months}} tháng. <span class="en">Mailbox and password kept; old addresses deliver for {{$d.Months}} months.</span></p>{{end}}
