@@ -28,6 +28,10 @@ func TestUnitSetHeadcount(t *testing.T) {
 	if err := run([]string{"unit", "set-headcount", "--config", path, "56", "mười"}, io.Discard, &errb); err == nil || !strings.Contains(err.Error(), "biên chế") {
 		t.Errorf("not a number: %v", err)
 	}
+	// The command's access report shows it: 2 accounts issued of 120.
+	if rep := runOK(t, "report", "access", "--config", path, "--format", "csv"); !strings.Contains(rep, "Biên chế") || !strings.Contains(rep, ",2,120,1.7") {
+		t.Errorf("access report without the coverage:\n%s", rep)
+	}
 	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)

@@ -338,3 +338,17 @@ func setHeadcount(cfg config.Config, code, count string, stdout, stderr io.Write
 	fmt.Fprintf(stdout, "%s (%s): biên chế / headcount %d\n", u.Name, code, n)
 	return nil
 }
+
+// addCoverage adds the accounts issued / headcount figure to an access
+// report where the organisation store knows headcounts.
+func addCoverage(ctx context.Context, rep *policy.AccessReport, dir directory.Directory) error {
+	org := server.OrgDB(dir)
+	if org == nil {
+		return nil
+	}
+	hc, err := org.Headcounts(ctx)
+	if err != nil {
+		return err
+	}
+	return policy.AddCoverage(ctx, rep, dir, hc)
+}

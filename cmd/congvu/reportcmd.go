@@ -110,6 +110,9 @@ func cmdReport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := addCoverage(ctx, rep, p.dir); err != nil {
+		return err
+	}
 	switch *format {
 	case "csv":
 		err = policy.RenderAccessCSV(bw, rep)

@@ -127,6 +127,17 @@ func TestReorganisation(t *testing.T) {
 		t.Errorf("22390 still listed after the merger:\n%s", units)
 	}
 
+	// The same merger through the admin web: Bắc Nha Trang (22333) into
+	// Nha Trang, previewed, confirmed by the operator; the old address
+	// keeps delivering. Then the coverage figure: a headcount set on the
+	// command line shows in the web access report's CSV.
+	op := webMerge(t, s, byPrefix(".bacnhatrang"), deliver, hasSubjects)
+	admin("unit set-headcount", "22366", "40")
+	if p := op.get("/admin/reports/access.csv?unit=22366"); p.Status != 200 || !strings.Contains(p.Body, "Biên chế") ||
+		!regexp.MustCompile(`22366,[^\r\n]*,\d+,40,\d+\.\d`).MatchString(p.Body) {
+		t.Errorf("access report CSV without the coverage (%d):\n%.2000s", p.Status, p.Body)
+	}
+
 	// Sở Xây dựng becomes a division of Sở Y tế.
 	builder := byPrefix(".sxd")
 	out = admin("unit move", "--kind", "division", "56.sxd", "56.syt")
@@ -199,7 +210,7 @@ func TestReorganisation(t *testing.T) {
 	}
 
 	audit := admin("audit")
-	for _, w := range []string{"move", official.Address, "điều động theo quyết định 12/QĐ", "merge", "22390", "unit-change", "56.sxd", "alias", "ninhthuan.gov.vn", "import", "stc.csv", "create"} {
+	for _, w := range []string{"move", official.Address, "điều động theo quyết định 12/QĐ", "merge", "22390", "22333", "127.0.0.1", "unit-change", "56.sxd", "alias", "ninhthuan.gov.vn", "import", "stc.csv", "create"} {
 		if !strings.Contains(audit, w) {
 			t.Errorf("audit log lacks %q", w)
 		}
