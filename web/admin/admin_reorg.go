@@ -46,14 +46,28 @@ const trafficDays = 30
 
 func (wb *room) registerReorg() {
 	m := wb.Site
-	m.HandleFunc("GET /admin/reorg", wb.operator(wb.withReorg(wb.reorgHome)))
-	m.HandleFunc("POST /admin/reorg/preview", wb.operator(wb.withReorg(wb.reorgPreview)))
-	m.HandleFunc("POST /admin/reorg/run", wb.operator(wb.withReorg(wb.reorgRun)))
+	m.HandleFunc("GET /admin/reorg", wb.admin(wb.provincial(wb.withReorg(wb.reorgHome))))
+	m.HandleFunc("POST /admin/reorg/preview", wb.admin(wb.provincial(wb.withReorg(wb.reorgPreview))))
+	m.HandleFunc("POST /admin/reorg/run", wb.admin(wb.provincial(wb.withReorg(wb.reorgRun))))
 	m.HandleFunc("POST /admin/transfer/preview", wb.admin(wb.withReorg(wb.transferPreview)))
 	m.HandleFunc("POST /admin/transfer", wb.admin(wb.withReorg(wb.transferRun)))
 	m.HandleFunc("GET /admin/import", wb.admin(wb.withReorg(wb.importForm)))
 	m.HandleFunc("POST /admin/import/preview", wb.admin(wb.withReorg(wb.importPreview)))
 	m.HandleFunc("POST /admin/import", wb.admin(wb.withReorg(wb.importRun)))
+}
+
+// provincial refuses the operations on units and domains to unit
+// administrators: merges, moves, renames and aliases are the province's.
+func (wb *room) provincial(h func(http.ResponseWriter, *http.Request, *adminCtx)) func(http.ResponseWriter, *http.Request, *adminCtx) {
+	return func(w http.ResponseWriter, r *http.Request, a *adminCtx) {
+		if a.Acct.Role != directory.RoleOperator {
+			wb.Log.Warn("web: reorganisation refused", "address", a.Acct.Address, "path", r.URL.Path, "ip", core.ClientIP(r))
+			wb.Message(w, http.StatusForbidden, "Chỉ quản trị hệ thống cấp tỉnh mới sáp nhập, chuyển, đổi tên đơn vị và thêm bí danh tên miền.",
+				"Only provincial operators merge, move or rename units and manage domain aliases.")
+			return
+		}
+		h(w, r, a)
+	}
 }
 
 func (wb *room) withReorg(h func(http.ResponseWriter, *http.Request, *adminCtx)) func(http.ResponseWriter, *http.Request, *adminCtx) {

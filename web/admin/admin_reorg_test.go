@@ -88,7 +88,7 @@ func TestReorgUnitsWeb(t *testing.T) {
 	e := withReorg(t)
 	ua := e.Browser()
 	expect(t, ua.Login(skhcnAdmin, secretPW), 200)
-	expect(t, ua.Get("/admin/reorg"), http.StatusForbidden, "Chỉ quản trị hệ thống")
+	expect(t, ua.Get("/admin/reorg"), http.StatusForbidden, "Chỉ quản trị hệ thống cấp tỉnh mới sáp nhập")
 	expect(t, ua.Post("/admin", "/admin/reorg/run", url.Values{"op": {"unit-merge"}, "from": {"56.skhcn.vp"}, "into": {"56.skhcn"}}),
 		http.StatusForbidden)
 	if _, err := e.Dir.Lookup(t.Context(), "duclv.vanphong.skhcn@khanhhoa.gov.vn"); err != nil {
