@@ -14,6 +14,7 @@ import (
 	"congvu/directory/orgdb"
 	"congvu/directory/sqldir"
 	"congvu/internal/config"
+	"congvu/policy"
 )
 
 // OpenDirectory opens the directory backend named in the configuration,
@@ -38,6 +39,16 @@ func OpenDirectory(cfg config.Config, log *slog.Logger) (directory.Writer, error
 func OrgDB(w directory.Directory) *orgdb.DB {
 	if r, ok := w.(interface{ Org() *orgdb.DB }); ok {
 		return r.Org()
+	}
+	return nil
+}
+
+// History is the directory of past periods for reports (policy.History):
+// the organisation store of a directory opened by OpenDirectory, nil
+// otherwise.
+func History(w directory.Directory) policy.History {
+	if org := OrgDB(w); org != nil {
+		return org
 	}
 	return nil
 }

@@ -156,6 +156,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		QuarantineDir:      cfg.Path(cfg.Policy.SecretGuard.QuarantineDir),
 		DataDir:            cfg.Server.DataDir,
 		PasswordMaxAgeDays: cfg.Password.MaxAgeDays,
+		History:            History(r.Dir),
 	})
 	if err != nil {
 		return nil, err
