@@ -219,6 +219,9 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	}
 	r.closers = append(r.closers, shares.Close)
 	smtpDeps.SendAs = shares
+	// Mail to old addresses: counted per sender, optionally answered
+	// with the new address (closed after smtpd, before the queue).
+	smtpDeps.Policy = followOldAddresses(cfg, r, mail, smtpDeps.Policy, log.With("component", "reorg"))
 	smtpSrv := smtpd.New(smtpd.Config{
 		Hostname:           cfg.Server.Hostname,
 		LocalDomains:       cfg.Server.LocalDomains,
@@ -420,6 +423,8 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 			States:    r.Policy,
 			Domains:   cfg.Server.LocalDomains,
 			Shared:    shares,
+			// Mail still arriving at old domains and addresses.
+			OldAddresses: newWebOldAddresses(r.Dir),
 		},
 	})
 	mountExport(site, cp.store, r.Policy) // export.go

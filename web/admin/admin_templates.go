@@ -8,6 +8,7 @@ const adminNav = `{{define "adminnav"}}<nav class="tabs" aria-label="Quản tr�
 <a href="/admin/reports"{{if eq .AdminTab "reports"}} class="cur"{{end}}>Báo cáo truy cập <span class="en">/ Access report</span></a>
 <a href="/admin/reports/usage"{{if eq .AdminTab "usage"}} class="cur"{{end}}>Báo cáo sử dụng <span class="en">/ Usage report</span></a>
 <a href="/admin/audit"{{if eq .AdminTab "audit"}} class="cur"{{end}}>Nhật ký kiểm tra <span class="en">/ Audit log</span></a>
+{{if .User.IsOperator}}<a href="/admin/reports/old-addresses"{{if eq .AdminTab "oldaddr"}} class="cur"{{end}}>Thư đến địa chỉ cũ <span class="en">/ Mail to old addresses</span></a>{{end}}
 {{if .User.IsOperator}}<a href="/admin/queue"{{if eq .AdminTab "queue"}} class="cur"{{end}}>Hàng đợi thư đi <span class="en">/ Outbound queue</span></a>{{end}}
 </nav>
 <form class="find" method="get" action="/admin/find" role="search">
@@ -134,4 +135,5 @@ var tmpl = core.ParsePages(adminNav+unitSelect+queueTable+queueOffNotice, map[st
 	"admin-new": adminNewTemplate, "admin-created": adminCreatedTemplate, "admin-reports": adminReportsTemplate,
 	"admin-usage": adminUsageTemplate, "admin-audit": adminAuditTemplate, "admin-search": adminSearchTemplate,
 	"admin-queue": adminQueueTemplate, "admin-shared": adminSharedTemplate, "admin-queue-message": adminQueueMessageTemplate,
+	"admin-oldaddr": adminOldAddrTemplate,
 })
