@@ -293,7 +293,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		return nil, err
 	}
 	// The published danh bạ: public, no login, only public attributes.
-	publicDir := danhba.New(r.Dir, danhba.Options{Logger: log.With("component", "danhba")})
+	publicDir := danhba.New(r.Dir, danhba.Options{Logger: log.With("component", "danhba"), AliasDomains: danhbaAliases(r.Dir)})
 	r.published = append(r.published, publicDir)
 	for _, p := range []string{"GET /danhba", "GET /danhba.csv", "GET /danhba.vcf", "GET /danhba.ldif", "GET /danhba.cer"} {
 		mux.Handle(p, publicDir)
