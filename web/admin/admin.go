@@ -85,7 +85,7 @@ func Register(site *core.Site, opts Options) {
 	m.HandleFunc("GET /admin/reports/usage", wb.admin(wb.adminUsage))
 	m.HandleFunc("GET /admin/reports/usage.csv", wb.admin(wb.usageDownload))
 	m.HandleFunc("GET /admin/audit", wb.admin(wb.adminAudit))
-	m.HandleFunc("GET /admin/reports/old-addresses", wb.operator(wb.adminOldAddresses))
+	m.HandleFunc("GET /admin/reports/old-addresses", wb.admin(wb.adminOldAddresses))
 	m.HandleFunc("GET /admin/queue", wb.operator(wb.adminQueue))
 	m.HandleFunc("GET /admin/queue/{id}", wb.operator(wb.adminQueueMessage))
 	m.HandleFunc("POST /admin/queue/retry", wb.operator(wb.adminQueueRetry))

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"congvu/directory"
 	"congvu/web/core"
 )
 
@@ -41,6 +42,11 @@ type oldAddrData struct {
 // old domains: per domain, messages and distinct senders per day (the
 // last 14 days) or week (the last 8 weeks).
 func (wb *room) adminOldAddresses(w http.ResponseWriter, r *http.Request, a *adminCtx) {
+	if a.Acct.Role != directory.RoleOperator {
+		wb.Message(w, http.StatusForbidden, "Chỉ quản trị hệ thống mới xem được thư đến địa chỉ cũ.",
+			"Only operators can see the mail to old addresses.")
+		return
+	}
 	d := oldAddrData{Available: wb.opts.OldAddresses != nil, ByWeek: r.URL.Query().Get("by") != "day"}
 	p := wb.adminPage(a, "oldaddr", "Thư đến địa chỉ cũ", "Mail to old addresses", &d)
 	if d.Available {
