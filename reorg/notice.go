@@ -154,6 +154,11 @@ func (o *OldAddresses) handle(ctx context.Context, a arrival) error {
 	// RFC 3834 §3.3: responses go back with the null reverse-path, so
 	// nothing ever answers them.
 	if err := o.send(ctx, "", []string{a.sender}, bytes.NewReader(msg)); err != nil {
+		// Not sent (outbound delivery off, queue full): a later message
+		// may try again.
+		if rerr := o.org.ReleaseNotice(ctx, a.given, a.sender, a.at); rerr != nil {
+			o.log.Warn("reorg: releasing a notice", "err", rerr)
+		}
 		return fmt.Errorf("notice to %s: %w", a.sender, err)
 	}
 	o.log.Info("reorg: sender told the new address", "old", a.given, "new", a.account, "sender", a.sender)

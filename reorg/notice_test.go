@@ -115,6 +115,19 @@ func TestOldAddressNotice(t *testing.T) {
 	if box.count() != before {
 		t.Error("mail to the current address got a notice")
 	}
+	// A notice that could not be sent is tried again by the next message.
+	failing := NewOldAddresses(NoticeConfig{Notify: true, Period: period}, e.org,
+		func(context.Context, string, []string, io.Reader) error { return io.ErrClosedPipe }, nil, nil)
+	defer failing.Close()
+	if err := failing.handle(ctx, arrival{given: old, account: acct.Address, sender: "lan@hue.gov.vn", header: person, at: t0}); err == nil {
+		t.Error("a failed notice reported no error")
+	}
+	before = box.count()
+	arrive(old, "lan@hue.gov.vn", person, t0.Add(time.Minute))
+	if box.count() != before+1 {
+		t.Error("after a failed notice, the next message got none")
+	}
+	before = box.count()
 	// Off: counted, not answered.
 	quiet := NewOldAddresses(NoticeConfig{}, e.org, box.send, nil, nil)
 	defer quiet.Close()
@@ -127,16 +140,16 @@ func TestOldAddressNotice(t *testing.T) {
 		t.Fatal(err)
 	}
 	// That day: the first message, the same sender in other case, six
-	// unanswerable ones and one with notices off; 8 distinct senders (the
-	// null sender is one).
-	if len(traffic) != 1 || traffic[0].Domain != domain || traffic[0].Periods[0].Messages != 9 || traffic[0].Periods[0].Senders != 8 {
+	// unanswerable ones, two from a sender whose first notice failed and
+	// one with notices off; 9 distinct senders (the null sender is one).
+	if len(traffic) != 1 || traffic[0].Domain != domain || traffic[0].Periods[0].Messages != 11 || traffic[0].Periods[0].Senders != 9 {
 		t.Errorf("traffic of the day: %+v", traffic)
 	}
 	weeks, err := e.org.TrafficByDomain(ctx, t0.Truncate(24*time.Hour), t0.Add(35*24*time.Hour), 7)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(weeks) != 1 || len(weeks[0].Periods) != 6 || weeks[0].Messages != 11 || weeks[0].Senders != 8 || weeks[0].Periods[4].Messages != 2 {
+	if len(weeks) != 1 || len(weeks[0].Periods) != 6 || weeks[0].Messages != 13 || weeks[0].Senders != 9 || weeks[0].Periods[4].Messages != 2 {
 		t.Errorf("traffic by week: %+v", weeks)
 	}
 

@@ -70,6 +70,16 @@ func (db *DB) ClaimNotice(ctx context.Context, address, sender string, at time.T
 	return claimed, err
 }
 
+// ReleaseNotice forgets the notice claimed at `at` (it could not be
+// sent), so the next message may try again.
+func (db *DB) ReleaseNotice(ctx context.Context, address, sender string, at time.Time) error {
+	return db.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM old_address_notices WHERE address = ? AND sender = ? AND sent = ?`,
+			directory.NormalizeAddress(address), directory.NormalizeAddress(sender), at.UnixNano())
+		return unavailable(err)
+	})
+}
+
 // DomainTraffic is the mail still arriving at one old domain (an alias
 // domain, or the old addresses of a local domain left by transfers and
 // mergers) in one period of a report.
