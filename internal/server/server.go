@@ -164,6 +164,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		QuarantineDir:      cfg.Path(cfg.Policy.SecretGuard.QuarantineDir),
 		DataDir:            cfg.Server.DataDir,
 		PasswordMaxAgeDays: cfg.Password.MaxAgeDays,
+		History:            History(r.Dir),
 	})
 	if err != nil {
 		return nil, err
@@ -237,6 +238,9 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		smtpDeps.Groups = groups.New(r.Dir, org, r.Policy.IsStateDomain, log.With("component", "groups"))
 		groupsAdmin = &groups.Admin{Dir: r.Dir, Org: org, Audit: r.Policy.DB(), LocalDomains: cfg.Server.LocalDomains}
 	}
+	// Mail to old addresses: counted per sender, optionally answered
+	// with the new address (closed after smtpd, before the queue).
+	smtpDeps.Policy = followOldAddresses(cfg, r, mail, smtpDeps.Policy, log.With("component", "reorg"))
 	smtpSrv := smtpd.New(smtpd.Config{
 		Hostname:           cfg.Server.Hostname,
 		LocalDomains:       cfg.Server.LocalDomains,
@@ -314,7 +318,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		return nil, err
 	}
 	// The published danh bạ: public, no login, only public attributes.
-	publicDir := danhba.New(book, danhba.Options{Logger: log.With("component", "danhba")})
+	publicDir := danhba.New(book, danhba.Options{Logger: log.With("component", "danhba"), AliasDomains: danhbaAliases(r.Dir)})
 	for _, p := range []string{"GET /danhba", "GET /danhba.csv", "GET /danhba.vcf", "GET /danhba.ldif", "GET /danhba.cer"} {
 		mux.Handle(p, publicDir)
 	}
@@ -446,6 +450,8 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 			Requests:  r.Requests,
 			Facts:     webFacts{store: r.Store, e: r.Policy},
 			Groups:    groupsAdmin,
+			// Mail still arriving at old domains and addresses.
+			OldAddresses: newWebOldAddresses(r.Dir),
 		},
 	})
 	mountExport(site, cp.store, r.Policy) // export.go
