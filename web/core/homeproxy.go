@@ -214,7 +214,7 @@ func (s *Site) forward(w http.ResponseWriter, r *http.Request, c *Ctx, node stri
 	p := s.opts.Home
 	addr, serverName, ok := p.cfg.WebAddr(node)
 	if !ok {
-		s.homeUnavailable(w, node, fmt.Errorf("cluster.nodes.%s has no web address", node))
+		s.homeUnavailable(w, r, node, fmt.Errorf("cluster.nodes.%s has no web address", node))
 		return
 	}
 	var nonce [12]byte
@@ -258,15 +258,19 @@ func (s *Site) forward(w http.ResponseWriter, r *http.Request, c *Ctx, node stri
 			if r.Context().Err() != nil {
 				return // the browser went away
 			}
-			s.homeUnavailable(w, node, err)
+			s.homeUnavailable(w, r, node, err)
 		},
 	}
+	// The home node's answer brings its own headers (a page with scripts
+	// widens the CSP): none of those set here may double them.
+	clear(w.Header())
 	rp.ServeHTTP(&deadlineWriter{ResponseWriter: w}, r)
 }
 
 // homeUnavailable answers when the home node cannot be reached.
-func (s *Site) homeUnavailable(w http.ResponseWriter, node string, err error) {
+func (s *Site) homeUnavailable(w http.ResponseWriter, r *http.Request, node string, err error) {
 	s.Log.Warn("web: the home node of the mailbox is unreachable", "node", node, "err", err)
+	SetPrivateHeaders(w.Header(), r)
 	w.Header().Set("Retry-After", "60")
 	s.Message(w, http.StatusServiceUnavailable,
 		"Hộp thư của bạn tạm thời không truy cập được: máy chủ lưu hộp thư đang bảo trì hoặc gặp sự cố. Thư gửi đến bạn không bị mất. Vui lòng thử lại sau ít phút.",

@@ -116,6 +116,9 @@ func TestHomeProxyForwardsMailboxPages(t *testing.T) {
 	// the next page.
 	r = b.PostMultipart("/password", "/mail/compose", [][2]string{{"to", "tramdt.nhatrang@khanhhoa.gov.vn"}, {"subject", "Họp giao ban"}}, nil)
 	webtest.Expect(t, r, 200, "on node2", "q=sent=1", "Đã gửi thư: to=tramdt.nhatrang@khanhhoa.gov.vn,subject=Họp giao ban")
+	if csp := r.Header.Values("Content-Security-Policy"); len(csp) != 1 {
+		t.Errorf("a forwarded page has %d CSP headers: %q", len(csp), csp)
+	}
 	for _, c := range r.Header.Values("Set-Cookie") {
 		t.Errorf("a forwarded answer set a cookie: %s", c)
 	}
