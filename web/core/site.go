@@ -271,11 +271,11 @@ func (s *Site) Authed(h func(http.ResponseWriter, *http.Request, *Ctx)) http.Han
 		}
 		home := s.opts.Home.elsewhere(r, acct)
 		if r.Method == http.MethodPost {
-			var token string
-			ok := false
+			var ok bool
 			if home != "" {
-				ok = checkTokenKeepingBody(r, sess.CSRF)
+				ok = checkTokenKeepingBody(r, sess.CSRF) // the body is forwarded whole
 			} else {
+				var token string
 				token, r = postToken(r)
 				ok = sameToken(token, sess.CSRF)
 			}
