@@ -201,6 +201,14 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	}
 	r.cluster = node
 	cp := r.clusterParts(node, relaySrv)
+	// The webmail of mailboxes of other nodes: forwarded there (cluster.go).
+	home, err := r.webHome(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if home != nil {
+		r.closers = append(r.closers, func() error { home.Close(); return nil })
+	}
 	smtpDeps.Store, smtpDeps.Dir, smtpDeps.Logger, smtpDeps.Metrics = cp.store, protoDir("smtp"), log.With("proto", "smtp"), r.Metrics
 	smtpDeps.Policy = cp.hooks
 	// Delivery rules (rules.go): smtpd and the queue's local delivery.
@@ -420,6 +428,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		mux.Handle("POST "+p, web.HTTPSRedirect(httpsPort))
 	}
 	site := web.New(web.Options{
+		Home:         home,
 		DB:           webDB,
 		SecondFactor: secondFactor,
 		Dir:          r.Dir,
