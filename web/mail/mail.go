@@ -263,12 +263,16 @@ type listData struct {
 // buttons they do not allow are not offered (and refused if sent).
 type canView struct {
 	Seen, Flag, Move, Copy, Delete bool
+	// MoveOut: moving from a unit mailbox into one's own folders (t, e).
+	MoveOut bool
+	// Empty: emptying the folder for good (Trash, Junk: t, e).
+	Empty bool
 }
 
 func newCanView(p *place, inTrash bool) canView {
 	return canView{Seen: p.can(actionRights("read", inTrash)), Flag: p.can(actionRights("flag", inTrash)),
 		Move: p.can(actionRights("move", inTrash)), Copy: p.can(actionRights("copy", inTrash)),
-		Delete: p.can(actionRights("delete", inTrash))}
+		Delete: p.can(actionRights("delete", inTrash)), MoveOut: p.box != nil && p.can("rte"), Empty: p.can("te")}
 }
 
 // pageURL is the list page p of folder.
@@ -359,7 +363,7 @@ func (wb *room) mailList(w http.ResponseWriter, r *http.Request, c *core.Ctx) {
 	if page < pages {
 		d.Next, d.LastP = pageURL(cur.Name, page+1), pageURL(cur.Name, pages)
 	}
-	d.Targets = moveTargets(pl.views(folders, cur.Name), cur.Name)
+	d.Targets = wb.targetsOf(ctx, c, pl, folders, cur.Name)
 	d.Can, d.Shared = newCanView(pl, d.InTrash), pl.box != nil
 	if pl.box == nil {
 		d.Quota = wb.quota(ctx, mb) // the quota beside the list is one's own
