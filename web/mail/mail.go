@@ -106,21 +106,21 @@ func Register(site *core.Site, opts Options) {
 	}
 	wb := &room{Site: site, opts: opts}
 	m := site
-	m.HandleFunc("GET /mail/search", wb.Authed(wb.mailSearch))
-	m.HandleFunc("GET /mail/contacts", wb.Authed(wb.contacts))
-	m.HandleFunc("GET /mail/folders", wb.Authed(wb.foldersPage))
-	m.HandleFunc("POST /mail/folders", wb.Authed(wb.foldersPost))
-	m.HandleFunc("POST /mail/empty", wb.Authed(wb.emptyFolder))
-	m.HandleFunc("GET /mail/compose", wb.Authed(wb.composeGet))
-	m.HandleFunc("POST /mail/compose", wb.Authed(wb.composePost))
+	m.HandleFunc("GET /mail/search", wb.authed(wb.mailSearch))
+	m.HandleFunc("GET /mail/contacts", wb.authed(wb.contacts))
+	m.HandleFunc("GET /mail/folders", wb.authed(wb.foldersPage))
+	m.HandleFunc("POST /mail/folders", wb.authed(wb.foldersPost))
+	m.HandleFunc("POST /mail/empty", wb.authed(wb.emptyFolder))
+	m.HandleFunc("GET /mail/compose", wb.authed(wb.composeGet))
+	m.HandleFunc("POST /mail/compose", wb.authed(wb.composePost))
 	// The form with its files: the message limit, plus the form's fields.
 	site.LimitBody("/mail/compose", opts.MaxMessageBytes+4<<20)
-	m.HandleFunc("GET /mail", wb.Authed(wb.mailList))
-	m.HandleFunc("GET /mail/{$}", wb.Authed(wb.mailList))
-	m.HandleFunc("GET /mail/msg", wb.Authed(wb.mailView))
-	m.HandleFunc("GET /mail/frame", wb.Authed(wb.mailFrame))
-	m.HandleFunc("GET /mail/part", wb.Authed(wb.mailPart))
-	m.HandleFunc("POST /mail/action", wb.Authed(wb.mailAction))
+	m.HandleFunc("GET /mail", wb.authed(wb.mailList))
+	m.HandleFunc("GET /mail/{$}", wb.authed(wb.mailList))
+	m.HandleFunc("GET /mail/msg", wb.authed(wb.mailView))
+	m.HandleFunc("GET /mail/frame", wb.authed(wb.mailFrame))
+	m.HandleFunc("GET /mail/part", wb.authed(wb.mailPart))
+	m.HandleFunc("POST /mail/action", wb.authed(wb.mailAction))
 }
 
 // openMailbox opens the signed-in official's own mailbox: the only one a

@@ -438,7 +438,7 @@ func (wb *room) sharedAreas(ctx context.Context, c *core.Ctx) []searchArea {
 		if !sharing.Has(b.Rights, "r") {
 			continue
 		}
-		mb, err := wb.opts.SharedMail.SharedMailbox(ctx, b.Owner, c.Acct.Address, 0)
+		mb, err := wb.openShared(ctx, c, b.Owner)
 		var list []storage.FolderStatus
 		if err == nil {
 			list, err = mb.Folders(ctx)

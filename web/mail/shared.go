@@ -105,13 +105,74 @@ func isSharedName(name string) bool {
 	return name == sharedRoot || strings.HasPrefix(name, sharedRoot+"/")
 }
 
+// requestMemo keeps, for one request, the unit mailboxes of the official
+// and those opened: a page asks for them several times (the folder
+// opened, the side list, the move targets, an all-folder search), and
+// each sharing.Boxes is a directory walk and SQL queries (measured at
+// 0.04–0.4 ms, an open and folder list of a unit mailbox 0.1–0.7 ms, on
+// a list page of ~1 ms). Rights are read once per request, never kept
+// longer, so a SETACL applies on the next click.
+type requestMemo struct {
+	boxes    []sharing.Box
+	boxesErr error
+	loaded   bool
+	opened   map[string]storage.Mailbox // by owner
+}
+
+type memoKey struct{}
+
+// authed is core.Site.Authed with the request's memo.
+func (wb *room) authed(h func(http.ResponseWriter, *http.Request, *core.Ctx)) http.HandlerFunc {
+	return wb.Authed(func(w http.ResponseWriter, r *http.Request, c *core.Ctx) {
+		h(w, r.WithContext(context.WithValue(r.Context(), memoKey{}, &requestMemo{})), c)
+	})
+}
+
+func memoOf(ctx context.Context) *requestMemo {
+	m, _ := ctx.Value(memoKey{}).(*requestMemo)
+	return m
+}
+
 // sharedBoxes lists the unit mailboxes the official may open (none when
 // the web runs without sharing).
 func (wb *room) sharedBoxes(ctx context.Context, c *core.Ctx) ([]sharing.Box, error) {
 	if wb.opts.Sharing == nil || wb.opts.SharedMail == nil {
 		return nil, nil
 	}
-	return wb.opts.Sharing.Boxes(ctx, c.Acct)
+	m := memoOf(ctx)
+	if m == nil {
+		return wb.opts.Sharing.Boxes(ctx, c.Acct)
+	}
+	if !m.loaded {
+		m.boxes, m.boxesErr = wb.opts.Sharing.Boxes(ctx, c.Acct)
+		m.loaded = true
+	}
+	return m.boxes, m.boxesErr
+}
+
+// openShared opens the unit mailbox owner for the official (their own
+// \Seen), once per request.
+func (wb *room) openShared(ctx context.Context, c *core.Ctx, owner string) (storage.Mailbox, error) {
+	m := memoOf(ctx)
+	if mb, ok := m.get(owner); ok {
+		return mb, nil
+	}
+	mb, err := wb.opts.SharedMail.SharedMailbox(ctx, owner, c.Acct.Address, 0)
+	if err == nil && m != nil {
+		if m.opened == nil {
+			m.opened = map[string]storage.Mailbox{}
+		}
+		m.opened[owner] = mb
+	}
+	return mb, err
+}
+
+func (m *requestMemo) get(owner string) (storage.Mailbox, bool) {
+	if m == nil {
+		return nil, false
+	}
+	mb, ok := m.opened[owner]
+	return mb, ok
 }
 
 // openPlace opens the mailbox a web folder name lives in. A shared name
@@ -139,7 +200,7 @@ func (wb *room) openPlace(ctx context.Context, c *core.Ctx, folder string) (*pla
 		if !sharing.Has(b.Rights, "r") {
 			return nil, errNoRight
 		}
-		mb, err := wb.opts.SharedMail.SharedMailbox(ctx, b.Owner, c.Acct.Address, 0)
+		mb, err := wb.openShared(ctx, c, b.Owner)
 		if err != nil {
 			return nil, err
 		}
@@ -207,7 +268,7 @@ func (wb *room) sideFolders(ctx context.Context, c *core.Ctx, p *place, folders 
 		sp := &place{box: b, rights: b.Rights}
 		list := folders
 		if p.box == nil || p.box.Owner != b.Owner {
-			mb, err := wb.opts.SharedMail.SharedMailbox(ctx, b.Owner, c.Acct.Address, 0)
+			mb, err := wb.openShared(ctx, c, b.Owner)
 			if err == nil {
 				list, err = mb.Folders(ctx)
 			}
