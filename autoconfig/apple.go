@@ -30,6 +30,7 @@ func (h *Handler) mobileconfig(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/setup/#apple", http.StatusSeeOther)
 		return
 	}
+	address = h.current(r, address)
 	domain, ok := h.domainFor(r, address)
 	if !ok {
 		http.Error(w, "Địa chỉ không thuộc hệ thống thư này / this address is not served here", http.StatusNotFound)

@@ -17,6 +17,7 @@
 package autoconfig
 
 import (
+	"context"
 	"log/slog"
 	"net"
 	"net/http"
@@ -51,8 +52,47 @@ type Options struct {
 	// HTTPS is true for the handler mounted on the TLS listener: the plain
 	// HTTP one redirects Autodiscover to HTTPS (Outlook's "HTTP redirect
 	// method", MS-OXDSCLI 3.1.5.2) instead of answering it.
-	HTTPS  bool
-	Logger *slog.Logger
+	HTTPS bool
+	// Renames knows the addresses that changed in a reorganisation; nil
+	// knows none.
+	Renames Renames
+	Logger  *slog.Logger
+}
+
+// Renames tells discovery about a merged province's old domain and the
+// old addresses of transferred officials, so that a client set up with
+// an old address gets the real server settings and the new address as
+// its login.
+type Renames interface {
+	// AliasDomain returns the local domain an alias domain delivers to.
+	AliasDomain(ctx context.Context, domain string) (string, bool)
+	// CurrentAddress returns the account's address today when address is
+	// an old one of it (transitional, or at an alias domain), else "".
+	CurrentAddress(ctx context.Context, address string) string
+}
+
+// current is the address to set a client up with: the account's new one
+// for an old address, else address itself.
+func (h *Handler) current(r *http.Request, address string) string {
+	if h.opts.Renames == nil || address == "" {
+		return address
+	}
+	if now := h.opts.Renames.CurrentAddress(r.Context(), address); now != "" {
+		return now
+	}
+	return address
+}
+
+// aliasTarget is the local domain alias domain d delivers to, "" when d
+// is none.
+func (h *Handler) aliasTarget(r *http.Request, d string) string {
+	if h.opts.Renames == nil {
+		return ""
+	}
+	if t, ok := h.opts.Renames.AliasDomain(r.Context(), d); ok && h.domains[t] {
+		return t
+	}
+	return ""
 }
 
 // Handler serves the discovery documents and set-up pages.
@@ -127,7 +167,7 @@ func (h *Handler) HostRouter(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host := requestHost(r)
 		prefix, domain, _ := strings.Cut(host, ".")
-		if !h.domains[domain] {
+		if !h.domains[domain] && (prefix != "autoconfig" && prefix != "autodiscover" || h.aliasTarget(r, domain) == "") {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -174,12 +214,18 @@ func (h *Handler) domainFor(r *http.Request, address string) (domain string, ok 
 	if address != "" {
 		at := strings.LastIndexByte(address, '@')
 		d := strings.ToLower(address[at+1:])
+		if t := h.aliasTarget(r, d); t != "" && !h.domains[d] {
+			return t, true
+		}
 		return d, h.domains[d]
 	}
 	host := requestHost(r)
 	for {
 		if h.domains[host] {
 			return host, true
+		}
+		if t := h.aliasTarget(r, host); t != "" {
+			return t, true
 		}
 		_, rest, found := strings.Cut(host, ".")
 		if !found {

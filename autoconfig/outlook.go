@@ -126,6 +126,8 @@ func (h *Handler) outlookPOX(w http.ResponseWriter, r *http.Request) {
 		h.poxError(w, 600, "Invalid Request")
 		return
 	}
+	// An old address is set up as the new one (login and SMTP address).
+	address = h.current(r, address)
 	domain, ok := h.domainFor(r, address)
 	if !ok {
 		h.poxError(w, 500, "The e-mail address cannot be found. / Không tìm thấy địa chỉ thư.")
@@ -204,6 +206,7 @@ func (h *Handler) outlookJSON(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, v2Error{"InvalidUser", "The e-mail address is missing or invalid / Địa chỉ thư không hợp lệ"})
 		return
 	}
+	address = h.current(r, address)
 	domain, ok := h.domainFor(r, address)
 	if !ok {
 		writeJSON(w, http.StatusNotFound, v2Error{"UserNotFound", "The e-mail address is not served here / Địa chỉ thư không thuộc hệ thống này"})

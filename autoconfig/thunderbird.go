@@ -3,6 +3,7 @@ package autoconfig
 import (
 	"encoding/xml"
 	"net/http"
+	"strings"
 )
 
 // Thunderbird's autoconfig file, version 1.1 (the format specified on
@@ -76,19 +77,29 @@ func (h *Handler) thunderbird(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "emailaddress is not an e-mail address / địa chỉ thư không hợp lệ", http.StatusBadRequest)
 		return
 	}
-	domain, ok := h.domainFor(r, clean)
+	login := h.current(r, clean)
+	domain, ok := h.domainFor(r, login)
 	if !ok {
 		// Not a domain of ours: the client goes on to its next method.
 		http.NotFound(w, r)
 		return
 	}
-	s := h.settings(domain, clean)
-	const user = "%EMAILADDRESS%"
+	s := h.settings(domain, login)
+	user := "%EMAILADDRESS%"
+	if login != clean {
+		// An old address (a merged province's domain, a transfer): the
+		// client logs in, and is configured, with the new one.
+		user = login
+	}
 	server := func(typ string, port int, socket string) tbServer {
 		return tbServer{Type: typ, Hostname: s.Hostname, Port: port, SocketType: socket,
 			Authentication: "password-cleartext", Username: user}
 	}
-	p := tbProvider{ID: domain, Domain: []string{domain},
+	served := []string{domain}
+	if at := strings.LastIndexByte(clean, '@'); at > 0 && clean[at+1:] != domain {
+		served = append(served, clean[at+1:]) // the old domain asked about
+	}
+	p := tbProvider{ID: domain, Domain: served,
 		DisplayName:      "Thư điện tử công vụ " + domain,
 		DisplayShortName: domain,
 	}

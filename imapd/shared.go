@@ -120,25 +120,11 @@ func clientName(b *sharing.Box, folder string) string {
 	return sharedRoot + string(delim) + b.Name + string(delim) + folder
 }
 
-// permittedFlags keeps the flags rights allow one to set (RFC 4314 §4:
-// s for \Seen, t for \Deleted, w for the others).
+// permittedFlags keeps the flags rights allow one to set (sharing's
+// rule, shared with the webmail).
 func permittedFlags(rights string, flags []string) []string {
-	out := make([]string, 0, len(flags))
-	for _, f := range flags {
-		if flagRight(f) == "" || sharing.Has(rights, flagRight(f)) {
-			out = append(out, f)
-		}
-	}
-	return out
+	return sharing.PermittedFlags(rights, flags)
 }
 
 // flagRight is the right needed to change a flag.
-func flagRight(f string) string {
-	switch {
-	case strings.EqualFold(f, `\Seen`):
-		return "s"
-	case strings.EqualFold(f, `\Deleted`):
-		return "t"
-	}
-	return "w"
-}
+func flagRight(f string) string { return sharing.FlagRight(f) }

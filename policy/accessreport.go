@@ -104,14 +104,18 @@ func (e *Engine) AccessReport(ctx context.Context, q AccessQuery) (*AccessReport
 	if q.InactiveDays <= 0 {
 		q.InactiveDays = e.rules.Load().cfg.Rules.InactiveDays
 	}
-	return BuildAccessReport(ctx, e.db, e.opts.Dir, q, e.rules.Load().loc)
+	loc := e.rules.Load().loc
+	return BuildAccessReport(ctx, e.db, DirectoryAt(e.opts.Dir, e.opts.History, q.To, e.now(), loc), q, loc)
 }
 
 // BuildAccessReport computes an access report: per unit and day how many
 // mailboxes were accessed, ordered along the organisation tree with
 // sub-totals for departments, communes and the province, and the officials
 // without access during the last q.InactiveDays days (default 3). Unit
-// membership is the directory's today.
+// membership is dir's: pass DirectoryAt's for a past period. An official's
+// accesses are read under every address of the account (Address and
+// Aliases): they are recorded under the address used at the time, which
+// a transfer or a merger may have changed since.
 func BuildAccessReport(ctx context.Context, db *DB, dir directory.Directory, q AccessQuery, loc *time.Location) (*AccessReport, error) {
 	if q.To < q.From || int(q.To-q.From) >= maxReportDays {
 		return nil, ErrBadRange.With(fmt.Errorf("%s to %s", q.From, q.To))
@@ -177,10 +181,17 @@ func BuildAccessReport(ctx context.Context, db *DB, dir directory.Directory, q A
 		own[u.Code] = r
 		for _, a := range byUnit[u.Code] {
 			r.Mailboxes++
-			months := rows[ids[a.Address]]
+			var histories []map[Month][]byte
+			for _, address := range append([]string{a.Address}, a.Aliases...) {
+				if id, ok := ids[address]; ok {
+					histories = append(histories, rows[id])
+				}
+			}
 			any, last, found := false, Day(0), false
 			for i := range scanMonth {
-				if !slotAt(months[scanMonth[i]], scanSlot[i]).accessed() {
+				if !slices.ContainsFunc(histories, func(months map[Month][]byte) bool {
+					return slotAt(months[scanMonth[i]], scanSlot[i]).accessed()
+				}) {
 					continue
 				}
 				d := scanFrom + Day(i)

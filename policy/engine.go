@@ -52,6 +52,9 @@ type Options struct {
 	// PasswordMaxAgeDays is [password] max_age_days: older passwords are
 	// refused to mail clients (0 = never).
 	PasswordMaxAgeDays int
+	// History is the directory of past periods for reports (orgdb); nil
+	// reports every period with today's units and membership.
+	History History
 }
 
 // Engine is the policy engine. Create it with New; it is safe for

@@ -115,8 +115,8 @@ func LockSendingCLI(ctx context.Context, db *DB, actor, address, reason string) 
 
 // RunLifecycle runs the lifecycle jobs once: lock accounts whose initial
 // password is unchanged after policy.rules.initial_password_max_days, and
-// delete the mailboxes of accounts retired longer than
-// retired_retention_months. It returns how many accounts each job touched.
+// delete the mailboxes of accounts retired longer than their retention
+// (RetentionMonths: by rank, else retired_retention_months). It returns how many accounts each job touched.
 func (e *Engine) RunLifecycle(ctx context.Context) (locked, deleted int, err error) {
 	accounts, err := e.opts.Dir.Accounts(ctx, "")
 	if err != nil {
@@ -142,8 +142,10 @@ func (e *Engine) RunLifecycle(ctx context.Context) (locked, deleted int, err err
 			e.audit(AuditEntry{At: now, Subject: a.Address, Action: ActionLock, Rule: RuleInitialPassword, Detail: reason})
 			locked++
 		case directory.StateRetired:
-			if r.RetiredRetentionMonths <= 0 || a.StateChanged.IsZero() ||
-				now.Before(a.StateChanged.AddDate(0, r.RetiredRetentionMonths, 0)) {
+			// Retention by rank (retention_by_title), else the domain's.
+			months := RetentionMonths(rs.cfg, r, a.Title)
+			if months <= 0 || a.StateChanged.IsZero() ||
+				now.Before(a.StateChanged.AddDate(0, months, 0)) {
 				continue
 			}
 			at, err := e.db.mailboxDeletedAt(ctx, a.Address)
@@ -154,7 +156,7 @@ func (e *Engine) RunLifecycle(ctx context.Context) (locked, deleted int, err err
 			if !at.IsZero() && !at.Before(a.StateChanged) {
 				continue // deleted after this retirement already
 			}
-			if err := e.deleteMailbox(ctx, a, r.RetiredRetentionMonths, now); err != nil {
+			if err := e.deleteMailbox(ctx, a, months, now); err != nil {
 				errs = append(errs, fmt.Errorf("delete mailbox %s: %w", a.Address, err))
 				continue
 			}
@@ -175,7 +177,7 @@ func (e *Engine) deleteMailbox(ctx context.Context, a directory.Account, months 
 	if err := e.db.setMailboxDeleted(ctx, a.Address, now); err != nil {
 		return err
 	}
-	detail := fmt.Sprintf("retired %s, retention %d months", a.StateChanged.Format(time.DateOnly), months)
+	detail := fmt.Sprintf("nghỉ/retired %s (%s), lưu/retention %d tháng/months: %s", a.StateChanged.Format(time.DateOnly), a.Title, months, a.StateReason)
 	e.audit(AuditEntry{At: now, Subject: a.Address, Action: ActionDeleteData, Rule: RuleRetention, Detail: detail})
 	e.log.Info("policy: mailbox of retired account deleted", "address", a.Address, "retired", a.StateChanged)
 	return nil

@@ -174,6 +174,9 @@ type Recipient struct {
 	Address string
 	// Account is the local account (nil for other domains).
 	Account *directory.Account
+	// Given is the address as the sender wrote it in RCPT TO, set in
+	// Message.Rcpts (an old address resolved to Account is not Address).
+	Given string
 }
 
 // Local reports whether the recipient is one of our accounts.

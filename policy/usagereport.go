@@ -305,5 +305,6 @@ func (e *Engine) UsageReport(ctx context.Context, unit string, from, to Month) (
 	if err := e.Flush(ctx); err != nil {
 		return nil, err
 	}
-	return BuildUsageReport(ctx, e.db, e.opts.Dir, unit, from, to)
+	dir := DirectoryAt(e.opts.Dir, e.opts.History, to.Last(), e.now(), e.rules.Load().loc)
+	return BuildUsageReport(ctx, e.db, dir, unit, from, to)
 }

@@ -61,6 +61,16 @@ func (s *Service) AddDomainAlias(ctx context.Context, actor, old, new string) (*
 	s.audit(ctx, actor, "@"+da.Old, policy.ActionAlias, fmt.Sprintf("bí danh tên miền / domain alias %s → %s; %d tài khoản chuyển / accounts moved",
 		da.Old, da.New, len(res.Changes)))
 	res.Notes = append(res.Notes, fmt.Sprintf("Thư gửi *@%s được chuyển đến *@%s / mail to *@%s is delivered to *@%s", da.Old, da.New, da.Old, da.New))
+	if s.deps.Keys != nil {
+		lines, err := s.deps.Keys.AliasKeys(ctx, da.Old, da.New)
+		if err != nil {
+			s.deps.Log.Error("reorg: DKIM key for an alias domain", "domain", da.Old, "err", err)
+			res.Notes = append(res.Notes, fmt.Sprintf("Chưa tạo được khoá DKIM cho %s / no DKIM key made for %s: %v (congvu dkim keygen)", da.Old, da.Old, err))
+		} else if len(lines) > 0 {
+			res.Notes = append(res.Notes, fmt.Sprintf("Khoá DKIM cho %s, công bố bản ghi DNS / DKIM key for %s, publish (congvu dns %s):", da.Old, da.Old, da.Old))
+			res.Notes = append(res.Notes, lines...)
+		}
+	}
 	return res, nil
 }
 

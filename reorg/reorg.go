@@ -52,6 +52,14 @@ type SessionEnder interface {
 	EndSessions(address string, reason *mailerr.Error) int
 }
 
+// AliasKeys makes DKIM keys for an alias domain like those of the domain
+// it delivers to (so that mail written from an old-domain identity is
+// signed for its domain) and returns the DNS records to publish; nil
+// makes none.
+type AliasKeys interface {
+	AliasKeys(ctx context.Context, old, new string) (zoneLines []string, err error)
+}
+
 // Deps are what the operations use.
 type Deps struct {
 	Dir      directory.Writer
@@ -60,6 +68,7 @@ type Deps struct {
 	Stores   []AddressStore
 	Audit    Auditor
 	Sessions SessionEnder
+	Keys     AliasKeys
 	Log      *slog.Logger
 	Now      func() time.Time
 }

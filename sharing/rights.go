@@ -157,3 +157,27 @@ func baseRights(user *directory.Account, unit directory.Unit, parents []string) 
 	}
 	return ""
 }
+
+// PermittedFlags keeps the flags rights allow one to set (RFC 4314 §4:
+// s for \Seen, t for \Deleted, w for the others): what a copy into a
+// shared mailbox keeps, for IMAP and the webmail alike.
+func PermittedFlags(rights string, flags []string) []string {
+	out := make([]string, 0, len(flags))
+	for _, f := range flags {
+		if Has(rights, FlagRight(f)) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// FlagRight is the right needed to set or clear a flag (RFC 4314 §4).
+func FlagRight(f string) string {
+	switch {
+	case strings.EqualFold(f, `\Seen`):
+		return "s"
+	case strings.EqualFold(f, `\Deleted`):
+		return "t"
+	}
+	return "w"
+}

@@ -79,9 +79,9 @@ func (s *session) policyMessage(tx transaction, msg *spool) *policy.Message {
 	m := &policy.Message{Envelope: s.envelope(tx.from), Size: msg.size, Open: msg.reader}
 	for _, r := range tx.rcpts {
 		if r.account == nil {
-			m.Rcpts = append(m.Rcpts, policy.Recipient{Address: r.remote})
+			m.Rcpts = append(m.Rcpts, policy.Recipient{Address: r.remote, Given: r.given})
 		} else {
-			m.Rcpts = append(m.Rcpts, policy.Recipient{Address: r.account.Address, Account: r.account})
+			m.Rcpts = append(m.Rcpts, policy.Recipient{Address: r.account.Address, Account: r.account, Given: r.given})
 		}
 	}
 	return m

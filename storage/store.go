@@ -462,6 +462,12 @@ type userState struct {
 	metaMu sync.Mutex
 	// recent holds \Recent claims not yet written (sync.go).
 	recent recentClaims
+	// packsChecked is, per folder id, the folder's message count and
+	// UIDNEXT when its text filter packs were last checked for empty
+	// ones (textpack.go): a pack only empties when messages leave, which
+	// changes the pair.
+	packsMu      sync.Mutex
+	packsChecked map[int64][2]int64
 }
 
 func (u *userState) close() error {

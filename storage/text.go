@@ -295,8 +295,15 @@ func (m *mailbox) textExcluded(ctx context.Context, folder string, q textQuery) 
 			// Not fatal: the unpacked rows are read below.
 			u.log.Warn("storage: packing text filters", "folder", name, "err", err)
 		}
-		if err := u.dropEmptyPacks(ctx, f.id); err != nil {
-			u.log.Warn("storage: dropping empty text filter packs", "folder", name, "err", err)
+		// Dropping empty packs reads every pack and counts its messages:
+		// done only when messages left the folder since the last time
+		// (every search paid it, ~40% of a search on 40,000 messages).
+		if mark := [2]int64{f.counts.messages, int64(f.uidNext)}; u.packsNeedCheck(f.id, mark) {
+			if err := u.dropEmptyPacks(ctx, f.id); err != nil {
+				u.log.Warn("storage: dropping empty text filter packs", "folder", name, "err", err)
+			} else {
+				u.packsCheckedAt(f.id, mark)
+			}
 		}
 		if err := excludePacked(ctx, u.db, f.id, q, out); err != nil {
 			return err

@@ -382,3 +382,22 @@ func copySlicedFilters(ctx context.Context, tx *sql.Tx, src, dst int64, pairs []
 	}
 	return nil
 }
+
+// packsNeedCheck reports whether folder id's packs may have emptied since
+// they were last checked (its message count or UIDNEXT changed).
+func (u *userState) packsNeedCheck(id int64, mark [2]int64) bool {
+	u.packsMu.Lock()
+	defer u.packsMu.Unlock()
+	last, ok := u.packsChecked[id]
+	return !ok || last != mark
+}
+
+// packsCheckedAt records that folder id's packs were checked at mark.
+func (u *userState) packsCheckedAt(id int64, mark [2]int64) {
+	u.packsMu.Lock()
+	defer u.packsMu.Unlock()
+	if u.packsChecked == nil {
+		u.packsChecked = map[int64][2]int64{}
+	}
+	u.packsChecked[id] = mark
+}

@@ -43,6 +43,9 @@ type Options struct {
 	// SecondFactor asks for a code after the password (two-factor
 	// sign-in); nil: passwords only.
 	SecondFactor core.SecondFactor
+	// Home forwards mailbox pages to the home node of the mailbox (a
+	// cluster); nil on a single node.
+	Home *core.HomeProxy
 
 	Account account.Options
 	Mail    mail.Options
@@ -54,7 +57,7 @@ type Options struct {
 func New(opts Options) *core.Site {
 	site := core.New(core.Options{Dir: opts.Dir, Rules: opts.Rules, Policy: opts.Policy,
 		SessionIdle: opts.SessionIdle, SessionMax: opts.SessionMax, Logger: opts.Logger, Now: opts.Now, DB: opts.DB,
-		SecondFactor: opts.SecondFactor})
+		SecondFactor: opts.SecondFactor, Home: opts.Home})
 	account.Register(site, opts.Account)
 	mail.Register(site, opts.Mail)
 	admin.Register(site, opts.Admin)

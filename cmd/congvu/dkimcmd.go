@@ -37,8 +37,8 @@ func cmdDkim(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if !slices.Contains(cfg.Server.LocalDomains, domain) {
-		fmt.Fprintf(stderr, "cảnh báo / warning: %s is not in server.local_domains\n", domain)
+	if !slices.Contains(cfg.Server.LocalDomains, domain) && aliasTarget(cfg, domain) == "" {
+		fmt.Fprintf(stderr, "cảnh báo / warning: %s is not in server.local_domains nor a domain alias\n", domain)
 	}
 	sel := *selector
 	if sel == "" {
@@ -49,7 +49,7 @@ func cmdDkim(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "# Khoá riêng / private key: %s\n", keyPath)
-	fmt.Fprintf(stdout, "# Thêm bản ghi DNS này, rồi khởi động lại congvu / publish this DNS record, then restart congvu:\n")
+	fmt.Fprintf(stdout, "# Thêm bản ghi DNS này, rồi chạy congvu reload / publish this DNS record, then run congvu reload:\n")
 	fmt.Fprintln(stdout, msgauth.ZoneLine(domain, sel, record))
 	return nil
 }

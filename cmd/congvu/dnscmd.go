@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"congvu/autoconfig"
+	"congvu/directory/orgdb"
 	"congvu/internal/config"
 	"congvu/msgauth"
 	"congvu/resolve"
@@ -60,8 +61,8 @@ func cmdDNS(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if !slices.Contains(cfg.Server.LocalDomains, domain) {
-		return fmt.Errorf("%s is not in server.local_domains / không phải tên miền của hệ thống này", domain)
+	if !slices.Contains(cfg.Server.LocalDomains, domain) && aliasTarget(cfg, domain) == "" {
+		return fmt.Errorf("%s is not in server.local_domains nor a domain alias / không phải tên miền của hệ thống này", domain)
 	}
 	signer, err := msgauth.LoadSigner(cfg.Path(cfg.DKIM.KeysPath))
 	if err != nil {
@@ -361,4 +362,17 @@ func checkSRV(name, target string, port int) func(context.Context, *resolve.DNS)
 		}
 		return false, strings.Join(found, ", ")
 	}
+}
+
+// aliasTarget is the local domain a merged province's old domain delivers
+// to (congvu domain alias add), "" when domain is no alias: such a domain
+// needs its own records (MX, SPF, DKIM, DMARC) as long as mail uses it.
+func aliasTarget(cfg config.Config, domain string) string {
+	org, err := orgdb.Open(cfg.Path(cfg.Directory.OrgDBPath))
+	if err != nil {
+		return ""
+	}
+	defer org.Close()
+	t, _, _ := org.AliasDomainTarget(context.Background(), domain)
+	return t
 }

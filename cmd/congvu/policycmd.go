@@ -130,7 +130,8 @@ func cmdAudit(args []string, stdout, stderr io.Writer) error {
 
 const accountUsage = `usage:
   congvu account show --config FILE ADDRESS
-  congvu account lock|unlock|retire --config FILE [--reason TEXT] ADDRESS
+  congvu account lock|unlock|retire|leave --config FILE [--reason TEXT] ADDRESS
+  congvu account retention --config FILE [--all]
   congvu account lock-sending|unlock-sending --config FILE [--reason TEXT] ADDRESS
   congvu account move --config FILE [--reason TEXT] ADDRESS UNIT
 `
@@ -139,6 +140,7 @@ const accountUsage = `usage:
 var accountSynopsis = map[string]string{
 	"show": " --config FILE ADDRESS", "lock": " --config FILE [--reason TEXT] ADDRESS",
 	"unlock": " --config FILE [--reason TEXT] ADDRESS", "retire": " --config FILE [--reason TEXT] ADDRESS",
+	"leave":        " --config FILE [--reason TEXT] ADDRESS",
 	"lock-sending": " --config FILE [--reason TEXT] ADDRESS", "unlock-sending": " --config FILE [--reason TEXT] ADDRESS",
 }
 
@@ -149,8 +151,11 @@ func cmdAccount(args []string, stdout, stderr io.Writer) error {
 		return flag.ErrHelp
 	}
 	verb := args[0]
-	if verb == "move" {
+	switch verb {
+	case "move":
 		return cmdAccountMove(args[1:], stdout, stderr)
+	case "retention":
+		return cmdAccountRetention(args[1:], stdout, stderr)
 	}
 	fs := newFlags("account "+verb, "congvu account "+verb+accountSynopsis[verb], stderr)
 	if _, ok := accountSynopsis[verb]; !ok {
@@ -176,7 +181,8 @@ func cmdAccount(args []string, stdout, stderr io.Writer) error {
 	}
 	defer p.Close()
 	ctx := context.Background()
-	state := map[string]directory.State{"lock": directory.StateLocked, "unlock": directory.StateActive, "retire": directory.StateRetired}
+	state := map[string]directory.State{"lock": directory.StateLocked, "unlock": directory.StateActive,
+		"retire": directory.StateRetired, "leave": directory.StateRetired}
 	switch verb {
 	case "show":
 		a, err := p.dir.Lookup(ctx, address)
@@ -197,9 +203,15 @@ func cmdAccount(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "khoá gửi thư/sending locked %s: %s\n", l.At.In(p.loc).Format("2006-01-02 15:04"), l.Reason)
 		}
 		return nil
-	case "lock", "unlock", "retire":
+	case "lock", "unlock", "retire", "leave":
+		if verb == "leave" && *reason == "" {
+			*reason = "nghỉ việc / left"
+		}
 		if err := policy.SetAccountState(ctx, p.dir, p.db, actor(), address, state[verb], *reason); err != nil {
 			return err
+		}
+		if state[verb] == directory.StateRetired {
+			return printRetention(ctx, p, address, stdout)
 		}
 	case "lock-sending":
 		if _, err := p.dir.Lookup(ctx, address); err != nil {

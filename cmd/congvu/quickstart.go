@@ -73,6 +73,8 @@ func createDemo(dir, cfgPath string, stdout io.Writer) error {
 	// try mail clients at once; accounts created later (web, import) must
 	// change theirs on the web before a client may use them.
 	cfg.Policy.ExpiredPasswordExemptFile = "demo-accounts.csv"
+	// Show what a reorganisation does for senders of old addresses.
+	cfg.Directory.OldAddressNotice = true
 	fmt.Fprintf(stdout, "Đang tạo hệ thống thư demo tại %s / Creating demo installation in %s\n", dir, dir)
 
 	db, err := sqldir.Open(filepath.Join(dir, cfg.Directory.SQLitePath), sqldir.Options{})

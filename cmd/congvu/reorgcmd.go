@@ -36,7 +36,7 @@ const unitUsage = `usage:
 const domainUsage = `usage:
   congvu domain alias add    --config FILE OLD NEW
   congvu domain alias remove --config FILE OLD
-  congvu domain alias list   --config FILE [--days N]
+  congvu domain alias list   --config FILE [--days N] [--by day|week]
 `
 
 // cmdUnit reorganises units: merge, rename, move (issue 14).
@@ -129,7 +129,7 @@ func cmdDomain(args []string, stdout, stderr io.Writer) error {
 		return flag.ErrHelp
 	}
 	verb := args[1]
-	synopsis := map[string]string{"add": " OLD NEW", "remove": " OLD", "list": " [--days N]"}
+	synopsis := map[string]string{"add": " OLD NEW", "remove": " OLD", "list": " [--days N] [--by day|week]"}
 	syn, ok := synopsis[verb]
 	if !ok {
 		fmt.Fprint(stderr, domainUsage)
@@ -137,9 +137,10 @@ func cmdDomain(args []string, stdout, stderr io.Writer) error {
 	}
 	fs := newFlags("domain alias "+verb, "congvu domain alias "+verb+" --config FILE"+syn, stderr)
 	path := fs.String("config", "/etc/congvu/congvu.toml", "configuration file")
-	days := new(int)
+	days, by := new(int), new(string)
 	if verb == "list" {
 		days = fs.Int("days", 30, "show the mail that still reached old addresses in the last N days")
+		by = fs.String("by", "week", "per-domain counts by day or week")
 	}
 	if err := parseFlags(fs, args[2:], stdout); err != nil {
 		return err
@@ -158,12 +159,16 @@ func cmdDomain(args []string, stdout, stderr io.Writer) error {
 	case "remove":
 		return runReorg(cfg, reorg.KindDomainAliasRemove, reorg.Args{Old: fs.Arg(0)}, stdout, stderr)
 	}
-	return listDomainAliases(cfg, *days, stdout, stderr)
+	step := map[string]int{"day": 1, "week": 7}[*by]
+	if step == 0 || *days <= 0 || *days > 3660 {
+		return fmt.Errorf("--by is day or week and --days 1 to 3660")
+	}
+	return listDomainAliases(cfg, *days, step, stdout, stderr)
 }
 
 // listDomainAliases prints the domain aliases, then the old addresses
 // (alias domains and transitional addresses) that still receive mail.
-func listDomainAliases(cfg config.Config, days int, stdout, stderr io.Writer) error {
+func listDomainAliases(cfg config.Config, days, step int, stdout, stderr io.Writer) error {
 	dir, err := server.OpenDirectory(cfg, server.NewLogger(config.Log{Format: "text", Level: "warn"}, stderr))
 	if err != nil {
 		return err
@@ -192,6 +197,29 @@ func listDomainAliases(cfg config.Config, days int, stdout, stderr io.Writer) er
 	for _, t := range traffic {
 		fmt.Fprintf(tw, "%s\t%d\t%s\n", t.Address, t.Messages, t.Last.Format("2006-01-02"))
 		byDomain[directory.Domain(t.Address)] += t.Messages
+	}
+	tw.Flush()
+	to := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
+	per, err := org.TrafficByDomain(ctx, to.AddDate(0, 0, -days), to, step)
+	if err != nil {
+		return err
+	}
+	vi, en := map[int]string{1: "ngày", 7: "tuần"}[step], map[int]string{1: "day", 7: "week"}[step]
+	fmt.Fprintf(stdout, "\nTheo tên miền, số thư (người gửi khác nhau) mỗi %s / per domain, messages (distinct senders) per %s:\n", vi, en)
+	tw = tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprint(tw, "TÊN MIỀN CŨ/OLD DOMAIN\tCHUYỂN ĐẾN/TO")
+	if len(per) > 0 {
+		for _, p := range per[0].Periods {
+			fmt.Fprintf(tw, "\t%s", p.From.Format("01-02"))
+		}
+	}
+	fmt.Fprintln(tw, "\tTỔNG/TOTAL\tĐỊA CHỈ CŨ/OLD ADDRESSES")
+	for _, d := range per {
+		fmt.Fprintf(tw, "%s\t%s", d.Domain, cmpOr(d.Alias, "(địa chỉ chuyển tiếp/transitional)"))
+		for _, p := range d.Periods {
+			fmt.Fprintf(tw, "\t%d (%d)", p.Messages, p.Senders)
+		}
+		fmt.Fprintf(tw, "\t%d (%d)\t%d\n", d.Messages, d.Senders, d.Addresses)
 	}
 	tw.Flush()
 	for _, a := range aliases {

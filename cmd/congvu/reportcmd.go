@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"congvu/internal/server"
 	"congvu/policy"
 )
 
@@ -72,7 +73,8 @@ func cmdReport(args []string, stdout, stderr io.Writer) error {
 				return err
 			}
 		}
-		rep, err := policy.BuildUsageReport(ctx, p.db, p.dir, *unit, pf, pt)
+		dir := policy.DirectoryAt(p.dir, server.History(p.dir), pt.Last(), time.Now(), p.loc)
+		rep, err := policy.BuildUsageReport(ctx, p.db, dir, *unit, pf, pt)
 		if err != nil {
 			return err
 		}
@@ -106,7 +108,8 @@ func cmdReport(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	start := time.Now()
-	rep, err := policy.BuildAccessReport(ctx, p.db, p.dir, q, p.loc)
+	// A past period: officials in the units they belonged to then.
+	rep, err := policy.BuildAccessReport(ctx, p.db, policy.DirectoryAt(p.dir, server.History(p.dir), q.To, time.Now(), p.loc), q, p.loc)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package orgdb
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"time"
 
 	"congvu/directory"
@@ -95,8 +96,9 @@ func (db *DB) RecordUnitVersion(ctx context.Context, u directory.Unit, at time.T
 }
 
 // AsOf returns dir as it was at `at` for Units and Accounts (unit versions
-// and memberships recorded by reorganisations); Lookup and Authenticate
-// are today's.
+// and memberships recorded by reorganisations): an account has the address
+// and unit it had then, today's address among its Aliases. Lookup and
+// Authenticate are today's. It implements policy.History.
 func (db *DB) AsOf(dir directory.Directory, at time.Time) directory.Directory {
 	return asOf{Directory: dir, db: db, at: at.UnixNano()}
 }
@@ -175,6 +177,11 @@ func (a asOf) Accounts(ctx context.Context, unitCode string) ([]directory.Accoun
 		keep, covered := len(ivs) == 0, false
 		for _, iv := range ivs {
 			if iv.from <= a.at && (iv.to == 0 || a.at < iv.to) {
+				if iv.address != acc.Address {
+					// Today's address stays one of the account's, so
+					// reports find what was recorded under either.
+					acc.Aliases = append(slices.Clone(acc.Aliases), acc.Address)
+				}
 				acc.Address, acc.UnitCode, keep, covered = iv.address, iv.unit, true, true
 				break
 			}

@@ -164,6 +164,22 @@ var migrations = []string{
 		fetched    INTEGER NOT NULL DEFAULT 0
 	) STRICT;
 	CREATE INDEX provision_requests_by_state ON provision_requests(state, due);`,
+	// reorg2: who still writes to old addresses (distinct senders per day
+	// for the per-domain traffic report) and the notices sent to them
+	// (at most one per sender and old address per period).
+	`CREATE TABLE old_address_senders (
+		address TEXT NOT NULL,    -- the old address as written by the sender
+		day     INTEGER NOT NULL, -- Unix day (UTC)
+		sender  TEXT NOT NULL,    -- envelope sender, lower case; "" for the null sender
+		count   INTEGER NOT NULL,
+		PRIMARY KEY (address, day, sender)
+	) STRICT, WITHOUT ROWID;
+	CREATE TABLE old_address_notices (
+		address TEXT NOT NULL, -- the old address
+		sender  TEXT NOT NULL, -- who was told the new one
+		sent    INTEGER NOT NULL, -- Unix nanoseconds
+		PRIMARY KEY (address, sender)
+	) STRICT, WITHOUT ROWID;`,
 	// Officials of each unit (biên chế), where known, for the access
 	// report's coverage figure (accounts issued / headcount).
 	`CREATE TABLE unit_headcount (

@@ -42,8 +42,12 @@ type ClusterNode struct {
 	Relay      string `toml:"relay"`      // its listen.relay
 	// Admin is its listen.admin: where a mailbox moved to it is sent.
 	Admin string `toml:"admin"`
-	// RelayName is the name in the relay listener's certificate
-	// (default: the host of Relay).
+	// Web is its listen.https: the other nodes forward the webmail pages
+	// of its mailboxes there (checked against RelayName, the name in
+	// the node's certificate).
+	Web string `toml:"web"`
+	// RelayName is the name in the node's certificate, checked on the
+	// relay and web listeners (default: the host of Relay, or of Web).
 	RelayName string `toml:"relay_name"`
 }
 
@@ -98,7 +102,7 @@ func (c *Config) validateCluster() error {
 	nodes := map[string]ClusterNode{}
 	for name, n := range cl.Nodes {
 		name = strings.ToLower(name)
-		for field, addr := range map[string]string{"imap": n.IMAP, "pop3": n.POP3, "submission": n.Submission, "relay": n.Relay, "admin": n.Admin} {
+		for field, addr := range map[string]string{"imap": n.IMAP, "pop3": n.POP3, "submission": n.Submission, "relay": n.Relay, "admin": n.Admin, "web": n.Web} {
 			if addr == "" {
 				continue
 			}
@@ -106,7 +110,7 @@ func (c *Config) validateCluster() error {
 			if err != nil {
 				return fmt.Errorf("cluster.nodes.%s.%s: %w", name, field, err)
 			}
-			if field != "relay" && field != "admin" {
+			if field != "relay" && field != "admin" && field != "web" {
 				if _, err := netip.ParseAddr(host); err != nil {
 					return fmt.Errorf("cluster.nodes.%s.%s: %q must be IP:port (nginx connects to what auth_http answers)", name, field, addr)
 				}

@@ -109,8 +109,18 @@ type Directory struct {
 	OrgDBPath string `toml:"org_db_path"`
 	// TransitionalMonths is how long an address that changed (transfer,
 	// merged or renamed unit) keeps delivering as an alias.
-	TransitionalMonths int  `toml:"transitional_months"`
-	LDAP               LDAP `toml:"ldap"`
+	TransitionalMonths int `toml:"transitional_months"`
+	// OldAddressNotice tells the sender of mail to an old address (a
+	// transitional address or one at an alias domain) the new one, in
+	// Vietnamese and English; the mail itself is delivered as always. Off
+	// by default: the notice goes to the envelope sender, which whoever
+	// sends can choose, so an operator turns it on knowingly. Never to the
+	// null sender, automatic mail or mailing lists (RFC 3834).
+	OldAddressNotice bool `toml:"old_address_notice"`
+	// OldAddressNoticeDays: at most one notice per sender and old address
+	// in this many days (remembered across restarts).
+	OldAddressNoticeDays int  `toml:"old_address_notice_days"`
+	LDAP                 LDAP `toml:"ldap"`
 }
 
 // LDAP configures the LDAP v3 directory (OpenLDAP with deploy/ldap/congvu.ldif).
@@ -197,7 +207,7 @@ func Default() Config {
 			LDAPS:       "127.0.0.1:2636",
 			ManageSieve: "127.0.0.1:24190",
 		},
-		Directory: Directory{Backend: "sqlite", SQLitePath: "directory.db", OrgDBPath: "org.db", TransitionalMonths: 12,
+		Directory: Directory{Backend: "sqlite", SQLitePath: "directory.db", OrgDBPath: "org.db", TransitionalMonths: 12, OldAddressNoticeDays: 30,
 			LDAP: LDAP{Schema: "openldap", RoleGroups: map[string]string{}, PoolSize: 8, TimeoutSeconds: 5, CacheTTLSeconds: 60}},
 		Requests: defaultRequests(),
 		Storage:  Storage{Path: "mail", DefaultQuotaBytes: 2 << 30, MaxMessages: 1_000_000},
@@ -312,8 +322,8 @@ func (c *Config) Validate() error {
 	if err := c.Requests.validate(); err != nil {
 		return err
 	}
-	if c.Directory.OrgDBPath == "" || c.Directory.TransitionalMonths <= 0 {
-		return fmt.Errorf("directory.org_db_path must be set and directory.transitional_months positive")
+	if c.Directory.OrgDBPath == "" || c.Directory.TransitionalMonths <= 0 || c.Directory.OldAddressNoticeDays <= 0 {
+		return fmt.Errorf("directory.org_db_path must be set, directory.transitional_months and old_address_notice_days positive")
 	}
 	if c.SMTP.MaxMessageBytes <= 0 || c.SMTP.MaxRecipients <= 0 || c.Storage.DefaultQuotaBytes <= 0 || c.SMTP.MaxAttachmentBytes < 0 {
 		return fmt.Errorf("smtp.max_message_bytes, smtp.max_recipients and storage.default_quota_bytes must be positive, smtp.max_attachment_bytes not negative")

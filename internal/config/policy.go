@@ -62,6 +62,12 @@ type Policy struct {
 	SessionCheckSeconds int `toml:"session_check_seconds"`
 	// Rules apply to every domain unless Domains overrides them.
 	Rules Rules `toml:"rules"`
+	// RetentionByTitle keeps the mailbox of a retired official for a
+	// number of months by rank: the key is the start of a chức vụ
+	// ("Giám đốc" matches "Giám đốc Sở", not "Phó giám đốc"; case and
+	// diacritics ignored; the longest match wins); titles that match none
+	// keep rules.retired_retention_months. 0 keeps the mailbox.
+	RetentionByTitle map[string]int `toml:"retention_by_title"`
 	// Domains overrides rules for one mail domain, for example
 	//   [policy.domains."ninhbinh.gov.vn"]
 	//   lockout_failures = 5
@@ -131,6 +137,11 @@ func DefaultPolicy() Policy {
 		RefuseExpiredPasswords: true,
 		Documents:              defaultDocuments(),
 		SecretGuard:            defaultSecretGuard(),
+		RetentionByTitle: map[string]int{
+			"Chủ tịch": 12, "Phó chủ tịch": 12, "Bí thư": 12, "Phó bí thư": 12,
+			"Giám đốc": 12, "Phó giám đốc": 12, "Chánh văn phòng": 12, "Phó chánh văn phòng": 12,
+			"Trưởng": 6, "Phó trưởng": 6,
+		},
 		Rules: Rules{
 			LockoutFailures:        12,
 			IPMaxFailures:          30,
@@ -196,6 +207,11 @@ func (p *Policy) Validate() error {
 	for _, n := range p.DenyNetworks {
 		if _, err := netip.ParsePrefix(n); err != nil {
 			return fmt.Errorf("policy.deny_networks: %w", err)
+		}
+	}
+	for title, months := range p.RetentionByTitle {
+		if months < 0 || strings.TrimSpace(title) == "" {
+			return fmt.Errorf("policy.retention_by_title: %q = %d: want a title and 0 or more months", title, months)
 		}
 	}
 	if err := p.Rules.validate("policy.rules"); err != nil {

@@ -67,6 +67,9 @@ func mountDiscovery(cfg config.Config, addrs map[string]string, httpMux, httpsMu
 	if opts.Ports.LDAP != 0 || opts.Ports.LDAPS != 0 {
 		opts.LDAPBaseDN = cfg.AddressBook.BaseDN
 	}
+	if org := OrgDB(r.Dir); org != nil {
+		opts.Renames = renames{dir: r.Dir, org: org}
+	}
 	plain := autoconfig.New(opts)
 	opts.HTTPS = true
 	secure := autoconfig.New(opts)

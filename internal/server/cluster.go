@@ -18,6 +18,7 @@ import (
 	"congvu/internal/config"
 	"congvu/policy"
 	"congvu/storage"
+	"congvu/web/core"
 )
 
 // startCluster makes this node one of several ([cluster]): mail for
@@ -29,21 +30,9 @@ func startCluster(cfg config.Config, r *Running, mp *mailParts, tlsCfg *tls.Conf
 	if cl.Node == "" {
 		return nil, nil, nil
 	}
-	secret, err := os.ReadFile(cfg.Path(cl.SecretFile))
+	secret, trust, err := clusterTrust(cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("cluster.secret_file: %w", err)
-	}
-	secret = bytes.TrimSpace(secret)
-	trust := &tls.Config{MinVersion: tls.VersionTLS12}
-	if cl.CAFile != "" {
-		pem, err := os.ReadFile(cfg.Path(cl.CAFile))
-		if err != nil {
-			return nil, nil, fmt.Errorf("cluster.ca_file: %w", err)
-		}
-		trust.RootCAs = x509.NewCertPool()
-		if !trust.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, nil, fmt.Errorf("cluster.ca_file %s: no certificate", cl.CAFile)
-		}
+		return nil, nil, err
 	}
 	peers, admins := clusterPeers(cl)
 	node := cluster.New(cluster.Config{Self: cl.Node, DefaultNode: cl.DefaultNode, Peers: peers, Dir: r.Dir,
@@ -66,6 +55,51 @@ func startCluster(cfg config.Config, r *Running, mp *mailParts, tlsCfg *tls.Conf
 			}
 		}})
 	return node, relay, nil
+}
+
+// clusterTrust reads the secret the nodes share and the certificates
+// they trust for each other (cluster.secret_file, cluster.ca_file).
+func clusterTrust(cfg config.Config) ([]byte, *tls.Config, error) {
+	cl := cfg.Cluster
+	secret, err := os.ReadFile(cfg.Path(cl.SecretFile))
+	if err != nil {
+		return nil, nil, fmt.Errorf("cluster.secret_file: %w", err)
+	}
+	secret = bytes.TrimSpace(secret)
+	trust := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cl.CAFile != "" {
+		pem, err := os.ReadFile(cfg.Path(cl.CAFile))
+		if err != nil {
+			return nil, nil, fmt.Errorf("cluster.ca_file: %w", err)
+		}
+		trust.RootCAs = x509.NewCertPool()
+		if !trust.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, nil, fmt.Errorf("cluster.ca_file %s: no certificate", cl.CAFile)
+		}
+	}
+	return secret, trust, nil
+}
+
+// webHome forwards the webmail of mailboxes of other nodes to their web
+// listener (cluster.nodes.*.web, as last reloaded); nil for one node.
+func (r *Running) webHome(cfg config.Config) (*core.HomeProxy, error) {
+	if r.cluster == nil {
+		return nil, nil
+	}
+	secret, trust, err := clusterTrust(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return core.NewHomeProxy(core.HomeConfig{Self: cfg.Cluster.Node, Secret: secret, TLS: trust,
+		HomeOf: r.cluster.Home,
+		WebAddr: func(node string) (string, string, bool) {
+			n, ok := r.clusterCfg.Load().Nodes[node]
+			if !ok || n.Web == "" {
+				return "", "", false
+			}
+			host, _, _ := net.SplitHostPort(n.Web)
+			return n.Web, cmp.Or(n.RelayName, host), true
+		}})
 }
 
 // mountCluster serves the moves of mailboxes on the admin listener:

@@ -14,6 +14,7 @@ import (
 	"congvu/directory/orgdb"
 	"congvu/directory/sqldir"
 	"congvu/internal/config"
+	"congvu/policy"
 )
 
 // OpenDirectory opens the directory backend named in the configuration,
@@ -36,8 +37,18 @@ func OpenDirectory(cfg config.Config, log *slog.Logger) (directory.Writer, error
 // OrgDB returns congvu's own directory-side store of a directory opened by
 // OpenDirectory, nil for other directories.
 func OrgDB(w directory.Directory) *orgdb.DB {
-	if r, ok := w.(interface{ Org() *orgdb.DB }); ok {
+	if r, ok := directory.As[interface{ Org() *orgdb.DB }](w); ok {
 		return r.Org()
+	}
+	return nil
+}
+
+// History is the directory of past periods for reports (policy.History):
+// the organisation store of a directory opened by OpenDirectory, nil
+// otherwise.
+func History(w directory.Directory) policy.History {
+	if org := OrgDB(w); org != nil {
+		return org
 	}
 	return nil
 }

@@ -27,10 +27,24 @@ func startRules(cfg config.Config, r *Running, mp *mailParts) (*sieve.Deliverer,
 	if err != nil {
 		return nil, err
 	}
+	send := systemSender(cfg, r, mp)
+	return sieve.NewDeliverer(sieve.DelivererOptions{
+		Store: store, Mail: r.Store, Send: send, Forward: r.Policy,
+		Hostname: cfg.Server.Hostname, MaxRedirects: cfg.Sieve.MaxRedirects,
+		VacationDefaultDays: cfg.Sieve.VacationDefaultDays, VacationMinDays: cfg.Sieve.VacationMinDays,
+		Location: r.Policy.Location(), Logger: r.log.With("component", "sieve"),
+	}), nil
+}
+
+// systemSender sends what the server writes itself (vacation replies,
+// redirects, notices to senders of old addresses): DKIM-signed with the
+// From domain's keys and queued, or, with outbound delivery off (the
+// quickstart), delivered to local recipients only.
+func systemSender(cfg config.Config, r *Running, mp *mailParts) func(ctx context.Context, from string, rcpts []string, msg io.Reader) error {
 	local := localDomains(cfg.Server.LocalDomains)
 	sign := cfg.DKIM.Sign
 	maxBytes := cfg.SMTP.MaxMessageBytes
-	send := func(ctx context.Context, from string, rcpts []string, msg io.Reader) error {
+	return func(ctx context.Context, from string, rcpts []string, msg io.Reader) error {
 		b, err := io.ReadAll(io.LimitReader(msg, maxBytes+1))
 		if err != nil {
 			return err
@@ -62,12 +76,6 @@ func startRules(cfg config.Config, r *Running, mp *mailParts) (*sieve.Deliverer,
 		}
 		return nil
 	}
-	return sieve.NewDeliverer(sieve.DelivererOptions{
-		Store: store, Mail: r.Store, Send: send, Forward: r.Policy,
-		Hostname: cfg.Server.Hostname, MaxRedirects: cfg.Sieve.MaxRedirects,
-		VacationDefaultDays: cfg.Sieve.VacationDefaultDays, VacationMinDays: cfg.Sieve.VacationMinDays,
-		Location: r.Policy.Location(), Logger: r.log.With("component", "sieve"),
-	}), nil
 }
 
 // deliverWithRules stores a queued message for one local account as its

@@ -164,6 +164,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		QuarantineDir:      cfg.Path(cfg.Policy.SecretGuard.QuarantineDir),
 		DataDir:            cfg.Server.DataDir,
 		PasswordMaxAgeDays: cfg.Password.MaxAgeDays,
+		History:            History(r.Dir),
 	})
 	if err != nil {
 		return nil, err
@@ -200,6 +201,14 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	}
 	r.cluster = node
 	cp := r.clusterParts(node, relaySrv)
+	// The webmail of mailboxes of other nodes: forwarded there (cluster.go).
+	home, err := r.webHome(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if home != nil {
+		r.closers = append(r.closers, func() error { home.Close(); return nil })
+	}
 	smtpDeps.Store, smtpDeps.Dir, smtpDeps.Logger, smtpDeps.Metrics = cp.store, protoDir("smtp"), log.With("proto", "smtp"), r.Metrics
 	smtpDeps.Policy = cp.hooks
 	// Delivery rules (rules.go): smtpd and the queue's local delivery.
@@ -237,6 +246,9 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		smtpDeps.Groups = groups.New(r.Dir, org, r.Policy.IsStateDomain, log.With("component", "groups"))
 		groupsAdmin = &groups.Admin{Dir: r.Dir, Org: org, Audit: r.Policy.DB(), LocalDomains: cfg.Server.LocalDomains}
 	}
+	// Mail to old addresses: counted per sender, optionally answered
+	// with the new address (closed after smtpd, before the queue).
+	smtpDeps.Policy = followOldAddresses(cfg, r, mail, smtpDeps.Policy, log.With("component", "reorg"))
 	smtpSrv := smtpd.New(smtpd.Config{
 		Hostname:           cfg.Server.Hostname,
 		LocalDomains:       cfg.Server.LocalDomains,
@@ -314,7 +326,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		return nil, err
 	}
 	// The published danh bạ: public, no login, only public attributes.
-	publicDir := danhba.New(book, danhba.Options{Logger: log.With("component", "danhba")})
+	publicDir := danhba.New(book, danhba.Options{Logger: log.With("component", "danhba"), AliasDomains: danhbaAliases(r.Dir)})
 	for _, p := range []string{"GET /danhba", "GET /danhba.csv", "GET /danhba.vcf", "GET /danhba.ldif", "GET /danhba.cer"} {
 		mux.Handle(p, publicDir)
 	}
@@ -416,6 +428,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		mux.Handle("POST "+p, web.HTTPSRedirect(httpsPort))
 	}
 	site := web.New(web.Options{
+		Home:         home,
 		DB:           webDB,
 		SecondFactor: secondFactor,
 		Dir:          r.Dir,
@@ -446,8 +459,10 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 			Requests:  r.Requests,
 			Facts:     webFacts{store: r.Store, e: r.Policy},
 			Groups:    groupsAdmin,
-			Reorg:     r.Reorg,
-			Org:       orgRecords(r.Dir),
+			// Mail still arriving at old domains and addresses.
+			OldAddresses: newWebOldAddresses(r.Dir),
+			Reorg:        r.Reorg,
+			Org:          orgRecords(r.Dir),
 			// The same months as the reorg service's default.
 			TransitionalMonths: cfg.Directory.TransitionalMonths,
 		},

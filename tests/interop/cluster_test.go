@@ -161,7 +161,7 @@ func startCluster(t *testing.T) *clusterEnv {
 
 	ips := map[string]string{"node1": "127.0.0.2", "node2": "127.0.0.3", "node3": "127.0.0.4"}
 	// 127.0.0.5 is for the node added later (addNode).
-	env.ports = sharedPorts(t, []string{"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"}, 7)
+	env.ports = sharedPorts(t, []string{"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"}, 8)
 	env.members = map[string]config.ClusterNode{}
 	for name, ip := range ips {
 		env.members[name] = env.member(ip)
@@ -196,14 +196,14 @@ func startCluster(t *testing.T) *clusterEnv {
 func (e *clusterEnv) listen(ip string) config.Listen {
 	a := func(p int) string { return fmt.Sprintf("%s:%d", ip, e.ports[p]) }
 	return config.Listen{SMTP: a(0), IMAPS: a(1), Admin: a(2), IMAPProxy: a(3),
-		POP3Proxy: a(4), SubmissionProxy: a(5), Relay: a(6)}
+		POP3Proxy: a(4), SubmissionProxy: a(5), Relay: a(6), HTTPS: a(7)}
 }
 
 // member is a node's entry in the [cluster.nodes] table.
 func (e *clusterEnv) member(ip string) config.ClusterNode {
 	l := e.listen(ip)
 	return config.ClusterNode{IMAP: l.IMAPProxy, POP3: l.POP3Proxy, Submission: l.SubmissionProxy,
-		Relay: l.Relay, RelayName: "mail." + clusterDomain, Admin: l.Admin}
+		Relay: l.Relay, RelayName: "mail." + clusterDomain, Admin: l.Admin, Web: l.HTTPS}
 }
 
 // newNode writes a node's data directory and configuration (not started).
@@ -377,7 +377,10 @@ func (e *clusterEnv) submit(from account, to []string, subject string) error {
 // there only); mail between users of different nodes flows; with node 2
 // killed its users get a temporary failure while nodes 1 and 3 serve, and
 // MX mail for a node-2 user waits in node 1's queue and arrives after the
-// restart; with one slapd stopped nothing changes for users.
+// restart; with one slapd stopped nothing changes for users. The web of
+// node 1 serves a node-2 official's webmail from node 2 (read, send), a
+// made-up node ticket is refused, and with node 2 down node 1 says so in
+// Vietnamese.
 func TestThreeNodeCluster(t *testing.T) {
 	e := startCluster(t)
 	u1, u2, u3 := e.users["node1"], e.users["node2"], e.users["node3"]
@@ -393,6 +396,10 @@ func TestThreeNodeCluster(t *testing.T) {
 	e.waitSubject(u2, "Giua cac nut", 30*time.Second)
 	e.waitSubject(u3, "Giua cac nut", 30*time.Second)
 	e.waitSubject(u3, "MX qua nut 1", 30*time.Second)
+
+	// The web of any node: a node-2 official on node 1's webmail
+	// (cluster_web_test.go).
+	web := e.webmailOnAnotherNode(u2, u3, "Giua cac nut")
 
 	// Node 2 down: its users get a temporary failure, the others do not;
 	// MX mail for node 2 waits in node 1's queue.
@@ -415,9 +422,14 @@ func TestThreeNodeCluster(t *testing.T) {
 		t.Errorf("submission of a node-3 user with node 2 down: %v", err)
 	}
 	e.waitSubject(u1, "Nut 3 van gui duoc", 30*time.Second)
+	e.webmailHomeDown(web)
 	time.Sleep(2 * time.Second) // at least one failed relay attempt
 	e.nodes["node2"].start()
 	e.waitSubject(u2, "Cho nut 2 tro lai", 60*time.Second)
+	// The same web session on node 1 reaches the mailbox again.
+	if code, page := web.get("/mail"); code != 200 || !strings.Contains(page, "Cho nut 2 tro lai") {
+		t.Errorf("node 1's webmail after node 2 came back: %d\n%.2000s", code, page)
+	}
 
 	// One slapd stopped: nothing visible changes.
 	e.ldap[0].stop()

@@ -62,6 +62,11 @@ try {
         si: metric('speed-index'), cls: metric('cumulative-layout-shift'), tbt: metric('total-blocking-time')},
       benchmarkIndex: lhr.environment.benchmarkIndex,
       failing,
+      // Where the main thread's time went, to find what blocks it.
+      tbtMs: lhr.audits['total-blocking-time'].numericValue,
+      domSize: lhr.audits['dom-size']?.numericValue,
+      longTasks: (lhr.audits['long-tasks']?.details?.items || []).map(i => ({url: i.url, ms: Math.round(i.duration), start: Math.round(i.startTime)})),
+      breakdown: (lhr.audits['mainthread-work-breakdown']?.details?.items || []).map(i => ({group: i.groupLabel || i.group, ms: Math.round(i.duration)})),
     };
   }
 } finally {

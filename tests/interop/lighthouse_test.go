@@ -19,7 +19,18 @@ type lighthousePage struct {
 	Bytes          float64            `json:"bytes"`
 	BenchmarkIndex float64            `json:"benchmarkIndex"`
 	Metrics        map[string]float64 `json:"metrics"`
-	Failing        []struct {
+	TBTMs          float64            `json:"tbtMs"`
+	DOMSize        float64            `json:"domSize"`
+	LongTasks      []struct {
+		URL   string  `json:"url"`
+		MS    float64 `json:"ms"`
+		Start float64 `json:"start"`
+	} `json:"longTasks"`
+	Breakdown []struct {
+		Group string  `json:"group"`
+		MS    float64 `json:"ms"`
+	} `json:"breakdown"`
+	Failing []struct {
 		ID    string  `json:"id"`
 		Score float64 `json:"score"`
 		Value string  `json:"value"`
@@ -29,14 +40,14 @@ type lighthousePage struct {
 // TestLighthouse measures the pages a newcomer meets — the public danh
 // bạ, the sign-in page, the inbox and the compose form — with Lighthouse
 // 12 (npm) in Debian's Chromium, on the mobile preset (slow 4G simulated,
-// CPU slowdown calibrated to Lighthouse's reference phone): accessibility
-// at least 98 on every page, and the loading metrics the page itself
-// decides — first and largest contentful paint, speed index, layout shift
-// — each scored at least 0.9, under 100 KB in all. The performance score
-// is logged, not required: its largest weight, total blocking time, moves
-// with the other processes' load on a shared 2-core machine (the README
-// records a quiet run, where the inbox and compose pages still lose points
-// on it).
+// CPU slowdown calibrated to Lighthouse's reference phone): performance
+// at least 95 and accessibility at least 98 on every page, and the
+// loading metrics the page itself decides — first and largest contentful
+// paint, speed index, layout shift — each scored at least 0.9, under 100
+// KB in all. Total blocking time, the largest weight of the performance
+// score, moves with the other processes' load on a shared 2-core machine,
+// so a page under 95 is measured a second time and the better of the two
+// runs counts (the log says when).
 func TestLighthouse(t *testing.T) {
 	requireTool(t, "chromium")
 	requireTool(t, "node")
@@ -67,22 +78,24 @@ func TestLighthouse(t *testing.T) {
 		{URL: u.base + "/mail", Cookies: session},
 		{URL: u.base + "/mail/compose", Cookies: session},
 	}
-	arg, _ := json.Marshal(pages)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", "lighthouse.mjs", string(arg))
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("lighthouse: %v\n%s", err, out)
+	report := runLighthouse(t, pages)
+	// Best of two for performance only: a page under 95 is measured again.
+	var again []page
+	for _, p := range pages {
+		if r, ok := report.Pages[p.URL]; ok && r.Performance < 0.95 {
+			again = append(again, p)
+		}
 	}
-	var report struct {
-		BenchmarkIndex float64                   `json:"benchmarkIndex"`
-		CPUSlowdown    float64                   `json:"cpuSlowdown"`
-		Pages          map[string]lighthousePage `json:"pages"`
-	}
-	if err := json.Unmarshal(out, &report); err != nil {
-		t.Fatalf("lighthouse output: %v\n%s", err, out)
+	if len(again) > 0 {
+		second := runLighthouse(t, again)
+		for _, p := range again {
+			first, r := report.Pages[p.URL], second.Pages[p.URL]
+			t.Logf("%s: performance %.0f on the first run (total blocking time %.0f ms), %.0f on the second (%.0f ms); the better counts",
+				p.URL, first.Performance*100, first.TBTMs, r.Performance*100, r.TBTMs)
+			if r.Performance > first.Performance {
+				report.Pages[p.URL] = r
+			}
+		}
 	}
 	t.Logf("host benchmark index %.0f, CPU slowdown %.2f×", report.BenchmarkIndex, report.CPUSlowdown)
 	for _, p := range pages {
@@ -98,6 +111,12 @@ func TestLighthouse(t *testing.T) {
 		}
 		t.Logf("%s: performance %.0f (metrics %v, benchmark index %.0f), accessibility %.0f, %.0f KB",
 			p.URL, r.Performance*100, r.Metrics, r.BenchmarkIndex, r.Accessibility*100, r.Bytes/1024)
+		t.Logf("%s: total blocking time %.0f ms, %.0f DOM elements, long tasks %+v, main thread %+v",
+			p.URL, r.TBTMs, r.DOMSize, r.LongTasks, r.Breakdown)
+		if r.Performance < 0.95 {
+			t.Errorf("%s: performance %.0f, want ≥ 95 (mobile); total blocking time %.0f ms, long tasks %+v; audits not passed: %+v",
+				p.URL, r.Performance*100, r.TBTMs, r.LongTasks, r.Failing)
+		}
 		if r.Accessibility < 0.98 {
 			t.Errorf("%s: accessibility %.0f, want ≥ 98; audits not passed: %+v", p.URL, r.Accessibility*100, r.Failing)
 		}
@@ -110,4 +129,30 @@ func TestLighthouse(t *testing.T) {
 			t.Errorf("%s: %.0f KB transferred, want under 100 KB", p.URL, r.Bytes/1024)
 		}
 	}
+}
+
+// lighthouseReport is what lighthouse.mjs prints.
+type lighthouseReport struct {
+	BenchmarkIndex float64                   `json:"benchmarkIndex"`
+	CPUSlowdown    float64                   `json:"cpuSlowdown"`
+	Pages          map[string]lighthousePage `json:"pages"`
+}
+
+// runLighthouse runs lighthouse.mjs on pages (each {url, cookies}).
+func runLighthouse(t *testing.T, pages any) lighthouseReport {
+	t.Helper()
+	arg, _ := json.Marshal(pages)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "lighthouse.mjs", string(arg))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("lighthouse: %v\n%s", err, out)
+	}
+	var report lighthouseReport
+	if err := json.Unmarshal(out, &report); err != nil {
+		t.Fatalf("lighthouse output: %v\n%s", err, out)
+	}
+	return report
 }

@@ -129,6 +129,7 @@ func TestOutboundWithPostfix(t *testing.T) {
 
 	testInbound(t, p)
 	t.Run("vacation replies once per sender, never to lists or bounces", func(t *testing.T) { testVacation(t, p) })
+	t.Run("a merged province's old domain: DKIM, notice, report, autoconfig", func(t *testing.T) { testOldDomain(t, p) })
 
 	t.Run("deferred, explained, then bounced", func(t *testing.T) {
 		out, err := run(t, nil, "swaks", "--server", s.addrs["submission"], "--tls", "--tls-ca-path", s.certFile,

@@ -172,7 +172,8 @@ func (p *province) startPostfix(relayTo string) {
 		"POSTFIX_DEFER="+deferUser,
 	)
 	if relayTo != "" {
-		cmd.Env = append(cmd.Env, "POSTFIX_RELAY="+demoDomain+"="+relayTo)
+		// The merged province's old domain (testOldDomain) goes there too.
+		cmd.Env = append(cmd.Env, "POSTFIX_RELAY="+demoDomain+"="+relayTo+" "+oldDomain+"="+relayTo)
 	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -58,6 +58,9 @@ type Options struct {
 	// Groups changes distribution lists and danh bạ publishing
 	// (groups.Admin); nil hides the groups page.
 	Groups Groups
+	// OldAddresses is the mail still arriving at old domains and
+	// addresses (operators' report); nil hides it.
+	OldAddresses OldAddressTraffic
 	// Reorg carries out reorganisations, transfers and file imports
 	// (reorg.Service); nil hides their pages. Org is the organisation
 	// store beside it (domain aliases, old-address traffic, stable keys).
@@ -102,6 +105,7 @@ func Register(site *core.Site, opts Options) {
 	m.HandleFunc("GET /admin/reports/usage", wb.admin(wb.adminUsage))
 	m.HandleFunc("GET /admin/reports/usage.csv", wb.admin(wb.usageDownload))
 	m.HandleFunc("GET /admin/audit", wb.admin(wb.adminAudit))
+	m.HandleFunc("GET /admin/reports/old-addresses", wb.admin(wb.adminOldAddresses))
 	m.HandleFunc("GET /admin/queue", wb.operator(wb.adminQueue))
 	m.HandleFunc("GET /admin/queue/{id}", wb.operator(wb.adminQueueMessage))
 	m.HandleFunc("POST /admin/queue/retry", wb.operator(wb.adminQueueRetry))

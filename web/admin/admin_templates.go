@@ -17,6 +17,7 @@ const adminNav = `{{define "adminnav"}}<nav class="tabs" aria-label="Quản tr�
 <a href="/admin/reports/usage"{{if eq .AdminTab "usage"}} class="cur"{{end}}>Báo cáo sử dụng <span class="en">/ Usage report</span></a>
 <a href="/admin/requests"{{if eq .AdminTab "requests"}} class="cur"{{end}}>Đề nghị cấp tài khoản <span class="en">/ Requests</span></a>
 <a href="/admin/audit"{{if eq .AdminTab "audit"}} class="cur"{{end}}>Nhật ký kiểm tra <span class="en">/ Audit log</span></a>
+{{if .User.IsOperator}}<a href="/admin/reports/old-addresses"{{if eq .AdminTab "oldaddr"}} class="cur"{{end}}>Thư đến địa chỉ cũ <span class="en">/ Mail to old addresses</span></a>{{end}}
 {{if .User.IsOperator}}<a href="/admin/reorg"{{if eq .AdminTab "reorg"}} class="cur"{{end}}>Sắp xếp tổ chức <span class="en">/ Reorganisation</span></a>
 <a href="/admin/queue"{{if eq .AdminTab "queue"}} class="cur"{{end}}>Hàng đợi thư đi <span class="en">/ Outbound queue</span></a>{{end}}
 </nav>
@@ -154,8 +155,9 @@ var tmpl = core.ParsePagesWith(adminNav+unitSelect+queueTable+queueOffNotice+req
 	"admin-queue": adminQueueTemplate, "admin-shared": adminSharedTemplate, "admin-queue-message": adminQueueMessageTemplate,
 	"admin-requests": adminRequestsTemplate, "admin-request-new": adminRequestNewTemplate,
 	"admin-request-preview": adminRequestPreviewTemplate, "admin-request": adminRequestTemplate,
-	"admin-groups": adminGroupsTemplate,
-	"admin-reorg":  adminReorgTemplate, "admin-reorg-confirm": adminReorgConfirmTemplate,
+	"admin-groups":  adminGroupsTemplate,
+	"admin-oldaddr": adminOldAddrTemplate,
+	"admin-reorg":   adminReorgTemplate, "admin-reorg-confirm": adminReorgConfirmTemplate,
 	"admin-import": adminImportTemplate, "admin-import-preview": adminImportPreviewTemplate,
 })
 

@@ -54,7 +54,8 @@ const adminReorgTemplate = `{{define "content"}}{{template "adminnav" .}}{{$csrf
 <div class="card"><h2>Thư còn gửi đến địa chỉ cũ <span class="en">/ Mail still reaching old addresses</span> ({{.Days}} ngày / days)</h2>
 {{if .Traffic}}<table id="traffic"><tr><th>Địa chỉ cũ <span class="en">/ Old address</span></th><th>Số thư <span class="en">/ Messages</span></th><th>Gần nhất <span class="en">/ Last</span></th></tr>
 {{range .Traffic}}<tr><td>{{.Address}}</td><td>{{.Messages}}</td><td>{{vnday .Last}}</td></tr>{{end}}</table>
-{{else}}<p>Không có thư nào. <span class="en">None.</span></p>{{end}}</div>
+{{else}}<p>Không có thư nào. <span class="en">None.</span></p>{{end}}
+<p><a href="/admin/reports/old-addresses">Theo tên miền, tuần hoặc ngày và số người gửi <span class="en">/ By domain, week or day and senders</span></a></p></div>
 {{end}}{{end}}`
 
 const adminReorgConfirmTemplate = `{{define "content"}}{{template "adminnav" .}}{{$csrf := .CSRF}}{{with .Data}}

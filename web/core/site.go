@@ -68,6 +68,10 @@ type Options struct {
 	// SecondFactor asks for a code after the password of officials who
 	// turned two-factor sign-in on; nil: passwords only.
 	SecondFactor SecondFactor
+	// Home forwards the mailbox pages of officials whose mailbox is on
+	// another node of a cluster, and accepts those forwarded here
+	// (homeproxy.go); nil on a single node.
+	Home *HomeProxy
 }
 
 // Site is the http.Handler of the HTTPS listener's private pages. Rooms
@@ -200,6 +204,8 @@ type Ctx struct {
 	Acct    *directory.Account
 	// Forced is why the password must be changed now ("" when it need not).
 	Forced string
+	// fwd is set when another node forwarded the request (homeproxy.go).
+	fwd *forwardedCtx
 }
 
 const (
@@ -227,6 +233,10 @@ func allowedWhileForced(path string) bool {
 // carry the session's CSRF token.
 func (s *Site) Authed(h func(http.ResponseWriter, *http.Request, *Ctx)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get(HomeTicketHeader) != "" {
+			s.authedForwarded(w, r, h) // from another node of the cluster
+			return
+		}
 		var id string
 		if c, err := r.Cookie(sessionCookie); err == nil {
 			id = c.Value
@@ -259,10 +269,17 @@ func (s *Site) Authed(h func(http.ResponseWriter, *http.Request, *Ctx)) http.Han
 			s.renderLogin(w, r, http.StatusForbidden, acct.Address, ErrorNotice(e))
 			return
 		}
+		home := s.opts.Home.elsewhere(r, acct)
 		if r.Method == http.MethodPost {
-			var token string
-			token, r = postToken(r)
-			if !sameToken(token, sess.CSRF) {
+			var ok bool
+			if home != "" {
+				ok = checkTokenKeepingBody(r, sess.CSRF) // the body is forwarded whole
+			} else {
+				var token string
+				token, r = postToken(r)
+				ok = sameToken(token, sess.CSRF)
+			}
+			if !ok {
 				s.Log.Warn("web: POST without a valid CSRF token", "path", r.URL.Path, "address", sess.Address, "ip", ClientIP(r))
 				s.csrfRefused(w)
 				return
@@ -272,6 +289,10 @@ func (s *Site) Authed(h func(http.ResponseWriter, *http.Request, *Ctx)) http.Han
 		c := &Ctx{Session: sess, Acct: acct, Forced: s.forcedReason(acct)}
 		if c.Forced != "" && !allowedWhileForced(r.URL.Path) {
 			http.Redirect(w, r, "/password", http.StatusSeeOther)
+			return
+		}
+		if home != "" {
+			s.forward(w, r, c, home) // the mailbox is on another node
 			return
 		}
 		h(w, r, c)
@@ -369,6 +390,10 @@ func (s *Site) SessionCount() int { return s.sessions.len() }
 
 // SetFlash shows n once, on the next page of c's session.
 func (s *Site) SetFlash(c *Ctx, n *Notice) {
+	if c.fwd != nil {
+		sendFlashBack(c.fwd, n)
+		return
+	}
 	s.sessions.update(c.Session.key, func(x *Session) { x.Flash = n })
 }
 
@@ -461,7 +486,11 @@ func (s *Site) Page(c *Ctx, title, titleEN string, data any) *Page {
 	p := &Page{Title: title, TitleEN: titleEN, CSRF: c.Session.CSRF, Forced: c.Forced != "", Data: data,
 		User: &UserView{Address: c.Acct.Address, Name: c.Acct.DisplayName, IsAdmin: IsAdmin(c.Acct),
 			IsOperator: c.Acct.Role == directory.RoleOperator}}
-	p.Notice = s.sessions.takeFlash(c.Session.key)
+	if c.fwd != nil {
+		p.Notice = c.fwd.notice
+	} else {
+		p.Notice = s.sessions.takeFlash(c.Session.key)
+	}
 	if s.opts.DB != nil {
 		lang, _ := s.opts.DB.Setting(context.Background(), c.Acct.Address, webdb.SettingLanguage)
 		p.EnglishFirst = lang == "en"

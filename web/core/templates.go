@@ -16,8 +16,7 @@ const layoutTemplate = `{{define "layout"}}<!doctype html>
 <title>{{.Title}} — Thư điện tử công vụ</title>
 <link rel="icon" href="/favicon.ico">
 <link rel="stylesheet" href="/static/congvu.css">
-{{range .Scripts}}<script src="{{.}}" defer></script>
-{{end}}</head>
+</head>
 <body{{if .EnglishFirst}} class="en-first"{{end}}>
 <a class="skip" href="#main">Bỏ qua, tới nội dung chính / Skip to content</a>
 <header class="top"><div class="wrap">
@@ -35,7 +34,14 @@ const layoutTemplate = `{{define "layout"}}<!doctype html>
 {{template "content" .}}
 </main>
 <footer class="wrap" role="contentinfo">Hệ thống thư điện tử công vụ <span class="en">/ Official e-mail system</span></footer>
-</body></html>{{end}}`
+{{range .Scripts}}<script src="{{.}}" async></script>
+{{end}}</body></html>{{end}}`
+
+// The page's scripts (progressive enhancement) come last in the body and
+// async: everything they look for is parsed before them, and neither the
+// parser nor the first paint waits for them (with "defer" in the head,
+// Chromium ran them inside the parser's last task, with its forced style
+// and layout).
 
 const loginTemplate = `{{define "content"}}<div class="card narrow">
 <h1>Đăng nhập <span class="en">/ Sign in</span></h1>

@@ -31,7 +31,15 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock, for tests; default time.Now.
 	Now func() time.Time
+	// AliasDomains lists the old domains of merged provinces and the
+	// domain each delivers to (orgdb.DB.DomainAliases, the one list the
+	// address book and discovery share); nil lists none.
+	AliasDomains func(ctx context.Context) ([]AliasDomain, error)
 }
+
+// AliasDomain is a merged province's old domain and the one mail to it
+// is delivered to.
+type AliasDomain struct{ Old, New string }
 
 // maxQueryRunes bounds the work one search does.
 const maxQueryRunes = 200
@@ -294,8 +302,18 @@ func (d *Directory) page(w http.ResponseWriter, s *snapshot, req request, list [
 		PageLinks                      []pageLink
 		Prev, Next                     string
 		CSV, VCF, LDIF                 string
+		Aliases                        []AliasDomain
 	}{Q: req.Q, Unit: req.Unit, Entries: list[lo:hi], Total: len(list), From: lo + 1, To: hi,
 		Page: req.Page, Pages: pages}
+	if d.opts.AliasDomains != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if list, err := d.opts.AliasDomains(ctx); err == nil {
+			data.Aliases = list
+		} else {
+			d.opts.Logger.Warn("danhba: reading domain aliases", "err", err)
+		}
+		cancel()
+	}
 	children := s.Roots
 	if req.Unit != "" {
 		u := s.Units[req.Unit]

@@ -27,7 +27,8 @@ var danhbaTemplate = template.Must(template.New("danhba").Parse(`<!doctype html>
 ` + publicHeader + `
 <main class="wrap" id="main">
 <h1>Danh bạ thư điện tử công vụ <span class="en" lang="en">/ Directory of official e-mail addresses</span></h1>
-<form class="search" method="get" action="danhba" role="search">
+{{range .Aliases}}<p class="hint">Tên miền <strong>{{.Old}}</strong> (cũ) là bí danh của <strong>{{.New}}</strong>: thư gửi ai@{{.Old}} được chuyển đến ai@{{.New}}; hãy dùng địa chỉ mới. <span class="en" lang="en">{{.Old}} (old) is an alias of {{.New}}: mail to anyone@{{.Old}} is delivered to anyone@{{.New}}; please use the new address.</span></p>
+{{end}}<form class="search" method="get" action="danhba" role="search">
 <label for="q">Tìm theo họ tên, chức vụ, đơn vị hoặc địa chỉ thư <span class="en" lang="en">/ Search by name, title, unit or address</span></label>
 <div class="searchbox"><input type="search" id="q" name="q" value="{{.Q}}" maxlength="200" placeholder="vd. nguyen van an">
 {{if .Unit}}<input type="hidden" name="unit" value="{{.Unit}}">{{end}}

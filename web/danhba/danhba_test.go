@@ -417,3 +417,19 @@ func TestDanhbaCache(t *testing.T) {
 		t.Errorf("after the TTL: %d fetches, retired official listed: %v", n, strings.Contains(page, "anv.skhcn@"))
 	}
 }
+
+// A merged province's old domain is shown as an alias of the new one.
+func TestDanhbaAliasDomains(t *testing.T) {
+	h := New(addressbook.New(webtest.Seed(t, 0), addressbook.Options{}), Options{AliasDomains: func(context.Context) ([]AliasDomain, error) {
+		return []AliasDomain{{Old: "ninhthuan.gov.vn", New: "khanhhoa.gov.vn"}}, nil
+	}})
+	_, page := get(t, h, "/danhba")
+	if !strings.Contains(page, "Tên miền <strong>ninhthuan.gov.vn</strong> (cũ) là bí danh của <strong>khanhhoa.gov.vn</strong>") ||
+		!strings.Contains(page, "mail to anyone@ninhthuan.gov.vn is delivered to anyone@khanhhoa.gov.vn") {
+		t.Errorf("the danh bạ does not show the alias domain:\n%.2000s", page)
+	}
+	_, page = get(t, New(addressbook.New(webtest.Seed(t, 0), addressbook.Options{}), Options{}), "/danhba")
+	if strings.Contains(page, "bí danh") {
+		t.Error("an alias shown without any")
+	}
+}

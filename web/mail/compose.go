@@ -451,7 +451,21 @@ func (cm *composing) markOriginal(ctx context.Context) {
 	if kind == "forwarded" {
 		flag = "$Forwarded"
 	}
-	cm.mb.SetFlags(ctx, folder, []uint32{uid}, storage.FlagsAdd, []string{flag}, 0)
+	mb := cm.mb
+	if isSharedName(folder) {
+		// In a unit mailbox the flag is shared: it needs the w right
+		// (RFC 4314 §4), which a leader with lrs does not have.
+		pl, err := cm.wb.openPlace(ctx, cm.c, folder)
+		if err != nil || !pl.can("w") {
+			return
+		}
+		in, ok := pl.inner(folder)
+		if !ok {
+			return
+		}
+		mb, folder = pl.mb, in
+	}
+	mb.SetFlags(ctx, folder, []uint32{uid}, storage.FlagsAdd, []string{flag}, 0)
 }
 
 // parseOrig reads "answered:uid:folder" or "forwarded:uid:folder".

@@ -264,12 +264,12 @@ func (wb *room) prefill(ctx context.Context, c *core.Ctx, ref msgRef, mode strin
 	if mode == "attach" {
 		v.Heading, v.HeadingEN = "Chuyển tiếp", "Forward"
 		v.Subject = prefixed("Fwd: ", subject)
-		v.Orig = fmt.Sprintf("forwarded:%d:%s", ref.UID, om.folder.Name)
+		v.Orig = fmt.Sprintf("forwarded:%d:%s", ref.UID, om.pl.web(om.folder.Name))
 		name := cleanFileName(subject)
 		if name == "" {
 			name = "thu-chuyen-tiep"
 		}
-		v.Carried = []carriedView{{Ref: fmt.Sprintf("m:%d:*:%s", ref.UID, om.folder.Name), Name: name + ".eml",
+		v.Carried = []carriedView{{Ref: fmt.Sprintf("m:%d:*:%s", ref.UID, om.pl.web(om.folder.Name)), Name: name + ".eml",
 			Type: "message/rfc822", Size: formatSize(om.info.Size), Checked: true}}
 		return nil
 	}
@@ -292,7 +292,7 @@ func (wb *room) prefill(ctx context.Context, c *core.Ctx, ref msgRef, mode strin
 	if mode == "forward" {
 		v.Heading, v.HeadingEN = "Chuyển tiếp", "Forward"
 		v.Subject = prefixed("Fwd: ", subject)
-		v.Orig = fmt.Sprintf("forwarded:%d:%s", ref.UID, om.folder.Name)
+		v.Orig = fmt.Sprintf("forwarded:%d:%s", ref.UID, om.pl.web(om.folder.Name))
 		var b strings.Builder
 		b.WriteString("\n\n---------- Thư chuyển tiếp / Forwarded message ----------\n")
 		fmt.Fprintf(&b, "Từ / From: %s\nNgày / Date: %s\nTiêu đề / Subject: %s\n", from, date, subject)
@@ -305,14 +305,14 @@ func (wb *room) prefill(ctx context.Context, c *core.Ctx, ref msgRef, mode strin
 		b.WriteString("\n" + text)
 		v.Body = b.String()
 		for _, p := range mc.attachments() {
-			v.Carried = append(v.Carried, carriedView{Ref: fmt.Sprintf("m:%d:%s:%s", ref.UID, p.Number, om.folder.Name),
+			v.Carried = append(v.Carried, carriedView{Ref: fmt.Sprintf("m:%d:%s:%s", ref.UID, p.Number, om.pl.web(om.folder.Name)),
 				Name: downloadName(p), Type: p.Type, Size: formatSize(p.Size), Checked: true})
 		}
 		return nil
 	}
 	v.Heading, v.HeadingEN = "Trả lời", "Reply"
 	v.Subject = prefixed("Re: ", subject)
-	v.Orig = fmt.Sprintf("answered:%d:%s", ref.UID, om.folder.Name)
+	v.Orig = fmt.Sprintf("answered:%d:%s", ref.UID, om.pl.web(om.folder.Name))
 	// The field itself: the envelope's parser drops ids it finds
 	// malformed, and a reply must still point at them.
 	if ids := msgIDs(headerText(cached.Header, "Message-ID")); len(ids) > 0 {
@@ -439,6 +439,19 @@ func (cm *composing) carried(ctx context.Context, ref string) (outAttachment, er
 		return outAttachment{}, bad
 	}
 	mb := cm.mb
+	if strings.HasPrefix(ref, "m:") && isSharedName(folder) {
+		// A message of a unit mailbox: read it with the official's
+		// rights there (r), as the view did.
+		pl, err := cm.wb.openPlace(ctx, cm.c, folder)
+		if err != nil {
+			return outAttachment{}, err
+		}
+		in, ok := pl.inner(folder)
+		if !ok {
+			return outAttachment{}, mailerr.ErrNoSuchFolder
+		}
+		mb, folder = pl.mb, in
+	}
 	if part == "*" {
 		cached, err := mb.Cached(ctx, folder, uid)
 		if err != nil {

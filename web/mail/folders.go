@@ -190,25 +190,28 @@ func (wb *room) emptyInto(ctx context.Context, mb storage.Mailbox, list []storag
 // then EXPUNGE, RFC 9051 6.4.3), after the confirmation box.
 func (wb *room) emptyFolder(w http.ResponseWriter, r *http.Request, c *core.Ctx) {
 	ctx := r.Context()
-	mb, err := wb.openMailbox(ctx, c)
+	// The Trash or Junk of one's own mailbox, or of a unit mailbox with
+	// the rights to delete for good there (t and e, RFC 4314 §4).
+	pl, err := wb.openPlace(ctx, c, folderParam(r.PostFormValue("folder")))
 	if err != nil {
 		wb.mailFail(w, c, "empty", err)
 		return
 	}
+	mb := pl.mb
 	list, err := mb.Folders(ctx)
 	if err != nil {
 		wb.mailFail(w, c, "empty", err)
 		return
 	}
-	folder := r.PostFormValue("folder")
-	var use string
-	for _, f := range list {
-		if f.Name == folder {
-			use = folderUse(f)
-		}
+	var folder, use string
+	if st, ok := pl.findFolder(list, r.PostFormValue("folder")); ok {
+		folder, use = st.Name, folderUse(*st)
 	}
-	back := pageURL(folder, 1)
+	back := pageURL(pl.web(folder), 1)
 	switch {
+	case !pl.can("te"):
+		wb.mailFail(w, c, "empty", errNoRight)
+		return
 	case use != `\Trash` && use != `\Junk`:
 		wb.mailFail(w, c, "empty", mailerr.ErrCannotDo.WithMessage("Only Trash and Junk can be emptied", "Chỉ dọn sạch được Thùng rác và Thư rác"))
 		return

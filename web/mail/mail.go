@@ -106,21 +106,21 @@ func Register(site *core.Site, opts Options) {
 	}
 	wb := &room{Site: site, opts: opts}
 	m := site
-	m.HandleFunc("GET /mail/search", wb.Authed(wb.mailSearch))
-	m.HandleFunc("GET /mail/contacts", wb.Authed(wb.contacts))
-	m.HandleFunc("GET /mail/folders", wb.Authed(wb.foldersPage))
-	m.HandleFunc("POST /mail/folders", wb.Authed(wb.foldersPost))
-	m.HandleFunc("POST /mail/empty", wb.Authed(wb.emptyFolder))
-	m.HandleFunc("GET /mail/compose", wb.Authed(wb.composeGet))
-	m.HandleFunc("POST /mail/compose", wb.Authed(wb.composePost))
+	m.HandleFunc("GET /mail/search", wb.authed(wb.mailSearch))
+	m.HandleFunc("GET /mail/contacts", wb.authed(wb.contacts))
+	m.HandleFunc("GET /mail/folders", wb.authed(wb.foldersPage))
+	m.HandleFunc("POST /mail/folders", wb.authed(wb.foldersPost))
+	m.HandleFunc("POST /mail/empty", wb.authed(wb.emptyFolder))
+	m.HandleFunc("GET /mail/compose", wb.authed(wb.composeGet))
+	m.HandleFunc("POST /mail/compose", wb.authed(wb.composePost))
 	// The form with its files: the message limit, plus the form's fields.
 	site.LimitBody("/mail/compose", opts.MaxMessageBytes+4<<20)
-	m.HandleFunc("GET /mail", wb.Authed(wb.mailList))
-	m.HandleFunc("GET /mail/{$}", wb.Authed(wb.mailList))
-	m.HandleFunc("GET /mail/msg", wb.Authed(wb.mailView))
-	m.HandleFunc("GET /mail/frame", wb.Authed(wb.mailFrame))
-	m.HandleFunc("GET /mail/part", wb.Authed(wb.mailPart))
-	m.HandleFunc("POST /mail/action", wb.Authed(wb.mailAction))
+	m.HandleFunc("GET /mail", wb.authed(wb.mailList))
+	m.HandleFunc("GET /mail/{$}", wb.authed(wb.mailList))
+	m.HandleFunc("GET /mail/msg", wb.authed(wb.mailView))
+	m.HandleFunc("GET /mail/frame", wb.authed(wb.mailFrame))
+	m.HandleFunc("GET /mail/part", wb.authed(wb.mailPart))
+	m.HandleFunc("POST /mail/action", wb.authed(wb.mailAction))
 }
 
 // openMailbox opens the signed-in official's own mailbox: the only one a
@@ -263,12 +263,16 @@ type listData struct {
 // buttons they do not allow are not offered (and refused if sent).
 type canView struct {
 	Seen, Flag, Move, Copy, Delete bool
+	// MoveOut: moving from a unit mailbox into one's own folders (t, e).
+	MoveOut bool
+	// Empty: emptying the folder for good (Trash, Junk: t, e).
+	Empty bool
 }
 
 func newCanView(p *place, inTrash bool) canView {
 	return canView{Seen: p.can(actionRights("read", inTrash)), Flag: p.can(actionRights("flag", inTrash)),
 		Move: p.can(actionRights("move", inTrash)), Copy: p.can(actionRights("copy", inTrash)),
-		Delete: p.can(actionRights("delete", inTrash))}
+		Delete: p.can(actionRights("delete", inTrash)), MoveOut: p.box != nil && p.can("rte"), Empty: p.can("te")}
 }
 
 // pageURL is the list page p of folder.
@@ -359,7 +363,7 @@ func (wb *room) mailList(w http.ResponseWriter, r *http.Request, c *core.Ctx) {
 	if page < pages {
 		d.Next, d.LastP = pageURL(cur.Name, page+1), pageURL(cur.Name, pages)
 	}
-	d.Targets = moveTargets(pl.views(folders, cur.Name), cur.Name)
+	d.Targets = wb.targetsOf(ctx, c, pl, folders, cur.Name)
 	d.Can, d.Shared = newCanView(pl, d.InTrash), pl.box != nil
 	if pl.box == nil {
 		d.Quota = wb.quota(ctx, mb) // the quota beside the list is one's own

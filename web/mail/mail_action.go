@@ -74,7 +74,14 @@ func (wb *room) mailAction(w http.ResponseWriter, r *http.Request, c *core.Ctx) 
 
 	// Rights on a shared mailbox come from package sharing (RFC 4314 §4);
 	// one's own mailbox allows everything.
-	if !pl.can(actionRights(action, folderUse(*cur) == `\Trash`)) {
+	// A move or copy from a unit mailbox into one's own folders needs
+	// only the source's rights: r to copy, t and e to move (RFC 4314 §4).
+	outOfBox := (action == "move" || action == "copy") && pl.box != nil && !isSharedName(f.Get("to"))
+	need := actionRights(action, folderUse(*cur) == `\Trash`)
+	if outOfBox {
+		need = map[string]string{"copy": "r", "move": "rte"}[action]
+	}
+	if !pl.can(need) {
 		wb.mailFail(w, c, "action "+action, errNoRight)
 		return
 	}
@@ -118,6 +125,16 @@ func (wb *room) mailAction(w http.ResponseWriter, r *http.Request, c *core.Ctx) 
 		n, _, err = move("INBOX", storage.Inbox)
 		vi, en = "Đã chuyển %d thư về Hộp thư đến.", "%d message(s) moved to the Inbox."
 	case "move", "copy":
+		if outOfBox {
+			var label string
+			n, label, err = wb.copyToOwn(ctx, c, pl, folder, uids, f.Get("to"), action == "move")
+			if action == "move" {
+				vi, en = "Đã chuyển %d thư vào "+escapePercent(label)+".", "%d message(s) moved."
+			} else {
+				vi, en = "Đã sao chép %d thư vào "+escapePercent(label)+".", "%d message(s) copied."
+			}
+			break
+		}
 		to, inPlace := pl.inner(f.Get("to"))
 		known := false
 		for _, st := range folders {

@@ -16,8 +16,8 @@ const mailFolders = `{{define "mailfolders"}}<nav class="folders" aria-label="Th
 
 // moveBox moves or copies the selected messages to another folder.
 const moveBox = `{{define "movebox"}}<span class="movebox"><label for="move-to" class="vh">Thư mục đích / Target folder</label>
-<select id="move-to" name="to">{{range .}}<option value="{{.Name}}">{{.Label}}</option>{{end}}</select>
-<button class="secondary" name="action" value="move">Chuyển <span class="en" lang="en">/ Move</span></button>
+<select id="move-to" name="to">{{range .Targets}}<option value="{{.Name}}">{{.Label}}</option>{{end}}</select>
+{{if or .Can.Move .Can.MoveOut}}<button class="secondary" name="action" value="move">Chuyển <span class="en" lang="en">/ Move</span></button>{{end}}
 <button class="secondary" name="action" value="copy">Sao chép <span class="en" lang="en">/ Copy</span></button></span>{{end}}`
 
 // foldersTemplate lists the folders with their counts; the official's
@@ -80,7 +80,7 @@ const mailListTemplate = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}<d
 {{if .Can.Move}}{{if not .InArchive}}<button class="secondary" name="action" value="archive">Lưu trữ <span class="en">/ Archive</span></button>{{end}}
 {{if .InJunk}}<button class="secondary" name="action" value="notjunk">Không phải thư rác <span class="en">/ Not junk</span></button>{{else}}<button class="secondary" name="action" value="junk">Thư rác <span class="en">/ Junk</span></button>{{end}}{{end}}
 {{if .Can.Delete}}<button class="danger" name="action" value="delete">{{if .InTrash}}Xoá vĩnh viễn <span class="en">/ Delete for good</span>{{else}}Xoá <span class="en">/ Delete</span>{{end}}</button>{{end}}
-{{if .Can.Move}}{{template "movebox" .Targets}}{{end}}
+{{if .Targets}}{{template "movebox" .}}{{end}}
 </div>
 <table class="msgs"><thead><tr><th class="sel"><span class="vh">Chọn / Select</span></th>
 <th>{{if .ShowTo}}Người nhận <span class="en">/ To</span>{{else}}Người gửi <span class="en">/ From</span>{{end}}</th>
@@ -98,7 +98,7 @@ const mailListTemplate = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}<d
 <span>Trang {{.Page}} / {{.Pages}} <span class="en">page</span></span>
 {{if .Next}}<a href="{{.Next}}" rel="next">Trang sau <span class="en">/ Older</span> ›</a><a href="{{.LastP}}">Cũ nhất <span class="en">/ Oldest</span> »</a>{{end}}
 </nav>
-{{if and (or .InTrash .InJunk) (not .Shared)}}<form class="empty card" method="post" action="/mail/empty">
+{{if and (or .InTrash .InJunk) .Can.Empty}}<form class="empty card" method="post" action="/mail/empty">
 <input type="hidden" name="csrf" value="{{$csrf}}"><input type="hidden" name="folder" value="{{.QueryFolder}}">
 <label class="check"><input type="checkbox" name="confirm" value="yes" id="confirm-empty"> Xoá vĩnh viễn toàn bộ {{.Total}} thư trong {{.Folder.Label}} <span class="en" lang="en">/ Delete all {{.Total}} for good</span></label>
 <button class="danger" type="submit" id="empty">Dọn sạch <span class="en" lang="en">/ Empty</span></button></form>{{end}}
@@ -118,7 +118,7 @@ const mailViewTemplate = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}<d
 {{if .ReplyTo}}<dt>Trả lời tới <span class="en">/ Reply-To</span></dt><dd>{{range $i, $a := .ReplyTo}}{{if $i}}, {{end}}{{$a}}{{end}}</dd>{{end}}
 <dt>Ngày gửi <span class="en">/ Date</span></dt><dd>{{.Date}}</dd>
 </dl>
-{{if not .Shared}}<nav class="toolbar replies" aria-label="Trả lời, chuyển tiếp / Reply, forward">
+{{if not (and .Shared .InDrafts)}}<nav class="toolbar replies" aria-label="Trả lời, chuyển tiếp / Reply, forward">
 {{if .InDrafts}}<a class="button" href="{{.EditHref}}" id="edit-draft">Sửa và gửi <span class="en" lang="en">/ Edit and send</span></a>{{else}}<a class="button" href="{{.ReplyHref}}" id="reply">Trả lời <span class="en" lang="en">/ Reply</span></a>
 <a class="button secondary" href="{{.ReplyAllHref}}" id="replyall">Trả lời tất cả <span class="en" lang="en">/ Reply all</span></a>
 <a class="button secondary" href="{{.ForwardHref}}" id="forward">Chuyển tiếp <span class="en" lang="en">/ Forward</span></a>
@@ -132,7 +132,7 @@ const mailViewTemplate = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}<d
 {{if .Can.Move}}{{if not .InArchive}}<button class="secondary" name="action" value="archive">Lưu trữ <span class="en">/ Archive</span></button>{{end}}
 {{if .InJunk}}<button class="secondary" name="action" value="notjunk">Không phải thư rác <span class="en">/ Not junk</span></button>{{else}}<button class="secondary" name="action" value="junk">Thư rác <span class="en">/ Junk</span></button>{{end}}{{end}}
 {{if .Can.Delete}}<button class="danger" name="action" value="delete">{{if .InTrash}}Xoá vĩnh viễn <span class="en">/ Delete for good</span>{{else}}Xoá <span class="en">/ Delete</span>{{end}}</button>{{end}}
-{{if .Can.Move}}{{template "movebox" .Targets}}{{end}}
+{{if .Targets}}{{template "movebox" .}}{{end}}
 </form>
 {{if .BlockedImages}}<div class="notice info" role="status"><p>Đã chặn {{.BlockedImages}} ảnh tải từ Internet để bảo vệ bạn (ảnh từ bên ngoài có thể báo cho người gửi biết bạn đã đọc thư).</p>
 <p class="en">{{.BlockedImages}} image(s) from the Internet blocked (they could tell the sender that you read the message).</p></div>{{end}}

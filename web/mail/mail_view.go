@@ -119,7 +119,7 @@ type viewData struct {
 	InDrafts       bool
 	Targets        []folderView
 	Can            canView
-	Shared         bool // a unit mailbox's message: no reply or edit from here yet
+	Shared         bool // a unit mailbox's message: replies and forwards, no draft editing
 	ReplyHref      string
 	ReplyAllHref   string
 	ForwardHref    string
@@ -208,7 +208,7 @@ func (wb *room) mailView(w http.ResponseWriter, r *http.Request, c *core.Ctx) {
 		d.Subject = "(không có tiêu đề)"
 	}
 	d.InDrafts = cur.SpecialUse == `\Drafts`
-	d.Targets = moveTargets(om.pl.views(om.folders, ref.Folder), ref.Folder)
+	d.Targets = wb.targetsOf(ctx, c, om.pl, om.folders, ref.Folder)
 	d.Can = newCanView(om.pl, d.InTrash)
 	d.Shared = om.pl.box != nil
 	d.ReplyHref, d.ReplyAllHref = composeURL("reply", ref), composeURL("replyall", ref)

@@ -27,6 +27,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"congvu/internal/mailerr"
+	"congvu/sharing"
 	"congvu/storage"
 	"congvu/web/core"
 )
@@ -113,13 +114,16 @@ func (t term) inText(raw []byte) bool {
 
 // hit is one message found.
 type hit struct {
+	pl     *place // the mailbox: one's own or a unit's
 	folder string
+	use    string // the folder's special use
 	info   storage.MessageInfo
 	cached *storage.Cached
 }
 
 // searcher runs one query in one mailbox.
 type searcher struct {
+	pl                       *place
 	mb                       storage.Mailbox
 	q                        *searchQuery
 	any, from, to, subj, txt term
@@ -202,7 +206,7 @@ func (s *searcher) folder(ctx context.Context, folder string, limit int) ([]hit,
 				return err
 			}
 			if ok && len(hits) < limit {
-				hits = append(hits, hit{folder: folder, info: m, cached: c})
+				hits = append(hits, hit{pl: s.pl, folder: folder, info: m, cached: c})
 			}
 		}
 		batch = batch[:0]
@@ -342,20 +346,33 @@ func (wb *room) mailSearch(w http.ResponseWriter, r *http.Request, c *core.Ctx) 
 	d.QueryFolder = q.Folder
 	var hits []hit
 	if !q.empty() {
-		s := &searcher{mb: mb, q: q, any: newTerm(q.Q), from: newTerm(q.From), to: newTerm(q.To), subj: newTerm(q.Subject), txt: newTerm(q.Body)}
-		for _, f := range scope {
-			found, err := s.folder(ctx, f.Name, need)
-			if err != nil {
-				wb.mailFail(w, c, "search", err)
-				return
+		// All folders: one's own, then those of every unit mailbox the
+		// official may read (r), each with the rights package sharing gives.
+		areas := []searchArea{{pl, scope}}
+		if d.AllScope {
+			areas = append(areas, wb.sharedAreas(ctx, c)...)
+		}
+		truncated := false
+		for _, a := range areas {
+			s := &searcher{pl: a.pl, mb: a.pl.mb, q: q, any: newTerm(q.Q), from: newTerm(q.From), to: newTerm(q.To), subj: newTerm(q.Subject), txt: newTerm(q.Body)}
+			for _, f := range a.scope {
+				found, err := s.folder(ctx, f.Name, need)
+				if err != nil {
+					wb.mailFail(w, c, "search", err)
+					return
+				}
+				for i := range found {
+					found[i].use = f.SpecialUse
+				}
+				hits = append(hits, found...)
 			}
-			hits = append(hits, found...)
+			truncated = truncated || s.truncated
 		}
 		slices.SortStableFunc(hits, func(a, b hit) int { return b.info.InternalDate.Compare(a.info.InternalDate) })
 		if len(hits) > need {
 			hits = hits[:need]
 		}
-		d.Truncated = s.truncated || len(hits) == maxSearchResults
+		d.Truncated = truncated || len(hits) == maxSearchResults
 	}
 	more := len(hits) > page*pageSize && page < maxSearchPages
 	if more {
@@ -368,9 +385,9 @@ func (wb *room) mailSearch(w http.ResponseWriter, r *http.Request, c *core.Ctx) 
 	lo, hi := (page-1)*pageSize, min(page*pageSize, len(hits))
 	now := wb.Now()
 	for _, h := range hits[lo:hi] {
-		row := newListRow(h.info, h.cached, pl.web(h.folder), 1, false, now, func(a []imap.Address) []imap.Address { return wb.named(ctx, a) })
+		row := newListRow(h.info, h.cached, h.pl.web(h.folder), 1, false, now, func(a []imap.Address) []imap.Address { return wb.named(ctx, a) })
 		if d.AllScope {
-			row.FolderLabel = newFolderView(storage.FolderStatus{Name: h.folder, SpecialUse: specialUseOf(folders, h.folder)}).Label
+			row.FolderLabel = h.pl.folderLabel(h.folder, h.use)
 		}
 		d.Rows = append(d.Rows, row)
 	}
@@ -398,4 +415,39 @@ func specialUseOf(folders []storage.FolderStatus, name string) string {
 		}
 	}
 	return ""
+}
+
+// searchArea is one mailbox a search looks in, and its folders to search.
+type searchArea struct {
+	pl    *place
+	scope []storage.FolderStatus
+}
+
+// sharedAreas opens every unit mailbox the official may read (r), with
+// all its folders; one that cannot be read now is left out of the search
+// (and logged).
+func (wb *room) sharedAreas(ctx context.Context, c *core.Ctx) []searchArea {
+	boxes, err := wb.sharedBoxes(ctx, c)
+	if err != nil {
+		wb.Log.Warn("web: shared mailboxes unavailable for search", "address", c.Acct.Address, "err", err)
+		return nil
+	}
+	var out []searchArea
+	for i := range boxes {
+		b := &boxes[i]
+		if !sharing.Has(b.Rights, "r") {
+			continue
+		}
+		mb, err := wb.openShared(ctx, c, b.Owner)
+		var list []storage.FolderStatus
+		if err == nil {
+			list, err = mb.Folders(ctx)
+		}
+		if err != nil {
+			wb.Log.Warn("web: shared mailbox unavailable for search", "address", c.Acct.Address, "box", b.Owner, "err", err)
+			continue
+		}
+		out = append(out, searchArea{&place{mb: mb, box: b, rights: b.Rights}, list})
+	}
+	return out
 }

@@ -10,6 +10,7 @@ import (
 
 	"congvu/directory"
 	"congvu/sharing"
+	"congvu/smtpd"
 	"congvu/storage"
 	"congvu/web/core"
 	"congvu/web/webtest"
@@ -31,7 +32,18 @@ func newSharedEnv(t *testing.T) *mailEnv {
 	}
 	t.Cleanup(func() { st.Close() })
 	var opts Options
-	e := webtest.New(t, nil, func(s *core.Site) { Register(s, opts) })
+	spool := t.TempDir()
+	e := webtest.New(t, nil, func(s *core.Site) {
+		o := opts
+		if o.Mail != nil {
+			// The real submission path, for replies from the unit's mailbox.
+			srv := smtpd.New(smtpd.Config{Hostname: "mail.khanhhoa.gov.vn", LocalDomains: []string{"khanhhoa.gov.vn"}, SpoolDir: spool},
+				smtpd.Deps{Store: st, Dir: s.Dir()})
+			t.Cleanup(func() { srv.Close() })
+			o.Send, o.SpoolDir = submitSender{srv}, spool
+		}
+		Register(s, o)
+	})
 	if err := e.Dir.Writer.PutAccount(t.Context(), directory.Account{Address: clerkAddr, DisplayName: "Phạm Thị Văn Thư",
 		UnitCode: "56.skhcn", Title: "Văn thư", Role: directory.RoleClerk, State: directory.StateActive}, secretPW); err != nil {
 		t.Fatal(err)
@@ -132,9 +144,9 @@ Noi dung cong van den.
 	if own := e.flagsOf(clerkAddr, "Archive", arch[0].UID); own != nil {
 		t.Error("the move landed in the clerk's own Archive")
 	}
-	// A target outside the unit's mailbox (the clerk's own folder) is refused.
+	// A folder neither in the unit's mailbox nor the clerk's own is refused.
 	archive := "/mail?" + url.Values{"folder": {"Shared/skhcn/Archive"}}.Encode()
-	f := url.Values{"folder": {"Shared/skhcn/Archive"}, "uid": {fmt.Sprint(arch[0].UID)}, "action": {"move"}, "to": {"INBOX"}}
+	f := url.Values{"folder": {"Shared/skhcn/Archive"}, "uid": {fmt.Sprint(arch[0].UID)}, "action": {"move"}, "to": {"Nowhere"}}
 	expect(t, clerk.Post(archive, "/mail/action", f), 404)
 	f.Set("action", "delete")
 	expect(t, clerk.Post(archive, "/mail/action", f), 200, "Đã chuyển 1 thư vào Thùng rác.")
@@ -165,5 +177,92 @@ func TestSharedNameNotAnOwnFolder(t *testing.T) {
 	expect(t, r, 200, "dành cho hộp thư đơn vị")
 	if _, err := e.mailbox(anAddr).Status(t.Context(), "Shared/skhcn"); err == nil {
 		t.Error("an own folder named like the unit's mailbox was created")
+	}
+}
+
+// From the unit's mailbox an official answers and forwards, copies into
+// their own folders (a clerk also moves), searches all folders at once
+// and empties the unit's Trash — each as far as their rights (RFC 4314)
+// from package sharing allow, with a Vietnamese refusal beyond them.
+func TestSharedMailboxReplyCopyMoveSearchEmpty(t *testing.T) {
+	e := newSharedEnv(t)
+	uid := e.appendMsg(unitBox, "INBOX", `
+From: Le Van Duc <`+ducAddr+`>
+To: skhcn@khanhhoa.gov.vn
+Subject: Cong van so 456
+Message-ID: <cv456@khanhhoa.gov.vn>
+
+Noi dung cong van den, chuyen phat nhanh.
+`)
+	msg := "/mail/msg?" + url.Values{"folder": {"Shared/skhcn"}, "uid": {fmt.Sprint(uid)}}.Encode()
+	act := func(folder, action string, uid uint32, to string) url.Values {
+		return url.Values{"folder": {folder}, "uid": {fmt.Sprint(uid)}, "action": {action}, "to": {to}}
+	}
+
+	leader := e.Browser()
+	expect(t, leader.Login(anAddr, secretPW), 200)
+	// The view offers reply and forward, and a copy into one's own folders.
+	r := leader.Get(msg)
+	expect(t, r, 200, `id="reply"`, `id="forward"`, "Hộp thư của tôi › Lưu trữ", `value="copy"`)
+	if strings.Contains(r.Body, `value="move"`) {
+		t.Error("a leader (lrs) is offered a move out of the unit's mailbox")
+	}
+	// A reply from the unit's mailbox: the original is quoted and threaded.
+	r = leader.Get("/mail/compose?" + url.Values{"mode": {"reply"}, "folder": {"Shared/skhcn"}, "uid": {fmt.Sprint(uid)}}.Encode())
+	expect(t, r, 200, "Re: Cong van so 456", ducAddr, "cv456@khanhhoa.gov.vn")
+	// Sent, it reaches the colleague and leaves the unit's message unflagged
+	// (\Answered is a shared flag: w, which a leader lacks).
+	fields := append(formFields(r.Body), [2]string{"action", "send"})
+	expect(t, leader.PostMultipart(r.Request.URL.RequestURI(), "/mail/compose", fields, nil), 200, "Đã gửi thư.")
+	if got := e.messages(ducAddr, "INBOX"); len(got) != 1 || !strings.Contains(got[0], "In-Reply-To: <cv456@khanhhoa.gov.vn>") {
+		t.Fatalf("the reply at the colleague: %q", got)
+	}
+	if f := e.sharedFlags(anAddr, "INBOX", uid); slices.Contains(f, flagAnswered) {
+		t.Errorf("a leader's reply set a shared flag: %v", f)
+	}
+	// Copy into the leader's own Archive: the unit keeps its message.
+	expect(t, leader.Post(msg, "/mail/action", act("Shared/skhcn", "copy", uid, "Archive")), 200, "Đã sao chép 1 thư vào Hộp thư của tôi › Lưu trữ.")
+	if own := e.messages(anAddr, "Archive"); len(own) != 1 || !strings.Contains(own[0], "Cong van so 456") {
+		t.Fatalf("the leader's own Archive after the copy: %q", own)
+	}
+	// A move out needs t and e: refused in Vietnamese, nothing moved.
+	expect(t, leader.Post(msg, "/mail/action", act("Shared/skhcn", "move", uid, "INBOX")), 403, "Bạn không có quyền thực hiện thao tác này trên hộp thư đơn vị")
+	if f := e.sharedFlags(anAddr, "INBOX", uid); f == nil {
+		t.Fatal("a refused move took the message out of the unit's mailbox")
+	}
+	// Searching all folders finds it in the unit's mailbox and in one's own.
+	r = leader.Get("/mail/search?" + url.Values{"scope": {"all"}, "q": {"chuyen phat nhanh"}}.Encode())
+	expect(t, r, 200, "Sở Khoa học và Công nghệ › Hộp thư đến", "Lưu trữ", strings.ReplaceAll(msg, "&", "&amp;"))
+	if n := strings.Count(r.Body, `">Cong van so 456</a>`); n != 2 { // and the reply in Sent
+		t.Errorf("all-folder search found it %d times, want 2 (unit INBOX, own Archive)", n)
+	}
+
+	// The clerk moves it into their own Inbox: gone from the unit's.
+	clerk := e.Browser()
+	expect(t, clerk.Login(clerkAddr, secretPW), 200)
+	expect(t, clerk.Get(msg), 200, `value="move"`, "Hộp thư của tôi › Hộp thư đến")
+	expect(t, clerk.Post(msg, "/mail/action", act("Shared/skhcn", "move", uid, "INBOX")), 200, "Đã chuyển 1 thư vào Hộp thư của tôi › Hộp thư đến.")
+	if own := e.messages(clerkAddr, "INBOX"); len(own) != 1 || !strings.Contains(own[0], "Cong van so 456") {
+		t.Fatalf("the clerk's own Inbox after the move: %q", own)
+	}
+	if f := e.sharedFlags(clerkAddr, "INBOX", uid); f != nil {
+		t.Error("the moved message is still in the unit's Inbox")
+	}
+
+	// Emptying the unit's Trash: the clerk (t, e) may, the leader may not.
+	e.appendMsg(unitBox, "Trash", "\nSubject: Rac\n\nx\n")
+	trash := "/mail?" + url.Values{"folder": {"Shared/skhcn/Trash"}}.Encode()
+	if r := leader.Get(trash); strings.Contains(r.Body, `id="empty"`) {
+		t.Error("the leader is offered to empty the unit's Trash")
+	}
+	empty := url.Values{"folder": {"Shared/skhcn/Trash"}, "confirm": {"yes"}}
+	expect(t, leader.Post(trash, "/mail/empty", empty), 403, "Bạn không có quyền")
+	if got := e.messages(unitBox, "Trash"); len(got) != 1 {
+		t.Fatalf("the unit's Trash after the leader's refused emptying: %d messages", len(got))
+	}
+	expect(t, clerk.Get(trash), 200, `id="empty"`)
+	expect(t, clerk.Post(trash, "/mail/empty", empty), 200, "Đã xoá vĩnh viễn 1 thư.")
+	if got := e.messages(unitBox, "Trash"); len(got) != 0 {
+		t.Errorf("the unit's Trash after the clerk emptied it: %d messages", len(got))
 	}
 }

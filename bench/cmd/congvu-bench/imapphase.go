@@ -163,15 +163,26 @@ func runIMAPPart(env imapEnv) (*imapResults, error) {
 		}
 		if t.Name == targetDovecot && out.Webmail != nil && out.Webmail.Err == "" {
 			logf("webmail: Roundcube over %s, message list of the large folder", t.Name)
-			if rc, err := startRoundcube(filepath.Join(env.tmp, "roundcube"), t.Addr); err != nil {
+			// Roundcube sends through Debian's Postfix (delivering to its own
+			// Dovecot over LMTP), the reference of the SMTP rows.
+			smtpAddr := ""
+			pf, err := startPostfixDovecot(filepath.Join(env.tmp, "roundcube-postfix"), domain, []string{largeUser.Address}, nil)
+			if err != nil {
+				env.notes["roundcube-send"] = "Roundcube's send not measured: " + firstLine(err.Error())
+			} else {
+				*env.cleanups = append(*env.cleanups, pf.stop)
+				smtpAddr = pf.smtpAddr
+			}
+			if rc, err := startRoundcube(filepath.Join(env.tmp, "roundcube"), t.Addr, smtpAddr); err != nil {
 				env.notes["roundcube"] = firstLine(err.Error())
 			} else {
 				*env.cleanups = append(*env.cleanups, rc.proc.stop)
-				w := measureRoundcube(rc, t.Addr, largeUser, sz.WebRequests, out.Webmail.Pages)
+				w := measureRoundcube(rc, t.Addr, largeUser, sz.WebRequests, out.Webmail.Pages, smtpAddr != "")
 				w.Messages = sz.LargeMessages
 				out.Roundcube = &w
 				rc.proc.stop()
 			}
+			pf.stop()
 		}
 		// After the large-folder and webmail figures: it expunges.
 		logf("IMAP %s: QRESYNC reconnect vs full resync", t.Name)

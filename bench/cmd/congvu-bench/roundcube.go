@@ -35,8 +35,10 @@ type roundcubeServer struct {
 }
 
 // startRoundcube configures Roundcube for the IMAPS server at imapsAddr
-// and serves it on a free loopback port.
-func startRoundcube(dir, imapsAddr string) (*roundcubeServer, error) {
+// and the SMTP server at smtpAddr ("" for none; plain SMTP on loopback
+// without AUTH, as the bench's Postfix takes it) and serves it on a free
+// loopback port.
+func startRoundcube(dir, imapsAddr, smtpAddr string) (*roundcubeServer, error) {
 	php, err := exec.LookPath("php")
 	if err != nil {
 		return nil, fmt.Errorf("php not installed (Debian package php-cli)")
@@ -67,7 +69,9 @@ $config = [];
 $config['db_dsnw'] = 'sqlite:///%s?mode=0600';
 $config['imap_host'] = 'ssl://%s';
 $config['imap_conn_options'] = ['ssl' => ['verify_peer' => false, 'verify_peer_name' => false]];
-$config['smtp_host'] = '';
+$config['smtp_host'] = '%s';
+$config['smtp_user'] = '';
+$config['smtp_pass'] = '';
 $config['des_key'] = '%s';
 $config['temp_dir'] = '%s/';
 $config['log_dir'] = '%s/';
@@ -75,7 +79,7 @@ $config['plugins'] = [];
 $config['skin'] = 'elastic';
 $config['mail_pagesize'] = 50;
 $config['enable_installer'] = false;
-`, filepath.Join(dir, "roundcube.db"), imapsAddr, rand.Text()[:24], filepath.Join(dir, "temp"), filepath.Join(dir, "logs"))
+`, filepath.Join(dir, "roundcube.db"), imapsAddr, smtpAddr, rand.Text()[:24], filepath.Join(dir, "temp"), filepath.Join(dir, "logs"))
 	if err := os.WriteFile(filepath.Join(conf, "config.inc.php"), []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
@@ -115,9 +119,9 @@ var (
 // opens a folder or turns a page) for the newest page and for page deep.
 // imapsAddr is Dovecot's: every Roundcube request logs in there again,
 // so the time of that alone is measured too.
-func measureRoundcube(rc *roundcubeServer, imapsAddr string, u benchUser, requests, deep int) webmailResult {
+func measureRoundcube(rc *roundcubeServer, imapsAddr string, u benchUser, requests, deep int, send bool) webmailResult {
 	res := webmailResult{Target: "roundcube", Requests: requests, Pages: deep}
-	if err := measureRoundcubeInto(&res, rc, u, requests, deep); err != nil {
+	if err := measureRoundcubeInto(&res, rc, u, requests, deep, send); err != nil {
 		res.Err = err.Error()
 		return res
 	}
@@ -143,7 +147,7 @@ func measureRoundcube(rc *roundcubeServer, imapsAddr string, u benchUser, reques
 	return res
 }
 
-func measureRoundcubeInto(res *webmailResult, rc *roundcubeServer, u benchUser, requests, deep int) error {
+func measureRoundcubeInto(res *webmailResult, rc *roundcubeServer, u benchUser, requests, deep int, send bool) error {
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 60 * time.Second}
 	do := func(req *http.Request) (string, error) {
@@ -265,5 +269,56 @@ func measureRoundcubeInto(res *webmailResult, rc *roundcubeServer, u benchUser, 
 		return err
 	}
 	res.SearchPhraseP50Ms, res.SearchPhraseP95Ms = percentileMs(lat, 0.50), percentileMs(lat, 0.95)
+	if !send {
+		return nil
+	}
+	if lat, err = measureRoundcubeSend(c, rc.base, m[1], u.Address, max(requests/4, 10)); err != nil {
+		return err
+	}
+	res.SendP50Ms, res.SendP95Ms = percentileMs(lat, 0.50), percentileMs(lat, 0.95)
 	return nil
+}
+
+var (
+	rcComposeID = regexp.MustCompile(`"compose_id":"([^"]+)"`)
+	rcIdentity  = regexp.MustCompile(`name="_from"[^>]*>\s*<option value="(\d+)"`)
+)
+
+// measureRoundcubeSend times Roundcube's compose-and-send as its Send
+// button does it: the form's POST (_action=send) to its answer, which
+// comes after the SMTP server's 250 and the copy saved to Sent over IMAP.
+// Opening the compose page (which gives the compose id) is not timed, as
+// congvu's GET of its form is not.
+func measureRoundcubeSend(c *http.Client, base, token, to string, n int) ([]time.Duration, error) {
+	var lat []time.Duration
+	for i := range n {
+		r, err := c.Get(base + "/?_task=mail&_action=compose")
+		if err != nil {
+			return nil, err
+		}
+		page, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		id, ident := rcComposeID.FindSubmatch(page), rcIdentity.FindSubmatch(page)
+		if id == nil || ident == nil {
+			return nil, fmt.Errorf("Roundcube compose page without a compose id or identity (%s)", r.Status)
+		}
+		form := url.Values{"_token": {token}, "_task": {"mail"}, "_action": {"send"}, "_id": {string(id[1])},
+			"_from": {string(ident[1])}, "_to": {to}, "_subject": {fmt.Sprintf("Đo thời gian gửi thư %d", i)},
+			"_message": {"Kính gửi anh,\nĐây là thư đo thời gian gửi trên web.\nTrân trọng."}, "_is_html": {"0"},
+			"_charset": {"UTF-8"}, "_mdn": {""}, "_priority": {"0"}, "_store_target": {"Sent"}}
+		req, _ := http.NewRequest("POST", base+"/?_task=mail&_framed=1", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		t0 := time.Now()
+		res, err := c.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		lat = append(lat, time.Since(t0))
+		if !strings.Contains(string(body), "sent_successfully") {
+			return nil, fmt.Errorf("Roundcube send: %s, no success in the answer: %.300s", res.Status, body)
+		}
+	}
+	return lat, nil
 }
