@@ -28,3 +28,24 @@ func TestHeadcountColumn(t *testing.T) {
 		t.Errorf("bad headcount: %v", err)
 	}
 }
+
+// FuzzReadCSV: any input gives rows with a name and a unit and a
+// headcount within bounds, or an error; never a panic.
+func FuzzReadCSV(f *testing.F) {
+	for _, seed := range []string{
+		sample,
+		"ho_ten,don_vi,bien_che\nNguyễn Ngọc Thành,56.skhcn,42\nLê Văn Ẩn,22366,1.200\n",
+		"ho_ten;don_vi;so_bien_che\nA;B;-3\n",
+		"\uFEFFHọ và tên,Đơn vị,Biên chế,Mã cán bộ\n\"Trần \"\"Thị\"\" Đào\",Phường Nha Trang,99999999999,079\n",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		rows, _ := ReadCSV(strings.NewReader(in))
+		for _, r := range rows {
+			if r.FullName == "" || r.Unit == "" || r.Headcount < 0 || r.Headcount > maxHeadcount {
+				t.Fatalf("row %+v from %q", r, in)
+			}
+		}
+	})
+}
