@@ -73,7 +73,7 @@ func (s *Service) Preview(ctx context.Context, kind string, a Args) (*Result, er
 		}
 	case KindDomainAliasAdd:
 		old, nw := normDomainName(a.Old), normDomainName(a.New)
-		if old == "" || nw == "" || old == nw {
+		if old == "" || nw == "" || old == nw || directory.CheckAddress("x@"+old) != nil || directory.CheckAddress("x@"+nw) != nil {
 			return nil, ErrReorg.With(fmt.Errorf("domain alias %q → %q", a.Old, a.New))
 		}
 		accounts, err := s.deps.Dir.Accounts(ctx, "")

@@ -138,6 +138,8 @@ func TestReorgUnitsWeb(t *testing.T) {
 	}
 
 	// A domain alias, listed with the mail still reaching the old domain.
+	expect(t, op.Post("/admin/reorg", "/admin/reorg/preview", url.Values{"op": {"domain-alias-add"}, "old": {"ninh thuan"}, "new": {"khanhhoa.gov.vn"}}),
+		http.StatusBadRequest, "Không thực hiện được thay đổi tổ chức")
 	r = op.Post("/admin/reorg", "/admin/reorg/preview", url.Values{"op": {"domain-alias-add"}, "old": {"ninhthuan.gov.vn"}, "new": {"khanhhoa.gov.vn"}})
 	expect(t, r, 200, "*@ninhthuan.gov.vn")
 	expect(t, op.Post("/admin/reorg", "/admin/reorg/run", hiddenFields(t, r.Body)), 200, "Đã thực hiện")
