@@ -1,7 +1,7 @@
 package admin
 
 // Everyday administration (issue 14): find accounts by name across the
-// admin's scope, edit an account's name, title, phone and role, lock with a
+// admin's scope, edit an account's name, title, phone, role and aliases, lock with a
 // reason from a list, and an audit entry (actor, target, before → after,
 // IP) for each of these and for creations and resets.
 
@@ -119,6 +119,40 @@ func (wb *room) adminSearch(w http.ResponseWriter, r *http.Request, a *adminCtx,
 	wb.Render(w, http.StatusOK, tmpl["admin-search"], wb.adminPage(a, "units", "Tìm tài khoản", "Search", d))
 }
 
+// maxAliases bounds the aliases an administrator gives one account.
+const maxAliases = 20
+
+// editedAliases reads the aliases field (addresses separated by commas,
+// spaces or lines): each must be an address at a local domain that no other
+// account holds. The result is sorted, without the primary address and
+// duplicates; msg is the Vietnamese and English refusal.
+func (wb *room) editedAliases(ctx context.Context, acct *directory.Account, field string) ([]string, []string) {
+	words := strings.FieldsFunc(field, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\n' || r == '\r' || r == '\t' })
+	if len(words) > maxAliases {
+		return nil, []string{fmt.Sprintf("Tối đa %d bí danh cho một tài khoản.", maxAliases), fmt.Sprintf("At most %d aliases per account.", maxAliases)}
+	}
+	var out []string
+	for _, w := range words {
+		alias := directory.NormalizeAddress(w)
+		if alias == acct.Address || slices.Contains(out, alias) {
+			continue
+		}
+		if directory.CheckAddress(alias) != nil || !slices.Contains(wb.opts.Domains, directory.Domain(alias)) {
+			return nil, []string{fmt.Sprintf("Bí danh “%s” không hợp lệ: phải là một địa chỉ thuộc tên miền của hệ thống (%s).", w, strings.Join(wb.opts.Domains, ", ")),
+				fmt.Sprintf("Alias %q is not an address at one of this system's domains.", w)}
+		}
+		if !slices.Contains(acct.Aliases, alias) {
+			if other, err := wb.Dir().Lookup(ctx, alias); err == nil && other != nil && other.Address != acct.Address {
+				return nil, []string{fmt.Sprintf("Địa chỉ “%s” đã thuộc tài khoản %s.", alias, other.Address),
+					fmt.Sprintf("%s already belongs to %s.", alias, other.Address)}
+			}
+		}
+		out = append(out, alias)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
 // adminEdit changes an account's name, title, phone and role (the unit and
 // address change through `congvu account move`, which keeps the mailbox).
 func (wb *room) adminEdit(w http.ResponseWriter, r *http.Request, a *adminCtx) {
@@ -137,6 +171,14 @@ func (wb *room) adminEdit(w http.ResponseWriter, r *http.Request, a *adminCtx) {
 		}
 		b.Role = role
 	}
+	if _, given := r.PostForm["aliases"]; given {
+		aliases, msg := wb.editedAliases(r.Context(), acct, r.PostFormValue("aliases"))
+		if msg != nil {
+			wb.Message(w, http.StatusBadRequest, msg[0], msg[1])
+			return
+		}
+		b.Aliases = aliases
+	}
 	switch {
 	case b.DisplayName == "":
 		wb.Message(w, http.StatusBadRequest, "Vui lòng nhập họ và tên.", "Enter the full name.")
@@ -149,6 +191,7 @@ func (wb *room) adminEdit(w http.ResponseWriter, r *http.Request, a *adminCtx) {
 	for _, f := range []struct{ name, before, after string }{
 		{"họ tên/name", acct.DisplayName, b.DisplayName}, {"chức vụ/title", acct.Title, b.Title},
 		{"điện thoại/phone", acct.Phone, b.Phone}, {"vai trò/role", string(acct.Role), string(b.Role)},
+		{"bí danh/aliases", strings.Join(acct.Aliases, ", "), strings.Join(b.Aliases, ", ")},
 	} {
 		if f.before != f.after {
 			changes = append(changes, fmt.Sprintf("%s: %q → %q", f.name, f.before, f.after))

@@ -89,3 +89,38 @@ func TestAdminSearchEditLockReason(t *testing.T) {
 		t.Errorf("the creation is not audited: %+v", audit.entries)
 	}
 }
+
+// An administrator adds and removes an account's aliases in the web: the
+// alias must be at a local domain and free, the change is audited, and mail
+// to the alias then reaches the account (directory lookup).
+func TestAdminEditAliases(t *testing.T) {
+	audit := &memAuditLog{}
+	e := newWebEnv(t, func(o *testOptions) { o.AuditLog = audit })
+	withAdmins(e)
+	b := e.Browser()
+	expect(t, b.Login(skhcnAdmin, secretPW), 200)
+	page := "/admin/account?address=" + url.QueryEscape(anAddr)
+	expect(t, b.Get(page), 200, `id="edit-aliases"`)
+	acct, err := e.Dir.Lookup(t.Context(), anAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit := func(aliases string) url.Values {
+		return url.Values{"address": {anAddr}, "full_name": {acct.DisplayName}, "title": {acct.Title}, "phone": {acct.Phone},
+			"role": {string(acct.Role)}, "aliases": {aliases}}
+	}
+	expect(t, b.Post(page, "/admin/edit", edit("an.nguyen@gmail.com")), http.StatusBadRequest, "không hợp lệ")
+	expect(t, b.Post(page, "/admin/edit", edit(ducAddr)), http.StatusBadRequest, "đã thuộc tài khoản "+ducAddr)
+	expect(t, b.Post(page, "/admin/edit", edit("ANV.Tiepdan@KhanhHoa.gov.vn\nnguyenvanan.skhcn@khanhhoa.gov.vn, "+anAddr)), 200, "Đã lưu thay đổi")
+	got, err := e.Dir.Lookup(t.Context(), "anv.tiepdan@khanhhoa.gov.vn")
+	if err != nil || got.Address != anAddr {
+		t.Fatalf("the new alias does not reach the account: %v, %v", got, err)
+	}
+	if en := audit.find("edit", anAddr); en == nil || !strings.Contains(en.Detail, "anv.tiepdan@khanhhoa.gov.vn") || en.IP == "" {
+		t.Errorf("alias audit entry: %+v", en)
+	}
+	expect(t, b.Post(page, "/admin/edit", edit("nguyenvanan.skhcn@khanhhoa.gov.vn")), 200, "Đã lưu thay đổi")
+	if _, err := e.Dir.Lookup(t.Context(), "anv.tiepdan@khanhhoa.gov.vn"); err == nil {
+		t.Error("a removed alias still reaches the account")
+	}
+}

@@ -82,6 +82,10 @@ const adminAccountTemplate = `{{define "content"}}{{template "adminnav" .}}{{$cs
 <input type="text" id="edit-phone" name="phone" value="{{.Account.Phone}}" maxlength="40">
 {{if .Roles}}<label for="edit-role">Vai trò <span class="en">/ Role</span></label>
 <select id="edit-role" name="role">{{range .Roles}}<option value="{{.Value}}"{{if .Selected}} selected{{end}}>{{.Name}}</option>{{end}}</select>{{end}}
+{{if ne .Account.Role "unit"}}<label for="edit-aliases">Bí danh <span class="en" lang="en">/ Aliases</span></label>
+<textarea id="edit-aliases" name="aliases" rows="2" maxlength="2000" aria-describedby="edit-aliases-hint">{{range $i, $a := .Account.Aliases}}{{if $i}}
+{{end}}{{$a}}{{end}}</textarea>
+<p class="hint" id="edit-aliases-hint">Mỗi dòng một địa chỉ; thư gửi tới bí danh vào hộp thư này. <span class="en" lang="en">One address per line; mail to an alias reaches this mailbox.</span></p>{{end}}
 <p class="hint">Đổi đơn vị: mục Chuyển công tác bên dưới. <span class="en">To change the unit: Transfer below.</span></p>
 <button type="submit" id="edit">Lưu / Save</button></form></div>
 ` + transferFormTemplate + `
