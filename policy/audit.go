@@ -45,6 +45,7 @@ const (
 	ActionMove        = "move"        // an official transferred to another unit
 	ActionMerge       = "merge"       // a unit merged into another
 	ActionUnitChange  = "unit-change" // a unit renamed or moved
+	ActionDissolve    = "dissolve"    // a unit dissolved: its accounts retired at once
 	ActionAlias       = "alias"       // a domain alias or an address alias added or removed
 	ActionGroup       = "group"       // a group created, changed or removed
 	ActionRequest     = "request"     // a provisioning request filed

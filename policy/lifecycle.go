@@ -51,6 +51,14 @@ func SetAccountState(ctx context.Context, w directory.Writer, db *DB, actor, add
 	return err
 }
 
+// SetAccountStateAuditing is SetAccountState for services with their own
+// audit writer (the reorganisation service dissolving a unit): the same
+// change and the same audit entry, written through audit.
+func SetAccountStateAuditing(ctx context.Context, w directory.Writer, audit func(AuditEntry) error, actor, address string,
+	s directory.State, reason string, now time.Time) (string, error) {
+	return setAccountState(ctx, w, actor, address, s, reason, now, audit)
+}
+
 // setAccountState changes the state and audits it; it returns the
 // account's primary address.
 func setAccountState(ctx context.Context, w directory.Writer, actor, address string, s directory.State, reason string,

@@ -17,6 +17,7 @@ const (
 	KindMergeUnits        = "unit-merge"
 	KindRenameUnit        = "unit-rename"
 	KindMoveUnit          = "unit-move"
+	KindDissolveUnit      = "unit-dissolve"
 	KindDomainAliasAdd    = "domain-alias-add"
 	KindDomainAliasRemove = "domain-alias-remove"
 )
@@ -47,6 +48,8 @@ func (s *Service) Run(ctx context.Context, kind, actor string, a Args) (*Result,
 		return s.RenameUnit(ctx, actor, a.Unit, a.Name, a.Abbr)
 	case KindMoveUnit:
 		return s.MoveUnit(ctx, actor, a.Unit, a.Parent, directory.UnitKind(a.Kind))
+	case KindDissolveUnit:
+		return s.DissolveUnit(ctx, actor, a.Unit, a.Reason)
 	case KindDomainAliasAdd:
 		return s.AddDomainAlias(ctx, actor, a.Old, a.New)
 	case KindDomainAliasRemove:

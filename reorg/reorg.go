@@ -117,6 +117,8 @@ func (r *Result) String() string {
 	var b strings.Builder
 	for _, c := range r.Changes {
 		switch {
+		case c.NewUnit == "":
+			fmt.Fprintf(&b, "%s: đóng tài khoản / retired (đơn vị/unit %s)\n", c.OldAddress, c.OldUnit)
 		case c.OldAddress != c.NewAddress && c.OldUnit != c.NewUnit:
 			fmt.Fprintf(&b, "%s → %s (đơn vị/unit %s → %s)\n", c.OldAddress, c.NewAddress, c.OldUnit, c.NewUnit)
 		case c.OldAddress != c.NewAddress:

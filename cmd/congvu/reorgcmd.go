@@ -31,6 +31,7 @@ const unitUsage = `usage:
   congvu unit rename --config FILE [--name NAME] [--abbr ABBR] CODE
   congvu unit move   --config FILE [--kind division] CODE NEWPARENT
   congvu unit set-headcount --config FILE CODE N
+  congvu unit dissolve --config FILE [--reason TEXT] CODE
 `
 
 const domainUsage = `usage:
@@ -47,7 +48,7 @@ func cmdUnit(args []string, stdout, stderr io.Writer) error {
 	}
 	verb := args[0]
 	synopsis := map[string]string{"list": "", "merge": " FROM INTO", "rename": " [--name NAME] [--abbr ABBR] CODE",
-		"move": " [--kind division] CODE NEWPARENT", "set-headcount": " CODE N"}
+		"move": " [--kind division] CODE NEWPARENT", "set-headcount": " CODE N", "dissolve": " [--reason TEXT] CODE"}
 	syn, ok := synopsis[verb]
 	if !ok {
 		fmt.Fprint(stderr, unitUsage)
@@ -55,8 +56,10 @@ func cmdUnit(args []string, stdout, stderr io.Writer) error {
 	}
 	fs := newFlags("unit "+verb, "congvu unit "+verb+" --config FILE"+syn, stderr)
 	path := fs.String("config", "/etc/congvu/congvu.toml", "configuration file")
-	var name, abbr, kind *string
+	var name, abbr, kind, reason *string
 	switch verb {
+	case "dissolve":
+		reason = fs.String("reason", "", "the decision dissolving the unit (kept with each account's retirement)")
 	case "rename":
 		name = fs.String("name", "", "the unit's new official name")
 		abbr = fs.String("abbr", "", "its new address abbreviation (addresses under it change; the old ones stay aliases)")
@@ -66,7 +69,7 @@ func cmdUnit(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args[1:], stdout); err != nil {
 		return err
 	}
-	want := map[string]int{"list": 0, "merge": 2, "rename": 1, "move": 2, "set-headcount": 2}[verb]
+	want := map[string]int{"list": 0, "merge": 2, "rename": 1, "move": 2, "set-headcount": 2, "dissolve": 1}[verb]
 	if fs.NArg() != want {
 		fmt.Fprint(stderr, unitUsage)
 		return flag.ErrHelp
@@ -80,6 +83,8 @@ func cmdUnit(args []string, stdout, stderr io.Writer) error {
 		return listUnits(cfg, stdout, stderr)
 	case "set-headcount":
 		return setHeadcount(cfg, fs.Arg(0), fs.Arg(1), stdout, stderr)
+	case "dissolve":
+		return runReorg(cfg, reorg.KindDissolveUnit, reorg.Args{Unit: fs.Arg(0), Reason: *reason}, stdout, stderr)
 	case "merge":
 		return runReorg(cfg, reorg.KindMergeUnits, reorg.Args{From: fs.Arg(0), Into: fs.Arg(1)}, stdout, stderr)
 	case "rename":
