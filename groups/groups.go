@@ -25,9 +25,12 @@ const (
 	MaxRecipients = 10000
 )
 
-// Store is where groups are kept (orgdb.DB).
+// Store is where groups are kept (orgdb.DB), with the domain aliases of
+// merged provinces: a group keeps its old-domain address as every account
+// does.
 type Store interface {
 	GetGroup(ctx context.Context, address string) (*orgdb.Group, error)
+	AliasDomainTarget(ctx context.Context, domain string) (string, bool, error)
 }
 
 // Expander resolves group addresses at delivery.
@@ -85,6 +88,9 @@ type Expansion struct {
 // rule decides.
 func (x *Expander) Expand(ctx context.Context, address, sender string) (*Expansion, bool, error) {
 	g, err := x.store.GetGroup(ctx, address)
+	if err == nil && g == nil {
+		g, err = x.atNewDomain(ctx, address)
+	}
 	if err != nil || g == nil {
 		return nil, false, err
 	}
@@ -98,6 +104,21 @@ func (x *Expander) Expand(ctx context.Context, address, sender string) (*Expansi
 		return nil, true, err
 	}
 	return e, true, nil
+}
+
+// atNewDomain finds the group of address at the domain its domain is an
+// alias of (mail to lanhdao.syt@ninhthuan.gov.vn after the merger reaches
+// lanhdao.syt@khanhhoa.gov.vn), nil when none.
+func (x *Expander) atNewDomain(ctx context.Context, address string) (*orgdb.Group, error) {
+	at := strings.LastIndexByte(address, '@')
+	if at <= 0 {
+		return nil, nil
+	}
+	target, ok, err := x.store.AliasDomainTarget(ctx, address[at+1:])
+	if err != nil || !ok {
+		return nil, err
+	}
+	return x.store.GetGroup(ctx, address[:at+1]+target)
 }
 
 // Members expands a group for display (CLI, admin pages): what a message

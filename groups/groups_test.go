@@ -166,3 +166,32 @@ func TestCustomGroupRulesNestingAndAudit(t *testing.T) {
 		t.Errorf("audit:\n%s", strings.Join(actions, "\n"))
 	}
 }
+
+// After a province merger the group keeps its old-domain address, as every
+// account does: mail to lanhdao.skhcn@ninhthuan.gov.vn reaches the group
+// at khanhhoa.gov.vn, under the same sending rule.
+func TestGroupAtAliasDomain(t *testing.T) {
+	ad, x, _ := setup(t)
+	ctx := t.Context()
+	if err := ad.Create(ctx, orgdb.Group{Address: "toanthe.skhcn@" + dom, Name: "Toàn thể", Kind: orgdb.GroupUnit,
+		UnitCode: "56.skhcn", Policy: orgdb.PolicyUnit}, groups.Actor{Name: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	old := "toanthe.skhcn@ninhthuan.gov.vn"
+	if _, ok, err := x.Expand(ctx, old, "anv.skhcn@"+dom); ok || err != nil {
+		t.Fatalf("before the alias: ok=%v err=%v", ok, err)
+	}
+	if _, err := ad.Org.AddDomainAlias(ctx, "ninhthuan.gov.vn", dom, "test"); err != nil {
+		t.Fatal(err)
+	}
+	e, ok, err := x.Expand(ctx, old, "anv.skhcn@"+dom)
+	if err != nil || !ok || e.Group.Address != "toanthe.skhcn@"+dom || len(e.Members) == 0 {
+		t.Fatalf("group at the old domain: %+v ok=%v err=%v", e, ok, err)
+	}
+	if _, _, err := x.Expand(ctx, old, "someone@example.com"); !errors.Is(err, groups.ErrUnitOnly) {
+		t.Errorf("the group's rule at the old domain: %v", err)
+	}
+	if _, ok, _ := x.Expand(ctx, "khongco.skhcn@ninhthuan.gov.vn", ""); ok {
+		t.Error("an unknown address at the old domain became a group")
+	}
+}
