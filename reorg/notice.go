@@ -3,6 +3,7 @@ package reorg
 import (
 	"bufio"
 	"bytes"
+	"congvu/internal/autoreply"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -181,43 +182,10 @@ func (o *OldAddresses) oldAddress(ctx context.Context, a arrival) (bool, time.Ti
 }
 
 // Answerable reports whether a message from sender with header h may get
-// an automatic answer (RFC 3834 §2): not from the null sender, nor
-// automatic (Auto-Submitted other than "no"), nor from or through a
-// mailing list (List-* fields, Precedence bulk/list/junk), nor from
-// addresses that are robots by convention (MAILER-DAEMON, owner-*,
-// *-request, LISTSERV, majordomo, bounce*, no-reply; RFC 5230 §4.6), nor
-// asking for none (X-Auto-Response-Suppress).
+// an automatic answer: the one rule of package autoreply, which vacation
+// replies follow too.
 func Answerable(sender string, h textproto.MIMEHeader) bool {
-	sender = directory.NormalizeAddress(sender)
-	at := strings.LastIndexByte(sender, '@')
-	if sender == "" || at <= 0 {
-		return false
-	}
-	// RFC 3834 §5: Auto-Submitted "no" is a person's message.
-	if v := strings.ToLower(strings.TrimSpace(h.Get("Auto-Submitted"))); v != "" {
-		if kw, _, _ := strings.Cut(v, ";"); strings.TrimSpace(strings.SplitN(kw, "(", 2)[0]) != "no" {
-			return false
-		}
-	}
-	for k := range h {
-		if strings.HasPrefix(k, "List-") {
-			return false
-		}
-	}
-	switch strings.ToLower(strings.TrimSpace(h.Get("Precedence"))) {
-	case "bulk", "list", "junk":
-		return false
-	}
-	if v := strings.ToLower(h.Get("X-Auto-Response-Suppress")); strings.Contains(v, "all") || strings.Contains(v, "autoreply") {
-		return false
-	}
-	local := sender[:at]
-	switch local {
-	case "mailer-daemon", "listserv", "majordomo", "postmaster":
-		return false
-	}
-	return !strings.HasPrefix(local, "owner-") && !strings.HasSuffix(local, "-request") && !strings.HasPrefix(local, "bounce") &&
-		!strings.Contains(local, "noreply") && !strings.Contains(local, "no-reply")
+	return autoreply.Skip(sender, h) == ""
 }
 
 // NoticeMessage is the notice telling sender that old is now new, in

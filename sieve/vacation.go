@@ -2,6 +2,7 @@ package sieve
 
 import (
 	"bytes"
+	"congvu/internal/autoreply"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -34,34 +35,10 @@ func vacationSkip(m *Message, userAddrs []string) string {
 			return "sent by the user"
 		}
 	}
-	// RFC 5230 4.6: senders that are programs or lists.
-	local, _, _ := strings.Cut(sender, "@")
-	if local == "mailer-daemon" || local == "listserv" || local == "majordomo" ||
-		strings.HasPrefix(local, "owner-") || strings.HasSuffix(local, "-request") || strings.HasPrefix(local, "bounce") ||
-		strings.Contains(local, "noreply") || strings.Contains(local, "no-reply") {
-		return "sender is a program"
-	}
-	// RFC 3834 2: Auto-Submitted other than "no".
-	if as := strings.ToLower(strings.TrimSpace(m.Header.Get("Auto-Submitted"))); as != "" {
-		if v, _, _ := strings.Cut(as, ";"); strings.TrimSpace(strings.SplitN(v, "(", 2)[0]) != "no" {
-			return "auto-submitted"
-		}
-	}
-	switch strings.ToLower(strings.TrimSpace(m.Header.Get("Precedence"))) {
-	case "bulk", "junk", "list":
-		return "precedence " + m.Header.Get("Precedence")
-	}
-	// RFC 2369 / RFC 2919 list headers.
-	for _, h := range []string{"List-Id", "List-Help", "List-Unsubscribe", "List-Subscribe", "List-Post", "List-Owner", "List-Archive"} {
-		if m.Header.Has(h) {
-			return "mailing list (" + h + ")"
-		}
-	}
-	if m.Header.Has("X-Auto-Response-Suppress") {
-		v := strings.ToLower(m.Header.Get("X-Auto-Response-Suppress"))
-		if strings.Contains(v, "all") || strings.Contains(v, "oof") {
-			return "X-Auto-Response-Suppress"
-		}
+	// RFC 3834 / RFC 5230 4.6: programs, lists, bulk and automatic mail
+	// (the same rule as the notices of changed addresses).
+	if reason := autoreply.Skip(sender, &m.Header); reason != "" {
+		return reason
 	}
 	// RFC 5230 4.5: only when one of the user's addresses is a visible
 	// recipient (not to Bcc'd or list copies).
