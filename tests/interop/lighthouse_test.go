@@ -40,14 +40,22 @@ type lighthousePage struct {
 // TestLighthouse measures the pages a newcomer meets — the public danh
 // bạ, the sign-in page, the inbox and the compose form — with Lighthouse
 // 12 (npm) in Debian's Chromium, on the mobile preset (slow 4G simulated,
-// CPU slowdown calibrated to Lighthouse's reference phone): performance
-// at least 95 and accessibility at least 98 on every page, and the
-// loading metrics the page itself decides — first and largest contentful
-// paint, speed index, layout shift — each scored at least 0.9, under 100
-// KB in all. Total blocking time, the largest weight of the performance
-// score, moves with the other processes' load on a shared 2-core machine,
-// so a page under 95 is measured a second time and the better of the two
-// runs counts (the log says when).
+// CPU slowdown calibrated to Lighthouse's reference phone): accessibility
+// at least 98 on every page, the loading metrics the page itself decides —
+// first and largest contentful paint, speed index, layout shift — each
+// scored at least 0.9, under 100 KB in all, and performance at least 95 on
+// the public danh bạ. The private pages send Cross-Origin-Opener-Policy:
+// same-origin (their window is cut off from any page that opened it, and
+// Chrome on Android isolates the site in its own process); Lighthouse
+// loads every page from about:blank in a used tab, so it counts the
+// browsing-context-group switch that header forces as total blocking time
+// (measured on a quiet machine at the full 4× slowdown: inbox 93–95 and
+// compose 95 with it, all four pages 100 with the header removed). They
+// must score at least 90: what the page itself adds — scripts, DOM,
+// styles — still shows. Total blocking time also moves with the other
+// processes' load on a shared 2-core machine, so a page under its floor is
+// measured a second time and the better of the two runs counts (the log
+// says when).
 func TestLighthouse(t *testing.T) {
 	requireTool(t, "chromium")
 	requireTool(t, "node")
@@ -71,18 +79,22 @@ func TestLighthouse(t *testing.T) {
 	type page struct {
 		URL     string   `json:"url"`
 		Cookies []cookie `json:"cookies,omitempty"`
+		// floor is the lowest performance score accepted (see above).
+		floor float64
 	}
+	const public, private = 0.95, 0.90
 	pages := []page{
-		{URL: "http://" + s.addrs["http"] + "/danhba"},
-		{URL: u.base + "/login"},
-		{URL: u.base + "/mail", Cookies: session},
-		{URL: u.base + "/mail/compose", Cookies: session},
+		{URL: "http://" + s.addrs["http"] + "/danhba", floor: public},
+		{URL: u.base + "/login", floor: private},
+		{URL: u.base + "/mail", Cookies: session, floor: private},
+		{URL: u.base + "/mail/compose", Cookies: session, floor: private},
 	}
 	report := runLighthouse(t, pages)
-	// Best of two for performance only: a page under 95 is measured again.
+	// Best of two for performance only: a page under its floor is
+	// measured again.
 	var again []page
 	for _, p := range pages {
-		if r, ok := report.Pages[p.URL]; ok && r.Performance < 0.95 {
+		if r, ok := report.Pages[p.URL]; ok && r.Performance < p.floor {
 			again = append(again, p)
 		}
 	}
@@ -113,9 +125,9 @@ func TestLighthouse(t *testing.T) {
 			p.URL, r.Performance*100, r.Metrics, r.BenchmarkIndex, r.Accessibility*100, r.Bytes/1024)
 		t.Logf("%s: total blocking time %.0f ms, %.0f DOM elements, long tasks %+v, main thread %+v",
 			p.URL, r.TBTMs, r.DOMSize, r.LongTasks, r.Breakdown)
-		if r.Performance < 0.95 {
-			t.Errorf("%s: performance %.0f, want ≥ 95 (mobile); total blocking time %.0f ms, long tasks %+v; audits not passed: %+v",
-				p.URL, r.Performance*100, r.TBTMs, r.LongTasks, r.Failing)
+		if r.Performance < p.floor {
+			t.Errorf("%s: performance %.0f, want ≥ %.0f (mobile); total blocking time %.0f ms, long tasks %+v; audits not passed: %+v",
+				p.URL, r.Performance*100, p.floor*100, r.TBTMs, r.LongTasks, r.Failing)
 		}
 		if r.Accessibility < 0.98 {
 			t.Errorf("%s: accessibility %.0f, want ≥ 98; audits not passed: %+v", p.URL, r.Accessibility*100, r.Failing)
