@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"congvu/directory/importer"
@@ -199,10 +198,7 @@ func readRows(path string) ([]importer.Row, error) {
 		return nil, err
 	}
 	defer f.Close()
-	if strings.EqualFold(filepath.Ext(path), ".xlsx") {
-		return importer.ReadXLSX(f)
-	}
-	return importer.ReadCSV(bufio.NewReader(f))
+	return importer.ReadList(path, f)
 }
 
 // printReport shows the outcome of an import, Vietnamese first.

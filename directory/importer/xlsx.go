@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
 
 	"github.com/xuri/excelize/v2"
 )
@@ -67,4 +69,14 @@ func ReadXLSX(r io.Reader) ([]Row, error) {
 		return nil, err
 	}
 	return readRows(header, next)
+}
+
+// ReadList reads a list of people in the format its file name says: XLSX
+// for ".xlsx" (any case), else CSV. The CLI and the admin web's uploads
+// (imports and provisioning requests) all read lists through here.
+func ReadList(name string, r io.Reader) ([]Row, error) {
+	if strings.EqualFold(filepath.Ext(name), ".xlsx") {
+		return ReadXLSX(r)
+	}
+	return ReadCSV(r)
 }

@@ -56,19 +56,15 @@ func readImport(r *http.Request) (rows []importer.Row, name string, err error) {
 		if p.FormName() != "file" || p.FileName() == "" {
 			continue
 		}
-		data, err := io.ReadAll(io.LimitReader(p, maxUploadBytes+1))
+		data, err := readUploadPart(p)
+		if errors.Is(err, errUploadTooLarge) {
+			return nil, "", fmt.Errorf("Tệp quá lớn (tối đa %d MiB)", maxUploadBytes>>20)
+		}
 		if err != nil {
 			return nil, "", errors.New("Không đọc được tệp")
 		}
-		if len(data) > maxUploadBytes {
-			return nil, "", fmt.Errorf("Tệp quá lớn (tối đa %d MiB)", maxUploadBytes>>20)
-		}
 		name = filepath.Base(p.FileName())
-		if strings.EqualFold(filepath.Ext(name), ".xlsx") {
-			rows, err = importer.ReadXLSX(bytes.NewReader(data))
-		} else {
-			rows, err = importer.ReadCSV(bytes.NewReader(data))
-		}
+		rows, err = importer.ReadList(name, bytes.NewReader(data))
 		var lineErrs importer.LineErrors
 		if err != nil && !errors.As(err, &lineErrs) {
 			return nil, name, fmt.Errorf("Không đọc được tệp %s: %v", name, err)

@@ -7,7 +7,6 @@ package admin
 // work is package provision's; these are its pages.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -17,7 +16,6 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,6 +50,19 @@ const formRows = 5
 
 // maxUploadBytes bounds an uploaded list (the importer's XLSX limit).
 const maxUploadBytes = 20 << 20
+
+// errUploadTooLarge: an uploaded list over maxUploadBytes.
+var errUploadTooLarge = errors.New("upload too large")
+
+// readUploadPart reads one uploaded list, at most maxUploadBytes (imports
+// and provisioning requests).
+func readUploadPart(p io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(p, maxUploadBytes+1))
+	if err == nil && len(data) > maxUploadBytes {
+		err = errUploadTooLarge
+	}
+	return data, err
+}
 
 func (wb *room) registerRequests() {
 	m := wb.Site
@@ -233,21 +244,17 @@ func readNewAccounts(r *http.Request) (unit string, people []formPerson, rows []
 			if p.FileName() == "" {
 				continue
 			}
-			data, err := io.ReadAll(io.LimitReader(p, maxUploadBytes+1))
+			data, err := readUploadPart(p)
+			if errors.Is(err, errUploadTooLarge) {
+				return "", nil, nil, 0, fmt.Errorf("tệp quá lớn (tối đa %d MiB)", maxUploadBytes>>20), nil
+			}
 			if err != nil {
 				return "", nil, nil, 0, nil, err
-			}
-			if len(data) > maxUploadBytes {
-				return "", nil, nil, 0, fmt.Errorf("tệp quá lớn (tối đa %d MiB)", maxUploadBytes>>20), nil
 			}
 			if len(data) == 0 {
 				continue
 			}
-			if strings.EqualFold(filepath.Ext(p.FileName()), ".xlsx") {
-				rows, fileErr = importer.ReadXLSX(bytes.NewReader(data))
-			} else {
-				rows, fileErr = importer.ReadCSV(bufio.NewReader(bytes.NewReader(data)))
-			}
+			rows, fileErr = importer.ReadList(p.FileName(), bytes.NewReader(data))
 			fileRows = len(rows)
 			continue
 		}
