@@ -2,7 +2,7 @@
 // pages given as arguments and prints one JSON object: per page the
 // performance and accessibility scores and the audits that did not pass.
 //
-//   node lighthouse.mjs '[{"url": URL, "cookies": [{"name": N, "value": V}]}, …]'
+//   node lighthouse.mjs '[{"url": URL, "cookies": [{"name": N, "value": V}], "from": URL}, …]'
 //
 // A page's cookies (the session of a signed-in official) are put in the
 // browser before it is measured, through puppeteer as Lighthouse's guide
@@ -41,11 +41,23 @@ try {
   const slowdown = Math.min(4, Math.max(1, bench / referencePhoneBenchmark));
   out.benchmarkIndex = bench;
   out.cpuSlowdown = Math.round(slowdown * 100) / 100;
-  for (const {url, cookies} of pages) {
+  for (const {url, cookies, from} of pages) {
     if (cookies && cookies.length) {
       await browser.setCookie(...cookies.map(c => ({...c, domain: new URL(url).hostname, path: '/', secure: true, httpOnly: true})));
     }
-    const lhr = (await lighthouse(url, {...base, throttling: {cpuSlowdownMultiplier: slowdown}})).lhr;
+    const flags = {...base, throttling: {cpuSlowdownMultiplier: slowdown}};
+    let page;
+    if (from) {
+      // A page an official reaches from another page of the site is
+      // measured that way, as Lighthouse's user flows do: the tab first
+      // shows `from`, then Lighthouse clears the cache and navigates to
+      // the page without passing through about:blank.
+      page = await browser.newPage();
+      await page.goto(from, {waitUntil: 'load'});
+      flags.skipAboutBlank = true;
+    }
+    const lhr = (await lighthouse(url, flags, undefined, page)).lhr;
+    if (page) await page.close();
     const failing = [];
     for (const a of Object.values(lhr.audits)) {
       if (a.score !== null && a.score < 1 && (a.scoreDisplayMode === 'binary' || a.scoreDisplayMode === 'numeric')) {
