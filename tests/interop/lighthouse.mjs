@@ -76,6 +76,11 @@ try {
       failing,
       // Where the main thread's time went, to find what blocks it.
       tbtMs: lhr.audits['total-blocking-time'].numericValue,
+      // Lighthouse's estimates next to what the trace observed, in ms:
+      // a gap names the throttling model, not the page, as the cause.
+      timings: (({firstContentfulPaint: fcp, speedIndex: si, largestContentfulPaint: lcp,
+        observedFirstContentfulPaint: ofcp, observedSpeedIndex: osi, observedLargestContentfulPaint: olcp,
+        observedLastVisualChange: olast}) => ({fcp, si, lcp, ofcp, osi, olcp, olast}))(lhr.audits.metrics?.details?.items?.[0] || {}),
       domSize: lhr.audits['dom-size']?.numericValue,
       longTasks: (lhr.audits['long-tasks']?.details?.items || []).map(i => ({url: i.url, ms: Math.round(i.duration), start: Math.round(i.startTime)})),
       breakdown: (lhr.audits['mainthread-work-breakdown']?.details?.items || []).map(i => ({group: i.groupLabel || i.group, ms: Math.round(i.duration)})),
