@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -143,7 +144,11 @@ func TestReorgUnitsWeb(t *testing.T) {
 	r = op.Post("/admin/reorg", "/admin/reorg/preview", url.Values{"op": {"domain-alias-add"}, "old": {"ninhthuan.gov.vn"}, "new": {"khanhhoa.gov.vn"}})
 	expect(t, r, 200, "*@ninhthuan.gov.vn")
 	expect(t, op.Post("/admin/reorg", "/admin/reorg/run", hiddenFields(t, r.Body)), 200, "Đã thực hiện")
-	if err := e.org.AddTraffic(t.Context(), map[orgdb.TrafficKey]int64{{Address: "a.stc@ninhthuan.gov.vn", Day: time.Now().Unix() / 86400}: 7}); err != nil {
+	var arrivals []orgdb.Arrival
+	for i := range 7 {
+		arrivals = append(arrivals, orgdb.Arrival{Address: "a.stc@ninhthuan.gov.vn", Sender: fmt.Sprintf("s%d@bocongan.gov.vn", i%3), At: time.Now()})
+	}
+	if err := e.org.RecordArrivals(t.Context(), arrivals); err != nil {
 		t.Fatal(err)
 	}
 	expect(t, op.Get("/admin/reorg"), 200, "@ninhthuan.gov.vn", "a.stc@ninhthuan.gov.vn", `<td>7</td>`)
