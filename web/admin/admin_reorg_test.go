@@ -289,3 +289,34 @@ func TestImportWeb(t *testing.T) {
 		t.Error("the import duplicated the moved person")
 	}
 }
+
+// The confirmation runs the plan the operator saw: when the directory
+// changed in between so that the plan would differ (here the planned new
+// address was taken), the run is refused in Vietnamese and nothing moves;
+// a new preview shows the new plan, which then runs.
+func TestReorgConfirmRunsThePlanShown(t *testing.T) {
+	e := withReorg(t)
+	op := e.Browser()
+	expect(t, op.Login(operatorAddr, secretPW), 200)
+	merge := url.Values{"op": {"unit-merge"}, "from": {"22333"}, "into": {"56.skhcn"}}
+	r := op.Post("/admin/reorg", "/admin/reorg/preview", merge)
+	expect(t, r, 200, "tramdt.skhcn@khanhhoa.gov.vn")
+	confirm := hiddenFields(t, r.Body)
+	if confirm.Get("plan") == "" {
+		t.Fatal("the confirmation form does not carry the plan it shows")
+	}
+	if err := e.Dir.PutAccount(t.Context(), directory.Account{Address: "tramdt.skhcn@khanhhoa.gov.vn", DisplayName: "Đinh Thị Trâm",
+		UnitCode: "56.skhcn"}, "Khanh-Hoa#2026a"); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, op.Post("/admin/reorg", "/admin/reorg/run", confirm), http.StatusBadRequest, "Tổ chức đã thay đổi kể từ lúc xem trước")
+	if a := e.lookup("tramdt.nhatrang@khanhhoa.gov.vn"); a.Address != "tramdt.nhatrang@khanhhoa.gov.vn" || a.UnitCode != "22333" {
+		t.Fatalf("a refused confirmation moved the account: %+v", a)
+	}
+	r = op.Post("/admin/reorg", "/admin/reorg/preview", merge)
+	expect(t, r, 200, "tramdt2.skhcn@khanhhoa.gov.vn")
+	expect(t, op.Post("/admin/reorg", "/admin/reorg/run", hiddenFields(t, r.Body)), 200, "Đã thực hiện", "tramdt2.skhcn@khanhhoa.gov.vn")
+	if a := e.lookup("tramdt.nhatrang@khanhhoa.gov.vn"); a.Address != "tramdt2.skhcn@khanhhoa.gov.vn" {
+		t.Errorf("after the second confirmation: %+v", a)
+	}
+}
