@@ -7,6 +7,8 @@ package addressbook
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"log/slog"
 	"strings"
 	"sync"
@@ -50,6 +52,11 @@ type Snapshot struct {
 	byAddress map[string]int
 	// Fetched is when the snapshot was read from the directory.
 	Fetched time.Time
+	// Generation goes up whenever a fetched snapshot publishes something
+	// else than the one before (changes.go); Epoch names the Book (the
+	// process) the generations count in. CardDAV sync tokens are both.
+	Generation int64
+	Epoch      string
 }
 
 // Lookup returns the entry of an address.
@@ -92,6 +99,8 @@ type Book struct {
 	err     error
 	expires time.Time
 	gen     int64 // the controls' generation snap was built with
+	epoch   string
+	log     changeLog
 }
 
 // New returns a Book over dir.
@@ -105,7 +114,22 @@ func New(dir directory.Directory, opts Options) *Book {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Book{dir: dir, opts: opts}
+	var id [8]byte
+	rand.Read(id[:])
+	return &Book{dir: dir, opts: opts, epoch: hex.EncodeToString(id[:])}
+}
+
+// ChangesSince is what changed in the danh bạ after generation gen of
+// epoch up to snapshot s (which this Book returned): ok=false when that
+// can no longer be told (another epoch, a generation older than the log),
+// and the client must sync in full.
+func (b *Book) ChangesSince(s *Snapshot, epoch string, gen int64) (Changes, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if epoch != b.epoch || s == nil {
+		return Changes{}, false
+	}
+	return b.log.between(gen, s.Generation)
 }
 
 // Forget drops the cached snapshot: the next request reads the directory.
@@ -137,6 +161,8 @@ func (b *Book) Snapshot(ctx context.Context) (*Snapshot, error) {
 		b.snap, b.err, b.expires = nil, err, now.Add(min(b.opts.TTL, 5*time.Second))
 		return nil, err
 	}
+	b.log.record(snap)
+	snap.Epoch = b.epoch
 	b.snap, b.err, b.expires, b.gen = snap, nil, now.Add(b.opts.TTL), gen
 	return snap, nil
 }

@@ -27,7 +27,19 @@ const (
 // maxCardBytes is the largest card a client may store (RFC 6352 6.2.3).
 const maxCardBytes = 256 << 10
 
-func httpErr(code int, msg string) error { return webdav.NewHTTPError(code, errors.New(msg)) }
+// httpErr is an error with an HTTP status: go-webdav finds its own
+// error inside (Unwrap), the RFC 6578 answers (sync.go) read the code.
+func httpErr(code int, msg string) error {
+	return &statusError{code: code, dav: webdav.NewHTTPError(code, errors.New(msg))}
+}
+
+type statusError struct {
+	code int
+	dav  error
+}
+
+func (e *statusError) Error() string { return e.dav.Error() }
+func (e *statusError) Unwrap() error { return e.dav }
 
 func principal(ctx context.Context) (string, error) {
 	a := accountFrom(ctx)
@@ -116,6 +128,11 @@ func (b *backend) published(ctx context.Context, book string) ([]carddav.Address
 	if err != nil {
 		return nil, httpErr(http.StatusServiceUnavailable, "directory unavailable")
 	}
+	return b.publishedSnap(ctx, snap, book)
+}
+
+// publishedSnap lists the cards of a read-only book in snapshot snap.
+func (b *backend) publishedSnap(ctx context.Context, snap *addressbook.Snapshot, book string) ([]carddav.AddressObject, error) {
 	home, _ := b.AddressBookHomeSetPath(ctx)
 	var in map[string]bool
 	if book == bookUnit {

@@ -127,6 +127,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
 	}
 	ctx = context.WithValue(ctx, versionKey, v4)
+	if (r.Method == "REPORT" || r.Method == "PROPFIND") && r.Body != nil {
+		// RFC 6578 (sync.go): go-webdav has no server side of it.
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if h.syncRequest(w, r.WithContext(ctx), body) {
+			return
+		}
+	}
 	h.dav.ServeHTTP(w, r.WithContext(ctx))
 }
 

@@ -27,6 +27,13 @@ const (
 
 func newServer(t *testing.T) *httptest.Server {
 	t.Helper()
+	srv, _, _ := newServerWith(t)
+	return srv
+}
+
+// newServerWith also returns the directory and the danh bạ it serves.
+func newServerWith(t *testing.T) (*httptest.Server, *sqldir.DB, *addressbook.Book) {
+	t.Helper()
 	ctx := context.Background()
 	dir, err := sqldir.Open(filepath.Join(t.TempDir(), "d.db"), sqldir.Options{})
 	if err != nil {
@@ -60,14 +67,15 @@ func newServer(t *testing.T) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := New(Options{Book: addressbook.New(dir, addressbook.Options{}), Dir: dir, Personal: personal})
+	book := addressbook.New(dir, addressbook.Options{})
+	h := New(Options{Book: book, Dir: dir, Personal: personal})
 	mux := http.NewServeMux()
 	mux.Handle("/.well-known/carddav", h)
 	mux.Handle(Prefix+"/", h)
 	mux.Handle(Prefix, h)
 	srv := httptest.NewTLSServer(mux)
 	t.Cleanup(srv.Close)
-	return srv
+	return srv, dir, book
 }
 
 func authed(srv *httptest.Server, user, pass string) webdav.HTTPClient {

@@ -270,3 +270,15 @@ func (x *Expander) ExpandGroup(ctx context.Context, address, sender string) ([]*
 	}
 	return e.Members, true, nil
 }
+
+// ExpandGroupFor is Expand for forwarding (policy.Groups): a Sieve
+// redirect or a forwarding rule whose target is a group. It also returns
+// the group's own address (the target may be its old-domain form), which
+// the forwarding path uses for loop detection.
+func (x *Expander) ExpandGroupFor(ctx context.Context, address, sender string) (string, []*directory.Account, bool, error) {
+	e, ok, err := x.Expand(ctx, address, sender)
+	if err != nil || !ok {
+		return "", nil, ok, err
+	}
+	return e.Group.Address, e.Members, true, nil
+}

@@ -55,6 +55,9 @@ type Options struct {
 	// History is the directory of past periods for reports (orgdb); nil
 	// reports every period with today's units and membership.
 	History History
+	// Groups expands a distribution list that a forwarding rule or a
+	// Sieve redirect targets (ForwardTargets); nil: no groups.
+	Groups Groups
 }
 
 // Engine is the policy engine. Create it with New; it is safe for

@@ -131,11 +131,27 @@ func (db *DB) putForward(ctx context.Context, f Forward) error {
 type Forwarding struct {
 	db *DB
 	rs *ruleSet
+	// dir and groups, when set, make Set refuse a group the account may
+	// not write to, as delivery would (WithGroups).
+	dir    directory.Directory
+	groups Groups
 }
 
 // Forwarding returns the forwarding manager with the engine's current
-// state domains (for the web).
-func (e *Engine) Forwarding() *Forwarding { return &Forwarding{db: e.db, rs: e.rules.Load()} }
+// state domains and its groups (for the web).
+func (e *Engine) Forwarding() *Forwarding {
+	return &Forwarding{db: e.db, rs: e.rules.Load(), dir: e.opts.Dir, groups: e.opts.Groups}
+}
+
+// WithGroups makes Set check a target that is a distribution list as a
+// forwarded copy would be (groups.Expander; the admin commands).
+func (f *Forwarding) WithGroups(dir directory.Directory, g Groups) *Forwarding {
+	f.dir, f.groups = dir, g
+	return f
+}
+
+// IsStateDomain reports whether domain is one of the state mail system's.
+func (f *Forwarding) IsStateDomain(domain string) bool { return f.rs.isStateDomain(domain) }
 
 // ForwardingFor builds a Forwarding for admin commands that run beside the
 // server: cfg is the [policy] section, localDomains server.local_domains.
@@ -151,6 +167,11 @@ func ForwardingFor(db *DB, cfg config.Policy, localDomains []string) (*Forwardin
 func (f *Forwarding) Set(ctx context.Context, actor string, account *directory.Account, target string) error {
 	var refused *AuditEntry
 	err := allowForward(f.rs, account, target, func(a AuditEntry) { refused = &a })
+	if err == nil {
+		// A group target is expanded now as at delivery: a rule that
+		// could never send is refused with the group's own reason.
+		_, err = forwardCopy(ctx, f.dir, f.groups, func(a AuditEntry) { refused = &a }, account, target, nil)
+	}
 	if refused != nil {
 		refused.At, refused.Actor = time.Now(), actor
 		err = errors.Join(err, f.db.AppendAudit(ctx, *refused))
@@ -224,10 +245,18 @@ func (e *Engine) forward(ctx context.Context, m *Message) {
 			log.Warn("policy: forwarding refused", "err", err)
 			continue
 		}
+		c, err := e.forwardCopy(ctx, r.Account, target, append(DeliveredTo(m.Open()), r.Given, r.Account.Address))
+		if err != nil {
+			log.Warn("policy: forwarding refused", "err", err)
+			continue
+		}
 		// Delivered-To marks the hop, as MTAs do for alias expansion
 		// (RFC 5321 3.9.1 keeps the message itself unchanged).
-		hdr := []byte("Delivered-To: " + r.Account.Address + "\r\n")
-		msg := io.MultiReader(bytes.NewReader(hdr), m.Open())
+		msg := io.MultiReader(bytes.NewReader(c.Header(r.Account.Address)), m.Open())
+		if c.Group != "" {
+			e.forwardToGroup(ctx, c, msg, log)
+			continue
+		}
 		if !rs.local[directory.Domain(target)] {
 			if e.opts.Outbound == nil {
 				log.Warn("policy: forward to another state server deferred: outbound mail is not available")

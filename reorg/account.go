@@ -22,39 +22,7 @@ var errAddressChanged = mailerr.ErrInUse.WithMessage(
 // password and history, a new address by the convention (the old one
 // stays an alias for Config.TransitionalMonths).
 func (s *Service) MoveAccount(ctx context.Context, actor, address, unit, reason string) (*Result, error) {
-	a, err := s.deps.Dir.Lookup(ctx, address)
-	if err != nil {
-		return nil, err
-	}
-	t, err := s.tree(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if _, ok := t.Units[unit]; !ok {
-		return nil, ErrReorg.With(fmt.Errorf("no unit %q", unit))
-	}
-	if a.UnitCode == unit {
-		return nil, ErrReorg.With(fmt.Errorf("%s is already in unit %s", a.Address, unit))
-	}
-	c, err := s.relocate(ctx, t, *a, unit, reason)
-	if err != nil {
-		return nil, err
-	}
-	s.audit(ctx, actor, c.NewAddress, policy.ActionMove, fmt.Sprintf("%s (%s) → %s (%s): %s",
-		c.OldAddress, c.OldUnit, c.NewAddress, c.NewUnit, reason))
-	return &Result{Changes: []Change{c}}, nil
-}
-
-// relocate puts account a into unit, renaming it when its address under
-// the convention changes, and records everything a report of the past and
-// the old address need.
-func (s *Service) relocate(ctx context.Context, t *directory.Tree, a directory.Account, unit, why string) (Change, error) {
-	newAddress := s.conventionalAddress(ctx, t, a, unit, nil)
-	c := Change{OldAddress: a.Address, NewAddress: newAddress, OldUnit: a.UnitCode, NewUnit: unit}
-	if newAddress == a.Address && unit == a.UnitCode {
-		return c, nil
-	}
-	return c, s.apply(ctx, a, c, why)
+	return s.Run(ctx, KindMoveAccount, actor, Args{Address: address, Unit: unit, Reason: reason})
 }
 
 // apply makes change c of account a.

@@ -3,10 +3,8 @@ package reorg
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"time"
 
-	"congvu/directory"
 	"congvu/directory/orgdb"
 	"congvu/internal/mailerr"
 )
@@ -35,27 +33,26 @@ type Args struct {
 	Kind    string `json:"kind,omitempty"`
 	Old     string `json:"old,omitempty"`
 	New     string `json:"new,omitempty"`
+	// Plan is the digest of the plan the administrator confirmed
+	// (Result.Plan of the preview); "" runs whatever the plan is now.
+	Plan string `json:"plan,omitempty"`
 }
 
-// Run carries out one operation.
+// Run carries out one operation: it computes the operation's plan (Plan,
+// what Preview shows) and executes exactly its steps.
 func (s *Service) Run(ctx context.Context, kind, actor string, a Args) (*Result, error) {
-	switch kind {
-	case KindMoveAccount:
-		return s.MoveAccount(ctx, actor, a.Address, a.Unit, a.Reason)
-	case KindMergeUnits:
-		return s.MergeUnits(ctx, actor, a.From, a.Into)
-	case KindRenameUnit:
-		return s.RenameUnit(ctx, actor, a.Unit, a.Name, a.Abbr)
-	case KindMoveUnit:
-		return s.MoveUnit(ctx, actor, a.Unit, a.Parent, directory.UnitKind(a.Kind))
-	case KindDissolveUnit:
+	if kind == KindDissolveUnit {
 		return s.DissolveUnit(ctx, actor, a.Unit, a.Reason)
-	case KindDomainAliasAdd:
-		return s.AddDomainAlias(ctx, actor, a.Old, a.New)
-	case KindDomainAliasRemove:
-		return &Result{}, s.RemoveDomainAlias(ctx, actor, a.Old)
 	}
-	return nil, ErrReorg.With(fmt.Errorf("unknown operation %q", kind))
+	p, err := s.Plan(ctx, kind, a)
+	if err != nil {
+		return nil, err
+	}
+	if a.Plan != "" && a.Plan != p.Digest() {
+		s.deps.Log.Info("reorg: confirmed plan changed, refused", "kind", kind, "confirmed", a.Plan, "now", p.Digest())
+		return nil, ErrPlanChanged
+	}
+	return s.execute(ctx, actor, p)
 }
 
 // Worker runs the jobs admin commands enqueue (orgdb.EnqueueJob) every

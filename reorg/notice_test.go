@@ -162,3 +162,39 @@ func TestOldAddressNotice(t *testing.T) {
 		t.Errorf("notice through the delivery hook: %d sent", box.count())
 	}
 }
+
+// Mail to an old address is counted once per delivered message, in one
+// place: looking the address up (RCPT, webmail completion, a message
+// refused later) counts nothing, and the per-address list (`congvu domain
+// alias list`, /admin/reorg) and the per-domain report
+// (/admin/reports/old-addresses) give the same number.
+func TestOldAddressTrafficCountedOnce(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.svc.AddDomainAlias(ctx, "admin", "ninhthuan.gov.vn", domain); err != nil {
+		t.Fatal(err)
+	}
+	old := "thanhnn.skhcn@ninhthuan.gov.vn"
+	for range 3 { // RCPT, the policy engine, a retry: lookups, not messages
+		if a := e.lookup(old); a.Address != "thanhnn.skhcn@"+domain {
+			t.Fatalf("%s resolves to %s", old, a.Address)
+		}
+	}
+	o := NewOldAddresses(NoticeConfig{}, e.org, nil, nil, nil)
+	acct := e.lookup("thanhnn.skhcn@" + domain)
+	o.Delivered(ctx, &policy.Message{Envelope: policy.Envelope{From: "vanthu@bocongan.gov.vn"},
+		Rcpts: []policy.Recipient{{Address: acct.Address, Given: old, Account: acct}}, Open: func() io.Reader { return strings.NewReader("Subject: x\r\n\r\nx\r\n") }})
+	if err := o.Close(); err != nil {
+		t.Fatal(err)
+	}
+	org := e.org
+	since := time.Now().AddDate(0, 0, -1)
+	list, err := org.TrafficSince(ctx, since)
+	if err != nil || len(list) != 1 || list[0].Address != old || list[0].Messages != 1 {
+		t.Errorf("per-address traffic after one message and three lookups: %+v %v", list, err)
+	}
+	per, err := org.TrafficByDomain(ctx, since, time.Now().Add(24*time.Hour), 1)
+	if err != nil || len(per) != 1 || per[0].Domain != "ninhthuan.gov.vn" || per[0].Messages != 1 || per[0].Senders != 1 {
+		t.Errorf("per-domain traffic: %+v %v", per, err)
+	}
+}

@@ -110,6 +110,8 @@ type Change struct {
 type Result struct {
 	Changes []Change
 	Notes   []string // Vietnamese / English lines for the operator
+	// Plan is a preview's plan digest (Args.Plan to run exactly it).
+	Plan string
 }
 
 // String is the result as lines for a command's output.

@@ -19,10 +19,15 @@ import (
 // store, which folders (and flags) the message goes into; Finish, once it
 // is stored, sends what the rules send (redirects, the vacation reply).
 
-// Forwarder says whether an account may send mail on to target; the
-// policy engine's forwarding rule (state domains only) implements it.
+// Forwarder decides where a copy that account redirects to target goes:
+// the policy engine's forwarding rule (state domains only) and, when
+// target is a distribution list, the groups package's expansion with the
+// account as sender (policy.Engine.ForwardTargets). through are the
+// addresses the message has already passed (loop control). It returns
+// the recipients of the copy and the trace fields (Delivered-To) to put on
+// top of it; a refusal keeps the message (RFC 5228 2.10.6).
 type Forwarder interface {
-	AllowForward(ctx context.Context, account *directory.Account, target string) error
+	ForwardTargets(ctx context.Context, account *directory.Account, target string, through []string) (rcpts []string, trace []byte, err error)
 }
 
 // DelivererOptions configure a Deliverer.
@@ -107,8 +112,15 @@ type Plan struct {
 
 	d         Delivery
 	msg       *Message
-	redirects []string
+	redirects []redirect
 	vacation  *VacationRequest
+}
+
+// redirect is one redirected copy, decided at Plan.
+type redirect struct {
+	to    string   // as the script wrote it
+	rcpts []string // the target, or its group's members
+	trace []byte   // Delivered-To fields on top of the copy
 }
 
 // Plan runs the recipient's active script (RFC 5228 2.10). It never
@@ -152,12 +164,13 @@ func (d *Deliverer) Plan(ctx context.Context, in Delivery) *Plan {
 		case ActionFileInto:
 			p.Targets = append(p.Targets, Target{Folder: d.folder(ctx, in.Account, a, log), Flags: validFlags(a.Flags)})
 		case ActionRedirect:
-			if err := d.allowRedirect(ctx, in, msg, a.Address); err != nil {
+			r, err := d.allowRedirect(ctx, in, msg, a.Address)
+			if err != nil {
 				log.Warn("sieve: redirect refused, message kept", "to", a.Address, "err", err)
 				refused = true
 				continue
 			}
-			p.redirects = append(p.redirects, a.Address)
+			p.redirects = append(p.redirects, r)
 		case ActionVacation:
 			p.vacation = a.Vacation
 		}
@@ -170,20 +183,23 @@ func (d *Deliverer) Plan(ctx context.Context, in Delivery) *Plan {
 	return p
 }
 
-func (d *Deliverer) allowRedirect(ctx context.Context, in Delivery, msg *Message, to string) error {
+func (d *Deliverer) allowRedirect(ctx context.Context, in Delivery, msg *Message, to string) (redirect, error) {
 	if d.o.Send == nil {
-		return mailerr.ErrOutboundDisabled
+		return redirect{}, mailerr.ErrOutboundDisabled
 	}
 	if d.o.Forward == nil {
-		return mailerr.ErrForwardOutside
+		return redirect{}, mailerr.ErrForwardOutside
 	}
 	// RFC 5228 4.2: loop control with Delivered-To, as forwarding does.
+	through := []string{in.EnvelopeTo}
 	for _, v := range msg.Header.Values("Delivered-To") {
 		if strings.EqualFold(strings.TrimSpace(v), in.Account.Address) {
-			return errors.New("mail loop: already delivered to this account")
+			return redirect{}, errors.New("mail loop: already delivered to this account")
 		}
+		through = append(through, strings.TrimSpace(v))
 	}
-	return d.o.Forward.AllowForward(ctx, in.Account, to)
+	rcpts, trace, err := d.o.Forward.ForwardTargets(ctx, in.Account, to, through)
+	return redirect{to: to, rcpts: rcpts, trace: trace}, err
 }
 
 // folder resolves a fileinto target: an existing folder, one created for
@@ -265,13 +281,12 @@ func (d *Deliverer) Finish(ctx context.Context, p *Plan) {
 	}
 	acct := p.d.Account
 	log := d.o.Logger.With("rcpt", acct.Address)
-	for _, to := range p.redirects {
-		hdr := []byte("Delivered-To: " + acct.Address + "\r\n")
-		if err := d.o.Send(ctx, acct.Address, []string{to}, io.MultiReader(bytes.NewReader(hdr), p.d.Open())); err != nil {
-			log.Error("sieve: redirect not sent", "to", to, "err", err)
+	for _, r := range p.redirects {
+		if err := d.o.Send(ctx, acct.Address, r.rcpts, io.MultiReader(bytes.NewReader(r.trace), p.d.Open())); err != nil {
+			log.Error("sieve: redirect not sent", "to", r.to, "err", err)
 			continue
 		}
-		log.Info("sieve: redirected", "to", to)
+		log.Info("sieve: redirected", "to", r.to, "recipients", len(r.rcpts))
 	}
 	if p.vacation != nil {
 		d.vacation(ctx, p, log)

@@ -42,11 +42,11 @@ func (o *outbox) count() int {
 // stateOnly allows forwarding into *.gov.vn, as the policy engine's rule.
 type stateOnly struct{}
 
-func (stateOnly) AllowForward(_ context.Context, _ *directory.Account, target string) error {
+func (stateOnly) ForwardTargets(_ context.Context, acct *directory.Account, target string, _ []string) ([]string, []byte, error) {
 	if strings.HasSuffix(target, ".gov.vn") {
-		return nil
+		return []string{target}, []byte("Delivered-To: " + acct.Address + "\r\n"), nil
 	}
-	return mailerr.ErrForwardOutside
+	return nil, nil, mailerr.ErrForwardOutside
 }
 
 type fixture struct {

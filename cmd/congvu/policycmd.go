@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"congvu/directory"
+	"congvu/groups"
 	"congvu/internal/config"
 	"congvu/internal/server"
 	"congvu/policy"
@@ -272,6 +273,10 @@ func cmdForward(args []string, stdout, stderr io.Writer) error {
 	fw, err := policy.ForwardingFor(p.db, p.cfg.Policy, p.cfg.Server.LocalDomains)
 	if err != nil {
 		return err
+	}
+	if org := server.OrgDB(p.dir); org != nil {
+		// A group target is checked as delivery will (groups.Expander).
+		fw.WithGroups(p.dir, groups.New(p.dir, org, fw.IsStateDomain, nil))
 	}
 	switch verb {
 	case "set":

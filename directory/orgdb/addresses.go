@@ -81,29 +81,6 @@ func (db *DB) RemoveTransitional(ctx context.Context, address string) error {
 	})
 }
 
-// AddTraffic adds counts of messages that arrived through old addresses
-// (transitional or at an alias domain), by address and Unix day.
-func (db *DB) AddTraffic(ctx context.Context, counts map[TrafficKey]int64) error {
-	if len(counts) == 0 {
-		return nil
-	}
-	return db.write(ctx, func(tx *sql.Tx) error {
-		for k, n := range counts {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO alias_traffic (address, day, count) VALUES (?, ?, ?)
-				ON CONFLICT (address, day) DO UPDATE SET count = count + excluded.count`, k.Address, k.Day, n); err != nil {
-				return unavailable(err)
-			}
-		}
-		return nil
-	})
-}
-
-// TrafficKey is one old address on one day (Unix days, UTC).
-type TrafficKey struct {
-	Address string
-	Day     int64
-}
-
 // Traffic is the mail that reached an old address since a day.
 type Traffic struct {
 	Address  string
@@ -111,10 +88,11 @@ type Traffic struct {
 	Last     time.Time // the last day with mail
 }
 
-// TrafficSince sums alias_traffic per address from day since on, most
-// used first.
+// TrafficSince sums the messages delivered through each old address from
+// day since on, most used first: the same counts (RecordArrivals) as
+// TrafficByDomain, so the per-address and per-domain reports agree.
 func (db *DB) TrafficSince(ctx context.Context, since time.Time) ([]Traffic, error) {
-	rows, err := db.ro.QueryContext(ctx, `SELECT address, sum(count), max(day) FROM alias_traffic WHERE day >= ?
+	rows, err := db.ro.QueryContext(ctx, `SELECT address, sum(count), max(day) FROM old_address_senders WHERE day >= ?
 		GROUP BY address ORDER BY sum(count) DESC, address`, since.Unix()/86400)
 	if err != nil {
 		return nil, unavailable(err)

@@ -49,18 +49,46 @@ func (db *DB) AddDomainAlias(ctx context.Context, old, new, actor string) (Domai
 	}
 	a := DomainAlias{Old: old, New: new, Created: time.Now(), Actor: actor}
 	err = db.write(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM domain_aliases WHERE old = ?1 OR old = ?2 OR new = ?1`, old, new).Scan(&n); err != nil {
-			return unavailable(err)
-		}
-		if n > 0 {
-			return ErrDomainAlias.With(fmt.Errorf("%s or %s is already part of a domain alias", old, new))
+		if err := aliasConflict(ctx, tx, old, new); err != nil {
+			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO domain_aliases (old, new, created, actor) VALUES (?, ?, ?, ?)`,
 			old, new, a.Created.UnixNano(), actor)
 		return unavailable(err)
 	})
 	return a, err
+}
+
+// CheckDomainAlias refuses now what AddDomainAlias would (a
+// reorganisation's plan checks before anything is written;
+// AddDomainAlias checks again as it writes).
+func (db *DB) CheckDomainAlias(ctx context.Context, old, new string) error {
+	old, err := normDomain(old)
+	if err != nil {
+		return err
+	}
+	if new, err = normDomain(new); err != nil {
+		return err
+	}
+	if old == new {
+		return ErrDomainAlias.With(errors.New("a domain cannot be its own alias"))
+	}
+	return aliasConflict(ctx, db.ro, old, new)
+}
+
+// aliasConflict refuses an alias old → new when either domain already
+// takes part in one the wrong way (no chains, one target per old domain).
+func aliasConflict(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, old, new string) error {
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM domain_aliases WHERE old = ?1 OR old = ?2 OR new = ?1`, old, new).Scan(&n); err != nil {
+		return unavailable(err)
+	}
+	if n > 0 {
+		return ErrDomainAlias.With(fmt.Errorf("%s or %s is already part of a domain alias", old, new))
+	}
+	return nil
 }
 
 // RemoveDomainAlias ends a domain alias; it reports whether there was one.

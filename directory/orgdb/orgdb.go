@@ -188,6 +188,10 @@ var migrations = []string{
 		updated   INTEGER NOT NULL,
 		actor     TEXT NOT NULL DEFAULT ''
 	) STRICT;`,
+	// tidy: old-address traffic is counted once, per delivered message,
+	// in old_address_senders; alias_traffic counted directory lookups
+	// (each RCPT, refused messages too) and doubled the report.
+	`DROP TABLE alias_traffic;`,
 }
 
 // Open opens (creating if needed) the store at path.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"congvu/directory"
@@ -14,34 +13,24 @@ import (
 
 // Resolver is the directory the daemons use: the backend's, plus what the
 // store adds to addresses. Mail and logins for an address at an alias
-// domain (DomainAlias) go to the same local part at the new domain, and
-// every message reaching an old address (a transitional address or an
-// alias domain) is counted, so operators see when the old names fall out
-// of use. It also owns the store: Close flushes the counts and closes the
-// backend, then the store.
+// domain (DomainAlias) go to the same local part at the new domain. It
+// counts nothing: a lookup is not a message (RCPT, the webmail's
+// completion and a refused message all look addresses up), so the mail
+// reaching old addresses is counted once, per delivered message, by the
+// delivery hook reorg.OldAddresses (RecordArrivals). It also owns the
+// store: Close closes the backend, then the store.
 type Resolver struct {
 	directory.Writer
 	db  *DB
 	log *slog.Logger
-
-	mu     sync.Mutex
-	counts map[TrafficKey]int64
-	stop   chan struct{}
-	done   chan struct{}
 }
 
-// flushEvery is how often traffic counts are written.
-const flushEvery = 10 * time.Second
-
-// NewResolver wraps w and starts the background writer of traffic counts.
+// NewResolver wraps w.
 func NewResolver(w directory.Writer, db *DB, log *slog.Logger) *Resolver {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	r := &Resolver{Writer: w, db: db, log: log, counts: map[TrafficKey]int64{},
-		stop: make(chan struct{}), done: make(chan struct{})}
-	go r.flusher()
-	return r
+	return &Resolver{Writer: w, db: db, log: log}
 }
 
 // Org is the store (reorganisation tools and admin pages use it).
@@ -53,15 +42,7 @@ func (r *Resolver) Lookup(ctx context.Context, address string) (*directory.Accou
 	a, err := r.Writer.Lookup(ctx, address)
 	if errors.Is(err, mailerr.ErrUnknownUser) {
 		if target := r.aliased(ctx, address); target != "" {
-			if a, err = r.Writer.Lookup(ctx, target); err == nil {
-				r.count(address)
-			}
-		}
-		return a, err
-	}
-	if err == nil && a != nil && a.Address != directory.NormalizeAddress(address) {
-		if _, ok, terr := r.db.TransitionalAddress(ctx, address); terr == nil && ok {
-			r.count(address)
+			return r.Writer.Lookup(ctx, target)
 		}
 	}
 	return a, err
@@ -105,55 +86,9 @@ func (r *Resolver) aliased(ctx context.Context, address string) string {
 	return address[:at+1] + target
 }
 
-func (r *Resolver) count(address string) {
-	k := TrafficKey{Address: directory.NormalizeAddress(address), Day: time.Now().Unix() / 86400}
-	r.mu.Lock()
-	r.counts[k]++
-	r.mu.Unlock()
-}
-
-// Flush writes the traffic counts now.
-func (r *Resolver) Flush(ctx context.Context) error {
-	r.mu.Lock()
-	counts := r.counts
-	r.counts = map[TrafficKey]int64{}
-	r.mu.Unlock()
-	if err := r.db.AddTraffic(ctx, counts); err != nil {
-		r.mu.Lock()
-		for k, n := range counts {
-			r.counts[k] += n
-		}
-		r.mu.Unlock()
-		return err
-	}
-	return nil
-}
-
-func (r *Resolver) flusher() {
-	defer close(r.done)
-	t := time.NewTicker(flushEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-r.stop:
-			return
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			if err := r.Flush(ctx); err != nil {
-				r.log.Warn("orgdb: writing alias traffic, will retry", "err", err)
-			}
-			cancel()
-		}
-	}
-}
-
-// Close writes the last counts and closes the backend and the store.
+// Close closes the backend and the store.
 func (r *Resolver) Close() error {
-	close(r.stop)
-	<-r.done
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	return errors.Join(r.Flush(ctx), r.Writer.Close(), r.db.Close())
+	return errors.Join(r.Writer.Close(), r.db.Close())
 }
 
 // RenameAccount passes through to a backend that renames accounts

@@ -10,6 +10,7 @@ import (
 	"congvu/directory"
 	"congvu/internal/config"
 	"congvu/internal/mailerr"
+	"congvu/policy"
 	"congvu/sieve"
 	"congvu/storage"
 )
@@ -29,7 +30,7 @@ func startRules(cfg config.Config, r *Running, mp *mailParts) (*sieve.Deliverer,
 	}
 	send := systemSender(cfg, r, mp)
 	return sieve.NewDeliverer(sieve.DelivererOptions{
-		Store: store, Mail: r.Store, Send: send, Forward: r.Policy,
+		Store: store, Mail: r.Store, Send: send, Forward: sieveForwarder{r.Policy},
 		Hostname: cfg.Server.Hostname, MaxRedirects: cfg.Sieve.MaxRedirects,
 		VacationDefaultDays: cfg.Sieve.VacationDefaultDays, VacationMinDays: cfg.Sieve.VacationMinDays,
 		Location: r.Policy.Location(), Logger: r.log.With("component", "sieve"),
@@ -106,4 +107,17 @@ func deliverWithRules(ctx context.Context, st storage.Store, rules *sieve.Delive
 	}
 	rules.Finish(ctx, p)
 	return nil
+}
+
+// sieveForwarder gives Sieve redirects the policy engine's one decision
+// on forwarded copies (state domains, groups expanded for the account,
+// loops).
+type sieveForwarder struct{ e *policy.Engine }
+
+func (f sieveForwarder) ForwardTargets(ctx context.Context, account *directory.Account, target string, through []string) ([]string, []byte, error) {
+	c, err := f.e.ForwardTargets(ctx, account, target, through)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c.Rcpts, c.Header(account.Address), nil
 }

@@ -156,7 +156,17 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	r.Queue = mail.queue
 	r.dkim = mail.signer
 
+	// Distribution lists (package groups), kept in the orgdb store: one
+	// expansion for RCPT (smtpd) and for forwarded copies (the engine's
+	// forwarding rules and Sieve redirects).
+	var groupExpander *groups.Expander
+	var policyGroups policy.Groups
+	if org := OrgDB(r.Dir); org != nil {
+		groupExpander = groups.New(r.Dir, org, func(d string) bool { return r.Policy.IsStateDomain(d) }, log.With("component", "groups"))
+		policyGroups = groupExpander
+	}
 	r.Policy, err = policy.New(policy.Options{
+		Groups: policyGroups,
 		Config: cfg.Policy, LocalDomains: cfg.Server.LocalDomains, Hostname: cfg.Server.Hostname,
 		DBPath: cfg.Path(cfg.Policy.DBPath), Dir: r.Dir, Writer: r.Dir, Store: r.Store,
 		Logger: log.With("component", "policy"), Registerer: r.Metrics.Registry,
@@ -243,7 +253,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	// admin web changes them and the publishing controls.
 	var groupsAdmin admin.Groups
 	if org := OrgDB(r.Dir); org != nil {
-		smtpDeps.Groups = groups.New(r.Dir, org, r.Policy.IsStateDomain, log.With("component", "groups"))
+		smtpDeps.Groups = groupExpander
 		groupsAdmin = &groups.Admin{Dir: r.Dir, Org: org, Audit: r.Policy.DB(), LocalDomains: cfg.Server.LocalDomains}
 	}
 	// Mail to old addresses: counted per sender, optionally answered

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -385,6 +386,103 @@ fileext = ".vcf"
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.Contains(string(b), "FN:Phạm Minh Châu") {
 		t.Errorf("card uploaded by vdirsyncer: %d\n%s", resp.StatusCode, b)
+	}
+	testCardDAVSync(t, s, official, local, func() { vd("", "sync") })
+}
+
+// testCardDAVSync: after vdirsyncer's initial sync, the directory changes
+// (an official retires, another's phone is withheld); vdirsyncer's next
+// sync removes the one card and updates the other, leaving the rest; the
+// RFC 6578 report from the token taken before the change lists exactly
+// those two (the retired one as 404) with a new token, and an unknown
+// token is refused with 403 DAV:valid-sync-token. vdirsyncer 0.19 lists a
+// collection by PROPFIND and ETags, not by sync-collection (its CardDAV
+// storage sends no sync-token), so the report is checked on the raw wire.
+func testCardDAVSync(t *testing.T, s *system, official account, local string, sync func()) {
+	cardOf := func() map[string]string { // address → card as synced
+		out := map[string]string{}
+		files, _ := filepath.Glob(filepath.Join(local, "tinh", "*.vcf"))
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			if m := regexp.MustCompile(`(?m)^EMAIL[^:]*:(\S+)`).FindStringSubmatch(string(b)); m != nil {
+				out[strings.ToLower(m[1])] = string(b)
+			}
+		}
+		return out
+	}
+	before := cardOf()
+	busy := map[string]bool{official.Address: true}
+	for i := range 4 {
+		busy[s.user(i).Address] = true
+	}
+	var retiree, withheld string
+	for _, a := range s.accounts {
+		card, ok := before[a.Address]
+		switch {
+		case a.Role != "official" || busy[a.Address] || !ok:
+		case withheld == "" && strings.Contains(card, "\nTEL"):
+			withheld = a.Address
+		case retiree == "" && a.Address != withheld:
+			retiree = a.Address
+		}
+	}
+	if retiree == "" || withheld == "" {
+		t.Fatalf("no official to retire (%q) or with a phone to withhold (%q) among %d synced cards", retiree, withheld, len(before))
+	}
+	dav := func(method, body, depth string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, "https://"+s.addrs["https"]+"/carddav/"+official.Address+"/books/tinh/", strings.NewReader(body))
+		req.SetBasicAuth(official.Address, official.Password)
+		req.Header.Set("Depth", depth)
+		req.Header.Set("Content-Type", "application/xml; charset=utf-8")
+		resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: s.tlsConfig()}}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	syncReport := func(token string) (int, string) {
+		return dav("REPORT", `<?xml version="1.0" encoding="utf-8"?><d:sync-collection xmlns:d="DAV:"><d:sync-token>`+token+
+			`</d:sync-token><d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>`, "0")
+	}
+	tokenRE := regexp.MustCompile(`<d:sync-token>([^<]+)</d:sync-token>`)
+	code, prop := dav("PROPFIND", `<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:sync-token/></d:prop></d:propfind>`, "0")
+	m := tokenRE.FindStringSubmatch(prop)
+	if code != 207 || m == nil {
+		t.Fatalf("PROPFIND DAV:sync-token on the province book: %d\n%.1500s", code, prop)
+	}
+	t0 := m[1]
+
+	if out, err := s.congvu("account retire", "--reason", "nghỉ hưu", retiree); err != nil {
+		t.Fatalf("account retire: %v\n%s", err, out)
+	}
+	if out, err := s.congvu("danhba withhold", "phone", withheld); err != nil {
+		t.Fatalf("danhba withhold: %v\n%s", err, out)
+	}
+	sync()
+	after := cardOf()
+	if _, ok := after[retiree]; ok {
+		t.Errorf("vdirsyncer kept the retired official's card %s", retiree)
+	}
+	if c, ok := after[withheld]; !ok || strings.Contains(c, "\nTEL") {
+		t.Errorf("vdirsyncer did not update %s's card (phone withheld): present %v\n%s", withheld, ok, c)
+	}
+	if len(after) != len(before)-1 {
+		t.Errorf("after the incremental sync %d cards, want %d", len(after), len(before)-1)
+	}
+
+	code, body := syncReport(t0)
+	hrefs := regexp.MustCompile(`<d:href>[^<]*/([^/<]+)\.vcf</d:href>`).FindAllStringSubmatch(body, -1)
+	m = tokenRE.FindStringSubmatch(body)
+	if code != 207 || len(hrefs) != 2 || m == nil || m[1] == t0 ||
+		!strings.Contains(body, "/"+retiree+".vcf</d:href><d:status>HTTP/1.1 404 Not Found</d:status>") ||
+		!strings.Contains(body, "/"+withheld+".vcf</d:href><d:propstat>") {
+		t.Errorf("sync-collection from the token before the change (retired %s, withheld %s): %d\n%.3000s", retiree, withheld, code, body)
+	}
+	if code, body := syncReport("urn:congvu:sync:0000:1"); code != 403 || !strings.Contains(body, "<d:valid-sync-token/>") {
+		t.Errorf("an unknown sync token: %d\n%s", code, body)
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -120,6 +122,13 @@ func TestGroupsAndPublishing(t *testing.T) {
 		t.Errorf("%s did not receive the unit group's message", clerk.Address)
 	}
 
+	// Forwarding to a group: the clerk's Sieve rule (sieve-connect) and
+	// a forwarding rule (congvu forward set) expand the group for the
+	// forwarding account, with the group's rule applied to it.
+	t.Run("redirect and forwarding to a group", func(t *testing.T) {
+		testForwardToGroup(t, s, clerk, leaderA, leaderB, leaders, everyone, has, admin)
+	})
+
 	// The danh bạ lists the groups and the phone, until it is withheld.
 	get := func(path string) string {
 		t.Helper()
@@ -175,9 +184,74 @@ func TestGroupsAndPublishing(t *testing.T) {
 	}
 
 	audit := admin("audit", "--format", "csv")
-	for _, want := range []string{"group created", "policy=unit unit=56.syt → ", "policy=state", "phone", "entry"} {
+	for _, want := range []string{"group created", "policy=unit unit=56.syt → ", "policy=state", "phone", "entry", "forward-group"} {
 		if !strings.Contains(audit, want) {
 			t.Errorf("audit log lacks %q", want)
 		}
 	}
+}
+
+// testForwardToGroup: the clerk (no leader) redirects with Sieve — to the
+// members-only leaders' group, refused for the clerk as their own mail
+// would be, so the message stays in the clerk's INBOX; to the unit group
+// (open to state addresses), whose other members each get one copy with
+// Delivered-To tracing the clerk and the group, and the clerk none. A
+// leader's forwarding rule to the leaders reaches the other leader only.
+func testForwardToGroup(t *testing.T, s *system, clerk, leaderA, leaderB account, leaders, everyone string,
+	has func(string) func([]fetched) bool, admin func(string, ...string) string) {
+	script := filepath.Join(t.TempDir(), "chuyen.sieve")
+	os.WriteFile(script, []byte("if header :contains \"subject\" \"chuyen lanh dao\" {\r\n  redirect \""+leaders+"\";\r\n}\r\n"+
+		"elsif header :contains \"subject\" \"chuyen toan the\" {\r\n  redirect \""+everyone+"\";\r\n}\r\n"), 0o600)
+	sieveConnect(t, s, clerk, "--upload", "--localsieve", script, "--remotesieve", "chuyen")
+	sieveConnect(t, s, clerk, "--activate", "--remotesieve", "chuyen")
+	from := "vanthu@hanoi.gov.vn"
+	for _, subject := range []string{"Cong van chuyen lanh dao", "Cong van chuyen toan the"} {
+		if err := s.sendMX(from, []string{clerk.Address}, simpleMessage(from, clerk.Address, subject, "x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, a := range []account{leaderA, leaderB} {
+		ms := s.waitFor(a, "INBOX", has("Cong van chuyen toan the"))
+		var copies []fetched
+		for _, m := range ms {
+			if has("Cong van chuyen toan the")([]fetched{m}) {
+				copies = append(copies, m)
+			}
+		}
+		if len(copies) != 1 || !bytes.Contains(copies[0].Raw, []byte("\r\nDelivered-To: "+everyone+"\r\nDelivered-To: "+clerk.Address+"\r\n")) {
+			t.Errorf("%s: %d redirected copies through %s (want 1 with both hops traced)", a.Address, len(copies), everyone)
+			for _, c := range copies {
+				t.Logf("%.600s", c.Raw)
+			}
+		}
+		if has("Cong van chuyen lanh dao")(s.fetchAll(a, "INBOX")) {
+			t.Errorf("%s got the clerk's redirect to the members-only group", a.Address)
+		}
+	}
+	own := s.waitFor(clerk, "INBOX", has("Cong van chuyen lanh dao"))
+	if !has("Cong van chuyen lanh dao")(own) {
+		t.Error("the refused redirect lost the message: not in the clerk's INBOX")
+	}
+	if has("Cong van chuyen toan the")(own) {
+		t.Error("the clerk kept a copy of the redirected message (redirect without :copy)")
+	}
+	sieveConnect(t, s, clerk, "--deactivate")
+
+	admin("forward set", leaderA.Address, leaders)
+	if err := s.sendMX(from, []string{leaderA.Address}, simpleMessage(from, leaderA.Address, "Chuyen tiep nhom", "x")); err != nil {
+		t.Fatal(err)
+	}
+	if ms := s.waitFor(leaderB, "INBOX", has("Chuyen tiep nhom")); !has("Chuyen tiep nhom")(ms) {
+		t.Errorf("%s did not get %s's forwarded copy through %s", leaderB.Address, leaderA.Address, leaders)
+	}
+	n := 0
+	for _, m := range s.fetchAll(leaderA, "INBOX") {
+		if has("Chuyen tiep nhom")([]fetched{m}) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%s has %d copies of its own message, want 1 (no copy back through the group)", leaderA.Address, n)
+	}
+	admin("forward clear", leaderA.Address)
 }

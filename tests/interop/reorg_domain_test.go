@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -152,10 +153,22 @@ func testOldDomain(t *testing.T, p *province) {
 		t.Errorf("notice text:\n%s", body)
 	}
 
-	// The traffic report counts both messages from one sender.
-	if list, err := s.congvu("domain alias list", "--by", "day", "--days", "2"); err != nil ||
-		!strings.Contains(list, oldDomain+"  ") || !strings.Contains(list, "2 (1)") {
-		t.Errorf("domain alias list: %v\n%s", err, list)
+	// The traffic report counts both messages from one sender, each once:
+	// per old address, per domain and in the admin web's report alike
+	// (the RCPT lookups of the two messages are not counted).
+	list, err := s.congvu("domain alias list", "--by", "day", "--days", "2")
+	if err != nil || !strings.Contains(list, oldDomain+"  ") || !strings.Contains(list, "2 (1)") ||
+		!regexp.MustCompile(regexp.QuoteMeta(oldAddr)+` +2 +`).MatchString(list) ||
+		!strings.Contains(list, "@"+oldDomain+": 2 thư/messages") {
+		t.Errorf("domain alias list, want 2 messages from 1 sender to %s: %v\n%s", oldAddr, err, list)
+	}
+	op := s.signInFirst(s.accountWithRole("operator", func(account) bool { return true }))
+	if pg := op.get("/admin/reports/old-addresses?by=day"); pg.Status != 200 || !strings.Contains(pg.Body, oldDomain) ||
+		!strings.Contains(pg.Body, "2 (1)") {
+		t.Errorf("/admin/reports/old-addresses, want 2 (1) for %s: %d\n%.3000s", oldDomain, pg.Status, pg.Body)
+	}
+	if pg := op.get("/admin/reorg"); pg.Status != 200 || !regexp.MustCompile(`@`+regexp.QuoteMeta(oldDomain)+`(?s:.{0,300})<td>2</td>`).MatchString(pg.Body) {
+		t.Errorf("/admin/reorg, want 2 messages at @%s: %d\n%.3000s", oldDomain, pg.Status, pg.Body)
 	}
 
 	// Thunderbird's autoconfig for the old address, over HTTP.

@@ -198,8 +198,8 @@ func TestReorganisation(t *testing.T) {
 		t.Errorf("re-run after the import:\n%s", out)
 	}
 
-	// Mail still reaching old addresses is reported (the server writes its
-	// counts every 10 seconds).
+	// Mail still reaching old addresses is reported (the delivery hook
+	// writes each count shortly after the message is stored).
 	list := admin("domain alias list")
 	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(list, official.Address) && time.Now().Before(deadline); {
 		time.Sleep(time.Second)

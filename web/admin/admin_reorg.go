@@ -140,7 +140,7 @@ func readArgs(r *http.Request) (string, reorg.Args) {
 	f := func(k string) string { return strings.Join(strings.Fields(r.PostFormValue(k)), " ") }
 	return f("op"), reorg.Args{Address: directory.NormalizeAddress(f("address")), Unit: f("unit"), Reason: f("reason"),
 		From: f("from"), Into: f("into"), Name: f("name"), Abbr: f("abbr"), Parent: f("parent"), Kind: f("unit_kind"),
-		Old: f("old"), New: f("new")}
+		Old: f("old"), New: f("new"), Plan: f("plan")}
 }
 
 // opNames are the operations as the confirmation page titles them.
@@ -224,6 +224,8 @@ type confirmData struct {
 
 func (wb *room) confirmPage(a *adminCtx, op string, args reorg.Args, res *reorg.Result, action, back string, done bool) *core.Page {
 	names := opNames[op]
+	// The confirmation runs the plan shown, or is refused if it changed.
+	args.Plan = res.Plan
 	d := confirmData{Op: op, OpName: names[0], OpNameEN: names[1], Args: args, Notes: res.Notes, Months: wb.months(),
 		Action: action, Back: back, Done: done}
 	name := func(code string) string {

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -143,7 +144,11 @@ func TestReorgUnitsWeb(t *testing.T) {
 	r = op.Post("/admin/reorg", "/admin/reorg/preview", url.Values{"op": {"domain-alias-add"}, "old": {"ninhthuan.gov.vn"}, "new": {"khanhhoa.gov.vn"}})
 	expect(t, r, 200, "*@ninhthuan.gov.vn")
 	expect(t, op.Post("/admin/reorg", "/admin/reorg/run", hiddenFields(t, r.Body)), 200, "Đã thực hiện")
-	if err := e.org.AddTraffic(t.Context(), map[orgdb.TrafficKey]int64{{Address: "a.stc@ninhthuan.gov.vn", Day: time.Now().Unix() / 86400}: 7}); err != nil {
+	var arrivals []orgdb.Arrival
+	for i := range 7 {
+		arrivals = append(arrivals, orgdb.Arrival{Address: "a.stc@ninhthuan.gov.vn", Sender: fmt.Sprintf("s%d@bocongan.gov.vn", i%3), At: time.Now()})
+	}
+	if err := e.org.RecordArrivals(t.Context(), arrivals); err != nil {
 		t.Fatal(err)
 	}
 	expect(t, op.Get("/admin/reorg"), 200, "@ninhthuan.gov.vn", "a.stc@ninhthuan.gov.vn", `<td>7</td>`)
@@ -282,5 +287,36 @@ func TestImportWeb(t *testing.T) {
 	}
 	if n, _ := e.Dir.Accounts(t.Context(), "56.skhcn"); slices.ContainsFunc(n, func(a directory.Account) bool { return a.Address == "tramdt2.skhcn@khanhhoa.gov.vn" }) {
 		t.Error("the import duplicated the moved person")
+	}
+}
+
+// The confirmation runs the plan the operator saw: when the directory
+// changed in between so that the plan would differ (here the planned new
+// address was taken), the run is refused in Vietnamese and nothing moves;
+// a new preview shows the new plan, which then runs.
+func TestReorgConfirmRunsThePlanShown(t *testing.T) {
+	e := withReorg(t)
+	op := e.Browser()
+	expect(t, op.Login(operatorAddr, secretPW), 200)
+	merge := url.Values{"op": {"unit-merge"}, "from": {"22333"}, "into": {"56.skhcn"}}
+	r := op.Post("/admin/reorg", "/admin/reorg/preview", merge)
+	expect(t, r, 200, "tramdt.skhcn@khanhhoa.gov.vn")
+	confirm := hiddenFields(t, r.Body)
+	if confirm.Get("plan") == "" {
+		t.Fatal("the confirmation form does not carry the plan it shows")
+	}
+	if err := e.Dir.PutAccount(t.Context(), directory.Account{Address: "tramdt.skhcn@khanhhoa.gov.vn", DisplayName: "Đinh Thị Trâm",
+		UnitCode: "56.skhcn"}, "Khanh-Hoa#2026a"); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, op.Post("/admin/reorg", "/admin/reorg/run", confirm), http.StatusBadRequest, "Tổ chức đã thay đổi kể từ lúc xem trước")
+	if a := e.lookup("tramdt.nhatrang@khanhhoa.gov.vn"); a.Address != "tramdt.nhatrang@khanhhoa.gov.vn" || a.UnitCode != "22333" {
+		t.Fatalf("a refused confirmation moved the account: %+v", a)
+	}
+	r = op.Post("/admin/reorg", "/admin/reorg/preview", merge)
+	expect(t, r, 200, "tramdt2.skhcn@khanhhoa.gov.vn")
+	expect(t, op.Post("/admin/reorg", "/admin/reorg/run", hiddenFields(t, r.Body)), 200, "Đã thực hiện", "tramdt2.skhcn@khanhhoa.gov.vn")
+	if a := e.lookup("tramdt.nhatrang@khanhhoa.gov.vn"); a.Address != "tramdt2.skhcn@khanhhoa.gov.vn" {
+		t.Errorf("after the second confirmation: %+v", a)
 	}
 }

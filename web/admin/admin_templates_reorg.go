@@ -68,7 +68,7 @@ const adminReorgConfirmTemplate = `{{define "content"}}{{template "adminnav" .}}
 {{else}}<p>Không có địa chỉ nào thay đổi. <span class="en">No address changes.</span></p>{{end}}
 {{range .Notes}}<p class="hint">{{.}}</p>{{end}}
 {{if not .Done}}<form method="post" action="{{.Action}}"><input type="hidden" name="csrf" value="{{$csrf}}"><input type="hidden" name="op" value="{{.Op}}">
-{{with .Args}}<input type="hidden" name="address" value="{{.Address}}"><input type="hidden" name="unit" value="{{.Unit}}"><input type="hidden" name="reason" value="{{.Reason}}">
+{{with .Args}}<input type="hidden" name="plan" value="{{.Plan}}"><input type="hidden" name="address" value="{{.Address}}"><input type="hidden" name="unit" value="{{.Unit}}"><input type="hidden" name="reason" value="{{.Reason}}">
 <input type="hidden" name="from" value="{{.From}}"><input type="hidden" name="into" value="{{.Into}}"><input type="hidden" name="name" value="{{.Name}}"><input type="hidden" name="abbr" value="{{.Abbr}}">
 <input type="hidden" name="parent" value="{{.Parent}}"><input type="hidden" name="unit_kind" value="{{.Kind}}"><input type="hidden" name="old" value="{{.Old}}"><input type="hidden" name="new" value="{{.New}}">{{end}}
 <button type="submit" id="confirm">Xác nhận thực hiện / Confirm</button> <a class="button secondary" href="{{.Back}}">Huỷ / Cancel</a></form>
