@@ -495,7 +495,8 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		}()
 		log.Info("listening", "listener", name, "addr", r.Addrs[name])
 	}
-	// The LDAP library binds its own listeners: wait until they do.
+	// The LDAP library runs behind a relay on a loopback port of its own
+	// (ldapd/relay.go): wait until it answers.
 	ldapListeners := 0
 	for _, n := range []string{"ldap", "ldaps"} {
 		if r.Addrs[n] != "" {
