@@ -68,7 +68,7 @@ type Server struct {
 	log    *slog.Logger
 	base   string // normalized BaseDN
 
-	token  string // the relay's hello password (relay.go)
+	token string // the relay's hello password (relay.go)
 
 	mu        sync.Mutex
 	closed    bool
