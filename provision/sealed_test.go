@@ -99,12 +99,20 @@ func TestPlaintextPasswordsMigrated(t *testing.T) {
 	if err := e.org.FinishRequest(ctx, id, orgdb.RequestApproved, "x", plain); err != nil {
 		t.Fatal(err)
 	}
+	// A later request keeps its row after this one, so sealing leaves the
+	// clear cell as free space inside the page (zeroed by secure_delete).
+	e.approvedNew(t, "Lê Thị Lan")
 	n, err := e.svc.SealStoredPasswords(ctx)
 	if err != nil || n != 1 {
 		t.Fatalf("SealStoredPasswords: %d %v", n, err)
 	}
 	if stored := e.storedPasswords(t, id); !sealbox.IsSealedString(stored) || strings.Contains(stored, out.Created[0].Password) {
 		t.Fatalf("not sealed by the upgrade: %.60q", stored)
+	}
+	for _, name := range []string{"org.db", "org.db-wal"} {
+		if b, _ := os.ReadFile(filepath.Join(e.tmp, name)); bytes.Contains(b, []byte(out.Created[0].Password)) {
+			t.Errorf("%s still holds the password in clear after the upgrade", name)
+		}
 	}
 	if n, err := e.svc.SealStoredPasswords(ctx); err != nil || n != 0 {
 		t.Errorf("second pass sealed %d (%v), want 0", n, err)

@@ -243,5 +243,13 @@ func (db *DB) RewritePasswords(ctx context.Context, fn func(id int64, stored str
 		n = len(next)
 		return nil
 	})
+	if err == nil && n > 0 {
+		// The old values are overwritten in the pages (secure_delete); the
+		// write-ahead log still holds the pages as they were: copy it back
+		// and empty it.
+		if _, cerr := db.rw.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); cerr != nil {
+			err = unavailable(cerr)
+		}
+	}
 	return n, err
 }

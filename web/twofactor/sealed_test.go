@@ -3,6 +3,7 @@ package twofactor
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -75,43 +76,66 @@ func TestSecretSealedAtRest(t *testing.T) {
 }
 
 // An upgrade from a congvu that stored secrets in clear seals them when
-// the store opens, and every official's authenticator keeps working.
+// the store opens, leaves no clear copy in the database file or its log,
+// and every official's authenticator keeps working.
 func TestPlaintextSecretsMigrated(t *testing.T) {
 	dir := t.TempDir()
 	db, err := webdb.Open(filepath.Join(dir, "web.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
 	ctx := context.Background()
-	secrets := map[string][]byte{
-		"a@khanhhoa.gov.vn": []byte("12345678901234567890"),
-		"b@khanhhoa.gov.vn": []byte("abcdefghijabcdefghij"),
-	}
-	// The rows as the previous version wrote them.
-	for a, sec := range secrets {
-		if _, err := db.Exec("INSERT INTO totp (address, secret, enabled, last_step) VALUES (?, ?, 1, 0)", a, sec); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := db.Exec("INSERT INTO totp (address, secret, enabled, last_step) VALUES ('pending@khanhhoa.gov.vn', ?, 0, 0)", []byte("zzzzzzzzzzzzzzzzzzzz")); err != nil {
-		t.Fatal(err)
-	}
 	box, err := sealbox.OpenDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	type row struct {
+		address string
+		secret  []byte
+		enabled int
+	}
+	plain := []row{{"a@khanhhoa.gov.vn", []byte("12345678901234567890"), 1}, {"b@khanhhoa.gov.vn", []byte("abcdefghijabcdefghij"), 1},
+		{"pending@khanhhoa.gov.vn", []byte("zzzzzzzzzzzzzzzzzzzz"), 0}}
+	// The rows as the previous version wrote them, each between rows
+	// already sealed: a clear row's old cell then becomes free space
+	// inside the page, which SQLite leaves as it was unless secure_delete
+	// is on.
+	var rows []row
+	for i, p := range plain {
+		rows = append(rows, row{fmt.Sprintf("sealed%d@khanhhoa.gov.vn", i), box.Seal(sealPurpose, []byte("yyyyyyyyyyyyyyyyyyyy")), 1}, p)
+	}
+	rows = append(rows, row{"z@khanhhoa.gov.vn", box.Seal(sealPurpose, []byte("yyyyyyyyyyyyyyyyyyyy")), 1})
+	for _, r := range rows {
+		if _, err := db.Exec("INSERT INTO totp (address, secret, enabled, last_step) VALUES (?, ?, ?, 0)", r.address, r.secret, r.enabled); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Closed by the old version: the rows are in the database file itself.
+	db.Close()
+	if db, err = webdb.Open(filepath.Join(dir, "web.db")); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
 	clk := &clock{t: time.Unix(1_800_000_000, 0)}
 	s, err := New(db, box, clk.now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for a, sec := range secrets {
-		if raw := rawSecret(t, db, a); bytes.Contains(raw, sec) || !sealbox.IsSealed(raw) {
-			t.Errorf("%s: still in clear after opening: %x", a, raw)
+	for _, p := range plain {
+		if raw := rawSecret(t, db, p.address); bytes.Contains(raw, p.secret) || !sealbox.IsSealed(raw) {
+			t.Errorf("%s: still in clear after opening: %x", p.address, raw)
 		}
-		if ok, err := s.Verify(ctx, a, hotp(sec, step(clk.t))); !ok || err != nil {
-			t.Errorf("%s: the authenticator's code refused after the upgrade: %v %v", a, ok, err)
+		// Nor left in the file's free space or its write-ahead log.
+		for _, name := range []string{"web.db", "web.db-wal"} {
+			if b, _ := os.ReadFile(filepath.Join(dir, name)); bytes.Contains(b, p.secret) {
+				t.Errorf("%s: %s still holds the secret in clear", p.address, name)
+			}
+		}
+		if p.enabled == 0 {
+			continue
+		}
+		if ok, err := s.Verify(ctx, p.address, hotp(p.secret, step(clk.t))); !ok || err != nil {
+			t.Errorf("%s: the authenticator's code refused after the upgrade: %v %v", p.address, ok, err)
 		}
 	}
 	if p, err := s.Pending(ctx, "pending@khanhhoa.gov.vn"); err != nil || string(p) != "zzzzzzzzzzzzzzzzzzzz" {

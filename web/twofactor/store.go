@@ -78,7 +78,14 @@ func (s *Store) sealPlaintext(ctx context.Context) error {
 			return err
 		}
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil || len(plain) == 0 {
+		return err
+	}
+	// The clear values were overwritten in the database pages (webdb
+	// opens with secure_delete); the write-ahead log still holds the
+	// pages as they were: copy it back and empty it.
+	_, err = s.db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+	return err
 }
 
 // Unreadable counts the TOTP secrets that do not open under this node's
