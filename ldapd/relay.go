@@ -91,7 +91,10 @@ func (s *Server) relay(c net.Conn, backend string, implicitTLS bool) {
 	defer cancel()
 	if d := s.policy.Connect(ctx, policy.Conn{Protocol: Protocol, IP: ip}); d.Refused() {
 		s.log.Info("ldap: connection refused by policy", "ip", ip)
-		c.Write(noticeOfDisconnection(gldap.ResultUnwillingToPerform, "kết nối bị từ chối / connection refused"))
+		if !implicitTLS { // nothing readable can be said before a TLS handshake
+			c.SetWriteDeadline(time.Now().Add(2 * time.Second))
+			c.Write(noticeOfDisconnection(gldap.ResultUnwillingToPerform, "kết nối bị từ chối / connection refused"))
+		}
 		return
 	}
 	client := c

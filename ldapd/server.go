@@ -195,8 +195,19 @@ func (s *Server) startBackend() (string, <-chan error, error) {
 		probe.Close()
 		done := make(chan error, 1)
 		go func() { done <- srv.Run(addr) }()
-		for !srv.Ready() {
-			time.Sleep(2 * time.Millisecond)
+		for err == nil && !srv.Ready() {
+			select {
+			case err = <-done: // Run gave up before listening
+				if err == nil {
+					err = errors.New("stopped before listening")
+				}
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+		if err != nil {
+			lastErr = err
+			srv.Stop()
+			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		c, err := s.dialBackend(ctx, addr, netip.Addr{}, false)
