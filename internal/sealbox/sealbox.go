@@ -33,6 +33,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"congvu/internal/durable"
 )
@@ -157,6 +158,9 @@ func createKey(path string) ([]byte, error) {
 	defer os.Remove(tmp)
 	err = f.Chmod(0o600)
 	if err == nil {
+		err = giveToOwnerOf(f, dir)
+	}
+	if err == nil {
 		_, err = f.WriteString(hex.EncodeToString(key) + "\n")
 	}
 	if err == nil {
@@ -174,6 +178,25 @@ func createKey(path string) ([]byte, error) {
 		return nil, err
 	}
 	return key, durable.SyncDir(dir)
+}
+
+// giveToOwnerOf gives f to the owner of dir when this process is root and
+// dir belongs to another user (the congvu system user): an admin command
+// run with sudo before the service ever started must not leave a key the
+// service cannot read.
+func giveToOwnerOf(f *os.File, dir string) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || st.Uid == 0 {
+		return nil
+	}
+	return f.Chown(int(st.Uid), int(st.Gid))
 }
 
 // Seal returns plain sealed for purpose (a short constant naming the kind

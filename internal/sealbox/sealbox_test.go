@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -126,4 +127,30 @@ func mustRead(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// A key made by root (an admin command run with sudo) in a data directory
+// of the service's user belongs to that user, who must read it.
+func TestKeyBelongsToDataDirOwner(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	wantUID := os.Geteuid()
+	if wantUID == 0 {
+		wantUID = 65534 // nobody: the data directory is the service's
+		if err := os.Chown(dir, wantUID, wantUID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := OpenDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(dir, KeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uid := int(fi.Sys().(*syscall.Stat_t).Uid); uid != wantUID {
+		t.Errorf("seal.key belongs to uid %d, want %d (the data directory's owner)", uid, wantUID)
+	}
 }
