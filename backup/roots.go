@@ -22,6 +22,7 @@ import (
 	"strings"
 
 	"congvu/internal/config"
+	"congvu/internal/sealbox"
 )
 
 // Root kinds: how a root is copied.
@@ -82,6 +83,9 @@ func namedPaths(cfg config.Config) []root {
 		{Name: "sieve", Kind: kindTree, Path: cfg.Path(cfg.Sieve.Path)},
 		{Name: "contacts", Kind: kindTree, Path: cfg.Path(cfg.AddressBook.PersonalPath)},
 		{Name: "dkim", Kind: kindTree, Path: cfg.Path(cfg.DKIM.KeysPath)},
+		// The key the secrets in web.db and org.db are sealed under: a
+		// restore without it would leave them unreadable.
+		{Name: "seal-key", Kind: kindFile, Path: cfg.Path(sealbox.KeyFile)},
 		{Name: "tls-cert", Kind: kindFile, Path: opt(cfg.TLS.CertFile)},
 		{Name: "tls-key", Kind: kindFile, Path: opt(cfg.TLS.KeyFile)},
 		{Name: "ldap-password", Kind: kindFile, Path: opt(cfg.Directory.LDAP.BindPasswordFile)},

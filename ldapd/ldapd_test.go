@@ -18,6 +18,7 @@ import (
 	"congvu/directory"
 	"congvu/directory/sqldir"
 	"congvu/internal/tlsutil"
+	"congvu/policy"
 )
 
 const base = "dc=khanhhoa,dc=gov,dc=vn"
@@ -25,9 +26,17 @@ const base = "dc=khanhhoa,dc=gov,dc=vn"
 type env struct {
 	plain, ldaps string
 	roots        *x509.CertPool
+	srv          *Server
 }
 
 func newEnv(t *testing.T, anonymous bool, sizeLimit int) *env {
+	t.Helper()
+	return newEnvWith(t, anonymous, sizeLimit, nil, nil)
+}
+
+// newEnvWith serves on listeners passed through wrap (nil: as bound), with
+// the policy hooks given (nil: none).
+func newEnvWith(t *testing.T, anonymous bool, sizeLimit int, wrap func(net.Listener) net.Listener, hooks policy.Hooks) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir, err := sqldir.Open(filepath.Join(t.TempDir(), "d.db"), sqldir.Options{})
@@ -66,8 +75,8 @@ func newEnv(t *testing.T, anonymous bool, sizeLimit int) *env {
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(certPEM)
 	srv := New(Config{TLS: tlsutil.ServerConfig(cert), BaseDN: base, Anonymous: anonymous, SizeLimit: sizeLimit},
-		Deps{Book: addressbook.New(dir, addressbook.Options{}), Dir: dir})
-	e := &env{roots: roots}
+		Deps{Book: addressbook.New(dir, addressbook.Options{}), Dir: dir, Policy: hooks})
+	e := &env{roots: roots, srv: srv}
 	for _, l := range []struct {
 		addr  *string
 		serve func(net.Listener) error
@@ -77,6 +86,9 @@ func newEnv(t *testing.T, anonymous bool, sizeLimit int) *env {
 			t.Fatal(err)
 		}
 		*l.addr = ln.Addr().String()
+		if wrap != nil {
+			ln = wrap(ln)
+		}
 		go l.serve(ln)
 	}
 	if err := srv.WaitBound(2, 5*time.Second); err != nil {

@@ -97,7 +97,7 @@ func searchKey(m *gldap.SearchMessage) [8]byte {
 	return k
 }
 
-func (s *Server) search(w *gldap.ResponseWriter, r *gldap.Request, k connKey, implicitTLS bool) {
+func (s *Server) search(w *gldap.ResponseWriter, r *gldap.Request, st *connState) {
 	done := r.NewSearchDoneResponse(gldap.WithResponseCode(gldap.ResultSuccess))
 	defer func() { w.Write(done) }()
 	m, err := r.GetSearchMessage()
@@ -118,7 +118,6 @@ func (s *Server) search(w *gldap.ResponseWriter, r *gldap.Request, k connKey, im
 		}
 		return
 	}
-	st := s.state(k, implicitTLS)
 	s.mu.Lock()
 	bound := st.bound
 	s.mu.Unlock()

@@ -9,6 +9,8 @@
 // officials through the policy engine's login hooks, and evaluates
 // filters. Anonymous search is allowed when configured; a bind with a
 // password needs TLS (StartTLS, RFC 4513 3, or the LDAPS listener).
+// Clients connect to the caller's listener (with the server's connection
+// caps) and are relayed to the library (relay.go).
 package ldapd
 
 import (
@@ -19,6 +21,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -65,9 +68,14 @@ type Server struct {
 	log    *slog.Logger
 	base   string // normalized BaseDN
 
-	mu      sync.Mutex
-	servers []*gldap.Server
-	conns   map[connKey]*connState
+	token string // the relay's hello password (relay.go)
+
+	mu        sync.Mutex
+	closed    bool
+	servers   []*gldap.Server
+	listeners []net.Listener
+	relays    map[net.Conn]struct{}
+	conns     map[connKey]*connState
 	// bound receives one value per listener once it listens (nil) or
 	// failed to (the error); see WaitBound.
 	bound chan error
@@ -80,8 +88,13 @@ type connKey struct {
 
 // connState is what we know about one connection.
 type connState struct {
-	tls   bool
-	bound *directory.Account
+	// relayed: the relay's hello opened the connection (relay.go); a
+	// connection without it is refused everything.
+	relayed      bool
+	refusedHello bool
+	ip           netip.Addr // the client's address, from the hello
+	tls          bool
+	bound        *directory.Account
 }
 
 // New returns a Server.
@@ -104,40 +117,143 @@ func New(cfg Config, deps Deps) *Server {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Server{cfg: cfg, deps: deps, policy: policy.OrNop(deps.Policy), log: deps.Logger,
-		base: normalizeDN(cfg.BaseDN), conns: map[connKey]*connState{}, bound: make(chan error, 8)}
+		base: normalizeDN(cfg.BaseDN), token: newRelayToken(), relays: map[net.Conn]struct{}{}, conns: map[connKey]*connState{},
+		bound: make(chan error, 8)}
 }
 
-// Serve serves LDAP with StartTLS on l's address.
-//
-// gldap binds its own listener from an address, so l (bound by the caller
-// to reserve the address and learn its port) is closed and the same
-// address bound again at once.
+// Serve serves LDAP with StartTLS on l: the caller's listener, so its
+// connection caps apply (connlimit in the server).
 func (s *Server) Serve(l net.Listener) error { return s.run(l, false) }
 
-// ServeTLS serves LDAPS (implicit TLS) on l's address.
+// ServeTLS serves LDAPS (implicit TLS) on l.
 func (s *Server) ServeTLS(l net.Listener) error { return s.run(l, true) }
 
 func (s *Server) run(l net.Listener, implicitTLS bool) error {
-	addr := l.Addr().String()
-	l.Close()
 	if implicitTLS && s.cfg.TLS == nil {
-		return errors.New("ldapd: LDAPS needs a TLS configuration")
+		l.Close()
+		err := errors.New("ldapd: LDAPS needs a TLS configuration")
+		s.bound <- err
+		return err
 	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		l.Close()
+		return nil
+	}
+	s.listeners = append(s.listeners, l)
+	s.mu.Unlock()
+	backend, backendDone, err := s.startBackend()
+	s.bound <- err
+	if err != nil {
+		l.Close()
+		return err
+	}
+	accepted := make(chan error, 1)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				accepted <- err
+				return
+			}
+			go s.relay(c, backend, implicitTLS)
+		}
+	}()
+	select {
+	case err := <-accepted:
+		if errors.Is(err, net.ErrClosed) {
+			return nil
+		}
+		return err
+	case err := <-backendDone:
+		l.Close()
+		if err == nil {
+			return nil // Close stopped it
+		}
+		return fmt.Errorf("ldapd: backend stopped: %w", err)
+	}
+}
+
+// startBackend runs the library on a free loopback port and returns its
+// address once it answers the relay's hello.
+func (s *Server) startBackend() (string, <-chan error, error) {
+	var lastErr error
+	for range 5 {
+		srv, err := s.newBackend()
+		if err != nil {
+			return "", nil, err
+		}
+		// gldap binds from an address: find a free port, then let it bind
+		// it (another process taking the port in between is caught by the
+		// hello below, and we try another).
+		probe, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", nil, err
+		}
+		addr := probe.Addr().String()
+		probe.Close()
+		done := make(chan error, 1)
+		go func() { done <- srv.Run(addr) }()
+		for err == nil && !srv.Ready() {
+			select {
+			case err = <-done: // Run gave up before listening
+				if err == nil {
+					err = errors.New("stopped before listening")
+				}
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+		if err != nil {
+			lastErr = err
+			srv.Stop()
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		c, err := s.dialBackend(ctx, addr, netip.Addr{}, false)
+		cancel()
+		if err == nil {
+			c.Close()
+			return addr, done, nil
+		}
+		lastErr = err
+		srv.Stop()
+	}
+	return "", nil, fmt.Errorf("ldapd: starting the protocol library: %w", lastErr)
+}
+
+// newBackend is one gldap server with the routes of this Server.
+func (s *Server) newBackend() (*gldap.Server, error) {
 	var srv *gldap.Server
 	srv, err := gldap.NewServer(gldap.WithLogger(hclogAdapter(s.log)), gldap.WithReadTimeout(s.cfg.ConnectionLifetime),
 		gldap.WithWriteTimeout(s.cfg.ConnectionLifetime), gldap.WithOnClose(func(id int) { s.forget(connKey{srv, id}) }))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	mux, err := gldap.NewMux()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	key := func(r *gldap.Request) connKey { return connKey{srv, r.ConnectionID()} }
-	mux.Bind(func(w *gldap.ResponseWriter, r *gldap.Request) { s.bind(w, r, key(r), implicitTLS) })
-	mux.Search(func(w *gldap.ResponseWriter, r *gldap.Request) { s.search(w, r, key(r), implicitTLS) })
-	mux.ExtendedOperation(func(w *gldap.ResponseWriter, r *gldap.Request) { s.startTLS(w, r, key(r), implicitTLS) }, gldap.ExtendedOperationStartTLS)
-	mux.ExtendedOperation(func(w *gldap.ResponseWriter, r *gldap.Request) { s.whoAmI(w, r, key(r)) }, gldap.ExtendedOperationWhoAmI)
+	// Every operation but the hello needs a relayed connection.
+	relayed := func(app int, h func(w *gldap.ResponseWriter, r *gldap.Request, st *connState)) gldap.HandlerFunc {
+		return func(w *gldap.ResponseWriter, r *gldap.Request) {
+			st := s.state(key(r))
+			s.mu.Lock()
+			ok := st.relayed
+			s.mu.Unlock()
+			if !ok {
+				w.Write(r.NewResponse(gldap.WithApplicationCode(app), gldap.WithResponseCode(gldap.ResultUnwillingToPerform),
+					gldap.WithDiagnosticMessage("not a congvu LDAP listener")))
+				return
+			}
+			h(w, r, st)
+		}
+	}
+	mux.Bind(func(w *gldap.ResponseWriter, r *gldap.Request) { s.bind(w, r, s.state(key(r))) })
+	mux.Search(relayed(gldap.ApplicationSearchResultDone, func(w *gldap.ResponseWriter, r *gldap.Request, st *connState) { s.search(w, r, st) }))
+	mux.ExtendedOperation(relayed(gldap.ApplicationExtendedResponse, s.startTLS), gldap.ExtendedOperationStartTLS)
+	mux.ExtendedOperation(relayed(gldap.ApplicationExtendedResponse, s.whoAmI), gldap.ExtendedOperationWhoAmI)
 	mux.Unbind(func(*gldap.ResponseWriter, *gldap.Request) {})
 	// Add, Modify, Delete and anything else: the address book is read-only.
 	readOnly := func(app int) gldap.HandlerFunc {
@@ -151,36 +267,12 @@ func (s *Server) run(l net.Listener, implicitTLS bool) error {
 	mux.Delete(readOnly(gldap.ApplicationDelResponse))
 	mux.DefaultRoute(readOnly(gldap.ApplicationExtendedResponse))
 	if err := srv.Router(mux); err != nil {
-		return err
+		return nil, err
 	}
 	s.mu.Lock()
 	s.servers = append(s.servers, srv)
 	s.mu.Unlock()
-	var opts []gldap.Option
-	if implicitTLS {
-		opts = append(opts, gldap.WithTLSConfig(s.cfg.TLS))
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Run(addr, opts...) }()
-	for {
-		select {
-		case err := <-errc:
-			s.bound <- err
-			if err != nil && strings.Contains(err.Error(), "use of closed") {
-				return nil
-			}
-			return err
-		case <-time.After(5 * time.Millisecond):
-		}
-		if srv.Ready() {
-			s.bound <- nil
-			err := <-errc
-			if err != nil && strings.Contains(err.Error(), "use of closed") {
-				return nil
-			}
-			return err
-		}
-	}
+	return srv, nil
 }
 
 // WaitBound waits until n listeners given to Serve/ServeTLS listen, so the
@@ -200,13 +292,20 @@ func (s *Server) WaitBound(n int, timeout time.Duration) error {
 	return nil
 }
 
-// Close stops every listener. Connections still open end when their
-// lifetime does: the library waits for them, so Close waits briefly.
+// Close stops every listener and ends the relayed connections; the
+// library then waits for its own, so Close waits briefly.
 func (s *Server) Close() error {
 	s.mu.Lock()
-	servers := s.servers
-	s.servers = nil
+	s.closed = true
+	servers, listeners := s.servers, s.listeners
+	s.servers, s.listeners = nil, nil
+	for c := range s.relays {
+		c.Close()
+	}
 	s.mu.Unlock()
+	for _, l := range listeners {
+		l.Close()
+	}
 	done := make(chan struct{})
 	go func() {
 		for _, srv := range servers {
@@ -221,12 +320,12 @@ func (s *Server) Close() error {
 	return nil
 }
 
-func (s *Server) state(k connKey, implicitTLS bool) *connState {
+func (s *Server) state(k connKey) *connState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st, ok := s.conns[k]
 	if !ok {
-		st = &connState{tls: implicitTLS}
+		st = &connState{}
 		s.conns[k] = st
 	}
 	return st
@@ -239,11 +338,13 @@ func (s *Server) forget(k connKey) {
 }
 
 // startTLS upgrades a plain connection (RFC 4511 4.14, RFC 4513 3).
-func (s *Server) startTLS(w *gldap.ResponseWriter, r *gldap.Request, k connKey, implicitTLS bool) {
-	st := s.state(k, implicitTLS)
+func (s *Server) startTLS(w *gldap.ResponseWriter, r *gldap.Request, st *connState) {
 	res := r.NewExtendedResponse(gldap.WithResponseCode(gldap.ResultSuccess))
 	res.SetResponseName(gldap.ExtendedOperationStartTLS)
-	if st.tls || s.cfg.TLS == nil {
+	s.mu.Lock()
+	isTLS := st.tls
+	s.mu.Unlock()
+	if isTLS || s.cfg.TLS == nil {
 		res.SetResultCode(gldap.ResultOperationsError)
 		res.SetDiagnosticMessage("TLS already active or not available")
 		w.Write(res)
@@ -262,8 +363,7 @@ func (s *Server) startTLS(w *gldap.ResponseWriter, r *gldap.Request, k connKey, 
 	s.mu.Unlock()
 }
 
-func (s *Server) whoAmI(w *gldap.ResponseWriter, r *gldap.Request, k connKey) {
-	st := s.state(k, false)
+func (s *Server) whoAmI(w *gldap.ResponseWriter, r *gldap.Request, st *connState) {
 	res := r.NewExtendedResponse(gldap.WithResponseCode(gldap.ResultSuccess))
 	s.mu.Lock()
 	bound := st.bound
@@ -290,19 +390,37 @@ func (s *Server) bindName(name string) string {
 	return strings.ToLower(n)
 }
 
-func (s *Server) bind(w *gldap.ResponseWriter, r *gldap.Request, k connKey, implicitTLS bool) {
+func (s *Server) bind(w *gldap.ResponseWriter, r *gldap.Request, st *connState) {
 	resp := r.NewBindResponse(gldap.WithResponseCode(gldap.ResultInvalidCredentials))
 	defer func() { w.Write(resp) }()
 	m, err := r.GetSimpleBindMessage()
+	s.mu.Lock()
+	relayed := st.relayed
+	if !relayed && (err != nil || !strings.HasPrefix(m.UserName, relayName)) {
+		st.refusedHello = true // the first message was not the hello
+	}
+	s.mu.Unlock()
+	if err == nil && strings.HasPrefix(m.UserName, relayName) {
+		if ip, implicitTLS, ok := s.parseHello(m.UserName, string(m.Password)); ok && s.hello(st, ip, implicitTLS) {
+			resp.SetResultCode(gldap.ResultSuccess)
+			return
+		}
+		resp.SetResultCode(gldap.ResultInvalidCredentials)
+		return
+	}
+	if !relayed {
+		resp.SetResultCode(gldap.ResultUnwillingToPerform)
+		resp.SetDiagnosticMessage("not a congvu LDAP listener")
+		return
+	}
 	if err != nil {
 		resp.SetResultCode(gldap.ResultAuthMethodNotSupported)
 		resp.SetDiagnosticMessage("only simple bind is supported")
 		return
 	}
-	st := s.state(k, implicitTLS)
 	s.mu.Lock()
 	st.bound = nil // every bind starts anonymous (RFC 4511 4.2.1)
-	isTLS := st.tls
+	isTLS, ip := st.tls, st.ip
 	s.mu.Unlock()
 	if m.UserName == "" && m.Password == "" {
 		resp.SetResultCode(gldap.ResultSuccess) // anonymous
@@ -327,9 +445,9 @@ func (s *Server) bind(w *gldap.ResponseWriter, r *gldap.Request, k connKey, impl
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	// The library does not give the client's address: throttling by
-	// address does not apply to LDAP binds; the per-account lockout does.
-	attempt := policy.AuthAttempt{Protocol: Protocol, Login: login}
+	// The client's address comes from the relay's hello: per-address
+	// throttling applies as on the other protocols.
+	attempt := policy.AuthAttempt{Protocol: Protocol, IP: ip, Login: login}
 	if d := s.policy.BeforeAuth(ctx, attempt); d.Refused() {
 		resp.SetResultCode(gldap.ResultUnavailable)
 		return
@@ -345,11 +463,11 @@ func (s *Server) bind(w *gldap.ResponseWriter, r *gldap.Request, k connKey, impl
 		st.bound = acct
 		s.mu.Unlock()
 		resp.SetResultCode(gldap.ResultSuccess)
-		s.log.Info("ldap: bind", "user", acct.Address)
+		s.log.Info("ldap: bind", "user", acct.Address, "ip", ip)
 	case o.Result == policy.AuthUnavailable:
 		resp.SetResultCode(gldap.ResultUnavailable)
 	default:
-		s.log.Info("ldap: bind failed", "login", login)
+		s.log.Info("ldap: bind failed", "login", login, "ip", ip)
 	}
 }
 

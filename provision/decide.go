@@ -11,6 +11,7 @@ import (
 	"congvu/directory/importer"
 	"congvu/directory/orgdb"
 	"congvu/internal/mailerr"
+	"congvu/internal/sealbox"
 	"congvu/policy"
 	"congvu/reorg"
 )
@@ -56,6 +57,9 @@ func (s *Service) Approve(ctx context.Context, by Actor, id int64) (*Outcome, er
 		s.deps.Log.Warn("provision: approved request failed", "id", id, "err", execErr)
 	}
 	out.Result = result
+	if passwords != "" {
+		passwords = s.deps.Seal.SealString(passwordsPurpose(id), passwords)
+	}
 	if err := s.deps.Org.FinishRequest(ctx, id, state, result, passwords); err != nil {
 		return out, err
 	}
@@ -168,12 +172,40 @@ func (s *Service) Reject(ctx context.Context, by Actor, id int64, reason string)
 // TakePasswords returns the initial-password file of an approved request
 // (CSV: address,password,role,full_name) and forgets it: it is handed
 // over once. ok is false when there is none or it was fetched already.
+// A file that cannot be unsealed (the node's seal.key is not the one it
+// was sealed under) is an error and stays stored.
 func (s *Service) TakePasswords(ctx context.Context, by Actor, id int64) (csv string, ok bool, err error) {
-	csv, ok, err = s.deps.Org.TakePasswords(ctx, id, s.deps.Now())
+	csv, ok, err = s.deps.Org.TakePasswords(ctx, id, s.deps.Now(), func(stored string) (string, error) {
+		plain, err := s.deps.Seal.OpenString(passwordsPurpose(id), stored)
+		if err != nil {
+			s.deps.Log.Error("provision: initial passwords do not open", "id", id, "err", err)
+			return "", mailerr.ErrDirectoryUnavailable.With(err).WithMessage(
+				"The initial passwords cannot be opened with this node's seal key (restore seal.key)",
+				"Không mở được mật khẩu ban đầu bằng khóa niêm phong của máy chủ (hãy khôi phục seal.key).")
+		}
+		return plain, nil
+	})
 	if ok {
 		s.audit(ctx, by, Subject(id), "passwords-fetched", "mật khẩu ban đầu đã nhận / initial passwords handed over")
 	}
 	return csv, ok, err
+}
+
+// passwordsPurpose seals a request's passwords to that request: a sealed
+// file copied into another request's row does not open there.
+func passwordsPurpose(id int64) string { return fmt.Sprintf("orgdb/request-passwords/%d", id) }
+
+// SealStoredPasswords seals the initial passwords an older congvu kept
+// in clear in org.db (the server and `congvu request` call it on
+// opening), so an upgrade keeps them fetchable once, as before. It
+// returns how many it sealed.
+func (s *Service) SealStoredPasswords(ctx context.Context) (int, error) {
+	return s.deps.Org.RewritePasswords(ctx, func(id int64, stored string) (string, bool, error) {
+		if sealbox.IsSealedString(stored) {
+			return stored, false, nil
+		}
+		return s.deps.Seal.SealString(passwordsPurpose(id), stored), true, nil
+	})
 }
 
 // explain is an error in words for the request's result.

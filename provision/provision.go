@@ -13,11 +13,13 @@
 // The initial passwords of approved accounts are kept until they are
 // fetched once (a download in the web, or a mode-0600 file from the
 // command line), then forgotten; the accounts must change them at first
-// login anyway.
+// login anyway. While they wait they are sealed (internal/sealbox) under
+// the node's seal key: org.db never holds them in clear.
 package provision
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -30,6 +32,7 @@ import (
 	"congvu/directory"
 	"congvu/directory/importer"
 	"congvu/directory/orgdb"
+	"congvu/internal/sealbox"
 	"congvu/policy"
 	"congvu/reorg"
 )
@@ -114,8 +117,12 @@ type Deps struct {
 	Audit  Auditor
 	States StateChanger
 	Reorg  Reorganiser // nil: transfers are refused at approval
-	Log    *slog.Logger
-	Now    func() time.Time
+	// Seal seals the initial passwords kept until fetched (the node's
+	// seal box, server.OpenSealBox). nil: a key of this process alone,
+	// so passwords not fetched before it exits cannot be opened (tests).
+	Seal *sealbox.Box
+	Log  *slog.Logger
+	Now  func() time.Time
 }
 
 // Config tunes the service.
@@ -148,6 +155,11 @@ func New(cfg Config, deps Deps) *Service {
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now
+	}
+	if deps.Seal == nil {
+		key := make([]byte, 32)
+		rand.Read(key)
+		deps.Seal, _ = sealbox.New(key)
 	}
 	return &Service{cfg: cfg, deps: deps}
 }

@@ -28,6 +28,7 @@ func (s states) SetAccountState(ctx context.Context, actor, address string, st d
 }
 
 type env struct {
+	tmp   string // holds dir.db, org.db, policy.db
 	dir   *orgdb.Resolver
 	org   *orgdb.DB
 	audit *policy.DB
@@ -72,7 +73,7 @@ func newEnv(t *testing.T) *env {
 			t.Fatal(err)
 		}
 	}
-	e := &env{dir: r, org: org, audit: pdb, now: at("2026-02-12 10:00")}
+	e := &env{tmp: tmp, dir: r, org: org, audit: pdb, now: at("2026-02-12 10:00")}
 	rs := reorg.New(reorg.Config{}, reorg.Deps{Dir: r, Org: org, Audit: pdb, Now: func() time.Time { return e.now }})
 	e.svc = New(Config{Domains: []string{domain}}, Deps{Dir: r, Org: org, Audit: pdb, States: states{r, pdb}, Reorg: rs,
 		Now: func() time.Time { return e.now }})

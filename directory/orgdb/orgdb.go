@@ -205,6 +205,9 @@ func Open(path string) (*DB, error) {
 		"_synchronous":  {"FULL"}, // account locks and approvals must survive a crash
 		"_foreign_keys": {"1"},
 		"_txlock":       {"immediate"},
+		// Initial passwords, once fetched or sealed over, are overwritten
+		// with zeros, not left in free space.
+		"_secure_delete": {"on"},
 	}
 	rw, err := sql.Open("sqlite3", "file:"+path+"?"+params.Encode())
 	if err != nil {

@@ -176,19 +176,80 @@ func (db *DB) FinishRequest(ctx context.Context, id int64, state, result, passwo
 }
 
 // TakePasswords returns the initial passwords of a request and forgets
-// them, so they are handed over once. ok is false when there are none
-// (never, or already fetched).
-func (db *DB) TakePasswords(ctx context.Context, id int64, at time.Time) (passwords string, ok bool, err error) {
+// them, so they are handed over once. open turns the stored value into
+// the passwords (provision unseals it); they are forgotten only when it
+// succeeds, so a value that cannot be opened now (seal.key not restored
+// yet) is not lost. ok is false when there are none (never, or already
+// fetched).
+func (db *DB) TakePasswords(ctx context.Context, id int64, at time.Time, open func(stored string) (string, error)) (passwords string, ok bool, err error) {
 	err = db.write(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `SELECT passwords FROM provision_requests WHERE id = ?`, id).Scan(&passwords)
+		var stored string
+		err := tx.QueryRowContext(ctx, `SELECT passwords FROM provision_requests WHERE id = ?`, id).Scan(&stored)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNoRequest
 		}
-		if err != nil || passwords == "" {
+		if err != nil || stored == "" {
 			return unavailable(err)
+		}
+		if passwords, err = open(stored); err != nil {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE provision_requests SET passwords = '', fetched = ? WHERE id = ?`, at.UnixNano(), id)
 		return unavailable(err)
 	})
+	if err != nil {
+		passwords = ""
+	}
 	return passwords, err == nil && passwords != "", err
+}
+
+// RewritePasswords passes every request's stored initial passwords to fn
+// and stores what it returns when changed is true, in one transaction
+// (provision seals the passwords an older congvu kept in clear). It
+// returns how many were rewritten.
+func (db *DB) RewritePasswords(ctx context.Context, fn func(id int64, stored string) (next string, changed bool, err error)) (int, error) {
+	n := 0
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id, passwords FROM provision_requests WHERE passwords != ''`)
+		if err != nil {
+			return unavailable(err)
+		}
+		next := map[int64]string{}
+		for rows.Next() {
+			var id int64
+			var stored string
+			if err := rows.Scan(&id, &stored); err != nil {
+				rows.Close()
+				return unavailable(err)
+			}
+			v, changed, err := fn(id, stored)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			if changed {
+				next[id] = v
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return unavailable(err)
+		}
+		for id, v := range next {
+			if _, err := tx.ExecContext(ctx, `UPDATE provision_requests SET passwords = ? WHERE id = ?`, v, id); err != nil {
+				return unavailable(err)
+			}
+		}
+		n = len(next)
+		return nil
+	})
+	if err == nil && n > 0 {
+		// The old values are overwritten in the pages (secure_delete); the
+		// write-ahead log still holds the pages as they were: copy it back
+		// and empty it.
+		if _, cerr := db.rw.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); cerr != nil {
+			err = unavailable(cerr)
+		}
+	}
+	return n, err
 }

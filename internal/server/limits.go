@@ -8,6 +8,7 @@ import (
 
 	"congvu/internal/config"
 	"congvu/internal/connlimit"
+	"congvu/ldapd"
 )
 
 // connLimits are the [limits] caps applied to every listener.
@@ -23,7 +24,8 @@ func listenerLimits(c config.Limits) (connLimits, error) {
 
 // wrap caps ln; a refused client of a plain-text listener is told why in
 // its protocol's words (RFC 5321 §3.8 421, RFC 9051 §7.1.5 BYE, RFC 1939
-// -ERR, HTTP 503); on TLS listeners nothing can be said before a handshake.
+// -ERR, HTTP 503, RFC 4511 §4.4.1 notice of disconnection); on TLS
+// listeners nothing can be said before a handshake.
 func (cl connLimits) wrap(ln net.Listener, name, hostname string, refused *prometheus.CounterVec) net.Listener {
 	lim := cl.base
 	switch name {
@@ -33,6 +35,9 @@ func (cl connLimits) wrap(ln net.Listener, name, hostname string, refused *prome
 		lim.Refusal = []byte("* BYE [UNAVAILABLE] Too many connections from your address, try again later\r\n")
 	case "pop3":
 		lim.Refusal = []byte("-ERR [SYS/TEMP] Too many connections from your address, try again later\r\n")
+	case "ldap":
+		// RFC 4511 4.4.1: the notice of disconnection, resultCode busy.
+		lim.Refusal = ldapd.NoticeOfDisconnection("Quá nhiều kết nối từ địa chỉ của bạn / Too many connections from your address, try again later")
 	case "http":
 		body := "Quá nhiều kết nối từ địa chỉ của bạn, vui lòng thử lại sau. / Too many connections from your address, try again later.\n"
 		lim.Refusal = []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: 30\r\nConnection: close\r\n" +

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 
@@ -23,6 +24,17 @@ func NewRequests(cfg config.Config, dir directory.Writer, audit provision.Audito
 	if err != nil {
 		return nil, fmt.Errorf("requests.holidays: %w", err)
 	}
-	return provision.New(provision.Config{WorkingDays: cfg.Requests.WorkingDays, Calendar: cal, Domains: cfg.Server.LocalDomains},
-		provision.Deps{Dir: dir, Org: org, Audit: audit, States: states, Reorg: reorganiser, Log: log}), nil
+	seal, err := OpenSealBox(cfg)
+	if err != nil {
+		return nil, err
+	}
+	svc := provision.New(provision.Config{WorkingDays: cfg.Requests.WorkingDays, Calendar: cal, Domains: cfg.Server.LocalDomains},
+		provision.Deps{Dir: dir, Org: org, Audit: audit, States: states, Reorg: reorganiser, Seal: seal, Log: log})
+	// Initial passwords an older congvu kept in clear are sealed now.
+	if n, err := svc.SealStoredPasswords(context.Background()); err != nil {
+		return nil, fmt.Errorf("provisioning requests: sealing stored initial passwords: %w", err)
+	} else if n > 0 {
+		log.Info("provisioning requests: initial passwords kept in clear are now sealed", "requests", n)
+	}
+	return svc, nil
 }

@@ -196,7 +196,18 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		return nil, err
 	}
 	r.Policy.SetOverdueRequests(r.Requests.OverdueLines)
-	secondFactor := twofactor.New(webDB, nil)
+	seal, err := OpenSealBox(cfg)
+	if err != nil {
+		return nil, err
+	}
+	secondFactor, err := twofactor.New(webDB, seal, nil)
+	if err != nil {
+		return nil, err
+	}
+	if n, err := secondFactor.Unreadable(context.Background()); err == nil && n > 0 {
+		log.Error("two-factor secrets in web.db do not open with this node's seal.key: restore seal.key from the backup web.db came from; until then these officials sign in with recovery codes only",
+			"secrets", n)
+	}
 	// nginx logs in to this node with auth_http's ticket (frontend.go).
 	tickets := loginTickets(cfg)
 	protoDir := func(proto string) directory.Directory {
@@ -494,7 +505,8 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		}()
 		log.Info("listening", "listener", name, "addr", r.Addrs[name])
 	}
-	// The LDAP library binds its own listeners: wait until they do.
+	// The LDAP library runs behind a relay on a loopback port of its own
+	// (ldapd/relay.go): wait until it answers.
 	ldapListeners := 0
 	for _, n := range []string{"ldap", "ldaps"} {
 		if r.Addrs[n] != "" {

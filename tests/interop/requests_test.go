@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"net/url"
@@ -157,6 +158,16 @@ func (s *system) adminRequestsInBrowser(ctx context.Context, admin account, admi
 	}
 	if p := u.submit(reqPath, reqPath+"/passwords", url.Values{}); p.Status != 410 {
 		t.Errorf("second download: %d", p.Status)
+	}
+	// While they waited, org.db held them sealed: no clear copy is left
+	// in the file or its log.
+	for _, f := range []string{"org.db", "org.db-wal"} {
+		b, _ := os.ReadFile(filepath.Join(s.dir, "demo", f))
+		for _, r := range rows[1:] {
+			if bytes.Contains(b, []byte(r[1])) {
+				t.Errorf("%s holds the initial password of %s in clear", f, r[0])
+			}
+		}
 	}
 	var created []string
 	for _, r := range rows[1:] {

@@ -1,7 +1,10 @@
 package interop
 
 import (
+	"bytes"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -102,6 +105,12 @@ func TestWebmailPhoneInBrowser(t *testing.T) {
 	app := regexp.MustCompile(`[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}`).FindString(text(t, ctx, "#new-app"))
 	if app == "" {
 		t.Fatalf("no app password shown: %q", text(t, ctx, "#new-app"))
+	}
+	// The secret the phone now holds is sealed in web.db (seal.key).
+	for _, f := range []string{"web.db", "web.db-wal"} {
+		if b, _ := os.ReadFile(filepath.Join(s.dir, "demo", f)); bytes.Contains(b, secret) {
+			t.Errorf("%s holds the TOTP secret in clear", f)
+		}
 	}
 	out, _ := s.py("imap-login", "--addr", s.addrs["imaps"], "--user", official.Address, "--password", official.Password)
 	if strings.Contains(out, `"OK"`) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"congvu/internal/sealbox"
 	"congvu/web/account"
 	"congvu/web/core"
 	"congvu/web/twofactor"
@@ -25,7 +26,14 @@ func TestTwoFactorSignInFlow(t *testing.T) {
 	t.Cleanup(func() { db.Close() })
 	clock := time.Now()
 	now := func() time.Time { return clock }
-	tf := twofactor.New(db, now)
+	box, err := sealbox.OpenDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tf, err := twofactor.New(db, box, now)
+	if err != nil {
+		t.Fatal(err)
+	}
 	e := webtest.NewAccount(t, func(o *core.Options) { o.DB, o.SecondFactor = db, tf }, account.Options{TwoFactor: tf})
 	b := e.Browser()
 	expect(t, b.Login(anAddr, secretPW), 200, "Xin chào")

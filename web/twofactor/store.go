@@ -6,25 +6,117 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
 	"congvu/internal/mailerr"
+	"congvu/internal/sealbox"
 	"congvu/web/webdb"
 )
 
 // Store keeps the second factors of officials in the web database.
+// TOTP secrets must be readable to check codes, so they are sealed
+// (internal/sealbox) under the node's seal key; recovery codes and app
+// passwords are only compared, so only their hashes are kept.
 type Store struct {
 	db  *webdb.DB
+	box *sealbox.Box
 	now func() time.Time
 }
 
-// New returns the store; now is the clock (time.Now when nil).
-func New(db *webdb.DB, now func() time.Time) *Store {
+// sealPurpose is what TOTP secrets are sealed for.
+const sealPurpose = "webdb/totp"
+
+// New returns the store over db, sealing TOTP secrets with box; now is
+// the clock (time.Now when nil). Secrets an older congvu stored in clear
+// are sealed here, once, so an upgrade keeps everyone's codes working.
+func New(db *webdb.DB, box *sealbox.Box, now func() time.Time) (*Store, error) {
+	if box == nil {
+		return nil, errors.New("twofactor: no seal box for TOTP secrets")
+	}
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{db: db, now: now}
+	s := &Store{db: db, box: box, now: now}
+	if err := s.sealPlaintext(context.Background()); err != nil {
+		return nil, fmt.Errorf("twofactor: sealing stored TOTP secrets: %w", err)
+	}
+	return s, nil
+}
+
+// sealPlaintext seals, in one transaction, every TOTP secret stored in
+// clear (schema 3 before sealing existed).
+func (s *Store) sealPlaintext(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, "SELECT address, secret FROM totp")
+	if err != nil {
+		return err
+	}
+	plain := map[string][]byte{}
+	for rows.Next() {
+		var a string
+		var v []byte
+		if err := rows.Scan(&a, &v); err != nil {
+			rows.Close()
+			return err
+		}
+		if !sealbox.IsSealed(v) {
+			plain[a] = v
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for a, v := range plain {
+		if _, err := tx.ExecContext(ctx, "UPDATE totp SET secret = ? WHERE address = ?", s.box.Seal(sealPurpose, v), a); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil || len(plain) == 0 {
+		return err
+	}
+	// The clear values were overwritten in the database pages (webdb
+	// opens with secure_delete); the write-ahead log still holds the
+	// pages as they were: copy it back and empty it.
+	_, err = s.db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+	return err
+}
+
+// Unreadable counts the TOTP secrets that do not open under this node's
+// key (a web.db restored without its seal.key); their officials cannot
+// sign in with a code until the key is restored.
+func (s *Store) Unreadable(ctx context.Context) (int, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT secret FROM totp")
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var v []byte
+		if err := rows.Scan(&v); err != nil {
+			return 0, err
+		}
+		if _, err := s.box.Open(sealPurpose, v); err != nil {
+			n++
+		}
+	}
+	return n, rows.Err()
+}
+
+// secret opens a stored TOTP secret.
+func (s *Store) secret(stored []byte) ([]byte, error) {
+	v, err := s.box.Open(sealPurpose, stored)
+	if err != nil {
+		return nil, fmt.Errorf("twofactor: TOTP secret: %w", err)
+	}
+	return v, nil
 }
 
 // Bounds.
@@ -79,7 +171,7 @@ func (s *Store) Start(ctx context.Context, address string) ([]byte, error) {
 	secret := make([]byte, secretBytes)
 	rand.Read(secret)
 	_, err := s.db.ExecContext(ctx, "INSERT INTO totp (address, secret, enabled, last_step) VALUES (?, ?, 0, 0) ON CONFLICT (address) DO UPDATE SET secret = excluded.secret, enabled = 0, last_step = 0",
-		address, secret)
+		address, s.box.Seal(sealPurpose, secret))
 	return secret, err
 }
 
@@ -91,7 +183,10 @@ func (s *Store) Pending(ctx context.Context, address string) ([]byte, error) {
 	if errors.Is(err, sql.ErrNoRows) || err == nil && on == 1 {
 		return nil, ErrNoEnrolment
 	}
-	return secret, err
+	if err != nil {
+		return nil, err
+	}
+	return s.secret(secret)
 }
 
 // Confirm turns two-factor sign-in on with the first code from the app,
@@ -124,7 +219,10 @@ func (s *Store) Verify(ctx context.Context, address, code string) (bool, error) 
 	if err != nil {
 		return false, err
 	}
-	if st, ok := matchCode(secret, code, s.now(), uint64(last)); ok {
+	// A secret that does not open (seal.key not restored) leaves the
+	// recovery codes, which are hashes, still usable.
+	secret, openErr := s.secret(secret)
+	if st, ok := matchCode(secret, code, s.now(), uint64(last)); openErr == nil && ok {
 		// The step only moves forward: a code seen twice is refused.
 		res, err := s.db.ExecContext(ctx, "UPDATE totp SET last_step = ? WHERE address = ? AND last_step < ?", st, address, st)
 		if err != nil {
@@ -138,6 +236,9 @@ func (s *Store) Verify(ctx context.Context, address, code string) (bool, error) 
 		return false, err
 	}
 	n, err := res.RowsAffected()
+	if err == nil && n == 0 && openErr != nil {
+		err = openErr
+	}
 	return n == 1, err
 }
 

@@ -11,6 +11,7 @@ import (
 	"congvu/directory"
 	"congvu/directory/sqldir"
 	"congvu/internal/mailerr"
+	"congvu/internal/sealbox"
 	"congvu/web/webdb"
 )
 
@@ -52,7 +53,15 @@ func newTestStore(t *testing.T) (*Store, *clock) {
 	}
 	t.Cleanup(func() { db.Close() })
 	c := &clock{t: time.Unix(1_800_000_000, 0)}
-	return New(db, c.now), c
+	box, err := sealbox.OpenDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(db, box, c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, c
 }
 
 func TestStoreEnrolRecoveryAppPasswords(t *testing.T) {

@@ -85,6 +85,10 @@ func Open(path string) (*DB, error) {
 		// never corrupt the file.
 		"_synchronous": {"NORMAL"},
 		"_txlock":      {"immediate"},
+		// What is deleted or replaced (a session, a TOTP secret sealed
+		// over the clear one an older version kept) is overwritten with
+		// zeros, not left in free space.
+		"_secure_delete": {"on"},
 	}
 	db, err := sql.Open("sqlite3", "file:"+path+"?"+params.Encode())
 	if err != nil {
