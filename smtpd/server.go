@@ -363,7 +363,7 @@ func (s *Server) Close() error {
 	s.deliveries.Wait()
 
 	var errs []error
-	for _, srv := range []*smtp.Server{s.mx, s.submission} {
+	for _, srv := range []*smtp.Server{s.mx, s.submission, s.submissionProxied} {
 		if err := srv.Close(); err != nil && !errors.Is(err, smtp.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			errs = append(errs, err)
 		}
