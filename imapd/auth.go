@@ -10,6 +10,7 @@ import (
 
 	"congvu/directory"
 	"congvu/imapd/wire"
+	"congvu/internal/frontend"
 	"congvu/internal/mailerr"
 	"congvu/internal/metrics"
 	"congvu/policy"
@@ -147,7 +148,14 @@ func (c *conn) login(username, password string) error {
 		c.srv.count(func(m *metrics.Metrics) { m.Logins.WithLabelValues("imap", "throttled").Inc() })
 		return c.mapError("LOGIN", err)
 	}
-	acct, cached, err := c.srv.creds.Authenticate(c.ctx, c.srv.deps.Dir, username, password)
+	creds := c.srv.creds
+	if frontend.IsTicket(password) {
+		// nginx's one-use login ticket (auth_http remembered the
+		// password): nothing to remember, and each would take a place
+		// in the cache.
+		creds = nil
+	}
+	acct, cached, err := creds.Authenticate(c.ctx, c.srv.deps.Dir, username, password)
 	err = c.policyAfterAuth(username, acct, err)
 	if err == nil && acct != nil && acct.State != directory.StateActive {
 		err = mailerr.ErrAccountDisabled

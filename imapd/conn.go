@@ -138,9 +138,9 @@ func (c *conn) serve() {
 			c.log.Error("panic in imap connection", "panic", v, "stack", string(debug.Stack()))
 		}
 	}()
-	if c.tlsOn {
+	if tc, ok := c.nc.(*tls.Conn); ok { // implicit TLS; not behind the proxy
 		c.tcp.SetDeadline(time.Now().Add(30 * time.Second))
-		if err := c.nc.(*tls.Conn).HandshakeContext(c.ctx); err != nil {
+		if err := tc.HandshakeContext(c.ctx); err != nil {
 			c.log.Debug("imap tls handshake failed", "err", err)
 			return
 		}

@@ -24,6 +24,7 @@ import (
 
 	"congvu/directory"
 	"congvu/internal/authcache"
+	"congvu/internal/frontend"
 	"congvu/internal/metrics"
 	"congvu/policy"
 	"congvu/sharing"
@@ -230,7 +231,7 @@ func (s *Server) capabilities() []string {
 // Serve accepts plain connections (port 143 semantics): STARTTLS is offered
 // and LOGIN/AUTHENTICATE are refused until TLS is active (LOGINDISABLED).
 func (s *Server) Serve(l net.Listener) error {
-	return s.serve(l, false)
+	return s.serve(l, plainEntry)
 }
 
 // ServeTLS accepts implicit-TLS connections (port 993); it wraps l itself.
@@ -239,10 +240,28 @@ func (s *Server) ServeTLS(l net.Listener) error {
 		l.Close()
 		return errors.New("imapd: ServeTLS needs Config.TLS")
 	}
-	return s.serve(l, true)
+	return s.serve(l, tlsEntry)
 }
 
-func (s *Server) serve(l net.Listener, implicitTLS bool) error {
+// ServeProxied accepts connections from nginx's mail proxy through
+// frontend.Listen (listen.imap_proxy): the client's TLS ended at the
+// proxy, so a connection that says so (frontend.SecuredByProxy) is served
+// as under TLS — LOGIN accepted, no STARTTLS — without a TLS layer of its
+// own; any other stays plain text (LOGINDISABLED).
+func (s *Server) ServeProxied(l net.Listener) error {
+	return s.serve(l, proxiedEntry)
+}
+
+// entry is how a listener's connections arrive.
+type entry int
+
+const (
+	plainEntry   entry = iota // port 143: STARTTLS offered
+	tlsEntry                  // port 993: implicit TLS
+	proxiedEntry              // from nginx, TLS ended there
+)
+
+func (s *Server) serve(l net.Listener, how entry) error {
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -275,7 +294,10 @@ func (s *Server) serve(l net.Listener, implicitTLS bool) error {
 			return err
 		}
 		tempDelay = 0
-		c := s.newConn(nc, implicitTLS)
+		c := s.newConn(nc, how == tlsEntry)
+		if how == proxiedEntry && frontend.SecuredByProxy(nc) {
+			c.tlsOn = true
+		}
 		s.mu.Lock()
 		if s.closing {
 			s.mu.Unlock()

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"congvu/directory"
+	"congvu/internal/frontend"
 	"congvu/internal/mailerr"
 	"congvu/internal/metrics"
 	"congvu/policy"
@@ -120,7 +121,7 @@ func New(cfg Config, deps Deps) *Server {
 // (RFC 2595 section 4). It returns when l fails or the server is closed; the
 // error then wraps net.ErrClosed.
 func (s *Server) Serve(l net.Listener) error {
-	return s.serve(l, false)
+	return s.serve(l, plainEntry)
 }
 
 // ServeTLS accepts implicit-TLS connections (port 995, RFC 8314 section 3.3).
@@ -129,10 +130,28 @@ func (s *Server) ServeTLS(l net.Listener) error {
 		l.Close()
 		return errors.New("pop3d: ServeTLS needs Config.TLS")
 	}
-	return s.serve(l, true)
+	return s.serve(l, tlsEntry)
 }
 
-func (s *Server) serve(l net.Listener, implicitTLS bool) error {
+// ServeProxied accepts connections from nginx's mail proxy through
+// frontend.Listen (listen.pop3_proxy): the client's TLS ended at the
+// proxy, so a connection that says so (frontend.SecuredByProxy) is served
+// as under TLS — logins accepted, no STLS — without a TLS layer of its
+// own; any other stays plain text and refuses logins.
+func (s *Server) ServeProxied(l net.Listener) error {
+	return s.serve(l, proxiedEntry)
+}
+
+// entry is how a listener's connections arrive.
+type entry int
+
+const (
+	plainEntry   entry = iota // port 110: STLS offered
+	tlsEntry                  // port 995: implicit TLS
+	proxiedEntry              // from nginx, TLS ended there
+)
+
+func (s *Server) serve(l net.Listener, how entry) error {
 	if !s.track(l) {
 		l.Close()
 		return fmt.Errorf("pop3d: %w", net.ErrClosed)
@@ -166,15 +185,17 @@ func (s *Server) serve(l net.Listener, implicitTLS bool) error {
 		}
 		go func() {
 			defer s.sessions.Done()
-			s.handle(c, implicitTLS)
+			s.handle(c, how == tlsEntry, how == proxiedEntry && frontend.SecuredByProxy(c))
 		}()
 	}
 }
 
-// handle runs one connection; implicitTLS wraps it in TLS first. The raw
+// handle runs one connection; implicitTLS wraps it in TLS first, and
+// securedByProxy says the client's TLS ended at the trusted proxy. The raw
 // connection stays in s.conns so Close can cut it without a TLS alert.
-func (s *Server) handle(c net.Conn, implicitTLS bool) {
+func (s *Server) handle(c net.Conn, implicitTLS, securedByProxy bool) {
 	sess := newSession(s, c)
+	sess.tls = securedByProxy
 	defer sess.close()
 	if err := sess.policyConnect(); err != nil {
 		// RFC 1939 4: a negative greeting refuses the connection.

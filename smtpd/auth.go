@@ -7,6 +7,7 @@ import (
 	"github.com/emersion/go-sasl"
 
 	"congvu/directory"
+	"congvu/internal/frontend"
 	"congvu/internal/mailerr"
 )
 
@@ -17,7 +18,7 @@ func (s *session) AuthMechanisms() []string {
 	if s.mode != modeSubmission {
 		return nil
 	}
-	if _, ok := s.conn.TLSConnectionState(); !ok {
+	if !s.secure() {
 		return nil
 	}
 	return []string{sasl.Plain, sasl.Login}
@@ -29,7 +30,7 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	if s.mode != modeSubmission {
 		return nil, s.reply(phaseAuth, errAuthNotOffered)
 	}
-	if _, ok := s.conn.TLSConnectionState(); !ok {
+	if !s.secure() {
 		// RFC 4954 4: 538 5.7.11 Encryption required for requested
 		// authentication mechanism.
 		return nil, s.reply(phaseAuth, mailerr.ErrPlaintextAuth)
@@ -63,7 +64,13 @@ func (s *session) authenticate(login, password string) error {
 	}
 	ctx, cancel := opContext(lookupTimeout)
 	defer cancel()
-	acct, err := s.srv.dir.Authenticate(ctx, login, password)
+	creds := s.srv.creds
+	if frontend.IsTicket(password) {
+		// nginx's one-use login ticket (auth_http remembered the
+		// password): nothing to remember.
+		creds = nil
+	}
+	acct, _, err := creds.Authenticate(ctx, s.srv.dir, login, password)
 	if perr := s.policyAfterAuth(login, acct, err); perr != err {
 		s.countLogin("locked")
 		return fmt.Errorf("login %s: %w", login, perr)

@@ -22,6 +22,7 @@ import (
 
 	"congvu/directory"
 	"congvu/directory/sqldir"
+	"congvu/internal/authcache"
 	"congvu/internal/mailerr"
 	"congvu/internal/metrics"
 	"congvu/internal/tlsutil"
@@ -65,6 +66,8 @@ type envOptions struct {
 	sendAs SendAs
 	// groups builds the distribution lists from the fixture; nil: none.
 	groups func(dir *sqldir.DB) Groups
+	// credentials remembers verified passwords; nil: none.
+	credentials *authcache.Cache
 }
 
 type env struct {
@@ -149,7 +152,8 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		TLS:                &tls.Config{Certificates: []tls.Certificate{cert}},
 		SpoolDir:           spoolDir,
 	}, Deps{Store: store, Dir: d, Logger: log, Metrics: e.metrics, Policy: hooks,
-		Outbound: opts.outbound, Signer: opts.signer, Inbound: opts.inbound, SendAs: opts.sendAs, Groups: groups})
+		Outbound: opts.outbound, Signer: opts.signer, Inbound: opts.inbound, SendAs: opts.sendAs, Groups: groups,
+		Credentials: opts.credentials})
 
 	done := make(chan error, 3)
 	for _, l := range []struct {

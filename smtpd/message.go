@@ -254,7 +254,7 @@ func protocol(tx transaction) string {
 	if tx.utf8 {
 		p = "UTF8SMTP"
 	}
-	if tx.tls != nil {
+	if tx.tls != nil || tx.viaProxyTLS {
 		p += "S"
 	}
 	if tx.authn {

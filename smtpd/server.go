@@ -33,6 +33,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"congvu/directory"
+	"congvu/internal/authcache"
 	"congvu/internal/metrics"
 	"congvu/policy"
 	"congvu/storage"
@@ -98,6 +99,12 @@ type Deps struct {
 	// Groups expands distribution lists at RCPT (package groups); nil:
 	// there are none.
 	Groups Groups
+	// Credentials remembers verified passwords for a few minutes
+	// (internal/authcache, as the IMAP server and auth_http do): a mail
+	// client opens a session, and logs in, for each message it sends, and
+	// each login would otherwise cost a full argon2id hash. Nil checks
+	// every AUTH with the directory.
+	Credentials *authcache.Cache
 }
 
 // Groups resolves a group address to its members' mailboxes, applying
@@ -162,8 +169,13 @@ type Server struct {
 	sendAs SendAs
 	// groups expands distribution lists (groups.go).
 	groups Groups
+	// creds remembers verified passwords (auth.go).
+	creds *authcache.Cache
 
 	mx, submission *smtp.Server
+	// submissionProxied serves nginx's connections (ServeSubmissionsProxied):
+	// no STARTTLS there, the client's TLS ended at nginx.
+	submissionProxied *smtp.Server
 
 	mu        sync.Mutex
 	closed    bool
@@ -216,6 +228,7 @@ func New(cfg Config, deps Deps) *Server {
 	s.documents = deps.Documents
 	s.sendAs = deps.SendAs
 	s.groups = deps.Groups
+	s.creds = deps.Credentials
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -235,6 +248,8 @@ func New(cfg Config, deps Deps) *Server {
 	}
 	s.mx = s.newSMTPServer(modeMX)
 	s.submission = s.newSMTPServer(modeSubmission)
+	s.submissionProxied = s.newSMTPServer(modeSubmission)
+	s.submissionProxied.TLSConfig = nil
 	return s
 }
 
@@ -291,6 +306,19 @@ func (s *Server) ServeSubmissions(l net.Listener) error {
 	return s.serve(s.submission, l, "submission", true)
 }
 
+// ServeSubmissionsProxied serves submission from nginx's mail proxy
+// through frontend.Listen (listen.submission_proxy): the client's TLS
+// ended at the proxy, so a connection that says so
+// (frontend.SecuredByProxy) may AUTH as under TLS, without a TLS layer of
+// its own; any other is refused AUTH (538), as plain text.
+func (s *Server) ServeSubmissionsProxied(l net.Listener) error {
+	if s.tls == nil {
+		l.Close()
+		return errors.New("smtpd: submissions needs a TLS configuration")
+	}
+	return s.serve(s.submissionProxied, l, "submission", false)
+}
+
 func (s *Server) serve(srv *smtp.Server, l net.Listener, proto string, implicitTLS bool) error {
 	s.mu.Lock()
 	if s.closed {
@@ -335,7 +363,7 @@ func (s *Server) Close() error {
 	s.deliveries.Wait()
 
 	var errs []error
-	for _, srv := range []*smtp.Server{s.mx, s.submission} {
+	for _, srv := range []*smtp.Server{s.mx, s.submission, s.submissionProxied} {
 		if err := srv.Close(); err != nil && !errors.Is(err, smtp.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			errs = append(errs, err)
 		}
@@ -426,6 +454,10 @@ func (c *idleConn) Write(p []byte) (int, error) {
 	}
 	return c.Conn.Write(p)
 }
+
+// Unwrap gives the connection underneath (frontend.SecuredByProxy looks
+// through it).
+func (c *idleConn) Unwrap() net.Conn { return c.Conn }
 
 func (c *idleConn) Close() error {
 	c.srv.mu.Lock()

@@ -57,7 +57,10 @@ type transaction struct {
 	authn bool   // sent by an authenticated client
 	helo  string
 	tls   *tls.ConnectionState
-	rcpts []recipient
+	// viaProxyTLS: the client's TLS ended at nginx in front; its
+	// version and cipher are not known here.
+	viaProxyTLS bool
+	rcpts       []recipient
 }
 
 // recipient is an accepted RCPT, resolved to its account, or (submission
@@ -124,6 +127,8 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	}
 	if st, ok := s.tlsState(); ok {
 		tx.tls = &st
+	} else if s.conn != nil && s.secure() {
+		tx.viaProxyTLS = true
 	}
 	s.mu.Lock()
 	s.tx = tx

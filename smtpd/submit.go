@@ -19,6 +19,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"congvu/directory"
+	"congvu/internal/frontend"
 	"congvu/internal/mailerr"
 )
 
@@ -116,6 +117,16 @@ func (s *session) tlsState() (tls.ConnectionState, bool) {
 		return tls.ConnectionState{}, false
 	}
 	return s.conn.TLSConnectionState()
+}
+
+// secure reports whether the client's connection is encrypted: TLS on
+// this connection, or TLS that ended at the trusted proxy in front of the
+// node (frontend.SecuredByProxy: nginx, listen.submission_proxy).
+func (s *session) secure() bool {
+	if _, ok := s.tlsState(); ok {
+		return true
+	}
+	return s.conn != nil && frontend.SecuredByProxy(s.conn.Conn())
 }
 
 // asReply is what a refusal becomes: an SMTP reply on a connection, the

@@ -108,6 +108,13 @@ func (c *Cache) allowed(ctx context.Context, address string) bool {
 	return err == nil && ok
 }
 
+// Len is how many verified logins are remembered.
+func (c *Cache) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
+}
+
 // Forget drops the entry of login and password.
 func (c *Cache) Forget(login, password string) {
 	k := c.id(login, password)

@@ -3,7 +3,6 @@ package frontend
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -19,7 +18,6 @@ import (
 	"congvu/directory"
 	"congvu/internal/authcache"
 	"congvu/internal/mailerr"
-	"congvu/internal/tlsutil"
 	"congvu/policy"
 )
 
@@ -124,21 +122,19 @@ func TestParseXCLIENT(t *testing.T) {
 	}
 }
 
-// echoTLS serves l like a daemon's implicit-TLS listener: it reports the
-// remote address it sees, then echoes lines.
-func echoTLS(t *testing.T, l net.Listener) {
-	certPEM, keyPEM, _ := tlsutil.SelfSigned([]string{"mail.angiang.gov.vn"})
-	cert, _ := tls.X509KeyPair(certPEM, keyPEM)
-	tl := tls.NewListener(l, tlsutil.ServerConfig(cert))
+// echoProxied serves l like a daemon's ServeProxied: it reports the
+// remote address it sees and whether the connection says the proxy ended
+// the client's TLS, then echoes lines.
+func echoProxied(t *testing.T, l net.Listener) {
 	go func() {
 		for {
-			c, err := tl.Accept()
+			c, err := l.Accept()
 			if err != nil {
 				return
 			}
 			go func() {
 				defer c.Close()
-				fmt.Fprintf(c, "* OK from %s\r\n", c.RemoteAddr())
+				fmt.Fprintf(c, "* OK from %s secured=%v\r\n", c.RemoteAddr(), SecuredByProxy(c))
 				io.Copy(c, c)
 			}()
 		}
@@ -153,7 +149,7 @@ func TestListenerProxyProtocol(t *testing.T) {
 	l := Listen(raw, ListenerConfig{Handshake: ProxyProtocol, Trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
 		Hostname: "mail.angiang.gov.vn", Timeout: 2 * time.Second})
 	defer l.Close()
-	echoTLS(t, l)
+	echoProxied(t, l)
 
 	c, err := net.Dial("tcp", raw.Addr().String())
 	if err != nil {
@@ -163,12 +159,27 @@ func TestListenerProxyProtocol(t *testing.T) {
 	fmt.Fprint(c, "PROXY TCP4 203.0.113.7 127.0.0.1 50000 993\r\n")
 	br := bufio.NewReader(c)
 	line, err := br.ReadString('\n')
-	if err != nil || line != "* OK from 203.0.113.7:50000\r\n" {
+	if err != nil || line != "* OK from 203.0.113.7:50000 secured=true\r\n" {
 		t.Fatalf("daemon saw %q, %v; want the client's address from the header", line, err)
 	}
 	fmt.Fprint(c, "a1 NOOP\r\n")
 	if line, _ := br.ReadString('\n'); line != "a1 NOOP\r\n" {
-		t.Errorf("plain text through the pipe: %q", line)
+		t.Errorf("plain text through the listener: %q", line)
+	}
+
+	// A command sent with the header, in one packet, is not lost.
+	c3, err := net.Dial("tcp", raw.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c3.Close()
+	fmt.Fprint(c3, "PROXY TCP4 203.0.113.8 127.0.0.1 50001 993\r\na2 NOOP\r\n")
+	br3 := bufio.NewReader(c3)
+	if line, _ := br3.ReadString('\n'); !strings.HasPrefix(line, "* OK from 203.0.113.8:50001") {
+		t.Fatalf("greeting %q", line)
+	}
+	if line, _ := br3.ReadString('\n'); line != "a2 NOOP\r\n" {
+		t.Errorf("the command sent with the PROXY header came through as %q", line)
 	}
 
 	// Without a header: closed.
@@ -190,7 +201,7 @@ func TestListenerRefusesUntrustedAddresses(t *testing.T) {
 	raw, _ := net.Listen("tcp", "127.0.0.1:0")
 	l := Listen(raw, ListenerConfig{Handshake: ProxyProtocol, Trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
 	defer l.Close()
-	echoTLS(t, l)
+	echoProxied(t, l)
 	c, err := net.Dial("tcp", raw.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -208,7 +219,7 @@ func TestListenerXCLIENT(t *testing.T) {
 	l := Listen(raw, ListenerConfig{Handshake: XCLIENT, Trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 		Hostname: "mail.angiang.gov.vn", Timeout: 2 * time.Second})
 	defer l.Close()
-	echoTLS(t, l)
+	echoProxied(t, l)
 	c, err := net.Dial("tcp", raw.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -228,7 +239,7 @@ func TestListenerXCLIENT(t *testing.T) {
 	expect("250 XCLIENT")
 	fmt.Fprint(c, "XCLIENT ADDR=198.51.100.9 LOGIN=x NAME=[UNAVAILABLE]\r\n")
 	// The daemon's greeting answers XCLIENT.
-	expect("* OK from 198.51.100.9:0")
+	expect("* OK from 198.51.100.9:0 secured=true")
 }
 
 type fakeDir struct{ accts map[string]*directory.Account }
@@ -379,6 +390,21 @@ func TestTickets(t *testing.T) {
 	if tk.Check("nva@angiang.gov.vn", b) {
 		t.Error("an expired ticket was accepted")
 	}
+	// Used nonces are forgotten once their tickets expired, not before.
+	fresh := NewTickets([]byte("the cluster secret"))
+	fresh.now = func() time.Time { return now }
+	for range 3 {
+		fresh.Check("nva@angiang.gov.vn", fresh.Issue("nva@angiang.gov.vn"))
+		now = now.Add(2 * time.Second)
+	}
+	if len(fresh.used) != 3 {
+		t.Fatalf("%d of 3 unexpired nonces kept", len(fresh.used))
+	}
+	now = now.Add(2 * time.Minute)
+	fresh.Check("nva@angiang.gov.vn", fresh.Issue("nva@angiang.gov.vn"))
+	if len(fresh.used) != 1 {
+		t.Errorf("%d nonces kept after their tickets expired, want 1", len(fresh.used))
+	}
 	tampered := tk.Issue("nva@angiang.gov.vn")
 	if tk.Check("nva@angiang.gov.vn", tampered[:len(tampered)-2]+"AA") {
 		t.Error("a tampered ticket was accepted")
@@ -463,3 +489,20 @@ func TestAuthHTTPRemembersVerifiedPasswords(t *testing.T) {
 		t.Errorf("locked account logged in from the cache: %q", st)
 	}
 }
+
+func TestSecuredByProxyOnlyForProxiedConnections(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	if SecuredByProxy(a) {
+		t.Error("a plain connection claims the proxy ended its TLS")
+	}
+	if !SecuredByProxy(wrapped{&proxiedConn{Conn: a}}) {
+		t.Error("a proxied connection behind a wrapper (connlimit) is not recognised")
+	}
+}
+
+// wrapped is what connlimit does to a connection.
+type wrapped struct{ net.Conn }
+
+func (w wrapped) Unwrap() net.Conn { return w.Conn }

@@ -2,14 +2,12 @@ package frontend
 
 import (
 	"bufio"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -35,22 +33,23 @@ type ListenerConfig struct {
 	// closed at once (a client reaching this port directly could claim
 	// any address).
 	Trusted []netip.Prefix
-	// Hostname is used in the XCLIENT greeting and as the TLS server name
-	// of the in-process pipe.
+	// Hostname is used in the XCLIENT greeting.
 	Hostname string
 	// Timeout bounds the proxy's handshake (default 10s).
 	Timeout time.Duration
 	Logger  *slog.Logger
 }
 
-// Listener accepts proxied connections. Accept returns connections that
-// speak TLS to the daemon (serve them with the daemon's implicit-TLS
-// method: imapd ServeTLS, pop3d ServeTLS, smtpd ServeSubmissions) and
-// whose RemoteAddr is the client's address the proxy reported. nginx's
-// side of each connection is plain text: the client's TLS ended at nginx,
-// and the proxy network between nginx and the nodes must be trusted; the
-// pipe's TLS only tells the daemons that the client's side was encrypted,
-// so they accept passwords as they would on ports 993, 995 and 465.
+// Listener accepts proxied connections. Accept returns the proxy's own
+// connection, addressed as the client the proxy reported (RemoteAddr),
+// with what followed the proxy's handshake still to be read. The
+// client's TLS ended at nginx, and the proxy network between nginx and
+// the nodes must be trusted (cluster.proxy_networks): such a connection
+// says so (SecuredByProxy), and the daemons' ServeProxied methods accept
+// passwords on it as they would on ports 993, 995 and 465. There is no
+// second TLS layer inside the node: it would only spend a handshake per
+// connection and an encryption of every byte twice, in this process, to
+// tell the daemon what SecuredByProxy tells it.
 type Listener struct {
 	inner net.Listener
 	cfg   ListenerConfig
@@ -131,36 +130,17 @@ func (l *Listener) prepare(raw net.Conn) {
 		return
 	}
 	raw.SetDeadline(time.Time{})
-	inner, outer, err := socketPair()
-	if err != nil {
-		l.cfg.Logger.Error("frontend: socket pair", "err", err)
-		raw.Close()
-		return
-	}
-	conn := &proxiedConn{Conn: inner, local: raw.LocalAddr(),
+	conn := &proxiedConn{Conn: raw, ack: quickAcker(raw),
 		remote: &net.TCPAddr{IP: client.Addr().AsSlice(), Port: int(client.Port())}}
-	go l.relay(raw, br, outer)
+	if n := br.Buffered(); n > 0 {
+		// What the proxy sent after its handshake (pipelined commands).
+		conn.pending, _ = br.Peek(n)
+	}
 	select {
 	case l.ready <- conn:
 	case <-l.done:
 		conn.Close()
 	}
-}
-
-// relay runs the client side of the pipe's TLS and copies between it and
-// the proxy's plain-text connection until either side closes.
-func (l *Listener) relay(raw net.Conn, br *bufio.Reader, outer net.Conn) {
-	// The pipe is inside this process: nobody can be in between, and the
-	// daemon's certificate names the public host, so it is not verified.
-	tc := tls.Client(outer, &tls.Config{InsecureSkipVerify: true, ServerName: l.cfg.Hostname, MinVersion: tls.VersionTLS12}) //nolint:gosec
-	var once sync.Once
-	closeAll := func() { once.Do(func() { tc.Close(); raw.Close() }) }
-	go func() {
-		io.Copy(tc, br) // proxy → daemon (with what the reader buffered)
-		closeAll()
-	}()
-	io.Copy(raw, tc) // daemon → proxy
-	closeAll()
 }
 
 // xclient plays the node's side of the proxy's first steps: greeting,
@@ -308,37 +288,48 @@ func (l *Listener) Close() error {
 // Addr is the address the proxy connects to.
 func (l *Listener) Addr() net.Addr { return l.inner.Addr() }
 
-// proxiedConn is the daemon's end of the pipe, addressed as the client.
+// proxiedConn is the proxy's connection, addressed as the client.
 type proxiedConn struct {
 	net.Conn
-	local, remote net.Addr
+	remote  net.Addr
+	pending []byte // read with the proxy's handshake, not yet consumed
+	ack     func() // acknowledges what was read at once (quickack.go)
 }
 
-func (c *proxiedConn) LocalAddr() net.Addr  { return c.local }
 func (c *proxiedConn) RemoteAddr() net.Addr { return c.remote }
 
-// socketPair is a connected pair of Unix stream sockets: unlike
-// net.Pipe, the kernel buffers each direction, so the relay and the
-// daemon do not wait on each other for every write.
-func socketPair() (net.Conn, net.Conn, error) {
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, nil, err
+// SecuredByProxy tells the daemons that the client's side of this
+// connection was encrypted and ended at a trusted proxy.
+func (c *proxiedConn) SecuredByProxy() bool { return true }
+
+// Read gives what the handshake reader had buffered first. Reads are
+// from one goroutine at a time, as for any net.Conn a daemon serves.
+func (c *proxiedConn) Read(p []byte) (int, error) {
+	if len(c.pending) > 0 {
+		n := copy(p, c.pending)
+		c.pending = c.pending[n:]
+		return n, nil
 	}
-	var conns [2]net.Conn
-	for i, fd := range fds {
-		f := os.NewFile(uintptr(fd), "frontend-pipe")
-		c, err := net.FileConn(f)
-		f.Close() // FileConn dups the descriptor
-		if err != nil {
-			if i == 1 {
-				conns[0].Close()
-			} else {
-				syscall.Close(fds[1])
-			}
-			return nil, nil, err
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.ack()
+	}
+	return n, err
+}
+
+// SecuredByProxy reports whether nc, or a connection it wraps (Unwrap,
+// as connlimit's), came through Listener: its client's TLS ended at a
+// trusted proxy, so logins may be accepted as under TLS.
+func SecuredByProxy(nc net.Conn) bool {
+	for range 8 { // wrappers do not nest deeper
+		if p, ok := nc.(interface{ SecuredByProxy() bool }); ok {
+			return p.SecuredByProxy()
 		}
-		conns[i] = c
+		u, ok := nc.(interface{ Unwrap() net.Conn })
+		if !ok {
+			return false
+		}
+		nc = u.Unwrap()
 	}
-	return conns[0], conns[1], nil
+	return false
 }

@@ -8,8 +8,8 @@
 //     only from trusted networks, the client's address taken from the
 //     PROXY protocol header (IMAP, POP3) or XCLIENT (SMTP submission), and
 //     — because nginx speaks plain text to its backends while the client
-//     side was TLS — handed to the unchanged daemons as if over implicit
-//     TLS, through an in-process TLS pipe.
+//     side was TLS — marked as such (SecuredByProxy), so the daemons'
+//     ServeProxied methods accept logins on them as under TLS.
 package frontend
 
 import (

@@ -33,8 +33,9 @@ type Tickets struct {
 	key []byte
 	now func() time.Time
 
-	mu   sync.Mutex
-	used map[string]time.Time // nonce → expiry
+	mu    sync.Mutex
+	used  map[string]time.Time // nonce → expiry
+	swept time.Time            // when expired nonces were last dropped
 }
 
 // NewTickets uses key (the cluster secret; on a single node any random
@@ -83,9 +84,14 @@ func (t *Tickets) Check(address, ticket string) bool {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for n, exp := range t.used {
-		if now.After(exp) {
-			delete(t.used, n)
+	// Expired nonces go at most once a second: a sweep on every login
+	// would cost as many steps as logins in the last minute.
+	if now.Sub(t.swept) >= time.Second {
+		t.swept = now
+		for n, exp := range t.used {
+			if now.After(exp) {
+				delete(t.used, n)
+			}
 		}
 	}
 	if _, seen := t.used[nonce]; seen {

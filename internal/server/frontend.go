@@ -26,9 +26,10 @@ type listenerSpec struct {
 }
 
 // proxyListeners are the listeners nginx's mail proxy connects to: the
-// daemons' implicit-TLS entry points behind frontend.Listen (the client's
-// address from PROXY or XCLIENT, only from cluster.proxy_networks).
-func proxyListeners(cfg config.Config, imaps, pop3s, submissions func(net.Listener) error, log *slog.Logger) ([]listenerSpec, error) {
+// daemons' ServeProxied entry points behind frontend.Listen (the client's
+// address from PROXY or XCLIENT, only from cluster.proxy_networks; the
+// client's TLS ended at nginx).
+func proxyListeners(cfg config.Config, imap, pop3, submission func(net.Listener) error, log *slog.Logger) ([]listenerSpec, error) {
 	trusted, err := cfg.Cluster.ProxyPrefixes()
 	if err != nil {
 		return nil, err
@@ -40,9 +41,9 @@ func proxyListeners(cfg config.Config, imaps, pop3s, submissions func(net.Listen
 		}
 	}
 	return []listenerSpec{
-		{"imap_proxy", cfg.Listen.IMAPProxy, imaps, wrap(frontend.ProxyProtocol, "imap_proxy")},
-		{"pop3_proxy", cfg.Listen.POP3Proxy, pop3s, wrap(frontend.ProxyProtocol, "pop3_proxy")},
-		{"submission_proxy", cfg.Listen.SubmissionProxy, submissions, wrap(frontend.XCLIENT, "submission_proxy")},
+		{"imap_proxy", cfg.Listen.IMAPProxy, imap, wrap(frontend.ProxyProtocol, "imap_proxy")},
+		{"pop3_proxy", cfg.Listen.POP3Proxy, pop3, wrap(frontend.ProxyProtocol, "pop3_proxy")},
+		{"submission_proxy", cfg.Listen.SubmissionProxy, submission, wrap(frontend.XCLIENT, "submission_proxy")},
 	}, nil
 }
 
@@ -110,12 +111,12 @@ func loginTickets(cfg config.Config) *frontend.Tickets {
 	return frontend.NewTickets(key)
 }
 
-// authHTTPCredentials is auth_http's memory of verified passwords, under
-// the IMAP server's rules (internal/authcache): none on an LDAP directory,
-// which changes passwords and states behind congvu's back, and never for
-// accounts with two-factor sign-in, whose app passwords can be revoked at
-// any time.
-func authHTTPCredentials(cfg config.Config, twoFactorOn func(ctx context.Context, address string) (bool, error)) *authcache.Cache {
+// credentialCache is a memory of verified passwords (auth_http's, SMTP
+// AUTH's), under the IMAP server's rules (internal/authcache): none on an
+// LDAP directory, which changes passwords and states behind congvu's
+// back, and never for accounts with two-factor sign-in, whose app
+// passwords can be revoked at any time.
+func credentialCache(cfg config.Config, twoFactorOn func(ctx context.Context, address string) (bool, error)) *authcache.Cache {
 	if cfg.Directory.Backend == "ldap" {
 		return nil
 	}

@@ -231,6 +231,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		r.closers = append(r.closers, func() error { home.Close(); return nil })
 	}
 	smtpDeps.Store, smtpDeps.Dir, smtpDeps.Logger, smtpDeps.Metrics = cp.store, protoDir("smtp"), log.With("proto", "smtp"), r.Metrics
+	smtpDeps.Credentials = credentialCache(cfg, secondFactor.Enabled)
 	smtpDeps.Policy = cp.hooks
 	// Delivery rules (rules.go): smtpd and the queue's local delivery.
 	rules, err := startRules(cfg, r, mail)
@@ -383,7 +384,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 		{name: "ldaps", addr: cfg.Listen.LDAPS, serve: ldapSrv.ServeTLS},
 	}
 	// nginx's mail proxy in front (frontend.go).
-	proxies, err := proxyListeners(cfg, imapSrv.ServeTLS, popSrv.ServeTLS, smtpSrv.ServeSubmissions, log)
+	proxies, err := proxyListeners(cfg, imapSrv.ServeProxied, popSrv.ServeProxied, smtpSrv.ServeSubmissionsProxied, log)
 	if err != nil {
 		return nil, err
 	}
@@ -395,7 +396,7 @@ func Start(cfg config.Config, log *slog.Logger) (r *Running, err error) {
 	// tickets: nginx never sends one there.
 	mountAuthHTTP(cfg, r, adminMux, func(proto string) directory.Directory {
 		return twofactor.ProtocolDirectory{Directory: r.Dir, Store: secondFactor, Proto: proto}
-	}, tickets, authHTTPCredentials(cfg, secondFactor.Enabled), log)
+	}, tickets, credentialCache(cfg, secondFactor.Enabled), log)
 	mountCluster(node, adminMux) // cluster.go
 	// Bind everything first so a port conflict fails start-up cleanly
 	// before any client was served.

@@ -85,7 +85,11 @@ func run(args []string, stdout io.Writer) error {
 	ldapScripts := fs.String("ldap-scripts", "deploy/ldap", "directory with start-slapd.sh and stop-slapd.sh")
 	mailboxN := fs.Int("mailbox", 0, "messages in each mixed-workload INBOX (default 200 quick, 1000 full)")
 	reprint := fs.String("report", "", "print the table of an earlier run's JSON file and exit")
+	nginxWorkers := fs.String("nginx-workers", "auto", "nginx worker_processes in the nginx part (auto, as Debian; 1 suits nginx sharing a machine with a node)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := checkNginxWorkers(*nginxWorkers); err != nil {
 		return err
 	}
 	if *reprint != "" {
@@ -228,7 +232,7 @@ func run(args []string, stdout io.Writer) error {
 
 	if parts["nginx"] {
 		var err error
-		if res.Nginx, err = runNginxPart(tmp, *congvuBin, sizes, budget, &cleanups); err != nil {
+		if res.Nginx, err = runNginxPart(tmp, *congvuBin, *nginxWorkers, sizes, budget, &cleanups); err != nil {
 			res.NotMeasured["nginx"] = firstLine(err.Error())
 			fmt.Fprintln(os.Stderr, "nginx part stopped:", err)
 		}
