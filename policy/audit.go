@@ -38,20 +38,21 @@ const (
 	ActionJunk         = "junk"
 	// Administrators' actions (issue 14): each entry names the actor and
 	// says what changed, before → after.
-	ActionCreate      = "create"      // an account created (web form, approved request)
-	ActionImport      = "import"      // an import file applied
-	ActionEdit        = "edit"        // name, title, phone, unit, role or aliases changed
-	ActionReset       = "reset"       // password reset by an administrator
-	ActionMove        = "move"        // an official transferred to another unit
-	ActionMerge       = "merge"       // a unit merged into another
-	ActionUnitChange  = "unit-change" // a unit renamed or moved
-	ActionDissolve    = "dissolve"    // a unit dissolved: its accounts retired at once
-	ActionAlias       = "alias"       // a domain alias or an address alias added or removed
-	ActionGroup       = "group"       // a group created, changed or removed
-	ActionRequest     = "request"     // a provisioning request filed
-	ActionApprove     = "approve"     // a provisioning request approved
-	ActionRefuse      = "refuse"      // a provisioning request rejected
-	ActionPublication = "publication" // danh bạ publishing changed
+	ActionCreate       = "create"        // an account created (web form, approved request)
+	ActionImport       = "import"        // an import file applied
+	ActionEdit         = "edit"          // name, title, phone, unit, role or aliases changed
+	ActionReset        = "reset"         // password reset by an administrator
+	ActionMove         = "move"          // an official transferred to another unit
+	ActionMerge        = "merge"         // a unit merged into another
+	ActionUnitChange   = "unit-change"   // a unit renamed or moved
+	ActionDissolve     = "dissolve"      // a unit dissolved: its accounts retired at once
+	ActionAlias        = "alias"         // a domain alias or an address alias added or removed
+	ActionGroup        = "group"         // a group created, changed or removed
+	ActionRequest      = "request"       // a provisioning request filed
+	ActionApprove      = "approve"       // a provisioning request approved
+	ActionRefuse       = "refuse"        // a provisioning request rejected
+	ActionPublication  = "publication"   // danh bạ publishing changed
+	ActionTwoFactorOff = "twofactor-off" // two-step sign-in turned off by an administrator
 )
 
 // ActorPolicy is the actor of decisions the engine takes by itself.

@@ -18,6 +18,8 @@ import (
 	"congvu/internal/server"
 	"congvu/policy"
 	"congvu/storage"
+	"congvu/web/twofactor"
+	"congvu/web/webdb"
 )
 
 // Admin commands of the policy engine. They run beside the server: they
@@ -135,6 +137,7 @@ const accountUsage = `usage:
   congvu account retention --config FILE [--all]
   congvu account lock-sending|unlock-sending --config FILE [--reason TEXT] ADDRESS
   congvu account move --config FILE [--reason TEXT] ADDRESS UNIT
+  congvu account twofactor-off --config FILE --reason TEXT ADDRESS
 `
 
 // accountSynopsis completes "congvu account VERB" in each verb's usage.
@@ -143,6 +146,7 @@ var accountSynopsis = map[string]string{
 	"unlock": " --config FILE [--reason TEXT] ADDRESS", "retire": " --config FILE [--reason TEXT] ADDRESS",
 	"leave":        " --config FILE [--reason TEXT] ADDRESS",
 	"lock-sending": " --config FILE [--reason TEXT] ADDRESS", "unlock-sending": " --config FILE [--reason TEXT] ADDRESS",
+	"twofactor-off": " --config FILE --reason TEXT ADDRESS",
 }
 
 // cmdAccount changes account lifecycle states with an audit entry.
@@ -225,12 +229,54 @@ func cmdAccount(args []string, stdout, stderr io.Writer) error {
 		if err := policy.UnlockSending(ctx, p.db, actor(), address, *reason); err != nil {
 			return err
 		}
+	case "twofactor-off":
+		if err := twoFactorOff(ctx, p, address, *reason); err != nil {
+			return err
+		}
 	default:
 		fmt.Fprint(stderr, accountUsage)
 		return flag.ErrHelp
 	}
 	fmt.Fprintf(stdout, "%s: %s — xong / done\n", address, verb)
 	return nil
+}
+
+// twoFactorOff turns an official's two-step sign-in off — the way back
+// for one who lost both the authenticator and the recovery codes, after
+// the operator has checked who is asking. App passwords go with it, as
+// when the official turns it off; the reason is required and audited.
+func twoFactorOff(ctx context.Context, p *policyTools, address, reason string) error {
+	if reason == "" {
+		return errors.New("--reason is required: say who asked and how they were identified")
+	}
+	if _, err := p.dir.Lookup(ctx, address); err != nil {
+		return fmt.Errorf("%s: %w", address, err)
+	}
+	box, err := server.OpenSealBox(p.cfg)
+	if err != nil {
+		return err
+	}
+	web, err := webdb.Open(p.cfg.Path(p.cfg.Web.DBPath))
+	if err != nil {
+		return err
+	}
+	defer web.Close()
+	tf, err := twofactor.New(web, box, nil)
+	if err != nil {
+		return err
+	}
+	on, err := tf.Enabled(ctx, address)
+	if err != nil {
+		return err
+	}
+	if !on {
+		return fmt.Errorf("%s: %w", address, twofactor.ErrNotEnabled)
+	}
+	if err := tf.Disable(ctx, address); err != nil {
+		return err
+	}
+	return p.db.AppendAudit(ctx, policy.AuditEntry{At: time.Now(), Actor: actor(), Subject: address,
+		Action: policy.ActionTwoFactorOff, Detail: reason})
 }
 
 func cmpOr(a, b string) string {

@@ -72,15 +72,15 @@ func (wb *room) adminOldAddresses(w http.ResponseWriter, r *http.Request, a *adm
 }
 
 const adminOldAddrTemplate = `{{define "content"}}{{template "adminnav" .}}{{with .Data}}
-<h1>Thư đến địa chỉ cũ <span class="en">/ Mail to old addresses</span></h1>
+<h1>Thư đến địa chỉ cũ <span class="en" lang="en">/ Mail to old addresses</span></h1>
 <p class="hint">Thư còn gửi đến tên miền cũ (bí danh tên miền sau sáp nhập) và địa chỉ cũ sau điều động, sáp nhập đơn vị: số thư và số người gửi khác nhau. Khi không còn thư, có thể bỏ bí danh (<code>congvu domain alias remove</code>).
-<span class="en">Mail still arriving at old domains (domain aliases after a merger) and old addresses after transfers and unit mergers: messages and distinct senders. Once none arrives the alias can go.</span></p>
-<p class="downloads">{{if .ByWeek}}<a class="button secondary" href="/admin/reports/old-addresses?by=day">Theo ngày <span class="en">/ By day</span></a>{{else}}<a class="button secondary" href="/admin/reports/old-addresses?by=week">Theo tuần <span class="en">/ By week</span></a>{{end}}</p>
+<span class="en" lang="en">Mail still arriving at old domains (domain aliases after a merger) and old addresses after transfers and unit mergers: messages and distinct senders. Once none arrives the alias can go.</span></p>
+<p class="downloads">{{if .ByWeek}}<a class="button secondary" href="/admin/reports/old-addresses?by=day">Theo ngày <span class="en" lang="en">/ By day</span></a>{{else}}<a class="button secondary" href="/admin/reports/old-addresses?by=week">Theo tuần <span class="en" lang="en">/ By week</span></a>{{end}}</p>
 {{if .Available}}{{if .Rows}}<section class="report" tabindex="0" role="region" aria-label="Bảng báo cáo / Report table"><table>
-<caption>Số thư (người gửi) theo {{if .ByWeek}}tuần bắt đầu{{else}}ngày{{end}} <span class="en">/ messages (senders) per {{if .ByWeek}}week starting{{else}}day{{end}}</span></caption>
-<tr><th scope="col">Tên miền cũ <span class="en">/ Old domain</span></th><th scope="col">Chuyển đến <span class="en">/ Delivered to</span></th>{{range .Heads}}<th scope="col">{{.}}</th>{{end}}<th scope="col">Tổng <span class="en">/ Total</span></th><th scope="col">Địa chỉ cũ <span class="en">/ Old addresses</span></th></tr>
+<caption>Số thư (người gửi) theo {{if .ByWeek}}tuần bắt đầu{{else}}ngày{{end}} <span class="en" lang="en">/ messages (senders) per {{if .ByWeek}}week starting{{else}}day{{end}}</span></caption>
+<tr><th scope="col">Tên miền cũ <span class="en" lang="en">/ Old domain</span></th><th scope="col">Chuyển đến <span class="en" lang="en">/ Delivered to</span></th>{{range .Heads}}<th scope="col">{{.}}</th>{{end}}<th scope="col">Tổng <span class="en" lang="en">/ Total</span></th><th scope="col">Địa chỉ cũ <span class="en" lang="en">/ Old addresses</span></th></tr>
 {{range .Rows}}<tr><th scope="row">{{.Domain}}</th><td>{{if .Alias}}{{.Alias}}{{else}}<span class="hint">địa chỉ chuyển tiếp / transitional addresses</span>{{end}}</td>
 {{range .Periods}}<td>{{.Messages}} ({{.Senders}})</td>{{end}}<td>{{.Messages}} ({{.Senders}})</td><td>{{.Addresses}}</td></tr>
-{{end}}</table></section>{{else}}<p>Chưa có bí danh tên miền hay địa chỉ cũ nào nhận thư. <span class="en">No domain alias or old address has received mail.</span></p>{{end}}
-{{else}}<div class="notice info" role="status"><p>Báo cáo này chưa có trên máy chủ này.</p><p class="en">This report is not available on this server.</p></div>{{end}}
+{{end}}</table></section>{{else}}<p>Chưa có bí danh tên miền hay địa chỉ cũ nào nhận thư. <span class="en" lang="en">No domain alias or old address has received mail.</span></p>{{end}}
+{{else}}<div class="notice info" role="status"><p>Báo cáo này chưa có trên máy chủ này.</p><p class="en" lang="en">This report is not available on this server.</p></div>{{end}}
 {{end}}{{end}}`

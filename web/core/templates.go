@@ -20,7 +20,7 @@ const layoutTemplate = `{{define "layout"}}<!doctype html>
 <body{{if .EnglishFirst}} class="en-first"{{end}}>
 <a class="skip" href="#main">Bỏ qua, tới nội dung chính / Skip to content</a>
 <header class="top"><div class="wrap">
-<a class="brand" href="/"><span class="star">★</span> Thư điện tử công vụ<span class="en">Official e-mail</span></a>
+<a class="brand" href="/"><span class="star">★</span> Thư điện tử công vụ<span class="en" lang="en">Official e-mail</span></a>
 {{if .User}}<nav aria-label="Chính">
 {{if not .Forced}}<a href="/mail">Hộp thư</a><a href="/">Tài khoản</a>{{if .User.IsAdmin}}<a href="/admin">Quản trị</a>{{end}}<a href="/settings">Cài đặt</a><a href="/password">Đổi mật khẩu</a>{{end}}
 <span>{{.User.Address}}</span>
@@ -29,11 +29,11 @@ const layoutTemplate = `{{define "layout"}}<!doctype html>
 </div></header>
 <main class="wrap" id="main">
 {{with .Notice}}<div class="notice {{.Kind}}" role="{{if eq .Kind "error"}}alert{{else}}status{{end}}">
-<p>{{.VI}}</p>{{if .EN}}<p class="en">{{.EN}}</p>{{end}}
-{{if .Items}}<ul>{{range .Items}}<li>{{.VI}} <span class="en">/ {{.EN}}</span></li>{{end}}</ul>{{end}}</div>{{end}}
+<p>{{.VI}}</p>{{if .EN}}<p class="en" lang="en">{{.EN}}</p>{{end}}
+{{if .Items}}<ul>{{range .Items}}<li>{{.VI}} <span class="en" lang="en">/ {{.EN}}</span></li>{{end}}</ul>{{end}}</div>{{end}}
 {{template "content" .}}
 </main>
-<footer class="wrap" role="contentinfo">Hệ thống thư điện tử công vụ <span class="en">/ Official e-mail system</span></footer>
+<footer class="wrap" role="contentinfo">Hệ thống thư điện tử công vụ <span class="en" lang="en">/ Official e-mail system</span></footer>
 {{range .Scripts}}<script src="{{.}}" async></script>
 {{end}}</body></html>{{end}}`
 
@@ -44,16 +44,16 @@ const layoutTemplate = `{{define "layout"}}<!doctype html>
 // and layout).
 
 const loginTemplate = `{{define "content"}}<div class="card narrow">
-<h1>Đăng nhập <span class="en">/ Sign in</span></h1>
+<h1>Đăng nhập <span class="en" lang="en">/ Sign in</span></h1>
 <form method="post" action="/login">
 <input type="hidden" name="csrf" value="{{.Data.Token}}">
-<label for="login">Địa chỉ thư điện tử <span class="en">/ E-mail address</span></label>
+<label for="login">Địa chỉ thư điện tử <span class="en" lang="en">/ E-mail address</span></label>
 <input type="email" id="login" name="login" value="{{.Data.Login}}" autocomplete="username" required autofocus maxlength="256" placeholder="ten.donvi@tinh.gov.vn">
-<label for="password">Mật khẩu <span class="en">/ Password</span></label>
+<label for="password">Mật khẩu <span class="en" lang="en">/ Password</span></label>
 <input type="password" id="password" name="password" autocomplete="current-password" required maxlength="1024">
 <button type="submit">Đăng nhập / Sign in</button>
 </form>
-<p class="hint">Quên mật khẩu? Liên hệ quản trị đơn vị của bạn. <span class="en">Forgot your password? Ask your unit's administrator.</span></p>
+<p class="hint">Quên mật khẩu? Liên hệ quản trị đơn vị của bạn. <span class="en" lang="en">Forgot your password? Ask your unit's administrator.</span></p>
 </div>{{end}}`
 
 const codeTemplate = `{{define "content"}}<div class="card narrow">
@@ -61,7 +61,7 @@ const codeTemplate = `{{define "content"}}<div class="card narrow">
 <form method="post" action="/login/code">
 <input type="hidden" name="csrf" value="{{.Data.Token}}">
 <label for="code">Mã 6 chữ số trong ứng dụng xác thực, hoặc một mã dự phòng <span class="en" lang="en">/ The 6-digit code from your authenticator app, or a recovery code</span></label>
-<input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required autofocus maxlength="20">
+<input type="text" id="code" name="code" autocapitalize="none" spellcheck="false" autocomplete="one-time-code" required autofocus maxlength="40">
 <button type="submit">Xác nhận / Verify</button>
 </form></div>{{end}}`
 

@@ -68,23 +68,23 @@ const searchForm = `{{define "searchform"}}<form class="search" method="get" act
 const mailListTemplate = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}<div class="mail">{{template "mailfolders" .}}
 <section class="mailmain">
 {{template "searchform" (searchBox .QueryFolder)}}
-<h1>{{.Folder.Label}}{{if .Folder.LabelEN}} <span class="en">/ {{.Folder.LabelEN}}</span>{{end}}</h1>
-{{if .Total}}<p class="hint">Thư {{.First}}–{{.Last}} trong {{.Total}} <span class="en">/ messages {{.First}}–{{.Last}} of {{.Total}}</span>{{if .Folder.Unseen}} · {{.Folder.Unseen}} chưa đọc <span class="en">unread</span>{{end}}</p>
+<h1>{{.Folder.Label}}{{if .Folder.LabelEN}} <span class="en" lang="en">/ {{.Folder.LabelEN}}</span>{{end}}</h1>
+{{if .Total}}<p class="hint">Thư {{.First}}–{{.Last}} trong {{.Total}} <span class="en" lang="en">/ messages {{.First}}–{{.Last}} of {{.Total}}</span>{{if .Folder.Unseen}} · {{.Folder.Unseen}} chưa đọc <span class="en" lang="en">unread</span>{{end}}</p>
 <form method="post" action="/mail/action">
 <input type="hidden" name="csrf" value="{{$csrf}}"><input type="hidden" name="folder" value="{{.QueryFolder}}"><input type="hidden" name="page" value="{{.QueryPage}}">
 <div class="toolbar" role="group" aria-label="Thao tác với thư đã chọn / Actions on the selected messages">
-{{if .Can.Seen}}<button class="secondary" name="action" value="read">Đã đọc <span class="en">/ Read</span></button>
-<button class="secondary" name="action" value="unread">Chưa đọc <span class="en">/ Unread</span></button>{{end}}
-{{if .Can.Flag}}<button class="secondary" name="action" value="flag">Gắn cờ <span class="en">/ Flag</span></button>
-<button class="secondary" name="action" value="unflag">Bỏ cờ <span class="en">/ Unflag</span></button>{{end}}
-{{if .Can.Move}}{{if not .InArchive}}<button class="secondary" name="action" value="archive">Lưu trữ <span class="en">/ Archive</span></button>{{end}}
-{{if .InJunk}}<button class="secondary" name="action" value="notjunk">Không phải thư rác <span class="en">/ Not junk</span></button>{{else}}<button class="secondary" name="action" value="junk">Thư rác <span class="en">/ Junk</span></button>{{end}}{{end}}
-{{if .Can.Delete}}<button class="danger" name="action" value="delete">{{if .InTrash}}Xoá vĩnh viễn <span class="en">/ Delete for good</span>{{else}}Xoá <span class="en">/ Delete</span>{{end}}</button>{{end}}
+{{if .Can.Seen}}<button class="secondary" name="action" value="read">Đã đọc <span class="en" lang="en">/ Read</span></button>
+<button class="secondary" name="action" value="unread">Chưa đọc <span class="en" lang="en">/ Unread</span></button>{{end}}
+{{if .Can.Flag}}<button class="secondary" name="action" value="flag">Gắn cờ <span class="en" lang="en">/ Flag</span></button>
+<button class="secondary" name="action" value="unflag">Bỏ cờ <span class="en" lang="en">/ Unflag</span></button>{{end}}
+{{if .Can.Move}}{{if not .InArchive}}<button class="secondary" name="action" value="archive">Lưu trữ <span class="en" lang="en">/ Archive</span></button>{{end}}
+{{if .InJunk}}<button class="secondary" name="action" value="notjunk">Không phải thư rác <span class="en" lang="en">/ Not junk</span></button>{{else}}<button class="secondary" name="action" value="junk">Thư rác <span class="en" lang="en">/ Junk</span></button>{{end}}{{end}}
+{{if .Can.Delete}}<button class="danger" name="action" value="delete">{{if .InTrash}}Xoá vĩnh viễn <span class="en" lang="en">/ Delete for good</span>{{else}}Xoá <span class="en" lang="en">/ Delete</span>{{end}}</button>{{end}}
 {{if .Targets}}{{template "movebox" .}}{{end}}
 </div>
 <table class="msgs"><thead><tr><th class="sel"><span class="vh">Chọn / Select</span></th>
-<th>{{if .ShowTo}}Người nhận <span class="en">/ To</span>{{else}}Người gửi <span class="en">/ From</span>{{end}}</th>
-<th>Tiêu đề <span class="en">/ Subject</span></th><th class="date">Ngày <span class="en">/ Date</span></th><th class="size">Cỡ <span class="en">/ Size</span></th></tr></thead>
+<th>{{if .ShowTo}}Người nhận <span class="en" lang="en">/ To</span>{{else}}Người gửi <span class="en" lang="en">/ From</span>{{end}}</th>
+<th>Tiêu đề <span class="en" lang="en">/ Subject</span></th><th class="date">Ngày <span class="en" lang="en">/ Date</span></th><th class="size">Cỡ <span class="en" lang="en">/ Size</span></th></tr></thead>
 <tbody>
 {{range .Rows}}<tr class="msg{{if .Unread}} unread{{end}}" data-uid="{{.UID}}">
 <td class="sel"><input type="checkbox" name="uid" value="{{.UID}}" aria-label="Chọn thư / Select"></td>
@@ -94,15 +94,15 @@ const mailListTemplate = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}<d
 {{end}}</tbody></table>
 </form>
 <nav class="pager" aria-label="Trang / Pages">
-{{if .Prev}}<a href="{{.FirstP}}">« Mới nhất <span class="en">/ Newest</span></a><a href="{{.Prev}}" rel="prev">‹ Trang trước <span class="en">/ Newer</span></a>{{end}}
-<span>Trang {{.Page}} / {{.Pages}} <span class="en">page</span></span>
-{{if .Next}}<a href="{{.Next}}" rel="next">Trang sau <span class="en">/ Older</span> ›</a><a href="{{.LastP}}">Cũ nhất <span class="en">/ Oldest</span> »</a>{{end}}
+{{if .Prev}}<a href="{{.FirstP}}">« Mới nhất <span class="en" lang="en">/ Newest</span></a><a href="{{.Prev}}" rel="prev">‹ Trang trước <span class="en" lang="en">/ Newer</span></a>{{end}}
+<span>Trang {{.Page}} / {{.Pages}} <span class="en" lang="en">page</span></span>
+{{if .Next}}<a href="{{.Next}}" rel="next">Trang sau <span class="en" lang="en">/ Older</span> ›</a><a href="{{.LastP}}">Cũ nhất <span class="en" lang="en">/ Oldest</span> »</a>{{end}}
 </nav>
 {{if and (or .InTrash .InJunk) .Can.Empty}}<form class="empty card" method="post" action="/mail/empty">
 <input type="hidden" name="csrf" value="{{$csrf}}"><input type="hidden" name="folder" value="{{.QueryFolder}}">
 <label class="check"><input type="checkbox" name="confirm" value="yes" id="confirm-empty"> Xoá vĩnh viễn toàn bộ {{.Total}} thư trong {{.Folder.Label}} <span class="en" lang="en">/ Delete all {{.Total}} for good</span></label>
 <button class="danger" type="submit" id="empty">Dọn sạch <span class="en" lang="en">/ Empty</span></button></form>{{end}}
-{{else}}<div class="card"><p>Thư mục này chưa có thư nào. <span class="en">This folder is empty.</span></p></div>{{end}}
+{{else}}<div class="card"><p>Thư mục này chưa có thư nào. <span class="en" lang="en">This folder is empty.</span></p></div>{{end}}
 </section></div>{{end}}{{end}}`
 
 const mailViewTemplate = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}<div class="mail">{{template "mailfolders" .}}
@@ -112,11 +112,11 @@ const mailViewTemplate = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}<d
 {{range .Signatures}}<p class="sigbadge {{.Kind}}" id="sig-{{.Kind}}">{{if eq .Kind "valid"}}<strong>✔ Đã ký số hợp lệ</strong> <span class="en" lang="en">Validly signed</span>{{if .Part}} ({{.Part}}){{end}}: {{.Signer}}{{if .Org}}, {{.Org}}{{end}}{{if .Identifier}} &lt;{{.Identifier}}&gt;{{end}}{{else if eq .Kind "invalid"}}<strong>✘ Chữ ký số không hợp lệ</strong> <span class="en" lang="en">Invalid signature</span>{{if .Part}} ({{.Part}}){{end}}: {{.Reason}}{{if .RsnEN}} <span class="en" lang="en">({{.RsnEN}})</span>{{end}}{{else}}Thư không có chữ ký số <span class="en" lang="en">/ Not signed</span>{{end}}</p>{{end}}
 {{range .Banners}}<div class="notice {{.Kind}} banner" role="note" id="{{.ID}}"><p>{{.VI}}</p><p class="en" lang="en">{{.EN}}</p></div>{{end}}
 <dl class="facts mailhead">
-<dt>Người gửi <span class="en">/ From</span></dt><dd>{{range $i, $a := .From}}{{if $i}}, {{end}}{{$a}}{{else}}—{{end}}</dd>
-{{if .To}}<dt>Người nhận <span class="en">/ To</span></dt><dd>{{range $i, $a := .To}}{{if $i}}, {{end}}{{$a}}{{end}}</dd>{{end}}
-{{if .Cc}}<dt>Đồng gửi <span class="en">/ Cc</span></dt><dd>{{range $i, $a := .Cc}}{{if $i}}, {{end}}{{$a}}{{end}}</dd>{{end}}
-{{if .ReplyTo}}<dt>Trả lời tới <span class="en">/ Reply-To</span></dt><dd>{{range $i, $a := .ReplyTo}}{{if $i}}, {{end}}{{$a}}{{end}}</dd>{{end}}
-<dt>Ngày gửi <span class="en">/ Date</span></dt><dd>{{.Date}}</dd>
+<dt>Người gửi <span class="en" lang="en">/ From</span></dt><dd>{{range $i, $a := .From}}{{if $i}}, {{end}}{{$a}}{{else}}—{{end}}</dd>
+{{if .To}}<dt>Người nhận <span class="en" lang="en">/ To</span></dt><dd>{{range $i, $a := .To}}{{if $i}}, {{end}}{{$a}}{{end}}</dd>{{end}}
+{{if .Cc}}<dt>Đồng gửi <span class="en" lang="en">/ Cc</span></dt><dd>{{range $i, $a := .Cc}}{{if $i}}, {{end}}{{$a}}{{end}}</dd>{{end}}
+{{if .ReplyTo}}<dt>Trả lời tới <span class="en" lang="en">/ Reply-To</span></dt><dd>{{range $i, $a := .ReplyTo}}{{if $i}}, {{end}}{{$a}}{{end}}</dd>{{end}}
+<dt>Ngày gửi <span class="en" lang="en">/ Date</span></dt><dd>{{.Date}}</dd>
 </dl>
 {{if not (and .Shared .InDrafts)}}<nav class="toolbar replies" aria-label="Trả lời, chuyển tiếp / Reply, forward">
 {{if .InDrafts}}<a class="button" href="{{.EditHref}}" id="edit-draft">Sửa và gửi <span class="en" lang="en">/ Edit and send</span></a>{{else}}<a class="button" href="{{.ReplyHref}}" id="reply">Trả lời <span class="en" lang="en">/ Reply</span></a>
@@ -127,22 +127,22 @@ const mailViewTemplate = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}<d
 <form class="toolbar" method="post" action="/mail/action" aria-label="Thao tác / Actions">
 <input type="hidden" name="csrf" value="{{$csrf}}"><input type="hidden" name="folder" value="{{.Folder.Name}}"><input type="hidden" name="uid" value="{{.UID}}">
 <input type="hidden" name="page" value="{{.Page}}"><input type="hidden" name="from" value="view">
-{{if .Can.Seen}}<button class="secondary" name="action" value="unread">Đánh dấu chưa đọc <span class="en">/ Mark unread</span></button>{{end}}
-{{if .Can.Flag}}{{if .Flagged}}<button class="secondary" name="action" value="unflag">Bỏ cờ <span class="en">/ Unflag</span></button>{{else}}<button class="secondary" name="action" value="flag">Gắn cờ <span class="en">/ Flag</span></button>{{end}}{{end}}
-{{if .Can.Move}}{{if not .InArchive}}<button class="secondary" name="action" value="archive">Lưu trữ <span class="en">/ Archive</span></button>{{end}}
-{{if .InJunk}}<button class="secondary" name="action" value="notjunk">Không phải thư rác <span class="en">/ Not junk</span></button>{{else}}<button class="secondary" name="action" value="junk">Thư rác <span class="en">/ Junk</span></button>{{end}}{{end}}
-{{if .Can.Delete}}<button class="danger" name="action" value="delete">{{if .InTrash}}Xoá vĩnh viễn <span class="en">/ Delete for good</span>{{else}}Xoá <span class="en">/ Delete</span>{{end}}</button>{{end}}
+{{if .Can.Seen}}<button class="secondary" name="action" value="unread">Đánh dấu chưa đọc <span class="en" lang="en">/ Mark unread</span></button>{{end}}
+{{if .Can.Flag}}{{if .Flagged}}<button class="secondary" name="action" value="unflag">Bỏ cờ <span class="en" lang="en">/ Unflag</span></button>{{else}}<button class="secondary" name="action" value="flag">Gắn cờ <span class="en" lang="en">/ Flag</span></button>{{end}}{{end}}
+{{if .Can.Move}}{{if not .InArchive}}<button class="secondary" name="action" value="archive">Lưu trữ <span class="en" lang="en">/ Archive</span></button>{{end}}
+{{if .InJunk}}<button class="secondary" name="action" value="notjunk">Không phải thư rác <span class="en" lang="en">/ Not junk</span></button>{{else}}<button class="secondary" name="action" value="junk">Thư rác <span class="en" lang="en">/ Junk</span></button>{{end}}{{end}}
+{{if .Can.Delete}}<button class="danger" name="action" value="delete">{{if .InTrash}}Xoá vĩnh viễn <span class="en" lang="en">/ Delete for good</span>{{else}}Xoá <span class="en" lang="en">/ Delete</span>{{end}}</button>{{end}}
 {{if .Targets}}{{template "movebox" .}}{{end}}
 </form>
 {{if .BlockedImages}}<div class="notice info" role="status"><p>Đã chặn {{.BlockedImages}} ảnh tải từ Internet để bảo vệ bạn (ảnh từ bên ngoài có thể báo cho người gửi biết bạn đã đọc thư).</p>
-<p class="en">{{.BlockedImages}} image(s) from the Internet blocked (they could tell the sender that you read the message).</p></div>{{end}}
-{{if .UnknownCharset}}<div class="notice error" role="status"><p>Không nhận ra bảng mã {{.UnknownCharset}}; nội dung có thể hiển thị sai.</p><p class="en">Unknown charset {{.UnknownCharset}}; the text may show wrongly.</p></div>{{end}}
-{{if .Damaged}}<div class="notice info" role="status" id="damaged"><p>Thư bị lỗi định dạng (MIME) ở một phần; chỉ hiển thị những gì đọc được.</p><p class="en">Part of this message is malformed (MIME); what could be read is shown.</p></div>{{end}}
+<p class="en" lang="en">{{.BlockedImages}} image(s) from the Internet blocked (they could tell the sender that you read the message).</p></div>{{end}}
+{{if .UnknownCharset}}<div class="notice error" role="status"><p>Không nhận ra bảng mã {{.UnknownCharset}}; nội dung có thể hiển thị sai.</p><p class="en" lang="en">Unknown charset {{.UnknownCharset}}; the text may show wrongly.</p></div>{{end}}
+{{if .Damaged}}<div class="notice info" role="status" id="damaged"><p>Thư bị lỗi định dạng (MIME) ở một phần; chỉ hiển thị những gì đọc được.</p><p class="en" lang="en">Part of this message is malformed (MIME); what could be read is shown.</p></div>{{end}}
 {{if .HTML}}<iframe class="mailhtml" src="{{.FrameSrc}}" sandbox="{{.FrameSandbox}}" referrerpolicy="no-referrer" title="Nội dung thư / Message body"></iframe>
-{{else if .NoBody}}<p class="hint">Thư không có nội dung văn bản. <span class="en">The message has no text.</span></p>
+{{else if .NoBody}}<p class="hint">Thư không có nội dung văn bản. <span class="en" lang="en">The message has no text.</span></p>
 {{else}}<div class="mailtext">{{.Text}}</div>{{end}}
-{{if .Truncated}}<p class="hint">Thư quá dài, chỉ hiển thị phần đầu. <span class="en">Long message: only the beginning is shown.</span></p>{{end}}
-{{if .Attachments}}<h2>Tệp đính kèm <span class="en">/ Attachments</span> ({{len .Attachments}})</h2>
+{{if .Truncated}}<p class="hint">Thư quá dài, chỉ hiển thị phần đầu. <span class="en" lang="en">Long message: only the beginning is shown.</span></p>{{end}}
+{{if .Attachments}}<h2>Tệp đính kèm <span class="en" lang="en">/ Attachments</span> ({{len .Attachments}})</h2>
 <ul class="attachments">{{range .Attachments}}<li><a href="{{.Href}}" download>{{.Name}}</a> <span class="hint">{{.Type}}, {{.Size}}</span></li>{{end}}</ul>{{end}}
 </section></div>{{end}}{{end}}`
 
@@ -164,7 +164,7 @@ const searchTemplate = `{{define "content"}}{{with .Data}}<div class="mail">{{te
 {{if .Next}}<a href="{{.Next}}" rel="next">Trang sau <span class="en" lang="en">/ Next</span> ›</a>{{end}}</nav>{{end}}{{end}}
 </section></div>{{end}}{{end}}`
 
-const mailErrorTemplate = `{{define "content"}}<p><a href="/mail">Về hộp thư <span class="en">/ Back to the mailbox</span></a> · <a href="/">Tài khoản <span class="en">/ Account</span></a></p>{{end}}`
+const mailErrorTemplate = `{{define "content"}}<p><a href="/mail">Về hộp thư <span class="en" lang="en">/ Back to the mailbox</span></a> · <a href="/">Tài khoản <span class="en" lang="en">/ Account</span></a></p>{{end}}`
 
 // tmpl are the webmail's pages, parsed once.
 var tmpl = core.ParsePagesWith(mailFolders+searchForm+moveBox, template.FuncMap{"searchBox": searchBox, "searchOf": searchOf}, map[string]string{

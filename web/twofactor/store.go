@@ -254,8 +254,11 @@ func (s *Store) NewRecoveryCodes(ctx context.Context, address string) ([]string,
 	}
 	var out []string
 	for range recoveryCodes {
-		c := strings.ToLower(rand.Text()[:10]) // 50 bits
-		c = c[:5] + "-" + c[5:]
+		// 100 bits: only a hash is kept, and a stolen web.db must not
+		// give the codes back to an offline search (50 bits would fall
+		// to a GPU in a day). Typed once in a long while, in groups of 5.
+		c := strings.ToLower(rand.Text()[:20])
+		c = c[:5] + "-" + c[5:10] + "-" + c[10:15] + "-" + c[15:]
 		if _, err := tx.ExecContext(ctx, "INSERT INTO recovery_codes (address, hash, used) VALUES (?, ?, 0)", address, hash(normalize(c))); err != nil {
 			return nil, err
 		}

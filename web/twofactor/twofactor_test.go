@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -96,6 +97,14 @@ func TestStoreEnrolRecoveryAppPasswords(t *testing.T) {
 	}
 	if ok, _ := s.Verify(ctx, a, next); ok {
 		t.Error("a code replayed")
+	}
+	// Each recovery code carries 100 random bits (20 base32 letters): only
+	// its unsalted hash is kept, which must resist an offline search.
+	shape := regexp.MustCompile(`^[a-z2-7]{5}(-[a-z2-7]{5}){3}$`)
+	for _, c := range codes {
+		if !shape.MatchString(c) {
+			t.Errorf("recovery code %q: want four groups of five base32 letters", c)
+		}
 	}
 	// Recovery codes, each once, typed in any case with or without the dash.
 	if ok, _ := s.Verify(ctx, a, strings.ToUpper(strings.ReplaceAll(codes[3], "-", ""))); !ok {
