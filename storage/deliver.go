@@ -19,9 +19,13 @@ import (
 const maxBatch = 256
 
 // spooled is a message written to the spool and fsynced, with its parsed
-// cache rows; it is hard-linked into every destination folder.
+// cache rows; it is hard-linked into every destination folder, then
+// released.
 type spooled struct {
-	path   string
+	path string // the named spool file ("" when anon)
+	// anon is the open unnamed file (createAnonymous) when the store
+	// spools that way.
+	anon   *os.File
 	size   int64
 	date   time.Time
 	header []byte
@@ -37,23 +41,38 @@ type spooled struct {
 // With checkStructure, a message nested too deeply or with too many parts
 // is refused with ErrMIMEStructure before it is parsed (APPEND: clients
 // write what they like; SMTP checks at DATA, and imports keep old mail).
-func (s *FileStore) spoolMessage(r io.Reader, date time.Time, checkStructure bool) (sp *spooled, err error) {
+//
+// With linkOnce the caller links the message into one folder at most, and
+// the file is created unnamed where the store can (createAnonymous). A
+// message for several folders keeps its spool name until released: an
+// unnamed file whose first link is removed (an EXPUNGE racing the
+// delivery) could not be linked again.
+func (s *FileStore) spoolMessage(r io.Reader, date time.Time, checkStructure, linkOnce bool) (sp *spooled, err error) {
 	defer func() {
 		if err != nil && mailerr.IsStorageFull(err) {
 			s.alertFull(err)
 		}
 	}()
-	f, err := os.CreateTemp(s.spool, "msg-")
+	anon := linkOnce && s.anonSpool
+	var f *os.File
+	if anon {
+		f, err = createAnonymous(s.spool)
+	} else {
+		f, err = os.CreateTemp(s.spool, "msg-")
+	}
 	if err != nil {
 		return nil, err
 	}
-	name := f.Name()
 	defer func() {
-		if f != nil {
+		switch {
+		case err == nil && anon:
+			// Closed by release, after the links; there is no path.
+			sp.anon, sp.path = f, ""
+		case err != nil && !anon:
 			f.Close()
-		}
-		if err != nil {
-			os.Remove(name)
+			os.Remove(f.Name())
+		default:
+			f.Close()
 		}
 	}()
 	bufp := s.copyBufs.Get().(*[]byte)
@@ -69,7 +88,7 @@ func (s *FileStore) spoolMessage(r io.Reader, date time.Time, checkStructure boo
 		// IMAP sizes are 32-bit (RFC 9051 9: number).
 		return nil, mailerr.ErrTooBig
 	}
-	if err := os.Chtimes(f.Name(), date, date); err != nil {
+	if err := setFileTimes(f, date.UnixNano()); err != nil {
 		return nil, err
 	}
 	// The fsync waits on the disk while the parse below uses the CPU: run
@@ -83,6 +102,30 @@ func (s *FileStore) spoolMessage(r io.Reader, date time.Time, checkStructure boo
 		return nil, syncErr
 	}
 	return sp, err
+}
+
+// link gives the spooled message the name dst (link(2): an existing file
+// is never replaced).
+func (sp *spooled) link(dst string) error {
+	if sp.anon != nil {
+		return linkAnonymous(sp.anon, dst)
+	}
+	return os.Link(sp.path, dst)
+}
+
+// release drops the spool's hold on the message once it is linked
+// everywhere it goes (or nowhere): the unnamed file is closed, the named
+// one removed. It may be called more than once.
+func (sp *spooled) release() {
+	if sp.anon != nil {
+		sp.anon.Close()
+		sp.anon = nil
+		return
+	}
+	if sp.path != "" {
+		os.Remove(sp.path)
+		sp.path = ""
+	}
 }
 
 // parseSpooled checks (with checkStructure) and parses the spool file f of
@@ -123,11 +166,11 @@ func (s *FileStore) Deliver(ctx context.Context, msg io.Reader, rcpts []Recipien
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	sp, err := s.spoolMessage(msg, time.Now().Truncate(time.Second), false)
+	sp, err := s.spoolMessage(msg, time.Now().Truncate(time.Second), false, len(rcpts) == 1)
 	if err != nil {
 		return nil, mailerr.Classify(fmt.Errorf("storage: spooling message: %w", err))
 	}
-	defer os.Remove(sp.path)
+	defer sp.release()
 
 	results := make([]DeliveryResult, len(rcpts))
 	var wg sync.WaitGroup
@@ -184,11 +227,11 @@ func (m *mailbox) Append(ctx context.Context, folder string, r io.Reader, flags 
 		if _, err := getFolder(ctx, u.db, name); err != nil {
 			return err
 		}
-		sp, err := m.s.spoolMessage(r, date.Truncate(time.Second), true)
+		sp, err := m.s.spoolMessage(r, date.Truncate(time.Second), true, true)
 		if err != nil {
 			return fmt.Errorf("storage: spooling message: %w", err)
 		}
-		defer os.Remove(sp.path)
+		defer sp.release()
 		res = u.commit.append(&appendReq{folder: name, msg: sp, flags: flags, limit: m.limit})
 		return res.Err
 	})
@@ -318,7 +361,7 @@ func (u *userState) commitAppends(batch []*appendReq) {
 				touched[f] = true
 				f.highestModSeq++ // RFC 7162 3.1: the append is a change
 			}
-			uid, path, err := u.linkNext(r.msg.path, f)
+			uid, path, err := u.linkNext(r.msg, f)
 			if err != nil {
 				return err
 			}
@@ -371,17 +414,17 @@ func (u *userState) commitAppends(batch []*appendReq) {
 	}
 }
 
-// linkNext hard-links src into folder f as the next UID and advances
+// linkNext hard-links sp into folder f as the next UID and advances
 // f.uidNext. An existing file at that UID (left by an operation that failed
 // to clean up) is never replaced: its UID is skipped and Check reports it.
-func (u *userState) linkNext(src string, f *folderRow) (uint32, string, error) {
+func (u *userState) linkNext(sp *spooled, f *folderRow) (uint32, string, error) {
 	for {
 		if f.uidNext == math.MaxUint32 {
 			return 0, "", mailerr.ErrCannotDo.WithMessage("Folder has used up its UIDs", "Thư mục đã hết số hiệu thư")
 		}
 		uid := f.uidNext
 		path := u.messagePath(f.id, uid)
-		err := os.Link(src, path)
+		err := sp.link(path)
 		if err == nil || !errors.Is(err, fs.ErrExist) {
 			if err == nil {
 				f.uidNext++
