@@ -41,6 +41,10 @@ import (
 // and never rewritten; a file is visible to clients only once its index row
 // is committed.
 
+// spoolBufferSize is the pooled buffer of a spooling message: a message
+// this small is parsed from memory (spoolMessage).
+const spoolBufferSize = 128 << 10
+
 const (
 	usersDir  = "users"
 	spoolRoot = "tmp"
@@ -164,7 +168,7 @@ func Open(dir string, opts Options) (*FileStore, error) {
 		lists:       newListCache(listCacheBytes),
 	}
 	s.cond = sync.NewCond(&s.mu)
-	s.copyBufs.New = func() any { b := make([]byte, 32<<10); return &b }
+	s.copyBufs.New = func() any { b := make([]byte, spoolBufferSize); return &b }
 	if s.quota == 0 {
 		s.quota = defaultQuota
 	}
