@@ -120,7 +120,7 @@ func (s *FileStore) spoolMessage(r io.Reader, date time.Time, checkStructure, li
 	// before the fsync has returned.
 	synced := make(chan error, 1)
 	go func() { synced <- s.fileSync(f) }()
-	sp, err = parseSpooled(content, f.Name(), n, date, checkStructure)
+	sp, err = parseSpooled(content, f.Name(), n, date, checkStructure, s.filterBufs)
 	if syncErr := <-synced; syncErr != nil {
 		return nil, syncErr
 	}
@@ -155,7 +155,7 @@ func (sp *spooled) release() {
 // spool file named name, reading them from f with ReadAt (f is the file,
 // or the bytes written to it) so it can run beside an fsync of the file.
 // Nothing it returns refers to f's memory.
-func parseSpooled(f io.ReaderAt, name string, n int64, date time.Time, checkStructure bool) (*spooled, error) {
+func parseSpooled(f io.ReaderAt, name string, n int64, date time.Time, checkStructure bool, bufs *filterBuffers) (*spooled, error) {
 	if checkStructure {
 		if err := CheckMIMEStructure(io.NewSectionReader(f, 0, n)); err != nil {
 			return nil, err
@@ -166,7 +166,7 @@ func parseSpooled(f io.ReaderAt, name string, n int64, date time.Time, checkStru
 	if err != nil {
 		return nil, err
 	}
-	filter := buildTextFilter(io.NewSectionReader(f, 0, n))
+	filter := buildTextFilter(io.NewSectionReader(f, 0, n), bufs)
 	return &spooled{path: name, size: n, date: date, header: p.Header, parsed: parsed, filter: filter}, nil
 }
 

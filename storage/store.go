@@ -101,18 +101,19 @@ type FileStore struct {
 	spool string // this instance's spool directory
 	// anonSpool: spool files are created unnamed (O_TMPFILE) and linked
 	// through /proc, when openSpool found that to work here.
-	anonSpool bool
-	spoolFd   *os.File // holds the flock on spool while the store is open
-	lockFd    *os.File // shared flock on dir/lockFile while the store is open
-	quota     int64
-	maxMsgs   int64 // see Options.MaxMessages
-	log       *slog.Logger
-	idle      time.Duration
-	maxOpen   int // see maxOpenUsers
-	watchers  watchers
-	copyBufs  sync.Pool // *[]byte buffers for spooling
-	decoded   *decodedCache
-	lists     *listCache
+	anonSpool  bool
+	spoolFd    *os.File // holds the flock on spool while the store is open
+	lockFd     *os.File // shared flock on dir/lockFile while the store is open
+	quota      int64
+	maxMsgs    int64 // see Options.MaxMessages
+	log        *slog.Logger
+	idle       time.Duration
+	maxOpen    int // see maxOpenUsers
+	watchers   watchers
+	copyBufs   sync.Pool // *[]byte buffers for spooling
+	filterBufs *filterBuffers
+	decoded    *decodedCache
+	lists      *listCache
 	// expungeLog bounds each folder's expunge log (sync.go).
 	expungeLog expungeLogLimits
 	// lastFullAlert is when alertFull last logged (UnixNano).
@@ -166,6 +167,7 @@ func Open(dir string, opts Options) (*FileStore, error) {
 		decoded:     newDecodedCache(decodedCacheBytes),
 		expungeLog:  defaultExpungeLog,
 		lists:       newListCache(listCacheBytes),
+		filterBufs:  newFilterBuffers(),
 	}
 	s.cond = sync.NewCond(&s.mu)
 	s.copyBufs.New = func() any { b := make([]byte, spoolBufferSize); return &b }

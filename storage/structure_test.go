@@ -110,7 +110,7 @@ func TestReadersLinearInDepth(t *testing.T) {
 	once := func(msg string) time.Duration {
 		t0 := time.Now()
 		parseMessage(strings.NewReader(msg))
-		buildTextFilter(strings.NewReader(msg))
+		buildTextFilter(strings.NewReader(msg), nil)
 		ContainsText([]byte(msg), "hello", true)
 		return time.Since(t0)
 	}
