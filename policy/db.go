@@ -113,6 +113,9 @@ func OpenDB(path string) (*DB, error) {
 		// live in the directory.
 		"_synchronous": {"NORMAL"},
 		"_txlock":      {"immediate"},
+		// Every delivery asks the same few queries (usage counters,
+		// forwarding rules): keep them prepared (issue 16).
+		"_stmt_cache_size": {"32"},
 	}
 	rw, err := sql.Open("sqlite3", "file:"+path+"?"+params.Encode())
 	if err != nil {
@@ -124,7 +127,7 @@ func OpenDB(path string) (*DB, error) {
 		rw.Close()
 		return nil, fmt.Errorf("policy: %s: %w", path, err)
 	}
-	ro, err := sql.Open("sqlite3", "file:"+path+"?"+url.Values{"_busy_timeout": {"10000"}, "_query_only": {"1"}}.Encode())
+	ro, err := sql.Open("sqlite3", "file:"+path+"?"+url.Values{"_busy_timeout": {"10000"}, "_query_only": {"1"}, "_stmt_cache_size": {"32"}}.Encode())
 	if err != nil {
 		rw.Close()
 		return nil, fmt.Errorf("policy: open %s: %w", path, err)

@@ -57,7 +57,7 @@ func (s *session) checkDocuments(msg *spool, in *inbound, pm *policy.Message) (q
 
 // replace swaps the spooled message for b.
 func (sp *spool) replace(b []byte, dir string) error {
-	n, err := receive(bytes.NewReader(b), dir, int64(len(b)))
+	n, err := receive(bytes.NewReader(b), dir, int64(len(b)), int64(len(b)))
 	if err != nil {
 		return mailerr.ErrInternal.With(err)
 	}

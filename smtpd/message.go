@@ -41,10 +41,20 @@ type spool struct {
 // delivered, so that a message over the limit, a broken connection or an
 // aborted BDAT never leaves a partial message in the store, and the store
 // is never kept waiting on a slow client.
-func receive(r io.Reader, dir string, limit int64) (*spool, error) {
+//
+// sizeHint is the size the client announced (RFC 1870), 0 when it did
+// not: the memory buffer starts at that size (at most spoolMemory), or at
+// 16 KiB, instead of growing from 512 bytes by doubling (about 40 KB
+// allocated for every 10 KB message, issue 16).
+func receive(r io.Reader, dir string, limit, sizeHint int64) (*spool, error) {
 	scan := newByteScanner(&io.LimitedReader{R: r, N: limit + 1})
 	lr := io.Reader(scan)
 	var buf bytes.Buffer
+	if sizeHint <= 0 {
+		sizeHint = 16 << 10
+	}
+	// One byte more than the message: bytes.Buffer reads until EOF.
+	buf.Grow(int(min(sizeHint+bytes.MinRead, spoolMemory)))
 	n, err := io.CopyN(&buf, lr, spoolMemory)
 	if err != nil && err != io.EOF {
 		return nil, err

@@ -272,7 +272,7 @@ func (s *session) Data(r io.Reader) (err error) {
 		return s.reply(phaseData, errNoRecipients)
 	}
 
-	msg, err := receive(r, s.srv.cfg.SpoolDir, s.srv.cfg.MaxMessageBytes)
+	msg, err := receive(r, s.srv.cfg.SpoolDir, s.srv.cfg.MaxMessageBytes, tx.size)
 	if err != nil {
 		// Over the limit: 552 5.3.4 (RFC 1870 6.3), nothing was stored.
 		// Otherwise the client went away or broke the transfer.

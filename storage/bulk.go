@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"time"
 )
@@ -89,7 +88,7 @@ func (m *mailbox) AppendMany(ctx context.Context, folder string, msgs []NewMessa
 			wg.Wait()
 			for i := range slots {
 				if sp := slots[i].sp; sp != nil {
-					os.Remove(sp.path)
+					sp.release()
 				}
 			}
 		}()
@@ -104,7 +103,7 @@ func (m *mailbox) AppendMany(ctx context.Context, folder string, msgs []NewMessa
 			delete(reqs, i)
 			<-r.done
 			<-window
-			os.Remove(slots[i].sp.path)
+			slots[i].sp.release()
 			slots[i].sp = nil // the cache rows are in the index now
 			if r.res.Err == nil {
 				stored++
@@ -156,7 +155,7 @@ func (m *mailbox) spoolNew(nm NewMessage) (*spooled, []string, error) {
 		return nil, nil, err
 	}
 	defer r.Close()
-	sp, err := m.s.spoolMessage(r, date.Truncate(time.Second), false)
+	sp, err := m.s.spoolMessage(r, date.Truncate(time.Second), false, true)
 	if err != nil {
 		return nil, nil, fmt.Errorf("storage: spooling message: %w", err)
 	}

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -19,9 +20,13 @@ import (
 const maxBatch = 256
 
 // spooled is a message written to the spool and fsynced, with its parsed
-// cache rows; it is hard-linked into every destination folder.
+// cache rows; it is hard-linked into every destination folder, then
+// released.
 type spooled struct {
-	path   string
+	path string // the named spool file ("" when anon)
+	// anon is the open unnamed file (createAnonymous) when the store
+	// spools that way.
+	anon   *os.File
 	size   int64
 	date   time.Time
 	header []byte
@@ -37,39 +42,76 @@ type spooled struct {
 // With checkStructure, a message nested too deeply or with too many parts
 // is refused with ErrMIMEStructure before it is parsed (APPEND: clients
 // write what they like; SMTP checks at DATA, and imports keep old mail).
-func (s *FileStore) spoolMessage(r io.Reader, date time.Time, checkStructure bool) (sp *spooled, err error) {
+//
+// With linkOnce the caller links the message into one folder at most, and
+// the file is created unnamed where the store can (createAnonymous). A
+// message for several folders keeps its spool name until released: an
+// unnamed file whose first link is removed (an EXPUNGE racing the
+// delivery) could not be linked again.
+func (s *FileStore) spoolMessage(r io.Reader, date time.Time, checkStructure, linkOnce bool) (sp *spooled, err error) {
 	defer func() {
 		if err != nil && mailerr.IsStorageFull(err) {
 			s.alertFull(err)
 		}
 	}()
-	f, err := os.CreateTemp(s.spool, "msg-")
+	anon := linkOnce && s.anonSpool
+	var f *os.File
+	if anon {
+		f, err = createAnonymous(s.spool)
+	} else {
+		f, err = os.CreateTemp(s.spool, "msg-")
+	}
 	if err != nil {
 		return nil, err
 	}
-	name := f.Name()
 	defer func() {
-		if f != nil {
+		switch {
+		case err == nil && anon:
+			// Closed by release, after the links; there is no path.
+			sp.anon, sp.path = f, ""
+		case err != nil && !anon:
+			f.Close()
+			os.Remove(f.Name())
+		default:
 			f.Close()
 		}
-		if err != nil {
-			os.Remove(name)
-		}
 	}()
+	// A message that fits the pooled buffer (most official mail) is read
+	// into it whole, written with one write(2) and parsed from memory
+	// instead of read back from the file three times (issue 16); a larger
+	// one is streamed to the file and parsed from there.
 	bufp := s.copyBufs.Get().(*[]byte)
-	// Both sides wrapped: a reader with WriteTo (the io.MultiReader of
-	// SMTP's trace fields) would otherwise allocate its own 32 KiB buffer
-	// for every message instead of using the pooled one.
-	n, err := io.CopyBuffer(struct{ io.Writer }{f}, struct{ io.Reader }{r}, *bufp)
-	s.copyBufs.Put(bufp)
-	if err != nil {
+	defer s.copyBufs.Put(bufp) // after the parse, which may read it
+	buf := *bufp
+	held, err := io.ReadFull(r, buf)
+	var n int64
+	var content io.ReaderAt = f
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		if _, err := f.Write(buf[:held]); err != nil {
+			return nil, err
+		}
+		n, content = int64(held), bytes.NewReader(buf[:held])
+	case err != nil:
 		return nil, err
+	default:
+		if _, err := f.Write(buf); err != nil {
+			return nil, err
+		}
+		// Both sides wrapped: a reader with WriteTo (the io.MultiReader
+		// of SMTP's trace fields) would otherwise allocate its own 32 KiB
+		// buffer instead of using the pooled one.
+		m, err := io.CopyBuffer(struct{ io.Writer }{f}, struct{ io.Reader }{r}, buf)
+		if err != nil {
+			return nil, err
+		}
+		n = int64(held) + m
 	}
 	if n > math.MaxUint32 {
 		// IMAP sizes are 32-bit (RFC 9051 9: number).
 		return nil, mailerr.ErrTooBig
 	}
-	if err := os.Chtimes(f.Name(), date, date); err != nil {
+	if err := setFileTimes(f, date.UnixNano()); err != nil {
 		return nil, err
 	}
 	// The fsync waits on the disk while the parse below uses the CPU: run
@@ -78,16 +120,42 @@ func (s *FileStore) spoolMessage(r io.Reader, date time.Time, checkStructure boo
 	// before the fsync has returned.
 	synced := make(chan error, 1)
 	go func() { synced <- s.fileSync(f) }()
-	sp, err = parseSpooled(f, n, date, checkStructure)
+	sp, err = parseSpooled(content, f.Name(), n, date, checkStructure, s.filterBufs)
 	if syncErr := <-synced; syncErr != nil {
 		return nil, syncErr
 	}
 	return sp, err
 }
 
-// parseSpooled checks (with checkStructure) and parses the spool file f of
-// n bytes, reading it with ReadAt so it can run beside an fsync of f.
-func parseSpooled(f *os.File, n int64, date time.Time, checkStructure bool) (*spooled, error) {
+// link gives the spooled message the name dst (link(2): an existing file
+// is never replaced).
+func (sp *spooled) link(dst string) error {
+	if sp.anon != nil {
+		return linkAnonymous(sp.anon, dst)
+	}
+	return os.Link(sp.path, dst)
+}
+
+// release drops the spool's hold on the message once it is linked
+// everywhere it goes (or nowhere): the unnamed file is closed, the named
+// one removed. It may be called more than once.
+func (sp *spooled) release() {
+	if sp.anon != nil {
+		sp.anon.Close()
+		sp.anon = nil
+		return
+	}
+	if sp.path != "" {
+		os.Remove(sp.path)
+		sp.path = ""
+	}
+}
+
+// parseSpooled checks (with checkStructure) and parses the n bytes of the
+// spool file named name, reading them from f with ReadAt (f is the file,
+// or the bytes written to it) so it can run beside an fsync of the file.
+// Nothing it returns refers to f's memory.
+func parseSpooled(f io.ReaderAt, name string, n int64, date time.Time, checkStructure bool, bufs *filterBuffers) (*spooled, error) {
 	if checkStructure {
 		if err := CheckMIMEStructure(io.NewSectionReader(f, 0, n)); err != nil {
 			return nil, err
@@ -98,8 +166,8 @@ func parseSpooled(f *os.File, n int64, date time.Time, checkStructure bool) (*sp
 	if err != nil {
 		return nil, err
 	}
-	filter := buildTextFilter(io.NewSectionReader(f, 0, n))
-	return &spooled{path: f.Name(), size: n, date: date, header: p.Header, parsed: parsed, filter: filter}, nil
+	filter := buildTextFilter(io.NewSectionReader(f, 0, n), bufs)
+	return &spooled{path: name, size: n, date: date, header: p.Header, parsed: parsed, filter: filter}, nil
 }
 
 // fullAlertEvery spaces the operator alerts of a full disk: one per
@@ -123,11 +191,11 @@ func (s *FileStore) Deliver(ctx context.Context, msg io.Reader, rcpts []Recipien
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	sp, err := s.spoolMessage(msg, time.Now().Truncate(time.Second), false)
+	sp, err := s.spoolMessage(msg, time.Now().Truncate(time.Second), false, len(rcpts) == 1)
 	if err != nil {
 		return nil, mailerr.Classify(fmt.Errorf("storage: spooling message: %w", err))
 	}
-	defer os.Remove(sp.path)
+	defer sp.release()
 
 	results := make([]DeliveryResult, len(rcpts))
 	var wg sync.WaitGroup
@@ -184,11 +252,11 @@ func (m *mailbox) Append(ctx context.Context, folder string, r io.Reader, flags 
 		if _, err := getFolder(ctx, u.db, name); err != nil {
 			return err
 		}
-		sp, err := m.s.spoolMessage(r, date.Truncate(time.Second), true)
+		sp, err := m.s.spoolMessage(r, date.Truncate(time.Second), true, true)
 		if err != nil {
 			return fmt.Errorf("storage: spooling message: %w", err)
 		}
-		defer os.Remove(sp.path)
+		defer sp.release()
 		res = u.commit.append(&appendReq{folder: name, msg: sp, flags: flags, limit: m.limit})
 		return res.Err
 	})
@@ -318,7 +386,7 @@ func (u *userState) commitAppends(batch []*appendReq) {
 				touched[f] = true
 				f.highestModSeq++ // RFC 7162 3.1: the append is a change
 			}
-			uid, path, err := u.linkNext(r.msg.path, f)
+			uid, path, err := u.linkNext(r.msg, f)
 			if err != nil {
 				return err
 			}
@@ -371,17 +439,17 @@ func (u *userState) commitAppends(batch []*appendReq) {
 	}
 }
 
-// linkNext hard-links src into folder f as the next UID and advances
+// linkNext hard-links sp into folder f as the next UID and advances
 // f.uidNext. An existing file at that UID (left by an operation that failed
 // to clean up) is never replaced: its UID is skipped and Check reports it.
-func (u *userState) linkNext(src string, f *folderRow) (uint32, string, error) {
+func (u *userState) linkNext(sp *spooled, f *folderRow) (uint32, string, error) {
 	for {
 		if f.uidNext == math.MaxUint32 {
 			return 0, "", mailerr.ErrCannotDo.WithMessage("Folder has used up its UIDs", "Thư mục đã hết số hiệu thư")
 		}
 		uid := f.uidNext
 		path := u.messagePath(f.id, uid)
-		err := os.Link(src, path)
+		err := sp.link(path)
 		if err == nil || !errors.Is(err, fs.ErrExist) {
 			if err == nil {
 				f.uidNext++

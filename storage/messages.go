@@ -430,7 +430,7 @@ func (m *mailbox) copyOrMove(ctx context.Context, from string, uids []uint32, to
 			df.highestModSeq++
 			var sliced [][2]uint32 // source and copy UIDs of packed filters
 			for _, msg := range rows {
-				uid, path, err := u.linkNext(u.messagePath(sf.id, msg.uid), df)
+				uid, path, err := u.linkNext(&spooled{path: u.messagePath(sf.id, msg.uid)}, df)
 				if err != nil {
 					return err
 				}

@@ -24,7 +24,7 @@ func (s *Spooled) Size() int64 { return s.sp.size }
 // Discard removes the spool file (safe to call after AppendSpooled).
 func (s *Spooled) Discard() {
 	if s != nil && s.sp != nil {
-		os.Remove(s.sp.path)
+		s.sp.release()
 	}
 }
 
@@ -41,7 +41,7 @@ func (m *mailbox) Spool(ctx context.Context, r io.Reader, date time.Time) (*Spoo
 	if date.IsZero() {
 		date = time.Now()
 	}
-	sp, err := m.s.spoolMessage(r, date.Truncate(time.Second), true)
+	sp, err := m.s.spoolMessage(r, date.Truncate(time.Second), true, true)
 	if err != nil {
 		return nil, mailerr.Classify(fmt.Errorf("storage: spooling message: %w", err))
 	}
@@ -123,7 +123,7 @@ func (m *mailbox) appendSpooled(ctx context.Context, name string, msgs []Spooled
 			f.highestModSeq++
 			rows := make([]messageRow, len(msgs))
 			for i, msg := range msgs {
-				uid, path, err := u.linkNext(msg.Msg.sp.path, f)
+				uid, path, err := u.linkNext(msg.Msg.sp, f)
 				if err != nil {
 					return err
 				}

@@ -29,11 +29,21 @@ import (
 //	    <uid>                                      one file per message
 //	dir/tmp/<pid>-<random>/                        spool of one open FileStore
 //
+// On Linux a message for one folder is spooled as an unnamed file
+// (O_TMPFILE) in the spool directory and linked into its folder through
+// /proc/self/fd: no spool name to create and remove, nothing left behind
+// by a crash. Messages for several folders, and systems without
+// O_TMPFILE or /proc, use named spool files.
+//
 // Folder directories are named by a numeric id that never changes, so
 // RENAME is an index-only change; folder.json lets Rebuild restore names,
 // UIDVALIDITY and UIDNEXT without the index. Message files are named by UID
 // and never rewritten; a file is visible to clients only once its index row
 // is committed.
+
+// spoolBufferSize is the pooled buffer of a spooling message: a message
+// this small is parsed from memory (spoolMessage).
+const spoolBufferSize = 128 << 10
 
 const (
 	usersDir  = "users"
@@ -87,19 +97,23 @@ type Options struct {
 //   - Appends that arrive while a commit is running are committed together
 //     (one directory fsync per folder and one index commit per batch).
 type FileStore struct {
-	dir      string
-	spool    string   // this instance's spool directory
-	spoolFd  *os.File // holds the flock on spool while the store is open
-	lockFd   *os.File // shared flock on dir/lockFile while the store is open
-	quota    int64
-	maxMsgs  int64 // see Options.MaxMessages
-	log      *slog.Logger
-	idle     time.Duration
-	maxOpen  int // see maxOpenUsers
-	watchers watchers
-	copyBufs sync.Pool // *[]byte buffers for spooling
-	decoded  *decodedCache
-	lists    *listCache
+	dir   string
+	spool string // this instance's spool directory
+	// anonSpool: spool files are created unnamed (O_TMPFILE) and linked
+	// through /proc, when openSpool found that to work here.
+	anonSpool  bool
+	spoolFd    *os.File // holds the flock on spool while the store is open
+	lockFd     *os.File // shared flock on dir/lockFile while the store is open
+	quota      int64
+	maxMsgs    int64 // see Options.MaxMessages
+	log        *slog.Logger
+	idle       time.Duration
+	maxOpen    int // see maxOpenUsers
+	watchers   watchers
+	copyBufs   sync.Pool // *[]byte buffers for spooling
+	filterBufs *filterBuffers
+	decoded    *decodedCache
+	lists      *listCache
 	// expungeLog bounds each folder's expunge log (sync.go).
 	expungeLog expungeLogLimits
 	// lastFullAlert is when alertFull last logged (UnixNano).
@@ -153,9 +167,10 @@ func Open(dir string, opts Options) (*FileStore, error) {
 		decoded:     newDecodedCache(decodedCacheBytes),
 		expungeLog:  defaultExpungeLog,
 		lists:       newListCache(listCacheBytes),
+		filterBufs:  newFilterBuffers(),
 	}
 	s.cond = sync.NewCond(&s.mu)
-	s.copyBufs.New = func() any { b := make([]byte, 32<<10); return &b }
+	s.copyBufs.New = func() any { b := make([]byte, spoolBufferSize); return &b }
 	if s.quota == 0 {
 		s.quota = defaultQuota
 	}
@@ -202,7 +217,27 @@ func (s *FileStore) openSpool() error {
 	}
 	s.spoolFd = f
 	s.cleanSpool()
+	s.anonSpool = s.probeAnonymous()
 	return nil
+}
+
+// probeAnonymous reports whether unnamed spool files can be created and
+// linked here (Linux, a file system with O_TMPFILE, /proc mounted); if
+// not, the spool uses named files.
+func (s *FileStore) probeAnonymous() bool {
+	f, err := createAnonymous(s.spool)
+	if err != nil {
+		s.log.Debug("storage: spool uses named files", "err", err)
+		return false
+	}
+	defer f.Close()
+	probe := filepath.Join(s.spool, "probe")
+	if err := linkAnonymous(f, probe); err != nil {
+		s.log.Debug("storage: spool uses named files", "err", err)
+		return false
+	}
+	os.Remove(probe)
+	return true
 }
 
 func (s *FileStore) cleanSpool() {

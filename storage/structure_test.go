@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -49,11 +50,17 @@ func TestCheckMIMEStructure(t *testing.T) {
 		{"10001 parts", many(10001), false},
 		{"unterminated", "Content-Type: multipart/mixed; boundary=z\r\n\r\n--z\r\n\r\nhalf", true},
 		{"bare LF", strings.ReplaceAll(nested(101), "\r\n", "\n"), false},
+		{"delimiter after a 70 KB line", "Content-Type: multipart/mixed; boundary=q\r\n\r\n--q\r\n\r\n" + strings.Repeat("x", 70<<10) +
+			"\r\n--q\r\nContent-Type: message/rfc822\r\n\r\n" + nested(101) + "\r\n--q--\r\n", false},
 		{"boundary prefix of another", "Content-Type: multipart/mixed; boundary=a\r\n\r\n--a\r\nContent-Type: multipart/mixed; boundary=ab\r\n\r\n--ab\r\n\r\nx\r\n--ab--\r\n--a--\r\n", true},
 	} {
-		err := CheckMIMEStructure(strings.NewReader(tc.msg))
-		if (err == nil) != tc.ok || err != nil && !errors.Is(err, ErrMIMEStructure) {
-			t.Errorf("%s: %v", tc.name, err)
+		// A reader that tells its length gets a buffer of that size; one
+		// that does not, the 64 KiB one: the verdict is the same.
+		for _, r := range []io.Reader{strings.NewReader(tc.msg), struct{ io.Reader }{strings.NewReader(tc.msg)}} {
+			err := CheckMIMEStructure(r)
+			if (err == nil) != tc.ok || err != nil && !errors.Is(err, ErrMIMEStructure) {
+				t.Errorf("%s (%T): %v", tc.name, r, err)
+			}
 		}
 	}
 }
@@ -110,7 +117,7 @@ func TestReadersLinearInDepth(t *testing.T) {
 	once := func(msg string) time.Duration {
 		t0 := time.Now()
 		parseMessage(strings.NewReader(msg))
-		buildTextFilter(strings.NewReader(msg))
+		buildTextFilter(strings.NewReader(msg), nil)
 		ContainsText([]byte(msg), "hello", true)
 		return time.Since(t0)
 	}

@@ -10,6 +10,7 @@ import (
 	stdbits "math/bits"
 	"slices"
 	"strings"
+	"sync"
 
 	gomessage "github.com/emersion/go-message"
 	"github.com/emersion/go-message/textproto"
@@ -92,7 +93,11 @@ func walkTextDepth(e *gomessage.Entity, header bool, depth int, visit func(folde
 // that is not a field (no colon) is skipped rather than losing the whole
 // message, as the store's own parser and the webmail do.
 func readEntity(r io.Reader) *gomessage.Entity {
-	br := bufio.NewReaderSize(r, 16<<10)
+	return readEntityFrom(bufio.NewReaderSize(r, 16<<10))
+}
+
+// readEntityFrom is readEntity from a buffered reader.
+func readEntityFrom(br *bufio.Reader) *gomessage.Entity {
 	raw, _ := readRawHeader(br)
 	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
 	if err != nil {
@@ -169,8 +174,18 @@ func bloomBits(h, mask uint32) [2]uint32 {
 // while it stays large enough for the distinct trigrams its fill shows:
 // halving a filter whose bit positions are hash&mask is OR-ing its two
 // halves, so nothing is lost.
-func buildTextFilter(r io.Reader) []byte {
-	e := readEntity(r)
+//
+// bufs, when not nil, lends the reader and the working filter (a delivery
+// would otherwise allocate about 50 KiB for them).
+func buildTextFilter(r io.Reader, bufs *filterBuffers) []byte {
+	var br *bufio.Reader
+	if bufs != nil {
+		br = bufs.reader(r)
+		defer bufs.putReader(br)
+	} else {
+		br = bufio.NewReaderSize(r, 16<<10)
+	}
+	e := readEntityFrom(br)
 	if e == nil {
 		return nil
 	}
@@ -193,7 +208,15 @@ func buildTextFilter(r io.Reader) []byte {
 		return nil
 	}
 	size := bloomSize(occurrences)
-	bits := make([]byte, size)
+	var bits []byte
+	if bufs != nil {
+		bp := bufs.blooms.Get().(*[]byte)
+		defer bufs.blooms.Put(bp)
+		bits = (*bp)[:size]
+		clear(bits)
+	} else {
+		bits = make([]byte, size)
+	}
 	mask := uint32(size*8 - 1)
 	for _, s := range texts {
 		for i := 0; i+3 <= len(s); i++ {
@@ -219,6 +242,32 @@ func buildTextFilter(r io.Reader) []byte {
 		bits = bits[:size]
 	}
 	return append([]byte{bloomVersion}, bits...)
+}
+
+// filterBuffers are the reusable buffers of buildTextFilter: readers and
+// working filters of the largest size.
+type filterBuffers struct {
+	readers sync.Pool // *bufio.Reader
+	blooms  sync.Pool // *[]byte of maxBloomBytes
+}
+
+func newFilterBuffers() *filterBuffers {
+	b := &filterBuffers{}
+	b.readers.New = func() any { return bufio.NewReaderSize(nil, 16<<10) }
+	b.blooms.New = func() any { p := make([]byte, maxBloomBytes); return &p }
+	return b
+}
+
+// reader returns a pooled reader of r, for putReader.
+func (b *filterBuffers) reader(r io.Reader) *bufio.Reader {
+	br := b.readers.Get().(*bufio.Reader)
+	br.Reset(r)
+	return br
+}
+
+func (b *filterBuffers) putReader(br *bufio.Reader) {
+	br.Reset(nil) // not to hold on to the message
+	b.readers.Put(br)
 }
 
 // textQuery is the trigrams a message must have to contain all of some

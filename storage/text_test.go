@@ -32,7 +32,7 @@ func TestTextFilterNoFalseNegative(t *testing.T) {
 	msgs["long"] = []byte(long)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for name, raw := range msgs {
-		f := buildTextFilter(bytes.NewReader(raw))
+		f := buildTextFilter(bytes.NewReader(raw), nil)
 		texts := visited(t, raw)
 		if f == nil && len(texts) > 0 {
 			t.Fatalf("%s: searchable text but no filter", name)
@@ -63,7 +63,7 @@ func TestTextFilterNoFalseNegative(t *testing.T) {
 
 func TestTextFilterExcludes(t *testing.T) {
 	raw := []byte(testMsg("giao ban", "Lịch họp giao ban tuần 10 tại phòng họp số 2."))
-	f := buildTextFilter(bytes.NewReader(raw))
+	f := buildTextFilter(bytes.NewReader(raw), nil)
 	for _, word := range []string{"tuyetmat7931", "ngân sách nhà nước", "xylophone"} {
 		if newTextQuery([]string{FoldText(word)}).mayMatch(f) {
 			t.Errorf("filter lets %q through", word)
@@ -160,5 +160,23 @@ func TestIndexUpgradeToTextFilters(t *testing.T) {
 	}
 	if ex[old] || !ex[fresh] {
 		t.Errorf("excluded %v; old UID %d must not be, new UID %d must be", ex, old, fresh)
+	}
+}
+
+// The store builds filters with shared buffers: a filter must not depend
+// on what the buffers held before (a stale bit would never make a search
+// miss, but the filters would differ from message to message of equal
+// text; a dropped bit would).
+func TestTextFilterSharedBuffersSame(t *testing.T) {
+	msgs := readTestMessages(t)
+	msgs["10KB"] = msg10KB()
+	bufs := newFilterBuffers()
+	for round := range 2 {
+		for name, raw := range msgs {
+			want := buildTextFilter(bytes.NewReader(raw), nil)
+			if got := buildTextFilter(bytes.NewReader(raw), bufs); !bytes.Equal(got, want) {
+				t.Errorf("round %d, %s: filter with shared buffers differs (%d vs %d bytes)", round, name, len(got), len(want))
+			}
+		}
 	}
 }

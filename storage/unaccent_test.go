@@ -33,7 +33,7 @@ func TestUnaccentedFilterNoFalseNegative(t *testing.T) {
 	msgs["long"] = []byte(testMsg("Báo cáo", strings.Repeat("Ủy ban nhân dân tỉnh Khánh Hòa đề nghị các sở, ngành báo cáo tình hình. ", 300)))
 	rng := rand.New(rand.NewPCG(3, 4))
 	for name, raw := range msgs {
-		f := buildTextFilter(bytes.NewReader(raw))
+		f := buildTextFilter(bytes.NewReader(raw), nil)
 		for _, s := range visited(t, raw) {
 			u := Unaccent(s)
 			for range 30 {

@@ -479,7 +479,7 @@ func readMessageFile(path string) (*messageRow, []byte, []byte, []byte, error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, nil, nil, nil, err
 	}
-	filter := buildTextFilter(f)
+	filter := buildTextFilter(f, nil)
 	m := &messageRow{size: st.Size(), date: st.ModTime().Truncate(time.Second).UTC()}
 	m.setFlags(nil)
 	return m, p.Header, parsed, filter, nil

@@ -208,6 +208,8 @@ func Open(path string) (*DB, error) {
 		// Initial passwords, once fetched or sealed over, are overwritten
 		// with zeros, not left in free space.
 		"_secure_delete": {"on"},
+		// Every RCPT resolves through here: keep its queries prepared.
+		"_stmt_cache_size": {"32"},
 	}
 	rw, err := sql.Open("sqlite3", "file:"+path+"?"+params.Encode())
 	if err != nil {
@@ -220,7 +222,7 @@ func Open(path string) (*DB, error) {
 		return nil, fmt.Errorf("orgdb: %s: %w", path, err)
 	}
 	ro, err := sql.Open("sqlite3", "file:"+path+"?"+url.Values{"_busy_timeout": {"10000"}, "_foreign_keys": {"1"},
-		"_query_only": {"1"}}.Encode())
+		"_query_only": {"1"}, "_stmt_cache_size": {"32"}}.Encode())
 	if err != nil {
 		rw.Close()
 		return nil, fmt.Errorf("orgdb: open %s: %w", path, err)

@@ -107,6 +107,9 @@ func Open(path string, opts Options) (*DB, error) {
 		"_synchronous":  {"NORMAL"}, // WAL + NORMAL: durable at checkpoints, never corrupt
 		"_foreign_keys": {"1"},
 		"_txlock":       {"immediate"}, // take the write lock at BEGIN: no upgrade deadlocks
+		// Every RCPT looks its address up: keep the queries prepared
+		// (issue 16).
+		"_stmt_cache_size": {"32"},
 	}
 	rw, err := sql.Open("sqlite3", path+"?"+params.Encode())
 	if err != nil {
@@ -120,7 +123,7 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	// Readers: the journal mode is persistent in the file, and query_only
 	// makes a stray write through the read pool fail loudly.
-	params = url.Values{"_busy_timeout": {"5000"}, "_foreign_keys": {"1"}, "_query_only": {"1"}}
+	params = url.Values{"_busy_timeout": {"5000"}, "_foreign_keys": {"1"}, "_query_only": {"1"}, "_stmt_cache_size": {"32"}}
 	ro, err := sql.Open("sqlite3", path+"?"+params.Encode())
 	if err != nil {
 		rw.Close()
