@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/go-ldap/ldap/v3"
 )
 
 // ldapServer is a slapd started by deploy/ldap/start-slapd.sh.
@@ -177,6 +178,12 @@ bind_password_file = "ldap-password"
 		return nil, err
 	}
 	out.ImportSeconds = r.Seconds
+	// New accounts must change their initial password before IMAP lets
+	// them in (mailerr.ErrPasswordExpired); the officials of a running
+	// province have done so. Clear the flag in slapd, outside the timing.
+	if err := markPasswordsChanged(ld); err != nil {
+		return nil, err
+	}
 	users, err := readOfficials(pwFile)
 	if err != nil {
 		return nil, err
@@ -399,4 +406,32 @@ func runRcpts(target, cache, addr string, rcpts []string, sessions int) rcptResu
 	res.PerS = float64(len(lat)) / secs
 	res.P99Ms = percentileMs(lat, 0.99)
 	return res
+}
+
+// markPasswordsChanged clears congvuMustChangePassword on every account
+// of the bench's slapd, as if each official had set a password of their
+// own (the password itself stays the one the bench logs in with).
+func markPasswordsChanged(ld *ldapServer) error {
+	conn, err := ldap.DialURL(ld.url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := conn.Bind(ld.bindDN, ld.bindPW); err != nil {
+		return err
+	}
+	res, err := conn.SearchWithPaging(ldap.NewSearchRequest(ld.base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+		"(congvuMustChangePassword=TRUE)", []string{"dn"}, nil), 500)
+	if err != nil {
+		return err
+	}
+	for _, e := range res.Entries {
+		mod := ldap.NewModifyRequest(e.DN, nil)
+		mod.Replace("congvuMustChangePassword", []string{"FALSE"})
+		if err := conn.Modify(mod); err != nil {
+			return fmt.Errorf("%s: %w", e.DN, err)
+		}
+	}
+	logf("directory: %d initial passwords marked as changed", len(res.Entries))
+	return nil
 }

@@ -177,7 +177,7 @@ scache unix - - n - 1 scache
 postlog unix-dgram n - n - 1 postlogd
 `, r.smtpAddr)
 	if ld != nil {
-		if !strings.Contains(cmdOut("postconf", "-m"), "ldap") {
+		if !postfixHasLDAP() {
 			return nil, fmt.Errorf("Postfix has no ldap: tables (apt-get install postfix-ldap)")
 		}
 		mainCf = strings.Replace(mainCf, "virtual_mailbox_maps = texthash:"+dir+"/postfix/vmailbox",
@@ -330,4 +330,25 @@ func readTail(path string) string {
 		b = b[len(b)-3000:]
 	}
 	return string(b)
+}
+
+// postfixHasLDAP tells whether Postfix's ldap: table type is installed.
+// `postconf -m` cannot say so here: it reads /etc/postfix/main.cf, which
+// a machine that never configured Postfix lacks (the bench runs Postfix
+// from its own configuration directory); the dynamic map registry is
+// what postfix-ldap adds.
+func postfixHasLDAP() bool {
+	files, _ := filepath.Glob("/etc/postfix/dynamicmaps.cf.d/*")
+	for _, f := range append([]string{"/etc/postfix/dynamicmaps.cf"}, files...) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if fields := strings.Fields(line); len(fields) > 1 && fields[0] == "ldap" {
+				return true
+			}
+		}
+	}
+	return false
 }
