@@ -13,7 +13,9 @@ PATH="$PATH:/usr/sbin:/sbin"
 missing=""
 command -v postfix >/dev/null 2>&1 || missing="$missing postfix"
 command -v smtp-sink >/dev/null 2>&1 || missing="$missing postfix"
-postconf -m 2>/dev/null | grep -qx ldap || missing="$missing postfix-ldap"
+# postconf -m needs /etc/postfix/main.cf, which the bench does not use:
+# postfix-ldap registers its table type in the dynamic map registry.
+cat /etc/postfix/dynamicmaps.cf /etc/postfix/dynamicmaps.cf.d/* 2>/dev/null | grep -q '^ldap[[:space:]]' || missing="$missing postfix-ldap"
 command -v dovecot >/dev/null 2>&1 || missing="$missing dovecot-core"
 [ -x /usr/lib/dovecot/lmtp ] || missing="$missing dovecot-lmtpd"
 [ -x /usr/lib/dovecot/imap ] || missing="$missing dovecot-imapd"
