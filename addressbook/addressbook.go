@@ -144,10 +144,18 @@ const fetchTimeout = 20 * time.Second
 
 // Snapshot returns the current snapshot, fetching it when expired.
 func (b *Book) Snapshot(ctx context.Context) (*Snapshot, error) {
+	// The generation is read before taking the lock: every danh bạ, LDAP
+	// and CardDAV request asks, and orgdb's read pool answers them side by
+	// side instead of one after another behind the mutex.
+	gen, genErr := b.generation(ctx)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.opts.Now()
-	gen, genErr := b.generation(ctx)
+	if now.Before(b.expires) && genErr == nil && gen != b.gen {
+		// Another request may have fetched since the read: ask again
+		// under the lock before fetching the whole directory.
+		gen, genErr = b.generation(ctx)
+	}
 	if now.Before(b.expires) && (genErr != nil || gen == b.gen) {
 		return b.snap, b.err
 	}
