@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -11,6 +12,9 @@ import (
 func benchMessages(b *testing.B) map[string][]byte {
 	msgs := readTestMessages(b)
 	msgs["10KB"] = msg10KB()
+	// The text congvu-bench sends: unaccented ASCII.
+	ascii := strings.Repeat("Cong van so 123/UBND-VP ve viec trien khai he thong thu dien tu cong vu.\r\n", 140)
+	msgs["10KB-ascii"] = []byte(testMsg("bench", ascii[:10<<10-200]))
 	return msgs
 }
 

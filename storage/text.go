@@ -11,6 +11,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"congvu/internal/ascii"
 
 	gomessage "github.com/emersion/go-message"
 	"github.com/emersion/go-message/textproto"
@@ -41,14 +45,17 @@ const maxSearchBody = 64 << 20
 // untyped leaf parts; attachments are not searched. visit returns true to
 // stop the walk.
 func walkText(e *gomessage.Entity, header bool, visit func(folded string) bool) bool {
-	return walkTextDepth(e, header, 0, visit)
+	var scratch []byte
+	return walkTextDepth(e, header, 0, &scratch, func(raw []byte) bool { return visit(FoldText(string(raw))) })
 }
 
-// walkTextDepth is walkText below depth levels of multiparts. Parts nested
-// deeper than maxMIMEDepth are not searched: each level reads through the
-// readers of all its parents, so unbounded nesting would cost time
-// quadratic in the message (issue 15 §1).
-func walkTextDepth(e *gomessage.Entity, header bool, depth int, visit func(folded string) bool) bool {
+// walkTextDepth is walkText below depth levels of multiparts, visiting the
+// decoded text before folding. A body is read into *scratch, which the
+// next part reuses: visit must not keep raw. Parts nested deeper than
+// maxMIMEDepth are not searched: each level reads through the readers of
+// all its parents, so unbounded nesting would cost time quadratic in the
+// message (issue 15 §1).
+func walkTextDepth(e *gomessage.Entity, header bool, depth int, scratch *[]byte, visit func(raw []byte) bool) bool {
 	if header {
 		fields := e.Header.Fields()
 		for fields.Next() {
@@ -56,7 +63,7 @@ func walkTextDepth(e *gomessage.Entity, header bool, depth int, visit func(folde
 			if err != nil {
 				v = fields.Value()
 			}
-			if visit(FoldText(v)) {
+			if visit([]byte(v)) {
 				return true
 			}
 		}
@@ -74,7 +81,7 @@ func walkTextDepth(e *gomessage.Entity, header bool, depth int, visit func(folde
 			if p == nil || (err != nil && err != io.EOF && !gomessage.IsUnknownCharset(err) && !gomessage.IsUnknownEncoding(err)) {
 				return false
 			}
-			if walkTextDepth(p, header, depth+1, visit) {
+			if walkTextDepth(p, header, depth+1, scratch, visit) {
 				return true
 			}
 		}
@@ -82,11 +89,30 @@ func walkTextDepth(e *gomessage.Entity, header bool, depth int, visit func(folde
 	if t != "" && !strings.HasPrefix(t, "text/") && !strings.HasPrefix(t, "message/") && !strings.HasPrefix(t, "multipart/") {
 		return false
 	}
-	b, err := io.ReadAll(io.LimitReader(e.Body, maxSearchBody))
+	b, err := readAllInto((*scratch)[:0], io.LimitReader(e.Body, maxSearchBody))
+	*scratch = b
 	if err != nil && len(b) == 0 {
 		return false
 	}
-	return visit(FoldText(string(b)))
+	return visit(b)
+}
+
+// readAllInto is io.ReadAll appending to buf, so a reused buffer spares
+// the doubling allocations of every body.
+func readAllInto(buf []byte, r io.Reader) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return buf, err
+		}
+	}
 }
 
 // readEntity parses a message for text search, leniently: a header line
@@ -179,35 +205,24 @@ func bloomBits(h, mask uint32) [2]uint32 {
 // would otherwise allocate about 50 KiB for them).
 func buildTextFilter(r io.Reader, bufs *filterBuffers) []byte {
 	var br *bufio.Reader
+	var ft *filterText
 	if bufs != nil {
 		br = bufs.reader(r)
 		defer bufs.putReader(br)
+		ft = bufs.texts.Get().(*filterText)
+		defer bufs.putText(ft)
 	} else {
 		br = bufio.NewReaderSize(r, 16<<10)
+		ft = new(filterText)
 	}
 	e := readEntityFrom(br)
 	if e == nil {
 		return nil
 	}
-	var texts []string
-	total, occurrences := 0, 0
-	walkText(e, true, func(s string) bool {
-		total += len(s)
-		if total > maxFilterText {
-			return true
-		}
-		texts = append(texts, s)
-		occurrences += max(len(s)-2, 0)
-		if u := Unaccent(s); u != s {
-			texts = append(texts, u)
-			occurrences += max(len(u)-2, 0)
-		}
-		return false
-	})
-	if total > maxFilterText {
-		return nil
+	if walkTextDepth(e, true, 0, &ft.scratch, ft.add) {
+		return nil // more than maxFilterText
 	}
-	size := bloomSize(occurrences)
+	size := bloomSize(ft.occurrences)
 	var bits []byte
 	if bufs != nil {
 		bp := bufs.blooms.Get().(*[]byte)
@@ -218,10 +233,12 @@ func buildTextFilter(r io.Reader, bufs *filterBuffers) []byte {
 		bits = make([]byte, size)
 	}
 	mask := uint32(size*8 - 1)
-	for _, s := range texts {
+	for _, seg := range ft.segs {
+		s := ft.folded[seg[0]:seg[1]]
 		for i := 0; i+3 <= len(s); i++ {
-			for _, bit := range bloomBits(trigramHash(s[i], s[i+1], s[i+2]), mask) {
-				bits[bit/8] |= 1 << (bit % 8)
+			h := trigramHash(s[i], s[i+1], s[i+2])
+			for _, bit := range bloomBits(h, mask) {
+				bits[bit>>3] |= 1 << (bit & 7)
 			}
 		}
 	}
@@ -244,18 +261,107 @@ func buildTextFilter(r io.Reader, bufs *filterBuffers) []byte {
 	return append([]byte{bloomVersion}, bits...)
 }
 
+// filterText collects the folded strings a filter covers, one after the
+// other in one reusable buffer (segs are their bounds), with their
+// unaccented forms where those differ.
+type filterText struct {
+	scratch     []byte // walkTextDepth's body buffer
+	folded      []byte
+	segs        [][2]int
+	total       int // bytes of folded text, without the unaccented copies
+	occurrences int // trigram occurrences, an upper bound of the distinct ones
+}
+
+// add takes one decoded string of the walk; true (stop) once the text is
+// over maxFilterText.
+func (ft *filterText) add(raw []byte) bool {
+	if ascii.Is(raw) {
+		// FoldText of ASCII is its ASCII lower case (NFC leaves it as it
+		// is), and Unaccent changes nothing in that: fold in place of
+		// the string conversions, without a second copy (issue 16: the
+		// filter was a sixth of a delivery's CPU).
+		ft.total += len(raw)
+		if ft.total > maxFilterText {
+			return true
+		}
+		start := len(ft.folded)
+		ft.folded = append(ft.folded, raw...)
+		lowerASCII(ft.folded[start:])
+		ft.addSeg(start)
+		return false
+	}
+	// FoldText and Unaccent, appended in place: NFC, then lower case rune
+	// by rune as strings.ToLower does (invalid bytes become U+FFFD).
+	nfc := raw
+	if !norm.NFC.IsNormal(raw) {
+		nfc = norm.NFC.Bytes(raw)
+	}
+	start := len(ft.folded)
+	for rest := nfc; len(rest) > 0; {
+		r, w := utf8.DecodeRune(rest)
+		rest = rest[w:]
+		ft.folded = utf8.AppendRune(ft.folded, unicode.ToLower(r))
+	}
+	ft.total += len(ft.folded) - start
+	if ft.total > maxFilterText {
+		return true
+	}
+	ft.addSeg(start)
+	folded := ft.folded[start:]
+	start = len(ft.folded)
+	ft.folded = appendUnaccent(ft.folded, folded)
+	if bytes.Equal(ft.folded[start:], ft.folded[start-len(folded):start]) {
+		ft.folded = ft.folded[:start]
+	} else {
+		ft.addSeg(start)
+	}
+	return false
+}
+
+func (ft *filterText) addSeg(start int) {
+	ft.segs = append(ft.segs, [2]int{start, len(ft.folded)})
+	ft.occurrences += max(len(ft.folded)-start-2, 0)
+}
+
+func (ft *filterText) reset() {
+	ft.scratch, ft.folded, ft.segs = ft.scratch[:0], ft.folded[:0], ft.segs[:0]
+	ft.total, ft.occurrences = 0, 0
+}
+
+func lowerASCII(b []byte) {
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+}
+
 // filterBuffers are the reusable buffers of buildTextFilter: readers and
 // working filters of the largest size.
 type filterBuffers struct {
 	readers sync.Pool // *bufio.Reader
 	blooms  sync.Pool // *[]byte of maxBloomBytes
+	texts   sync.Pool // *filterText
 }
 
 func newFilterBuffers() *filterBuffers {
 	b := &filterBuffers{}
 	b.readers.New = func() any { return bufio.NewReaderSize(nil, 16<<10) }
 	b.blooms.New = func() any { p := make([]byte, maxBloomBytes); return &p }
+	b.texts.New = func() any { return new(filterText) }
 	return b
+}
+
+// maxPooledText bounds the text buffers kept for the next delivery: a rare
+// large message should not pin megabytes in the pool.
+const maxPooledText = 256 << 10
+
+func (b *filterBuffers) putText(ft *filterText) {
+	if cap(ft.folded) > maxPooledText || cap(ft.scratch) > maxPooledText {
+		return
+	}
+	ft.reset()
+	b.texts.Put(ft)
 }
 
 // reader returns a pooled reader of r, for putReader.

@@ -180,3 +180,74 @@ func TestTextFilterSharedBuffersSame(t *testing.T) {
 		}
 	}
 }
+
+// referenceTextFilter is the filter as the search side defines it: the
+// trigrams of every string walkText visits (FoldText) and of its Unaccent
+// form, built from strings. buildTextFilter folds in place (issue 16) and
+// must index exactly the same trigrams.
+func referenceTextFilter(raw []byte) []byte {
+	e := readEntity(bytes.NewReader(raw))
+	if e == nil {
+		return nil
+	}
+	var texts []string
+	occurrences := 0
+	walkText(e, true, func(s string) bool {
+		texts = append(texts, s)
+		occurrences += max(len(s)-2, 0)
+		if u := Unaccent(s); u != s {
+			texts = append(texts, u)
+			occurrences += max(len(u)-2, 0)
+		}
+		return false
+	})
+	size := bloomSize(occurrences)
+	bits := make([]byte, size)
+	mask := uint32(size*8 - 1)
+	for _, s := range texts {
+		for i := 0; i+3 <= len(s); i++ {
+			for _, bit := range bloomBits(trigramHash(s[i], s[i+1], s[i+2]), mask) {
+				bits[bit/8] |= 1 << (bit % 8)
+			}
+		}
+	}
+	return bits
+}
+
+// TestTextFilterFoldsAsFoldText: the in-place folding of the filter gives
+// the bits of FoldText and Unaccent on strings, for ASCII, upper-case
+// Vietnamese, decomposed marks (NFC), invalid UTF-8 and the test messages.
+func TestTextFilterFoldsAsFoldText(t *testing.T) {
+	msgs := readTestMessages(t)
+	msgs["10KB"] = msg10KB()
+	bodies := map[string]string{
+		"ascii":      "Cong Van So 123/UBND-VP ve viec TRIEN KHAI.\r\n",
+		"upper":      "ỦY BAN NHÂN DÂN TỈNH KHÁNH HÒA — QUYẾT ĐỊNH số 12/QĐ-UBND\r\n",
+		"decomposed": "Nguye\u0302\u0303n Va\u0306n An, Ho\u0300a\r\n",
+		"invalid":    "Bá\xffo cáo \xc3 tháng \xe1\xbb Mười\r\n",
+		"other":      "Straße ΣΊΣΥΦΟΣ Ǆemal İstanbul ﬁ\r\n",
+	}
+	for name, body := range bodies {
+		msgs[name] = []byte(testMsg("Tiêu Đề "+name, body))
+	}
+	bufs := newFilterBuffers()
+	for name, raw := range msgs {
+		want := referenceTextFilter(raw)
+		got := buildTextFilter(bytes.NewReader(raw), bufs)
+		if len(got) == 0 {
+			t.Errorf("%s: no filter", name)
+			continue
+		}
+		// The built filter may be halved: fold the reference the same way.
+		for len(want) > len(got)-1 && len(want) > minBloomBytes {
+			half := len(want) / 2
+			for i := range half {
+				want[i] |= want[half+i]
+			}
+			want = want[:half]
+		}
+		if !bytes.Equal(got[1:], want) {
+			t.Errorf("%s: filter differs from FoldText/Unaccent's (%d vs %d bytes)", name, len(got)-1, len(want))
+		}
+	}
+}

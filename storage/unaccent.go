@@ -12,6 +12,7 @@ import (
 	"context"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -35,22 +36,42 @@ func Unaccent(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range s {
-		switch {
-		case r < 0x80:
-			if 'A' <= r && r <= 'Z' {
-				r += 'a' - 'A'
-			}
-			b.WriteByte(byte(r))
-		case r >= latinFirst && r <= latinLast:
-			if base := latinBase[r-latinFirst]; base != 0 {
-				b.WriteRune(base)
-			}
-		case unicode.Is(unicode.Mn, r):
-		default:
-			b.WriteRune(unicode.ToLower(r))
+		if r, keep := unaccentRune(r); keep {
+			b.WriteRune(r)
 		}
 	}
 	return b.String()
+}
+
+// appendUnaccent appends Unaccent(string(s)) to dst without the string
+// conversions (the text filter of every delivery, issue 16).
+func appendUnaccent(dst, s []byte) []byte {
+	for len(s) > 0 {
+		r, w := utf8.DecodeRune(s)
+		s = s[w:]
+		if r, keep := unaccentRune(r); keep {
+			dst = utf8.AppendRune(dst, r)
+		}
+	}
+	return dst
+}
+
+// unaccentRune is Unaccent of one rune; keep is false for a rune it drops.
+func unaccentRune(r rune) (rune, bool) {
+	switch {
+	case r < 0x80:
+		if 'A' <= r && r <= 'Z' {
+			r += 'a' - 'A'
+		}
+		return r, true
+	case r >= latinFirst && r <= latinLast:
+		base := latinBase[r-latinFirst]
+		return base, base != 0
+	case unicode.Is(unicode.Mn, r):
+		return 0, false
+	default:
+		return unicode.ToLower(r), true
+	}
 }
 
 // latinBase maps the precomposed letters of Latin-1 Supplement up to Latin

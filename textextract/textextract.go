@@ -24,6 +24,7 @@ import (
 	"golang.org/x/net/html"
 	"golang.org/x/text/unicode/norm"
 
+	"congvu/internal/ascii"
 	"congvu/pdf"
 )
 
@@ -177,6 +178,11 @@ func decodeCharset(label string, data []byte) string {
 				data = b
 			}
 		}
+	}
+	if ascii.Is(data) {
+		// Valid and composed already: spare the two passes below, which
+		// every delivery's state-secret check pays (issue 16).
+		return string(data)
 	}
 	// windows-1258 and VNI-era text decode to combining tone marks:
 	// compose them (TCVN 6909 text is NFC).
