@@ -25,6 +25,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -238,6 +239,9 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 // configuration with reload and applies its [policy] section.
 func serveUntilSignal(cfg config.Config, logOut io.Writer, ready func(*server.Running) error, reload func() (config.Config, error)) error {
 	log := server.NewLogger(cfg.Log, logOut)
+	if procs, raised := raiseProcs(); raised {
+		log.Info("scheduler threads raised for blocking file and SQLite calls", "gomaxprocs", procs)
+	}
 	r, err := server.Start(cfg, log)
 	if err != nil {
 		return err
@@ -257,6 +261,23 @@ func serveUntilSignal(cfg config.Config, logOut io.Writer, ready func(*server.Ru
 	werr := r.Wait(ctx)
 	log.Info("shutting down")
 	return errors.Join(werr, r.Close())
+}
+
+// raiseProcs gives the Go scheduler twice the CPUs it would use, unless the
+// operator set GOMAXPROCS. A delivery makes about a dozen SQLite calls
+// (cgo) and three fsyncs; each holds its scheduler slot until the runtime's
+// monitor hands the slot on, at least 20 µs later and more when it backs
+// off, so with one slot per core the cores idled a fifth of the time under
+// 100 SMTP sessions while deliveries waited to run (issue 16: perf showed
+// 20 % idle; 4 slots on 2 cores gave 12–17 % more messages a second at the
+// same CPU per message). CPU-bound work still runs on the cores there are.
+func raiseProcs() (int, bool) {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return runtime.GOMAXPROCS(0), false
+	}
+	n := 2 * runtime.GOMAXPROCS(0)
+	runtime.GOMAXPROCS(n)
+	return n, true
 }
 
 // writeReadyFile publishes the bound addresses atomically (write, rename), so
