@@ -187,3 +187,114 @@ func (m *mailbox) pathOf(t *testing.T, folder string, uid uint32) string {
 	}
 	return p
 }
+
+// copyFile copies src to dst (test helper for index snapshots).
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An append without flags commits without the WAL's fsync
+// (writeRecoverable). A machine that then loses those commits (power cut:
+// the index goes back to what was last synced) must show, at the next
+// open, every message it answered with the same UID, text, size and date,
+// count them in the quota, and never show a lower HIGHESTMODSEQ than a
+// client saw (RFC 7162 3.1.1).
+func TestAppendCommitsLostByTheMachineAreAdopted(t *testing.T) {
+	s, dir := newStore(t)
+	ctx := context.Background()
+	for i := range 2 {
+		deliver(t, s, testMsg(fmt.Sprint("kept", i), "nội dung đã lưu"), Recipient{User: testUser})
+	}
+	s.Close()
+	// The index as it was on disk before the commits the machine loses.
+	index := filepath.Join(userDirOf(dir), indexFile)
+	copyFile(t, index, index+".synced")
+
+	s2 := openStore(t, dir)
+	mb := mailboxOf(t, s2, testUser)
+	subjects := map[uint32]string{}
+	for i := range 3 {
+		subj := fmt.Sprint("unsynced", i)
+		res, err := s2.Deliver(ctx, strings.NewReader(testMsg(subj, strings.Repeat("công văn ", i+1))), []Recipient{{User: testUser}})
+		if err != nil || res[0].Err != nil {
+			t.Fatal(err, res)
+		}
+		subjects[res[0].UID] = subj
+	}
+	seen := status(t, mb, Inbox)
+	usedSeen, _, err := mb.Quota(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	infos, err := mb.Messages(ctx, Inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2.Close()
+
+	// Power cut: the WAL never reached the disk.
+	os.Remove(index + "-wal")
+	os.Remove(index + "-shm")
+	copyFile(t, index+".synced", index)
+	os.Remove(index + ".synced")
+
+	s3 := openStore(t, dir)
+	mb3 := mailboxOf(t, s3, testUser)
+	got := status(t, mb3, Inbox)
+	if got.Messages != seen.Messages || got.UIDNext != seen.UIDNext || got.HighestModSeq < seen.HighestModSeq {
+		t.Fatalf("after the lost commits: %+v, clients saw %+v", got, seen)
+	}
+	if used, _, _ := mb3.Quota(ctx); used != usedSeen {
+		t.Errorf("quota used %d after recovery, %d before", used, usedSeen)
+	}
+	after, err := mb3.Messages(ctx, Inbox)
+	if err != nil || len(after) != len(infos) {
+		t.Fatalf("messages after recovery: %d (%v), before %d", len(after), err, len(infos))
+	}
+	for i := range infos {
+		if after[i].UID != infos[i].UID || after[i].Size != infos[i].Size || !after[i].InternalDate.Equal(infos[i].InternalDate) {
+			t.Errorf("message %d: %+v after recovery, %+v before", i, after[i], infos[i])
+		}
+	}
+	for uid, subj := range subjects {
+		c, err := mb3.Cached(ctx, Inbox, uid)
+		if err != nil || c.Envelope.Subject != subj {
+			t.Errorf("UID %d: %+v %v, want subject %q", uid, c, err, subj)
+		}
+	}
+	checkClean(t, s3)
+}
+
+// The lower sync level of writeRecoverable stays on its transaction: the
+// connection goes back to the pool at FULL, so flag changes, expunges and
+// appends with flags are on disk when they return.
+func TestRecoverableCommitLeavesConnectionsAtFull(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	mailboxOf(t, s, testUser)
+	key, domain, local, err := userPath(testUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.acquire(ctx, key, domain, local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.release(u)
+	u.db.SetMaxOpenConns(1) // the next query runs on the connection the commit used
+	deliver(t, s, testMsg("one", "x"), Recipient{User: testUser})
+	var level int
+	if err := u.db.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&level); err != nil {
+		t.Fatal(err)
+	}
+	if level != 2 { // FULL
+		t.Errorf("connection left at synchronous=%d after an append, want 2 (FULL)", level)
+	}
+}

@@ -352,7 +352,16 @@ type staged struct {
 func (u *userState) commitAppends(batch []*appendReq) {
 	var done []staged
 	touched := map[*folderRow]bool{}
-	err := u.write(context.Background(), func(ctx context.Context, tx *sql.Tx) error {
+	// A message's flags are only in its row: with flags, the commit itself
+	// must be on disk before the answer.
+	write := u.writeRecoverable
+	for _, r := range batch {
+		if len(r.flags) > 0 {
+			write = u.write
+			break
+		}
+	}
+	err := write(context.Background(), func(ctx context.Context, tx *sql.Tx) error {
 		var used, count int64
 		if err := tx.QueryRowContext(ctx, "SELECT used_bytes, (SELECT COALESCE(SUM(messages), 0) FROM folders) FROM account WHERE id = 1").
 			Scan(&used, &count); err != nil {

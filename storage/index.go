@@ -127,7 +127,8 @@ CREATE TABLE IF NOT EXISTS seen (
 
 // openIndex opens (creating if needed) an index database. Every connection
 // gets WAL, synchronous=FULL (a commit is on disk when it returns, which the
-// durability contract needs), a busy timeout for the rare cross-process
+// durability contract needs; only writeRecoverable lowers it, for one
+// transaction recovery can redo from the files), a busy timeout for the rare cross-process
 // writer (`congvu storage check`), and BEGIN IMMEDIATE so a write
 // transaction holds the write lock from its first statement: the
 // link-then-commit sequence is then atomic with respect to every other

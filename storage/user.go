@@ -316,10 +316,24 @@ func (u *userState) finishRemovals(ctx context.Context, tx *sql.Tx) error {
 
 // adoptTail adds the message files at f.uidNext, f.uidNext+1… A batch links
 // its files in UID order from UIDNEXT before it commits, so an interrupted
-// batch leaves exactly such a run.
+// batch, or appends whose commits the machine lost (writeRecoverable),
+// leave exactly such a run.
 func (u *userState) adoptTail(ctx context.Context, tx *sql.Tx, f *folderRow, acct *account) (int, error) {
+	run := 0
+	for {
+		if _, err := os.Lstat(u.messagePath(f.id, f.uidNext+uint32(run))); err != nil {
+			break
+		}
+		run++
+	}
+	if run == 0 {
+		return 0, nil
+	}
+	// Each lost commit raised HIGHESTMODSEQ by one, and each linked at
+	// least one of these files: a client may have seen up to the old value
+	// plus run, and the value must never go back (RFC 7162 3.1.1).
+	modseq := f.highestModSeq + uint64(run)
 	n := 0
-	modseq := f.highestModSeq + 1
 	for {
 		path := u.messagePath(f.id, f.uidNext)
 		m, header, parsed, filter, err := readMessageFile(path)
