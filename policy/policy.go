@@ -191,6 +191,11 @@ type Message struct {
 	// Open returns the message (as received, without our trace fields)
 	// from its start. Each call returns a new reader.
 	Open func() io.Reader
+	// Attachment, when not nil, says whether the message carries an
+	// attachment (IsAttachment on a part below its top level, through
+	// multiparts), as the caller found while it read the parts; nil lets
+	// the engine read the message (Open) to find out.
+	Attachment *bool
 	// Documents are the official-document facts (package official), set
 	// before delivery; nil when not checked.
 	Documents *Documents

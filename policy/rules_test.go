@@ -358,8 +358,8 @@ func TestHasAttachment(t *testing.T) {
 		"Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b\r\nContent-Type: text/html\r\n\r\n<p>x</p>\r\n--b--\r\n":                                                                       false,
 		"Content-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\nContent-Type: multipart/related; boundary=i\r\n\r\n--i\r\nContent-Type: text/plain\r\n\r\nx\r\n--i\r\nContent-Type: image/png; name=\"a.png\"\r\n\r\nx\r\n--i--\r\n--o--\r\n": true,
 	} {
-		if got := hasAttachment(strings.NewReader(msg)); got != want {
-			t.Errorf("hasAttachment(%q) = %v", msg[:30], got)
+		if got := HasAttachment(strings.NewReader(msg)); got != want {
+			t.Errorf("HasAttachment(%q) = %v", msg[:30], got)
 		}
 	}
 }

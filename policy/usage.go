@@ -88,7 +88,8 @@ func writeDocumentCounts(ctx context.Context, tx *sql.Tx, m map[docKey]docCounts
 func (e *Engine) countUsage(m *Message) {
 	rs := e.rules.Load()
 	month := MonthOf(DayOf(e.now(), rs.loc))
-	attach := m.Open != nil && hasAttachment(m.Open())
+	attach := m.Attachment != nil && *m.Attachment ||
+		m.Attachment == nil && m.Open != nil && HasAttachment(m.Open())
 	add := func(k usageKey) {
 		e.pending.mu.Lock()
 		e.pending.usage[k]++
@@ -130,10 +131,10 @@ func (e *Engine) countUsage(m *Message) {
 // message whose first parts fill this much is counted as having one.
 const maxAttachmentScan = 8 << 20
 
-// hasAttachment reports whether a message carries an attachment: a MIME
+// HasAttachment reports whether a message carries an attachment: a MIME
 // part with Content-Disposition attachment (RFC 2183) or with a file name,
 // at any depth of multipart nesting (RFC 2046 5.1).
-func hasAttachment(r io.Reader) bool {
+func HasAttachment(r io.Reader) bool {
 	lr := &io.LimitedReader{R: r, N: maxAttachmentScan}
 	ent, err := message.Read(bufio.NewReader(lr))
 	if err != nil && ent == nil {
@@ -144,7 +145,7 @@ func hasAttachment(r io.Reader) bool {
 		if err != nil || found {
 			return err
 		}
-		if len(path) > 0 && isAttachment(part.Header) {
+		if len(path) > 0 && IsAttachment(&part.Header) {
 			found = true
 			return errStopWalk
 		}
@@ -159,7 +160,11 @@ func (stopWalk) Error() string { return "stop" }
 
 var errStopWalk error = stopWalk{}
 
-func isAttachment(h message.Header) bool {
+// IsAttachment reports whether a part with header h (below the message's
+// top level) is an attachment: Content-Disposition attachment or a file
+// name, or a name on a non-multipart Content-Type. One rule for the usage
+// counters, whoever reads the parts.
+func IsAttachment(h interface{ Get(string) string }) bool {
 	disp, params, err := mime.ParseMediaType(h.Get("Content-Disposition"))
 	if err == nil && (disp == "attachment" || params["filename"] != "") {
 		return true

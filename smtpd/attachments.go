@@ -15,6 +15,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"congvu/internal/mailerr"
+	"congvu/policy"
 )
 
 // errAttachmentTooBig: one part of the message is larger than
@@ -37,15 +38,23 @@ const maxAttachmentDepth = 16
 // is what the message limit is sized for. Broken MIME is counted as far as
 // it parses and is never refused here (storage.CheckMIMEStructure runs
 // first and the readers degrade).
-func (s *session) checkAttachments(msg *spool) error {
+//
+// It also returns whether the message carries an attachment by the usage
+// counters' rule (policy.IsAttachment on parts reached through multiparts),
+// nil when it could not tell, so the policy engine need not read the
+// message again (issue 16).
+func (s *session) checkAttachments(msg *spool) (*bool, error) {
 	limit := s.srv.cfg.MaxAttachmentBytes
 	if limit <= 0 {
-		return nil
+		return nil, nil
 	}
 	c := attachmentCounter{limit: limit}
 	c.entity(bufio.NewReader(msg.reader()), "", 0)
 	if c.tooBig == nil {
-		return nil
+		if c.unsure {
+			return nil, nil
+		}
+		return &c.attachment, nil
 	}
 	big := c.tooBig
 	name := asciiFold(big.name)
@@ -54,7 +63,7 @@ func (s *session) checkAttachments(msg *spool) error {
 	if limit%(1<<20) != 0 {
 		limitMB = mb(limit)
 	}
-	return errAttachmentTooBig.WithMessage(
+	return nil, errAttachmentTooBig.WithMessage(
 		fmt.Sprintf("Tep dinh kem %q vuot qua %s / Attachment %q is %s after decoding, over the limit of %s per attachment",
 			name, limitMB, name, mb(big.size), limitMB),
 		fmt.Sprintf("Tệp đính kèm %q vượt quá %s cho mỗi tệp", big.name, limitMB)).
@@ -69,6 +78,12 @@ type bigPart struct {
 type attachmentCounter struct {
 	limit  int64
 	tooBig *bigPart
+	// attachment: a part reached through multiparts only (as the policy
+	// engine's own walk does) is an attachment; unsure: some part was not
+	// looked at (too deep), so attachment says nothing.
+	attachment bool
+	unsure     bool
+	inMessage  int // levels of message/rfc822 above the part
 }
 
 // entity reads one MIME entity (header and body) from r.
@@ -89,7 +104,11 @@ func (c *attachmentCounter) body(h textproto.Header, body io.Reader, number stri
 		mt = "text/plain"
 	}
 	name := partName(h, params)
+	if depth > 0 && c.inMessage == 0 && policy.IsAttachment(&h) {
+		c.attachment = true
+	}
 	if depth >= maxAttachmentDepth {
+		c.unsure = true
 		c.count(body, name, number)
 		return
 	}
@@ -104,7 +123,9 @@ func (c *attachmentCounter) body(h textproto.Header, body io.Reader, number stri
 			c.body(textproto.HeaderFromMap(p.Header), p, childNumber(number, i), depth+1)
 		}
 	case mt == "message/rfc822" || mt == "message/global":
+		c.inMessage++
 		c.entity(bufio.NewReader(decoded(h, body)), number, depth+1)
+		c.inMessage--
 	default:
 		c.count(decoded(h, body), name, number)
 	}

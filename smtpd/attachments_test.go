@@ -9,6 +9,8 @@ import (
 	"mime/quotedprintable"
 	"strings"
 	"testing"
+
+	"congvu/policy"
 )
 
 // attachmentMessage builds a multipart/mixed message with a text part and
@@ -136,4 +138,45 @@ func FuzzAttachmentCounter(f *testing.F) {
 			t.Fatalf("part %+v reported over a limit it is under", c.tooBig)
 		}
 	})
+}
+
+// The attachment walk that enforces the size limit also tells the usage
+// counters whether a message has an attachment (so the policy engine does
+// not read it again): it must answer as policy.HasAttachment, the
+// counters' own rule, for every shape of message.
+func TestAttachmentFindingAgreesWithPolicy(t *testing.T) {
+	e := newEnv(t, envOptions{maxAttachmentBytes: 3 << 20})
+	sess := &session{srv: e.srv}
+	msgs := map[string]string{
+		"plain":                     "Subject: a\r\n\r\nNoi dung.\r\n",
+		"filename on the top level": "Subject: a\r\nContent-Type: application/pdf; name=\"a.pdf\"\r\n\r\n%PDF-1.4\r\n",
+		"mixed":                     string(attachmentMessage(remote, thanh, "ho-so.pdf", 100)),
+		"inline image with a name": "Subject: a\r\nContent-Type: multipart/related; boundary=\"r\"\r\n\r\n--r\r\n" +
+			"Content-Type: text/html\r\n\r\n<p>x</p>\r\n--r\r\nContent-Type: image/png; name=\"logo.png\"\r\nContent-Disposition: inline\r\n\r\nPNG\r\n--r--\r\n",
+		"alternative only": "Subject: a\r\nContent-Type: multipart/alternative; boundary=\"x\"\r\n\r\n--x\r\n" +
+			"Content-Type: text/plain\r\n\r\nA\r\n--x\r\nContent-Type: text/html\r\n\r\n<p>A</p>\r\n--x--\r\n",
+		"nested multipart": "Subject: a\r\nContent-Type: multipart/mixed; boundary=\"o\"\r\n\r\n--o\r\n" +
+			"Content-Type: multipart/alternative; boundary=\"i\"\r\n\r\n--i\r\nContent-Type: text/plain\r\n\r\nA\r\n--i--\r\n" +
+			"--o\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"x.bin\"\r\n\r\nxx\r\n--o--\r\n",
+		"forwarded inline, attachment inside": "Subject: a\r\nContent-Type: multipart/mixed; boundary=\"o\"\r\n\r\n--o\r\n" +
+			"Content-Type: text/plain\r\n\r\nFwd\r\n--o\r\nContent-Type: message/rfc822\r\n\r\n" +
+			"Subject: b\r\nContent-Type: multipart/mixed; boundary=\"n\"\r\n\r\n--n\r\nContent-Type: text/plain\r\n\r\nB\r\n" +
+			"--n\r\nContent-Disposition: attachment; filename=\"in.pdf\"\r\n\r\nPDF\r\n--n--\r\n--o--\r\n",
+		"forwarded as attachment": "Subject: a\r\nContent-Type: multipart/mixed; boundary=\"o\"\r\n\r\n--o\r\n" +
+			"Content-Type: text/plain\r\n\r\nFwd\r\n--o\r\nContent-Type: message/rfc822\r\nContent-Disposition: attachment; filename=\"thu.eml\"\r\n\r\n" +
+			"Subject: b\r\n\r\nB\r\n--o--\r\n",
+	}
+	for name, raw := range msgs {
+		raw = strings.ReplaceAll(raw, "\r\n", "\n")
+		raw = strings.ReplaceAll(raw, "\n", "\r\n")
+		sp := &spool{mem: []byte(raw), size: int64(len(raw))}
+		got, err := sess.checkAttachments(sp)
+		if err != nil || got == nil {
+			t.Errorf("%s: %v, %v", name, got, err)
+			continue
+		}
+		if want := policy.HasAttachment(strings.NewReader(raw)); *got != want {
+			t.Errorf("%s: the attachment walk says %v, the usage counters' rule %v", name, *got, want)
+		}
+	}
 }

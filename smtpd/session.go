@@ -289,7 +289,8 @@ func (s *session) Data(r io.Reader) (err error) {
 	if err := storage.CheckMIMEStructure(msg.reader()); err != nil {
 		return s.reply(phaseData, err)
 	}
-	if err := s.checkAttachments(msg); err != nil {
+	attachment, err := s.checkAttachments(msg)
+	if err != nil {
 		return s.reply(phaseData, err)
 	}
 	if err := s.checkAuthor(msg); err != nil {
@@ -303,6 +304,7 @@ func (s *session) Data(r io.Reader) (err error) {
 		return s.reply(phaseData, err)
 	}
 	pm := s.policyMessage(tx, msg)
+	pm.Attachment = attachment
 	if err := s.policyData(pm); err != nil {
 		return s.reply(phaseData, err)
 	}
