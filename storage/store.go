@@ -536,7 +536,16 @@ func (u *userState) write(ctx context.Context, fn func(ctx context.Context, tx *
 	ctx = context.WithoutCancel(ctx)
 	u.writeMu.Lock()
 	defer u.writeMu.Unlock()
-	tx, err := u.db.BeginTx(ctx, nil)
+	return u.runTx(ctx, u.db, fn)
+}
+
+// runTx runs fn and the pending \Recent updates in one transaction begun
+// on b (the pool, or one connection of it), committing if both succeed.
+// The caller holds writeMu.
+func (u *userState) runTx(ctx context.Context, b interface {
+	BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
+}, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	tx, err := b.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -585,19 +594,7 @@ func (u *userState) writeRecoverable(ctx context.Context, fn func(ctx context.Co
 	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
 		return err
 	}
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(ctx, tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := u.flushRecent(ctx, tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	return u.runTx(ctx, conn, fn)
 }
 
 // notify tells watchers of a folder of this user that it changed.
