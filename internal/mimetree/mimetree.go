@@ -221,7 +221,8 @@ func splitMultipart(body []byte, boundary string) [][]byte {
 var ErrTooLarge = errors.New("mimetree: decoded body over the limit")
 
 // Decoded returns the body without its Content-Transfer-Encoding
-// (base64, quoted-printable, or none), at most limit bytes.
+// (base64, quoted-printable, or none), at most limit bytes. Without an
+// encoding it is the part's own memory: read it, do not change it.
 func (p *Part) Decoded(limit int64) ([]byte, error) {
 	var r io.Reader = bytes.NewReader(p.Body)
 	switch strings.ToLower(strings.TrimSpace(p.Header.Get("Content-Transfer-Encoding"))) {
@@ -229,8 +230,34 @@ func (p *Part) Decoded(limit int64) ([]byte, error) {
 		r = base64.NewDecoder(base64.StdEncoding, &base64Cleaner{r: r})
 	case "quoted-printable":
 		r = quotedprintable.NewReader(r)
+	default:
+		// 7bit, 8bit, binary or none: the body is the content. It is
+		// returned without a copy (every delivery's state-secret check
+		// decodes its text parts, issue 16), capped so that an append
+		// by the caller cannot write into the part.
+		if int64(len(p.Body)) > limit {
+			return p.Body[:limit:limit], ErrTooLarge
+		}
+		return p.Body[:len(p.Body):len(p.Body)], nil
 	}
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	// Base64 and quoted-printable only shrink: one buffer of the encoded
+	// size holds the result (io.ReadAll grew from 512 bytes).
+	b := make([]byte, 0, min(int64(len(p.Body)), limit)+1)
+	var err error
+	for int64(len(b)) <= limit {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		var n int
+		n, err = r.Read(b[len(b):min(int64(cap(b)), limit+1)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			break
+		}
+	}
 	if int64(len(b)) > limit {
 		return b[:limit], ErrTooLarge
 	}

@@ -76,3 +76,49 @@ func FuzzParse(f *testing.F) {
 		})
 	})
 }
+
+// Decoded undoes base64 and quoted-printable, passes other bodies through,
+// and stops at the limit with ErrTooLarge, whatever the encoding.
+func TestDecodedEncodingsAndLimit(t *testing.T) {
+	text := strings.Repeat("Công văn số 12/UBND. ", 40)
+	cases := map[string]string{
+		"":                 text,
+		"7bit":             text,
+		"8bit":             text,
+		"base64":           "Q8O0bmcgdsSDbiBz\r\n" + "4buRIDEyL1VCTkQu\r\nIA==\r\n",
+		"quoted-printable": "C=C3=B4ng v=C4=83n s=E1=BB=91=\r\n 12/UBND.=20",
+	}
+	want := map[string]string{"base64": "Công văn số 12/UBND. ", "quoted-printable": "Công văn số 12/UBND. "}
+	for enc, body := range cases {
+		w, ok := want[enc]
+		if !ok {
+			w = text
+		}
+		p := Parse([]byte("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: "+enc+"\r\n\r\n"+body), Options{})
+		got, err := p.Decoded(int64(len(w)))
+		if err != nil || string(got) != w {
+			t.Errorf("%q: %q, %v; want %q", enc, got, err, w)
+		}
+		short, err := p.Decoded(int64(len(w) - 1))
+		if err != ErrTooLarge || string(short) != w[:len(w)-1] {
+			t.Errorf("%q one byte under the limit: %q, %v", enc, short, err)
+		}
+	}
+}
+
+// A body without encoding is returned without a copy: appending to it
+// must not write over what follows it in the message.
+func TestDecodedSharesNothingWritable(t *testing.T) {
+	raw := []byte("Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n" +
+		"noi dung\r\n--b\r\nContent-Type: text/plain\r\n\r\nphan hai\r\n--b--\r\n")
+	before := string(raw)
+	p := Parse(raw, Options{})
+	got, err := p.Children[0].Decoded(1 << 10)
+	if err != nil || string(got) != "noi dung" {
+		t.Fatalf("%q, %v", got, err)
+	}
+	_ = append(got, "XXXXXXXXXXXX"...)
+	if string(raw) != before {
+		t.Errorf("an append to the decoded body wrote into the message:\n%s", raw)
+	}
+}
