@@ -207,6 +207,14 @@ func copyFile(t *testing.T, src, dst string) {
 // count them in the quota, and never show a lower HIGHESTMODSEQ than a
 // client saw (RFC 7162 3.1.1).
 func TestAppendCommitsLostByTheMachineAreAdopted(t *testing.T) {
+	for _, rebuild := range []bool{false, true} {
+		t.Run(fmt.Sprintf("rebuild=%v", rebuild), func(t *testing.T) { lostAppendCommits(t, rebuild) })
+	}
+}
+
+// lostAppendCommits: with rebuild, the operator runs `storage rebuild`
+// before the server opens the mailbox again.
+func lostAppendCommits(t *testing.T, rebuild bool) {
 	s, dir := newStore(t)
 	ctx := context.Background()
 	for i := range 2 {
@@ -246,6 +254,11 @@ func TestAppendCommitsLostByTheMachineAreAdopted(t *testing.T) {
 	os.Remove(index + ".synced")
 
 	s3 := openStore(t, dir)
+	if rebuild {
+		if err := s3.Rebuild(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
 	mb3 := mailboxOf(t, s3, testUser)
 	got := status(t, mb3, Inbox)
 	if got.Messages != seen.Messages || got.UIDNext != seen.UIDNext || got.HighestModSeq < seen.HighestModSeq {

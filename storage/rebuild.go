@@ -272,12 +272,22 @@ func (u *userState) rebuildFolder(ctx context.Context, tx *sql.Tx, f, of *folder
 	if len(uids) > 0 {
 		f.uidNext = max(f.uidNext, uids[len(uids)-1]+1)
 	}
-	// Messages new to the index get a MODSEQ above every salvaged one.
+	// Messages new to the index get a MODSEQ above every salvaged one,
+	// and above what clients may have seen: each commit the old index
+	// lacks (appends whose commit the machine lost, writeRecoverable)
+	// raised HIGHESTMODSEQ by one and added at least one of these files
+	// (RFC 7162 3.1.1: it never goes back).
 	newModSeq := f.highestModSeq
 	for _, m := range oldMsgs {
 		newModSeq = max(newModSeq, m.modseq)
 	}
-	newModSeq++
+	unknown := 0
+	for _, uid := range uids {
+		if _, ok := oldMsgs[uid]; !ok && !oldRemovals[uid] {
+			unknown++
+		}
+	}
+	newModSeq += uint64(max(unknown, 1))
 	anyNew := false
 	add := func(uid uint32, salvaged *messageRow) error {
 		m, header, parsed, filter, err := readMessageFile(u.messagePath(f.id, uid))
