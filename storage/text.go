@@ -45,17 +45,17 @@ const maxSearchBody = 64 << 20
 // untyped leaf parts; attachments are not searched. visit returns true to
 // stop the walk.
 func walkText(e *gomessage.Entity, header bool, visit func(folded string) bool) bool {
-	var scratch []byte
+	var scratch bytes.Buffer
 	return walkTextDepth(e, header, 0, &scratch, func(raw []byte) bool { return visit(FoldText(string(raw))) })
 }
 
 // walkTextDepth is walkText below depth levels of multiparts, visiting the
-// decoded text before folding. A body is read into *scratch, which the
+// decoded text before folding. A body is read into scratch, which the
 // next part reuses: visit must not keep raw. Parts nested deeper than
 // maxMIMEDepth are not searched: each level reads through the readers of
 // all its parents, so unbounded nesting would cost time quadratic in the
 // message (issue 15 §1).
-func walkTextDepth(e *gomessage.Entity, header bool, depth int, scratch *[]byte, visit func(raw []byte) bool) bool {
+func walkTextDepth(e *gomessage.Entity, header bool, depth int, scratch *bytes.Buffer, visit func(raw []byte) bool) bool {
 	if header {
 		fields := e.Header.Fields()
 		for fields.Next() {
@@ -89,30 +89,13 @@ func walkTextDepth(e *gomessage.Entity, header bool, depth int, scratch *[]byte,
 	if t != "" && !strings.HasPrefix(t, "text/") && !strings.HasPrefix(t, "message/") && !strings.HasPrefix(t, "multipart/") {
 		return false
 	}
-	b, err := readAllInto((*scratch)[:0], io.LimitReader(e.Body, maxSearchBody))
-	*scratch = b
+	scratch.Reset()
+	_, err := scratch.ReadFrom(io.LimitReader(e.Body, maxSearchBody))
+	b := scratch.Bytes()
 	if err != nil && len(b) == 0 {
 		return false
 	}
 	return visit(b)
-}
-
-// readAllInto is io.ReadAll appending to buf, so a reused buffer spares
-// the doubling allocations of every body.
-func readAllInto(buf []byte, r io.Reader) ([]byte, error) {
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err != nil {
-			if err == io.EOF {
-				err = nil
-			}
-			return buf, err
-		}
-	}
 }
 
 // readEntity parses a message for text search, leniently: a header line
@@ -265,7 +248,7 @@ func buildTextFilter(r io.Reader, bufs *filterBuffers) []byte {
 // other in one reusable buffer (segs are their bounds), with their
 // unaccented forms where those differ.
 type filterText struct {
-	scratch     []byte // walkTextDepth's body buffer
+	scratch     bytes.Buffer // walkTextDepth's body buffer
 	folded      []byte
 	segs        [][2]int
 	total       int // bytes of folded text, without the unaccented copies
@@ -324,7 +307,8 @@ func (ft *filterText) addSeg(start int) {
 }
 
 func (ft *filterText) reset() {
-	ft.scratch, ft.folded, ft.segs = ft.scratch[:0], ft.folded[:0], ft.segs[:0]
+	ft.scratch.Reset()
+	ft.folded, ft.segs = ft.folded[:0], ft.segs[:0]
 	ft.total, ft.occurrences = 0, 0
 }
 
@@ -357,7 +341,7 @@ func newFilterBuffers() *filterBuffers {
 const maxPooledText = 256 << 10
 
 func (b *filterBuffers) putText(ft *filterText) {
-	if cap(ft.folded) > maxPooledText || cap(ft.scratch) > maxPooledText {
+	if cap(ft.folded) > maxPooledText || ft.scratch.Cap() > maxPooledText {
 		return
 	}
 	ft.reset()

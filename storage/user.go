@@ -334,7 +334,7 @@ func (u *userState) adoptTail(ctx context.Context, tx *sql.Tx, f *folderRow, acc
 	// plus run, and the value must never go back (RFC 7162 3.1.1).
 	modseq := f.highestModSeq + uint64(run)
 	n := 0
-	for {
+	for n < run {
 		path := u.messagePath(f.id, f.uidNext)
 		m, header, parsed, filter, err := readMessageFile(path)
 		if errors.Is(err, fs.ErrNotExist) {

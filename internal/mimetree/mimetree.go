@@ -242,22 +242,9 @@ func (p *Part) Decoded(limit int64) ([]byte, error) {
 	}
 	// Base64 and quoted-printable only shrink: one buffer of the encoded
 	// size holds the result (io.ReadAll grew from 512 bytes).
-	b := make([]byte, 0, min(int64(len(p.Body)), limit)+1)
-	var err error
-	for int64(len(b)) <= limit {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		var n int
-		n, err = r.Read(b[len(b):min(int64(cap(b)), limit+1)])
-		b = b[:len(b)+n]
-		if err != nil {
-			if err == io.EOF {
-				err = nil
-			}
-			break
-		}
-	}
+	buf := bytes.NewBuffer(make([]byte, 0, min(int64(len(p.Body)), limit)+bytes.MinRead))
+	_, err := buf.ReadFrom(io.LimitReader(r, limit+1))
+	b := buf.Bytes()
 	if int64(len(b)) > limit {
 		return b[:limit], ErrTooLarge
 	}
