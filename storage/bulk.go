@@ -155,7 +155,7 @@ func (m *mailbox) spoolNew(nm NewMessage) (*spooled, []string, error) {
 		return nil, nil, err
 	}
 	defer r.Close()
-	sp, err := m.s.spoolMessage(r, date.Truncate(time.Second), false, true)
+	sp, err := m.s.spoolMessage(r, date.Truncate(time.Second), spoolOptions{linkOnce: true, textFilter: true})
 	if err != nil {
 		return nil, nil, fmt.Errorf("storage: spooling message: %w", err)
 	}

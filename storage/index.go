@@ -44,6 +44,9 @@ const schemaVersion = 4
 //     folders.expunge_floor is the MODSEQ up to which it was trimmed.
 //   - folders.first_recent_uid: messages from this UID on are \Recent for
 //     the next session that selects the folder (RFC 3501 §2.3.2).
+//   - folders.text_from_uid: messages below this UID have had their text
+//     filter built (or have too much text for one); from it on, a message
+//     without a textidx row waits for the next search to build it.
 //   - lost_subscriptions: subscriptions whose folder was deleted; a
 //     subscription is not removed with its folder (RFC 9051 §6.3.7).
 //   - seen: in a shared mailbox, which messages each reader has seen
@@ -68,7 +71,8 @@ CREATE TABLE IF NOT EXISTS folders (
 	deleted        INTEGER NOT NULL DEFAULT 0,
 	size           INTEGER NOT NULL DEFAULT 0,
 	first_recent_uid INTEGER NOT NULL DEFAULT 1,
-	expunge_floor  INTEGER NOT NULL DEFAULT 0
+	expunge_floor  INTEGER NOT NULL DEFAULT 0,
+	text_from_uid  INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE IF NOT EXISTS messages (
 	folder_id     INTEGER NOT NULL,
@@ -177,9 +181,9 @@ func initSchema(ctx context.Context, db *sql.DB) error {
 		if _, err := tx.ExecContext(ctx, schema); err != nil {
 			return err
 		}
-		if v > 0 && v < 4 {
-			if err := migrateV4(ctx, tx); err != nil {
-				return fmt.Errorf("migrating index to version 4: %w", err)
+		if v > 0 && v < schemaVersion {
+			if err := migrateFolders(ctx, tx); err != nil {
+				return fmt.Errorf("migrating index from version %d to %d: %w", v, schemaVersion, err)
 			}
 		}
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
@@ -190,12 +194,14 @@ func initSchema(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// migrateV4 upgrades an index of version 2 or 3 (the new tables exist
-// already): the folders get the \Recent threshold and the expunge-log
-// floor. Messages already in a folder are not \Recent, and the expunge
-// log knows nothing before the migration: QRESYNC clients whose MODSEQ is
-// older get the full answer (RFC 7162 §3.2.5.2).
-func migrateV4(ctx context.Context, tx *sql.Tx) error {
+// migrateFolders upgrades an index of version 2 to 4 (the new tables exist
+// already) by adding the folder columns it lacks: the \Recent threshold
+// and the expunge-log floor (version 4), the text-filter mark (version 5).
+// Messages already in a folder are not \Recent, and the expunge log knows
+// nothing before the migration: QRESYNC clients whose MODSEQ is older get
+// the full answer (RFC 7162 §3.2.5.2). Versions before 5 built every
+// filter at delivery, so none is pending.
+func migrateFolders(ctx context.Context, tx *sql.Tx) error {
 	cols := map[string]bool{}
 	rows, err := tx.QueryContext(ctx, "PRAGMA table_info(folders)")
 	if err != nil {
@@ -220,6 +226,8 @@ func migrateV4(ctx context.Context, tx *sql.Tx) error {
 			"UPDATE folders SET first_recent_uid = uidnext"},
 		{"expunge_floor", "ALTER TABLE folders ADD COLUMN expunge_floor INTEGER NOT NULL DEFAULT 0",
 			"UPDATE folders SET expunge_floor = highest_modseq"},
+		{"text_from_uid", "ALTER TABLE folders ADD COLUMN text_from_uid INTEGER NOT NULL DEFAULT 1",
+			"UPDATE folders SET text_from_uid = uidnext"},
 	} {
 		if cols[q.col] {
 			continue

@@ -41,7 +41,7 @@ func (m *mailbox) Spool(ctx context.Context, r io.Reader, date time.Time) (*Spoo
 	if date.IsZero() {
 		date = time.Now()
 	}
-	sp, err := m.s.spoolMessage(r, date.Truncate(time.Second), true, true)
+	sp, err := m.s.spoolMessage(r, date.Truncate(time.Second), spoolOptions{checkStructure: true, linkOnce: true})
 	if err != nil {
 		return nil, mailerr.Classify(fmt.Errorf("storage: spooling message: %w", err))
 	}

@@ -486,7 +486,20 @@ func TestMigrateSchema3Store(t *testing.T) {
 	t.Run("open", func(t *testing.T) {
 		dir := t.TempDir()
 		untar(t, filepath.Join("testdata", "store-schema3.tar.gz"), dir)
-		check(t, openStore(t, dir))
+		s := openStore(t, dir)
+		// Version 3 built every text filter at delivery: none is left
+		// for a search to build.
+		u, err := s.acquire(ctx, user, "sokhcn.gov.vn", "an.nguyen")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pending int
+		err = u.db.QueryRowContext(ctx, "SELECT count(*) FROM folders WHERE text_from_uid != uidnext").Scan(&pending)
+		s.release(u)
+		if err != nil || pending != 0 {
+			t.Fatalf("%d migrated folders with pending text filters (%v)", pending, err)
+		}
+		check(t, s)
 	})
 	t.Run("rebuild", func(t *testing.T) {
 		dir := t.TempDir()

@@ -430,6 +430,10 @@ func (m *mailbox) textExcluded(ctx context.Context, folder string, q textQuery) 
 		if err != nil {
 			return err
 		}
+		if err := u.indexPendingText(ctx, f); err != nil {
+			// Not fatal: messages without a filter are searched for real.
+			u.log.Warn("storage: building pending text filters", "folder", name, "err", err)
+		}
 		if err := u.packTextFilters(ctx, f.id); err != nil {
 			// Not fatal: the unpacked rows are read below.
 			u.log.Warn("storage: packing text filters", "folder", name, "err", err)

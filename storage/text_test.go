@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
@@ -249,5 +250,80 @@ func TestTextFilterFoldsAsFoldText(t *testing.T) {
 		if !bytes.Equal(got[1:], want) {
 			t.Errorf("%s: filter differs from FoldText/Unaccent's (%d vs %d bytes)", name, len(got)-1, len(want))
 		}
+	}
+}
+
+// TestTextFiltersBuiltByFirstSearch: a delivery or an APPEND stores no
+// text filter; the first search builds the missing ones (and excludes by
+// them), skips what was expunged meanwhile, and moves the folder's mark so
+// the next search does not look again; an import builds them at once.
+func TestTextFiltersBuiltByFirstSearch(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	mb := mailboxOf(t, s, testUser)
+	var uids []uint32
+	for i, body := range []string{"kế hoạch chuyển đổi số năm 2026", "giấy mời họp giao ban", "báo cáo tài chính quý ba"} {
+		res := deliver(t, s, testMsg(fmt.Sprintf("d%d", i), body), Recipient{User: testUser})
+		uids = append(uids, res[0].UID)
+	}
+	uids = append(uids, appendMsg(t, mb, Inbox, testMsg("a", "công văn đề nghị phối hợp")).UID)
+	gone := appendMsg(t, mb, Inbox, testMsg("x", "thư sẽ bị xoá trước khi tìm")).UID
+	if _, _, err := mb.SetFlags(ctx, Inbox, []uint32{gone}, FlagsAdd, []string{`\Deleted`}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mb.Expunge(ctx, Inbox, nil); err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.acquire(ctx, testUser, "angiang.gov.vn", "nva")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.release(u)
+	state := func() (rows int, from, next uint32) {
+		t.Helper()
+		if err := u.db.QueryRowContext(ctx, "SELECT count(*) FROM textidx").Scan(&rows); err != nil {
+			t.Fatal(err)
+		}
+		if err := u.db.QueryRowContext(ctx, "SELECT text_from_uid, uidnext FROM folders WHERE name = ?", Inbox).Scan(&from, &next); err != nil {
+			t.Fatal(err)
+		}
+		return rows, from, next
+	}
+	if rows, from, _ := state(); rows != 0 || from != 1 {
+		t.Fatalf("after delivery: %d filters, mark %d; want none, 1", rows, from)
+	}
+	tf := mb.(TextFilter)
+	ex, err := tf.TextExcluded(ctx, Inbox, []string{FoldText("giao ban")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex[uids[1]] || !ex[uids[0]] || !ex[uids[2]] || !ex[uids[3]] {
+		t.Fatalf("first search excluded %v of %v; want all but %d", ex, uids, uids[1])
+	}
+	if rows, from, next := state(); rows != 4 || from != next {
+		t.Fatalf("after the first search: %d filters, mark %d (UIDNEXT %d); want 4, UIDNEXT", rows, from, next)
+	}
+	late := deliver(t, s, testMsg("d9", "giao ban tuần sau"), Recipient{User: testUser})[0].UID
+	ex, err = tf.TextExcluded(ctx, Inbox, []string{FoldText("giao ban")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex[late] || ex[uids[1]] || !ex[uids[0]] {
+		t.Fatalf("second search excluded %v; %d and %d match", ex, late, uids[1])
+	}
+	if rows, from, next := state(); rows != 5 || from != next {
+		t.Fatalf("after the second search: %d filters, mark %d (UIDNEXT %d)", rows, from, next)
+	}
+
+	// An import builds the filters as it stores.
+	imported := NewMessage{Open: func() (io.ReadCloser, error) {
+		return io.NopCloser(strings.NewReader(testMsg("nhap", "thư nhập từ hệ thống cũ"))), nil
+	}}
+	n, err := mb.(BulkAppender).AppendMany(ctx, Inbox, []NewMessage{imported}, 1)
+	if err != nil || n != 1 {
+		t.Fatal(n, err)
+	}
+	if rows, from, next := state(); rows != 6 || from == next {
+		t.Fatalf("after an import: %d filters, mark %d (UIDNEXT %d); want 6 and the mark unmoved", rows, from, next)
 	}
 }

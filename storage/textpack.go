@@ -16,8 +16,8 @@ package storage
 // which is exactly where a query's h & (sliceBits-1) finds it). Version 1
 // filters (no accent-free trigrams) are left in textidx.
 //
-// New deliveries keep writing their own textidx row, so packing never
-// slows delivery. Expunged messages leave their bits in a pack, harmless
+// New messages get their own textidx row (at the first search after them,
+// textpending.go), so packing never slows delivery. Expunged messages leave their bits in a pack, harmless
 // since UIDs are never reused in a folder, until no message of the pack
 // is left (dropEmptyPacks); a COPY or MOVE of a packed message gives the
 // copy its filter back out of the slices (copySlicedFilters).
