@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"time"
 
 	"congvu/internal/mailerr"
 )
@@ -519,7 +520,17 @@ func (m *mailbox) Usage(ctx context.Context) (Usage, error) {
 // Quota returns the bytes used and the limit (negative: no limit).
 func (m *mailbox) Quota(ctx context.Context) (used, limit int64, err error) {
 	err = m.with(ctx, func(u *userState) error {
-		return u.db.QueryRowContext(ctx, "SELECT used_bytes FROM account WHERE id = 1").Scan(&used)
+		now := time.Now()
+		cached, gen, ok := u.used.get(now)
+		if ok {
+			used = cached
+			return nil
+		}
+		if err := u.db.QueryRowContext(ctx, "SELECT used_bytes FROM account WHERE id = 1").Scan(&used); err != nil {
+			return err
+		}
+		u.used.put(gen, used, now)
+		return nil
 	})
 	return used, m.limit, err
 }

@@ -506,6 +506,57 @@ type userState struct {
 	// changes the pair.
 	packsMu      sync.Mutex
 	packsChecked map[int64][2]int64
+	// used is account.used_bytes as Quota last learnt it.
+	used usedCache
+	// txUsed is, during a write transaction (writeMu held), used_bytes as
+	// the transaction leaves it, or -1 when the transaction does not say.
+	txUsed int64
+}
+
+// usedCacheTTL bounds how long Quota trusts its cache: a writer in another
+// process (congvu storage …) does not reach it.
+const usedCacheTTL = 10 * time.Second
+
+// usedCache keeps account.used_bytes for Quota, which SMTP asks at every
+// RCPT: the query was 3 % of a delivery's CPU (issue 16). A write
+// transaction of this process either leaves the value it committed or
+// forgets it; gen keeps a query that raced a commit from storing what it
+// read before it.
+type usedCache struct {
+	mu    sync.Mutex
+	gen   uint64
+	bytes int64
+	at    time.Time // zero: not known
+}
+
+func (c *usedCache) get(now time.Time) (bytes int64, gen uint64, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.at.IsZero() && now.Sub(c.at) < usedCacheTTL {
+		return c.bytes, c.gen, true
+	}
+	return 0, c.gen, false
+}
+
+// put stores what a query read, unless a commit came between (gen).
+func (c *usedCache) put(gen uint64, bytes int64, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen == gen {
+		c.bytes, c.at = bytes, now
+	}
+}
+
+// committed records a write transaction's outcome: the value it left, or
+// nothing known (bytes < 0).
+func (c *usedCache) committed(bytes int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.bytes, c.at = bytes, time.Time{}
+	if bytes >= 0 {
+		c.at = time.Now()
+	}
 }
 
 func (u *userState) close() error {
@@ -545,19 +596,28 @@ func (u *userState) write(ctx context.Context, fn func(ctx context.Context, tx *
 func (u *userState) runTx(ctx context.Context, b interface {
 	BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
 }, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	u.txUsed = -1
+	// Whatever the outcome, the cached usage is the committed one or none.
+	defer func() { u.used.committed(u.txUsed) }()
 	tx, err := b.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	if err := fn(ctx, tx); err != nil {
 		tx.Rollback()
+		u.txUsed = -1
 		return err
 	}
 	if err := u.flushRecent(ctx, tx); err != nil {
 		tx.Rollback()
+		u.txUsed = -1
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		u.txUsed = -1
+		return err
+	}
+	return nil
 }
 
 // writeRecoverable is write for a transaction whose every change recovery
