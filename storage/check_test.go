@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"congvu/internal/durable"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -457,10 +456,10 @@ func TestConcurrentDeliverExpunge(t *testing.T) {
 func TestGroupCommit(t *testing.T) {
 	s, _ := newStore(t)
 	var syncs atomic.Int64
-	s.dirSync = func(dir string) error {
+	s.dirSync = func(dir *os.File) error {
 		syncs.Add(1)
 		time.Sleep(20 * time.Millisecond)
-		return durable.SyncDir(dir)
+		return dir.Sync()
 	}
 	mailboxOf(t, s, testUser)
 	const n = 100

@@ -432,7 +432,7 @@ func (u *userState) commitAppends(batch []*appendReq) {
 			return nil
 		}
 		for f := range touched {
-			if err := u.s.dirSync(u.folderDir(f.id)); err != nil {
+			if err := u.syncFolderDir(f.id); err != nil {
 				return err
 			}
 		}

@@ -227,6 +227,7 @@ func (m *mailbox) Delete(ctx context.Context, folder string) error {
 			return err
 		}
 		u.notify(name, f.highestModSeq+1)
+		u.forgetFolderDir(f.id)
 		u.removeFiles(ctx, f.id, nil)
 		return nil
 	})

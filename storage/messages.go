@@ -465,7 +465,7 @@ func (m *mailbox) copyOrMove(ctx context.Context, from string, uids []uint32, to
 			if err := copySlicedFilters(ctx, tx, sf.id, df.id, sliced); err != nil {
 				return err
 			}
-			if err := u.s.dirSync(u.folderDir(df.id)); err != nil {
+			if err := u.syncFolderDir(df.id); err != nil {
 				return err
 			}
 			if err := saveFolder(ctx, tx, df); err != nil {

@@ -131,7 +131,7 @@ func (m *mailbox) appendSpooled(ctx context.Context, name string, msgs []Spooled
 				rows[i] = messageRow{uid: uid, modseq: f.highestModSeq, date: msg.Msg.sp.date.UTC(), size: msg.Msg.sp.size}
 				rows[i].setFlags(flags[i])
 			}
-			if err := u.s.dirSync(u.folderDir(f.id)); err != nil {
+			if err := u.syncFolderDir(f.id); err != nil {
 				return err
 			}
 			for i, msg := range msgs {

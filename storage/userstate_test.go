@@ -66,3 +66,46 @@ func TestUsedCacheIgnoresARacedQuery(t *testing.T) {
 		t.Fatal("a value older than the TTL is trusted")
 	}
 }
+
+// Deliveries fsync each folder directory through one descriptor kept
+// while the index is open; deleting the folder closes it, and a folder
+// made again under the same name gets its own.
+func TestFolderDirectoriesStayOpenUntilDeleted(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	mb := mailboxOf(t, s, testUser)
+	if err := mb.Create(ctx, "Dự án"); err != nil {
+		t.Fatal(err)
+	}
+	appendMsg(t, mb, "Dự án", testMsg("a", "một"))
+	appendMsg(t, mb, "Dự án", testMsg("b", "hai"))
+	u, err := s.acquire(ctx, testUser, "angiang.gov.vn", "nva")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.release(u)
+	open := func() int {
+		u.dirsMu.Lock()
+		defer u.dirsMu.Unlock()
+		return len(u.dirs)
+	}
+	if n := open(); n != 1 {
+		t.Fatalf("%d folder directories open after two appends to one folder", n)
+	}
+	if err := mb.Delete(ctx, "Dự án"); err != nil {
+		t.Fatal(err)
+	}
+	if n := open(); n != 0 {
+		t.Fatalf("%d folder directories open after deleting the folder", n)
+	}
+	if err := mb.Create(ctx, "Dự án"); err != nil {
+		t.Fatal(err)
+	}
+	if res := appendMsg(t, mb, "Dự án", testMsg("c", "ba")); res.UID != 1 {
+		t.Fatalf("append to the new folder: %+v", res)
+	}
+	if n := open(); n != 1 {
+		t.Fatalf("%d folder directories open after appending to the new folder", n)
+	}
+	checkClean(t, s)
+}
