@@ -20,6 +20,7 @@ import (
 	"github.com/emersion/go-msgauth/dmarc"
 	"golang.org/x/net/publicsuffix"
 
+	"congvu/internal/bufsize"
 	"congvu/internal/mailerr"
 	"congvu/resolve"
 	"congvu/smime"
@@ -86,7 +87,7 @@ func (c *Checker) Check(ctx context.Context, env Envelope, open func() io.Reader
 	if err != nil {
 		return Verdict{Action: Deliver, Reason: "unreadable header: " + err.Error()}
 	}
-	hdr, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
+	hdr, err := textproto.ReadHeader(bufsize.Bytes(raw))
 	if err != nil {
 		return Verdict{Action: Deliver, Reason: "unparsable header: " + err.Error()}
 	}

@@ -1,8 +1,6 @@
 package smtpd
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"net/mail"
 	"strings"
@@ -10,6 +8,7 @@ import (
 
 	"github.com/emersion/go-message/textproto"
 
+	"congvu/internal/bufsize"
 	"congvu/internal/mailerr"
 	"congvu/msgauth"
 )
@@ -49,7 +48,7 @@ func (s *session) checkAuthor(msg *spool) error {
 	if s.mode != modeSubmission || s.account == nil {
 		return nil
 	}
-	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(msg.header())))
+	h, err := textproto.ReadHeader(bufsize.Bytes(msg.header()))
 	if err != nil {
 		return errNoFrom.With(err)
 	}

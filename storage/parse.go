@@ -8,6 +8,8 @@ import (
 	"math"
 	"strings"
 
+	"congvu/internal/bufsize"
+
 	"github.com/emersion/go-imap/v2"
 	gomessage "github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset" // decode RFC 2047 words in windows-1258, iso-8859-1…
@@ -38,7 +40,7 @@ type parsedMessage struct {
 // (RFC 2045 5.2 default).
 func parseMessage(r io.Reader) (p *parsedMessage) {
 	cr := &countingReader{r: r}
-	br := bufio.NewReaderSize(cr, 16<<10)
+	br := bufio.NewReaderSize(cr, bufsize.For(r, 16<<10))
 	header, headerLines := readRawHeader(br)
 	p = &parsedMessage{Header: header}
 	defer func() {
@@ -49,7 +51,7 @@ func parseMessage(r io.Reader) (p *parsedMessage) {
 			p.Body = plainText(cr.n-int64(len(header)), cr.lines-headerLines)
 		}
 	}()
-	h, _ := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(header)))
+	h, _ := textproto.ReadHeader(bufsize.Bytes(header))
 	p.Envelope = ExtractEnvelope(h)
 	if len(header) >= maxHeaderBytes {
 		io.Copy(io.Discard, br)

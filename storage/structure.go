@@ -8,6 +8,7 @@ import (
 	"mime"
 	"strings"
 
+	"congvu/internal/bufsize"
 	"congvu/internal/mailerr"
 )
 
@@ -36,14 +37,7 @@ const maxStructureHeader = 256 << 10
 // made slow by the structure it measures: each delimiter line is compared
 // with at most MaxMIMENesting open boundaries.
 func CheckMIMEStructure(r io.Reader) error {
-	// A buffer longer than what is left to read reads exactly as the
-	// 64 KiB one: a 10 KB message in memory need not allocate 64 KiB for
-	// every delivery (issue 16).
-	size := 64 << 10
-	if l, ok := r.(interface{ Len() int }); ok && l.Len() < size {
-		size = l.Len() + 1
-	}
-	br := bufio.NewReaderSize(r, size)
+	br := bufsize.Reader(r, 64<<10)
 	// open is the stack of enclosing entities: a boundary for a
 	// multipart, "" for a message/rfc822 wrapper.
 	var open []string

@@ -113,7 +113,13 @@ func Extract(ctx context.Context, kind Kind, charsetLabel string, data []byte, l
 	var err error
 	switch kind {
 	case Plain:
-		err = plainText(w, charsetLabel, data)
+		// Text within the limit is the answer as it is: going through the
+		// writer copied every delivery's body twice more (issue 16).
+		s := decodeCharset(charsetLabel, data)
+		if len(s) <= w.max {
+			return s, nil
+		}
+		w.WriteString(s)
 	case HTML:
 		err = htmlText(ctx, w, charsetLabel, data)
 	case Office:
@@ -187,11 +193,6 @@ func decodeCharset(label string, data []byte) string {
 	// windows-1258 and VNI-era text decode to combining tone marks:
 	// compose them (TCVN 6909 text is NFC).
 	return norm.NFC.String(strings.ToValidUTF8(string(data), "\uFFFD"))
-}
-
-func plainText(w *textWriter, label string, data []byte) error {
-	w.WriteString(decodeCharset(label, data))
-	return nil
 }
 
 // blockElements end a line in HTML.

@@ -9,7 +9,6 @@
 package mimetree
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/base64"
 	"errors"
@@ -18,6 +17,8 @@ import (
 	"mime/quotedprintable"
 	"strconv"
 	"strings"
+
+	"congvu/internal/bufsize"
 
 	"github.com/emersion/go-message/textproto"
 )
@@ -72,7 +73,7 @@ func parseEntity(raw []byte, number string, depth int, count *int, opts Options)
 	*count++
 	hdrRaw, body := splitHeader(raw)
 	p := &Part{Number: number, Raw: raw, HeaderRaw: hdrRaw, Body: body, Depth: depth}
-	p.Header, _ = textproto.ReadHeader(bufio.NewReader(bytes.NewReader(hdrRaw)))
+	p.Header, _ = textproto.ReadHeader(bufsize.Bytes(hdrRaw))
 	ct := p.Header.Get("Content-Type")
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil || mt == "" {
