@@ -3,6 +3,7 @@ package smtpd
 import (
 	"errors"
 	"io"
+	"math/rand/v2"
 	"testing"
 
 	"congvu/internal/mailerr"
@@ -90,6 +91,26 @@ func TestByteScanner(t *testing.T) {
 			}
 			if sc.nulAt != tc.nul || sc.headerEnd != tc.headerEnd {
 				t.Errorf("%q in reads of %d: NUL at %d, header end %d; want %d, %d", tc.msg, step, sc.nulAt, sc.headerEnd, tc.nul, tc.headerEnd)
+			}
+		}
+	}
+	// Every split of every short run of CR, LF and text gives the header
+	// end that one search of the whole message gives.
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 3000 {
+		b := make([]byte, 1+rng.IntN(12))
+		for i := range b {
+			b[i] = "\r\nx"[rng.IntN(3)]
+		}
+		want := int64(headerEndIn(append([]byte("\r\n"), b...)))
+		if want >= 0 {
+			want -= 2
+		}
+		for step := 1; step <= len(b); step++ {
+			sc := newByteScanner(&chunked{s: string(b), step: step})
+			io.ReadAll(sc)
+			if sc.headerEnd != want {
+				t.Fatalf("%q in reads of %d: header end %d, want %d", b, step, sc.headerEnd, want)
 			}
 		}
 	}
