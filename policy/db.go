@@ -20,6 +20,8 @@ import (
 type DB struct {
 	rw *sql.DB // one connection: every write
 	ro *sql.DB
+	// forwards is the forwards table as delivery reads it.
+	forwards forwardCache
 }
 
 const dbSchemaVersion = 2
@@ -168,7 +170,13 @@ func (db *DB) Close() error {
 }
 
 // write runs fn in one write transaction.
-func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+//
+// Each of done runs once the transaction has ended, whatever its outcome:
+// a writer of a table something caches says so there.
+func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error, done ...func()) error {
+	for _, f := range done {
+		defer f()
+	}
 	tx, err := db.rw.BeginTx(ctx, nil)
 	if err != nil {
 		return err

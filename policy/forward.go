@@ -86,10 +86,14 @@ func (db *DB) forwardOf(ctx context.Context, address string) (string, error) {
 // limit on host parameters is far above; a message's recipients rarely are).
 const maxForwardBatch = 500
 
-// forwardsOf returns the forwarding targets of addresses that have one, in
+// forwardsOf returns the forwarding targets of addresses that have one, from
+// the cache (forwardcache.go) or, with too many rules for it, in
 // one query per maxForwardBatch addresses instead of one per recipient
 // (issue 16: this runs for every delivered message).
 func (db *DB) forwardsOf(ctx context.Context, addresses []string) (map[string]string, error) {
+	if out, ok, err := db.forwards.lookup(ctx, db, addresses); ok || err != nil {
+		return out, err
+	}
 	out := map[string]string{}
 	for len(addresses) > 0 {
 		batch := addresses[:min(len(addresses), maxForwardBatch)]
@@ -124,7 +128,7 @@ func (db *DB) putForward(ctx context.Context, f Forward) error {
 			ON CONFLICT (address) DO UPDATE SET target = excluded.target, updated = excluded.updated, actor = excluded.actor`,
 			f.Address, f.Target, f.Updated.Unix(), f.Actor)
 		return err
-	})
+	}, db.forwards.changed)
 }
 
 // Forwarding manages forwarding rules from admin commands and the web.
@@ -197,7 +201,7 @@ func (f *Forwarding) Clear(ctx context.Context, actor, address string) error {
 			n, err = res.RowsAffected()
 		}
 		return err
-	})
+	}, f.db.forwards.changed)
 	if err != nil {
 		return err
 	}

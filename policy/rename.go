@@ -25,5 +25,5 @@ func (db *DB) RenameAddress(ctx context.Context, old, new string) error {
 			}
 		}
 		return nil
-	})
+	}, db.forwards.changed)
 }

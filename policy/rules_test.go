@@ -293,6 +293,43 @@ func TestForwarding(t *testing.T) {
 	if l, _ := e.engine.DB().Forwards(ctx); len(l) != 0 {
 		t.Errorf("forwards after clear: %+v", l)
 	}
+	// Delivery reads the rules from memory: a cleared rule forwards no
+	// more at once; one written by another process (here straight into
+	// the table) counts once the copy is older than its TTL.
+	deliverToThanh := func(subject string) {
+		e.engine.Delivered(ctx, &Message{Envelope: Envelope{Protocol: SMTP, From: "a@gmail.com"},
+			Rcpts: []Recipient{{Address: thanh, Account: e.account(thanh)}}, Open: msgReader("Subject: " + subject + "\r\n\r\nx\r\n")})
+	}
+	before := len(e.inbox(mai))
+	deliverToThanh("sau khi huỷ")
+	if n := len(e.inbox(mai)); n != before {
+		t.Errorf("a cleared rule still forwarded (%d copies, had %d)", n, before)
+	}
+	db := e.engine.DB()
+	if _, err := db.rw.ExecContext(ctx, `INSERT INTO forwards (address, target, updated, actor) VALUES (?, ?, 0, 'cli:root')`, thanh, mai); err != nil {
+		t.Fatal(err)
+	}
+	db.forwards.mu.Lock()
+	db.forwards.at = db.forwards.at.Add(-forwardCacheTTL)
+	db.forwards.mu.Unlock()
+	deliverToThanh("quy tắc từ tiến trình khác")
+	if n := len(e.inbox(mai)); n != before+1 {
+		t.Errorf("a rule written elsewhere did not forward after the TTL (%d copies, had %d)", n, before)
+	}
+	// With more rules than the cache keeps, delivery asks the database.
+	if _, err := db.rw.ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i <= ?)
+		INSERT INTO forwards (address, target, updated, actor) SELECT 'x' || i || '@khanhhoa.gov.vn', ?, 0, 'cli:root' FROM n`,
+		maxCachedForwards, mai); err != nil {
+		t.Fatal(err)
+	}
+	db.forwards.changed()
+	if _, ok, err := db.forwards.lookup(ctx, db, []string{thanh}); ok || err != nil {
+		t.Fatalf("%d rules cached (%v)", maxCachedForwards+2, err)
+	}
+	deliverToThanh("nhiều quy tắc")
+	if n := len(e.inbox(mai)); n != before+2 {
+		t.Errorf("with the rules uncached, no forward (%d copies, had %d)", n, before)
+	}
 }
 
 // Usage counters per unit: sent by the sender's unit, received by each
