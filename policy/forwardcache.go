@@ -26,6 +26,9 @@ type forwardCache struct {
 	rules   map[string]string // address → target
 	tooMany bool              // more than maxCachedForwards: not cached
 	at      time.Time         // zero: not loaded
+	// loading is set while one delivery reloads a stale copy; the others
+	// go on with the stale one instead of all reading the table at once.
+	loading bool
 }
 
 // changed forgets the cache after a write to the forwards table.
@@ -41,18 +44,23 @@ func (c *forwardCache) changed() {
 func (c *forwardCache) lookup(ctx context.Context, db *DB, addresses []string) (out map[string]string, ok bool, err error) {
 	now := time.Now()
 	c.mu.Lock()
-	fresh := !c.at.IsZero() && now.Sub(c.at) < forwardCacheTTL
+	fresh := !c.at.IsZero() && (now.Sub(c.at) < forwardCacheTTL || c.loading)
 	rules, tooMany, gen := c.rules, c.tooMany, c.gen
+	if !fresh {
+		c.loading = true
+	}
 	c.mu.Unlock()
 	if !fresh {
-		if rules, tooMany, err = db.loadForwards(ctx); err != nil {
-			return nil, false, err
-		}
+		rules, tooMany, err = db.loadForwards(ctx)
 		c.mu.Lock()
-		if c.gen == gen {
+		c.loading = false
+		if err == nil && c.gen == gen {
 			c.rules, c.tooMany, c.at = rules, tooMany, now
 		}
 		c.mu.Unlock()
+		if err != nil {
+			return nil, false, err
+		}
 	}
 	if tooMany {
 		return nil, false, nil
