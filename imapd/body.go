@@ -1,7 +1,6 @@
 package imapd
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/base64"
 	"errors"
@@ -13,6 +12,7 @@ import (
 	"github.com/emersion/go-message/textproto"
 
 	"congvu/imapd/wire"
+	"congvu/internal/bufsize"
 )
 
 // maxPartDepth bounds MIME nesting when locating sections, as the store
@@ -62,7 +62,7 @@ func headerEnd(raw []byte, off int) int {
 func parseEntity(raw []byte, start, end, depth int) *mimePart {
 	p := &mimePart{start: start, end: end}
 	p.body = min(headerEnd(raw[:end], start), end)
-	h, _ := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw[start:p.body])))
+	h, _ := textproto.ReadHeader(bufsize.Bytes(raw[start:p.body]))
 	p.header = h
 	ct := h.Get("Content-Type")
 	mt, params, err := mime.ParseMediaType(ct)

@@ -1,8 +1,6 @@
 package imapd
 
 import (
-	"bufio"
-	"bytes"
 	"io"
 	"strings"
 	"time"
@@ -13,6 +11,7 @@ import (
 	"github.com/emersion/go-message/textproto"
 
 	"congvu/imapd/wire"
+	"congvu/internal/bufsize"
 	"congvu/storage"
 )
 
@@ -406,7 +405,7 @@ func (mc *matchCtx) loadHeader() (*mail.Header, error) {
 			return nil, err
 		}
 	}
-	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(cached.Header)))
+	h, err := textproto.ReadHeader(bufsize.Bytes(cached.Header))
 	if err != nil && len(cached.Header) > 0 {
 		// Damaged header block: search what could be parsed.
 		mc.c.log.Debug("search: header parse", "uid", mc.msg.uid, "err", err)

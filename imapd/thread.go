@@ -1,14 +1,13 @@
 package imapd
 
 import (
-	"bufio"
-	"bytes"
 	"sort"
 	"strings"
 
 	"github.com/emersion/go-message/textproto"
 
 	"congvu/imapd/wire"
+	"congvu/internal/bufsize"
 )
 
 // THREAD (RFC 5256 §3): ORDEREDSUBJECT groups by base subject;
@@ -216,7 +215,7 @@ func threadReferences(items []*sortItem) []*threadNode {
 	for _, it := range items {
 		var refs []string
 		if len(it.header) > 0 {
-			h, _ := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(it.header)))
+			h, _ := textproto.ReadHeader(bufsize.Bytes(it.header))
 			refs = msgIDs(h.Get("References"))
 		}
 		if len(refs) == 0 && it.env != nil && len(it.env.InReplyTo) > 0 {

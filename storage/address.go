@@ -1,10 +1,10 @@
 package storage
 
 import (
-	"bufio"
-	"bytes"
 	"mime"
 	"strings"
+
+	"congvu/internal/bufsize"
 
 	"github.com/emersion/go-imap/v2"
 	gomessage "github.com/emersion/go-message"
@@ -374,6 +374,6 @@ func unfold(s string) string {
 
 // envelopeOf parses a raw header block; for tests and the fuzzer.
 func envelopeOf(header []byte) *imap.Envelope {
-	h, _ := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(header)))
+	h, _ := textproto.ReadHeader(bufsize.Bytes(header))
 	return ExtractEnvelope(h)
 }

@@ -52,13 +52,12 @@ type spooled struct {
 // With textFilter the message's text filter is built now; without, the
 // first search of its folder builds it (indexPendingText).
 func (s *FileStore) spoolMessage(r io.Reader, date time.Time, o spoolOptions) (sp *spooled, err error) {
-	checkStructure, linkOnce := o.checkStructure, o.linkOnce
 	defer func() {
 		if err != nil && mailerr.IsStorageFull(err) {
 			s.alertFull(err)
 		}
 	}()
-	anon := linkOnce && s.anonSpool
+	anon := o.linkOnce && s.anonSpool
 	var f *os.File
 	if anon {
 		f, err = createAnonymous(s.spool)
@@ -128,7 +127,7 @@ func (s *FileStore) spoolMessage(r io.Reader, date time.Time, o spoolOptions) (s
 	if !o.textFilter {
 		bufs = nil
 	}
-	sp, err = parseSpooled(content, f.Name(), n, date, checkStructure, bufs)
+	sp, err = parseSpooled(content, f.Name(), n, date, o.checkStructure, bufs)
 	if syncErr := <-synced; syncErr != nil {
 		return nil, syncErr
 	}

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"congvu/internal/ascii"
+	"congvu/internal/bufsize"
 
 	gomessage "github.com/emersion/go-message"
 	"github.com/emersion/go-message/textproto"
@@ -108,9 +109,9 @@ func readEntity(r io.Reader) *gomessage.Entity {
 // readEntityFrom is readEntity from a buffered reader.
 func readEntityFrom(br *bufio.Reader) *gomessage.Entity {
 	raw, _ := readRawHeader(br)
-	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
+	h, err := textproto.ReadHeader(bufsize.Bytes(raw))
 	if err != nil {
-		h, _ = textproto.ReadHeader(bufio.NewReader(bytes.NewReader(dropMalformedLines(raw))))
+		h, _ = textproto.ReadHeader(bufsize.Bytes(dropMalformedLines(raw)))
 	}
 	e, _ := gomessage.New(gomessage.Header{Header: h}, br)
 	return e

@@ -8,8 +8,6 @@ package mail
 // of state addresses come from the directory, not from the message.
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"strings"
 
@@ -17,6 +15,7 @@ import (
 	"github.com/emersion/go-msgauth/authres"
 
 	"congvu/directory"
+	"congvu/internal/bufsize"
 	"congvu/msgauth"
 	"congvu/storage"
 )
@@ -74,7 +73,7 @@ func (wb *room) ownResults(raw []byte) ([]authres.Result, bool) {
 	if wb.opts.AuthservID == "" {
 		return nil, false
 	}
-	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
+	h, err := textproto.ReadHeader(bufsize.Bytes(raw))
 	if err != nil && h.Len() == 0 {
 		return nil, false
 	}

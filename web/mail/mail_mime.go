@@ -6,7 +6,6 @@ package mail
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"io"
 	"mime"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"congvu/internal/bufsize"
 
 	gomessage "github.com/emersion/go-message"
 	"github.com/emersion/go-message/charset"
@@ -302,7 +303,7 @@ func decodeText(body io.Reader, label string) decodedText {
 
 // headerText is the decoded value of one field of a raw header block.
 func headerText(raw []byte, key string) string {
-	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
+	h, err := textproto.ReadHeader(bufsize.Bytes(raw))
 	if err != nil && h.Len() == 0 {
 		return ""
 	}
