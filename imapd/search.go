@@ -12,6 +12,7 @@ import (
 
 	"congvu/imapd/wire"
 	"congvu/internal/bufsize"
+	"congvu/internal/maildate"
 	"congvu/storage"
 )
 
@@ -425,7 +426,7 @@ func (mc *matchCtx) sent() (time.Time, error) {
 			return time.Time{}, err
 		}
 		if mc.sentDate == nil {
-			d, _ := mc.header.Date()
+			d, _ := maildate.Field(mc.header.Get("Date"))
 			mc.sentDate = &d
 		}
 	}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/emersion/go-message/charset"
 	"github.com/emersion/go-message/textproto"
+
+	"congvu/internal/maildate"
 )
 
 // Running a compiled script against one message for one recipient (RFC
@@ -406,7 +408,7 @@ func (r *run) dateValue(t dateTest) (string, bool) {
 		if len(vals) == 0 {
 			return "", false
 		}
-		parsed, err := mail.ParseDate(vals[0])
+		parsed, err := maildate.Parse(vals[0])
 		if err != nil {
 			return "", false // RFC 5260 5: an unparsable date fails the test
 		}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"congvu/internal/bufsize"
+	"congvu/internal/maildate"
 
 	"github.com/emersion/go-imap/v2"
 	gomessage "github.com/emersion/go-message"
@@ -340,7 +341,7 @@ func AddressSearchText(value string) string {
 // (RFC 9051 §7.5.2).
 func ExtractEnvelope(h textproto.Header) *imap.Envelope {
 	mh := mail.Header{Header: gomessage.Header{Header: h}}
-	date, _ := mh.Date()
+	date, _ := maildate.Field(h.Get("Date"))
 	subject, err := mh.Subject()
 	if err != nil {
 		subject = decodeText(h.Get("Subject"))
