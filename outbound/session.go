@@ -15,6 +15,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"congvu/internal/ascii"
 	"congvu/internal/mailerr"
 	"congvu/internal/netguard"
 	"congvu/queue"
@@ -302,9 +303,9 @@ func (s *session) transaction(ctx context.Context, d *queue.Delivery) (res []que
 		}
 	}()
 	n := len(d.Rcpts)
-	utf8 := !isASCII(d.From)
+	utf8 := !ascii.IsString(d.From)
 	for _, r := range d.Rcpts {
-		utf8 = utf8 || !isASCII(r)
+		utf8 = utf8 || !ascii.IsString(r)
 	}
 	if has, _ := s.client.Extension("SMTPUTF8"); utf8 && !has {
 		return fill(n, queue.Result{Err: errUTF8}), true // RFC 6531 3.2
@@ -385,15 +386,6 @@ func remoteErr(err error) (*mailerr.Error, bool) {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
-}
 
 // greetedConn replays a greeting before the connection's own data.
 type greetedConn struct {

@@ -19,6 +19,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"congvu/directory"
+	"congvu/internal/ascii"
 	"congvu/internal/frontend"
 	"congvu/internal/mailerr"
 )
@@ -87,9 +88,9 @@ func (s *Server) Submit(ctx context.Context, req SubmitRequest) error {
 	}
 	sess.log = s.log.With("listener", via, "remote", remote, "user", req.Account.Address)
 	// RFC 6531 3.4: SMTPUTF8 only when an address needs it.
-	utf8 := !isASCII(req.From)
+	utf8 := !ascii.IsString(req.From)
 	for _, r := range req.Rcpts {
-		utf8 = utf8 || !isASCII(r)
+		utf8 = utf8 || !ascii.IsString(r)
 	}
 	if err := sess.Mail(req.From, &smtp.MailOptions{UTF8: utf8}); err != nil {
 		return err
@@ -136,13 +137,4 @@ func (s *session) asReply(me *mailerr.Error) error {
 		return me
 	}
 	return &smtp.SMTPError{Code: me.SMTPCode, EnhancedCode: smtp.EnhancedCode(me.Enhanced), Message: me.Message}
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
 }

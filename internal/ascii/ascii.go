@@ -21,3 +21,14 @@ func Is(b []byte) bool {
 	}
 	return true
 }
+
+// IsString reports whether s has only 7-bit bytes: an envelope address
+// that needs SMTPUTF8 (RFC 6531) is one that is not.
+func IsString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}

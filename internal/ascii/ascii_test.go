@@ -24,5 +24,8 @@ func TestIs(t *testing.T) {
 		if got := Is([]byte(c.s)); got != c.want {
 			t.Errorf("Is(%q) = %v, want %v", c.s, got, c.want)
 		}
+		if got := IsString(c.s); got != c.want {
+			t.Errorf("IsString(%q) = %v, want %v", c.s, got, c.want)
+		}
 	}
 }
