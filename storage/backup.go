@@ -228,7 +228,7 @@ func backupUser(ctx context.Context, ur userRef, dest string, put PutFile) (Back
 }
 
 func dropFolder(ctx context.Context, tx *sql.Tx, folderID int64) error {
-	for _, q := range []string{"DELETE FROM messages WHERE folder_id = ?", "DELETE FROM cache WHERE folder_id = ?",
+	for _, q := range []string{"DELETE FROM messages WHERE folder_id = ?", "DELETE FROM cache WHERE " + cacheFolderSQL,
 		"DELETE FROM textidx WHERE folder_id = ?", "DELETE FROM folders WHERE id = ?"} {
 		if _, err := tx.ExecContext(ctx, q, folderID); err != nil {
 			return err
@@ -239,7 +239,7 @@ func dropFolder(ctx context.Context, tx *sql.Tx, folderID int64) error {
 
 func dropMessage(ctx context.Context, tx *sql.Tx, folderID int64, uid uint32) error {
 	for _, q := range []string{"DELETE FROM messages WHERE folder_id = ? AND uid = ?",
-		"DELETE FROM cache WHERE folder_id = ? AND uid = ?", "DELETE FROM textidx WHERE folder_id = ? AND uid = ?"} {
+		"DELETE FROM cache WHERE id = " + cacheKeySQL, "DELETE FROM textidx WHERE folder_id = ? AND uid = ?"} {
 		if _, err := tx.ExecContext(ctx, q, folderID, uid); err != nil {
 			return err
 		}

@@ -169,18 +169,18 @@ func (m *mailbox) CachedMany(ctx context.Context, folder string, uids []uint32, 
 // they are dense (rows in the range not asked for are skipped), else by
 // UID list.
 func (u *userState) readCached(ctx context.Context, folderID int64, chunk []uint32, want map[uint32]bool, headerOnly bool, out map[uint32]*Cached) error {
-	cols := "uid, header, parsed"
+	cols := "id, header, parsed"
 	if headerOnly {
-		cols = "uid, header, NULL"
+		cols = "id, header, NULL"
 	}
 	lo, hi := chunk[0], chunk[len(chunk)-1]
-	query := "SELECT " + cols + " FROM cache WHERE folder_id = ? AND uid BETWEEN ? AND ?"
-	args := []any{folderID, lo, hi}
+	query := "SELECT " + cols + " FROM cache WHERE id BETWEEN ? AND ?"
+	args := []any{cacheKey(folderID, lo), cacheKey(folderID, hi)}
 	if int64(hi-lo) >= 2*int64(len(chunk)) {
-		query = "SELECT " + cols + " FROM cache WHERE folder_id = ? AND uid IN (?" + strings.Repeat(", ?", len(chunk)-1) + ")"
-		args = args[:1]
+		query = "SELECT " + cols + " FROM cache WHERE id IN (?" + strings.Repeat(", ?", len(chunk)-1) + ")"
+		args = args[:0]
 		for _, uid := range chunk {
-			args = append(args, uid)
+			args = append(args, cacheKey(folderID, uid))
 		}
 	}
 	rows, err := u.db.QueryContext(ctx, query, args...)
@@ -189,11 +189,12 @@ func (u *userState) readCached(ctx context.Context, folderID int64, chunk []uint
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var uid uint32
+		var key int64
 		var header, parsed []byte
-		if err := rows.Scan(&uid, &header, &parsed); err != nil {
+		if err := rows.Scan(&key, &header, &parsed); err != nil {
 			return err
 		}
+		uid := uint32(key) // cacheKey's low half
 		if !want[uid] {
 			continue
 		}

@@ -171,7 +171,7 @@ func TestRecoveryFinishesRemovalsAndCreates(t *testing.T) {
 	}
 	for _, q := range []string{
 		fmt.Sprintf("DELETE FROM messages WHERE folder_id = 1 AND uid = %d", victim.UID),
-		fmt.Sprintf("DELETE FROM cache WHERE folder_id = 1 AND uid = %d", victim.UID),
+		fmt.Sprintf("DELETE FROM cache WHERE id = %d", cacheKey(1, victim.UID)),
 		fmt.Sprintf("INSERT INTO removals VALUES (1, %d)", victim.UID),
 		fmt.Sprintf("UPDATE folders SET messages = messages - 1, unseen = unseen - %d, size = size - %d WHERE id = 1", 1-seen, victim.Size),
 		fmt.Sprintf("UPDATE account SET used_bytes = used_bytes - %d", victim.Size),

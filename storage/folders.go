@@ -213,7 +213,7 @@ func (m *mailbox) Delete(ctx context.Context, folder string) error {
 					return err
 				}
 			}
-			for _, q := range []string{"DELETE FROM messages WHERE folder_id = ?", "DELETE FROM cache WHERE folder_id = ?",
+			for _, q := range []string{"DELETE FROM messages WHERE folder_id = ?", "DELETE FROM cache WHERE " + cacheFolderSQL,
 				"DELETE FROM textidx WHERE folder_id = ?", "DELETE FROM textslice WHERE folder_id = ?",
 				"DELETE FROM expunged WHERE folder_id = ?", "DELETE FROM seen WHERE folder_id = ?",
 				"DELETE FROM folders WHERE id = ?", "INSERT OR IGNORE INTO removals (folder_id, uid) VALUES (?, 0)"} {

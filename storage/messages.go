@@ -169,7 +169,7 @@ func (m *mailbox) Cached(ctx context.Context, folder string, uid uint32) (*Cache
 		var folderID int64
 		var header, parsed []byte
 		err := u.db.QueryRowContext(ctx, `SELECT f.id, c.header, c.parsed FROM folders f
-			JOIN cache c ON c.folder_id = f.id WHERE f.name = ? AND c.uid = ?`, name, uid).Scan(&folderID, &header, &parsed)
+			JOIN cache c ON c.id = ((f.id << 32) | ?2) WHERE f.name = ?1`, name, uid).Scan(&folderID, &header, &parsed)
 		if errors.Is(err, sql.ErrNoRows) {
 			if _, ferr := getFolder(ctx, u.db, name); ferr != nil {
 				return ferr
@@ -267,7 +267,7 @@ func (m *mailbox) SetFlags(ctx context.Context, folder string, uids []uint32, op
 				return nil
 			}
 			f.highestModSeq = modseq
-			return saveFolder(ctx, tx, f)
+			return saveFolderState(ctx, tx, f)
 		})
 		if err == nil && changed {
 			// The cached listing holds the stored flags, not a reader's.
@@ -337,7 +337,7 @@ func (m *mailbox) Expunge(ctx context.Context, folder string, uids []uint32) ([]
 func deleteMessages(ctx context.Context, tx *sql.Tx, f *folderRow, rows []messageRow, lim expungeLogLimits) error {
 	for _, msg := range rows {
 		for _, q := range []string{"DELETE FROM messages WHERE folder_id = ? AND uid = ?",
-			"DELETE FROM cache WHERE folder_id = ? AND uid = ?",
+			"DELETE FROM cache WHERE id = " + cacheKeySQL,
 			"DELETE FROM seen WHERE folder_id = ? AND uid = ?",
 			"DELETE FROM textidx WHERE folder_id = ? AND uid = ?",
 			"INSERT OR IGNORE INTO removals (folder_id, uid) VALUES (?, ?)"} {
@@ -351,7 +351,7 @@ func deleteMessages(ctx context.Context, tx *sql.Tx, f *folderRow, rows []messag
 	if err := logExpunged(ctx, tx, f, rows, lim); err != nil {
 		return err
 	}
-	return saveFolder(ctx, tx, f)
+	return saveFolderState(ctx, tx, f)
 }
 
 // afterRemoval runs after a commit that deleted rows: first the folder's
@@ -441,8 +441,8 @@ func (m *mailbox) copyOrMove(ctx context.Context, from string, uids []uint32, to
 					FROM messages WHERE folder_id = ? AND uid = ?`, df.id, uid, df.highestModSeq, sf.id, msg.uid); err != nil {
 					return err
 				}
-				if _, err := tx.ExecContext(ctx, `INSERT INTO cache (folder_id, uid, header, parsed)
-					SELECT ?, ?, header, parsed FROM cache WHERE folder_id = ? AND uid = ?`, df.id, uid, sf.id, msg.uid); err != nil {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO cache (id, header, parsed)
+					SELECT ?, header, parsed FROM cache WHERE id = ?`, cacheKey(df.id, uid), cacheKey(sf.id, msg.uid)); err != nil {
 					return err
 				}
 				ins, err := tx.ExecContext(ctx, `INSERT INTO textidx (folder_id, uid, filter)
@@ -468,7 +468,7 @@ func (m *mailbox) copyOrMove(ctx context.Context, from string, uids []uint32, to
 			if err := u.syncFolderDir(df.id); err != nil {
 				return err
 			}
-			if err := saveFolder(ctx, tx, df); err != nil {
+			if err := saveFolderState(ctx, tx, df); err != nil {
 				return err
 			}
 			if move {

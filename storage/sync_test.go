@@ -429,7 +429,7 @@ func TestSharedSeenKeepsListingCache(t *testing.T) {
 // with its messages, flags, counters and packs, and gains what version 4
 // adds; `storage rebuild` of the same store, before any migration,
 // salvages the version 3 index.
-func TestMigrateSchema3Store(t *testing.T) {
+func TestMigrateOldStores(t *testing.T) {
 	const user = "an.nguyen@sokhcn.gov.vn"
 	ctx := context.Background()
 	check := func(t *testing.T, s *FileStore) {
@@ -448,6 +448,16 @@ func TestMigrateSchema3Store(t *testing.T) {
 		}
 		if got := readMsg(t, mb, "Dự án/2025", 1); len(got) == 0 {
 			t.Fatal("copied message lost")
+		}
+		// The cache rows came through the migration (version 6 keys them
+		// by one integer): FETCH ENVELOPE of one message and of a range.
+		c, err := mb.Cached(ctx, "INBOX", 1)
+		if err != nil || c.Envelope == nil || c.Envelope.Subject == "" || len(c.Header) == 0 {
+			t.Fatalf("cached INBOX 1: %+v, %v", c, err)
+		}
+		many, err := mb.(CachedLister).CachedMany(ctx, "Lưu trữ", []uint32{1, 2, 77, 78, 520}, false)
+		if err != nil || len(many) != 5 || many[77].Envelope == nil || many[77].Envelope.Subject == c.Envelope.Subject {
+			t.Fatalf("cached Lưu trữ: %d rows, %v", len(many), err)
 		}
 		if st := status(t, mb, "Lưu trữ"); st.Messages != 520 {
 			t.Fatalf("Lưu trữ status %+v", st)
@@ -483,31 +493,35 @@ func TestMigrateSchema3Store(t *testing.T) {
 			t.Fatalf("user_version %d", v)
 		}
 	}
-	t.Run("open", func(t *testing.T) {
-		dir := t.TempDir()
-		untar(t, filepath.Join("testdata", "store-schema3.tar.gz"), dir)
-		s := openStore(t, dir)
-		// Version 3 built every text filter at delivery: none is left
-		// for a search to build.
-		u, err := s.acquire(ctx, user, "sokhcn.gov.vn", "an.nguyen")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var pending int
-		err = u.db.QueryRowContext(ctx, "SELECT count(*) FROM folders WHERE text_from_uid != uidnext").Scan(&pending)
-		s.release(u)
-		if err != nil || pending != 0 {
-			t.Fatalf("%d migrated folders with pending text filters (%v)", pending, err)
-		}
-		check(t, s)
-	})
-	t.Run("rebuild", func(t *testing.T) {
-		dir := t.TempDir()
-		untar(t, filepath.Join("testdata", "store-schema3.tar.gz"), dir)
-		s := openStore(t, dir)
-		if err := s.Rebuild(ctx); err != nil {
-			t.Fatal(err)
-		}
-		check(t, s)
-	})
+	// Version 4 is the last release before the text-filter mark
+	// (version 5) and the cache keyed by one integer (version 6).
+	for _, fixture := range []string{"store-schema3.tar.gz", "store-schema4.tar.gz"} {
+		t.Run(fixture+"/open", func(t *testing.T) {
+			dir := t.TempDir()
+			untar(t, filepath.Join("testdata", fixture), dir)
+			s := openStore(t, dir)
+			// Versions 3 and 4 built every text filter at delivery: none is left
+			// for a search to build.
+			u, err := s.acquire(ctx, user, "sokhcn.gov.vn", "an.nguyen")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var pending int
+			err = u.db.QueryRowContext(ctx, "SELECT count(*) FROM folders WHERE text_from_uid != uidnext").Scan(&pending)
+			s.release(u)
+			if err != nil || pending != 0 {
+				t.Fatalf("%d migrated folders with pending text filters (%v)", pending, err)
+			}
+			check(t, s)
+		})
+		t.Run(fixture+"/rebuild", func(t *testing.T) {
+			dir := t.TempDir()
+			untar(t, filepath.Join("testdata", fixture), dir)
+			s := openStore(t, dir)
+			if err := s.Rebuild(ctx); err != nil {
+				t.Fatal(err)
+			}
+			check(t, s)
+		})
+	}
 }
