@@ -9,7 +9,8 @@ import (
 // quickAcker returns what acknowledges, at once, the data just read from
 // the proxy. nginx's mail module never sets TCP_NODELAY on its
 // connections to the nodes, and it relays a client's command in pieces of
-// its buffer (imap_client_buffer, smtp_client_buffer: 4 KiB by default):
+// its buffer (imap_client_buffer, smtp_client_buffer: 4 KiB by default,
+// 16 KiB in deploy/nginx/congvu-mail.conf):
 // Nagle's algorithm holds the second piece of an APPEND literal or a
 // DATA body until the first is acknowledged, and Linux delays that
 // acknowledgement by up to 40 ms. TCP_QUICKACK after each read sends the
