@@ -26,7 +26,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -243,9 +242,6 @@ func serveUntilSignal(cfg config.Config, logOut io.Writer, ready func(*server.Ru
 	if procs, raised := raiseProcs(); raised {
 		log.Info("scheduler threads raised for blocking file and SQLite calls", "gomaxprocs", procs)
 	}
-	if percent, raised := raiseGCPercent(); raised {
-		log.Info("garbage collector target raised", "gogc", percent)
-	}
 	r, err := server.Start(cfg, log)
 	if err != nil {
 		return err
@@ -282,26 +278,6 @@ func raiseProcs() (int, bool) {
 	n := 2 * runtime.GOMAXPROCS(0)
 	runtime.GOMAXPROCS(n)
 	return n, true
-}
-
-// gcPercent is the garbage collector's target unless the operator set GOGC:
-// a collection when the heap has grown to three times what the last one
-// left live, instead of Go's two. A node's live heap is small (about
-// 20 MiB under 100 SMTP sessions) while each delivery allocates about
-// 100 KB, so with Go's default the collector ran 11 times a second and
-// took 8–12 % of the CPU (issue 16, pprof: marking, assists, write
-// barriers); at 200 it runs 6 times a second and takes about 4 %, for
-// about 20 MiB more resident memory (113 → 136 MiB). GOMEMLIMIT, when
-// set, still bounds the heap.
-const gcPercent = 200
-
-// raiseGCPercent sets gcPercent unless GOGC is set.
-func raiseGCPercent() (int, bool) {
-	if os.Getenv("GOGC") != "" {
-		return 0, false
-	}
-	debug.SetGCPercent(gcPercent)
-	return gcPercent, true
 }
 
 // writeReadyFile publishes the bound addresses atomically (write, rename), so
