@@ -445,7 +445,7 @@ func (u *userState) commitAppends(batch []*appendReq) {
 			total += st.m.size
 		}
 		for f := range touched {
-			if err := saveFolderState(ctx, tx, f); err != nil {
+			if err := saveFolder(ctx, tx, f); err != nil {
 				return err
 			}
 		}

@@ -206,25 +206,6 @@ func initSchema(ctx context.Context, db *sql.DB) error {
 // the full answer (RFC 7162 §3.2.5.2). Versions before 5 built every
 // filter at delivery, so none is pending.
 func migrateFolders(ctx context.Context, tx *sql.Tx) error {
-	cols := map[string]bool{}
-	rows, err := tx.QueryContext(ctx, "PRAGMA table_info(folders)")
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var cid, notNull, pk int
-		var name, typ string
-		var dflt sql.NullString
-		if err := rows.Scan(&cid, &name, &typ, &notNull, &dflt, &pk); err != nil {
-			rows.Close()
-			return err
-		}
-		cols[name] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
 	for _, q := range []struct{ col, ddl, fill string }{
 		{"first_recent_uid", "ALTER TABLE folders ADD COLUMN first_recent_uid INTEGER NOT NULL DEFAULT 1",
 			"UPDATE folders SET first_recent_uid = uidnext"},
@@ -233,7 +214,11 @@ func migrateFolders(ctx context.Context, tx *sql.Tx) error {
 		{"text_from_uid", "ALTER TABLE folders ADD COLUMN text_from_uid INTEGER NOT NULL DEFAULT 1",
 			"UPDATE folders SET text_from_uid = uidnext"},
 	} {
-		if cols[q.col] {
+		has, err := hasColumn(ctx, tx, "folders", q.col)
+		if err != nil {
+			return err
+		}
+		if has {
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, q.ddl); err != nil {
@@ -262,12 +247,8 @@ const cacheFolderSQL = "id BETWEEN (?1 << 32) AND ((?1 << 32) | 4294967295)"
 // migrateCache rewrites a cache table of version 5 or older, keyed by
 // (folder_id, uid), into cacheKey rows.
 func migrateCache(ctx context.Context, tx *sql.Tx) error {
-	var old int
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM pragma_table_info('cache') WHERE name = 'folder_id'").Scan(&old); err != nil {
+	if old, err := hasColumn(ctx, tx, "cache", "folder_id"); err != nil || !old {
 		return err
-	}
-	if old == 0 {
-		return nil
 	}
 	for _, q := range []string{
 		"ALTER TABLE cache RENAME TO cache_v5",
@@ -280,6 +261,13 @@ func migrateCache(ctx context.Context, tx *sql.Tx) error {
 		}
 	}
 	return nil
+}
+
+// hasColumn reports whether table has column col.
+func hasColumn(ctx context.Context, tx *sql.Tx, table, col string) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, "SELECT count(*) FROM pragma_table_info(?) WHERE name = ?", table, col).Scan(&n)
+	return n > 0, err
 }
 
 // uriPath escapes what SQLite URI file names give a meaning to; localparts
@@ -368,21 +356,12 @@ func allFolders(ctx context.Context, q querier) ([]*folderRow, error) {
 	return out, rows.Err()
 }
 
-// saveFolder writes back the mutable state of a folder row.
+// saveFolder writes what a folder's writes change: UIDNEXT, HIGHESTMODSEQ
+// and the counts. Name, special use and subscription are written once by
+// insertFolder and changed only by their own UPDATEs (RENAME, SUBSCRIBE):
+// setting the name here too rewrote the folder's entry in the unique name
+// index, one index page more in every delivery's commit (issue 16).
 func saveFolder(ctx context.Context, q querier, f *folderRow) error {
-	_, err := q.ExecContext(ctx, `UPDATE folders SET name = ?, special_use = ?, subscribed = ?,
-		uidnext = ?, highest_modseq = ?, messages = ?, unseen = ?, deleted = ?, size = ? WHERE id = ?`,
-		f.name, f.specialUse, f.subscribed, f.uidNext, f.highestModSeq,
-		f.counts.messages, f.counts.unseen, f.counts.deleted, f.counts.size, f.id)
-	return err
-}
-
-// saveFolderState writes what appends, flag changes, copies and expunges
-// change: UIDNEXT, HIGHESTMODSEQ and the counts. Setting the name too, as
-// saveFolder does, rewrites the folder's entry in the unique name index:
-// one index page more in every delivery's commit, seven instead of six
-// (issue 16).
-func saveFolderState(ctx context.Context, q querier, f *folderRow) error {
 	_, err := q.ExecContext(ctx, `UPDATE folders SET uidnext = ?, highest_modseq = ?,
 		messages = ?, unseen = ?, deleted = ?, size = ? WHERE id = ?`,
 		f.uidNext, f.highestModSeq, f.counts.messages, f.counts.unseen, f.counts.deleted, f.counts.size, f.id)

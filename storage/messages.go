@@ -267,7 +267,7 @@ func (m *mailbox) SetFlags(ctx context.Context, folder string, uids []uint32, op
 				return nil
 			}
 			f.highestModSeq = modseq
-			return saveFolderState(ctx, tx, f)
+			return saveFolder(ctx, tx, f)
 		})
 		if err == nil && changed {
 			// The cached listing holds the stored flags, not a reader's.
@@ -351,7 +351,7 @@ func deleteMessages(ctx context.Context, tx *sql.Tx, f *folderRow, rows []messag
 	if err := logExpunged(ctx, tx, f, rows, lim); err != nil {
 		return err
 	}
-	return saveFolderState(ctx, tx, f)
+	return saveFolder(ctx, tx, f)
 }
 
 // afterRemoval runs after a commit that deleted rows: first the folder's
@@ -468,7 +468,7 @@ func (m *mailbox) copyOrMove(ctx context.Context, from string, uids []uint32, to
 			if err := u.syncFolderDir(df.id); err != nil {
 				return err
 			}
-			if err := saveFolderState(ctx, tx, df); err != nil {
+			if err := saveFolder(ctx, tx, df); err != nil {
 				return err
 			}
 			if move {

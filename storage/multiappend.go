@@ -142,7 +142,7 @@ func (m *mailbox) appendSpooled(ctx context.Context, name string, msgs []Spooled
 				f.counts.add(contribution(rows[i].seen, rows[i].deleted, rows[i].size))
 				results[i] = DeliveryResult{UIDValidity: f.uidValidity, UID: rows[i].uid}
 			}
-			if err := saveFolderState(ctx, tx, f); err != nil {
+			if err := saveFolder(ctx, tx, f); err != nil {
 				return err
 			}
 			return addUsed(ctx, tx, total)

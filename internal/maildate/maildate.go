@@ -32,47 +32,31 @@ func Parse(s string) (time.Time, error) {
 
 // parseCanonical parses s when it is exactly one of the canonical forms,
 // bar surrounding spaces. Anything else (comments, obsolete zones, folding,
-// two-digit years, no seconds) is not ok, without allocating.
+// two-digit years, no seconds) is not ok; checking the shape first keeps a
+// near miss from allocating time.Parse's error.
 func parseCanonical(s string) (time.Time, bool) {
 	s = strings.Trim(s, " \t")
-	// The shortest canonical date, "1 Jan 2006 00:00:00 +0000", has 25
-	// bytes; a numeric zone ends it.
-	if len(s) < 25 || len(s) > 40 {
-		return time.Time{}, false
-	}
-	if z := s[len(s)-5]; z != '+' && z != '-' {
-		return time.Time{}, false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < ' ' || c > '~' || c == '(' {
-			return time.Time{}, false
-		}
-	}
-	layout := withoutWeekday
-	if c := s[0]; c < '0' || c > '9' {
+	layout, rest := withoutWeekday, s
+	if len(s) > 0 && !isDigit(s[0]) {
 		// "Mon, " exactly: net/mail's layouts have no other weekday form.
 		if len(s) < 5 || s[3] != ',' || s[4] != ' ' {
 			return time.Time{}, false
 		}
-		layout = withWeekday
+		layout, rest = withWeekday, s[5:]
 	}
-	// Day, month, year and time have fixed widths but the day's: checking
-	// the shape first keeps a near miss from allocating time.Parse's error.
-	rest := s
-	if layout == withWeekday {
-		rest = s[5:]
-	}
+	// The day has one digit or two; after it, " Jan 2006 15:04:05 -0700".
 	day := 1
-	if len(rest) > 1 && rest[1] >= '0' && rest[1] <= '9' {
+	if len(rest) > 1 && isDigit(rest[1]) {
 		day = 2
 	}
-	// "2 Jan 2006 15:04:05 -0700" after the day: " Jan 2006 15:04:05 -0700".
-	if len(rest) != day+24 || !shaped(rest[day:], " Aaa 0000 00:00:00 +0000") {
+	if len(rest) != day+24 || !isDigit(rest[0]) || !shaped(rest[day:], " Aaa 0000 00:00:00 +0000") {
 		return time.Time{}, false
 	}
 	t, err := time.Parse(layout, s)
 	return t, err == nil
 }
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // shaped reports whether s has pattern's shape: 0 a digit, A an upper-case
 // letter, a a lower-case letter, + a sign, anything else itself.
@@ -84,7 +68,7 @@ func shaped(s, pattern string) bool {
 		c := s[i]
 		switch pattern[i] {
 		case '0':
-			if c < '0' || c > '9' {
+			if !isDigit(c) {
 				return false
 			}
 		case 'A':
