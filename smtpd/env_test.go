@@ -68,6 +68,8 @@ type envOptions struct {
 	groups func(dir *sqldir.DB) Groups
 	// credentials remembers verified passwords; nil: none.
 	credentials *authcache.Cache
+	// wrapListener sees every listener before the server does.
+	wrapListener func(net.Listener) net.Listener
 }
 
 type env struct {
@@ -165,6 +167,9 @@ func newEnv(t testing.TB, opts envOptions) *env {
 			t.Fatal(err)
 		}
 		*l.addr = ln.Addr().String()
+		if opts.wrapListener != nil {
+			ln = opts.wrapListener(ln)
+		}
 		go func() { done <- l.serve(ln) }()
 	}
 	t.Cleanup(func() {

@@ -435,13 +435,31 @@ func (l *idleListener) Accept() (net.Conn, error) {
 
 // idleConn renews its deadline before every read and write: a client may
 // take as long as it needs in total, but may not stall (RFC 5321 4.5.3.2).
+//
+// It also holds replies back until the session needs more input: go-smtp
+// writes every reply line at once, so a client that pipelines MAIL, RCPT
+// and DATA (RFC 2920) got three segments where one does. RFC 2920 §3.2
+// lets a server send replies in groups as long as it flushes them before
+// it waits for input; the session's reader reads from the connection only
+// when its buffer is empty, so flushing at every Read is exactly that.
+// Close flushes too (the 221 to QUIT, a 421).
 type idleConn struct {
 	net.Conn
 	srv         *Server
 	read, write time.Duration
+
+	mu      sync.Mutex // pending: the server's Close may run beside the session
+	pending []byte
 }
 
+// maxPendingReply bounds the replies held back: a client pipelining a
+// thousand RCPTs gets its replies in pieces of this size.
+const maxPendingReply = 4 << 10
+
 func (c *idleConn) Read(p []byte) (int, error) {
+	if err := c.flush(); err != nil {
+		return 0, err
+	}
 	if err := c.Conn.SetReadDeadline(time.Now().Add(c.read)); err != nil {
 		return 0, err
 	}
@@ -449,10 +467,39 @@ func (c *idleConn) Read(p []byte) (int, error) {
 }
 
 func (c *idleConn) Write(p []byte) (int, error) {
-	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.write)); err != nil {
-		return 0, err
+	c.mu.Lock()
+	c.pending = append(c.pending, p...)
+	full := len(c.pending) >= maxPendingReply
+	c.mu.Unlock()
+	if full {
+		if err := c.flush(); err != nil {
+			return 0, err
+		}
 	}
-	return c.Conn.Write(p)
+	return len(p), nil
+}
+
+// flush writes the replies held back.
+func (c *idleConn) flush() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.flushLocked()
+}
+
+func (c *idleConn) flushLocked() error {
+	if len(c.pending) == 0 {
+		return nil
+	}
+	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.write)); err != nil {
+		return err
+	}
+	_, err := c.Conn.Write(c.pending)
+	if cap(c.pending) > maxPendingReply*2 {
+		c.pending = nil
+	} else {
+		c.pending = c.pending[:0]
+	}
+	return err
 }
 
 // Unwrap gives the connection underneath (frontend.SecuredByProxy looks
@@ -460,6 +507,13 @@ func (c *idleConn) Write(p []byte) (int, error) {
 func (c *idleConn) Unwrap() net.Conn { return c.Conn }
 
 func (c *idleConn) Close() error {
+	// The server's Close runs beside the session: when the session is
+	// stuck writing to a client that does not read, closing is what
+	// unblocks it, so do not wait for it.
+	if c.mu.TryLock() {
+		c.flushLocked()
+		c.mu.Unlock()
+	}
 	c.srv.mu.Lock()
 	delete(c.srv.conns, c)
 	c.srv.mu.Unlock()

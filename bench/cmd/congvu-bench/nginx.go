@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"cmp"
-	"crypto/tls"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,8 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
 )
 
 // nginxResults compares congvu reached through nginx's mail proxy
@@ -263,7 +259,7 @@ func (l *submissionLoad) run(d time.Duration) {
 				for time.Now().Before(deadline) {
 					msg := makeMessage(l.seq.Add(1), u.Address, to, 10<<10)
 					t0 := time.Now()
-					if err := sendOne(c, u.Address, to, msg); err != nil {
+					if err := c.send(u.Address, to, msg); err != nil {
 						failed++
 						firstErr = err
 						break
@@ -296,22 +292,8 @@ func (l *submissionLoad) result() loadResult {
 	return res
 }
 
-func dialSubmission(addr string, u benchUser) (*smtp.Client, error) {
-	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", addr, clientTLS())
-	if err != nil {
-		return nil, err
-	}
-	c := smtp.NewClient(conn)
-	c.CommandTimeout, c.SubmissionTimeout = 60*time.Second, 120*time.Second
-	if err := c.Hello("bench.example"); err != nil {
-		c.Close()
-		return nil, err
-	}
-	if err := c.Auth(sasl.NewPlainClient("", u.Address, u.Password)); err != nil {
-		c.Close()
-		return nil, err
-	}
-	return c, nil
+func dialSubmission(addr string, u benchUser) (*smtpSession, error) {
+	return dialLoadSMTP(addr, clientTLS(), &u)
 }
 
 // nginxRows are the report's rows for the proxy part.

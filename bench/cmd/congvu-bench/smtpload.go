@@ -88,7 +88,7 @@ func runLoad(spec loadSpec) loadResult {
 			var mine []time.Duration
 			attempted, failed := 0, 0
 			var firstErr error
-			c, err := dialSMTP(spec.Addr)
+			c, err := dialLoadSMTP(spec.Addr, nil, nil)
 			for err == nil && time.Now().Before(deadline) {
 				seq := next.Add(1)
 				if seq > int64(spec.Messages) {
@@ -103,7 +103,7 @@ func runLoad(spec loadSpec) loadResult {
 				}
 				attempted++
 				t0 := time.Now()
-				if e := sendOne(c, spec.From, to, msg); e != nil {
+				if e := c.send(spec.From, to, msg); e != nil {
 					failed++
 					if firstErr == nil {
 						firstErr = e
@@ -111,7 +111,7 @@ func runLoad(spec loadSpec) loadResult {
 					// A failed transaction may leave the session unusable:
 					// start a fresh one.
 					c.Close()
-					c, err = dialSMTP(spec.Addr)
+					c, err = dialLoadSMTP(spec.Addr, nil, nil)
 					continue
 				}
 				mine = append(mine, time.Since(t0))
@@ -120,8 +120,7 @@ func runLoad(spec loadSpec) loadResult {
 				firstErr = err
 			}
 			if c != nil {
-				c.Quit()
-				c.Close()
+				c.quit()
 			}
 			mu.Lock()
 			lat = append(lat, mine...)
@@ -156,24 +155,6 @@ func dialSMTP(addr string) (*smtp.Client, error) {
 		return nil, err
 	}
 	return c, nil
-}
-
-// sendOne runs one MAIL/RCPT/DATA transaction; nil means 250 after DATA.
-func sendOne(c *smtp.Client, from, to string, msg []byte) error {
-	if err := c.Mail(from, nil); err != nil {
-		return err
-	}
-	if err := c.Rcpt(to, nil); err != nil {
-		return err
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(msg); err != nil {
-		return err
-	}
-	return w.Close()
 }
 
 func percentileMs(d []time.Duration, q float64) float64 {
