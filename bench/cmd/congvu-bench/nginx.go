@@ -13,7 +13,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
 )
 
 // nginxResults compares congvu reached through nginx's mail proxy
