@@ -53,6 +53,8 @@ type Checker struct {
 	local map[string]bool
 	look  *lookalikes
 	log   *slog.Logger
+	// readers are lent to readHeaderBlock.
+	readers *bufsize.Pool
 }
 
 // NewChecker returns a Checker. res may be nil when cfg.Authenticate is
@@ -61,7 +63,7 @@ func NewChecker(cfg CheckerConfig, res resolve.Resolver, own *Signer, log *slog.
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Checker{cfg: cfg, res: res, own: own, local: map[string]bool{}, log: log}
+	c := &Checker{cfg: cfg, res: res, own: own, local: map[string]bool{}, log: log, readers: bufsize.NewPool(4 << 10)}
 	for _, d := range cfg.LocalDomains {
 		c.local[strings.ToLower(d)] = true
 	}
@@ -83,7 +85,7 @@ var (
 
 // Check implements smtpd.InboundChecker.
 func (c *Checker) Check(ctx context.Context, env Envelope, open func() io.Reader) Verdict {
-	raw, err := readHeaderBlock(open())
+	raw, err := readHeaderBlock(open(), c.readers)
 	if err != nil {
 		return Verdict{Action: Deliver, Reason: "unreadable header: " + err.Error()}
 	}
@@ -319,9 +321,10 @@ func junkReason(reason string) []byte {
 }
 
 // readHeaderBlock returns the header block including the empty line (at
-// most 1 MiB).
-func readHeaderBlock(r io.Reader) ([]byte, error) {
-	br := bufio.NewReader(io.LimitReader(r, 1<<20))
+// most 1 MiB), reading through a reader from readers.
+func readHeaderBlock(r io.Reader, readers *bufsize.Pool) ([]byte, error) {
+	br := readers.Get(io.LimitReader(r, 1<<20))
+	defer readers.Put(br)
 	var out []byte
 	for {
 		line, err := br.ReadSlice('\n')

@@ -191,6 +191,11 @@ type Message struct {
 	// Open returns the message (as received, without our trace fields)
 	// from its start. Each call returns a new reader.
 	Open func() io.Reader
+	// Held, when not nil, returns what Open reads as one slice if the
+	// caller holds it so in memory, nil otherwise; it must not be
+	// modified. A checker that needs the whole message at once uses it
+	// instead of a copy.
+	Held func() []byte
 	// Attachment, when not nil, says whether the message carries an
 	// attachment (IsAttachment on a part below its top level, through
 	// multiparts), as the caller found while it read the parts; nil lets

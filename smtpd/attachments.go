@@ -49,7 +49,9 @@ func (s *session) checkAttachments(msg *spool) (*bool, error) {
 		return nil, nil
 	}
 	c := attachmentCounter{limit: limit}
-	c.entity(bufio.NewReader(msg.reader()), "", 0)
+	br := s.srv.readers.Get(msg.reader())
+	c.entity(br, "", 0)
+	s.srv.readers.Put(br)
 	if c.tooBig == nil {
 		if c.unsure {
 			return nil, nil

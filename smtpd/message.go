@@ -190,6 +190,16 @@ func (sp *spool) readerFrom(offset int64) io.Reader {
 	return io.MultiReader(bytes.NewReader(sp.prefix[offset:]), sp.received(0))
 }
 
+// held returns the whole message when it is one slice in memory (received
+// into memory, nothing added in front), nil otherwise. Nothing writes to
+// the slice after receive.
+func (sp *spool) held() []byte {
+	if sp.file != nil || len(sp.prefix) > 0 {
+		return nil
+	}
+	return sp.mem
+}
+
 // addHeader puts fields (each ending in CRLF) at the top of the message.
 func (sp *spool) addHeader(fields []byte) {
 	sp.prefix = append(fields, sp.prefix...)

@@ -76,7 +76,7 @@ func (s *session) policyRcpt(from, address string, acct *directory.Account) erro
 
 // policyMessage describes a received transaction to the engine.
 func (s *session) policyMessage(tx transaction, msg *spool) *policy.Message {
-	m := &policy.Message{Envelope: s.envelope(tx.from), Size: msg.size, Open: msg.reader}
+	m := &policy.Message{Envelope: s.envelope(tx.from), Size: msg.size, Open: msg.reader, Held: msg.held}
 	for _, r := range tx.rcpts {
 		if r.account == nil {
 			m.Rcpts = append(m.Rcpts, policy.Recipient{Address: r.remote, Given: r.given})

@@ -1,11 +1,11 @@
 package smtpd
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"io"
 
+	"congvu/internal/bufsize"
 	"congvu/sieve"
 	"congvu/storage"
 )
@@ -32,7 +32,7 @@ func (s *session) storeWithRules(ctx context.Context, tx transaction, open func(
 	if rules == nil {
 		return s.srv.store.Deliver(ctx, open(), rcpts)
 	}
-	header := readHeader(open())
+	header := readHeader(open(), s.srv.readers)
 	plans := make([]*sieve.Plan, len(rcpts))
 	var copies []storage.Recipient
 	var owner []int
@@ -70,9 +70,11 @@ func (s *session) storeWithRules(ctx context.Context, tx transaction, open func(
 	return results, nil
 }
 
-// readHeader returns the header block at the start of r.
-func readHeader(r io.Reader) []byte {
-	br := bufio.NewReader(io.LimitReader(r, maxRulesHeader))
+// readHeader returns the header block at the start of r, reading through
+// a reader from readers.
+func readHeader(r io.Reader, readers *bufsize.Pool) []byte {
+	br := readers.Get(io.LimitReader(r, maxRulesHeader))
+	defer readers.Put(br)
 	var b bytes.Buffer
 	for {
 		line, err := br.ReadSlice('\n')

@@ -34,6 +34,7 @@ import (
 
 	"congvu/directory"
 	"congvu/internal/authcache"
+	"congvu/internal/bufsize"
 	"congvu/internal/metrics"
 	"congvu/policy"
 	"congvu/storage"
@@ -171,6 +172,8 @@ type Server struct {
 	groups Groups
 	// creds remembers verified passwords (auth.go).
 	creds *authcache.Cache
+	// readers are lent to the parses of a received message.
+	readers *bufsize.Pool
 
 	mx, submission *smtp.Server
 	// submissionProxied serves nginx's connections (ServeSubmissionsProxied):
@@ -224,6 +227,7 @@ func New(cfg Config, deps Deps) *Server {
 		rules:   deps.Rules,
 		domains: make(map[string]bool, len(cfg.LocalDomains)),
 		conns:   make(map[*idleConn]struct{}),
+		readers: bufsize.NewPool(16 << 10),
 	}
 	s.documents = deps.Documents
 	s.sendAs = deps.SendAs

@@ -286,7 +286,10 @@ func (s *session) Data(r io.Reader) (err error) {
 		return s.reply(phaseData, err)
 	}
 	// Before anything parses the MIME structure (issue 15 §1).
-	if err := storage.CheckMIMEStructure(msg.reader()); err != nil {
+	br := s.srv.readers.Get(msg.reader())
+	err = storage.CheckMIMEStructureFrom(br)
+	s.srv.readers.Put(br)
+	if err != nil {
 		return s.reply(phaseData, err)
 	}
 	attachment, err := s.checkAttachments(msg)

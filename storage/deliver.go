@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"congvu/internal/bufsize"
 	"congvu/internal/mailerr"
 )
 
@@ -127,7 +128,7 @@ func (s *FileStore) spoolMessage(r io.Reader, date time.Time, o spoolOptions) (s
 	if !o.textFilter {
 		bufs = nil
 	}
-	sp, err = parseSpooled(content, f.Name(), n, date, o.checkStructure, bufs)
+	sp, err = parseSpooled(content, f.Name(), n, date, o.checkStructure, bufs, s.readers)
 	if syncErr := <-synced; syncErr != nil {
 		return nil, syncErr
 	}
@@ -174,14 +175,17 @@ type spoolOptions struct {
 // spool file named name, reading them from f with ReadAt (f is the file,
 // or the bytes written to it) so it can run beside an fsync of the file.
 // Nothing it returns refers to f's memory. With bufs nil no text filter is
-// built.
-func parseSpooled(f io.ReaderAt, name string, n int64, date time.Time, checkStructure bool, bufs *filterBuffers) (*spooled, error) {
+// built. The parses read through readers from the pool.
+func parseSpooled(f io.ReaderAt, name string, n int64, date time.Time, checkStructure bool, bufs *filterBuffers, readers *bufsize.Pool) (*spooled, error) {
 	if checkStructure {
-		if err := CheckMIMEStructure(io.NewSectionReader(f, 0, n)); err != nil {
+		br := readers.Get(io.NewSectionReader(f, 0, n))
+		err := CheckMIMEStructureFrom(br)
+		readers.Put(br)
+		if err != nil {
 			return nil, err
 		}
 	}
-	p := parseMessage(io.NewSectionReader(f, 0, n))
+	p := parseMessageWith(io.NewSectionReader(f, 0, n), readers)
 	parsed, err := encodeParsed(p)
 	if err != nil {
 		return nil, err

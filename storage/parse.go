@@ -38,9 +38,19 @@ type parsedMessage struct {
 // malformed input it degrades to what it could parse, and at worst to an
 // empty envelope and a text/plain body covering everything after the header
 // (RFC 2045 5.2 default).
-func parseMessage(r io.Reader) (p *parsedMessage) {
+func parseMessage(r io.Reader) *parsedMessage { return parseMessageWith(r, nil) }
+
+// parseMessageWith is parseMessage reading through a reader from readers
+// (nil: a new one); nothing it returns refers to the reader's buffer.
+func parseMessageWith(r io.Reader, readers *bufsize.Pool) (p *parsedMessage) {
 	cr := &countingReader{r: r}
-	br := bufio.NewReaderSize(cr, bufsize.For(r, 16<<10))
+	var br *bufio.Reader
+	if readers == nil {
+		br = bufio.NewReaderSize(cr, bufsize.For(r, 16<<10))
+	} else {
+		br = readers.Get(cr)
+		defer readers.Put(br)
+	}
 	header, headerLines := readRawHeader(br)
 	p = &parsedMessage{Header: header}
 	defer func() {

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"congvu/internal/bufsize"
 	"congvu/internal/durable"
 	"congvu/internal/mailerr"
 )
@@ -45,6 +46,9 @@ import (
 // spoolBufferSize is the pooled buffer of a spooling message: a message
 // this small is parsed from memory (spoolMessage).
 const spoolBufferSize = 128 << 10
+
+// parseBufferSize is the pooled reader of a spooled message's parses.
+const parseBufferSize = 16 << 10
 
 const (
 	usersDir  = "users"
@@ -113,7 +117,8 @@ type FileStore struct {
 	idle       time.Duration
 	maxOpen    int // see maxOpenUsers
 	watchers   watchers
-	copyBufs   sync.Pool // *[]byte buffers for spooling
+	copyBufs   sync.Pool     // *[]byte buffers for spooling
+	readers    *bufsize.Pool // for the parses of a spooled message
 	filterBufs *filterBuffers
 	decoded    *decodedCache
 	lists      *listCache
@@ -172,6 +177,7 @@ func Open(dir string, opts Options) (*FileStore, error) {
 		expungeLog:  defaultExpungeLog,
 		lists:       newListCache(listCacheBytes),
 		filterBufs:  newFilterBuffers(),
+		readers:     bufsize.NewPool(parseBufferSize),
 	}
 	s.cond = sync.NewCond(&s.mu)
 	s.copyBufs.New = func() any { b := make([]byte, spoolBufferSize); return &b }

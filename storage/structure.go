@@ -37,7 +37,12 @@ const maxStructureHeader = 256 << 10
 // made slow by the structure it measures: each delimiter line is compared
 // with at most MaxMIMENesting open boundaries.
 func CheckMIMEStructure(r io.Reader) error {
-	br := bufsize.Reader(r, 64<<10)
+	return CheckMIMEStructureFrom(bufsize.Reader(r, 64<<10))
+}
+
+// CheckMIMEStructureFrom is CheckMIMEStructure reading from br (a pooled
+// reader: nothing refers to its buffer afterwards).
+func CheckMIMEStructureFrom(br *bufio.Reader) error {
 	// open is the stack of enclosing entities: a boundary for a
 	// multipart, "" for a message/rfc822 wrapper.
 	var open []string

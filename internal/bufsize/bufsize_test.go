@@ -1,6 +1,7 @@
 package bufsize
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 	"strings"
@@ -37,4 +38,34 @@ func TestSizes(t *testing.T) {
 	if got := strings.Join(lines, "|"); got != "a\r\n|bb\r\n|\r\n|body" {
 		t.Errorf("lines %q", got)
 	}
+}
+
+func TestPoolLendsAndTakesBack(t *testing.T) {
+	p := NewPool(64)
+	msg := strings.Repeat("line of text\r\n", 20)
+	for i := 0; i < 3; i++ {
+		br := p.Get(strings.NewReader(msg))
+		var got strings.Builder
+		if _, err := io.Copy(&got, br); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != msg {
+			t.Fatalf("pass %d read %q", i, got.String())
+		}
+		p.Put(br)
+	}
+	// A caller's own bufio.Reader is never taken into the pool.
+	own := bufio.NewReaderSize(strings.NewReader("abc"), 64)
+	br := p.Get(own)
+	if br == own {
+		t.Fatal("Get returned the caller's reader")
+	}
+	p.Put(br)
+	// A nil pool lends a new reader and Put ignores it.
+	var none *Pool
+	br = none.Get(strings.NewReader("x"))
+	if b, _ := br.ReadByte(); b != 'x' {
+		t.Fatal("nil pool reader")
+	}
+	none.Put(br)
 }
