@@ -3,6 +3,7 @@ package secretguard
 import (
 	"strings"
 	"testing"
+	"unicode"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -134,4 +135,28 @@ func FuzzLine(f *testing.F) {
 			t.Fatal("match without level")
 		}
 	})
+}
+
+// Line's first test rejects a line by the letters it has before
+// composing; that is sound only while NFC never adds a letter or digit
+// and merges at most three into one. Checked for every code point alone
+// and for every canonical decomposition recomposed.
+func TestComposingNeverAddsLetters(t *testing.T) {
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if r >= 0xD800 && r <= 0xDFFF {
+			continue
+		}
+		for _, s := range []string{string(r), norm.NFD.String(string(r))} {
+			before, after := letters(s, 1<<20), letters(norm.NFC.String(s), 1<<20)
+			if after > before || 3*after < before {
+				t.Fatalf("%U: %q has %d letters, %d once composed", r, s, before, after)
+			}
+		}
+	}
+	// A stamp written decomposed, framed and spaced out is still found.
+	g := New(Config{})
+	line := norm.NFD.String("*** T U Y Ệ T   M Ậ T ***")
+	if lv, ok := g.Line(line); !ok || lv != "TUYỆT MẬT" {
+		t.Fatalf("decomposed stamp: %q, %v", lv, ok)
+	}
 }
