@@ -629,3 +629,50 @@ func TestRebuildKeepsReadersSeen(t *testing.T) {
 		}
 	}
 }
+
+// A delivered message's INTERNALDATE is the second it was written, and a
+// rebuild from the files gives it back exactly (the file's mtime), for a
+// message delivered to one folder and one linked into several.
+func TestDeliveryDateSurvivesRebuild(t *testing.T) {
+	s, dir := newStore(t)
+	start := time.Now().Truncate(time.Second)
+	deliver(t, s, testMsg("one", "x"), Recipient{User: testUser})
+	deliver(t, s, testMsg("two", "y"), Recipient{User: testUser}, Recipient{User: testUser, Folder: "Junk"})
+	end := time.Now()
+	dates := func(s *FileStore) map[string]time.Time {
+		out := map[string]time.Time{}
+		for _, folder := range []string{Inbox, "Junk"} {
+			msgs, err := mailboxOf(t, s, testUser).Messages(context.Background(), folder)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range msgs {
+				out[fmt.Sprintf("%s/%d", folder, m.UID)] = m.InternalDate
+			}
+		}
+		return out
+	}
+	want := dates(s)
+	if len(want) != 3 {
+		t.Fatalf("delivered %d copies, want 3", len(want))
+	}
+	for k, d := range want {
+		if d.Nanosecond() != 0 || d.Before(start) || d.After(end) {
+			t.Errorf("%s: INTERNALDATE %v, want a whole second in [%v, %v]", k, d, start, end)
+		}
+	}
+	s.Close()
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(filepath.Join(userDirOf(dir), indexFile+suffix))
+	}
+	s2 := openStore(t, dir)
+	if err := s2.Rebuild(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := dates(s2)
+	for k, d := range want {
+		if !got[k].Equal(d) {
+			t.Errorf("%s: INTERNALDATE %v after rebuild, %v before", k, got[k], d)
+		}
+	}
+}
