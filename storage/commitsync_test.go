@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -285,9 +286,10 @@ func lostAppendCommits(t *testing.T, rebuild bool) {
 	checkClean(t, s3)
 }
 
-// The lower sync level of writeRecoverable stays on its transaction: the
-// connection goes back to the pool at FULL, so flag changes, expunges and
-// appends with flags are on disk when they return.
+// The lower sync level of writeRecoverable stays on its transactions:
+// every other write (flag changes, expunges, appends with flags) runs at
+// FULL and is on disk when it returns, and no connection of the pool is
+// left at the lower level.
 func TestRecoverableCommitLeavesConnectionsAtFull(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
@@ -301,13 +303,45 @@ func TestRecoverableCommitLeavesConnectionsAtFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.release(u)
-	u.db.SetMaxOpenConns(1) // the next query runs on the connection the commit used
-	deliver(t, s, testMsg("one", "x"), Recipient{User: testUser})
-	var level int
-	if err := u.db.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&level); err != nil {
-		t.Fatal(err)
+	level := func(write func(context.Context, func(context.Context, *sql.Tx) error) error) int {
+		t.Helper()
+		var l int
+		if err := write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			return tx.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&l)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return l
 	}
-	if level != 2 { // FULL
-		t.Errorf("connection left at synchronous=%d after an append, want 2 (FULL)", level)
+	for i := range 2 {
+		deliver(t, s, testMsg(fmt.Sprint("one", i), "x"), Recipient{User: testUser})
+		if l := level(u.writeRecoverable); l != 1 {
+			t.Errorf("recoverable write at synchronous=%d, want 1 (NORMAL)", l)
+		}
+		if l := level(u.write); l != 2 {
+			t.Errorf("write after a delivery at synchronous=%d, want 2 (FULL)", l)
+		}
+	}
+	deliver(t, s, testMsg("two", "x"), Recipient{User: testUser})
+	// Every connection the pool can hand out is at FULL.
+	conns := make([]*sql.Conn, 0, 4)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range 4 {
+		c, err := u.db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		var l int
+		if err := c.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&l); err != nil {
+			t.Fatal(err)
+		}
+		if l != 2 {
+			t.Errorf("pool connection at synchronous=%d after deliveries, want 2 (FULL)", l)
+		}
 	}
 }

@@ -117,7 +117,7 @@ func (s *FileStore) rebuildUser(ctx context.Context, key, dir string) error {
 			return err
 		})
 	}
-	if cerr := db.Close(); err == nil {
+	if cerr := u.closeDB(); err == nil {
 		err = cerr
 	}
 	if err != nil {

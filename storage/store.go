@@ -503,6 +503,12 @@ type userState struct {
 	// writeMu serializes this process's write transactions on the index,
 	// so writers queue here instead of spinning on SQLITE_BUSY.
 	writeMu sync.Mutex
+	// writer is the connection every write transaction runs on (writeMu
+	// held), and writerSync its synchronous level: a run of deliveries
+	// (writeRecoverable) sets NORMAL once instead of switching and
+	// restoring it around each one (two statements per delivery).
+	writer     *sql.Conn
+	writerSync string
 	// metaMu serializes rewrites of folder.json files.
 	metaMu sync.Mutex
 	// recent holds \Recent claims not yet written (sync.go).
@@ -611,6 +617,13 @@ func (u *userState) close() error {
 		}
 	}
 	u.forgetFolderDir(-1)
+	return u.closeDB()
+}
+
+// closeDB closes the index, the writer connection first (the pool would
+// otherwise keep it open).
+func (u *userState) closeDB() error {
+	u.dropWriter()
 	return u.db.Close()
 }
 
@@ -632,7 +645,54 @@ func (u *userState) write(ctx context.Context, fn func(ctx context.Context, tx *
 	ctx = context.WithoutCancel(ctx)
 	u.writeMu.Lock()
 	defer u.writeMu.Unlock()
-	return u.runTx(ctx, u.db, fn)
+	return u.runOnWriter(ctx, "FULL", fn)
+}
+
+// runOnWriter runs fn in a transaction on the writer connection at level;
+// a connection that fails is replaced at the next write. The caller holds
+// writeMu.
+func (u *userState) runOnWriter(ctx context.Context, level string, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	conn, err := u.writerAt(ctx, level)
+	if err != nil {
+		return err
+	}
+	err = u.runTx(ctx, conn, fn)
+	if err != nil && conn.PingContext(ctx) != nil {
+		u.dropWriter()
+	}
+	return err
+}
+
+// writerAt returns the writer connection at synchronous level (FULL, the
+// index's default, or NORMAL). The caller holds writeMu.
+func (u *userState) writerAt(ctx context.Context, level string) (*sql.Conn, error) {
+	if u.writer == nil {
+		c, err := u.db.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		u.writer, u.writerSync = c, "FULL" // openIndex's _synchronous
+	}
+	if u.writerSync != level {
+		if _, err := u.writer.ExecContext(ctx, "PRAGMA synchronous = "+level); err != nil {
+			u.dropWriter()
+			return nil, err
+		}
+		u.writerSync = level
+	}
+	return u.writer, nil
+}
+
+// dropWriter closes the writer connection for good (not back to the pool:
+// it may be at the lower level). The caller holds writeMu, or the user is
+// closing.
+func (u *userState) dropWriter() {
+	if u.writer == nil {
+		return
+	}
+	u.writer.Raw(func(any) error { return driver.ErrBadConn })
+	u.writer.Close()
+	u.writer, u.writerSync = nil, ""
 }
 
 // runTx runs fn and the pending \Recent updates in one transaction begun
@@ -683,23 +743,8 @@ func (u *userState) writeRecoverable(ctx context.Context, fn func(ctx context.Co
 	u.writeMu.Lock()
 	defer u.writeMu.Unlock()
 	// The level is per connection and cannot change inside a transaction:
-	// set it on one connection around the transaction, and never let that
-	// connection go back to the pool at the lower level.
-	conn, err := u.db.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if _, rerr := conn.ExecContext(ctx, "PRAGMA synchronous = FULL"); rerr != nil {
-			conn.Raw(func(any) error { return driver.ErrBadConn }) // closes it
-			err = errors.Join(err, rerr)
-		}
-		conn.Close()
-	}()
-	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
-		return err
-	}
-	return u.runTx(ctx, conn, fn)
+	// the writer connection, which never goes back to the pool, has it.
+	return u.runOnWriter(ctx, "NORMAL", fn)
 }
 
 // notify tells watchers of a folder of this user that it changed.

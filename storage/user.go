@@ -79,7 +79,7 @@ func (s *FileStore) openUser(ctx context.Context, key, domain, local string) (*u
 		// Folders but no account: the index was lost, or its creation
 		// was interrupted. Rebuild it from the files rather than creating
 		// a fresh account over them.
-		db.Close()
+		u.closeDB()
 		s.log.Warn("storage: index missing, rebuilding from message files", "user", key)
 		if err := s.rebuildUser(ctx, key, dir); err != nil {
 			return nil, fmt.Errorf("rebuilding index of %s: %w", key, err)
@@ -92,7 +92,7 @@ func (s *FileStore) openUser(ctx context.Context, key, domain, local string) (*u
 		err = u.recover(ctx)
 	}
 	if err != nil {
-		u.db.Close()
+		u.closeDB()
 		return nil, fmt.Errorf("opening index of %s: %w", key, err)
 	}
 	u.commit = newCommitter(u)
