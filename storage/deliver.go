@@ -234,7 +234,10 @@ func (s *FileStore) Deliver(ctx context.Context, msg io.Reader, rcpts []Recipien
 	defer sp.release()
 
 	results := make([]DeliveryResult, len(rcpts))
-	var wg sync.WaitGroup
+	// The recipients' mailboxes commit in parallel; the first on this
+	// goroutine, whose stack is grown already (a fresh goroutine regrew
+	// its stack in the index code for every delivery, issue 16).
+	var jobs []func()
 	for i, rc := range rcpts {
 		key, domain, local, err := userPath(rc.User)
 		if err != nil {
@@ -251,7 +254,7 @@ func (s *FileStore) Deliver(ctx context.Context, msg io.Reader, rcpts []Recipien
 			results[i].Err = err
 			continue
 		}
-		wg.Go(func() {
+		jobs = append(jobs, func() {
 			u, err := s.acquire(ctx, key, domain, local)
 			if err != nil {
 				results[i].Err = mailerr.Classify(err)
@@ -260,6 +263,13 @@ func (s *FileStore) Deliver(ctx context.Context, msg io.Reader, rcpts []Recipien
 			defer s.release(u)
 			results[i] = u.commit.append(&appendReq{folder: folder, msg: sp, flags: flags, limit: s.limit(rc.QuotaBytes)})
 		})
+	}
+	var wg sync.WaitGroup
+	for _, job := range jobs[min(1, len(jobs)):] {
+		wg.Go(job)
+	}
+	if len(jobs) > 0 {
+		jobs[0]()
 	}
 	wg.Wait()
 	for i, r := range results {
@@ -322,6 +332,9 @@ type committer struct {
 	queue chan *appendReq
 	quit  chan struct{}
 	done  chan struct{}
+	// mu is held while a batch commits, on the committer's goroutine or
+	// on the caller's (append's direct path).
+	mu sync.Mutex
 }
 
 func newCommitter(u *userState) *committer {
@@ -333,6 +346,18 @@ func newCommitter(u *userState) *committer {
 // append queues r and waits for its batch to commit. The caller holds a
 // reference to the user, so the committer is running.
 func (c *committer) append(r *appendReq) DeliveryResult {
+	// Nothing queued and nothing committing (the usual case: one
+	// delivery at a time per mailbox): commit on the caller's goroutine.
+	// Handing the request to the committer's goroutine and back cost two
+	// goroutine switches per delivery, and regrew that goroutine's stack,
+	// which every garbage collection shrinks while it waits (together
+	// about 4 % of a delivery's CPU, issue 16). Appends that arrive while
+	// one commits still queue, and the committer batches them.
+	if len(c.queue) == 0 && c.mu.TryLock() {
+		defer c.mu.Unlock()
+		c.u.commitAppends([]*appendReq{r})
+		return r.res
+	}
 	r.done = make(chan struct{})
 	c.queue <- r
 	<-r.done
@@ -363,7 +388,9 @@ func (c *committer) run() {
 				break more
 			}
 		}
+		c.mu.Lock()
 		c.u.commitAppends(batch)
+		c.mu.Unlock()
 		for _, r := range batch {
 			close(r.done)
 		}
