@@ -112,7 +112,7 @@ func printReport(w io.Writer, r *results, points []loadPoint) {
 	}
 	fmt.Fprintln(w, "Ratios: > 1 means congvu is ahead (rates congvu ÷ reference, times reference ÷ congvu).")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "- SMTP: each point sends one message per transaction to one existing local recipient, sessions kept open; "+
+	fmt.Fprintln(w, "- SMTP: each point sends one message per transaction to one existing local recipient, sessions kept open, MAIL, RCPT and DATA pipelined (RFC 2920) as Postfix's own client does; "+
 		"congvu answers 250 only after the message is fsynced, Postfix after its queue file is fsynced "+
 		"(delivery to Dovecot follows, and the durable row waits for the last file in the Maildirs).")
 	if r.IMAP != nil {
