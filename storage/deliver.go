@@ -350,9 +350,10 @@ func (c *committer) append(r *appendReq) DeliveryResult {
 	// delivery at a time per mailbox): commit on the caller's goroutine.
 	// Handing the request to the committer's goroutine and back cost two
 	// goroutine switches per delivery, and regrew that goroutine's stack,
-	// which every garbage collection shrinks while it waits (together
-	// about 4 % of a delivery's CPU, issue 16). Appends that arrive while
-	// one commits still queue, and the committer batches them.
+	// which every garbage collection shrinks while it waits (with the
+	// goroutine Deliver started per recipient, runtime.newstack was 3.3 %
+	// of a delivery's CPU, 0.8 % after; issue 16). Appends that arrive
+	// while one commits still queue, and the committer batches them.
 	if len(c.queue) == 0 && c.mu.TryLock() {
 		defer c.mu.Unlock()
 		c.u.commitAppends([]*appendReq{r})
