@@ -265,10 +265,10 @@ func (s *FileStore) Deliver(ctx context.Context, msg io.Reader, rcpts []Recipien
 		})
 	}
 	var wg sync.WaitGroup
-	for _, job := range jobs[min(1, len(jobs)):] {
-		wg.Go(job)
-	}
 	if len(jobs) > 0 {
+		for _, job := range jobs[1:] {
+			wg.Go(job)
+		}
 		jobs[0]()
 	}
 	wg.Wait()
@@ -343,8 +343,9 @@ func newCommitter(u *userState) *committer {
 	return c
 }
 
-// append queues r and waits for its batch to commit. The caller holds a
-// reference to the user, so the committer is running.
+// append commits r, itself or through the committer's queue, and returns
+// once its batch is durable. The caller holds a reference to the user, so
+// the committer is running.
 func (c *committer) append(r *appendReq) DeliveryResult {
 	// Nothing queued and nothing committing (the usual case: one
 	// delivery at a time per mailbox): commit on the caller's goroutine.

@@ -639,19 +639,18 @@ func (u *userState) messagePath(folderID int64, uid uint32) string {
 // transaction ignores cancellation of ctx once started: file operations
 // after the commit must see the outcome that really happened.
 func (u *userState) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	return u.writeAt(ctx, "FULL", fn)
+}
+
+// writeAt is write on the writer connection at synchronous level; a
+// connection that fails is replaced at the next write.
+func (u *userState) writeAt(ctx context.Context, level string, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	ctx = context.WithoutCancel(ctx)
 	u.writeMu.Lock()
 	defer u.writeMu.Unlock()
-	return u.runOnWriter(ctx, "FULL", fn)
-}
-
-// runOnWriter runs fn in a transaction on the writer connection at level;
-// a connection that fails is replaced at the next write. The caller holds
-// writeMu.
-func (u *userState) runOnWriter(ctx context.Context, level string, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	conn, err := u.writerAt(ctx, level)
 	if err != nil {
 		return err
@@ -696,15 +695,12 @@ func (u *userState) dropWriter() {
 }
 
 // runTx runs fn and the pending \Recent updates in one transaction begun
-// on b (the pool, or one connection of it), committing if both succeed.
-// The caller holds writeMu.
-func (u *userState) runTx(ctx context.Context, b interface {
-	BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
-}, fn func(ctx context.Context, tx *sql.Tx) error) error {
+// on conn, committing if both succeed. The caller holds writeMu.
+func (u *userState) runTx(ctx context.Context, conn *sql.Conn, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	u.txUsed = -1
 	// Whatever the outcome, the cached usage is the committed one or none.
 	defer func() { u.used.committed(u.txUsed) }()
-	tx, err := b.BeginTx(ctx, nil)
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -735,16 +731,10 @@ func (u *userState) runTx(ctx context.Context, b interface {
 // UIDs, sizes and dates. Dovecot's index is not fsynced either and is
 // rebuilt from the Maildir; here the third fsync of every delivery was an
 // eighth of its CPU and a third of its disk waits (issue 16).
-func (u *userState) writeRecoverable(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) (err error) {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	ctx = context.WithoutCancel(ctx)
-	u.writeMu.Lock()
-	defer u.writeMu.Unlock()
+func (u *userState) writeRecoverable(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	// The level is per connection and cannot change inside a transaction:
 	// the writer connection, which never goes back to the pool, has it.
-	return u.runOnWriter(ctx, "NORMAL", fn)
+	return u.writeAt(ctx, "NORMAL", fn)
 }
 
 // notify tells watchers of a folder of this user that it changed.

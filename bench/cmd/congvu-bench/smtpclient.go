@@ -57,11 +57,7 @@ func (s *smtpSession) hello(u *benchUser) error {
 	if _, _, err := s.expect(220); err != nil {
 		return fmt.Errorf("greeting: %w", err)
 	}
-	s.w.WriteString("EHLO bench.example\r\n")
-	if err := s.w.Flush(); err != nil {
-		return err
-	}
-	_, text, err := s.expect(250)
+	text, err := s.cmd("EHLO bench.example", 250)
 	if err != nil {
 		return fmt.Errorf("EHLO: %w", err)
 	}
@@ -72,11 +68,7 @@ func (s *smtpSession) hello(u *benchUser) error {
 	}
 	if u != nil {
 		creds := base64.StdEncoding.EncodeToString([]byte("\x00" + u.Address + "\x00" + u.Password))
-		s.w.WriteString("AUTH PLAIN " + creds + "\r\n")
-		if err := s.w.Flush(); err != nil {
-			return err
-		}
-		if _, _, err := s.expect(235); err != nil {
+		if _, err := s.cmd("AUTH PLAIN "+creds, 235); err != nil {
 			return fmt.Errorf("AUTH: %w", err)
 		}
 	}
@@ -108,6 +100,16 @@ func (s *smtpSession) reply() (int, string, error) {
 	}
 }
 
+// cmd sends one command line and reads its reply, which must be want.
+func (s *smtpSession) cmd(line string, want int) (string, error) {
+	s.w.WriteString(line + "\r\n")
+	if err := s.w.Flush(); err != nil {
+		return "", err
+	}
+	_, text, err := s.expect(want)
+	return text, err
+}
+
 func (s *smtpSession) expect(want int) (int, string, error) {
 	code, text, err := s.reply()
 	if err == nil && code != want {
@@ -119,12 +121,12 @@ func (s *smtpSession) expect(want int) (int, string, error) {
 // send runs one transaction; nil means 250 after the body.
 func (s *smtpSession) send(from, to string, msg []byte) error {
 	s.conn.SetDeadline(time.Now().Add(smtpCommandTimeout))
-	cmds := []string{"MAIL FROM:<" + from + ">\r\n", "RCPT TO:<" + to + ">\r\n", "DATA\r\n"}
+	cmds := []string{"MAIL FROM:<" + from + ">", "RCPT TO:<" + to + ">", "DATA"}
 	wants := []int{250, 250, 354}
 	var firstErr error
 	if s.pipelining {
 		for _, c := range cmds {
-			s.w.WriteString(c)
+			s.w.WriteString(c + "\r\n")
 		}
 		if err := s.w.Flush(); err != nil {
 			return err
@@ -136,31 +138,23 @@ func (s *smtpSession) send(from, to string, msg []byte) error {
 				return err
 			}
 			if code != want && firstErr == nil {
-				firstErr = fmt.Errorf("%s: %d %s", strings.TrimSpace(cmds[i]), code, text)
+				firstErr = fmt.Errorf("%s: %d %s", cmds[i], code, text)
 			}
 			if i == 2 && code == 354 && firstErr != nil {
 				// DATA went ahead although MAIL or RCPT failed: end it empty.
-				s.w.WriteString(".\r\n")
-				s.w.Flush()
-				s.reply()
+				s.cmd(".", 250)
 			}
 		}
 	} else {
 		for i, c := range cmds {
-			s.w.WriteString(c)
-			if err := s.w.Flush(); err != nil {
-				return err
-			}
-			if _, _, err := s.expect(wants[i]); err != nil {
-				firstErr = fmt.Errorf("%s: %w", strings.TrimSpace(c), err)
+			if _, err := s.cmd(c, wants[i]); err != nil {
+				firstErr = fmt.Errorf("%s: %w", c, err)
 				break
 			}
 		}
 	}
 	if firstErr != nil {
-		s.w.WriteString("RSET\r\n")
-		s.w.Flush()
-		s.reply()
+		s.cmd("RSET", 250)
 		return firstErr
 	}
 	s.conn.SetDeadline(time.Now().Add(smtpDataTimeout))
@@ -196,10 +190,7 @@ func writeDotStuffed(w *bufio.Writer, msg []byte) {
 
 func (s *smtpSession) quit() {
 	s.conn.SetDeadline(time.Now().Add(smtpCommandTimeout))
-	s.w.WriteString("QUIT\r\n")
-	if s.w.Flush() == nil {
-		s.reply()
-	}
+	s.cmd("QUIT", 221)
 	s.conn.Close()
 }
 
