@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 
@@ -86,6 +89,29 @@ func TestLoadClientSendsExactMessages(t *testing.T) {
 	for i := range want {
 		if got[i] != want[i] {
 			t.Errorf("message %d: got %q, want %q", i, got[i], want[i])
+		}
+	}
+}
+
+// TestLoadMessagesHaveTheirSize checks the built messages: a header that
+// names the sequence number, then whole body lines, and no more lines
+// than reaching the size takes.
+func TestLoadMessagesHaveTheirSize(t *testing.T) {
+	for _, size := range []int{0, 1, 300, 10 << 10, 100 << 10} {
+		m := newMessageMaker(size)
+		var buf []byte
+		for _, seq := range []int64{7, 123456789} {
+			buf = m.append(buf[:0], seq, "a@b.example", "c@d.example")
+			header, body, ok := bytes.Cut(buf, []byte("\r\n\r\n"))
+			if !ok || !bytes.Contains(header, []byte(fmt.Sprintf("Subject: Bench message %d\r\n", seq))) {
+				t.Fatalf("size %d: header %q", size, header)
+			}
+			if len(body)%len(loadBodyLine) != 0 || strings.Count(string(body), loadBodyLine) != len(body)/len(loadBodyLine) {
+				t.Errorf("size %d: body is not whole lines (%d bytes)", size, len(body))
+			}
+			if len(buf) < size || (len(body) > 0 && len(buf)-len(loadBodyLine) >= size) {
+				t.Errorf("size %d: message of %d bytes, body %d", size, len(buf), len(body))
+			}
 		}
 	}
 }
