@@ -247,6 +247,8 @@ func (l *submissionLoad) run(d time.Duration) {
 			var mine []time.Duration
 			failed := 0
 			var firstErr error
+			maker := newMessageMaker(10 << 10)
+			var buf []byte
 			for time.Now().Before(deadline) {
 				c, err := dialSubmission(l.addr, u)
 				if err != nil {
@@ -256,9 +258,9 @@ func (l *submissionLoad) run(d time.Duration) {
 					continue
 				}
 				for time.Now().Before(deadline) {
-					msg := makeMessage(l.seq.Add(1), u.Address, to, 10<<10)
+					buf = maker.append(buf[:0], l.seq.Add(1), u.Address, to)
 					t0 := time.Now()
-					if err := c.send(u.Address, to, msg); err != nil {
+					if err := c.send(u.Address, to, buf); err != nil {
 						failed++
 						firstErr = err
 						break
