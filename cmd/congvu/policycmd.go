@@ -290,6 +290,8 @@ const forwardUsage = `usage:
   congvu forward set --config FILE ADDRESS TARGET
   congvu forward clear --config FILE ADDRESS
   congvu forward list --config FILE
+A running server applies a change made here within 5 seconds
+(máy chủ đang chạy áp dụng thay đổi trong vòng 5 giây).
 `
 
 // cmdForward manages auto-forwarding; targets outside the state mail
