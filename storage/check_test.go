@@ -676,3 +676,32 @@ func TestDeliveryDateSurvivesRebuild(t *testing.T) {
 		}
 	}
 }
+
+// TestDirectorySyncedBeforeCommit checks the order a delivery keeps: its
+// folder's directory fsync has returned before the row is committed, so
+// no committed row names a link the disk may not have (the commit itself
+// runs at synchronous=NORMAL, writeRecoverable).
+func TestDirectorySyncedBeforeCommit(t *testing.T) {
+	s, dir := newStore(t)
+	mailboxOf(t, s, testUser)
+	raw := openRawIndex(t, dir)
+	var rowsWhenSynced []int
+	s.dirSync = func(d *os.File) error {
+		time.Sleep(20 * time.Millisecond) // the index writes finish meanwhile
+		err := d.Sync()
+		var n int
+		if qerr := raw.QueryRow("SELECT COUNT(*) FROM messages").Scan(&n); qerr != nil {
+			t.Error(qerr)
+		}
+		rowsWhenSynced = append(rowsWhenSynced, n)
+		return err
+	}
+	for i := range 3 {
+		if res := deliver(t, s, testMsg(fmt.Sprint("order ", i), "x"), Recipient{User: testUser}); res[0].Err != nil {
+			t.Fatal(res[0].Err)
+		}
+	}
+	if want := []int{0, 1, 2}; !slices.Equal(rowsWhenSynced, want) {
+		t.Errorf("committed rows when each directory fsync returned: %v, want %v", rowsWhenSynced, want)
+	}
+}
