@@ -298,11 +298,11 @@ func (mc *matchCtx) match(k *wire.SearchKey) (bool, error) {
 	case wire.SearchModSeq:
 		return mc.prep.modseq[m.uid] >= k.Num, nil
 	case wire.SearchHeader:
-		h, err := mc.loadHeader()
+		fields, err := mc.fieldsOf(k.Field)
 		if err != nil {
 			return false, err
 		}
-		return matchFields(h.FieldsByKey(k.Field), k.Str, isAddressField(k.Field)), nil
+		return matchFields(fields, k.Str, isAddressField(k.Field)), nil
 	case wire.SearchBody, wire.SearchText:
 		return mc.matchContent(k.Str, k.Op == wire.SearchText)
 	}
