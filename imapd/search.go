@@ -399,12 +399,9 @@ func (mc *matchCtx) loadHeader() (*mail.Header, error) {
 	if mc.header != nil {
 		return mc.header, nil
 	}
-	cached := mc.cached
-	if cached == nil {
-		var err error
-		if cached, err = mc.c.sel.mbox.Cached(mc.c.ctx, mc.folder, mc.msg.uid); err != nil {
-			return nil, err
-		}
+	cached, err := mc.cachedRow()
+	if err != nil {
+		return nil, err
 	}
 	h, err := textproto.ReadHeader(bufsize.Bytes(cached.Header))
 	if err != nil && len(cached.Header) > 0 {

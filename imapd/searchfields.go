@@ -7,6 +7,7 @@ import (
 	"github.com/emersion/go-message/textproto"
 
 	"congvu/internal/bufsize"
+	"congvu/storage"
 )
 
 // selectFields returns the lines of the header block that belong to
@@ -53,14 +54,23 @@ func (mc *matchCtx) fieldsOf(key string) (gomessage.HeaderFields, error) {
 	if mc.header != nil {
 		return mc.header.FieldsByKey(key), nil
 	}
-	cached := mc.cached
-	if cached == nil {
-		var err error
-		if cached, err = mc.c.sel.mbox.Cached(mc.c.ctx, mc.folder, mc.msg.uid); err != nil {
+	cached, err := mc.cachedRow()
+	if err != nil {
+		return nil, err
+	}
+	h, _ := textproto.ReadHeader(bufsize.Bytes(selectFields(cached.Header, key)))
+	return (&gomessage.Header{Header: h}).FieldsByKey(key), nil
+}
+
+// cachedRow returns the message's cached header row, from the search's
+// window when it was read ahead, else from the store.
+func (mc *matchCtx) cachedRow() (*storage.Cached, error) {
+	if mc.cached == nil {
+		cached, err := mc.c.sel.mbox.Cached(mc.c.ctx, mc.folder, mc.msg.uid)
+		if err != nil {
 			return nil, err
 		}
 		mc.cached = cached
 	}
-	h, _ := textproto.ReadHeader(bufsize.Bytes(selectFields(cached.Header, key)))
-	return (&gomessage.Header{Header: h}).FieldsByKey(key), nil
+	return mc.cached, nil
 }
