@@ -18,6 +18,7 @@ import (
 // the asked field keeps the parser's own unfolding and decoding.
 func selectFields(block []byte, key string) []byte {
 	var out []byte
+	name := []byte(key)
 	keep := false
 	for len(block) > 0 {
 		line := block
@@ -32,9 +33,9 @@ func selectFields(block []byte, key string) []byte {
 			}
 			continue
 		}
-		name, _, ok := bytes.Cut(line, []byte{':'})
+		field, _, ok := bytes.Cut(line, []byte{':'})
 		// RFC 5322 §4.5.3 (obsolete syntax): white space before the colon.
-		keep = ok && bytes.EqualFold(bytes.TrimRight(name, " \t"), []byte(key))
+		keep = ok && bytes.EqualFold(bytes.TrimRight(field, " \t"), name)
 		if keep {
 			out = append(out, line...)
 		}
