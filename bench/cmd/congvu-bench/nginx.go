@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,7 +94,7 @@ func runNginxPart(tmp, congvuBin, workers string, sizes imapSizes, budget time.D
 	s.users = users
 	*cleanups = append(*cleanups, s.proc.stop)
 	ng, err := startBenchNginx(filepath.Join(tmp, "nginx"), workers, s.addrs["admin"],
-		filepath.Join(dir, "demo", "tls-cert.pem"), filepath.Join(dir, "demo", "tls-key.pem"))
+		filepath.Join(dir, "demo", "tls-cert.pem"), filepath.Join(dir, "demo", "tls-key.pem"), freePorts)
 	if err != nil {
 		return nil, err
 	}
@@ -163,8 +164,27 @@ func (n *benchNginx) stop() { n.proc.stop() }
 func (n *benchNginx) pid() int { return n.proc.cmd.Process.Pid }
 
 // startBenchNginx runs nginx with deploy/nginx/congvu-mail.conf, its
-// listeners moved to free loopback ports.
-func startBenchNginx(dir, workers, authHTTP, certFile, keyFile string) (*benchNginx, error) {
+// listeners moved to free loopback ports. A port found free can be taken
+// as a client's ephemeral port before nginx binds it (nginx then exits
+// with "Address already in use"): it tries again with fresh ports.
+// ports is freePorts, or a test's stand-in.
+func startBenchNginx(dir, workers, authHTTP, certFile, keyFile string, ports func(int) ([]string, error)) (*benchNginx, error) {
+	for attempt := 1; ; attempt++ {
+		listeners, err := ports(6)
+		if err != nil {
+			return nil, err
+		}
+		n, err := startBenchNginxOn(dir, workers, authHTTP, certFile, keyFile, listeners)
+		if err == nil || attempt == 3 || !strings.Contains(err.Error(), "Address already in use") {
+			return n, err
+		}
+		logf("nginx lost a port to another socket, starting it again on fresh ports")
+	}
+}
+
+// startBenchNginxOn runs nginx with its six listeners on listeners (the
+// shipped 993, 143, 995, 110, 465 and 587, in that order).
+func startBenchNginxOn(dir, workers, authHTTP, certFile, keyFile string, listeners []string) (*benchNginx, error) {
 	shipped, err := os.ReadFile("deploy/nginx/congvu-mail.conf")
 	if err != nil {
 		return nil, err
@@ -174,12 +194,8 @@ func startBenchNginx(dir, workers, authHTTP, certFile, keyFile string) (*benchNg
 	}
 	conf := string(shipped)
 	n := &benchNginx{addrs: map[string]string{}}
-	for _, port := range []string{"993", "143", "995", "110", "465", "587"} {
-		p, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		addr := fmt.Sprintf("127.0.0.1:%d", p)
+	for i, port := range []string{"993", "143", "995", "110", "465", "587"} {
+		addr := listeners[i]
 		if name, ok := nginxPorts[port]; ok {
 			n.addrs[name] = addr
 		}
@@ -196,6 +212,13 @@ func startBenchNginx(dir, workers, authHTTP, certFile, keyFile string) (*benchNg
 	conf = fmt.Sprintf("load_module /usr/lib/nginx/modules/ngx_mail_module.so;\n"+
 		"load_module /usr/lib/nginx/modules/ngx_stream_module.so;\nworker_processes %s;\npid %s/nginx.pid;\n"+
 		"error_log %s/error.log warn;\nevents { worker_connections 4096; }\n", workers, dir, dir) + conf
+	// A failed attempt's log and pid file must not pass for this one's,
+	// and its Unix sockets (nginx leaves them when it gives up) would
+	// stop this one binding.
+	stale, _ := filepath.Glob(filepath.Join(dir, "*.sock"))
+	for _, f := range append(stale, filepath.Join(dir, "error.log"), filepath.Join(dir, "nginx.pid")) {
+		os.Remove(f)
+	}
 	path := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		return nil, err
@@ -208,13 +231,51 @@ func startBenchNginx(dir, workers, authHTTP, certFile, keyFile string) (*benchNg
 		return nil, err
 	}
 	n.proc = p
-	for _, a := range n.addrs {
+	failed := func(err error) (*benchNginx, error) {
+		p.stop()
+		// Start-up errors go to the error log, not to standard error.
+		logged, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+		return nil, fmt.Errorf("nginx: %w\n%s%s", err, out.String(), tail(string(logged), 10))
+	}
+	// nginx writes its pid file once every listener is bound, and exits
+	// (after retrying for 2.5 s) when one cannot be: a listener taken by
+	// another process would otherwise pass a connect check.
+	pidFile := filepath.Join(dir, "nginx.pid")
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := os.Stat(pidFile); err == nil {
+			break
+		}
+		select {
+		case err := <-p.exited:
+			p.exited <- err
+			return failed(fmt.Errorf("exited before listening: %v", err))
+		default:
+		}
+		if time.Now().After(deadline) {
+			return failed(fmt.Errorf("no %s after 10 s", pidFile))
+		}
+	}
+	for _, a := range listeners {
 		if err := waitListening(a, 10*time.Second); err != nil {
-			p.stop()
-			return nil, fmt.Errorf("nginx: %w\n%s", err, out.String())
+			return failed(err)
 		}
 	}
 	return n, nil
+}
+
+// freePorts returns n distinct free loopback addresses, holding each until
+// all are chosen.
+func freePorts(n int) ([]string, error) {
+	var addrs []string
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer l.Close()
+		addrs = append(addrs, l.Addr().String())
+	}
+	return addrs, nil
 }
 
 // submissionLoad sends 10 KB messages over implicit-TLS submission with
