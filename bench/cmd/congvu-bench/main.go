@@ -85,7 +85,10 @@ func run(args []string, stdout io.Writer) error {
 	ldapScripts := fs.String("ldap-scripts", "deploy/ldap", "directory with start-slapd.sh and stop-slapd.sh")
 	mailboxN := fs.Int("mailbox", 0, "messages in each mixed-workload INBOX (default 200 quick, 1000 full)")
 	reprint := fs.String("report", "", "print the table of an earlier run's JSON file and exit")
-	nginxWorkers := fs.String("nginx-workers", "auto", "nginx worker_processes in the nginx part (auto, as Debian; 1 suits nginx sharing a machine with a node)")
+	// nginx shares the machine with the node and the load here, which is
+	// where the README's operator guide advises one worker; auto (one per
+	// core, Debian's nginx.conf) is what a proxy tier of its own runs.
+	nginxWorkers := fs.String("nginx-workers", "1", "nginx worker_processes in the nginx part (1, as the README advises when nginx shares a machine with a node; auto, as Debian's nginx.conf, for a proxy tier of its own)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
