@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -704,4 +705,87 @@ func TestDirectorySyncedBeforeCommit(t *testing.T) {
 	if want := []int{0, 1, 2}; !slices.Equal(rowsWhenSynced, want) {
 		t.Errorf("committed rows when each directory fsync returned: %v, want %v", rowsWhenSynced, want)
 	}
+}
+
+// Deleting older mail leaves folder.json alone (its UIDNEXT already lies
+// above the removed UIDs: two fsyncs saved per EXPUNGE); removing a UID at
+// or above it rewrites the file first, so a rebuild without the index never
+// hands out an expunged UID again.
+func TestExpungeRewritesFolderMetaOnlyWhenItMust(t *testing.T) {
+	s, dir := newStore(t)
+	ctx := context.Background()
+	mb := mailboxOf(t, s, testUser)
+	for i := range 3 {
+		appendMsg(t, mb, Inbox, testMsg(fmt.Sprint("m", i), "x"))
+	}
+	inboxDir := filepath.Join(userDirOf(dir), "1")
+	expunge := func(uid uint32) {
+		t.Helper()
+		if _, _, err := mb.SetFlags(ctx, Inbox, []uint32{uid}, FlagsAdd, []string{`\Deleted`}, 0); err != nil {
+			t.Fatal(err)
+		}
+		if removed, err := mb.Expunge(ctx, Inbox, []uint32{uid}); err != nil || !slices.Equal(removed, []uint32{uid}) {
+			t.Fatalf("expunge %d: %v %v", uid, removed, err)
+		}
+	}
+	metaState := func() (uidNext uint32, inode uint64) {
+		t.Helper()
+		m, err := readMeta(inboxDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(filepath.Join(inboxDir, metaFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.UIDNext, fi.Sys().(*syscall.Stat_t).Ino
+	}
+
+	expunge(3) // the newest: folder.json must say 4 before its file goes
+	next, written := metaState()
+	if next != 4 {
+		t.Fatalf("folder.json UIDNEXT %d after expunging UID 3, want 4", next)
+	}
+	appendMsg(t, mb, Inbox, testMsg("m4", "x"))
+	appendMsg(t, mb, Inbox, testMsg("m5", "x"))
+	expunge(1)
+	if next, inode := metaState(); next != 4 || inode != written {
+		t.Errorf("folder.json rewritten for UID 1 (UIDNEXT %d, inode %d, was %d)", next, inode, written)
+	}
+
+	// A new process remembers nothing and reads the file instead.
+	s.Close()
+	s = openStore(t, dir)
+	mb = mailboxOf(t, s, testUser)
+	expunge(2)
+	if next, inode := metaState(); next != 4 || inode != written {
+		t.Errorf("folder.json rewritten for UID 2 after reopening (UIDNEXT %d)", next)
+	}
+	expunge(4) // the UIDNEXT folder.json holds, handed out since
+	next, rewritten := metaState()
+	if next != 6 || rewritten == written {
+		t.Errorf("folder.json UIDNEXT %d after expunging UID 4, want 6 (rewritten: %v)", next, rewritten != written)
+	}
+	expunge(5) // the highest UID ever, below the new UIDNEXT
+	if next, inode := metaState(); next != 6 || inode != rewritten {
+		t.Errorf("folder.json rewritten for UID 5 (UIDNEXT %d)", next)
+	}
+	checkClean(t, s)
+	s.Close()
+
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(filepath.Join(userDirOf(dir), indexFile+suffix))
+	}
+	s = openStore(t, dir)
+	if err := s.Rebuild(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mb = mailboxOf(t, s, testUser)
+	if got := uidsOf(t, mb, Inbox); len(got) != 0 {
+		t.Errorf("INBOX after rebuild %v, want it empty", got)
+	}
+	if res := appendMsg(t, mb, Inbox, testMsg("m6", "x")); res.UID != 6 {
+		t.Errorf("UID after rebuild %d, want 6 (5 was expunged)", res.UID)
+	}
+	checkClean(t, s)
 }

@@ -401,7 +401,21 @@ func (m *mailbox) Subscribe(ctx context.Context, folder string, subscribed bool)
 func (u *userState) writeMetaLocked(f *folderRow) error {
 	u.metaMu.Lock()
 	defer u.metaMu.Unlock()
-	return writeMeta(u.folderDir(f.id), f)
+	return u.writeMetaHeld(u.folderDir(f.id), f)
+}
+
+// writeMetaHeld writes a folder's metadata file and remembers the UIDNEXT
+// it holds. The caller holds metaMu.
+func (u *userState) writeMetaHeld(dir string, f *folderRow) error {
+	if err := writeMeta(dir, f); err != nil {
+		delete(u.metaUIDNext, f.id) // the file may hold either value
+		return err
+	}
+	if u.metaUIDNext == nil {
+		u.metaUIDNext = map[int64]uint32{}
+	}
+	u.metaUIDNext[f.id] = f.uidNext
+	return nil
 }
 
 // syncMeta rewrites a folder's metadata file from its committed row.
@@ -413,7 +427,7 @@ func (u *userState) syncMeta(ctx context.Context, folderID int64) {
 	f, err := scanFolder(u.db.QueryRowContext(context.WithoutCancel(ctx),
 		"SELECT "+folderColumns+" FROM folders WHERE id = ?", folderID))
 	if err == nil {
-		err = writeMeta(u.folderDir(folderID), f)
+		err = u.writeMetaHeld(u.folderDir(folderID), f)
 	}
 	if err != nil && err != sql.ErrNoRows {
 		u.log.Warn("storage: writing folder metadata", "id", folderID, "err", err)
@@ -440,7 +454,11 @@ func (u *userState) removeFiles(ctx context.Context, folderID int64, uids []uint
 		u.log.Warn("storage: syncing directory after removal", "dir", dir, "err", err)
 		return
 	}
-	err := u.write(context.WithoutCancel(ctx), func(ctx context.Context, tx *sql.Tx) error {
+	// Clearing the record needs no fsync of its own: if the machine loses
+	// it, recovery removes the (already missing) files again and clears it
+	// (finishRemovals), and the WAL keeps commits in order, so no later
+	// durable change, such as a folder reusing a name, survives without it.
+	err := u.writeRecoverable(context.WithoutCancel(ctx), func(ctx context.Context, tx *sql.Tx) error {
 		if uids == nil {
 			_, err := tx.ExecContext(ctx, "DELETE FROM removals WHERE folder_id = ?", folderID)
 			return err

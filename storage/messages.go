@@ -355,11 +355,41 @@ func deleteMessages(ctx context.Context, tx *sql.Tx, f *folderRow, rows []messag
 }
 
 // afterRemoval runs after a commit that deleted rows: first the folder's
-// metadata records UIDNEXT (so a rebuild without the index cannot reuse the
-// UIDs whose files are about to go), then the files are removed.
+// metadata records a UIDNEXT above the removed UIDs (so a rebuild without
+// the index cannot reuse the UIDs whose files are about to go), then the
+// files are removed. The metadata is rewritten, durably, only when it does
+// not record such a UIDNEXT already: deleting older mail (most deletes)
+// skips its two fsyncs.
 func (u *userState) afterRemoval(ctx context.Context, folderID int64, uids []uint32) {
-	u.syncMeta(ctx, folderID)
+	if !u.metaCovers(folderID, uids) {
+		u.syncMeta(ctx, folderID)
+	}
 	u.removeFiles(ctx, folderID, uids)
+}
+
+// metaCovers reports whether the folder's metadata file already holds a
+// UIDNEXT above every uid.
+func (u *userState) metaCovers(folderID int64, uids []uint32) bool {
+	u.metaMu.Lock()
+	defer u.metaMu.Unlock()
+	next, ok := u.metaUIDNext[folderID]
+	if !ok {
+		// Written before this process opened the user, and durably.
+		m, err := readMeta(u.folderDir(folderID))
+		if err != nil {
+			return false
+		}
+		if u.metaUIDNext == nil {
+			u.metaUIDNext = map[int64]uint32{}
+		}
+		next, u.metaUIDNext[folderID] = m.UIDNext, m.UIDNext
+	}
+	for _, uid := range uids {
+		if uid >= next {
+			return false
+		}
+	}
+	return true
 }
 
 // Copy copies messages (RFC 9051 6.4.7), preserving flags and internal

@@ -509,8 +509,13 @@ type userState struct {
 	// restoring it around each one (two statements per delivery).
 	writer     *sql.Conn
 	writerSync string
-	// metaMu serializes rewrites of folder.json files.
-	metaMu sync.Mutex
+	// metaMu serializes rewrites of folder.json files, and guards
+	// metaUIDNext: per folder id, the UIDNEXT its folder.json holds as this
+	// process last wrote or read it (afterRemoval). Folder ids are never
+	// reused (account.nextFolderID), so an entry cannot outlive its folder
+	// into another.
+	metaMu      sync.Mutex
+	metaUIDNext map[int64]uint32
 	// recent holds \Recent claims not yet written (sync.go).
 	recent recentClaims
 	// packsChecked is, per folder id, the folder's message count and
