@@ -24,7 +24,7 @@ fuzz-long:
 # Benchmarks (issue 4), tools not tests: congvu side by side with Postfix
 # (→ Dovecot LMTP → Maildir, smtp-sink, ldap: tables), Dovecot IMAP and the
 # disk's fsync ceiling, in one run. Prints a Markdown table; raw figures in
-# bench-results.json. bench: quick mode (under 5 minutes); bench-full: the
+# bench-results.json. bench: quick mode (about 6 minutes); bench-full: the
 # issue's sizes (100k-message folder, 200k import, 10,000 idle clients,
 # 50,000 officials in LDAP), about half an hour.
 .PHONY: bench bench-full
