@@ -443,6 +443,9 @@ func (u *userState) removeFiles(ctx context.Context, folderID int64, uids []uint
 	if uids == nil {
 		os.RemoveAll(u.folderDir(folderID))
 		dir = u.dir
+		u.metaMu.Lock()
+		delete(u.metaUIDNext, folderID)
+		u.metaMu.Unlock()
 	} else {
 		for _, uid := range uids {
 			os.Remove(u.messagePath(folderID, uid))
@@ -457,7 +460,7 @@ func (u *userState) removeFiles(ctx context.Context, folderID int64, uids []uint
 	// Clearing the record needs no fsync of its own: if the machine loses
 	// it, recovery removes the (already missing) files again and clears it
 	// (finishRemovals), and the WAL keeps commits in order, so no later
-	// durable change, such as a folder reusing a name, survives without it.
+	// durable change survives without it.
 	err := u.writeRecoverable(context.WithoutCancel(ctx), func(ctx context.Context, tx *sql.Tx) error {
 		if uids == nil {
 			_, err := tx.ExecContext(ctx, "DELETE FROM removals WHERE folder_id = ?", folderID)
