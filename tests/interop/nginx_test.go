@@ -45,10 +45,32 @@ func startNginx(t *testing.T, authHTTP, certFile, keyFile string) *nginxProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A port found free can become another socket's (a client's ephemeral
+	// port, another server's listener) before nginx binds it; nginx then
+	// exits, and a connect check could even reach the other server. Try
+	// again on fresh ports.
+	for attempt := 1; ; attempt++ {
+		n, logged, err := tryStartNginx(t, string(shipped), module, streamModule, authHTTP, certFile, keyFile)
+		if err == nil {
+			return n
+		}
+		if attempt < 3 && strings.Contains(logged, "Address already in use") {
+			t.Logf("nginx lost a port to another socket, starting it again: %v", err)
+			continue
+		}
+		t.Fatalf("nginx: %v\n%s", err, logged)
+	}
+}
+
+// tryStartNginx starts nginx once on fresh ports. It returns nginx running
+// with every listener bound, or why not and the error log.
+func tryStartNginx(t *testing.T, conf, module, streamModule, authHTTP, certFile, keyFile string) (*nginxProxy, string, error) {
+	t.Helper()
 	n := &nginxProxy{dir: t.TempDir(), addrs: map[string]string{}, done: make(chan struct{})}
 	// The Unix sockets between nginx's stream and mail modules: in a
 	// directory its workers (nobody when the test runs as root) may enter,
-	// with a short path (it travels in a PROXY header line).
+	// with a short path (it travels in a PROXY header line). A fresh one
+	// each time: nginx leaves its sockets behind when it gives up.
 	sockets, err := os.MkdirTemp("", "ngx")
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +79,6 @@ func startNginx(t *testing.T, authHTTP, certFile, keyFile string) *nginxProxy {
 	if err := os.Chmod(sockets, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	conf := string(shipped)
 	names := map[string]string{"993": "imaps", "143": "imap", "995": "pop3s", "110": "pop3", "465": "submissions", "587": "submission"}
 	var held []net.Listener // closed once all are chosen, so no port comes twice
 	for _, name := range names {
@@ -97,11 +118,18 @@ func startNginx(t *testing.T, authHTTP, certFile, keyFile string) *nginxProxy {
 	if out, err := exec.Command("nginx", "-t", "-p", n.dir, "-c", path, "-e", filepath.Join(n.dir, "error.log")).CombinedOutput(); err != nil {
 		t.Fatalf("nginx -t: %v\n%s\n%s", err, out, conf)
 	}
+	// nginx -t writes the pid file too; the wait below must see the one
+	// the real start writes once its listeners are bound.
+	os.Remove(filepath.Join(n.dir, "nginx.pid"))
 	n.cmd = exec.Command("nginx", "-p", n.dir, "-c", path, "-e", filepath.Join(n.dir, "error.log"), "-g", "daemon off;")
 	if err := n.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	go func() { n.cmd.Wait(); close(n.done) }()
+	errorLog := func() string {
+		b, _ := os.ReadFile(filepath.Join(n.dir, "error.log"))
+		return string(b)
+	}
 	t.Cleanup(func() {
 		n.cmd.Process.Signal(syscall.SIGTERM) // nginx's fast shutdown, workers included
 		select {
@@ -111,10 +139,24 @@ func startNginx(t *testing.T, authHTTP, certFile, keyFile string) *nginxProxy {
 			<-n.done
 		}
 		if t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(n.dir, "error.log"))
-			t.Logf("nginx error.log:\n%s", b)
+			t.Logf("nginx error.log:\n%s", errorLog())
 		}
 	})
+	// nginx writes its pid file once every listener is bound; it exits
+	// (after retrying for 2.5 s) when one cannot be.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(n.dir, "nginx.pid")); err == nil {
+			break
+		}
+		select {
+		case <-n.done:
+			return nil, errorLog(), fmt.Errorf("exited before listening")
+		default:
+		}
+		if time.Now().After(deadline) {
+			return nil, errorLog(), fmt.Errorf("no pid file after 10 s")
+		}
+	}
 	for _, a := range n.addrs {
 		deadline := time.Now().Add(10 * time.Second)
 		for {
@@ -124,13 +166,12 @@ func startNginx(t *testing.T, authHTTP, certFile, keyFile string) *nginxProxy {
 				break
 			}
 			if time.Now().After(deadline) {
-				b, _ := os.ReadFile(filepath.Join(n.dir, "error.log"))
-				t.Fatalf("nginx not listening on %s: %v\n%s", a, err, b)
+				return nil, errorLog(), fmt.Errorf("not listening on %s: %v", a, err)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	return n
+	return n, "", nil
 }
 
 // imapFrom logs in over nginx's IMAPS from a given local address.
