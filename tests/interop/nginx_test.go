@@ -5,26 +5,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"congvu/internal/config"
+	"congvu/internal/nginxrun"
 )
 
 // nginxProxy is a running nginx with deploy/nginx/congvu-mail.conf, its
 // listeners moved to free ports on 127.0.0.1.
 type nginxProxy struct {
-	dir   string
-	cmd   *exec.Cmd
-	done  chan struct{}
 	addrs map[string]string // "imaps", "imap", "pop3s", "pop3", "submissions", "submission"
 }
 
@@ -33,145 +27,18 @@ type nginxProxy struct {
 func startNginx(t *testing.T, authHTTP, certFile, keyFile string) *nginxProxy {
 	t.Helper()
 	requireTool(t, "nginx")
-	const module = "/usr/lib/nginx/modules/ngx_mail_module.so"
-	if _, err := os.Stat(module); err != nil {
-		t.Fatalf("%s missing: install libnginx-mod-mail (deploy/test.sh does)", module)
-	}
-	const streamModule = "/usr/lib/nginx/modules/ngx_stream_module.so"
-	if _, err := os.Stat(streamModule); err != nil {
-		t.Fatalf("%s missing: install libnginx-mod-stream (deploy/test.sh does)", streamModule)
-	}
-	shipped, err := os.ReadFile("../../deploy/nginx/congvu-mail.conf")
+	p, err := nginxrun.Start(nginxrun.Options{Conf: "../../deploy/nginx/congvu-mail.conf", Dir: t.TempDir(),
+		AuthHTTP: authHTTP, CertFile: certFile, KeyFile: keyFile, LogLevel: "info", Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
-	}
-	// A port found free can become another socket's (a client's ephemeral
-	// port, another server's listener) before nginx binds it; nginx then
-	// exits, and a connect check could even reach the other server. Try
-	// again on fresh ports.
-	for attempt := 1; ; attempt++ {
-		n, logged, err := tryStartNginx(t, string(shipped), module, streamModule, authHTTP, certFile, keyFile)
-		if err == nil {
-			return n
-		}
-		if attempt < 3 && strings.Contains(logged, "Address already in use") {
-			t.Logf("nginx lost a port to another socket, starting it again: %v", err)
-			continue
-		}
-		t.Fatalf("nginx: %v\n%s", err, logged)
-	}
-}
-
-// tryStartNginx starts nginx once on fresh ports. It returns nginx running
-// with every listener bound, or why not and the error log.
-func tryStartNginx(t *testing.T, conf, module, streamModule, authHTTP, certFile, keyFile string) (*nginxProxy, string, error) {
-	t.Helper()
-	n := &nginxProxy{dir: t.TempDir(), addrs: map[string]string{}, done: make(chan struct{})}
-	// The Unix sockets between nginx's stream and mail modules: in a
-	// directory its workers (nobody when the test runs as root) may enter,
-	// with a short path (it travels in a PROXY header line). A fresh one
-	// each time: nginx leaves its sockets behind when it gives up.
-	sockets, err := os.MkdirTemp("", "ngx")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(sockets) })
-	if err := os.Chmod(sockets, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	names := map[string]string{"993": "imaps", "143": "imap", "995": "pop3s", "110": "pop3", "465": "submissions", "587": "submission"}
-	var held []net.Listener // closed once all are chosen, so no port comes twice
-	for _, name := range names {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		held = append(held, l)
-		n.addrs[name] = l.Addr().String()
-	}
-	for _, l := range held {
-		l.Close()
-	}
-	for port, name := range names {
-		re := regexp.MustCompile(`listen ` + port + `( ssl)?;`)
-		if !re.MatchString(conf) {
-			t.Fatalf("deploy/nginx/congvu-mail.conf has no listen %s", port)
-		}
-		conf = re.ReplaceAllString(conf, "listen "+n.addrs[name]+"$1;")
-	}
-	for old, new := range map[string]string{
-		"auth_http 10.0.0.11:8081/auth;":                     "auth_http " + authHTTP + "/auth;",
-		"ssl_certificate     /etc/congvu/tls/fullchain.pem;": "ssl_certificate " + certFile + ";",
-		"ssl_certificate_key /etc/congvu/tls/privkey.pem;":   "ssl_certificate_key " + keyFile + ";",
-		// The Unix sockets between the stream and mail modules.
-		"unix:/run/nginx-congvu-": "unix:" + sockets + "/",
-	} {
-		if !strings.Contains(conf, old) {
-			t.Fatalf("deploy/nginx/congvu-mail.conf has no %q", old)
-		}
-		conf = strings.ReplaceAll(conf, old, new)
-	}
-	conf = fmt.Sprintf("load_module %s;\nload_module %s;\nworker_processes 1;\npid %s/nginx.pid;\nerror_log %s/error.log info;\nevents { worker_connections 512; }\n",
-		module, streamModule, n.dir, n.dir) + conf
-	path := filepath.Join(n.dir, "nginx.conf")
-	os.WriteFile(path, []byte(conf), 0o644)
-	if out, err := exec.Command("nginx", "-t", "-p", n.dir, "-c", path, "-e", filepath.Join(n.dir, "error.log")).CombinedOutput(); err != nil {
-		t.Fatalf("nginx -t: %v\n%s\n%s", err, out, conf)
-	}
-	// nginx -t writes the pid file too; the wait below must see the one
-	// the real start writes once its listeners are bound.
-	os.Remove(filepath.Join(n.dir, "nginx.pid"))
-	n.cmd = exec.Command("nginx", "-p", n.dir, "-c", path, "-e", filepath.Join(n.dir, "error.log"), "-g", "daemon off;")
-	if err := n.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { n.cmd.Wait(); close(n.done) }()
-	errorLog := func() string {
-		b, _ := os.ReadFile(filepath.Join(n.dir, "error.log"))
-		return string(b)
 	}
 	t.Cleanup(func() {
-		n.cmd.Process.Signal(syscall.SIGTERM) // nginx's fast shutdown, workers included
-		select {
-		case <-n.done:
-		case <-time.After(10 * time.Second):
-			n.cmd.Process.Kill()
-			<-n.done
-		}
+		p.Stop()
 		if t.Failed() {
-			t.Logf("nginx error.log:\n%s", errorLog())
+			t.Logf("nginx error.log:\n%s", p.ErrorLog())
 		}
 	})
-	// nginx writes its pid file once every listener is bound; it exits
-	// (after retrying for 2.5 s) when one cannot be.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if _, err := os.Stat(filepath.Join(n.dir, "nginx.pid")); err == nil {
-			break
-		}
-		select {
-		case <-n.done:
-			return nil, errorLog(), fmt.Errorf("exited before listening")
-		default:
-		}
-		if time.Now().After(deadline) {
-			return nil, errorLog(), fmt.Errorf("no pid file after 10 s")
-		}
-	}
-	for _, a := range n.addrs {
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			c, err := net.DialTimeout("tcp", a, time.Second)
-			if err == nil {
-				c.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				return nil, errorLog(), fmt.Errorf("not listening on %s: %v", a, err)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	return n, "", nil
+	return &nginxProxy{addrs: p.Addrs}
 }
 
 // imapFrom logs in over nginx's IMAPS from a given local address.

@@ -1,19 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"cmp"
 	"fmt"
-	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"congvu/internal/nginxrun"
 )
 
 // nginxResults compares congvu reached through nginx's mail proxy
@@ -37,9 +35,6 @@ type nginxResults struct {
 	SubmitProxiedCPU float64 `json:"submission_proxied_congvu_cpu_s"`
 	SubmitNginxCPU   float64 `json:"submission_proxied_nginx_cpu_s"`
 }
-
-// nginxPort is where the shipped configuration listens for each service.
-var nginxPorts = map[string]string{"993": "imaps", "465": "submissions"}
 
 // nginxRounds is how many turns direct and nginx take at each load, each
 // at least minNginxTurn long. The ratio sits near its 0.9× target and one
@@ -100,12 +95,16 @@ func runNginxPart(tmp, congvuBin, workers string, sizes imapSizes, budget time.D
 	}
 	s.users = users
 	*cleanups = append(*cleanups, s.proc.stop)
-	ng, err := startBenchNginx(filepath.Join(tmp, "nginx"), workers, s.addrs["admin"],
-		filepath.Join(dir, "demo", "tls-cert.pem"), filepath.Join(dir, "demo", "tls-key.pem"), freePorts)
+	// By default one worker (--nginx-workers), errors and warnings only
+	// (Debian logs errors): at "info" nginx writes two lines per session,
+	// which is not what a production nginx spends.
+	ng, err := nginxrun.Start(nginxrun.Options{Conf: "deploy/nginx/congvu-mail.conf", Dir: filepath.Join(tmp, "nginx"),
+		AuthHTTP: s.addrs["admin"], CertFile: filepath.Join(dir, "demo", "tls-cert.pem"),
+		KeyFile: filepath.Join(dir, "demo", "tls-key.pem"), Workers: workers, WorkerConnections: 4096, Logf: logf})
 	if err != nil {
 		return nil, err
 	}
-	*cleanups = append(*cleanups, ng.stop)
+	*cleanups = append(*cleanups, ng.Stop)
 	res := &nginxResults{Rounds: nginxRounds, Workers: workers}
 	slice := max(sizes.PointTime/nginxRounds, minNginxTurn)
 	cpu := func(pid int, f func()) float64 {
@@ -116,32 +115,32 @@ func runNginxPart(tmp, congvuBin, workers string, sizes imapSizes, budget time.D
 
 	logf("IMAP mixed workload, %d clients, directly and through nginx (%d turns of %v each)", clients, nginxRounds, slice)
 	direct := imapTarget{Name: "direct", Addr: s.addrs["imaps"], Users: s.users}
-	proxied := imapTarget{Name: "nginx", Addr: ng.addrs["imaps"], Users: s.users}
+	proxied := imapTarget{Name: "nginx", Addr: ng.Addrs["imaps"], Users: s.users}
 	recD, recP := newRecorders(clients), newRecorders(clients)
 	var secsD, secsP float64
 	for round := range nginxRounds {
 		seed := uint64(7 + round)
 		res.IMAPDirectCPU += cpu(s.pid(), func() { secsD += driveIMAPLoad(direct, recD, slice, seed) })
-		ngBefore := treeCPU(ng.pid())
+		ngBefore := treeCPU(ng.Pid())
 		res.IMAPProxiedCPU += cpu(s.pid(), func() { secsP += driveIMAPLoad(proxied, recP, slice, seed) })
-		res.IMAPNginxCPU += treeCPU(ng.pid()) - ngBefore
+		res.IMAPNginxCPU += treeCPU(ng.Pid()) - ngBefore
 	}
 	res.IMAPDirect = summarizeIMAPLoad(direct.Name, recD, secsD)
 	res.IMAPProxied = summarizeIMAPLoad(proxied.Name, recP, secsP)
 
 	logf("submission (implicit TLS, AUTH), 20 sessions, directly and through nginx (%d turns)", nginxRounds)
 	subD := &submissionLoad{target: "direct", addr: s.addrs["submissions"], users: s.users[clients:], sessions: 20}
-	subP := &submissionLoad{target: "nginx", addr: ng.addrs["submissions"], users: s.users[clients:], sessions: 20}
+	subP := &submissionLoad{target: "nginx", addr: ng.Addrs["submissions"], users: s.users[clients:], sessions: 20}
 	subSlice := max(budget/nginxRounds, minNginxTurn)
 	for range nginxRounds {
 		res.SubmitDirectCPU += cpu(s.pid(), func() { subD.run(subSlice) })
-		ngBefore := treeCPU(ng.pid())
+		ngBefore := treeCPU(ng.Pid())
 		res.SubmitProxiedCPU += cpu(s.pid(), func() { subP.run(subSlice) })
-		res.SubmitNginxCPU += treeCPU(ng.pid()) - ngBefore
+		res.SubmitNginxCPU += treeCPU(ng.Pid()) - ngBefore
 	}
 	res.SubmitDirect, res.SubmitProxied = subD.result(), subP.result()
-	if b, err := os.ReadFile(filepath.Join(tmp, "nginx", "error.log")); err == nil && len(b) > 0 {
-		logf("nginx error log (last lines):\n%s", tail(string(b), 10))
+	if logged := ng.ErrorLog(); logged != "" {
+		logf("nginx error log (last lines):\n%s", tail(logged, 10))
 	}
 	return res, nil
 }
@@ -158,131 +157,6 @@ func checkNginxWorkers(w string) error {
 func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
-
-type benchNginx struct {
-	proc  *process
-	addrs map[string]string
-}
-
-func (n *benchNginx) stop() { n.proc.stop() }
-
-// pid is nginx's master process (its workers are its children).
-func (n *benchNginx) pid() int { return n.proc.cmd.Process.Pid }
-
-// startBenchNginx runs nginx with deploy/nginx/congvu-mail.conf, its
-// listeners moved to free loopback ports. A port found free can be taken
-// as a client's ephemeral port before nginx binds it (nginx then exits
-// with "Address already in use"): it tries again with fresh ports.
-// ports is freePorts, or a test's stand-in.
-func startBenchNginx(dir, workers, authHTTP, certFile, keyFile string, ports func(int) ([]string, error)) (*benchNginx, error) {
-	for attempt := 1; ; attempt++ {
-		listeners, err := ports(6)
-		if err != nil {
-			return nil, err
-		}
-		n, err := startBenchNginxOn(dir, workers, authHTTP, certFile, keyFile, listeners)
-		if err == nil || attempt == 3 || !strings.Contains(err.Error(), "Address already in use") {
-			return n, err
-		}
-		logf("nginx lost a port to another socket, starting it again on fresh ports")
-	}
-}
-
-// startBenchNginxOn runs nginx with its six listeners on listeners (the
-// shipped 993, 143, 995, 110, 465 and 587, in that order).
-func startBenchNginxOn(dir, workers, authHTTP, certFile, keyFile string, listeners []string) (*benchNginx, error) {
-	shipped, err := os.ReadFile("deploy/nginx/congvu-mail.conf")
-	if err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	conf := string(shipped)
-	n := &benchNginx{addrs: map[string]string{}}
-	for i, port := range []string{"993", "143", "995", "110", "465", "587"} {
-		addr := listeners[i]
-		if name, ok := nginxPorts[port]; ok {
-			n.addrs[name] = addr
-		}
-		conf = regexp.MustCompile(`listen `+port+`( ssl)?;`).ReplaceAllString(conf, "listen "+addr+"$1;")
-	}
-	conf = strings.NewReplacer("auth_http 10.0.0.11:8081/auth;", "auth_http "+authHTTP+"/auth;",
-		"ssl_certificate     /etc/congvu/tls/fullchain.pem;", "ssl_certificate "+certFile+";",
-		"ssl_certificate_key /etc/congvu/tls/privkey.pem;", "ssl_certificate_key "+keyFile+";",
-		"unix:/run/nginx-congvu-", "unix:"+dir+"/").Replace(conf)
-	// By default as many workers as cores, as Debian's nginx.conf has
-	// it. Errors and warnings only (Debian logs errors): at "info" nginx
-	// writes two lines per session, which is not what a production nginx
-	// spends.
-	conf = fmt.Sprintf("load_module /usr/lib/nginx/modules/ngx_mail_module.so;\n"+
-		"load_module /usr/lib/nginx/modules/ngx_stream_module.so;\nworker_processes %s;\npid %s/nginx.pid;\n"+
-		"error_log %s/error.log warn;\nevents { worker_connections 4096; }\n", workers, dir, dir) + conf
-	// A failed attempt's log and pid file must not pass for this one's,
-	// and its Unix sockets (nginx leaves them when it gives up) would
-	// stop this one binding.
-	stale, _ := filepath.Glob(filepath.Join(dir, "*.sock"))
-	for _, f := range append(stale, filepath.Join(dir, "error.log"), filepath.Join(dir, "nginx.pid")) {
-		os.Remove(f)
-	}
-	path := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		return nil, err
-	}
-	cmd := exec.Command("nginx", "-p", dir, "-c", path, "-e", filepath.Join(dir, "error.log"), "-g", "daemon off;")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	p, err := startProcess("nginx", cmd)
-	if err != nil {
-		return nil, err
-	}
-	n.proc = p
-	failed := func(err error) (*benchNginx, error) {
-		p.stop()
-		// Start-up errors go to the error log, not to standard error.
-		logged, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-		return nil, fmt.Errorf("nginx: %w\n%s%s", err, out.String(), tail(string(logged), 10))
-	}
-	// nginx writes its pid file once every listener is bound, and exits
-	// (after retrying for 2.5 s) when one cannot be: a listener taken by
-	// another process would otherwise pass a connect check.
-	pidFile := filepath.Join(dir, "nginx.pid")
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if _, err := os.Stat(pidFile); err == nil {
-			break
-		}
-		select {
-		case err := <-p.exited:
-			p.exited <- err
-			return failed(fmt.Errorf("exited before listening: %v", err))
-		default:
-		}
-		if time.Now().After(deadline) {
-			return failed(fmt.Errorf("no %s after 10 s", pidFile))
-		}
-	}
-	for _, a := range listeners {
-		if err := waitListening(a, 10*time.Second); err != nil {
-			return failed(err)
-		}
-	}
-	return n, nil
-}
-
-// freePorts returns n distinct free loopback addresses, holding each until
-// all are chosen.
-func freePorts(n int) ([]string, error) {
-	var addrs []string
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		defer l.Close()
-		addrs = append(addrs, l.Addr().String())
-	}
-	return addrs, nil
 }
 
 // submissionLoad sends 10 KB messages over implicit-TLS submission with

@@ -1,4 +1,4 @@
-package main
+package nginxrun
 
 import (
 	"bufio"
@@ -19,13 +19,9 @@ import (
 
 // A port taken between choosing it and nginx binding it (a client's
 // ephemeral port, here a listener) made nginx exit while the bench went on
-// measuring a dead proxy as 0 commands/s. The bench now notices and starts
-// nginx again on fresh ports.
-func TestBenchNginxStartsAgainWhenAPortIsTaken(t *testing.T) {
-	if _, err := os.Stat("/usr/lib/nginx/modules/ngx_mail_module.so"); err != nil {
-		t.Fatalf("nginx with libnginx-mod-mail and libnginx-mod-stream is needed (deploy/test.sh installs them): %v", err)
-	}
-	t.Chdir("../../..") // the shipped deploy/nginx/congvu-mail.conf
+// measuring a dead proxy as 0 commands/s. Start notices and starts nginx
+// again on fresh ports.
+func TestStartsAgainWhenAPortIsTaken(t *testing.T) {
 	certFile, keyFile := writeTestCert(t)
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -41,8 +37,16 @@ func TestBenchNginxStartsAgainWhenAPortIsTaken(t *testing.T) {
 		return addrs, err
 	}
 	dir := t.TempDir()
-	if _, err := startBenchNginxOn(dir, "1", "127.0.0.1:9", certFile, keyFile, mustPorts(t, withTaken)); err == nil ||
+	o := Options{Conf: "../../deploy/nginx/congvu-mail.conf", Dir: dir, AuthHTTP: "127.0.0.1:9", CertFile: certFile, KeyFile: keyFile}
+	shipped, err := os.ReadFile(o.Conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := start(o, string(shipped), mustPorts(t, withTaken)); err == nil ||
 		!strings.Contains(err.Error(), "Address already in use") {
+		if err == nil {
+			p.Stop()
+		}
 		t.Fatalf("nginx started on a taken port: %v", err)
 	}
 
@@ -54,21 +58,22 @@ func TestBenchNginxStartsAgainWhenAPortIsTaken(t *testing.T) {
 		}
 		return freePorts(n)
 	}
-	ng, err := startBenchNginx(dir, "1", "127.0.0.1:9", certFile, keyFile, ports)
+	o.ports = ports
+	ng, err := Start(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ng.stop()
+	defer ng.Stop()
 	if calls != 2 {
 		t.Errorf("%d attempts, want 2", calls)
 	}
-	for name, addr := range ng.addrs {
+	for name, addr := range ng.Addrs {
 		if addr == taken.Addr().String() {
 			t.Errorf("%s on the taken port", name)
 		}
 	}
 	// The proxy answers (the greeting comes from nginx before any login).
-	c, err := net.DialTimeout("tcp", ng.addrs["imaps"], 5*time.Second)
+	c, err := net.DialTimeout("tcp", ng.Addrs["imaps"], 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
